@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# contrib/dev/services.sh - private MariaDB and Redis for development, the
+# test suite and CI: no systemd, loopback only, data under a state
+# directory of our own. Sourced by serve.sh and test.sh; also usable alone:
+#   contrib/dev/services.sh install
+#   contrib/dev/services.sh start STATE_DIR [MYSQL_PORT REDIS_PORT]
+#   contrib/dev/services.sh stop STATE_DIR
+#   contrib/dev/services.sh mysql-stop STATE_DIR | mysql-start STATE_DIR
+#   contrib/dev/services.sh redis-stop STATE_DIR | redis-start STATE_DIR
+set -euo pipefail
+
+LF_PACKAGES=(autoconf automake libtool pkg-config make gcc
+	libevent-dev libmariadb-dev libhiredis-dev libmsgpack-dev libjemalloc-dev
+	libcunit1-dev libjson-c-dev libinih-dev libssl-dev libsystemd-dev
+	mariadb-server mariadb-client redis-server curl procps iproute2)
+
+lf_log() { printf '[services] %s\n' "$*" >&2; }
+
+lf_install_packages() {
+	local missing=()
+	for p in "${LF_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		return 0
+	fi
+	lf_log "installing: ${missing[*]}"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -q >/dev/null
+	# policy-rc.d keeps the packages from starting system-wide services
+	local made_policy=no
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+		$sudo chmod +x /usr/sbin/policy-rc.d
+		made_policy=yes
+	fi
+	local rc=0
+	$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	[ "$made_policy" = no ] || $sudo rm -f /usr/sbin/policy-rc.d
+	return $rc
+}
+
+# A TCP port nobody listens on, starting from $1.
+lf_free_port() {
+	local port=$1
+	while ss -Hltn "sport = :$port" 2>/dev/null | grep -q . ; do
+		port=$((port + 1))
+	done
+	echo "$port"
+}
+
+lf_mysqld_bin() {
+	command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd
+}
+
+lf_mysql_start() {
+	local state=$1 port=${2:-}
+	mkdir -p "$state"
+	if [ -z "$port" ]; then
+		port=$(cat "$state/mysql.port" 2>/dev/null || true)
+	fi
+	[ -n "$port" ] || port=$(lf_free_port 33306)
+	echo "$port" >"$state/mysql.port"
+	if [ ! -d "$state/mysql/mysql" ]; then
+		lf_log "initialising MariaDB data directory in $state/mysql"
+		mariadb-install-db --no-defaults --datadir="$state/mysql" --user="$(id -un)" \
+			--auth-root-authentication-method=socket --skip-test-db >"$state/mysql-init.log" 2>&1
+	fi
+	lf_log "starting MariaDB on 127.0.0.1:$port"
+	"$(lf_mysqld_bin)" --no-defaults --datadir="$state/mysql" --socket="$state/mysql.sock" \
+		--port="$port" --bind-address=127.0.0.1 --pid-file="$state/mysql.pid" \
+		--log-error="$state/mysql.err" --user="$(id -un)" --skip-log-bin \
+		--innodb-buffer-pool-size=256M --innodb-log-file-size=128M \
+		--innodb-flush-log-at-trx-commit=1 --max-connections=500 \
+		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+		>/dev/null 2>&1 &
+	for _ in $(seq 1 300); do
+		if mariadb-admin --no-defaults -uroot --socket="$state/mysql.sock" ping >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lf_log "MariaDB did not start; see $state/mysql.err"
+	tail -20 "$state/mysql.err" >&2 || true
+	return 1
+}
+
+# Create the database and the application user (password "ledgerflow").
+# ALL ON *.* lets the integration tests create and drop their databases.
+lf_mysql_provision() {
+	local state=$1 db=${2:-ledgerflow}
+	mariadb --no-defaults -uroot --socket="$state/mysql.sock" <<SQL
+CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS 'ledgerflow'@'127.0.0.1' IDENTIFIED BY 'ledgerflow';
+CREATE USER IF NOT EXISTS 'ledgerflow'@'localhost' IDENTIFIED BY 'ledgerflow';
+GRANT ALL ON *.* TO 'ledgerflow'@'127.0.0.1';
+GRANT ALL ON *.* TO 'ledgerflow'@'localhost';
+SQL
+}
+
+lf_pid_stop() {
+	local pidfile=$1 sig=${2:-TERM}
+	[ -f "$pidfile" ] || return 0
+	local pid
+	pid=$(cat "$pidfile" 2>/dev/null || true)
+	[ -n "$pid" ] || return 0
+	kill -"$sig" "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 300); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+lf_mysql_stop() { lf_pid_stop "$1/mysql.pid"; }
+
+lf_redis_start() {
+	local state=$1 port=${2:-}
+	mkdir -p "$state/redis"
+	if [ -z "$port" ]; then
+		port=$(cat "$state/redis.port" 2>/dev/null || true)
+	fi
+	[ -n "$port" ] || port=$(lf_free_port 36379)
+	echo "$port" >"$state/redis.port"
+	lf_log "starting Redis on 127.0.0.1:$port"
+	redis-server --port "$port" --bind 127.0.0.1 --dir "$state/redis" --daemonize yes \
+		--pidfile "$state/redis.pid" --logfile "$state/redis.log" --save "" --appendonly no \
+		--maxmemory 256mb --maxmemory-policy volatile-lru >/dev/null
+	for _ in $(seq 1 100); do
+		redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	lf_log "Redis did not start; see $state/redis.log"
+	return 1
+}
+
+lf_redis_stop() { lf_pid_stop "$1/redis.pid"; }
+
+lf_services_start() {
+	local state=$1
+	lf_mysql_start "$state" "${2:-}"
+	lf_mysql_provision "$state"
+	lf_redis_start "$state" "${3:-}"
+}
+
+lf_services_stop() {
+	lf_redis_stop "$1"
+	lf_mysql_stop "$1"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	cmd=${1:-}
+	shift || true
+	case "$cmd" in
+	install) lf_install_packages ;;
+	start) lf_services_start "$@" ;;
+	stop) lf_services_stop "$@" ;;
+	mysql-start) lf_mysql_start "$@" ;;
+	mysql-stop) lf_mysql_stop "$@" ;;
+	redis-start) lf_redis_start "$@" ;;
+	redis-stop) lf_redis_stop "$@" ;;
+	*) echo "usage: $0 install|start|stop|mysql-start|mysql-stop|redis-start|redis-stop STATE_DIR" >&2; exit 2 ;;
+	esac
+fi

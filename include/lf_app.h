@@ -1,0 +1,35 @@
+/*
+ * lf_app.h - what one worker process runs with: its event loop, its HTTP
+ * server, the configuration, the shared zone, its database pool and Redis
+ * client, and its drain state. One per worker; handlers reach it through
+ * their request context.
+ */
+#ifndef LF_APP_H
+#define LF_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct evhttp;
+struct lf_config;
+struct lf_zone;
+struct lf_dbpool;
+struct lf_redis;
+struct lf_acctcache;
+
+struct lf_app {
+	struct event_base *base;
+	struct evhttp *http;
+	const struct lf_config *cfg;
+	struct lf_zone *zone;
+	struct lf_dbpool *db;
+	struct lf_redis *redis;
+	struct lf_acctcache *accounts; /* account id -> currency (immutable facts) */
+	unsigned generation;
+	bool draining;       /* replies say Connection: close */
+	unsigned inflight;   /* requests received and not yet answered */
+	uint64_t client_id;  /* idempotency scope until authentication lands */
+};
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * lf_config.h - the configuration: every key declared once in a table
+ * (section, name, type, default, reloadable), parsed from an INI file with
+ * inih, overridden from LEDGERFLOW_<SECTION>_<KEY> environment variables,
+ * and validated with the offending key named.
+ */
+#ifndef LF_CONFIG_H
+#define LF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct lf_config {
+	/* [server] */
+	char *listen;            /* "127.0.0.1:8080" as written */
+	char listen_host[256];   /* parsed from listen */
+	unsigned listen_port;
+	int workers;             /* resolved: "auto" = number of CPUs */
+	size_t max_body_size;    /* bytes */
+	size_t max_header_size;  /* bytes */
+	char *pid_file;
+	int64_t shutdown_timeout_ms;
+	int64_t request_timeout_ms;   /* per-request deadline */
+	int64_t keepalive_timeout_ms; /* idle keep-alive connections */
+	int backlog;
+	char *log_level;         /* debug|info|warn|error */
+	char *log_file;          /* "" or "-": stderr */
+	bool access_log;
+	/* [mysql] */
+	char *mysql_host;
+	unsigned mysql_port;
+	char *mysql_user;
+	char *mysql_password;
+	char *mysql_database;
+	char *mysql_socket;      /* "" = TCP */
+	int pool_size;
+	int64_t mysql_request_timeout_ms;
+	int64_t mysql_connect_timeout_ms;
+	int64_t mysql_lock_wait_timeout_ms;
+	int mysql_max_retries;
+	/* [redis] */
+	char *redis_host;
+	unsigned redis_port;
+	char *redis_password;
+	int redis_db;
+	int64_t redis_timeout_ms;
+	int64_t redis_breaker_cooldown_ms;
+	/* [cache] */
+	size_t cache_size;
+	/* [idempotency] */
+	int64_t idempotency_retention_ms;
+	int64_t idempotency_reap_interval_ms;
+	/* [auth] */
+	bool auth_enabled;
+	bool auth_ops_public;    /* /healthz /readyz /metrics without a key */
+	/* where sql/ migrations live */
+	char *sql_dir;
+};
+
+/* Defaults only (strings are allocated: lf_config_free() them). `cfg` is
+ * overwritten, not freed first. */
+void lf_config_defaults(struct lf_config *cfg);
+/* Load defaults, then `path` (if non-NULL), then the environment
+ * (LEDGERFLOW_<SECTION>_<KEY>). Problems are printed to `errors` (may be
+ * NULL) one per line, "SOURCE: section.key: problem" where SOURCE is
+ * FILE:LINE or $VARIABLE; secret values are never printed. Returns true
+ * when there were none; on false `cfg` has been freed (all zero). */
+bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
+	__attribute__((warn_unused_result));
+/* Frees the strings and zeroes `cfg`; safe to call twice. */
+void lf_config_free(struct lf_config *cfg);
+/* Keys whose change needs a restart; prints a warning for each changed
+ * one and keeps the old value in `next`. */
+void lf_config_keep_unreloadable(const struct lf_config *cur, struct lf_config *next, FILE *warn);
+
+/* Value parsers (exported for tests). */
+bool lf_config_parse_size(const char *s, size_t *out);      /* 64K, 1M, 2G, 123 */
+bool lf_config_parse_duration(const char *s, int64_t *ms);  /* 30s, 500ms, 2m, 1h, 5 (= s) */
+bool lf_config_parse_bool(const char *s, bool *out);        /* on/off, yes/no, true/false, 1/0 */
+bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port);
+
+/* Iterate the key table (for `-t`, docs checks): returns the number of keys. */
+size_t lf_config_key_count(void);
+/* "section.key" of key i, or NULL past the end. */
+const char *lf_config_key_name(size_t i, char *buf, size_t len);
+
+struct lf_config_key_info {
+	const char *section, *name;
+	const char *default_text; /* as it would be written in the file */
+	const char *description;  /* one line */
+	bool reloadable;          /* takes effect on SIGHUP */
+	bool secret;              /* never printed */
+};
+/* Describe key i; false past the end. */
+bool lf_config_key_info(size_t i, struct lf_config_key_info *out);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * lf_handlers.h - the endpoint handlers the router dispatches to. Each gets
+ * a request context (it holds a reference while it works asynchronously)
+ * and, for /{id} routes, the raw id path segment.
+ */
+#ifndef LF_HANDLERS_H
+#define LF_HANDLERS_H
+
+struct lf_req;
+struct evhttp_request;
+
+/* The evhttp general callback: routing, framing and media-type checks. */
+void lf_router_dispatch(struct evhttp_request *req, void *arg);
+
+void lf_ops_healthz(struct lf_req *r, const char *id);
+void lf_ops_readyz(struct lf_req *r, const char *id);
+void lf_ops_metrics(struct lf_req *r, const char *id);
+
+void lf_accounts_create(struct lf_req *r, const char *id);
+void lf_accounts_get(struct lf_req *r, const char *id);
+void lf_accounts_ledger(struct lf_req *r, const char *id);
+void lf_payments_create(struct lf_req *r, const char *id);
+void lf_payments_get(struct lf_req *r, const char *id);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * lf_metrics.h - counters shared by all processes, living in the shared
+ * zone (so /metrics aggregates every worker of every generation), updated
+ * with atomic operations and rendered in the Prometheus text format.
+ */
+#ifndef LF_METRICS_H
+#define LF_METRICS_H
+
+#include <stdint.h>
+
+struct evbuffer;
+
+#define LF_METRICS_LATENCY_BUCKETS 12
+
+struct lf_metrics {
+	uint64_t http_responses[6];  /* index = status / 100 (0 unused) */
+	uint64_t payments_completed;
+	uint64_t payments_declined;
+	uint64_t accounts_created;
+	uint64_t idem_hit_shm, idem_hit_redis, idem_hit_db;
+	uint64_t idem_miss, idem_in_flight, idem_reused;
+	uint64_t redis_errors, redis_breaker_open; /* breaker_open: times it opened */
+	uint64_t db_retries, db_unavailable, db_conn_lost;
+	uint64_t reloads, workers_spawned, workers_died;
+	uint64_t keys_reaped;
+	uint64_t latency_bucket[LF_METRICS_LATENCY_BUCKETS]; /* cumulative at render */
+	uint64_t latency_count, latency_sum_us;
+};
+
+static inline void lf_metrics_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+#define lf_metrics_inc(counter) lf_metrics_add((counter), 1)
+
+void lf_metrics_observe_latency(struct lf_metrics *m, uint64_t micros);
+void lf_metrics_render(const struct lf_metrics *m, struct evbuffer *out);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * lf_store.h - the ledger's database access: blocking calls on one MySQL
+ * connection, each a prepared statement (input only as bound parameters),
+ * the money-moving ones a single CALL of a stored procedure in sql/ so a
+ * transaction is one round trip. Run on a pool thread, never on an event
+ * loop. A struct lf_store_conn is used by one thread at a time.
+ */
+#ifndef LF_STORE_H
+#define LF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lf_outcome.h"
+#include "lf_uuid.h"
+
+struct lf_db_params {
+	const char *host;
+	unsigned port;
+	const char *user;
+	const char *password;
+	const char *database;
+	const char *unix_socket;    /* NULL: TCP */
+	unsigned connect_timeout_s; /* MYSQL_OPT_CONNECT_TIMEOUT */
+	unsigned rw_timeout_s;      /* MYSQL_OPT_READ_TIMEOUT / WRITE_TIMEOUT */
+	unsigned lock_wait_timeout_s; /* SET SESSION innodb_lock_wait_timeout */
+};
+
+/* How a call ended. */
+enum lf_store_rc {
+	LF_STORE_OK = 0,
+	LF_STORE_NOT_FOUND,   /* lookups: no such row */
+	LF_STORE_RETRY,       /* deadlock (1213) or lock wait timeout (1205): rolled back, safe to retry */
+	LF_STORE_CONN_LOST,   /* connection broken (2006/2013/...); the outcome of a write is unknown */
+	LF_STORE_ERROR,       /* anything else (logged); rolled back */
+};
+
+struct lf_store_conn;
+
+/* Connect (never MYSQL_OPT_RECONNECT), set READ COMMITTED, utf8mb4,
+ * time_zone '+00:00', innodb_lock_wait_timeout. NULL on failure with a
+ * message in err (never containing the password). */
+struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, size_t errlen);
+void lf_store_close(struct lf_store_conn *c);
+/* mysql_ping; false if the connection is unusable. */
+bool lf_store_ping(struct lf_store_conn *c);
+/* Last MySQL error number / text on this connection (for logs). */
+unsigned lf_store_errno(struct lf_store_conn *c);
+const char *lf_store_error(struct lf_store_conn *c);
+
+/* ---- accounts ---- */
+struct lf_account {
+	lf_uuid id;
+	char name[201 * 4];    /* utf8mb4, NUL-terminated */
+	char currency[4];
+	int64_t balance;       /* minor units */
+	int64_t created_ms, updated_ms;
+};
+
+/* Stored idempotent outcome, as kept in the idempotency_keys table. */
+struct lf_stored {
+	bool found;
+	int status;
+	uint8_t fingerprint[LF_FINGERPRINT_LEN];
+	char location[128];    /* "" when none */
+	char *body;            /* malloc'd, NUL-terminated; free() */
+	size_t body_len;
+	int64_t expires_ms;
+};
+void lf_stored_clear(struct lf_stored *s);
+
+enum lf_create_result {
+	LF_CREATE_CREATED,
+	LF_CREATE_EXISTS,      /* an account with that id exists: 409, not stored */
+	LF_CREATE_REPLAY,      /* the key already has an outcome: see stored */
+};
+
+struct lf_create_account_req {
+	uint64_t client_id;
+	const char *idem_key;  /* NULL: no Idempotency-Key */
+	size_t idem_key_len;
+	uint8_t fingerprint[LF_FINGERPRINT_LEN];
+	lf_uuid id;
+	const char *name;      /* NUL-terminated, 1..200 characters */
+	const char *currency;  /* "USD" */
+	int64_t initial_balance;
+	lf_uuid opening_entry_id; /* used when initial_balance > 0 */
+	int64_t created_ms;
+	int64_t expires_ms;    /* idempotency retention */
+	const char *body;      /* the 201 body to store with the key */
+	size_t body_len;
+	const char *location;  /* "/api/accounts/{id}" */
+};
+enum lf_store_rc lf_store_create_account(struct lf_store_conn *c,
+					 const struct lf_create_account_req *r,
+					 enum lf_create_result *result, struct lf_stored *stored);
+enum lf_store_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id,
+				      struct lf_account *out);
+
+/* Currency of up to two accounts in one round trip (no locks). found[i]
+ * false when the account does not exist. */
+enum lf_store_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2],
+					     bool found[2], char currency[2][4]);
+
+/* ---- payments ---- */
+enum lf_transfer_result {
+	LF_TRANSFER_COMPLETED,
+	LF_TRANSFER_DECLINED,        /* insufficient funds, recorded */
+	LF_TRANSFER_REPLAY,          /* the key already had an outcome: see stored */
+	LF_TRANSFER_ACCOUNT_NOT_FOUND, /* nothing written */
+	LF_TRANSFER_CURRENCY_MISMATCH, /* nothing written */
+};
+
+struct lf_transfer_req {
+	uint64_t client_id;
+	const char *idem_key;
+	size_t idem_key_len;
+	uint8_t fingerprint[LF_FINGERPRINT_LEN];
+	lf_uuid payment_id, debit_entry_id, credit_entry_id;
+	lf_uuid from, to;
+	int64_t amount;
+	const char *currency;  /* the currency the payment is in */
+	const char *reference; /* NULL for none */
+	int64_t created_ms;
+	int64_t expires_ms;
+	const char *body_completed; size_t body_completed_len; /* 201 body */
+	const char *body_declined;  size_t body_declined_len;  /* 422 body */
+	const char *location;       /* "/api/payments/{id}" for the 201 */
+};
+/* One CALL lf_transfer(...): the whole transaction in one round trip. */
+enum lf_store_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
+				   enum lf_transfer_result *result, struct lf_stored *stored);
+
+/* Store a decided outcome that moved no money (a 422 decided before the
+ * transaction) with its key; if the key already has one, *replay is set
+ * and stored receives it. */
+enum lf_store_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t client_id,
+					 const char *key, size_t key_len,
+					 const uint8_t fp[LF_FINGERPRINT_LEN], int status,
+					 const char *location, const char *body, size_t body_len,
+					 int64_t created_ms, int64_t expires_ms, bool *replay,
+					 struct lf_stored *stored);
+/* The stored outcome of a key (tier 3 of idempotency, and the judge of a
+ * commit whose result was lost). stored->found false when none. */
+enum lf_store_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id,
+				      const char *key, size_t key_len, struct lf_stored *stored);
+
+struct lf_payment {
+	lf_uuid id, from, to;
+	int64_t amount;
+	char currency[4];
+	bool has_reference;
+	char reference[201 * 4];
+	bool completed;        /* COMPLETED, else DECLINED */
+	int64_t created_ms;
+};
+enum lf_store_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id,
+				      struct lf_payment *out);
+
+/* ---- ledger ---- */
+struct lf_ledger_entry {
+	lf_uuid id;
+	bool has_payment;
+	lf_uuid payment_id;
+	lf_uuid account_id;
+	bool debit;
+	int64_t amount;        /* > 0 */
+	int64_t balance_after;
+	int64_t seq;           /* per-account sequence, 1 = first entry */
+	int64_t created_ms;
+};
+/* Entries of an account with seq < before_seq (INT64_MAX for the newest),
+ * newest first, at most max; *more tells whether older ones exist.
+ * *currency receives the account's currency; LF_STORE_NOT_FOUND when the
+ * account does not exist. */
+enum lf_store_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
+				      int64_t before_seq, unsigned max,
+				      struct lf_ledger_entry *out, unsigned *count, bool *more,
+				      char currency[4]);
+
+/* ---- retention ---- */
+/* Delete up to `batch` idempotency rows whose expiry is before now_ms. */
+enum lf_store_rc lf_store_reap_keys(struct lf_store_conn *c, int64_t now_ms, unsigned batch,
+				    unsigned long *deleted);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * lf_time.h - clocks and RFC 3339 timestamps with milliseconds.
+ */
+#ifndef LF_TIME_H
+#define LF_TIME_H
+
+#include <stdint.h>
+
+#define LF_TIME_STR_LEN 24 /* "2026-11-25T14:52:28.123Z", without NUL */
+
+int64_t lf_time_now_ms(void);       /* CLOCK_REALTIME, Unix ms */
+int64_t lf_time_monotonic_ms(void); /* CLOCK_MONOTONIC ms */
+/* Unix ms -> "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), NUL-terminated. */
+void lf_time_format_ms(int64_t unix_ms, char out[LF_TIME_STR_LEN + 1]);
+
+#endif

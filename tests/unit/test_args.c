@@ -1,0 +1,339 @@
+/*
+ * test_args.c - unit tests for src/args.c: every option and command of
+ * ledgerflowd and ledgerflowctl, and every error case with its message.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "lf_args.h"
+
+#define DEF "/etc/ledgerflow/ledgerflow.conf"
+#define MAXARGS 16
+
+/* argv arrays are built in writable storage, as getopt expects. */
+struct argv_buf {
+	char *argv[MAXARGS + 1];
+	char store[MAXARGS][128];
+	int argc;
+};
+
+static void build(struct argv_buf *b, const char *prog, const char *const *args)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->store[0], sizeof(b->store[0]), "%s", prog);
+	b->argv[0] = b->store[0];
+	b->argc = 1;
+	for (; *args && b->argc < MAXARGS; args++, b->argc++) {
+		snprintf(b->store[b->argc], sizeof(b->store[0]), "%s", *args);
+		b->argv[b->argc] = b->store[b->argc];
+	}
+	b->argv[b->argc] = NULL;
+}
+
+static char errbuf[1024];
+
+static bool daemon_args(struct lf_daemon_args *out, const char *const *args)
+{
+	static struct argv_buf b; /* out points into it */
+	FILE *f = fmemopen(errbuf, sizeof(errbuf), "w");
+	bool ok;
+	build(&b, "ledgerflowd", args);
+	ok = lf_args_parse_daemon(b.argc, b.argv, DEF, out, f);
+	fclose(f);
+	return ok;
+}
+
+static bool ctl_args(struct lf_ctl_args *out, const char *const *args)
+{
+	static struct argv_buf b;
+	FILE *f = fmemopen(errbuf, sizeof(errbuf), "w");
+	bool ok;
+	build(&b, "ledgerflowctl", args);
+	ok = lf_args_parse_ctl(b.argc, b.argv, DEF, out, f);
+	fclose(f);
+	return ok;
+}
+
+#define A(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define NONE ((const char *const[]){NULL})
+
+/* ---- ledgerflowd ---- */
+
+static void test_daemon_defaults(void)
+{
+	struct lf_daemon_args a;
+	CU_ASSERT_TRUE(daemon_args(&a, NONE));
+	CU_ASSERT_STRING_EQUAL(a.config_path, DEF);
+	CU_ASSERT_FALSE(a.test_config || a.foreground || a.help || a.version);
+	CU_ASSERT_STRING_EQUAL(errbuf, "");
+}
+
+static void test_daemon_options(void)
+{
+	const struct {
+		const char *const *args;
+		const char *config;
+		bool t, f, h, v;
+	} t[] = {
+		{A("-c", "/x.conf"), "/x.conf", false, false, false, false},
+		{A("-c/x.conf"), "/x.conf", false, false, false, false},
+		{A("--config", "/y.conf"), "/y.conf", false, false, false, false},
+		{A("--config=/z.conf"), "/z.conf", false, false, false, false},
+		{A("--conf=/z.conf"), "/z.conf", false, false, false, false}, /* unambiguous prefix */
+		{A("-c", "/a", "-c", "/b"), "/b", false, false, false, false}, /* last wins */
+		{A("-t"), DEF, true, false, false, false},
+		{A("--test"), DEF, true, false, false, false},
+		{A("-f"), DEF, false, true, false, false},
+		{A("--foreground"), DEF, false, true, false, false},
+		{A("-tf"), DEF, true, true, false, false},
+		{A("-ftc", "/c.conf"), "/c.conf", true, true, false, false},
+		{A("-h"), DEF, false, false, true, false},
+		{A("--help"), DEF, false, false, true, false},
+		{A("-V"), DEF, false, false, false, true},
+		{A("--version"), DEF, false, false, false, true},
+		{A("-t", "-c", "/t.conf", "-f"), "/t.conf", true, true, false, false},
+		{A("-h", "stray"), DEF, false, false, true, false}, /* help wins */
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lf_daemon_args a;
+		bool ok = daemon_args(&a, t[i].args);
+		if (!ok)
+			fprintf(stderr, "case %zu: %s", i, errbuf);
+		CU_ASSERT_TRUE_FATAL(ok);
+		CU_ASSERT_STRING_EQUAL(a.config_path, t[i].config);
+		CU_ASSERT_EQUAL(a.test_config, t[i].t);
+		CU_ASSERT_EQUAL(a.foreground, t[i].f);
+		CU_ASSERT_EQUAL(a.help, t[i].h);
+		CU_ASSERT_EQUAL(a.version, t[i].v);
+	}
+}
+
+static void test_daemon_errors(void)
+{
+	const struct {
+		const char *const *args;
+		const char *says;
+	} t[] = {
+		{A("-c"), "ledgerflowd: option '-c' needs an argument"},
+		{A("-tc"), "option '-c' needs an argument"},
+		{A("--config"), "option '--config' needs an argument"},
+		{A("-x"), "unknown option '-x'"},
+		{A("-tx"), "unknown option '-x'"},
+		{A("-xt"), "unknown option '-x'"},
+		{A("--foreground", "-xt"), "unknown option '-x'"},
+		{A("--bogus"), "unknown option '--bogus'"},
+		{A("--bogus=1"), "unknown option '--bogus'"},
+		{A("--help=yes"), "option '--help' takes no argument"},
+		{A("stray"), "unexpected argument 'stray'"},
+		{A("-t", "stray", "-f"), "unexpected argument 'stray'"},
+		{A("--", "after"), "unexpected argument 'after'"},
+		{A("-c", ""), "-c needs a file name"},
+		{A("--config="), "-c needs a file name"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lf_daemon_args a;
+		CU_ASSERT_FALSE(daemon_args(&a, t[i].args));
+		if (!strstr(errbuf, t[i].says))
+			fprintf(stderr, "case %zu: got \"%s\"\n", i, errbuf);
+		CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, t[i].says));
+		CU_ASSERT_PTR_NOT_NULL(strchr(errbuf, '\n'));
+	}
+}
+
+static void test_daemon_reuse(void)
+{
+	struct lf_daemon_args a;
+	struct argv_buf b;
+	/* an error in the middle of a cluster leaves getopt mid-scan; the next
+	 * parse must start afresh */
+	CU_ASSERT_FALSE(daemon_args(&a, A("-xtf")));
+	CU_ASSERT_TRUE(daemon_args(&a, A("-f")));
+	CU_ASSERT_TRUE(a.foreground);
+	CU_ASSERT_FALSE(a.test_config);
+	CU_ASSERT_TRUE(daemon_args(&a, NONE));
+	CU_ASSERT_FALSE(a.foreground);
+	/* err == NULL is allowed; the same argv parses the same twice */
+	build(&b, "ledgerflowd", A("-t", "-c", "/r.conf"));
+	for (int round = 0; round < 2; round++) {
+		CU_ASSERT_TRUE(lf_args_parse_daemon(b.argc, b.argv, DEF, &a, NULL));
+		CU_ASSERT_TRUE(a.test_config);
+		CU_ASSERT_STRING_EQUAL(a.config_path, "/r.conf");
+		CU_ASSERT_STRING_EQUAL(b.argv[1], "-t"); /* argv not permuted */
+	}
+	build(&b, "ledgerflowd", A("-q"));
+	CU_ASSERT_FALSE(lf_args_parse_daemon(b.argc, b.argv, DEF, &a, NULL));
+}
+
+/* ---- ledgerflowctl ---- */
+
+static void test_ctl_commands(void)
+{
+	const struct {
+		const char *const *args;
+		enum lf_ctl_command cmd;
+		const char *config, *name, *scopes;
+	} t[] = {
+		{A("migrate"), LF_CTL_MIGRATE, DEF, NULL, NULL},
+		{A("seed"), LF_CTL_SEED, DEF, NULL, NULL},
+		{A("reconcile"), LF_CTL_RECONCILE, DEF, NULL, NULL},
+		{A("-c", "/x.conf", "migrate"), LF_CTL_MIGRATE, "/x.conf", NULL, NULL},
+		{A("migrate", "-c", "/x.conf"), LF_CTL_MIGRATE, "/x.conf", NULL, NULL},
+		{A("--config=/y.conf", "seed"), LF_CTL_SEED, "/y.conf", NULL, NULL},
+		{A("--config", "/y.conf", "reconcile"), LF_CTL_RECONCILE, "/y.conf", NULL, NULL},
+		{A("-c", "/c.conf", "client", "create", "shop", "--scopes", "payments:write,accounts:read"),
+		 LF_CTL_CLIENT_CREATE, "/c.conf", "shop", "payments:write,accounts:read"},
+		{A("--scopes=a", "client", "create", "n1"), LF_CTL_CLIENT_CREATE, DEF, "n1", "a"},
+		{A("client", "--scopes", "a,b", "create", "n2"), LF_CTL_CLIENT_CREATE, DEF, "n2", "a,b"},
+		{A("client", "create", "--scopes", "x", "--", "-dash-name"), LF_CTL_CLIENT_CREATE, DEF,
+		 "-dash-name", "x"},
+		{A("--", "migrate"), LF_CTL_MIGRATE, DEF, NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lf_ctl_args a;
+		bool ok = ctl_args(&a, t[i].args);
+		if (!ok)
+			fprintf(stderr, "case %zu: %s", i, errbuf);
+		CU_ASSERT_TRUE_FATAL(ok);
+		CU_ASSERT_EQUAL(a.command, t[i].cmd);
+		CU_ASSERT_STRING_EQUAL(a.config_path, t[i].config);
+		CU_ASSERT_FALSE(a.help);
+		if (t[i].name) {
+			CU_ASSERT_STRING_EQUAL(a.client_name, t[i].name);
+		} else {
+			CU_ASSERT_PTR_NULL(a.client_name);
+		}
+		if (t[i].scopes) {
+			CU_ASSERT_STRING_EQUAL(a.scopes, t[i].scopes);
+		} else {
+			CU_ASSERT_PTR_NULL(a.scopes);
+		}
+	}
+}
+
+static void test_ctl_help(void)
+{
+	struct lf_ctl_args a;
+	CU_ASSERT_TRUE(ctl_args(&a, A("-h")));
+	CU_ASSERT_TRUE(a.help);
+	CU_ASSERT_EQUAL(a.command, LF_CTL_NONE);
+	CU_ASSERT_TRUE(ctl_args(&a, A("--help")));
+	CU_ASSERT_TRUE(a.help);
+	CU_ASSERT_TRUE(ctl_args(&a, A("bogus", "--help"))); /* the command is not checked */
+	CU_ASSERT_TRUE(a.help);
+	CU_ASSERT_TRUE(ctl_args(&a, A("migrate")));
+	CU_ASSERT_FALSE(a.help);
+}
+
+static void test_ctl_errors(void)
+{
+	const struct {
+		const char *const *args;
+		const char *says;
+	} t[] = {
+		{NONE, "ledgerflowctl: no command given"},
+		{A("-c", "/x.conf"), "no command given"},
+		{A("migrat"), "unknown command 'migrat'"},
+		{A("MIGRATE"), "unknown command 'MIGRATE'"},
+		{A("migrate", "now"), "migrate: unexpected argument 'now'"},
+		{A("seed", "x"), "seed: unexpected argument 'x'"},
+		{A("reconcile", "x", "y"), "reconcile: unexpected argument 'x'"},
+		{A("migrate", "--scopes", "a"), "--scopes is only for client create"},
+		{A("client"), "client: missing subcommand"},
+		{A("client", "delete", "x"), "client: unknown subcommand 'delete'"},
+		{A("client", "create"), "client create: missing NAME"},
+		{A("client", "create", "--scopes", "a"), "client create: missing NAME"},
+		{A("client", "create", ""), "client create: missing NAME"},
+		{A("client", "create", "n", "extra", "--scopes", "a"), "unexpected argument 'extra'"},
+		{A("client", "create", "n"), "--scopes S,... is required"},
+		{A("client", "create", "n", "--scopes", ""), "--scopes must be"},
+		{A("client", "create", "n", "--scopes="), "--scopes must be"},
+		{A("client", "create", "n", "--scopes", "a,,b"), "--scopes must be"},
+		{A("client", "create", "n", "--scopes", "a,"), "--scopes must be"},
+		{A("client", "create", "n", "--scopes", ",a"), "--scopes must be"},
+		{A("client", "create", "n", "--scopes", "a b"), "--scopes must be"},
+		{A("client", "create", "n", "--scopes"), "option '--scopes' needs an argument"},
+		{A("-c"), "option '-c' needs an argument"},
+		{A("-c", "", "migrate"), "-c needs a file name"},
+		{A("-t", "migrate"), "unknown option '-t'"},
+		{A("--bogus", "migrate"), "unknown option '--bogus'"},
+		{A("--help=1"), "option '--help' takes no argument"},
+		{A("client", "create", "a", "b", "c", "d", "e", "f", "g", "h", "i", "--scopes", "s"),
+		 "unexpected argument 'b'"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lf_ctl_args a;
+		CU_ASSERT_FALSE(ctl_args(&a, t[i].args));
+		if (!strstr(errbuf, t[i].says))
+			fprintf(stderr, "case %zu: got \"%s\"\n", i, errbuf);
+		CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, t[i].says));
+	}
+}
+
+static void test_ctl_posixly_correct(void)
+{
+	struct lf_ctl_args a;
+	/* options after the command still count with POSIXLY_CORRECT set */
+	setenv("POSIXLY_CORRECT", "1", 1);
+	CU_ASSERT_TRUE(ctl_args(&a, A("client", "create", "n", "--scopes", "s", "-c", "/p.conf")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_CLIENT_CREATE);
+	CU_ASSERT_STRING_EQUAL(a.scopes, "s");
+	CU_ASSERT_STRING_EQUAL(a.config_path, "/p.conf");
+	unsetenv("POSIXLY_CORRECT");
+	CU_ASSERT_TRUE(ctl_args(&a, A("migrate", "-c", "/q.conf")));
+	CU_ASSERT_STRING_EQUAL(a.config_path, "/q.conf");
+}
+
+static void test_usage(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	CU_ASSERT_FATAL(f != NULL);
+	lf_args_usage_daemon(f);
+	lf_args_usage_ctl(f);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Usage: ledgerflowd"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "--foreground"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Usage: ledgerflowctl"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "client create NAME --scopes"));
+	free(text);
+}
+
+int main(void)
+{
+	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+		{"daemon defaults", test_daemon_defaults},
+		{"daemon options", test_daemon_options},
+		{"daemon errors", test_daemon_errors},
+		{"daemon parse reuse", test_daemon_reuse},
+		{"ctl commands", test_ctl_commands},
+		{"ctl help", test_ctl_help},
+		{"ctl errors", test_ctl_errors},
+		{"ctl with POSIXLY_CORRECT", test_ctl_posixly_correct},
+		{"usage text", test_usage},
+	};
+	CU_pSuite suite;
+	unsigned failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("args", NULL, NULL);
+	if (!suite)
+		goto fail;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
+			goto fail;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (CU_basic_run_tests() != CUE_SUCCESS)
+		goto fail;
+	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failures > 0 ? 1 : 0;
+fail:
+	CU_cleanup_registry();
+	return 1;
+}

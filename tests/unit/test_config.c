@@ -1,0 +1,869 @@
+/*
+ * test_config.c - unit tests for src/config.c: every key from a file and
+ * from the environment, precedence, defaults, rejection of bad values
+ * with the key and source named, unknown keys and sections, secrets kept
+ * out of messages, unreloadable keys, and the value parsers.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "lf_config.h"
+
+#ifndef LF_DEFAULT_SQL_DIR
+#define LF_DEFAULT_SQL_DIR "/usr/share/ledgerflow/sql"
+#endif
+
+#define SECRET "Sup3rS3cr3t-pw"
+
+static char tmpdir[64];
+static unsigned nfiles;
+
+/* ---- helpers ---- */
+
+/* LEDGERFLOW_<SECTION>_<KEY>, computed here independently of config.c */
+static void env_name_of(const char *dotted, char *buf, size_t len)
+{
+	size_t o = (size_t)snprintf(buf, len, "LEDGERFLOW_%s", dotted);
+	for (size_t i = 0; i < o && i < len; i++)
+		buf[i] = buf[i] == '.' ? '_' : (char)toupper((unsigned char)buf[i]);
+}
+
+static void clear_env(void)
+{
+	char key[128], env[160];
+	for (size_t i = 0; i < lf_config_key_count(); i++) {
+		if (lf_config_key_name(i, key, sizeof(key))) {
+			env_name_of(key, env, sizeof(env));
+			unsetenv(env);
+		}
+	}
+}
+
+/* Write text to a new file in tmpdir; returns a static path. */
+static const char *write_conf(const char *text)
+{
+	static char path[128];
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/c%u.conf", tmpdir, nfiles++);
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Load path (may be NULL); *errs gets the error text (caller frees). */
+static bool load(struct lf_config *cfg, const char *path, char **errs)
+{
+	size_t len = 0;
+	FILE *f;
+	bool ok;
+	*errs = NULL;
+	f = open_memstream(errs, &len);
+	CU_ASSERT_FATAL(f != NULL);
+	ok = lf_config_load(cfg, path, f);
+	fclose(f);
+	return ok;
+}
+
+static unsigned count_lines(const char *s)
+{
+	unsigned n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* ---- one non-default value for every key ---- */
+
+enum kind { V_STR, V_UINT, V_INT, V_SIZE, V_MS, V_BOOL };
+
+struct kcase {
+	const char *key;   /* section.key */
+	const char *text;  /* as written in the file or the environment */
+	enum kind kind;
+	size_t off;
+	const char *s;     /* expected string */
+	int64_t n;         /* expected number */
+};
+
+#define O(f) offsetof(struct lf_config, f)
+static const struct kcase cases[] = {
+	{"server.listen", "0.0.0.0:9090", V_STR, O(listen), "0.0.0.0:9090", 0},
+	{"server.workers", "3", V_INT, O(workers), NULL, 3},
+	{"server.max_body_size", "128K", V_SIZE, O(max_body_size), NULL, 131072},
+	{"server.max_header_size", "8K", V_SIZE, O(max_header_size), NULL, 8192},
+	{"server.pid_file", "/tmp/lf-test.pid", V_STR, O(pid_file), "/tmp/lf-test.pid", 0},
+	{"server.shutdown_timeout", "45s", V_MS, O(shutdown_timeout_ms), NULL, 45000},
+	{"server.request_timeout", "2500ms", V_MS, O(request_timeout_ms), NULL, 2500},
+	{"server.keepalive_timeout", "2m", V_MS, O(keepalive_timeout_ms), NULL, 120000},
+	{"server.backlog", "1024", V_INT, O(backlog), NULL, 1024},
+	{"server.log_level", "debug", V_STR, O(log_level), "debug", 0},
+	{"server.log_file", "/tmp/lf-test.log", V_STR, O(log_file), "/tmp/lf-test.log", 0},
+	{"server.access_log", "off", V_BOOL, O(access_log), NULL, 0},
+	{"mysql.host", "db.example.internal", V_STR, O(mysql_host), "db.example.internal", 0},
+	{"mysql.port", "3307", V_UINT, O(mysql_port), NULL, 3307},
+	{"mysql.user", "lfuser", V_STR, O(mysql_user), "lfuser", 0},
+	{"mysql.password", "pw-123", V_STR, O(mysql_password), "pw-123", 0},
+	{"mysql.database", "lfdb", V_STR, O(mysql_database), "lfdb", 0},
+	{"mysql.socket", "/run/mysqld/mysqld.sock", V_STR, O(mysql_socket), "/run/mysqld/mysqld.sock", 0},
+	{"mysql.pool_size", "16", V_INT, O(pool_size), NULL, 16},
+	{"mysql.request_timeout", "7s", V_MS, O(mysql_request_timeout_ms), NULL, 7000},
+	{"mysql.connect_timeout", "1500ms", V_MS, O(mysql_connect_timeout_ms), NULL, 1500},
+	{"mysql.lock_wait_timeout", "3", V_MS, O(mysql_lock_wait_timeout_ms), NULL, 3000},
+	{"mysql.max_retries", "0", V_INT, O(mysql_max_retries), NULL, 0},
+	{"redis.host", "cache.example.internal", V_STR, O(redis_host), "cache.example.internal", 0},
+	{"redis.port", "6380", V_UINT, O(redis_port), NULL, 6380},
+	{"redis.password", "rpw", V_STR, O(redis_password), "rpw", 0},
+	{"redis.db", "3", V_INT, O(redis_db), NULL, 3},
+	{"redis.timeout", "50ms", V_MS, O(redis_timeout_ms), NULL, 50},
+	{"redis.breaker_cooldown", "1m", V_MS, O(redis_breaker_cooldown_ms), NULL, 60000},
+	{"cache.size", "1G", V_SIZE, O(cache_size), NULL, 1073741824},
+	{"idempotency.retention", "2s", V_MS, O(idempotency_retention_ms), NULL, 2000},
+	{"idempotency.reap_interval", "1h", V_MS, O(idempotency_reap_interval_ms), NULL, 3600000},
+	{"auth.enabled", "yes", V_BOOL, O(auth_enabled), NULL, 1},
+	{"auth.ops_public", "false", V_BOOL, O(auth_ops_public), NULL, 0},
+	{"paths.sql_dir", "/tmp/lf-sql", V_STR, O(sql_dir), "/tmp/lf-sql", 0},
+};
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+/* Does cfg hold the case's expected value? */
+static bool holds(const struct lf_config *cfg, const struct kcase *c)
+{
+	const char *p = (const char *)cfg + c->off;
+	switch (c->kind) {
+	case V_STR: {
+		const char *s = *(char *const *)(const void *)p;
+		return s && strcmp(s, c->s) == 0;
+	}
+	case V_UINT: return *(const unsigned *)(const void *)p == (unsigned)c->n;
+	case V_INT: return *(const int *)(const void *)p == (int)c->n;
+	case V_SIZE: return *(const size_t *)(const void *)p == (size_t)c->n;
+	case V_MS: return *(const int64_t *)(const void *)p == c->n;
+	case V_BOOL: return *(const bool *)(const void *)p == (c->n != 0);
+	}
+	return false;
+}
+
+static void test_cases_cover_every_key(void)
+{
+	char key[128];
+	CU_ASSERT_EQUAL(lf_config_key_count(), NCASES);
+	for (size_t i = 0; i < lf_config_key_count(); i++) {
+		bool found = false;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(lf_config_key_name(i, key, sizeof(key)));
+		for (size_t j = 0; j < NCASES; j++)
+			found |= strcmp(cases[j].key, key) == 0;
+		if (!found)
+			fprintf(stderr, "key %s has no test case\n", key);
+		CU_ASSERT(found);
+	}
+}
+
+static void test_every_key_from_file(void)
+{
+	char text[8192], section[32] = "";
+	size_t o = 0;
+	struct lf_config cfg;
+	char *errs;
+
+	for (size_t i = 0; i < NCASES; i++) {
+		const char *dot = strchr(cases[i].key, '.');
+		if (strncmp(section, cases[i].key, (size_t)(dot - cases[i].key)) != 0 ||
+		    section[dot - cases[i].key] != '\0') {
+			snprintf(section, sizeof(section), "%.*s", (int)(dot - cases[i].key), cases[i].key);
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "\n[%s]\n", section);
+		}
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s = %s\n", dot + 1, cases[i].text);
+	}
+	CU_ASSERT_FATAL(o < sizeof(text));
+	CU_ASSERT_FATAL(load(&cfg, write_conf(text), &errs));
+	CU_ASSERT_STRING_EQUAL(errs, "");
+	for (size_t i = 0; i < NCASES; i++) {
+		if (!holds(&cfg, &cases[i]))
+			fprintf(stderr, "from file: %s not applied\n", cases[i].key);
+		CU_ASSERT(holds(&cfg, &cases[i]));
+	}
+	CU_ASSERT_STRING_EQUAL(cfg.listen_host, "0.0.0.0");
+	CU_ASSERT_EQUAL(cfg.listen_port, 9090);
+	lf_config_free(&cfg);
+	free(errs);
+}
+
+static void test_every_key_from_env(void)
+{
+	char env[160];
+	struct lf_config cfg;
+	char *errs;
+
+	for (size_t i = 0; i < NCASES; i++) {
+		/* the value differs from the default, so this is a real override
+		 * (workers = auto may happen to equal it) */
+		CU_ASSERT_FATAL(load(&cfg, NULL, &errs));
+		if (strcmp(cases[i].key, "server.workers") != 0)
+			CU_ASSERT(!holds(&cfg, &cases[i]));
+		lf_config_free(&cfg);
+		free(errs);
+
+		env_name_of(cases[i].key, env, sizeof(env));
+		CU_ASSERT_FATAL(setenv(env, cases[i].text, 1) == 0);
+		CU_ASSERT(load(&cfg, NULL, &errs));
+		if (!holds(&cfg, &cases[i]))
+			fprintf(stderr, "from env: %s not applied (%s)\n", env, errs);
+		CU_ASSERT(holds(&cfg, &cases[i]));
+		unsetenv(env);
+		lf_config_free(&cfg);
+		free(errs);
+	}
+}
+
+static void test_env_names(void)
+{
+	struct lf_config cfg;
+	char *errs;
+	setenv("LEDGERFLOW_MYSQL_HOST", "h.example", 1);
+	setenv("LEDGERFLOW_SERVER_MAX_BODY_SIZE", "1M", 1);
+	CU_ASSERT_FATAL(load(&cfg, NULL, &errs));
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_host, "h.example");
+	CU_ASSERT_EQUAL(cfg.max_body_size, 1048576);
+	lf_config_free(&cfg);
+	free(errs);
+	clear_env();
+}
+
+static void test_env_beats_file(void)
+{
+	struct lf_config cfg;
+	char *errs;
+	const char *path = write_conf("[mysql]\nhost = filehost\nuser = fileuser\n"
+				      "[server]\nlisten = 127.0.0.1:7000\n");
+	setenv("LEDGERFLOW_MYSQL_HOST", "envhost", 1);
+	setenv("LEDGERFLOW_SERVER_LISTEN", "[::1]:7001", 1);
+	CU_ASSERT_FATAL(load(&cfg, path, &errs));
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_host, "envhost");
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_user, "fileuser");
+	CU_ASSERT_STRING_EQUAL(cfg.listen, "[::1]:7001");
+	CU_ASSERT_STRING_EQUAL(cfg.listen_host, "::1");
+	CU_ASSERT_EQUAL(cfg.listen_port, 7001);
+	lf_config_free(&cfg);
+	free(errs);
+	clear_env();
+}
+
+static void test_defaults(void)
+{
+	struct lf_config cfg, d;
+	char *errs;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want_workers = cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
+
+	CU_ASSERT_FATAL(load(&cfg, NULL, &errs));
+	CU_ASSERT_STRING_EQUAL(errs, "");
+	CU_ASSERT_STRING_EQUAL(cfg.listen, "127.0.0.1:8080");
+	CU_ASSERT_STRING_EQUAL(cfg.listen_host, "127.0.0.1");
+	CU_ASSERT_EQUAL(cfg.listen_port, 8080);
+	CU_ASSERT_EQUAL(cfg.workers, want_workers);
+	CU_ASSERT_EQUAL(cfg.max_body_size, 64 * 1024);
+	CU_ASSERT_EQUAL(cfg.max_header_size, 16 * 1024);
+	CU_ASSERT_STRING_EQUAL(cfg.pid_file, "/run/ledgerflow/ledgerflowd.pid");
+	CU_ASSERT_EQUAL(cfg.shutdown_timeout_ms, 30000);
+	CU_ASSERT_EQUAL(cfg.request_timeout_ms, 10000);
+	CU_ASSERT_EQUAL(cfg.keepalive_timeout_ms, 60000);
+	CU_ASSERT_EQUAL(cfg.backlog, 511);
+	CU_ASSERT_STRING_EQUAL(cfg.log_level, "info");
+	CU_ASSERT_STRING_EQUAL(cfg.log_file, "");
+	CU_ASSERT_TRUE(cfg.access_log);
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_host, "127.0.0.1");
+	CU_ASSERT_EQUAL(cfg.mysql_port, 3306);
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_user, "ledgerflow");
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, "");
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_database, "ledgerflow");
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_socket, "");
+	CU_ASSERT_EQUAL(cfg.pool_size, 8);
+	CU_ASSERT_EQUAL(cfg.mysql_request_timeout_ms, 5000);
+	CU_ASSERT_EQUAL(cfg.mysql_connect_timeout_ms, 2000);
+	CU_ASSERT_EQUAL(cfg.mysql_lock_wait_timeout_ms, 2000);
+	CU_ASSERT_EQUAL(cfg.mysql_max_retries, 5);
+	CU_ASSERT_STRING_EQUAL(cfg.redis_host, "127.0.0.1");
+	CU_ASSERT_EQUAL(cfg.redis_port, 6379);
+	CU_ASSERT_STRING_EQUAL(cfg.redis_password, "");
+	CU_ASSERT_EQUAL(cfg.redis_db, 0);
+	CU_ASSERT_EQUAL(cfg.redis_timeout_ms, 200);
+	CU_ASSERT_EQUAL(cfg.redis_breaker_cooldown_ms, 5000);
+	CU_ASSERT_EQUAL(cfg.cache_size, 64 * 1024 * 1024);
+	CU_ASSERT_EQUAL(cfg.idempotency_retention_ms, 24 * 3600 * 1000LL);
+	CU_ASSERT_EQUAL(cfg.idempotency_reap_interval_ms, 60000);
+	CU_ASSERT_FALSE(cfg.auth_enabled);
+	CU_ASSERT_TRUE(cfg.auth_ops_public);
+	CU_ASSERT_STRING_EQUAL(cfg.sql_dir, LF_DEFAULT_SQL_DIR);
+
+	/* lf_config_defaults gives the same */
+	lf_config_defaults(&d);
+	CU_ASSERT_STRING_EQUAL(d.listen, cfg.listen);
+	CU_ASSERT_STRING_EQUAL(d.sql_dir, cfg.sql_dir);
+	CU_ASSERT_EQUAL(d.cache_size, cfg.cache_size);
+	CU_ASSERT_EQUAL(d.workers, cfg.workers);
+	lf_config_free(&d);
+	lf_config_free(&cfg);
+	lf_config_free(&cfg); /* twice is safe */
+	CU_ASSERT_PTR_NULL(cfg.listen);
+	free(errs);
+}
+
+static void test_file_syntax_accepted(void)
+{
+	struct lf_config cfg;
+	char *errs;
+	/* BOM, comments, inline comment, indentation, CRLF, case of names,
+	 * an empty value, "workers = auto" */
+	const char *path = write_conf("\xEF\xBB\xBF; leading comment\r\n"
+				      "# another\n"
+				      "[MySQL]   ; section comment\n"
+				      "   Host = indented.example\r\n"
+				      "\tport=3310 ; inline comment\n"
+				      "password =\n"
+				      "\n"
+				      "[server]\n"
+				      "workers = auto\n"
+				      "log_file = -\n");
+	CU_ASSERT_FATAL(load(&cfg, path, &errs));
+	CU_ASSERT_STRING_EQUAL(errs, "");
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_host, "indented.example");
+	CU_ASSERT_EQUAL(cfg.mysql_port, 3310);
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, "");
+	CU_ASSERT(cfg.workers >= 1 && cfg.workers <= 64);
+	CU_ASSERT_STRING_EQUAL(cfg.log_file, "-");
+	lf_config_free(&cfg);
+	free(errs);
+}
+
+/* ---- rejected values ---- */
+
+struct bad {
+	const char *key;
+	const char *value;
+	const char *says; /* a piece of the message */
+};
+
+static const struct bad bads[] = {
+	/* size */
+	{"server.max_body_size", "64Q", "not a size"},
+	{"server.max_body_size", "K", "not a size"},
+	{"server.max_body_size", "-1", "not a size"},
+	{"server.max_body_size", "1.5M", "not a size"},
+	{"server.max_body_size", "99999999999999999999", "not a size"},
+	{"server.max_body_size", "17179869184G", "not a size"},
+	{"server.max_body_size", "17M", "out of range (1K..16M)"},
+	{"server.max_body_size", "512", "out of range"},
+	{"server.max_header_size", "2M", "out of range"},
+	{"cache.size", "512K", "out of range (1M.."},
+	/* duration */
+	{"server.shutdown_timeout", "5x", "not a duration"},
+	{"server.shutdown_timeout", "1.5s", "not a duration"},
+	{"server.shutdown_timeout", "-1s", "not a duration"},
+	{"server.shutdown_timeout", "s", "not a duration"},
+	{"server.shutdown_timeout", "9999999999999999999h", "not a duration"},
+	{"server.shutdown_timeout", "0", "out of range"},
+	{"server.request_timeout", "2h", "out of range"},
+	{"mysql.lock_wait_timeout", "1500ms", "whole number of seconds"},
+	{"mysql.lock_wait_timeout", "500ms", "out of range (1s..1h)"},
+	{"idempotency.retention", "500ms", "out of range (1s.."},
+	{"redis.timeout", "2m", "out of range"},
+	/* bool */
+	{"server.access_log", "maybe", "not a boolean"},
+	{"auth.enabled", "2", "not a boolean"},
+	{"auth.ops_public", "", "not a boolean"},
+	/* ports */
+	{"mysql.port", "0", "out of range (1..65535)"},
+	{"mysql.port", "65536", "out of range"},
+	{"redis.port", "http", "not a number"},
+	{"redis.port", "-1", "not a number"},
+	{"mysql.port", "99999999999999999999999", "not a number"},
+	/* workers */
+	{"server.workers", "0", "out of range (1..64)"},
+	{"server.workers", "65", "out of range"},
+	{"server.workers", "many", "not a number or auto"},
+	{"server.workers", "-2", "not a number or auto"},
+	/* listen */
+	{"server.listen", "127.0.0.1", "not host:port"},
+	{"server.listen", ":8080", "not host:port"},
+	{"server.listen", "8080", "not host:port"},
+	{"server.listen", "::1:8080", "not host:port"},
+	{"server.listen", "[zz]:80", "not host:port"},
+	{"server.listen", "127.0.0.1:0", "not host:port"},
+	{"server.listen", "127.0.0.1:65536", "not host:port"},
+	/* ints out of range */
+	{"mysql.pool_size", "0", "out of range (1..256)"},
+	{"mysql.pool_size", "257", "out of range"},
+	{"mysql.max_retries", "101", "out of range"},
+	{"mysql.max_retries", "-1", "out of range"},
+	{"server.backlog", "0", "out of range"},
+	{"redis.db", "x", "not an integer"},
+	/* strings */
+	{"server.log_level", "verbose", "must be one of debug|info|warn|error"},
+	{"mysql.host", "", "must not be empty"},
+	{"paths.sql_dir", "", "must not be empty"},
+	{"mysql.database", "a\tb", "control character"},
+};
+#define NBADS (sizeof(bads) / sizeof(bads[0]))
+
+static void test_bad_values_from_file(void)
+{
+	char text[512], want[160];
+	struct lf_config cfg;
+	char *errs;
+
+	for (size_t i = 0; i < NBADS; i++) {
+		const char *dot = strchr(bads[i].key, '.');
+		const char *path;
+		snprintf(text, sizeof(text), "; bad value\n[%.*s]\n%s = %s\n", (int)(dot - bads[i].key),
+			 bads[i].key, dot + 1, bads[i].value);
+		path = write_conf(text);
+		CU_ASSERT_FALSE(load(&cfg, path, &errs));
+		/* "FILE:3: section.key: "value" problem" */
+		snprintf(want, sizeof(want), "%s:3: %s: ", path, bads[i].key);
+		if (!strstr(errs, want) || !strstr(errs, bads[i].says))
+			fprintf(stderr, "%s = %s: got \"%s\"\n", bads[i].key, bads[i].value, errs);
+		CU_ASSERT_PTR_NOT_NULL(strstr(errs, want));
+		CU_ASSERT_PTR_NOT_NULL(strstr(errs, bads[i].says));
+		CU_ASSERT_EQUAL(count_lines(errs), 1);
+		CU_ASSERT_PTR_NULL(cfg.listen); /* freed on failure */
+		lf_config_free(&cfg);
+		free(errs);
+	}
+}
+
+static void test_bad_values_from_env(void)
+{
+	char env[160], want[200];
+	struct lf_config cfg;
+	char *errs;
+
+	for (size_t i = 0; i < NBADS; i++) {
+		env_name_of(bads[i].key, env, sizeof(env));
+		setenv(env, bads[i].value, 1);
+		CU_ASSERT_FALSE(load(&cfg, NULL, &errs));
+		snprintf(want, sizeof(want), "$%s: %s: ", env, bads[i].key);
+		if (!strstr(errs, want) || !strstr(errs, bads[i].says))
+			fprintf(stderr, "%s=%s: got \"%s\"\n", env, bads[i].value, errs);
+		CU_ASSERT_PTR_NOT_NULL(strstr(errs, want));
+		CU_ASSERT_PTR_NOT_NULL(strstr(errs, bads[i].says));
+		CU_ASSERT_EQUAL(count_lines(errs), 1);
+		unsetenv(env);
+		lf_config_free(&cfg);
+		free(errs);
+	}
+}
+
+static void test_long_string_from_env(void)
+{
+	char big[5000];
+	struct lf_config cfg;
+	char *errs;
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	setenv("LEDGERFLOW_SERVER_PID_FILE", big, 1);
+	CU_ASSERT_FALSE(load(&cfg, NULL, &errs));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, "server.pid_file: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, "too long"));
+	CU_ASSERT(strlen(errs) < 400); /* the value is cut in the message */
+	free(errs);
+	clear_env();
+}
+
+static void test_every_error_reported(void)
+{
+	struct lf_config cfg;
+	char *errs;
+	const char *path = write_conf("[server]\nworkers = 0\nbacklog = x\n[mysql]\nport = 0\n");
+	CU_ASSERT_FALSE(load(&cfg, path, &errs));
+	CU_ASSERT_EQUAL(count_lines(errs), 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, ":2: server.workers: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, ":3: server.backlog: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, ":5: mysql.port: "));
+	free(errs);
+}
+
+static void test_unknown_and_malformed(void)
+{
+	static const struct {
+		const char *text, *says;
+		unsigned lines;
+	} t[] = {
+		{"[server]\nlisten = 127.0.0.1:1\nlistne = x\n", ":3: server.listne: unknown key", 1},
+		{"[serverr]\nfoo = 1\nbar = 2\n", ":1: unknown section [serverr]", 1},
+		{"[server]\n[bogus]\nlisten = 1.2.3.4:5\n", ":2: unknown section [bogus]", 1},
+		{"workers = 2\n[server]\n", ":1: key workers outside of any [section]", 1},
+		{"[server]\njust some words\n", ":2: expected key = value", 1},
+		{"[server]\nlisten 127.0.0.1:8080\n", ":2: expected key = value", 1},
+		{"[server\nworkers = 2\n", ":1: missing ] after the section name", 1},
+		{"[server] junk\nworkers = 2\n", ":1: text after the section header", 1},
+		{"[server]\nworkers = 2\nworkers = 3\n", ":3: server.workers: already set on line 2", 1},
+		{"[mysql]\nhost = a\n[mysql]\nhost = b\n", ":4: mysql.host: already set on line 2", 1},
+		{"[server]\nbad key! = 1\n", ":2: server.\"bad key!\": unknown key", 1},
+	};
+	struct lf_config cfg;
+	char *errs;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CU_ASSERT_FALSE(load(&cfg, write_conf(t[i].text), &errs));
+		if (!strstr(errs, t[i].says) || count_lines(errs) != t[i].lines)
+			fprintf(stderr, "case %zu: got \"%s\"\n", i, errs);
+		CU_ASSERT_PTR_NOT_NULL(strstr(errs, t[i].says));
+		CU_ASSERT_EQUAL(count_lines(errs), t[i].lines);
+		free(errs);
+	}
+}
+
+static void test_long_line_and_missing_file(void)
+{
+	char text[600], path[128];
+	struct lf_config cfg;
+	char *errs;
+	snprintf(text, sizeof(text), "[server]\npid_file = /%0400d\n", 0);
+	CU_ASSERT_FALSE(load(&cfg, write_conf(text), &errs));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, ":2: line too long"));
+	free(errs);
+
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", tmpdir);
+	CU_ASSERT_FALSE(load(&cfg, path, &errs));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, path));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, "cannot open"));
+	free(errs);
+
+	/* a directory is not a configuration file */
+	CU_ASSERT_FALSE(load(&cfg, tmpdir, &errs));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, tmpdir));
+	CU_ASSERT_EQUAL(count_lines(errs), 1);
+	free(errs);
+
+	/* errors == NULL is allowed */
+	CU_ASSERT_FALSE(lf_config_load(&cfg, path, NULL));
+
+	/* an empty file is the defaults */
+	CU_ASSERT_FATAL(load(&cfg, write_conf(""), &errs));
+	CU_ASSERT_STRING_EQUAL(errs, "");
+	CU_ASSERT_EQUAL(cfg.listen_port, 8080);
+	lf_config_free(&cfg);
+	free(errs);
+}
+
+/* ---- secrets ---- */
+
+static void expect_hidden(const char *what, const char *errs, const char *key)
+{
+	if (strstr(errs, SECRET) || !strstr(errs, key))
+		fprintf(stderr, "%s: \"%s\"\n", what, errs);
+	CU_ASSERT_PTR_NULL(strstr(errs, SECRET));
+	CU_ASSERT_PTR_NULL(strstr(errs, "S3cr3t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, key));
+}
+
+static void test_password_never_printed(void)
+{
+	struct lf_config cfg;
+	char *errs, big[2100], text[512];
+
+	/* a control character in the value, in the file */
+	CU_ASSERT_FALSE(load(&cfg, write_conf("[mysql]\npassword = " SECRET "\tx\n"), &errs));
+	expect_hidden("control char", errs, "mysql.password: value contains a control character");
+	free(errs);
+	/* set twice */
+	CU_ASSERT_FALSE(load(&cfg, write_conf("[redis]\npassword = " SECRET "\npassword = " SECRET "\n"),
+			     &errs));
+	expect_hidden("twice", errs, "redis.password: already set");
+	free(errs);
+	/* misspelled key */
+	CU_ASSERT_FALSE(load(&cfg, write_conf("[mysql]\npasword = " SECRET "\n"), &errs));
+	expect_hidden("misspelled", errs, "mysql.pasword: unknown key");
+	free(errs);
+	/* a line too long for the parser */
+	snprintf(text, sizeof(text), "[mysql]\npassword = " SECRET "%0300d\n", 0);
+	CU_ASSERT_FALSE(load(&cfg, write_conf(text), &errs));
+	expect_hidden("long line", errs, "line too long");
+	free(errs);
+	/* environment: too long, control character */
+	snprintf(big, sizeof(big), SECRET "%02000d", 0);
+	setenv("LEDGERFLOW_MYSQL_PASSWORD", big, 1);
+	CU_ASSERT_FALSE(load(&cfg, NULL, &errs));
+	expect_hidden("env long", errs, "$LEDGERFLOW_MYSQL_PASSWORD: mysql.password: value is too long");
+	free(errs);
+	setenv("LEDGERFLOW_REDIS_PASSWORD", SECRET "\x01", 1);
+	unsetenv("LEDGERFLOW_MYSQL_PASSWORD");
+	CU_ASSERT_FALSE(load(&cfg, NULL, &errs));
+	expect_hidden("env ctl", errs, "redis.password: value contains a control character");
+	free(errs);
+	clear_env();
+
+	/* a good password is kept as written */
+	CU_ASSERT_FATAL(load(&cfg, write_conf("[mysql]\npassword = " SECRET "\n"), &errs));
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, SECRET);
+	lf_config_free(&cfg);
+	free(errs);
+}
+
+/* ---- reload ---- */
+
+static void test_keep_unreloadable(void)
+{
+	struct lf_config cur, next;
+	char *errs, *warn = NULL;
+	size_t len = 0;
+	FILE *w;
+
+	CU_ASSERT_FATAL(load(&cur, NULL, &errs));
+	free(errs);
+	CU_ASSERT_FATAL(load(&next, write_conf("[server]\nlisten = 0.0.0.0:9999\nworkers = 3\n"
+					       "pid_file = /tmp/other.pid\nbacklog = 100\n"
+					       "max_body_size = 1M\n[cache]\nsize = 128M\n"
+					       "[mysql]\nhost = other.example\n"), &errs));
+	free(errs);
+	w = open_memstream(&warn, &len);
+	CU_ASSERT_FATAL(w != NULL);
+	lf_config_keep_unreloadable(&cur, &next, w);
+	fclose(w);
+
+	/* unreloadable: old values kept */
+	CU_ASSERT_STRING_EQUAL(next.listen, "127.0.0.1:8080");
+	CU_ASSERT_STRING_EQUAL(next.listen_host, "127.0.0.1");
+	CU_ASSERT_EQUAL(next.listen_port, 8080);
+	CU_ASSERT_STRING_EQUAL(next.pid_file, "/run/ledgerflow/ledgerflowd.pid");
+	CU_ASSERT_EQUAL(next.cache_size, 64 * 1024 * 1024);
+	CU_ASSERT_EQUAL(next.backlog, 511);
+	/* reloadable: new values stay */
+	CU_ASSERT_EQUAL(next.workers, 3);
+	CU_ASSERT_EQUAL(next.max_body_size, 1024 * 1024);
+	CU_ASSERT_STRING_EQUAL(next.mysql_host, "other.example");
+	/* one warning per changed unreloadable key, naming old and new */
+	CU_ASSERT_EQUAL(count_lines(warn), 4);
+	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "server.listen: changed from 127.0.0.1:8080 to 0.0.0.0:9999"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "cache.size: changed from 64M to 128M"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "server.pid_file: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "server.backlog: "));
+	CU_ASSERT_PTR_NULL(strstr(warn, "server.workers"));
+	CU_ASSERT_PTR_NULL(strstr(warn, "mysql.host"));
+	free(warn);
+
+	/* nothing changed: silent */
+	warn = NULL;
+	w = open_memstream(&warn, &len);
+	lf_config_keep_unreloadable(&cur, &next, w);
+	fclose(w);
+	CU_ASSERT_STRING_EQUAL(warn, "");
+	free(warn);
+	lf_config_keep_unreloadable(&cur, &next, NULL);
+	lf_config_free(&cur);
+	lf_config_free(&next);
+}
+
+static void test_key_table(void)
+{
+	char buf[64];
+	struct lf_config_key_info info;
+	size_t n = lf_config_key_count();
+	bool seen_listen = false, seen_workers = false;
+
+	CU_ASSERT_PTR_NULL(lf_config_key_name(n, buf, sizeof(buf)));
+	CU_ASSERT_PTR_NULL(lf_config_key_name(0, buf, 4)); /* too small */
+	CU_ASSERT_FALSE(lf_config_key_info(n, &info));
+	for (size_t i = 0; i < n; i++) {
+		char dotted[96];
+		CU_ASSERT_FATAL(lf_config_key_info(i, &info));
+		CU_ASSERT_PTR_NOT_NULL(info.default_text);
+		CU_ASSERT(info.description && info.description[0]);
+		snprintf(dotted, sizeof(dotted), "%s.%s", info.section, info.name);
+		CU_ASSERT_STRING_EQUAL(lf_config_key_name(i, buf, sizeof(buf)), dotted);
+		CU_ASSERT_EQUAL(info.secret, strcmp(info.name, "password") == 0);
+		if (strcmp(dotted, "server.listen") == 0 || strcmp(dotted, "cache.size") == 0 ||
+		    strcmp(dotted, "server.pid_file") == 0)
+			CU_ASSERT_FALSE(info.reloadable);
+		seen_listen |= strcmp(dotted, "server.listen") == 0;
+		if (strcmp(dotted, "server.workers") == 0) {
+			seen_workers = true;
+			CU_ASSERT_TRUE(info.reloadable);
+			CU_ASSERT_STRING_EQUAL(info.default_text, "auto");
+		}
+	}
+	CU_ASSERT(seen_listen && seen_workers);
+}
+
+/* ---- parsers, table-driven ---- */
+
+static void test_parse_size(void)
+{
+	static const struct { const char *s; bool ok; size_t v; } t[] = {
+		{"0", true, 0}, {"1", true, 1}, {"123", true, 123}, {"1K", true, 1024},
+		{"1k", true, 1024}, {"64K", true, 65536}, {"1M", true, 1048576},
+		{"16m", true, 16777216}, {"2G", true, 2147483648u}, {"1g", true, 1073741824},
+		{"18446744073709551615", true, SIZE_MAX}, {"17179869183G", true, 17179869183ull << 30},
+		{"18446744073709551616", false, 0}, {"17179869184G", false, 0},
+		{"", false, 0}, {"K", false, 0}, {"1KB", false, 0}, {"1T", false, 0},
+		{" 1", false, 0}, {"1 ", false, 0}, {"-1", false, 0}, {"+1", false, 0},
+		{"1.5K", false, 0}, {"0x10", false, 0}, {"1KK", false, 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		size_t v = 12345;
+		bool ok = lf_config_parse_size(t[i].s, &v);
+		if (ok != t[i].ok || (ok && v != t[i].v))
+			fprintf(stderr, "size \"%s\": ok=%d v=%zu\n", t[i].s, ok, v);
+		CU_ASSERT_EQUAL(ok, t[i].ok);
+		if (t[i].ok)
+			CU_ASSERT_EQUAL(v, t[i].v);
+	}
+	CU_ASSERT_FALSE(lf_config_parse_size(NULL, &(size_t){0}));
+}
+
+static void test_parse_duration(void)
+{
+	static const struct { const char *s; bool ok; int64_t v; } t[] = {
+		{"0", true, 0}, {"5", true, 5000}, {"5s", true, 5000}, {"500ms", true, 500},
+		{"0ms", true, 0}, {"2m", true, 120000}, {"1h", true, 3600000}, {"24h", true, 86400000},
+		{"9223372036854775807ms", true, INT64_MAX},
+		{"9223372036854775s", true, 9223372036854775000LL},
+		{"9223372036854775808ms", false, 0}, {"9223372036854776s", false, 0},
+		{"2562047788015h", true, 2562047788015LL * 3600000}, {"2562047788016h", false, 0}, {"99999999999999999999", false, 0},
+		{"", false, 0}, {"s", false, 0}, {"ms", false, 0}, {"5x", false, 0},
+		{"5S", false, 0}, {"1.5s", false, 0}, {"-1", false, 0}, {"5 s", false, 0},
+		{"5sec", false, 0}, {"5mss", false, 0}, {" 5", false, 0}, {"1d", false, 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int64_t v = 12345;
+		bool ok = lf_config_parse_duration(t[i].s, &v);
+		if (ok != t[i].ok || (ok && v != t[i].v))
+			fprintf(stderr, "duration \"%s\": ok=%d v=%lld\n", t[i].s, ok, (long long)v);
+		CU_ASSERT_EQUAL(ok, t[i].ok);
+		if (t[i].ok)
+			CU_ASSERT_EQUAL(v, t[i].v);
+	}
+}
+
+static void test_parse_bool(void)
+{
+	static const struct { const char *s; bool ok; bool v; } t[] = {
+		{"on", true, true}, {"off", true, false}, {"yes", true, true}, {"no", true, false},
+		{"true", true, true}, {"false", true, false}, {"1", true, true}, {"0", true, false},
+		{"ON", true, true}, {"True", true, true}, {"NO", true, false},
+		{"", false, false}, {"2", false, false}, {"enable", false, false}, {"o", false, false},
+		{"onn", false, false}, {" on", false, false}, {"y", false, false},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool v = !t[i].v;
+		bool ok = lf_config_parse_bool(t[i].s, &v);
+		CU_ASSERT_EQUAL(ok, t[i].ok);
+		if (t[i].ok)
+			CU_ASSERT_EQUAL(v, t[i].v);
+	}
+}
+
+static void test_parse_listen(void)
+{
+	static const struct { const char *s; bool ok; const char *host; unsigned port; } t[] = {
+		{"127.0.0.1:8080", true, "127.0.0.1", 8080},
+		{"0.0.0.0:80", true, "0.0.0.0", 80},
+		{"localhost:1", true, "localhost", 1},
+		{"my-host.example_x:65535", true, "my-host.example_x", 65535},
+		{"[::1]:8080", true, "::1", 8080},
+		{"[2001:db8::1]:443", true, "2001:db8::1", 443},
+		{"[::]:9000", true, "::", 9000},
+		{"", false, NULL, 0}, {"127.0.0.1", false, NULL, 0}, {":8080", false, NULL, 0},
+		{"8080", false, NULL, 0}, {"[::1]", false, NULL, 0}, {"[::1]:", false, NULL, 0},
+		{"[::1]8080", false, NULL, 0}, {"::1:8080", false, NULL, 0}, {"[zz]:80", false, NULL, 0},
+		{"[]:80", false, NULL, 0}, {"[127.0.0.1]:80", false, NULL, 0}, {"h:0", false, NULL, 0},
+		{"h:65536", false, NULL, 0}, {"h:80x", false, NULL, 0}, {"h:+80", false, NULL, 0},
+		{"h:-1", false, NULL, 0}, {"a b:80", false, NULL, 0}, {"h:", false, NULL, 0},
+		{"h:99999999999999999999999", false, NULL, 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char host[256] = "unchanged";
+		unsigned port = 7;
+		bool ok = lf_config_parse_listen(t[i].s, host, sizeof(host), &port);
+		if (ok != t[i].ok)
+			fprintf(stderr, "listen \"%s\": ok=%d\n", t[i].s, ok);
+		CU_ASSERT_EQUAL(ok, t[i].ok);
+		if (t[i].ok) {
+			CU_ASSERT_STRING_EQUAL(host, t[i].host);
+			CU_ASSERT_EQUAL(port, t[i].port);
+		}
+	}
+	{
+		char small[9];
+		unsigned port;
+		CU_ASSERT_FALSE(lf_config_parse_listen("localhost:80", small, sizeof(small), &port));
+		CU_ASSERT_TRUE(lf_config_parse_listen("abcdefgh:80", small, sizeof(small), &port));
+		CU_ASSERT_STRING_EQUAL(small, "abcdefgh");
+	}
+}
+
+/* ---- main ---- */
+
+static int suite_init(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lf-test-config-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	clear_env();
+	return 0;
+}
+
+static int suite_clean(void)
+{
+	char path[128];
+	for (unsigned i = 0; i < nfiles; i++) {
+		snprintf(path, sizeof(path), "%s/c%u.conf", tmpdir, i);
+		unlink(path);
+	}
+	clear_env();
+	return rmdir(tmpdir) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+		{"cases cover every key", test_cases_cover_every_key},
+		{"every key from a file", test_every_key_from_file},
+		{"every key from the environment", test_every_key_from_env},
+		{"environment variable names", test_env_names},
+		{"environment beats file", test_env_beats_file},
+		{"defaults", test_defaults},
+		{"file syntax accepted", test_file_syntax_accepted},
+		{"bad values from a file", test_bad_values_from_file},
+		{"bad values from the environment", test_bad_values_from_env},
+		{"long string from the environment", test_long_string_from_env},
+		{"every error reported", test_every_error_reported},
+		{"unknown keys, sections, malformed lines", test_unknown_and_malformed},
+		{"long line, missing file", test_long_line_and_missing_file},
+		{"passwords never printed", test_password_never_printed},
+		{"keep unreloadable", test_keep_unreloadable},
+		{"key table", test_key_table},
+		{"parse size", test_parse_size},
+		{"parse duration", test_parse_duration},
+		{"parse bool", test_parse_bool},
+		{"parse listen", test_parse_listen},
+	};
+	CU_pSuite suite;
+	unsigned failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("config", suite_init, suite_clean);
+	if (!suite)
+		goto fail;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
+			goto fail;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (CU_basic_run_tests() != CUE_SUCCESS)
+		goto fail;
+	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failures > 0 ? 1 : 0;
+fail:
+	CU_cleanup_registry();
+	return 1;
+}
