@@ -23,6 +23,7 @@
 #include "lf_handlers.h"
 #include "lf_http.h"
 #include "lf_idem.h"
+#include "lf_idempotency.h"
 #include "lf_json.h"
 #include "lf_metrics.h"
 #include "lf_money.h"
@@ -56,6 +57,7 @@ static void send_unavailable(struct lf_req *r)
 
 struct create {
 	struct lf_req *r;
+	struct lf_idem idem;
 	struct lf_create_account_req req;
 	bool has_key;
 	char key[LF_IDEM_KEY_MAX + 1];
@@ -109,9 +111,22 @@ static void create_done(void *arg)
 	struct create *c = arg;
 	if (c->d.kind == LF_DEC_REPLY && c->d.status == 201 && !c->d.replayed)
 		lf_metrics_inc(&c->r->app->zone->metrics->accounts_created);
+	if (c->d.kind == LF_DEC_REPLY && c->d.replayed)
+		lf_metrics_inc(&c->r->app->zone->metrics->idem_hit_db);
+	lf_idempotency_finish(c->r, &c->idem, &c->d);
 	if (!c->r->replied)
 		lf_decision_send(c->r, &c->d);
 	lf_req_release(c->r);
+}
+
+static void create_proceed(struct lf_req *r)
+{
+	struct create *c = r->state;
+	if (!submit(r, create_work, create_done, c)) {
+		lf_decision_unavailable(&c->d);
+		lf_idempotency_finish(r, &c->idem, &c->d);
+		send_unavailable(r);
+	}
 }
 
 static bool parse_create(struct lf_req *r, struct create *c)
@@ -239,8 +254,13 @@ void lf_accounts_create(struct lf_req *r, const char *id)
 	c->req.body = c->body;
 	c->req.body_len = c->body_len;
 	c->req.location = c->location;
-	if (!submit(r, create_work, create_done, c))
-		send_unavailable(r);
+	if (!c->has_key) {
+		create_proceed(r);
+		return;
+	}
+	lf_req_arm_deadline(r, cfg->request_timeout_ms);
+	lf_idempotency_begin(r, &c->idem, c->req.client_id, c->req.idem_key, c->req.idem_key_len,
+			     c->req.fingerprint, create_proceed);
 }
 
 /* ---- GET /api/accounts/{id} ---- */

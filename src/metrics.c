@@ -61,7 +61,7 @@ void lf_metrics_render(const struct lf_metrics *m, struct evbuffer *out)
 				 "ledgerflow_idempotency_lookups_total{result=\"hit\",tier=\"shm\"} %llu\n"
 				 "ledgerflow_idempotency_lookups_total{result=\"hit\",tier=\"redis\"} %llu\n"
 				 "ledgerflow_idempotency_lookups_total{result=\"hit\",tier=\"db\"} %llu\n"
-				 "ledgerflow_idempotency_lookups_total{result=\"miss\",tier=\"all\"} %llu\n",
+				 "ledgerflow_idempotency_lookups_total{result=\"miss\",tier=\"none\"} %llu\n",
 			    (unsigned long long)load(&m->idem_hit_shm),
 			    (unsigned long long)load(&m->idem_hit_redis),
 			    (unsigned long long)load(&m->idem_hit_db),

@@ -30,6 +30,7 @@
 #include "lf_handlers.h"
 #include "lf_http.h"
 #include "lf_idem.h"
+#include "lf_idempotency.h"
 #include "lf_json.h"
 #include "lf_metrics.h"
 #include "lf_money.h"
@@ -42,6 +43,7 @@
 
 struct pay {
 	struct lf_req *r;
+	struct lf_idem idem;
 	/* the validated request */
 	char key[LF_IDEM_KEY_MAX + 1];
 	size_t key_len;
@@ -61,6 +63,7 @@ struct pay {
 	bool found[2];
 	char cur[2][4];
 	/* progress and result */
+	bool lookup_only;      /* first job: only learn the accounts' currencies */
 	bool resolve;          /* ask the key first: a previous attempt's outcome is unknown */
 	int resolves;
 	enum lf_transfer_result result;
@@ -208,34 +211,49 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 	return healthy;
 }
 
+/* The amount against the sender's currency (its exponent and the 10^15
+ * limit). False with a 400 decision in p->d when it does not fit. */
+static bool check_amount(struct pay *p, int64_t *minor)
+{
+	const struct lf_currency *cur = lf_currency_find(p->cur[0]);
+	enum lf_money_err merr = cur ? lf_money_parse(p->amount, p->amount_len, cur->exponent, false,
+						      minor)
+				     : LF_MONEY_SYNTAX;
+	if (merr == LF_MONEY_OK)
+		return true;
+	char detail[160];
+	snprintf(detail, sizeof detail,
+		 merr == LF_MONEY_FRACTION ? "The amount has more fraction digits than %s allows."
+		 : merr == LF_MONEY_TOO_LARGE ? "The amount exceeds the largest accepted amount (%s)."
+					      : "The amount is not a valid positive decimal (%s).",
+		 p->cur[0]);
+	lf_decision_problem(&p->d, 400, "invalid_amount", detail, NULL);
+	return false;
+}
+
+static bool lookup_currencies(struct lf_store_conn *c, struct pay *p)
+{
+	lf_uuid ids[2] = {p->from, p->to};
+	enum lf_store_rc rc = lf_store_account_currencies(c, ids, p->found, p->cur);
+	if (rc != LF_STORE_OK) {
+		lf_decision_unavailable(&p->d);
+		return rc != LF_STORE_CONN_LOST;
+	}
+	p->cur_known = true;
+	return true;
+}
+
 static bool decide(struct lf_store_conn *c, struct pay *p)
 {
-	if (!p->cur_known) {
-		lf_uuid ids[2] = {p->from, p->to};
-		enum lf_store_rc rc = lf_store_account_currencies(c, ids, p->found, p->cur);
-		if (rc != LF_STORE_OK) {
-			lf_decision_unavailable(&p->d);
-			return rc != LF_STORE_CONN_LOST;
-		}
-		p->cur_known = true;
-	}
+	if (!p->cur_known && !lookup_currencies(c, p))
+		return false;
+	if (!p->cur_known)
+		return true;
 	if (!p->found[0])
 		return decide_422(c, p, "account_not_found", "The sender account does not exist.");
-	const struct lf_currency *cur = lf_currency_find(p->cur[0]);
 	int64_t minor = 0;
-	enum lf_money_err merr = cur ? lf_money_parse(p->amount, p->amount_len, cur->exponent, false,
-						      &minor)
-				     : LF_MONEY_SYNTAX;
-	if (merr != LF_MONEY_OK) {
-		char detail[160];
-		snprintf(detail, sizeof detail,
-			 merr == LF_MONEY_FRACTION ? "The amount has more fraction digits than %s allows."
-			 : merr == LF_MONEY_TOO_LARGE ? "The amount exceeds the largest accepted amount (%s)."
-						      : "The amount is not a valid positive decimal (%s).",
-			 p->cur[0]);
-		lf_decision_problem(&p->d, 400, "invalid_amount", detail, NULL);
+	if (!check_amount(p, &minor))
 		return true;
-	}
 	if (memcmp(p->from.b, p->to.b, 16) == 0)
 		return decide_422(c, p, "same_account", "A payment needs two different accounts.");
 	if (!p->found[1])
@@ -254,6 +272,8 @@ static bool pay_work(struct lf_store_conn *c, void *arg)
 		lf_decision_unavailable(&p->d);
 		return true;
 	}
+	if (p->lookup_only)
+		return lookup_currencies(c, p);
 	if (p->resolve) {
 		struct lf_stored stored = {0};
 		enum lf_store_rc rc = lf_store_get_outcome(c, p->client_id, p->key, p->key_len, &stored);
@@ -284,6 +304,8 @@ static bool pay_submit(struct pay *p)
 				lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms);
 }
 
+static void pay_validated(struct lf_req *r);
+
 static void pay_done(void *arg)
 {
 	struct pay *p = arg;
@@ -293,6 +315,17 @@ static void pay_done(void *arg)
 		for (int i = 0; i < 2; i++)
 			if (p->found[i])
 				lf_acctcache_put(r->app->accounts, i ? &p->to : &p->from, p->cur[i]);
+	}
+	if (p->lookup_only) {
+		p->lookup_only = false;
+		if (!r->replied) {
+			if (p->cur_known)
+				pay_validated(r);
+			else
+				lf_decision_send(r, &p->d); /* 503: nothing was claimed yet */
+		}
+		lf_req_release(r);
+		return;
 	}
 	if (p->d.kind == LF_DEC_UNKNOWN && !r->replied && p->resolves < LF_RESOLVE_ATTEMPTS) {
 		lf_metrics_inc(&m->db_conn_lost);
@@ -308,9 +341,40 @@ static void pay_done(void *arg)
 		else if (p->result == LF_TRANSFER_DECLINED)
 			lf_metrics_inc(&m->payments_declined);
 	}
+	if (p->d.kind == LF_DEC_REPLY && p->d.replayed)
+		lf_metrics_inc(&m->idem_hit_db);
+	/* even when the deadline already answered: store the outcome in the
+	 * tiers, or release the claim */
+	lf_idempotency_finish(r, &p->idem, &p->d);
 	if (!r->replied)
 		lf_decision_send(r, &p->d);
 	lf_req_release(r);
+}
+
+/* Tiers 1 and 2 missed (or are down): the database decides. */
+static void pay_proceed(struct lf_req *r)
+{
+	struct pay *p = r->state;
+	lf_req_hold(r);
+	if (!pay_submit(p)) {
+		lf_decision_unavailable(&p->d);
+		lf_idempotency_finish(r, &p->idem, &p->d);
+		lf_decision_send(r, &p->d);
+		lf_req_release(r);
+	}
+}
+
+/* Every 400 is behind us once the amount fits the sender's currency: look
+ * the key up in the tiers, then let the database decide. */
+static void pay_validated(struct lf_req *r)
+{
+	struct pay *p = r->state;
+	int64_t minor;
+	if (p->found[0] && !check_amount(p, &minor)) {
+		lf_decision_send(r, &p->d);
+		return;
+	}
+	lf_idempotency_begin(r, &p->idem, p->client_id, p->key, p->key_len, p->fp, pay_proceed);
 }
 
 /* The 400 checks, in the contract's order. Returns false after replying. */
@@ -441,8 +505,15 @@ void lf_payments_create(struct lf_req *r, const char *id)
 		       lf_acctcache_get(r->app->accounts, &p->to, p->cur[1]);
 	if (p->cur_known)
 		p->found[0] = p->found[1] = true;
-	lf_req_hold(r);
 	lf_req_arm_deadline(r, cfg->request_timeout_ms);
+	if (p->cur_known) {
+		pay_validated(r);
+		return;
+	}
+	/* an account this worker has not seen yet: learn its currency first,
+	 * so the amount's 400 comes before any idempotency lookup */
+	p->lookup_only = true;
+	lf_req_hold(r);
 	if (!pay_submit(p)) {
 		lf_decision_unavailable(&p->d);
 		lf_decision_send(r, &p->d);

@@ -30,6 +30,7 @@
 #include "lf_handlers.h"
 #include "lf_log.h"
 #include "lf_master.h"
+#include "lf_reaper.h"
 #include "lf_redis.h"
 #include "lf_time.h"
 #include "lf_worker.h"
@@ -51,6 +52,7 @@ struct worker {
 	struct evhttp_bound_socket *bound;
 	struct event *chan_ev, *drain_ev, *sigterm_ev, *sigquit_ev;
 	struct conn_set conns;
+	struct lf_reaper *reaper;
 	int chan_fd;
 	bool stopping, graceful;
 	int64_t stop_started_ms, stop_deadline_ms;
@@ -225,7 +227,7 @@ static struct lf_db_params db_params(const struct lf_config *cfg)
 }
 
 static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct lf_zone *zone,
-		 unsigned generation)
+		 unsigned generation, int index)
 {
 	W.chan_fd = chan_fd;
 	W.app.cfg = cfg;
@@ -264,6 +266,9 @@ static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct
 	W.app.accounts = lf_acctcache_create(4096);
 	if (W.app.accounts == NULL)
 		return 1;
+	/* one reaper per generation is enough */
+	if (index == 0 && (W.reaper = lf_reaper_start(&W.app)) == NULL)
+		return 1;
 
 	W.chan_ev = event_new(W.app.base, chan_fd, EV_READ | EV_PERSIST, on_channel, NULL);
 	W.sigterm_ev = evsignal_new(W.app.base, SIGTERM, on_signal, NULL);
@@ -289,6 +294,8 @@ static void teardown(void)
 	W.app.redis = NULL;
 	lf_dbpool_free(W.app.db);
 	W.app.db = NULL;
+	lf_reaper_stop(W.reaper); /* after the pool: its last job has completed */
+	W.reaper = NULL;
 	if (W.app.http)
 		evhttp_free(W.app.http);
 	W.app.http = NULL;
@@ -311,7 +318,7 @@ int lf_worker_run(const struct lf_config *cfg, int listen_fd, int chan_fd, struc
 		  unsigned generation, int index)
 {
 	signal(SIGPIPE, SIG_IGN);
-	int rc = setup(cfg, listen_fd, chan_fd, zone, generation);
+	int rc = setup(cfg, listen_fd, chan_fd, zone, generation, index);
 	if (rc != 0) {
 		(void)lf_channel_send(chan_fd, LF_CHAN_BAD_CONFIG);
 		teardown();
