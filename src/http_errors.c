@@ -44,6 +44,12 @@ static const char *detail_for(int status)
 
 void evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 {
+	/* libevent says 501 for a method outside evhttp_set_allowed_methods
+	 * (TRACE, CONNECT): for this API that is a method not allowed */
+	if (error == 501) {
+		error = 405;
+		reason = NULL;
+	}
 	struct evbuffer *body = evbuffer_new();
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	char rid[LF_UUID_STR_LEN + 1];

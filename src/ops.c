@@ -6,6 +6,9 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
 
 #include <event2/buffer.h>
 
@@ -28,7 +31,8 @@ void lf_ops_healthz(struct lf_req *r, const char *id)
 
 struct ready_state {
 	struct lf_req *r;
-	bool mysql_up;
+	unsigned pending;    /* the MySQL job and the Redis PING */
+	bool mysql_up, redis_up;
 };
 
 static bool ready_work(struct lf_store_conn *conn, void *arg)
@@ -38,9 +42,8 @@ static bool ready_work(struct lf_store_conn *conn, void *arg)
 	return conn == NULL || s->mysql_up;
 }
 
-static void ready_answer(struct lf_req *r, bool mysql_up)
+static void ready_answer(struct lf_req *r, bool mysql_up, bool redis_up)
 {
-	bool redis_up = lf_redis_up(r->app->redis);
 	const char *status = !mysql_up ? "unready" : redis_up ? "ready" : "degraded";
 	struct evbuffer *b = evbuffer_new();
 	if (b == NULL) {
@@ -53,17 +56,31 @@ static void ready_answer(struct lf_req *r, bool mysql_up)
 	evbuffer_free(b);
 }
 
-static void ready_done(void *arg)
+static void ready_step_done(struct ready_state *s)
 {
-	struct ready_state *s = arg;
-	ready_answer(s->r, s->mysql_up);
+	if (--s->pending > 0)
+		return;
+	ready_answer(s->r, s->mysql_up, s->redis_up);
 	lf_req_release(s->r);
 	free(s);
 }
 
+static void ready_done(void *arg)
+{
+	ready_step_done(arg);
+}
+
+static void ready_pong(void *arg, struct redisReply *reply)
+{
+	struct ready_state *s = arg;
+	s->redis_up = reply != NULL && reply->type == REDIS_REPLY_STATUS &&
+		      strcmp(reply->str, "PONG") == 0;
+	ready_step_done(s);
+}
+
 static void ready_deadline(struct lf_req *r)
 {
-	ready_answer(r, false);
+	ready_answer(r, false, lf_redis_up(r->app->redis));
 }
 
 void lf_ops_readyz(struct lf_req *r, const char *id)
@@ -71,19 +88,21 @@ void lf_ops_readyz(struct lf_req *r, const char *id)
 	(void)id;
 	struct ready_state *s = calloc(1, sizeof *s);
 	if (s == NULL) {
-		ready_answer(r, false);
+		ready_answer(r, false, false);
 		return;
 	}
 	s->r = r;
+	s->pending = 2;
 	int64_t timeout = r->app->cfg->mysql_request_timeout_ms;
 	lf_req_hold(r);
 	r->on_deadline = ready_deadline;
 	lf_req_arm_deadline(r, timeout);
-	if (!lf_dbpool_submit(r->app->db, ready_work, ready_done, s, lf_time_monotonic_ms() + timeout)) {
-		free(s);
-		ready_answer(r, false);
-		lf_req_release(r);
-	}
+	static const char *ping[] = {"PING"};
+	static const size_t ping_len[] = {4};
+	if (!lf_redis_command(r->app->redis, ready_pong, s, 1, ping, ping_len))
+		s->pending--; /* down or breaker open: redis_up stays false */
+	if (!lf_dbpool_submit(r->app->db, ready_work, ready_done, s, lf_time_monotonic_ms() + timeout))
+		ready_step_done(s);
 }
 
 void lf_ops_metrics(struct lf_req *r, const char *id)
