@@ -110,6 +110,9 @@ enum lf_transfer_result {
 	LF_TRANSFER_REPLAY,          /* the key already had an outcome: see stored */
 	LF_TRANSFER_ACCOUNT_NOT_FOUND, /* nothing written */
 	LF_TRANSFER_CURRENCY_MISMATCH, /* nothing written */
+	LF_TRANSFER_PAYMENT_EXISTS,    /* the key's stored outcome was reaped but its
+					* payment exists: stored->body holds the 16-byte
+					* payment id, stored->fingerprint its fingerprint */
 };
 
 struct lf_transfer_req {

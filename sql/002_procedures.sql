@@ -40,6 +40,8 @@ proc: BEGIN
   DECLARE v_lo_bal, v_hi_bal, v_lo_seq, v_hi_seq BIGINT DEFAULT NULL;
   DECLARE v_from_cur, v_to_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
   DECLARE v_from_bal, v_to_bal, v_from_seq, v_to_seq BIGINT DEFAULT NULL;
+  DECLARE v_old_id BINARY(16) DEFAULT NULL;
+  DECLARE v_old_fp BINARY(32) DEFAULT NULL;
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
   DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_nf = 1;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
@@ -71,6 +73,20 @@ proc: BEGIN
     SELECT 'replay' AS outcome, response_status, response_location,
            response_body, fingerprint, expires_at
       FROM idempotency_keys WHERE client_id = p_client AND idem_key = p_key;
+    LEAVE proc;
+  END IF;
+
+  -- (b2) the key's stored outcome was reaped after its retention, but its
+  -- payment is kept forever under the same key: never pay twice. The
+  -- caller renders that payment again ('payment_exists': the payment id
+  -- comes back in response_body, its fingerprint in fingerprint).
+  SELECT id, fingerprint INTO v_old_id, v_old_fp
+    FROM payments WHERE client_id = p_client AND idempotency_key = p_key;
+  IF v_old_id IS NOT NULL THEN
+    ROLLBACK;
+    SELECT 'payment_exists' AS outcome, NULL AS response_status,
+           NULL AS response_location, v_old_id AS response_body,
+           v_old_fp AS fingerprint, p_expires_at AS expires_at;
     LEAVE proc;
   END IF;
 

@@ -115,6 +115,43 @@ static bool decide_422(struct lf_store_conn *c, struct pay *p, const char *code,
 	return true;
 }
 
+/* The key's stored outcome is gone (retention) but its payment is not:
+ * answer from the payment row, rendered as it was the first time. */
+static bool replay_payment(struct lf_store_conn *c, struct pay *p, struct lf_stored *stored)
+{
+	if (memcmp(stored->fingerprint, p->fp, LF_FINGERPRINT_LEN) != 0 || stored->body_len != 16) {
+		lf_decision_problem(&p->d, 422, "idempotency_key_reused",
+				    "This Idempotency-Key was already used with a different request.", NULL);
+		return true;
+	}
+	lf_uuid id;
+	memcpy(id.b, stored->body, 16);
+	struct lf_payment pay;
+	enum lf_store_rc rc = lf_store_get_payment(c, &id, &pay);
+	if (rc != LF_STORE_OK) {
+		lf_decision_unavailable(&p->d);
+		return rc != LF_STORE_CONN_LOST;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (b == NULL) {
+		lf_decision_unavailable(&p->d);
+		return true;
+	}
+	char idtext[LF_UUID_STR_LEN + 1], location[80];
+	lf_uuid_format(&id, idtext);
+	snprintf(location, sizeof location, "/api/payments/%s", idtext);
+	if (pay.completed)
+		lf_render_payment(b, &pay);
+	else
+		lf_render_declined(b, &id);
+	size_t len;
+	char *body = lf_render_take(b, &len);
+	evbuffer_free(b);
+	lf_decision_fresh(&p->d, pay.completed ? 201 : 422, body, len, pay.completed ? location : NULL);
+	p->d.replayed = true;
+	return true;
+}
+
 static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 {
 	struct lf_transfer_req t = {
@@ -195,6 +232,9 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 		case LF_TRANSFER_CURRENCY_MISMATCH:
 			healthy = decide_422(c, p, "currency_mismatch",
 					     "The accounts' currencies differ from each other or from the request.");
+			break;
+		case LF_TRANSFER_PAYMENT_EXISTS:
+			healthy = replay_payment(c, p, &stored);
 			break;
 		}
 	} else if (rc == LF_STORE_CONN_LOST) {

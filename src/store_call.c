@@ -145,11 +145,14 @@ enum lf_store_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_tran
 		*result = LF_TRANSFER_ACCOUNT_NOT_FOUND;
 	else if (strcmp(outcome, "currency_mismatch") == 0)
 		*result = LF_TRANSFER_CURRENCY_MISMATCH;
+	else if (strcmp(outcome, "payment_exists") == 0)
+		*result = LF_TRANSFER_PAYMENT_EXISTS;
 	else {
 		lf_stored_clear(stored);
 		return lf_store_fail(c, 0, "lf_transfer returned an unknown outcome");
 	}
-	keep_only_replay(*result == LF_TRANSFER_REPLAY, stored);
+	keep_only_replay(*result == LF_TRANSFER_REPLAY || *result == LF_TRANSFER_PAYMENT_EXISTS,
+			 stored);
 	return LF_STORE_OK;
 }
 
