@@ -30,6 +30,12 @@ struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_p
  * shutting down (nothing queued). */
 bool lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
 		      int64_t deadline_ms);
+/* Same, for work that may run again: when it reports a broken connection,
+ * the pool reconnects and runs it once more on the fresh connection (while
+ * the deadline allows). For reads, and for work that checks what a broken
+ * attempt left behind before it writes again (payments resolve their key). */
+bool lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done,
+			    void *arg, int64_t deadline_ms);
 /* Connections currently established (for /readyz and logs). */
 int lf_dbpool_connected(struct lf_dbpool *pool);
 /* Stop the threads after their current job and free the pool; queued jobs

@@ -34,13 +34,16 @@
 #define LF_LEDGER_DEFAULT_LIMIT 50
 #define LF_LEDGER_MAX_LIMIT 500
 
-static bool submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg)
+/* reads may run again on a fresh connection; account creation may not
+ * (a lost commit would turn into 409 account_exists) */
+static bool submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg, bool read)
 {
 	const struct lf_config *cfg = r->app->cfg;
+	int64_t deadline = lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms;
 	lf_req_hold(r);
 	lf_req_arm_deadline(r, cfg->request_timeout_ms);
-	if (lf_dbpool_submit(r->app->db, work, done, arg,
-			     lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms))
+	if (read ? lf_dbpool_submit_rerun(r->app->db, work, done, arg, deadline)
+		 : lf_dbpool_submit(r->app->db, work, done, arg, deadline))
 		return true;
 	lf_req_release(r);
 	return false;
@@ -122,7 +125,7 @@ static void create_done(void *arg)
 static void create_proceed(struct lf_req *r)
 {
 	struct create *c = r->state;
-	if (!submit(r, create_work, create_done, c)) {
+	if (!submit(r, create_work, create_done, c, false)) {
 		lf_decision_unavailable(&c->d);
 		lf_idempotency_finish(r, &c->idem, &c->d);
 		send_unavailable(r);
@@ -315,7 +318,7 @@ void lf_accounts_get(struct lf_req *r, const char *id)
 		lf_req_problem(r, 400, "invalid_id", "The account id is not a UUID.", NULL);
 		return;
 	}
-	if (!submit(r, get_work, get_done, g))
+	if (!submit(r, get_work, get_done, g, true))
 		send_unavailable(r);
 }
 
@@ -472,6 +475,6 @@ void lf_accounts_ledger(struct lf_req *r, const char *id)
 		ok = false;
 	}
 	evhttp_clear_headers(&q);
-	if (ok && !submit(r, ledger_work, ledger_done, l))
+	if (ok && !submit(r, ledger_work, ledger_done, l, true))
 		send_unavailable(r);
 }

@@ -28,6 +28,7 @@ struct job {
 	lf_db_done_fn done;
 	void *arg;
 	int64_t deadline_ms;
+	bool rerun;          /* may run again after a broken connection */
 	struct job *next;
 };
 
@@ -138,8 +139,16 @@ static void *pool_thread(void *arg)
 			conn = pool_connect(pool);
 		bool expired = lf_time_monotonic_ms() >= j->deadline_ms;
 		bool healthy = j->work(expired ? NULL : conn, j->arg);
-		if (!healthy && conn != NULL && !expired)
+		if (!healthy && conn != NULL && !expired) {
 			drop_conn(pool, &conn);
+			/* a connection that died while idle (server restarted)
+			 * should not cost the request its answer */
+			if (j->rerun && lf_time_monotonic_ms() < j->deadline_ms) {
+				conn = pool_connect(pool);
+				if (!j->work(conn, j->arg) && conn != NULL)
+					drop_conn(pool, &conn);
+			}
+		}
 		post_done(pool, j);
 	}
 	if (conn != NULL)
@@ -197,13 +206,14 @@ fail:
 	return NULL;
 }
 
-bool lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
-		      int64_t deadline_ms)
+static bool submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
+		   int64_t deadline_ms, bool rerun)
 {
 	struct job *j = malloc(sizeof *j);
 	if (j == NULL)
 		return false;
-	*j = (struct job){.work = work, .done = done, .arg = arg, .deadline_ms = deadline_ms};
+	*j = (struct job){.work = work, .done = done, .arg = arg, .deadline_ms = deadline_ms,
+			  .rerun = rerun};
 	pthread_mutex_lock(&pool->lock);
 	if (pool->stopping) {
 		pthread_mutex_unlock(&pool->lock);
@@ -214,6 +224,18 @@ bool lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn 
 	pthread_cond_signal(&pool->wake);
 	pthread_mutex_unlock(&pool->lock);
 	return true;
+}
+
+bool lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
+		      int64_t deadline_ms)
+{
+	return submit(pool, work, done, arg, deadline_ms, false);
+}
+
+bool lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done,
+			    void *arg, int64_t deadline_ms)
+{
+	return submit(pool, work, done, arg, deadline_ms, true);
 }
 
 int lf_dbpool_connected(struct lf_dbpool *pool)

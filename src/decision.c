@@ -75,7 +75,9 @@ void lf_decision_send(struct lf_req *r, struct lf_decision *d)
 		lf_metrics_inc(&r->app->zone->metrics->db_unavailable);
 		lf_req_add_header(r, "Retry-After", "1");
 		lf_req_problem(r, 503, "service_unavailable",
-			       "The ledger database is unavailable; nothing was changed. Retry later with the same Idempotency-Key.",
+			       d->kind == LF_DEC_UNKNOWN
+				       ? "The database connection was lost before the outcome could be confirmed. Retry with the same Idempotency-Key: the recorded outcome, if any, will be returned."
+				       : "The ledger database is unavailable; nothing was changed. Retry later with the same Idempotency-Key.",
 			       NULL);
 		return;
 	}

@@ -101,7 +101,8 @@ void lf_ops_readyz(struct lf_req *r, const char *id)
 	static const size_t ping_len[] = {4};
 	if (!lf_redis_command(r->app->redis, ready_pong, s, 1, ping, ping_len))
 		s->pending--; /* down or breaker open: redis_up stays false */
-	if (!lf_dbpool_submit(r->app->db, ready_work, ready_done, s, lf_time_monotonic_ms() + timeout))
+	if (!lf_dbpool_submit_rerun(r->app->db, ready_work, ready_done, s,
+				    lf_time_monotonic_ms() + timeout))
 		ready_step_done(s);
 }
 

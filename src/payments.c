@@ -109,6 +109,7 @@ static bool decide_422(struct lf_store_conn *c, struct pay *p, const char *code,
 	if (rc == LF_STORE_CONN_LOST) {
 		lf_decision_clear(&p->d);
 		p->d.kind = LF_DEC_UNKNOWN;
+		p->resolve = true;
 		return false;
 	}
 	lf_decision_unavailable(&p->d);
@@ -240,6 +241,7 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 	} else if (rc == LF_STORE_CONN_LOST) {
 		lf_decision_clear(&p->d);
 		p->d.kind = LF_DEC_UNKNOWN;
+		p->resolve = true;
 		healthy = false;
 	} else {
 		/* deadlocks beyond the retry budget, or an error: rolled back */
@@ -309,7 +311,13 @@ static bool pay_work(struct lf_store_conn *c, void *arg)
 {
 	struct pay *p = arg;
 	if (c == NULL) {
-		lf_decision_unavailable(&p->d);
+		/* while an earlier attempt's outcome is unknown, it stays unknown */
+		if (p->resolve) {
+			lf_decision_clear(&p->d);
+			p->d.kind = LF_DEC_UNKNOWN;
+		} else {
+			lf_decision_unavailable(&p->d);
+		}
 		return true;
 	}
 	if (p->lookup_only)
@@ -320,7 +328,7 @@ static bool pay_work(struct lf_store_conn *c, void *arg)
 		if (rc != LF_STORE_OK) {
 			lf_stored_clear(&stored);
 			lf_decision_clear(&p->d);
-			p->d.kind = LF_DEC_UNKNOWN;
+			p->d.kind = LF_DEC_UNKNOWN; /* resolve stays set */
 			return rc != LF_STORE_CONN_LOST;
 		}
 		if (stored.found) {
@@ -340,8 +348,8 @@ static void pay_done(void *arg);
 static bool pay_submit(struct pay *p)
 {
 	const struct lf_config *cfg = p->r->app->cfg;
-	return lf_dbpool_submit(p->r->app->db, pay_work, pay_done, p,
-				lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms);
+	return lf_dbpool_submit_rerun(p->r->app->db, pay_work, pay_done, p,
+				      lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms);
 }
 
 static void pay_validated(struct lf_req *r);
@@ -619,7 +627,7 @@ void lf_payments_get(struct lf_req *r, const char *id)
 	const struct lf_config *cfg = r->app->cfg;
 	lf_req_hold(r);
 	lf_req_arm_deadline(r, cfg->request_timeout_ms);
-	if (!lf_dbpool_submit(r->app->db, pay_get_work, pay_get_done, g,
+	if (!lf_dbpool_submit_rerun(r->app->db, pay_get_work, pay_get_done, g,
 			      lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms)) {
 		g->rc = LF_STORE_CONN_LOST;
 		pay_get_done(g);

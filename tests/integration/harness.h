@@ -104,4 +104,54 @@ int lf_h_pay(unsigned port, const char *key, const char *from, const char *to, c
 int64_t lf_h_now_ms(void);
 unsigned lf_h_free_port(void);
 
+/* ---- helpers of the API tests ---- */
+/* Send raw request bytes on a fresh connection and read one response. A
+ * send that fails part-way (the server answered early and closed) still
+ * reads the response. Returns as lf_h_request. */
+int lf_h_raw(unsigned port, const char *request, size_t len, struct lf_h_resp *resp);
+/* Members of a JSON object body: a string (false when absent, null or not a
+ * string), an integer, or whether the member is present and null. */
+bool lf_h_json_str(const char *body, const char *name, char *buf, size_t len);
+bool lf_h_json_int(const char *body, const char *name, long long *out);
+bool lf_h_json_null(const char *body, const char *name);
+/* A response amount ("12.50": exactly `exponent` fraction digits, no
+ * leading zeros) in minor units; false when it is not written that way. */
+bool lf_h_minor(const char *s, int exponent, int64_t *out);
+/* A ledger entry as GET /api/accounts/{id}/ledger gives it; amounts in
+ * minor units (-1 when not written with exactly the currency's digits). */
+struct lf_h_entry {
+	char id[40], payment[40], account[40], direction[8], created[40];
+	bool payment_null;
+	int64_t amount, balance_after;
+};
+/* One page of an account's ledger: query is "" or "?limit=..&cursor=..";
+ * the next cursor into cursor ("" when null). Returns the number of
+ * entries, or -1 (not a 200 application/json page, or more than max). */
+int lf_h_ledger(unsigned port, const char *account, const char *query, int exponent,
+		struct lf_h_entry *out, int max, char *cursor, size_t clen);
+/* POST /api/accounts with name, currency and (unless NULL) initialBalance
+ * as a string; the new id into id. Returns the status, -1 on failure. */
+int lf_h_account(unsigned port, const char *name, const char *currency, const char *initial,
+		 char id[37]);
+/* GET /api/accounts/{id}: the balance text into buf. Returns the status. */
+int lf_h_balance(unsigned port, const char *id, char *buf, size_t len);
+
+/* ---- helpers of the idempotency tests ---- */
+/* One sample of GET /metrics: series is the exact text before the value,
+ * e.g. `ledgerflow_payments_total{status="completed"}`. */
+bool lf_h_metric(unsigned port, const char *series, long long *out);
+/* How many lines of the daemon's log contain text. */
+int lf_h_log_count(const struct lf_h_daemon *d, const char *text);
+/* One command to the test Redis (2 s timeout). *type is the reply's first
+ * byte (+ - : $ *), or '0' for a nil bulk; *num an integer reply or a
+ * bulk's length; buf (truncated, NUL-terminated) the text of a simple,
+ * error or bulk reply. False on a connection or protocol failure. */
+bool lf_h_redis(const struct lf_h_env *env, int argc, const char *const *argv, char *type,
+		long long *num, char *buf, size_t len);
+/* `contrib/dev/services.sh COMMAND STATE_DIR` (redis-stop, redis-start);
+ * its exit status. */
+int lf_h_services(const struct lf_h_env *env, const char *command);
+/* The test Redis server's pid (STATE_DIR/redis.pid), 0 when unknown. */
+pid_t lf_h_redis_pid(const struct lf_h_env *env);
+
 #endif
