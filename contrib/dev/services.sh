@@ -42,9 +42,10 @@ lf_install_packages() {
 	return $rc
 }
 
-# A TCP port nobody listens on, starting from $1.
+# A TCP port nobody listens on, starting from $1 (default: a random port
+# in 20000..39999, so concurrent runs rarely pick the same one).
 lf_free_port() {
-	local port=$1
+	local port=${1:-$((20000 + RANDOM % 20000))}
 	while ss -Hltn "sport = :$port" 2>/dev/null | grep -q . ; do
 		port=$((port + 1))
 	done
@@ -61,7 +62,19 @@ lf_mysql_start() {
 	if [ -z "$port" ]; then
 		port=$(cat "$state/mysql.port" 2>/dev/null || true)
 	fi
-	[ -n "$port" ] || port=$(lf_free_port 33306)
+	if [ -n "$port" ]; then
+		lf_mysql_start_on "$state" "$port"
+		return
+	fi
+	# a port chosen for us may be taken by a concurrent run in the meantime
+	for _ in 1 2 3; do
+		lf_mysql_start_on "$state" "$(lf_free_port)" && return 0
+	done
+	return 1
+}
+
+lf_mysql_start_on() {
+	local state=$1 port=$2
 	echo "$port" >"$state/mysql.port"
 	if [ ! -d "$state/mysql/mysql" ]; then
 		lf_log "initialising MariaDB data directory in $state/mysql"
@@ -76,10 +89,12 @@ lf_mysql_start() {
 		--innodb-flush-log-at-trx-commit=1 --max-connections=500 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
 		>/dev/null 2>&1 &
+	local pid=$!
 	for _ in $(seq 1 300); do
 		if mariadb-admin --no-defaults -uroot --socket="$state/mysql.sock" ping >/dev/null 2>&1; then
 			return 0
 		fi
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	lf_log "MariaDB did not start; see $state/mysql.err"
@@ -122,7 +137,18 @@ lf_redis_start() {
 	if [ -z "$port" ]; then
 		port=$(cat "$state/redis.port" 2>/dev/null || true)
 	fi
-	[ -n "$port" ] || port=$(lf_free_port 36379)
+	if [ -n "$port" ]; then
+		lf_redis_start_on "$state" "$port"
+		return
+	fi
+	for _ in 1 2 3; do
+		lf_redis_start_on "$state" "$(lf_free_port)" && return 0
+	done
+	return 1
+}
+
+lf_redis_start_on() {
+	local state=$1 port=$2
 	echo "$port" >"$state/redis.port"
 	lf_log "starting Redis on 127.0.0.1:$port"
 	redis-server --port "$port" --bind 127.0.0.1 --dir "$state/redis" --daemonize yes \
