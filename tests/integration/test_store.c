@@ -261,10 +261,22 @@ static void test_transfer_outcomes(void)
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(balance_of(&a), 300);
 
-	/* A key whose stored outcome was reaped still cannot pay twice. */
+	/* A key whose stored outcome was reaped still cannot pay twice: the
+	 * procedure names the payment already made under it. */
 	CU_ASSERT_TRUE(raw_exec(dbname, "DELETE FROM idempotency_keys WHERE idem_key = 'pay-1'"));
 	xfer_init(&x, "pay-1", &a, &b, 1, USD, NULL);
-	CU_ASSERT_EQUAL(lf_store_transfer(c, &x.r, &res, &st), LF_STORE_ERROR);
+	CU_ASSERT_EQUAL(lf_store_transfer(c, &x.r, &res, &st), LF_STORE_OK);
+	CU_ASSERT_EQUAL(res, LF_TRANSFER_PAYMENT_EXISTS);
+	CU_ASSERT_EQUAL(st.body_len, 16);
+	if (st.body_len == 16) {
+		struct lf_payment old;
+		lf_uuid old_id;
+		memcpy(old_id.b, st.body, 16);
+		CU_ASSERT_EQUAL(lf_store_get_payment(c, &old_id, &old), LF_STORE_OK);
+		CU_ASSERT_TRUE(old.completed);
+		CU_ASSERT_EQUAL(memcmp(old.from.b, a.b, 16), 0);
+		CU_ASSERT_NOT_EQUAL(old.amount, 1); /* not the retry's amount */
+	}
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(balance_of(&a), 300);
 	CU_ASSERT_EQUAL(lf_store_get_outcome(c, CLIENT, "pay-1", 5, &st), LF_STORE_OK);
