@@ -62,6 +62,18 @@ if [ "$status" -ne 0 ]; then
 	exit "$status"
 fi
 
+# the systemd unit, with the paths of this build
+if command -v systemd-analyze >/dev/null 2>&1; then
+	sed -e "s#@sbindir@#$build#g" -e "s#@sysconfdir@#/etc#g" \
+		"$top/etc/ledgerflow.service.in" >"$build/ledgerflow.service"
+	systemd-analyze verify "$build/ledgerflow.service" 2>&1 | grep -v "Command 'man " || true
+	systemd-analyze verify "$build/ledgerflow.service" >/dev/null 2>&1 || {
+		echo "systemd-analyze verify failed on etc/ledgerflow.service.in"
+		exit 1
+	}
+	echo "systemd-analyze verify: ok"
+fi
+
 if [ "$distcheck" = yes ]; then
 	# the distcheck's own `make check` runs the unit tests; the integration
 	# tests skip there (no servers named) since they ran above
