@@ -20,6 +20,7 @@ struct lf_metrics {
 	uint64_t idem_hit_shm, idem_hit_redis, idem_hit_db;
 	uint64_t idem_miss, idem_in_flight, idem_reused;
 	uint64_t redis_errors, redis_breaker_open; /* breaker_open: times it opened */
+	int64_t redis_breaker_open_now;            /* gauge: workers whose breaker is open */
 	uint64_t db_retries, db_unavailable, db_conn_lost;
 	uint64_t reloads, workers_spawned, workers_died;
 	uint64_t keys_reaped;
@@ -32,6 +33,11 @@ static inline void lf_metrics_add(uint64_t *counter, uint64_t n)
 	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 #define lf_metrics_inc(counter) lf_metrics_add((counter), 1)
+
+static inline void lf_metrics_gauge_add(int64_t *gauge, int64_t n)
+{
+	__atomic_fetch_add(gauge, n, __ATOMIC_RELAXED);
+}
 
 void lf_metrics_observe_latency(struct lf_metrics *m, uint64_t micros);
 void lf_metrics_render(const struct lf_metrics *m, struct evbuffer *out);

@@ -70,6 +70,10 @@ void lf_metrics_render(const struct lf_metrics *m, struct evbuffer *out)
 	counter(out, "ledgerflow_idempotency_reused_total", "Keys reused with another request.", &m->idem_reused);
 	counter(out, "ledgerflow_redis_errors_total", "Redis errors and timeouts.", &m->redis_errors);
 	counter(out, "ledgerflow_redis_breaker_opened_total", "Times the Redis circuit breaker opened.", &m->redis_breaker_open);
+	evbuffer_add_printf(out, "# HELP ledgerflow_redis_breaker_open Workers whose Redis circuit breaker is open now.\n"
+				 "# TYPE ledgerflow_redis_breaker_open gauge\n"
+				 "ledgerflow_redis_breaker_open %lld\n",
+			    (long long)__atomic_load_n(&m->redis_breaker_open_now, __ATOMIC_RELAXED));
 	counter(out, "ledgerflow_db_retries_total", "Transactions retried after deadlock or lock wait timeout.", &m->db_retries);
 	counter(out, "ledgerflow_db_unavailable_total", "Requests answered 503 for the database.", &m->db_unavailable);
 	counter(out, "ledgerflow_db_connections_lost_total", "Database connections lost mid-call.", &m->db_conn_lost);

@@ -51,6 +51,7 @@ static void open_breaker(struct lf_redis *r, const char *why)
 {
 	if (r->breaker_until_ms == 0) {
 		lf_metrics_inc(&r->metrics->redis_breaker_open);
+		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, 1);
 		lf_warn("redis_breaker_open", "reason=\"%s\" cooldown_ms=%lld", why,
 			(long long)r->cfg->redis_breaker_cooldown_ms);
 	}
@@ -71,8 +72,10 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		return;
 	}
 	r->state = R_UP;
-	if (r->breaker_until_ms != 0)
+	if (r->breaker_until_ms != 0) {
+		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, -1);
 		lf_info("redis_breaker_closed", "%s", "");
+	}
 	r->breaker_until_ms = 0;
 	lf_info("redis_connected", "host=%s port=%u", r->cfg->redis_host, r->cfg->redis_port);
 }
@@ -166,6 +169,8 @@ void lf_redis_free(struct lf_redis *r)
 	if (r == NULL)
 		return;
 	r->freeing = true;
+	if (r->breaker_until_ms != 0) /* this worker no longer counts */
+		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, -1);
 	drop_connection(r);
 	if (r->tick)
 		event_free(r->tick);

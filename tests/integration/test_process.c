@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -263,6 +264,78 @@ static void test_config_check(void)
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 }
 
+static long read_pid(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}
+
+/* Without -f the daemon detaches: the command returns, the pid file names
+ * a live master that serves; SIGUSR1 reopens the log file (rotation);
+ * SIGTERM stops it and removes the pid file. */
+static void test_daemonize_and_log_reopen(void)
+{
+	struct lf_h_daemon d;
+	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &d, dbname, 1, NULL));
+	char logfile[400], rotated[420];
+	snprintf(logfile, sizeof logfile, "%s/server.log", d.dir);
+	snprintf(rotated, sizeof rotated, "%s/server.log.1", d.dir);
+	/* the environment overrides the file (log_file lives in [server]) */
+	setenv("LEDGERFLOW_SERVER_LOG_FILE", logfile, 1);
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -c '%s'", env.builddir, d.conf);
+	int64_t t0 = lf_h_now_ms();
+	int st = system(cmd);
+	unsetenv("LEDGERFLOW_SERVER_LOG_FILE");
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT(lf_h_now_ms() - t0 < 5000); /* returned: detached */
+	long pid = 0;
+	for (int i = 0; i < 100 && (pid = read_pid(d.pidfile)) == 0; i++)
+		usleep(50 * 1000);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(kill((pid_t)pid, 0) == 0);
+	bool serving = false;
+	for (int i = 0; i < 100 && !serving; i++) {
+		struct lf_h_resp r;
+		serving = lf_h_http(d.port, "GET", "/healthz", NULL, NULL, &r) == 0 && r.status == 200;
+		lf_h_resp_free(&r);
+		if (!serving)
+			usleep(50 * 1000);
+	}
+	CU_ASSERT(serving);
+
+	/* rotate: move the file away, SIGUSR1, the next lines go to a new file */
+	CU_ASSERT(rename(logfile, rotated) == 0);
+	kill((pid_t)pid, SIGUSR1);
+	usleep(300 * 1000);
+	struct lf_h_resp r;
+	CU_ASSERT(lf_h_http(d.port, "GET", "/healthz", NULL, NULL, &r) == 0 && r.status == 200);
+	lf_h_resp_free(&r);
+	usleep(200 * 1000);
+	struct stat sb;
+	CU_ASSERT(stat(logfile, &sb) == 0 && sb.st_size > 0);
+	/* the worker's access line is in the new file: workers reopened too */
+	char grep[1024];
+	snprintf(grep, sizeof grep, "grep -q 'msg=access' '%s'", logfile);
+	CU_ASSERT_EQUAL(system(grep), 0);
+
+	kill((pid_t)pid, SIGTERM);
+	bool gone = false;
+	for (int i = 0; i < 200 && !gone; i++) {
+		gone = kill((pid_t)pid, 0) != 0;
+		if (!gone)
+			usleep(50 * 1000);
+	}
+	CU_ASSERT(gone);
+	CU_ASSERT(stat(d.pidfile, &sb) != 0);
+}
+
 int main(void)
 {
 	if (!lf_h_env_load(&env))
@@ -279,6 +352,7 @@ int main(void)
 	CU_add_test(s, "kill -9 a worker: replaced within a second", test_killed_worker_replaced);
 	CU_add_test(s, "SIGHUP with a broken config keeps the old workers", test_broken_config_reload_keeps_serving);
 	CU_add_test(s, "SIGQUIT under load: in-flight complete, pid file gone", test_graceful_stop_under_load);
+	CU_add_test(s, "detaches without -f; SIGUSR1 reopens the log", test_daemonize_and_log_reopen);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
