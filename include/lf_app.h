@@ -27,9 +27,9 @@ struct lf_app {
 	struct lf_redis *redis;
 	struct lf_acctcache *accounts; /* account id -> currency (immutable facts) */
 	unsigned generation;
-	bool draining;       /* replies say Connection: close */
-	unsigned inflight;   /* requests received and not yet answered */
-	uint64_t client_id;  /* idempotency scope until authentication lands */
+	bool draining;      /* replies say Connection: close */
+	unsigned inflight;  /* requests received and not yet answered */
+	uint64_t client_id; /* idempotency scope until authentication lands */
 };
 
 #endif

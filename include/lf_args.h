@@ -31,10 +31,10 @@ enum lf_ctl_command {
 };
 
 struct lf_ctl_args {
-	const char *config_path;  /* -c FILE */
+	const char *config_path; /* -c FILE */
 	enum lf_ctl_command command;
-	const char *client_name;  /* client create NAME */
-	const char *scopes;       /* --scopes S,... */
+	const char *client_name; /* client create NAME */
+	const char *scopes;      /* --scopes S,... */
 	bool help;
 };
 
@@ -42,8 +42,8 @@ struct lf_ctl_args {
  * client create NAME --scopes S,... With -h/--help the command is not
  * checked. Returns false with a message on `err` for an unknown option or
  * command, a missing NAME or --scopes, or an extra operand. */
-bool lf_args_parse_ctl(int argc, char **argv, const char *default_config,
-		       struct lf_ctl_args *out, FILE *err);
+bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct lf_ctl_args *out,
+		       FILE *err);
 
 /* Usage text for -h. */
 void lf_args_usage_daemon(FILE *out);

@@ -28,9 +28,9 @@ struct lf_cache_stats {
 
 enum lf_cache_result {
 	LF_CACHE_OK = 0,
-	LF_CACHE_MISS,     /* absent or expired */
-	LF_CACHE_TOO_BIG,  /* value larger than the cache accepts, or than buf */
-	LF_CACHE_ERROR,    /* lock unrecoverable */
+	LF_CACHE_MISS,    /* absent or expired */
+	LF_CACHE_TOO_BIG, /* value larger than the cache accepts, or than buf */
+	LF_CACHE_ERROR,   /* lock unrecoverable */
 };
 
 /* Lay out a new cache in mem[0..size) (shared memory mapped by the
@@ -52,8 +52,8 @@ enum lf_cache_result lf_cache_put(struct lf_cache *c, const void *key, size_t kl
  * the result is LF_CACHE_TOO_BIG because cap is too small: retry with a
  * buffer of *vlen bytes). Expired entries are dropped and reported as
  * LF_CACHE_MISS. */
-enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t klen,
-				  void *buf, size_t cap, size_t *vlen, int64_t now_ms);
+enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t klen, void *buf,
+				  size_t cap, size_t *vlen, int64_t now_ms);
 bool lf_cache_delete(struct lf_cache *c, const void *key, size_t klen);
 void lf_cache_clear(struct lf_cache *c); /* drop everything (tests, admin) */
 void lf_cache_stats(struct lf_cache *c, struct lf_cache_stats *out);

@@ -14,19 +14,19 @@
 
 struct lf_config {
 	/* [server] */
-	char *listen;            /* "127.0.0.1:8080" as written */
-	char listen_host[256];   /* parsed from listen */
+	char *listen;          /* "127.0.0.1:8080" as written */
+	char listen_host[256]; /* parsed from listen */
 	unsigned listen_port;
-	int workers;             /* resolved: "auto" = number of CPUs */
-	size_t max_body_size;    /* bytes */
-	size_t max_header_size;  /* bytes */
+	int workers;            /* resolved: "auto" = number of CPUs */
+	size_t max_body_size;   /* bytes */
+	size_t max_header_size; /* bytes */
 	char *pid_file;
 	int64_t shutdown_timeout_ms;
 	int64_t request_timeout_ms;   /* per-request deadline */
 	int64_t keepalive_timeout_ms; /* idle keep-alive connections */
 	int backlog;
-	char *log_level;         /* debug|info|warn|error */
-	char *log_file;          /* "" or "-": stderr */
+	char *log_level; /* debug|info|warn|error */
+	char *log_file;  /* "" or "-": stderr */
 	bool access_log;
 	/* [mysql] */
 	char *mysql_host;
@@ -34,7 +34,7 @@ struct lf_config {
 	char *mysql_user;
 	char *mysql_password;
 	char *mysql_database;
-	char *mysql_socket;      /* "" = TCP */
+	char *mysql_socket; /* "" = TCP */
 	int pool_size;
 	int64_t mysql_request_timeout_ms;
 	int64_t mysql_connect_timeout_ms;
@@ -54,7 +54,7 @@ struct lf_config {
 	int64_t idempotency_reap_interval_ms;
 	/* [auth] */
 	bool auth_enabled;
-	bool auth_ops_public;    /* /healthz /readyz /metrics without a key */
+	bool auth_ops_public; /* /healthz /readyz /metrics without a key */
 	/* where sql/ migrations live */
 	char *sql_dir;
 };
@@ -76,9 +76,9 @@ void lf_config_free(struct lf_config *cfg);
 void lf_config_keep_unreloadable(const struct lf_config *cur, struct lf_config *next, FILE *warn);
 
 /* Value parsers (exported for tests). */
-bool lf_config_parse_size(const char *s, size_t *out);      /* 64K, 1M, 2G, 123 */
-bool lf_config_parse_duration(const char *s, int64_t *ms);  /* 30s, 500ms, 2m, 1h, 5 (= s) */
-bool lf_config_parse_bool(const char *s, bool *out);        /* on/off, yes/no, true/false, 1/0 */
+bool lf_config_parse_size(const char *s, size_t *out);     /* 64K, 1M, 2G, 123 */
+bool lf_config_parse_duration(const char *s, int64_t *ms); /* 30s, 500ms, 2m, 1h, 5 (= s) */
+bool lf_config_parse_bool(const char *s, bool *out);       /* on/off, yes/no, true/false, 1/0 */
 bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port);
 
 /* Iterate the key table (for `-t`, docs checks): returns the number of keys. */

@@ -22,11 +22,11 @@ enum lf_decision_kind { LF_DEC_NONE = 0, LF_DEC_REPLY, LF_DEC_UNAVAILABLE, LF_DE
 struct lf_decision {
 	enum lf_decision_kind kind;
 	int status;
-	char *body;          /* malloc'd */
+	char *body; /* malloc'd */
 	size_t body_len;
-	char location[128];  /* "" when none */
-	bool replayed;       /* answered from a stored outcome */
-	bool storable;       /* a decided outcome (201/422) the caches may keep */
+	char location[128]; /* "" when none */
+	bool replayed;      /* answered from a stored outcome */
+	bool storable;      /* a decided outcome (201/422) the caches may keep */
 };
 
 /* A problem reply (not stored anywhere by this call). */

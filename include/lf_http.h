@@ -23,14 +23,14 @@ struct lf_req {
 	char request_id[LF_REQUEST_ID_MAX + 1];
 	char trace_id[33];
 	enum evhttp_cmd_type method;
-	char path[512];        /* path part of the URI, as sent */
-	const char *query;     /* query part or NULL (points into the URI) */
-	int64_t start_us;      /* monotonic */
+	char path[512];    /* path part of the URI, as sent */
+	const char *query; /* query part or NULL (points into the URI) */
+	int64_t start_us;  /* monotonic */
 	bool replied;
-	unsigned refs;         /* the handler plus each pending async operation */
+	unsigned refs; /* the handler plus each pending async operation */
 	struct event *deadline;
 	void (*on_deadline)(struct lf_req *r); /* optional: answer on expiry */
-	void *state;           /* handler state, freed with free_state */
+	void *state;                           /* handler state, freed with free_state */
 	void (*free_state)(void *state);
 };
 

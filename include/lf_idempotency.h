@@ -26,7 +26,7 @@ struct lf_idem {
 	char tkey[LF_IDEM_TIER_KEY_MAX]; /* "lf:idem:<client>:<key>" */
 	size_t tkey_len;
 	uint8_t fp[LF_FINGERPRINT_LEN];
-	char token[48];                  /* our claim's value in Redis */
+	char token[48]; /* our claim's value in Redis */
 	bool claimed;
 	void (*proceed)(struct lf_req *r);
 };

@@ -12,7 +12,7 @@ struct json_object;
 
 enum lf_json_err {
 	LF_JSON_OK = 0,
-	LF_JSON_INVALID,    /* not JSON, bad UTF-8, trailing data, duplicate member name, too deep */
+	LF_JSON_INVALID, /* not JSON, bad UTF-8, trailing data, duplicate member name, too deep */
 	LF_JSON_NOT_OBJECT, /* valid JSON whose top level is not an object */
 };
 

@@ -13,7 +13,7 @@ struct evbuffer;
 #define LF_METRICS_LATENCY_BUCKETS 12
 
 struct lf_metrics {
-	uint64_t http_responses[6];  /* index = status / 100 (0 unused) */
+	uint64_t http_responses[6]; /* index = status / 100 (0 unused) */
 	uint64_t payments_completed;
 	uint64_t payments_declined;
 	uint64_t accounts_created;

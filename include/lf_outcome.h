@@ -12,11 +12,11 @@
 #define LF_FINGERPRINT_LEN 32 /* SHA-256 */
 
 struct lf_outcome {
-	int status;                             /* HTTP status, e.g. 201 or 422 */
-	uint8_t fingerprint[LF_FINGERPRINT_LEN];/* of the request that decided it */
-	int64_t expires_ms;                     /* unix ms */
-	char *location;                         /* Location header or NULL */
-	char *body;                             /* response body (JSON text) */
+	int status;                              /* HTTP status, e.g. 201 or 422 */
+	uint8_t fingerprint[LF_FINGERPRINT_LEN]; /* of the request that decided it */
+	int64_t expires_ms;                      /* unix ms */
+	char *location;                          /* Location header or NULL */
+	char *body;                              /* response body (JSON text) */
 	size_t body_len;
 };
 

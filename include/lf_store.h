@@ -21,19 +21,21 @@ struct lf_db_params {
 	const char *user;
 	const char *password;
 	const char *database;
-	const char *unix_socket;    /* NULL: TCP */
-	unsigned connect_timeout_s; /* MYSQL_OPT_CONNECT_TIMEOUT */
-	unsigned rw_timeout_s;      /* MYSQL_OPT_READ_TIMEOUT / WRITE_TIMEOUT */
+	const char *unix_socket;      /* NULL: TCP */
+	unsigned connect_timeout_s;   /* MYSQL_OPT_CONNECT_TIMEOUT */
+	unsigned rw_timeout_s;        /* MYSQL_OPT_READ_TIMEOUT / WRITE_TIMEOUT */
 	unsigned lock_wait_timeout_s; /* SET SESSION innodb_lock_wait_timeout */
 };
 
 /* How a call ended. */
 enum lf_store_rc {
 	LF_STORE_OK = 0,
-	LF_STORE_NOT_FOUND,   /* lookups: no such row */
-	LF_STORE_RETRY,       /* deadlock (1213) or lock wait timeout (1205): rolled back, safe to retry */
-	LF_STORE_CONN_LOST,   /* connection broken (2006/2013/...); the outcome of a write is unknown */
-	LF_STORE_ERROR,       /* anything else (logged); rolled back */
+	LF_STORE_NOT_FOUND, /* lookups: no such row */
+	LF_STORE_RETRY, /* deadlock (1213) or lock wait timeout (1205): rolled back, safe to retry
+			 */
+	LF_STORE_CONN_LOST, /* connection broken (2006/2013/...); the outcome of a write is unknown
+			     */
+	LF_STORE_ERROR,     /* anything else (logged); rolled back */
 };
 
 struct lf_store_conn;
@@ -52,9 +54,9 @@ const char *lf_store_error(struct lf_store_conn *c);
 /* ---- accounts ---- */
 struct lf_account {
 	lf_uuid id;
-	char name[201 * 4];    /* utf8mb4, NUL-terminated */
+	char name[201 * 4]; /* utf8mb4, NUL-terminated */
 	char currency[4];
-	int64_t balance;       /* minor units */
+	int64_t balance; /* minor units */
 	int64_t created_ms, updated_ms;
 };
 
@@ -63,8 +65,8 @@ struct lf_stored {
 	bool found;
 	int status;
 	uint8_t fingerprint[LF_FINGERPRINT_LEN];
-	char location[128];    /* "" when none */
-	char *body;            /* malloc'd, NUL-terminated; free() */
+	char location[128]; /* "" when none */
+	char *body;         /* malloc'd, NUL-terminated; free() */
 	size_t body_len;
 	int64_t expires_ms;
 };
@@ -72,25 +74,25 @@ void lf_stored_clear(struct lf_stored *s);
 
 enum lf_create_result {
 	LF_CREATE_CREATED,
-	LF_CREATE_EXISTS,      /* an account with that id exists: 409, not stored */
-	LF_CREATE_REPLAY,      /* the key already has an outcome: see stored */
+	LF_CREATE_EXISTS, /* an account with that id exists: 409, not stored */
+	LF_CREATE_REPLAY, /* the key already has an outcome: see stored */
 };
 
 struct lf_create_account_req {
 	uint64_t client_id;
-	const char *idem_key;  /* NULL: no Idempotency-Key */
+	const char *idem_key; /* NULL: no Idempotency-Key */
 	size_t idem_key_len;
 	uint8_t fingerprint[LF_FINGERPRINT_LEN];
 	lf_uuid id;
-	const char *name;      /* NUL-terminated, 1..200 characters */
-	const char *currency;  /* "USD" */
+	const char *name;     /* NUL-terminated, 1..200 characters */
+	const char *currency; /* "USD" */
 	int64_t initial_balance;
 	lf_uuid opening_entry_id; /* used when initial_balance > 0 */
 	int64_t created_ms;
-	int64_t expires_ms;    /* idempotency retention */
-	const char *body;      /* the 201 body to store with the key */
+	int64_t expires_ms; /* idempotency retention */
+	const char *body;   /* the 201 body to store with the key */
 	size_t body_len;
-	const char *location;  /* "/api/accounts/{id}" */
+	const char *location; /* "/api/accounts/{id}" */
 };
 enum lf_store_rc lf_store_create_account(struct lf_store_conn *c,
 					 const struct lf_create_account_req *r,
@@ -106,8 +108,8 @@ enum lf_store_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_u
 /* ---- payments ---- */
 enum lf_transfer_result {
 	LF_TRANSFER_COMPLETED,
-	LF_TRANSFER_DECLINED,        /* insufficient funds, recorded */
-	LF_TRANSFER_REPLAY,          /* the key already had an outcome: see stored */
+	LF_TRANSFER_DECLINED,          /* insufficient funds, recorded */
+	LF_TRANSFER_REPLAY,            /* the key already had an outcome: see stored */
 	LF_TRANSFER_ACCOUNT_NOT_FOUND, /* nothing written */
 	LF_TRANSFER_CURRENCY_MISMATCH, /* nothing written */
 	LF_TRANSFER_PAYMENT_EXISTS,    /* the key's stored outcome was reaped but its
@@ -127,9 +129,11 @@ struct lf_transfer_req {
 	const char *reference; /* NULL for none */
 	int64_t created_ms;
 	int64_t expires_ms;
-	const char *body_completed; size_t body_completed_len; /* 201 body */
-	const char *body_declined;  size_t body_declined_len;  /* 422 body */
-	const char *location;       /* "/api/payments/{id}" for the 201 */
+	const char *body_completed;
+	size_t body_completed_len; /* 201 body */
+	const char *body_declined;
+	size_t body_declined_len; /* 422 body */
+	const char *location;     /* "/api/payments/{id}" for the 201 */
 };
 /* One CALL lf_transfer(...): the whole transaction in one round trip. */
 enum lf_store_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
@@ -146,8 +150,8 @@ enum lf_store_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t clien
 					 struct lf_stored *stored);
 /* The stored outcome of a key (tier 3 of idempotency, and the judge of a
  * commit whose result was lost). stored->found false when none. */
-enum lf_store_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id,
-				      const char *key, size_t key_len, struct lf_stored *stored);
+enum lf_store_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id, const char *key,
+				      size_t key_len, struct lf_stored *stored);
 
 struct lf_payment {
 	lf_uuid id, from, to;
@@ -155,7 +159,7 @@ struct lf_payment {
 	char currency[4];
 	bool has_reference;
 	char reference[201 * 4];
-	bool completed;        /* COMPLETED, else DECLINED */
+	bool completed; /* COMPLETED, else DECLINED */
 	int64_t created_ms;
 };
 enum lf_store_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id,
@@ -168,9 +172,9 @@ struct lf_ledger_entry {
 	lf_uuid payment_id;
 	lf_uuid account_id;
 	bool debit;
-	int64_t amount;        /* > 0 */
+	int64_t amount; /* > 0 */
 	int64_t balance_after;
-	int64_t seq;           /* per-account sequence, 1 = first entry */
+	int64_t seq; /* per-account sequence, 1 = first entry */
 	int64_t created_ms;
 };
 /* Entries of an account with seq < before_seq (INT64_MAX for the newest),
@@ -178,9 +182,8 @@ struct lf_ledger_entry {
  * *currency receives the account's currency; LF_STORE_NOT_FOUND when the
  * account does not exist. */
 enum lf_store_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
-				      int64_t before_seq, unsigned max,
-				      struct lf_ledger_entry *out, unsigned *count, bool *more,
-				      char currency[4]);
+				      int64_t before_seq, unsigned max, struct lf_ledger_entry *out,
+				      unsigned *count, bool *more, char currency[4]);
 
 /* ---- retention ---- */
 /* Delete up to `batch` idempotency rows whose expiry is before now_ms. */

@@ -101,7 +101,8 @@ static bool create_work(struct lf_store_conn *conn, void *arg)
 		lf_decision_fresh(&c->d, 201, c->body, c->body_len, c->location);
 		c->body = NULL;
 	} else if (c->result == LF_CREATE_EXISTS) {
-		lf_decision_problem(&c->d, 409, "account_exists", "An account with this id already exists.", NULL);
+		lf_decision_problem(&c->d, 409, "account_exists",
+				    "An account with this id already exists.", NULL);
 	} else {
 		lf_decision_from_stored(&c->d, &stored, c->req.fingerprint);
 	}
@@ -139,7 +140,8 @@ static bool parse_create(struct lf_req *r, struct create *c)
 	if (hdr != NULL) {
 		if (lf_idem_key_parse(hdr, c->key, &key_len) != LF_IDEM_KEY_OK) {
 			lf_req_problem(r, 400, "idempotency_key_invalid",
-				       "An Idempotency-Key is 1 to 255 printable ASCII characters.", NULL);
+				       "An Idempotency-Key is 1 to 255 printable ASCII characters.",
+				       NULL);
 			return false;
 		}
 		c->has_key = true;
@@ -149,7 +151,8 @@ static bool parse_create(struct lf_req *r, struct create *c)
 	struct json_object *obj = NULL;
 	enum lf_json_err jrc = lf_json_parse_object(body, blen, &obj);
 	if (jrc == LF_JSON_INVALID) {
-		lf_req_problem(r, 400, "invalid_json", "The body is not valid JSON (or repeats a member name).", NULL);
+		lf_req_problem(r, 400, "invalid_json",
+			       "The body is not valid JSON (or repeats a member name).", NULL);
 		return false;
 	}
 	if (jrc != LF_JSON_OK) {
@@ -169,7 +172,8 @@ static bool parse_create(struct lf_req *r, struct create *c)
 	if (nrc == LF_FIELD_ABSENT || crc == LF_FIELD_ABSENT) {
 		lf_req_problem(r, 400, "invalid_request", "name and currency are required.", NULL);
 	} else if (nrc != LF_FIELD_OK || crc != LF_FIELD_OK || irc == LF_FIELD_WRONG_TYPE) {
-		lf_req_problem(r, 400, "invalid_request", "id, name and currency must be strings.", NULL);
+		lf_req_problem(r, 400, "invalid_request", "id, name and currency must be strings.",
+			       NULL);
 	} else if (bal != NULL && !lf_money_json_text(bal, ibuf, &bal_s, &bal_n)) {
 		lf_req_problem(r, 400, "invalid_amount",
 			       "initialBalance must be a JSON number or a decimal string.", NULL);
@@ -181,10 +185,11 @@ static bool parse_create(struct lf_req *r, struct create *c)
 	} else if (name_n == 0 || lf_utf8_chars(name, name_n) > 200 || name_n >= sizeof c->name ||
 		   memchr(name, '\0', name_n) != NULL) {
 		lf_req_problem(r, 400, "invalid_request", "name is 1 to 200 characters.", NULL);
-	} else if (bal != NULL &&
-		   lf_money_parse(bal_s, bal_n, currency->exponent, true, &initial) != LF_MONEY_OK) {
+	} else if (bal != NULL && lf_money_parse(bal_s, bal_n, currency->exponent, true,
+						 &initial) != LF_MONEY_OK) {
 		lf_req_problem(r, 400, "invalid_amount",
-			       "initialBalance must be a decimal >= 0 with at most the currency's minor digits.",
+			       "initialBalance must be a decimal >= 0 with at most the currency's "
+			       "minor digits.",
 			       NULL);
 	} else {
 		memcpy(c->name, name, name_n);
@@ -239,8 +244,10 @@ void lf_accounts_create(struct lf_req *r, const char *id)
 	lf_uuid_v7(&c->req.opening_entry_id);
 	c->req.created_ms = lf_time_now_ms();
 	c->req.expires_ms = c->req.created_ms + cfg->idempotency_retention_ms;
-	struct lf_account a = {.id = c->req.id, .balance = c->req.initial_balance,
-			       .created_ms = c->req.created_ms, .updated_ms = c->req.created_ms};
+	struct lf_account a = {.id = c->req.id,
+			       .balance = c->req.initial_balance,
+			       .created_ms = c->req.created_ms,
+			       .updated_ms = c->req.created_ms};
 	memcpy(a.name, c->name, strlen(c->name) + 1);
 	memcpy(a.currency, c->currency, 4);
 	struct evbuffer *b = evbuffer_new();
@@ -468,10 +475,12 @@ void lf_accounts_ledger(struct lf_req *r, const char *id)
 	const char *cursor = evhttp_find_header(&q, "cursor");
 	bool ok = true;
 	if (limit != NULL && !parse_limit(limit, &l->limit)) {
-		lf_req_problem(r, 400, "invalid_request", "limit must be an integer from 1 to 500.", NULL);
+		lf_req_problem(r, 400, "invalid_request", "limit must be an integer from 1 to 500.",
+			       NULL);
 		ok = false;
 	} else if (cursor != NULL && !cursor_parse(&l->id, cursor, &l->before_seq)) {
-		lf_req_problem(r, 400, "invalid_request", "cursor was not issued by this server for this account.", NULL);
+		lf_req_problem(r, 400, "invalid_request",
+			       "cursor was not issued by this server for this account.", NULL);
 		ok = false;
 	}
 	evhttp_clear_headers(&q);

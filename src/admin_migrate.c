@@ -222,7 +222,8 @@ static bool record(MYSQL *m, const struct migration *mg, FILE *out)
 	mysql_real_escape_string(m, esc, mg->name, (unsigned long)strlen(mg->name));
 	snprintf(q, sizeof q,
 		 "INSERT INTO schema_migrations (version, name, applied_at) "
-		 "VALUES (%ld, '%s', UTC_TIMESTAMP(3))", mg->version, esc);
+		 "VALUES (%ld, '%s', UTC_TIMESTAMP(3))",
+		 mg->version, esc);
 	return query_ok(m, q, out);
 }
 
@@ -231,11 +232,13 @@ static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *lis
 
 static bool migrate_locked(MYSQL *m, const char *sql_dir, FILE *out)
 {
-	if (!query_ok(m, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			 " version INT NOT NULL PRIMARY KEY,"
-			 " name VARCHAR(255) NOT NULL,"
-			 " applied_at DATETIME(3) NOT NULL"
-			 ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin", out))
+	if (!query_ok(m,
+		      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		      " version INT NOT NULL PRIMARY KEY,"
+		      " name VARCHAR(255) NOT NULL,"
+		      " applied_at DATETIME(3) NOT NULL"
+		      ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		      out))
 		return false;
 	struct migration *list = calloc(MAX_MIGRATIONS, sizeof *list);
 	if (!list) {
@@ -250,8 +253,7 @@ static bool migrate_locked(MYSQL *m, const char *sql_dir, FILE *out)
 	return ok;
 }
 
-static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *list, int n,
-		      FILE *out)
+static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *list, int n, FILE *out)
 {
 	int applied_now = 0;
 	for (int i = 0; i < n; i++) {
@@ -273,8 +275,7 @@ static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *lis
 		fprintf(out, "applied %s\n", list[i].name);
 		applied_now++;
 	}
-	fprintf(out, "migrate: %d applied, %d already up to date\n", applied_now,
-		n - applied_now);
+	fprintf(out, "migrate: %d applied, %d already up to date\n", applied_now, n - applied_now);
 	return true;
 }
 

@@ -16,8 +16,7 @@
 /* BINARY(16) -> canonical lower-case UUID text. */
 #define UUID_TXT(col) \
 	"LOWER(INSERT(INSERT(INSERT(INSERT(HEX(" col "),21,0,'-'),17,0,'-'),13,0,'-'),9,0,'-'))"
-#define EXAMPLES(cond, text) \
-	"GROUP_CONCAT(IF(" cond ", " text ", NULL) SEPARATOR '; ' LIMIT 5)"
+#define EXAMPLES(cond, text) "GROUP_CONCAT(IF(" cond ", " text ", NULL) SEPARATOR '; ' LIMIT 5)"
 #define COUNT_IF(cond) "COALESCE(SUM(" cond "), 0)"
 
 /* One query; its single row holds (count, examples) per class. */
@@ -27,6 +26,7 @@ struct check {
 	const char *titles[4];
 };
 
+/* clang-format off */
 static const struct check checks[] = {
 	{
 		/* Per account, streaming accounts by primary key and its entries
@@ -145,6 +145,7 @@ static const struct check checks[] = {
 		  "every idempotency row's payment exists" },
 	},
 };
+/* clang-format on */
 
 static bool simple(MYSQL *m, const char *q, FILE *out)
 {

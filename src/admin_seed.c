@@ -18,8 +18,8 @@ static const struct {
 	const char *id;
 	const char *name;
 } demo_accounts[] = {
-	{ "11111111-1111-1111-1111-111111111111", "Alice" },
-	{ "22222222-2222-2222-2222-222222222222", "Bob" },
+	{"11111111-1111-1111-1111-111111111111", "Alice"},
+	{"22222222-2222-2222-2222-222222222222", "Bob"},
 };
 #define DEMO_CURRENCY "USD"
 #define DEMO_INITIAL 100000 /* 1000.00 in cents */

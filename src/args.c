@@ -67,12 +67,9 @@ bool lf_args_parse_daemon(int argc, char **argv, const char *default_config,
 			  struct lf_daemon_args *out, FILE *err)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"test", no_argument, NULL, 't'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
+		{"foreground", no_argument, NULL, 'f'},   {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	static const char prog[] = "ledgerflowd";
 #define OPTSTRING "-:c:tfhV"
@@ -97,9 +94,7 @@ bool lf_args_parse_daemon(int argc, char **argv, const char *default_config,
 			if (!stray)
 				stray = optarg;
 			break;
-		default:
-			option_error(err, prog, OPTSTRING, ch, argc, argv);
-			return false;
+		default: option_error(err, prog, OPTSTRING, ch, argc, argv); return false;
 		}
 	}
 	if (!stray && optind < argc)
@@ -128,8 +123,8 @@ static bool valid_scopes(const char *s)
 	return item;
 }
 
-bool lf_args_parse_ctl(int argc, char **argv, const char *default_config,
-		       struct lf_ctl_args *out, FILE *err)
+bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct lf_ctl_args *out,
+		       FILE *err)
 {
 	enum { OPT_SCOPES = 0x100 };
 	static const struct option longopts[] = {
@@ -162,9 +157,7 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config,
 			else
 				too_many = true;
 			break;
-		default:
-			option_error(err, prog, OPTSTRING, ch, argc, argv);
-			return false;
+		default: option_error(err, prog, OPTSTRING, ch, argc, argv); return false;
 		}
 	}
 	for (; optind < argc; optind++) /* after "--" */
@@ -175,12 +168,14 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config,
 	if (out->help)
 		return true;
 	if (nops == 0)
-		return fail(err, prog, "no command given (migrate, seed, reconcile or client create)");
+		return fail(err, prog,
+			    "no command given (migrate, seed, reconcile or client create)");
 
 	if (strcmp(ops[0], "migrate") == 0 || strcmp(ops[0], "seed") == 0 ||
 	    strcmp(ops[0], "reconcile") == 0) {
-		out->command = ops[0][0] == 'm' ? LF_CTL_MIGRATE
-			     : ops[0][0] == 's' ? LF_CTL_SEED : LF_CTL_RECONCILE;
+		out->command = ops[0][0] == 'm'   ? LF_CTL_MIGRATE
+			       : ops[0][0] == 's' ? LF_CTL_SEED
+						  : LF_CTL_RECONCILE;
 		if (nops > 1)
 			return fail(err, prog, "%s: unexpected argument '%s'", ops[0], ops[1]);
 		if (out->scopes)
@@ -196,11 +191,14 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config,
 	if (nops < 3 || ops[2][0] == '\0')
 		return fail(err, prog, "client create: missing NAME");
 	if (nops > 3 || too_many)
-		return fail(err, prog, "client create: unexpected argument '%s'", nops > 3 ? ops[3] : "");
+		return fail(err, prog, "client create: unexpected argument '%s'",
+			    nops > 3 ? ops[3] : "");
 	if (!out->scopes)
 		return fail(err, prog, "client create: --scopes S,... is required");
 	if (!valid_scopes(out->scopes))
-		return fail(err, prog, "client create: --scopes must be a comma-separated list without empty items or blanks");
+		return fail(err, prog,
+			    "client create: --scopes must be a comma-separated list without empty "
+			    "items or blanks");
 	out->command = LF_CTL_CLIENT_CREATE;
 	out->client_name = ops[2];
 	return true;
@@ -223,7 +221,8 @@ void lf_args_usage_ctl(FILE *out)
 	fputs("Usage: ledgerflowctl [-c FILE] COMMAND\n"
 	      "  migrate                          apply the sql/ migrations in order\n"
 	      "  seed                             load the demo accounts\n"
-	      "  reconcile                        check the books; exit 1 with a report if they do not hold\n"
+	      "  reconcile                        check the books; exit 1 with a report if they do "
+	      "not hold\n"
 	      "  client create NAME --scopes S,.. create an API client and print its key\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file\n"

@@ -123,12 +123,22 @@ _Static_assert(LF_CHUNK_SIZE % 8 == 0 && HEAD_PAYLOAD > 0, "chunk size");
 /* ---- SipHash-2-4 --------------------------------------------------- */
 
 #define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                               \
-	do {                                                                   \
-		v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);  \
-		v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                       \
-		v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                       \
-		v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);  \
+#define SIPROUND                     \
+	do {                         \
+		v0 += v1;            \
+		v1 = ROTL64(v1, 13); \
+		v1 ^= v0;            \
+		v0 = ROTL64(v0, 32); \
+		v2 += v3;            \
+		v3 = ROTL64(v3, 16); \
+		v3 ^= v2;            \
+		v0 += v3;            \
+		v3 = ROTL64(v3, 21); \
+		v3 ^= v0;            \
+		v2 += v1;            \
+		v1 = ROTL64(v1, 17); \
+		v1 ^= v2;            \
+		v2 = ROTL64(v2, 32); \
 	} while (0)
 
 static uint64_t siphash24(const uint64_t k[2], const uint8_t *in, size_t len)
@@ -247,7 +257,10 @@ static bool part_lock(struct lf_cache *c, struct part *p)
 	return true;
 }
 
-static inline void part_unlock(struct part *p) { lf_shm_mutex_unlock(&p->lock.m); }
+static inline void part_unlock(struct part *p)
+{
+	lf_shm_mutex_unlock(&p->lock.m);
+}
 
 /* ---- the entry data stream (key then value) over a chunk chain ----- */
 
@@ -297,8 +310,8 @@ static bool entry_sane_locked(struct lf_cache *c, struct part *p, uint32_t head)
 	struct entry_hdr *e = entry_of(ch);
 	uint32_t i, n = ch->next;
 
-	if (ch->state != CHUNK_HEAD || e->klen > LF_CACHE_MAX_KEY ||
-	    e->vlen > LF_CACHE_MAX_VALUE || e->nchunks != chunks_for((size_t)e->klen + e->vlen))
+	if (ch->state != CHUNK_HEAD || e->klen > LF_CACHE_MAX_KEY || e->vlen > LF_CACHE_MAX_VALUE ||
+	    e->nchunks != chunks_for((size_t)e->klen + e->vlen))
 		return false;
 	for (i = 1; i < e->nchunks; i++) {
 		if (n >= p->nchunks || chunk_at(c, p, n)->state != CHUNK_CONT)
@@ -327,8 +340,8 @@ static uint32_t bucket_walk_locked(struct lf_cache *c, struct part *p, uint64_t 
 		}
 		if (key == NULL ? n == target
 				: e->hash == h && e->klen == klen &&
-					  (klen == 0 || stream_io_locked(c, p, n, 0, (void *)key, klen,
-									 STREAM_CMP) == 0)) {
+					  (klen == 0 || stream_io_locked(c, p, n, 0, (void *)key,
+									 klen, STREAM_CMP) == 0)) {
 			*prev = pv;
 			return n;
 		}
@@ -370,8 +383,8 @@ static bool entry_evict_locked(struct lf_cache *c, struct part *p, uint32_t head
 	uint64_t wipes = p->wipes;
 	uint32_t prev;
 
-	if (bucket_walk_locked(c, p, entry_of(chunk_at(c, p, head))->hash, NULL, 0, head,
-			       &prev) != head) {
+	if (bucket_walk_locked(c, p, entry_of(chunk_at(c, p, head))->hash, NULL, 0, head, &prev) !=
+	    head) {
 		if (p->wipes == wipes) /* the walk did not wipe already */
 			part_corrupt_locked(c, p, "orphan entry");
 		return false;
@@ -581,8 +594,8 @@ enum lf_cache_result lf_cache_put(struct lf_cache *c, const void *key, size_t kl
 	return LF_CACHE_OK;
 }
 
-enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t klen,
-				  void *buf, size_t cap, size_t *vlen, int64_t now_ms)
+enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t klen, void *buf,
+				  size_t cap, size_t *vlen, int64_t now_ms)
 {
 	uint64_t h = key_hash(c, key, klen);
 	struct part *p = part_for(c, h);
@@ -686,12 +699,12 @@ static bool check_part_locked(struct lf_cache *c, struct part *p, uint32_t idx, 
 	uint64_t reachable = 0, nfree = 0, entries = 0;
 	uint32_t i, n, k;
 
-#define FAIL(...)                                                                      \
-	do {                                                                           \
-		fprintf(stderr, "lf_cache_check: partition %u: ", (unsigned)idx);      \
-		fprintf(stderr, __VA_ARGS__);                                          \
-		fputc('\n', stderr);                                                   \
-		return false;                                                          \
+#define FAIL(...)                                                                 \
+	do {                                                                      \
+		fprintf(stderr, "lf_cache_check: partition %u: ", (unsigned)idx); \
+		fprintf(stderr, __VA_ARGS__);                                     \
+		fputc('\n', stderr);                                              \
+		return false;                                                     \
 	} while (0)
 
 	for (i = 0; i < p->nbuckets; i++) {
@@ -757,7 +770,8 @@ bool lf_cache_check(struct lf_cache *c)
 
 		if (seen == NULL || !part_lock(c, p)) {
 			free(seen);
-			fprintf(stderr, "lf_cache_check: partition %u: cannot check\n", (unsigned)i);
+			fprintf(stderr, "lf_cache_check: partition %u: cannot check\n",
+				(unsigned)i);
 			return false;
 		}
 		ok = check_part_locked(c, p, i, seen);

@@ -54,6 +54,7 @@ struct key {
 #define HOUR (MINUTE * 60)
 #define R K_RELOAD
 
+/* clang-format off */
 static const struct key keys[] = {
 	{"server", "listen", T_LISTEN, O(listen), "127.0.0.1:8080", 0, 0, 0, NULL,
 	 "address to accept HTTP on: host:port or [v6addr]:port"},
@@ -123,6 +124,7 @@ static const struct key keys[] = {
 	{"paths", "sql_dir", T_STRING, O(sql_dir), LF_DEFAULT_SQL_DIR, 0, 4096, R | K_NONEMPTY, NULL,
 	 "directory holding the sql/ migrations"},
 };
+/* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static bool is_string(const struct key *k)
@@ -161,9 +163,21 @@ bool lf_config_parse_size(const char *s, size_t *out)
 		return false;
 	switch (*p) {
 	case '\0': break;
-	case 'k': case 'K': mult = 1024; p++; break;
-	case 'm': case 'M': mult = 1024 * 1024; p++; break;
-	case 'g': case 'G': mult = 1024 * 1024 * 1024; p++; break;
+	case 'k':
+	case 'K':
+		mult = 1024;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024 * 1024;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024 * 1024 * 1024;
+		p++;
+		break;
 	default: return false;
 	}
 	if (*p != '\0' || n > SIZE_MAX / mult)
@@ -245,7 +259,8 @@ bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned 
 		if (n == 0)
 			return false;
 		for (size_t i = 0; i < n; i++)
-			if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' && h[i] != '_')
+			if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' &&
+			    h[i] != '_')
 				return false;
 	}
 	if (!parse_u64(colon + 1, &p, &v) || *p != '\0' || v < 1 || v > 65535)
@@ -286,7 +301,8 @@ static const char *fmt_duration(int64_t ms, char *buf, size_t len)
 }
 
 /* A value as it would be written in the file ("<hidden>" for secrets). */
-static const char *fmt_value(const struct key *k, const struct lf_config *cfg, char *buf, size_t len)
+static const char *fmt_value(const struct key *k, const struct lf_config *cfg, char *buf,
+			     size_t len)
 {
 	const char *s;
 	if (k->flags & K_SECRET)
@@ -329,7 +345,8 @@ static const char *quote(const char *s, char *buf, size_t len)
 /* A name from the file, quoted only when it holds odd characters. */
 static const char *show_name(const char *s, char *buf, size_t len)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	static const char ok[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
 	size_t n = strlen(s);
 	if (n == 0 || n >= 64 || strspn(s, ok) != n)
 		return quote(s, buf, len);
@@ -373,8 +390,7 @@ report(struct load_ctx *c, const char *src, const struct key *k, const char *fmt
 	fputc('\n', c->errors);
 }
 
-static bool __attribute__((format(printf, 3, 4)))
-fail(char *why, size_t wlen, const char *fmt, ...)
+static bool __attribute__((format(printf, 3, 4))) fail(char *why, size_t wlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -389,12 +405,13 @@ static bool check_range(const struct key *k, int64_t v, char *why, size_t wlen)
 	if (v >= k->min && v <= k->max)
 		return true;
 	if (k->type == T_SIZE)
-		return fail(why, wlen, "is out of range (%s..%s)", fmt_size((uint64_t)k->min, a, 32),
-			    fmt_size((uint64_t)k->max, b, 32));
+		return fail(why, wlen, "is out of range (%s..%s)",
+			    fmt_size((uint64_t)k->min, a, 32), fmt_size((uint64_t)k->max, b, 32));
 	if (k->type == T_DURATION)
 		return fail(why, wlen, "is out of range (%s..%s)", fmt_duration(k->min, a, 32),
 			    fmt_duration(k->max, b, 32));
-	return fail(why, wlen, "is out of range (%lld..%lld)", (long long)k->min, (long long)k->max);
+	return fail(why, wlen, "is out of range (%lld..%lld)", (long long)k->min,
+		    (long long)k->max);
 }
 
 static bool check_choice(const char *choices, const char *v)
@@ -421,7 +438,8 @@ static bool set_string(char **field, const char *v, char *why, size_t wlen)
 
 /* Parse v into the key's field. On failure `why` says what is wrong, in
  * words that follow the value ("is not a size ..."). */
-static bool set_value(const struct key *k, struct lf_config *cfg, const char *v, char *why, size_t wlen)
+static bool set_value(const struct key *k, struct lf_config *cfg, const char *v, char *why,
+		      size_t wlen)
 {
 	uint64_t u;
 	const char *end;
@@ -434,7 +452,8 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 		if (n == 0 && (k->flags & K_NONEMPTY))
 			return fail(why, wlen, "must not be empty");
 		if (n > k->max)
-			return fail(why, wlen, "is too long (at most %lld bytes)", (long long)k->max);
+			return fail(why, wlen, "is too long (at most %lld bytes)",
+				    (long long)k->max);
 		for (const char *p = v; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				return fail(why, wlen, "contains a control character");
@@ -444,7 +463,9 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 	case T_WORKERS:
 		if (strcasecmp(v, "auto") == 0) {
 			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-			*FIELD(cfg, k, int) = (int)(cpus < k->min ? k->min : cpus > k->max ? k->max : cpus);
+			*FIELD(cfg, k, int) = (int)(cpus < k->min   ? k->min
+						    : cpus > k->max ? k->max
+								    : cpus);
 			return true;
 		}
 		/* fall through */
@@ -454,7 +475,8 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 		if (!parse_u64(v + neg, &end, &u) || *end != '\0' || u > (uint64_t)INT64_MAX)
 			return fail(why, wlen, "is not %s",
 				    k->type == T_WORKERS ? "a number or auto"
-				    : k->type == T_INT   ? "an integer" : "a number");
+				    : k->type == T_INT   ? "an integer"
+							 : "a number");
 		n = neg ? -(int64_t)u : (int64_t)u;
 		if (!check_range(k, n, why, wlen))
 			return false;
@@ -466,14 +488,17 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 	}
 	case T_SIZE:
 		if (!lf_config_parse_size(v, &sz))
-			return fail(why, wlen, "is not a size (bytes, or a number with a K, M or G suffix)");
+			return fail(why, wlen,
+				    "is not a size (bytes, or a number with a K, M or G suffix)");
 		if (!check_range(k, sz > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)sz, why, wlen))
 			return false;
 		*FIELD(cfg, k, size_t) = sz;
 		return true;
 	case T_DURATION:
 		if (!lf_config_parse_duration(v, &n))
-			return fail(why, wlen, "is not a duration (a number with ms, s, m or h; bare = seconds)");
+			return fail(
+				why, wlen,
+				"is not a duration (a number with ms, s, m or h; bare = seconds)");
 		if (!check_range(k, n, why, wlen))
 			return false;
 		if ((k->flags & K_WHOLE_SEC) && n % SEC != 0)
@@ -482,11 +507,14 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 		return true;
 	case T_BOOL:
 		if (!lf_config_parse_bool(v, FIELD(cfg, k, bool)))
-			return fail(why, wlen, "is not a boolean (on/off, yes/no, true/false, 1/0)");
+			return fail(why, wlen,
+				    "is not a boolean (on/off, yes/no, true/false, 1/0)");
 		return true;
 	case T_LISTEN:
-		if (!lf_config_parse_listen(v, cfg->listen_host, sizeof(cfg->listen_host), &cfg->listen_port))
-			return fail(why, wlen, "is not host:port or [v6addr]:port with a port in 1..65535");
+		if (!lf_config_parse_listen(v, cfg->listen_host, sizeof(cfg->listen_host),
+					    &cfg->listen_port))
+			return fail(why, wlen,
+				    "is not host:port or [v6addr]:port with a port in 1..65535");
 		return set_string(FIELD(cfg, k, char *), v, why, wlen);
 	}
 	return fail(why, wlen, "has an unknown type");
@@ -496,13 +524,15 @@ static void apply(struct load_ctx *c, const struct key *k, const char *v, const 
 {
 	char why[160], q[300];
 	if (!set_value(k, c->cfg, v, why, sizeof(why)))
-		report(c, src, k, "%s %s", (k->flags & K_SECRET) ? "value" : quote(v, q, sizeof(q)), why);
+		report(c, src, k, "%s %s", (k->flags & K_SECRET) ? "value" : quote(v, q, sizeof(q)),
+		       why);
 }
 
 static const struct key *find_key(const char *section, const char *name)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (strcasecmp(keys[i].section, section) == 0 && strcasecmp(keys[i].name, name) == 0)
+		if (strcasecmp(keys[i].section, section) == 0 &&
+		    strcasecmp(keys[i].name, name) == 0)
 			return &keys[i];
 	return NULL;
 }
@@ -526,7 +556,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (c->section_state == SECTION_BAD)
 		return 1; /* the reader already reported the section header */
 	if (section[0] == '\0') {
-		report(c, NULL, NULL, "key %s outside of any [section]", show_name(name, q, sizeof(q)));
+		report(c, NULL, NULL, "key %s outside of any [section]",
+		       show_name(name, q, sizeof(q)));
 		return 1;
 	}
 	k = find_key(section, name);
@@ -566,7 +597,8 @@ static const char *bad_syntax(struct load_ctx *c, const char *s)
 		memcpy(name, s + 1, n);
 		name[n] = '\0';
 		if (!known_section(name)) {
-			report(c, NULL, NULL, "unknown section [%s]", show_name(name, q, sizeof(q)));
+			report(c, NULL, NULL, "unknown section [%s]",
+			       show_name(name, q, sizeof(q)));
 			return NULL;
 		}
 		c->section_state = SECTION_OK;
@@ -720,20 +752,26 @@ void lf_config_keep_unreloadable(const struct lf_config *cur, struct lf_config *
 		char *dup;
 		if (k->flags & K_RELOAD)
 			continue;
-		if (is_string(k) ? strcmp(old ? old : "", *FIELD(next, k, char *) ? *FIELD(next, k, char *) : "") == 0
-				 : memcmp((const char *)cur + k->off, (char *)next + k->off, type_size(k->type)) == 0)
+		if (is_string(k)
+			    ? strcmp(old ? old : "",
+				     *FIELD(next, k, char *) ? *FIELD(next, k, char *) : "") == 0
+			    : memcmp((const char *)cur + k->off, (char *)next + k->off,
+				     type_size(k->type)) == 0)
 			continue;
 		if (warn)
-			fprintf(warn, "%s.%s: changed from %s to %s, which needs a restart; keeping %s\n",
+			fprintf(warn,
+				"%s.%s: changed from %s to %s, which needs a restart; keeping %s\n",
 				k->section, k->name, fmt_value(k, cur, a, sizeof(a)),
 				fmt_value(k, next, b, sizeof(b)), a);
 		if (!is_string(k)) {
-			memcpy((char *)next + k->off, (const char *)cur + k->off, type_size(k->type));
+			memcpy((char *)next + k->off, (const char *)cur + k->off,
+			       type_size(k->type));
 			continue;
 		}
 		if (!(dup = strdup(old ? old : ""))) {
 			if (warn)
-				fprintf(warn, "%s.%s: out of memory keeping the old value\n", k->section, k->name);
+				fprintf(warn, "%s.%s: out of memory keeping the old value\n",
+					k->section, k->name);
 			continue;
 		}
 		free(*FIELD(next, k, char *));

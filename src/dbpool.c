@@ -28,7 +28,7 @@ struct job {
 	lf_db_done_fn done;
 	void *arg;
 	int64_t deadline_ms;
-	bool rerun;          /* may run again after a broken connection */
+	bool rerun; /* may run again after a broken connection */
 	struct job *next;
 };
 
@@ -40,10 +40,10 @@ struct lf_dbpool {
 	struct lf_db_params params;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct queue todo;        /* guarded by lock */
-	struct queue done;        /* guarded by lock */
-	bool stopping;            /* guarded by lock */
-	int connected;            /* guarded by lock */
+	struct queue todo;               /* guarded by lock */
+	struct queue done;               /* guarded by lock */
+	bool stopping;                   /* guarded by lock */
+	int connected;                   /* guarded by lock */
 	int64_t last_connect_failure_ms; /* guarded by lock */
 	int efd;
 	struct event *done_ev;
@@ -212,8 +212,8 @@ static bool submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn don
 	struct job *j = malloc(sizeof *j);
 	if (j == NULL)
 		return false;
-	*j = (struct job){.work = work, .done = done, .arg = arg, .deadline_ms = deadline_ms,
-			  .rerun = rerun};
+	*j = (struct job){
+		.work = work, .done = done, .arg = arg, .deadline_ms = deadline_ms, .rerun = rerun};
 	pthread_mutex_lock(&pool->lock);
 	if (pool->stopping) {
 		pthread_mutex_unlock(&pool->lock);

@@ -53,8 +53,9 @@ void lf_decision_from_stored(struct lf_decision *d, struct lf_stored *s,
 			     const uint8_t fp[LF_FINGERPRINT_LEN])
 {
 	if (memcmp(s->fingerprint, fp, LF_FINGERPRINT_LEN) != 0) {
-		lf_decision_problem(d, 422, "idempotency_key_reused",
-				    "This Idempotency-Key was already used with a different request.", NULL);
+		lf_decision_problem(
+			d, 422, "idempotency_key_reused",
+			"This Idempotency-Key was already used with a different request.", NULL);
 		return;
 	}
 	lf_decision_fresh(d, s->status, s->body, s->body_len, s->location[0] ? s->location : NULL);
@@ -76,8 +77,11 @@ void lf_decision_send(struct lf_req *r, struct lf_decision *d)
 		lf_req_add_header(r, "Retry-After", "1");
 		lf_req_problem(r, 503, "service_unavailable",
 			       d->kind == LF_DEC_UNKNOWN
-				       ? "The database connection was lost before the outcome could be confirmed. Retry with the same Idempotency-Key: the recorded outcome, if any, will be returned."
-				       : "The ledger database is unavailable; nothing was changed. Retry later with the same Idempotency-Key.",
+				       ? "The database connection was lost before the outcome "
+					 "could be confirmed. Retry with the same Idempotency-Key: "
+					 "the recorded outcome, if any, will be returned."
+				       : "The ledger database is unavailable; nothing was changed. "
+					 "Retry later with the same Idempotency-Key.",
 			       NULL);
 		return;
 	}

@@ -144,7 +144,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	}
 	lf_req_add_header(r, "Retry-After", "1");
 	lf_req_problem(r, 503, "service_unavailable",
-		       "The request did not complete in time; it may be retried with the same Idempotency-Key.",
+		       "The request did not complete in time; it may be retried with the same "
+		       "Idempotency-Key.",
 		       NULL);
 }
 

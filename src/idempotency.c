@@ -36,8 +36,8 @@
 
 #define CLAIM_PREFIX "lf-claim:"
 
-static const char release_script[] =
-	"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+static const char release_script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then return "
+				     "redis.call('DEL', KEYS[1]) end return 0";
 
 /* One buffer per worker process: the loop is single-threaded. */
 static unsigned char value_buf[LF_CACHE_MAX_VALUE];
@@ -47,8 +47,9 @@ static void replay(struct lf_req *r, struct lf_idem *idem, struct lf_outcome *o)
 	struct lf_decision d = {0};
 	if (memcmp(o->fingerprint, idem->fp, LF_FINGERPRINT_LEN) != 0) {
 		lf_metrics_inc(&r->app->zone->metrics->idem_reused);
-		lf_decision_problem(&d, 422, "idempotency_key_reused",
-				    "This Idempotency-Key was already used with a different request.", NULL);
+		lf_decision_problem(
+			&d, 422, "idempotency_key_reused",
+			"This Idempotency-Key was already used with a different request.", NULL);
 	} else {
 		lf_decision_fresh(&d, o->status, o->body, o->body_len, o->location);
 		o->body = NULL;
@@ -95,13 +96,13 @@ static void on_claim(void *arg, redisReply *reply)
 	} else if (reply->type == REDIS_REPLY_NIL) {
 		idem->claimed = true;
 		idem->proceed(r);
-	} else if (reply->type == REDIS_REPLY_STRING &&
-		   reply->len >= sizeof CLAIM_PREFIX - 1 &&
+	} else if (reply->type == REDIS_REPLY_STRING && reply->len >= sizeof CLAIM_PREFIX - 1 &&
 		   memcmp(reply->str, CLAIM_PREFIX, sizeof CLAIM_PREFIX - 1) == 0) {
 		lf_metrics_inc(&r->app->zone->metrics->idem_in_flight);
 		lf_req_add_header(r, "Retry-After", "1");
 		lf_req_problem(r, 409, "idempotency_key_in_flight",
-			       "A request with this Idempotency-Key is still being processed; retry shortly.",
+			       "A request with this Idempotency-Key is still being processed; "
+			       "retry shortly.",
 			       NULL);
 	} else {
 		struct lf_outcome o;
@@ -162,9 +163,11 @@ void lf_idempotency_finish(struct lf_req *r, struct lf_idem *idem, const struct 
 		if (!d->replayed)
 			lf_metrics_inc(&r->app->zone->metrics->idem_miss); /* decided afresh */
 		int64_t expires = lf_time_now_ms() + r->app->cfg->idempotency_retention_ms;
-		struct lf_outcome o = {.status = d->status, .expires_ms = expires,
+		struct lf_outcome o = {.status = d->status,
+				       .expires_ms = expires,
 				       .location = d->location[0] ? (char *)d->location : NULL,
-				       .body = d->body, .body_len = d->body_len};
+				       .body = d->body,
+				       .body_len = d->body_len};
 		memcpy(o.fingerprint, idem->fp, LF_FINGERPRINT_LEN);
 		size_t len = 0;
 		void *enc = lf_outcome_encode(&o, &len);
@@ -180,7 +183,8 @@ void lf_idempotency_finish(struct lf_req *r, struct lf_idem *idem, const struct 
 		idem->claimed = false;
 	} else if (idem->claimed) {
 		const char *argv[] = {"EVAL", release_script, "1", idem->tkey, idem->token};
-		size_t argvlen[] = {4, sizeof release_script - 1, 1, idem->tkey_len, strlen(idem->token)};
+		size_t argvlen[] = {4, sizeof release_script - 1, 1, idem->tkey_len,
+				    strlen(idem->token)};
 		(void)lf_redis_command(r->app->redis, ignore_reply, NULL, 5, argv, argvlen);
 		idem->claimed = false;
 	}

@@ -42,13 +42,13 @@ struct frame {
 struct scanner {
 	const char *s;
 	size_t len, i;
-	bool strict;      /* parse mode: a member name may not hold U+0000 */
+	bool strict; /* parse mode: a member name may not hold U+0000 */
 	size_t max_depth;
 	struct frame *frames;
 	size_t nframes, cap_frames;
 	struct name *names;
 	size_t nnames, cap_names;
-	char *arena;      /* never reallocated: names point into it */
+	char *arena; /* never reallocated: names point into it */
 	size_t arena_len;
 };
 
@@ -182,15 +182,32 @@ static int scan_string(struct scanner *sc, struct name *name)
 		c = (unsigned char)s[i + 1];
 		i += 2;
 		switch (c) {
-		case '"': case '\\': case '/':
+		case '"':
+		case '\\':
+		case '/':
 			tmp[0] = (char)c;
 			k = 1;
 			break;
-		case 'b': tmp[0] = '\b'; k = 1; break;
-		case 'f': tmp[0] = '\f'; k = 1; break;
-		case 'n': tmp[0] = '\n'; k = 1; break;
-		case 'r': tmp[0] = '\r'; k = 1; break;
-		case 't': tmp[0] = '\t'; k = 1; break;
+		case 'b':
+			tmp[0] = '\b';
+			k = 1;
+			break;
+		case 'f':
+			tmp[0] = '\f';
+			k = 1;
+			break;
+		case 'n':
+			tmp[0] = '\n';
+			k = 1;
+			break;
+		case 'r':
+			tmp[0] = '\r';
+			k = 1;
+			break;
+		case 't':
+			tmp[0] = '\t';
+			k = 1;
+			break;
 		case 'u': {
 			int hi, lo;
 			uint32_t cp;
@@ -217,8 +234,7 @@ static int scan_string(struct scanner *sc, struct name *name)
 			k = utf8_put(tmp, cp);
 			break;
 		}
-		default:
-			return SCAN_INVALID;
+		default: return SCAN_INVALID;
 		}
 		if (dst && !cut)
 			memcpy(dst + n, tmp, k), n += k;
@@ -441,11 +457,13 @@ static int scan_values(struct scanner *sc)
 }
 
 /* Check text[0..len) is one strict JSON value; *top gets its first byte. */
-static int scan_text(const char *text, size_t len, bool strict,
-		     size_t max_depth, char *top)
+static int scan_text(const char *text, size_t len, bool strict, size_t max_depth, char *top)
 {
 	struct scanner sc = {
-		.s = text, .len = len, .strict = strict, .max_depth = max_depth,
+		.s = text,
+		.len = len,
+		.strict = strict,
+		.max_depth = max_depth,
 	};
 	int r;
 
@@ -475,8 +493,7 @@ bool lf_json_has_duplicate_members(const char *text, size_t len)
 	return r == SCAN_DUPLICATE || r == SCAN_NOMEM;
 }
 
-enum lf_json_err lf_json_parse_object(const char *body, size_t len,
-				      struct json_object **out)
+enum lf_json_err lf_json_parse_object(const char *body, size_t len, struct json_object **out)
 {
 	struct json_tokener *tok;
 	struct json_object *obj;

@@ -18,7 +18,8 @@
 
 int lf_listen_open(const char *host, unsigned port, int backlog, FILE *err)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char portstr[16];
@@ -61,7 +62,8 @@ bool lf_pidfile_write(const char *path, FILE *err)
 		if (fscanf(old, "%ld", &pid) == 1 && pid > 0 && pid != (long)getpid() &&
 		    kill((pid_t)pid, 0) == 0) {
 			fclose(old);
-			fprintf(err, "server.pid_file: %s names a running process (%ld)\n", path, pid);
+			fprintf(err, "server.pid_file: %s names a running process (%ld)\n", path,
+				pid);
 			return false;
 		}
 		fclose(old);

@@ -57,22 +57,14 @@ int main(int argc, char **argv)
 	};
 	int rc = 2;
 	switch (args.command) {
-	case LF_CTL_MIGRATE:
-		rc = lf_admin_migrate(&p, cfg.sql_dir, stdout) ? 0 : 1;
-		break;
-	case LF_CTL_SEED:
-		rc = lf_admin_seed(&p, stdout) ? 0 : 1;
-		break;
-	case LF_CTL_RECONCILE:
-		rc = lf_admin_reconcile(&p, stdout);
-		break;
+	case LF_CTL_MIGRATE: rc = lf_admin_migrate(&p, cfg.sql_dir, stdout) ? 0 : 1; break;
+	case LF_CTL_SEED: rc = lf_admin_seed(&p, stdout) ? 0 : 1; break;
+	case LF_CTL_RECONCILE: rc = lf_admin_reconcile(&p, stdout); break;
 	case LF_CTL_CLIENT_CREATE:
 		fprintf(stderr, "ledgerflowctl: client management arrives with authentication\n");
 		rc = 2;
 		break;
-	case LF_CTL_NONE:
-		usage(stderr);
-		break;
+	case LF_CTL_NONE: usage(stderr); break;
 	}
 	lf_config_free(&cfg);
 	return rc;

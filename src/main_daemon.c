@@ -108,7 +108,8 @@ int main(int argc, char **argv)
 	}
 	struct lf_zone *zone = lf_zone_create(cfg->cache_size);
 	if (zone == NULL) {
-		lf_error("start_failed", "reason=\"cannot map the shared zone\" size=%zu", cfg->cache_size);
+		lf_error("start_failed", "reason=\"cannot map the shared zone\" size=%zu",
+			 cfg->cache_size);
 		lf_pidfile_remove(cfg->pid_file);
 		return 1;
 	}

@@ -50,12 +50,12 @@ enum slot_state { SLOT_FREE = 0, SLOT_STARTING, SLOT_READY, SLOT_STOPPING };
 struct slot {
 	enum slot_state state;
 	pid_t pid;
-	int chan;            /* master's end of the socketpair */
+	int chan; /* master's end of the socketpair */
 	unsigned generation;
-	int index;           /* position within its generation */
+	int index; /* position within its generation */
 	int64_t started_ms;
-	int64_t kill_at_ms;  /* SIGKILL deadline once stopping; 0 = none */
-	bool chan_eof;       /* the worker closed its end: stop polling it */
+	int64_t kill_at_ms; /* SIGKILL deadline once stopping; 0 = none */
+	bool chan_eof;      /* the worker closed its end: stop polling it */
 };
 
 struct pending_respawn {
@@ -69,8 +69,8 @@ static volatile sig_atomic_t sig_reload, sig_terminate, sig_quit, sig_reopen, si
 static struct slot slots[LF_MAX_SLOTS];
 static struct pending_respawn respawns[LF_MAX_SLOTS];
 static unsigned current_generation;
-static unsigned crash_streak;      /* consecutive quick deaths, drives back-off */
-static bool config_broken;         /* a worker refused the configuration */
+static unsigned crash_streak; /* consecutive quick deaths, drives back-off */
+static bool config_broken;    /* a worker refused the configuration */
 
 static void on_signal(int signo)
 {
@@ -152,7 +152,7 @@ static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *z
 		sigset_t none;
 		sigemptyset(&none);
 		signal(SIGHUP, SIG_IGN);
-		signal(SIGINT, SIG_IGN);  /* the master coordinates a terminal ^C */
+		signal(SIGINT, SIG_IGN); /* the master coordinates a terminal ^C */
 		signal(SIGUSR1, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -173,7 +173,8 @@ static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *z
 		.started_ms = lf_time_monotonic_ms(),
 	};
 	lf_metrics_inc(&zone->metrics->workers_spawned);
-	lf_info("worker_spawned", "worker_pid=%ld generation=%u index=%d", (long)pid, generation, index);
+	lf_info("worker_spawned", "worker_pid=%ld generation=%u index=%d", (long)pid, generation,
+		index);
 	return true;
 }
 
@@ -214,8 +215,10 @@ static void schedule_respawn(int index)
 	}
 	for (int i = 0; i < LF_MAX_SLOTS; i++) {
 		if (!respawns[i].active) {
-			respawns[i] = (struct pending_respawn){true, index, lf_time_monotonic_ms() + delay};
-			lf_info("worker_respawn_scheduled", "index=%d delay_ms=%lld", index, (long long)delay);
+			respawns[i] = (struct pending_respawn){true, index,
+							       lf_time_monotonic_ms() + delay};
+			lf_info("worker_respawn_scheduled", "index=%d delay_ms=%lld", index,
+				(long long)delay);
 			return;
 		}
 	}
@@ -242,19 +245,21 @@ static void reap_children(struct lf_zone *zone, bool stopping)
 		int64_t lived = lf_time_monotonic_ms() - s->started_ms;
 		*s = (struct slot){0};
 		if (expected) {
-			lf_info("worker_exited", "worker_pid=%ld code=%d signal=%d", (long)pid, code, sig);
+			lf_info("worker_exited", "worker_pid=%ld code=%d signal=%d", (long)pid,
+				code, sig);
 			continue;
 		}
 		lf_metrics_inc(&zone->metrics->workers_died);
 		if (code == LF_EXIT_CONFIG) {
 			lf_error("worker_config_unusable",
-				 "worker_pid=%ld action=\"not respawned; fix the configuration and send SIGHUP\"",
+				 "worker_pid=%ld action=\"not respawned; fix the configuration and "
+				 "send SIGHUP\"",
 				 (long)pid);
 			config_broken = true;
 			continue;
 		}
-		lf_warn("worker_died", "worker_pid=%ld code=%d signal=%d lived_ms=%lld", (long)pid, code,
-			sig, (long long)lived);
+		lf_warn("worker_died", "worker_pid=%ld code=%d signal=%d lived_ms=%lld", (long)pid,
+			code, sig, (long long)lived);
 		if (stopping || gen != current_generation)
 			continue;
 		/* a worker that dies soon after starting (or before it was ready)
@@ -273,7 +278,8 @@ static void run_respawns(struct lf_config *cfg, int listen_fd, struct lf_zone *z
 	for (int i = 0; i < LF_MAX_SLOTS; i++) {
 		if (respawns[i].active && respawns[i].at_ms <= now) {
 			respawns[i].active = false;
-			if (!spawn_worker(cfg, listen_fd, zone, current_generation, respawns[i].index))
+			if (!spawn_worker(cfg, listen_fd, zone, current_generation,
+					  respawns[i].index))
 				schedule_respawn(respawns[i].index);
 		}
 	}
@@ -295,8 +301,8 @@ static void read_channels(struct pollfd *pfds, int *map, int n)
 		for (ssize_t j = 0; j < r; j++) {
 			if (buf[j] == LF_CHAN_READY && s->state == SLOT_STARTING) {
 				s->state = SLOT_READY;
-				lf_info("worker_ready", "worker_pid=%ld generation=%u", (long)s->pid,
-					s->generation);
+				lf_info("worker_ready", "worker_pid=%ld generation=%u",
+					(long)s->pid, s->generation);
 			} else if (buf[j] == LF_CHAN_BAD_CONFIG) {
 				config_broken = true;
 			}
@@ -312,11 +318,13 @@ static void enforce_deadlines(void)
 	for (int i = 0; i < LF_MAX_SLOTS; i++) {
 		struct slot *s = &slots[i];
 		if (s->state == SLOT_STOPPING && s->kill_at_ms != 0 && now >= s->kill_at_ms) {
-			lf_warn("worker_kill", "worker_pid=%ld reason=\"shutdown timeout\"", (long)s->pid);
+			lf_warn("worker_kill", "worker_pid=%ld reason=\"shutdown timeout\"",
+				(long)s->pid);
 			kill(s->pid, SIGKILL);
 			s->kill_at_ms = 0;
 		} else if (s->state == SLOT_STARTING && now - s->started_ms > LF_READY_TIMEOUT_MS) {
-			lf_warn("worker_kill", "worker_pid=%ld reason=\"not ready in time\"", (long)s->pid);
+			lf_warn("worker_kill", "worker_pid=%ld reason=\"not ready in time\"",
+				(long)s->pid);
 			kill(s->pid, SIGKILL);
 			s->state = SLOT_STOPPING;
 		}
@@ -342,7 +350,8 @@ static void wait_once(const sigset_t *unblocked, int64_t timeout_ms)
 			map[n++] = i;
 		}
 	}
-	struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000};
+	struct timespec ts = {.tv_sec = timeout_ms / 1000,
+			      .tv_nsec = (timeout_ms % 1000) * 1000000};
 	int r = ppoll(pfds, (nfds_t)n, &ts, unblocked);
 	if (r > 0)
 		read_channels(pfds, map, n);
@@ -413,8 +422,10 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 		lf_warn("log_open_failed", "path=%s", next->log_file);
 
 	unsigned old_generation = current_generation;
-	if (!start_generation(next, listen_fd, zone) || !wait_generation_ready(next, unblocked, zone)) {
-		lf_error("reload_failed", "reason=\"new workers did not become ready\" action=\"keeping the old generation\"");
+	if (!start_generation(next, listen_fd, zone) ||
+	    !wait_generation_ready(next, unblocked, zone)) {
+		lf_error("reload_failed", "reason=\"new workers did not become ready\" "
+					  "action=\"keeping the old generation\"");
 		stop_generation(current_generation, LF_CHAN_TERMINATE, 1000);
 		current_generation = old_generation;
 		__atomic_store_n(&zone->header->generation, current_generation, __ATOMIC_RELAXED);
@@ -455,7 +466,8 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 		sigdelset(&unblocked, sigs[i]);
 
 	lf_log_set_role("master");
-	if (!start_generation(cfg, listen_fd, zone) || !wait_generation_ready(cfg, &unblocked, zone)) {
+	if (!start_generation(cfg, listen_fd, zone) ||
+	    !wait_generation_ready(cfg, &unblocked, zone)) {
 		lf_error("start_failed", "reason=\"workers did not become ready\"");
 		stop_all(LF_CHAN_TERMINATE, 1000);
 		int64_t deadline = lf_time_monotonic_ms() + 3000;
@@ -482,7 +494,8 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 			bool graceful = sig_quit && !sig_terminate;
 			notify("STOPPING=1");
 			lf_info("stopping", "mode=%s", graceful ? "graceful" : "fast");
-			stop_all(graceful ? LF_CHAN_QUIT : LF_CHAN_TERMINATE, cfg->shutdown_timeout_ms);
+			stop_all(graceful ? LF_CHAN_QUIT : LF_CHAN_TERMINATE,
+				 cfg->shutdown_timeout_ms);
 			stopping = true;
 			continue;
 		} else if (sig_reload) {

@@ -22,6 +22,7 @@
  * ZWG). Fund codes with a minor unit (BOV, CHE, CHW, CLF, COU, MXV, USN,
  * UYI, UYW) are kept.
  */
+/* clang-format off */
 static const struct lf_currency currencies[] = {
 	{"AED", 2}, {"AFN", 2}, {"ALL", 2}, {"AMD", 2}, {"AOA", 2},
 	{"ARS", 2}, {"AUD", 2}, {"AWG", 2}, {"AZN", 2}, {"BAM", 2},
@@ -58,6 +59,7 @@ static const struct lf_currency currencies[] = {
 	{"XOF", 0}, {"XPF", 0}, {"YER", 2}, {"ZAR", 2}, {"ZMW", 2},
 	{"ZWG", 2},
 };
+/* clang-format on */
 
 #define NCURRENCIES (sizeof(currencies) / sizeof(currencies[0]))
 
@@ -82,8 +84,7 @@ const struct lf_currency *lf_currency_find(const char *code)
 			return NULL;
 	if (code[3] != '\0')
 		return NULL;
-	return bsearch(code, currencies, NCURRENCIES, sizeof(currencies[0]),
-		       cmp_code);
+	return bsearch(code, currencies, NCURRENCIES, sizeof(currencies[0]), cmp_code);
 }
 
 static bool is_digit(char c)
@@ -91,19 +92,17 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-enum lf_money_err lf_money_parse(const char *text, size_t len, int exponent,
-				 bool allow_zero, int64_t *out)
+enum lf_money_err lf_money_parse(const char *text, size_t len, int exponent, bool allow_zero,
+				 int64_t *out)
 {
 	static const int64_t pow10[PARSE_MAX_EXPONENT + 1] = {
-		1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-		100000000, 1000000000,
+		1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
 	};
 	int64_t whole = 0, frac = 0;
 	bool too_large = false;
 	size_t i = 0, nfrac;
 
-	if (text == NULL || len == 0 || exponent < 0 ||
-	    exponent > PARSE_MAX_EXPONENT)
+	if (text == NULL || len == 0 || exponent < 0 || exponent > PARSE_MAX_EXPONENT)
 		return LF_MONEY_SYNTAX;
 
 	/* ("0" / %x31-39 *DIGIT) */
@@ -152,8 +151,7 @@ enum lf_money_err lf_money_parse(const char *text, size_t len, int exponent,
 	return LF_MONEY_OK;
 }
 
-bool lf_money_json_text(struct json_object *value, char *buf, const char **text,
-			size_t *len)
+bool lf_money_json_text(struct json_object *value, char *buf, const char **text, size_t *len)
 {
 	switch (json_object_get_type(value)) {
 	case json_type_string:
@@ -173,21 +171,19 @@ bool lf_money_json_text(struct json_object *value, char *buf, const char **text,
 		/* Above INT64_MAX json-c holds a uint64 (clamped to
 		 * UINT64_MAX past that); get_int64 saturates. */
 		if (v == INT64_MAX)
-			n = snprintf(buf, 24, "%" PRIu64,
-				     json_object_get_uint64(value));
+			n = snprintf(buf, 24, "%" PRIu64, json_object_get_uint64(value));
 		else
 			n = snprintf(buf, 24, "%" PRId64, v);
 		*text = buf;
 		*len = n > 0 ? (size_t)n : 0;
 		return true;
 	}
-	default:
-		return false;
+	default: return false;
 	}
 }
 
-enum lf_money_err lf_money_from_json(struct json_object *value, int exponent,
-				     bool allow_zero, int64_t *out)
+enum lf_money_err lf_money_from_json(struct json_object *value, int exponent, bool allow_zero,
+				     int64_t *out)
 {
 	char buf[24];
 	const char *text;

@@ -31,7 +31,7 @@ void lf_ops_healthz(struct lf_req *r, const char *id)
 
 struct ready_state {
 	struct lf_req *r;
-	unsigned pending;    /* the MySQL job and the Redis PING */
+	unsigned pending; /* the MySQL job and the Redis PING */
 	bool mysql_up, redis_up;
 };
 

@@ -201,7 +201,8 @@ static bool take_field(const msgpack_object_kv *kv, struct lf_outcome *o, unsign
 	case K_V:
 		return v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 == OUTCOME_VERSION;
 	case K_S:
-		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 < 100 || v->via.u64 > 599)
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 < 100 ||
+		    v->via.u64 > 599)
 			return false;
 		o->status = (int)v->via.u64;
 		return true;
@@ -260,8 +261,8 @@ bool lf_outcome_decode(const void *buf, size_t len, struct lf_outcome *o)
 		goto out;
 
 	blen = body->type == MSGPACK_OBJECT_BIN ? body->via.bin.size : body->via.str.size;
-	o->body = dup_bytes(body->type == MSGPACK_OBJECT_BIN ? body->via.bin.ptr
-							     : body->via.str.ptr, blen);
+	o->body = dup_bytes(
+		body->type == MSGPACK_OBJECT_BIN ? body->via.bin.ptr : body->via.str.ptr, blen);
 	o->body_len = blen;
 	if (o->body == NULL)
 		goto out;

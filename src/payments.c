@@ -63,8 +63,8 @@ struct pay {
 	bool found[2];
 	char cur[2][4];
 	/* progress and result */
-	bool lookup_only;      /* first job: only learn the accounts' currencies */
-	bool resolve;          /* ask the key first: a previous attempt's outcome is unknown */
+	bool lookup_only; /* first job: only learn the accounts' currencies */
+	bool resolve;     /* ask the key first: a previous attempt's outcome is unknown */
 	int resolves;
 	enum lf_transfer_result result;
 	struct lf_decision d;
@@ -87,15 +87,14 @@ static unsigned jitter_seed(void)
 
 /* A 422 decided without a transaction: record it with the key so a retry
  * gets the same answer, or take the outcome the key already has. */
-static bool decide_422(struct lf_store_conn *c, struct pay *p, const char *code,
-		       const char *detail)
+static bool decide_422(struct lf_store_conn *c, struct pay *p, const char *code, const char *detail)
 {
 	lf_decision_problem(&p->d, 422, code, detail, NULL);
 	int64_t now = lf_time_now_ms();
 	bool replay = false;
 	struct lf_stored stored = {0};
-	enum lf_store_rc rc = lf_store_record_outcome(c, p->client_id, p->key, p->key_len, p->fp, 422,
-						      NULL, p->d.body, p->d.body_len, now,
+	enum lf_store_rc rc = lf_store_record_outcome(c, p->client_id, p->key, p->key_len, p->fp,
+						      422, NULL, p->d.body, p->d.body_len, now,
 						      now + p->retention_ms, &replay, &stored);
 	if (rc == LF_STORE_OK) {
 		if (replay)
@@ -121,8 +120,9 @@ static bool decide_422(struct lf_store_conn *c, struct pay *p, const char *code,
 static bool replay_payment(struct lf_store_conn *c, struct pay *p, struct lf_stored *stored)
 {
 	if (memcmp(stored->fingerprint, p->fp, LF_FINGERPRINT_LEN) != 0 || stored->body_len != 16) {
-		lf_decision_problem(&p->d, 422, "idempotency_key_reused",
-				    "This Idempotency-Key was already used with a different request.", NULL);
+		lf_decision_problem(
+			&p->d, 422, "idempotency_key_reused",
+			"This Idempotency-Key was already used with a different request.", NULL);
 		return true;
 	}
 	lf_uuid id;
@@ -148,7 +148,8 @@ static bool replay_payment(struct lf_store_conn *c, struct pay *p, struct lf_sto
 	size_t len;
 	char *body = lf_render_take(b, &len);
 	evbuffer_free(b);
-	lf_decision_fresh(&p->d, pay.completed ? 201 : 422, body, len, pay.completed ? location : NULL);
+	lf_decision_fresh(&p->d, pay.completed ? 201 : 422, body, len,
+			  pay.completed ? location : NULL);
 	p->d.replayed = true;
 	return true;
 }
@@ -172,8 +173,12 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 	t.created_ms = lf_time_now_ms();
 	t.expires_ms = t.created_ms + p->retention_ms;
 
-	struct lf_payment pay = {.id = t.payment_id, .from = p->from, .to = p->to, .amount = minor,
-				 .has_reference = p->has_reference, .completed = true,
+	struct lf_payment pay = {.id = t.payment_id,
+				 .from = p->from,
+				 .to = p->to,
+				 .amount = minor,
+				 .has_reference = p->has_reference,
+				 .completed = true,
 				 .created_ms = t.created_ms};
 	memcpy(pay.currency, p->cur[0], 4);
 	if (p->has_reference)
@@ -224,19 +229,17 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 			lf_decision_fresh(&p->d, 422, declined_body, declined_len, NULL);
 			declined_body = NULL;
 			break;
-		case LF_TRANSFER_REPLAY:
-			lf_decision_from_stored(&p->d, &stored, p->fp);
-			break;
+		case LF_TRANSFER_REPLAY: lf_decision_from_stored(&p->d, &stored, p->fp); break;
 		case LF_TRANSFER_ACCOUNT_NOT_FOUND:
-			healthy = decide_422(c, p, "account_not_found", "An account of the payment does not exist.");
+			healthy = decide_422(c, p, "account_not_found",
+					     "An account of the payment does not exist.");
 			break;
 		case LF_TRANSFER_CURRENCY_MISMATCH:
 			healthy = decide_422(c, p, "currency_mismatch",
-					     "The accounts' currencies differ from each other or from the request.");
+					     "The accounts' currencies differ from each other or "
+					     "from the request.");
 			break;
-		case LF_TRANSFER_PAYMENT_EXISTS:
-			healthy = replay_payment(c, p, &stored);
-			break;
+		case LF_TRANSFER_PAYMENT_EXISTS: healthy = replay_payment(c, p, &stored); break;
 		}
 	} else if (rc == LF_STORE_CONN_LOST) {
 		lf_decision_clear(&p->d);
@@ -258,16 +261,17 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 static bool check_amount(struct pay *p, int64_t *minor)
 {
 	const struct lf_currency *cur = lf_currency_find(p->cur[0]);
-	enum lf_money_err merr = cur ? lf_money_parse(p->amount, p->amount_len, cur->exponent, false,
-						      minor)
-				     : LF_MONEY_SYNTAX;
+	enum lf_money_err merr =
+		cur ? lf_money_parse(p->amount, p->amount_len, cur->exponent, false, minor)
+		    : LF_MONEY_SYNTAX;
 	if (merr == LF_MONEY_OK)
 		return true;
 	char detail[160];
 	snprintf(detail, sizeof detail,
 		 merr == LF_MONEY_FRACTION ? "The amount has more fraction digits than %s allows."
-		 : merr == LF_MONEY_TOO_LARGE ? "The amount exceeds the largest accepted amount (%s)."
-					      : "The amount is not a valid positive decimal (%s).",
+		 : merr == LF_MONEY_TOO_LARGE
+			 ? "The amount exceeds the largest accepted amount (%s)."
+			 : "The amount is not a valid positive decimal (%s).",
 		 p->cur[0]);
 	lf_decision_problem(&p->d, 400, "invalid_amount", detail, NULL);
 	return false;
@@ -299,11 +303,13 @@ static bool decide(struct lf_store_conn *c, struct pay *p)
 	if (memcmp(p->from.b, p->to.b, 16) == 0)
 		return decide_422(c, p, "same_account", "A payment needs two different accounts.");
 	if (!p->found[1])
-		return decide_422(c, p, "account_not_found", "The receiver account does not exist.");
+		return decide_422(c, p, "account_not_found",
+				  "The receiver account does not exist.");
 	if ((p->has_currency && strcmp(p->currency, p->cur[0]) != 0) ||
 	    strcmp(p->cur[0], p->cur[1]) != 0)
-		return decide_422(c, p, "currency_mismatch",
-				  "The accounts' currencies differ from each other or from the request.");
+		return decide_422(
+			c, p, "currency_mismatch",
+			"The accounts' currencies differ from each other or from the request.");
 	return run_transfer(c, p, minor);
 }
 
@@ -324,7 +330,8 @@ static bool pay_work(struct lf_store_conn *c, void *arg)
 		return lookup_currencies(c, p);
 	if (p->resolve) {
 		struct lf_stored stored = {0};
-		enum lf_store_rc rc = lf_store_get_outcome(c, p->client_id, p->key, p->key_len, &stored);
+		enum lf_store_rc rc =
+			lf_store_get_outcome(c, p->client_id, p->key, p->key_len, &stored);
 		if (rc != LF_STORE_OK) {
 			lf_stored_clear(&stored);
 			lf_decision_clear(&p->d);
@@ -362,7 +369,8 @@ static void pay_done(void *arg)
 	if (p->cur_known) {
 		for (int i = 0; i < 2; i++)
 			if (p->found[i])
-				lf_acctcache_put(r->app->accounts, i ? &p->to : &p->from, p->cur[i]);
+				lf_acctcache_put(r->app->accounts, i ? &p->to : &p->from,
+						 p->cur[i]);
 	}
 	if (p->lookup_only) {
 		p->lookup_only = false;
@@ -428,8 +436,8 @@ static void pay_validated(struct lf_req *r)
 /* The 400 checks, in the contract's order. Returns false after replying. */
 static bool parse_request(struct lf_req *r, struct pay *p)
 {
-	enum lf_idem_key_rc krc = lf_idem_key_parse(lf_req_header(r, "Idempotency-Key"), p->key,
-						    &p->key_len);
+	enum lf_idem_key_rc krc =
+		lf_idem_key_parse(lf_req_header(r, "Idempotency-Key"), p->key, &p->key_len);
 	if (krc == LF_IDEM_KEY_MISSING) {
 		lf_req_problem(r, 400, "idempotency_key_missing",
 			       "POST /api/payments requires an Idempotency-Key header.", NULL);
@@ -445,7 +453,8 @@ static bool parse_request(struct lf_req *r, struct pay *p)
 	struct json_object *obj = NULL;
 	enum lf_json_err jrc = lf_json_parse_object(body, blen, &obj);
 	if (jrc == LF_JSON_INVALID) {
-		lf_req_problem(r, 400, "invalid_json", "The body is not valid JSON (or repeats a member name).", NULL);
+		lf_req_problem(r, 400, "invalid_json",
+			       "The body is not valid JSON (or repeats a member name).", NULL);
 		return false;
 	}
 	if (jrc != LF_JSON_OK) {
@@ -466,28 +475,35 @@ static bool parse_request(struct lf_req *r, struct pay *p)
 			       "fromAccountId, toAccountId and amount are required.", NULL);
 	} else if (frc != LF_FIELD_OK || trc != LF_FIELD_OK || crc == LF_FIELD_WRONG_TYPE ||
 		   rrc == LF_FIELD_WRONG_TYPE) {
-		lf_req_problem(r, 400, "invalid_request",
-			       "fromAccountId, toAccountId, currency and reference must be strings.", NULL);
+		lf_req_problem(
+			r, 400, "invalid_request",
+			"fromAccountId, toAccountId, currency and reference must be strings.",
+			NULL);
 	} else if (!lf_money_json_text(amount, ibuf, &amount_s, &amount_n)) {
-		lf_req_problem(r, 400, "invalid_amount", "amount must be a JSON number or a decimal string.", NULL);
+		lf_req_problem(r, 400, "invalid_amount",
+			       "amount must be a JSON number or a decimal string.", NULL);
 	} else if (!lf_uuid_parse(from_s, from_n, &p->from) || !lf_uuid_parse(to_s, to_n, &p->to)) {
 		lf_req_problem(r, 400, "invalid_request", "Account ids must be UUIDs.", NULL);
 	} else if (crc == LF_FIELD_OK && (cur_n != 3 || lf_currency_find(cur_s) == NULL)) {
 		lf_req_problem(r, 400, "invalid_request",
 			       "currency must be an upper-case active ISO 4217 code.", NULL);
-	} else if (rrc == LF_FIELD_OK && (lf_utf8_chars(ref_s, ref_n) > 200 || ref_n >= sizeof p->reference)) {
-		lf_req_problem(r, 400, "invalid_request", "reference is at most 200 characters.", NULL);
+	} else if (rrc == LF_FIELD_OK &&
+		   (lf_utf8_chars(ref_s, ref_n) > 200 || ref_n >= sizeof p->reference)) {
+		lf_req_problem(r, 400, "invalid_request", "reference is at most 200 characters.",
+			       NULL);
 	} else {
 		int64_t ignored;
-		enum lf_money_err merr = amount_n > LF_AMOUNT_TEXT_MAX
-						 ? LF_MONEY_TOO_LARGE
-						 : lf_money_parse(amount_s, amount_n, 9, false, &ignored);
+		enum lf_money_err merr =
+			amount_n > LF_AMOUNT_TEXT_MAX
+				? LF_MONEY_TOO_LARGE
+				: lf_money_parse(amount_s, amount_n, 9, false, &ignored);
 		/* the sender's exponent decides fraction digits and the limit
 		 * later; here only the grammar and the sign */
 		if (merr == LF_MONEY_SYNTAX || merr == LF_MONEY_NOT_POSITIVE ||
 		    merr == LF_MONEY_WRONG_TYPE || amount_n > LF_AMOUNT_TEXT_MAX) {
 			lf_req_problem(r, 400, "invalid_amount",
-				       "amount must be a positive decimal without sign, exponent or leading zeros.",
+				       "amount must be a positive decimal without sign, exponent "
+				       "or leading zeros.",
 				       NULL);
 		} else {
 			memcpy(p->amount, amount_s, amount_n);
@@ -628,7 +644,7 @@ void lf_payments_get(struct lf_req *r, const char *id)
 	lf_req_hold(r);
 	lf_req_arm_deadline(r, cfg->request_timeout_ms);
 	if (!lf_dbpool_submit_rerun(r->app->db, pay_get_work, pay_get_done, g,
-			      lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms)) {
+				    lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms)) {
 		g->rc = LF_STORE_CONN_LOST;
 		pay_get_done(g);
 	}

@@ -137,7 +137,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	int64_t now = lf_time_monotonic_ms();
-	if (r->state == R_CONNECTING && now - r->connect_started_ms > r->cfg->redis_timeout_ms + 1000) {
+	if (r->state == R_CONNECTING &&
+	    now - r->connect_started_ms > r->cfg->redis_timeout_ms + 1000) {
 		drop_connection(r);
 		open_breaker(r, "connect timeout");
 	}

@@ -105,7 +105,8 @@ void lf_render_declined(struct evbuffer *out, const lf_uuid *payment_id)
 	lf_uuid_format(payment_id, id);
 	snprintf(extra, sizeof extra, "\"paymentId\":\"%s\"", id);
 	lf_problem_render(out, 422, "insufficient_funds",
-			  "The sender's balance does not cover the amount; the payment was declined and recorded.",
+			  "The sender's balance does not cover the amount; the payment was "
+			  "declined and recorded.",
 			  extra);
 }
 

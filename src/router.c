@@ -30,6 +30,7 @@ struct route {
 	const char *allow;
 };
 
+/* clang-format off */
 static const struct route routes[] = {
 	{EXACT, "/healthz", NULL, lf_ops_healthz, NULL, "GET, HEAD"},
 	{EXACT, "/readyz", NULL, lf_ops_readyz, NULL, "GET, HEAD"},
@@ -40,6 +41,7 @@ static const struct route routes[] = {
 	{EXACT, "/api/payments", NULL, NULL, lf_payments_create, "POST"},
 	{WITH_ID, "/api/payments/", NULL, lf_payments_get, NULL, "GET, HEAD"},
 };
+/* clang-format on */
 
 /* Match; on success *id receives the id segment (NUL-terminated copy). */
 static bool match(const struct route *rt, const char *path, char *id, size_t idlen)
@@ -103,7 +105,8 @@ void lf_router_dispatch(struct evhttp_request *req, void *arg)
 	if (cl > 1 || (cl == 1 && count_header(in, "Transfer-Encoding") > 0)) {
 		lf_req_add_header(r, "Connection", "close");
 		lf_req_problem(r, 400, "invalid_request",
-			       "Ambiguous message framing: repeated Content-Length or Content-Length with Transfer-Encoding.",
+			       "Ambiguous message framing: repeated Content-Length or "
+			       "Content-Length with Transfer-Encoding.",
 			       NULL);
 		lf_req_release(r);
 		return;
@@ -126,8 +129,8 @@ void lf_router_dispatch(struct evhttp_request *req, void *arg)
 		h = found->post;
 	if (h == NULL) {
 		lf_req_add_header(r, "Allow", found->allow);
-		lf_req_problem(r, 405, "method_not_allowed", "This method is not allowed on this resource.",
-			       NULL);
+		lf_req_problem(r, 405, "method_not_allowed",
+			       "This method is not allowed on this resource.", NULL);
 		lf_req_release(r);
 		return;
 	}

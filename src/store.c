@@ -96,8 +96,7 @@ static enum lf_store_rc map_errno(unsigned e)
 {
 	switch (e) {
 	case 1213: /* ER_LOCK_DEADLOCK */
-	case 1205: /* ER_LOCK_WAIT_TIMEOUT */
-		return LF_STORE_RETRY;
+	case 1205: /* ER_LOCK_WAIT_TIMEOUT */ return LF_STORE_RETRY;
 	case CR_CONNECTION_ERROR:
 	case CR_CONN_HOST_ERROR:
 	case CR_SERVER_GONE_ERROR:
@@ -108,10 +107,8 @@ static enum lf_store_rc map_errno(unsigned e)
 	case CR_ERR_NET_WRITE:
 	case 1053: /* ER_SERVER_SHUTDOWN */
 	case 1927: /* ER_CONNECTION_KILLED */
-	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */
-		return LF_STORE_CONN_LOST;
-	default:
-		return LF_STORE_ERROR;
+	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */ return LF_STORE_CONN_LOST;
+	default: return LF_STORE_ERROR;
 	}
 }
 
@@ -192,8 +189,7 @@ struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, 
 		return NULL;
 	}
 	if (!session_setup(m, p->lock_wait_timeout_s)) {
-		snprintf(err, errlen, "mysql session setup: %u %s", mysql_errno(m),
-			 mysql_error(m));
+		snprintf(err, errlen, "mysql session setup: %u %s", mysql_errno(m), mysql_error(m));
 		mysql_close(m);
 		free(c);
 		return NULL;
@@ -306,10 +302,8 @@ static enum lf_store_rc last_rc(struct lf_store_conn *c)
 {
 	switch (c->err_no) {
 	case 1205:
-	case 1213:
-		return LF_STORE_RETRY;
-	default:
-		return c->broken ? LF_STORE_CONN_LOST : LF_STORE_ERROR;
+	case 1213: return LF_STORE_RETRY;
+	default: return c->broken ? LF_STORE_CONN_LOST : LF_STORE_ERROR;
 	}
 }
 
@@ -434,9 +428,8 @@ enum lf_store_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id
 }
 
 enum lf_store_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
-				      int64_t before_seq, unsigned max,
-				      struct lf_ledger_entry *out, unsigned *count, bool *more,
-				      char currency[4])
+				      int64_t before_seq, unsigned max, struct lf_ledger_entry *out,
+				      unsigned *count, bool *more, char currency[4])
 {
 	MYSQL_STMT *st;
 	enum lf_store_rc rc = lf_store_stmt(c, ST_LEDGER, &st);

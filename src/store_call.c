@@ -195,8 +195,8 @@ enum lf_store_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t clien
 	return LF_STORE_OK;
 }
 
-enum lf_store_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id,
-				      const char *key, size_t key_len, struct lf_stored *stored)
+enum lf_store_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id, const char *key,
+				      size_t key_len, struct lf_stored *stored)
 {
 	MYSQL_STMT *st;
 	enum lf_store_rc rc = lf_store_stmt(c, ST_GET_OUTCOME, &st);

@@ -31,7 +31,7 @@ enum lf_store_stmt_id {
 struct lf_store_conn {
 	MYSQL *m;
 	MYSQL_STMT *st[ST_COUNT];
-	bool broken;        /* the link failed: ping says false from now on */
+	bool broken; /* the link failed: ping says false from now on */
 	unsigned err_no;
 	char err[512];
 };
@@ -40,8 +40,7 @@ struct lf_store_conn {
 enum lf_store_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg);
 enum lf_store_rc lf_store_stmt_fail(struct lf_store_conn *c, MYSQL_STMT *st);
 /* The statement `id`, prepared on first use and kept. */
-enum lf_store_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id,
-			       MYSQL_STMT **out);
+enum lf_store_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out);
 /* Bind params, execute, buffer the first result (if any). */
 enum lf_store_rc lf_store_run(struct lf_store_conn *c, MYSQL_STMT *st, MYSQL_BIND *params);
 /* Read and discard every result after the current one (CALL status). */
@@ -125,8 +124,8 @@ struct col {
 	my_bool null, error;
 };
 
-static inline void out_bind(MYSQL_BIND *b, struct col *k, enum enum_field_types t,
-			    void *buf, unsigned long cap)
+static inline void out_bind(MYSQL_BIND *b, struct col *k, enum enum_field_types t, void *buf,
+			    unsigned long cap)
 {
 	b->buffer_type = t;
 	b->buffer = buf;

@@ -22,8 +22,8 @@
 #define COUNTER_SEED_MASK 0x7FFu
 
 static pthread_mutex_t v7_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t v7_last_ms;   /* timestamp of the last id (guarded) */
-static uint32_t v7_counter;   /* rand_a of the last id (guarded) */
+static uint64_t v7_last_ms; /* timestamp of the last id (guarded) */
+static uint32_t v7_counter; /* rand_a of the last id (guarded) */
 
 static int hex_value(char c)
 {
@@ -105,8 +105,7 @@ static void fill_random(void *buf, size_t len)
 }
 
 /* Lay out ts | ver | rand_a | var | rand_b; rnd supplies rand_b. */
-static void v7_build(uint64_t ms, uint32_t rand_a, const uint8_t rnd[8],
-		     lf_uuid *out)
+static void v7_build(uint64_t ms, uint32_t rand_a, const uint8_t rnd[8], lf_uuid *out)
 {
 	ms &= UINT64_C(0xFFFFFFFFFFFF);
 	for (int i = 0; i < 6; i++)

@@ -36,7 +36,7 @@
 #include "lf_worker.h"
 #include "lf_zone.h"
 
-#define LF_DRAIN_MIN_MS 200  /* grace for connections accepted just before we stopped */
+#define LF_DRAIN_MIN_MS 200 /* grace for connections accepted just before we stopped */
 #define LF_DRAIN_TICK_MS 25
 
 /* Open-addressing set of live connections (pointer keys, tombstones). */
@@ -153,7 +153,8 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 	bool done = W.app.inflight == 0 && (!W.graceful || W.conns.live == 0);
 	if ((grace_over && done) || now >= W.stop_deadline_ms) {
 		if (!done)
-			lf_warn("drain_timeout", "inflight=%u connections=%zu", W.app.inflight, W.conns.live);
+			lf_warn("drain_timeout", "inflight=%u connections=%zu", W.app.inflight,
+				W.conns.live);
 		event_base_loopexit(W.app.base, NULL);
 	}
 }

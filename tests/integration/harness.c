@@ -53,7 +53,8 @@ bool lf_h_env_load(struct lf_h_env *env)
 	env->redis_port = (unsigned)atoi(rport);
 	copy_env(env->mysql_host, sizeof env->mysql_host, "LF_TEST_MYSQL_HOST", "127.0.0.1");
 	copy_env(env->mysql_user, sizeof env->mysql_user, "LF_TEST_MYSQL_USER", "ledgerflow");
-	copy_env(env->mysql_password, sizeof env->mysql_password, "LF_TEST_MYSQL_PASSWORD", "ledgerflow");
+	copy_env(env->mysql_password, sizeof env->mysql_password, "LF_TEST_MYSQL_PASSWORD",
+		 "ledgerflow");
 	copy_env(env->builddir, sizeof env->builddir, "LF_BUILDDIR", ".");
 	copy_env(env->srcdir, sizeof env->srcdir, "LF_SRCDIR", ".");
 	copy_env(env->state_dir, sizeof env->state_dir, "LF_TEST_STATE_DIR", "");
@@ -345,7 +346,8 @@ bool lf_h_connect(struct lf_h_conn *c, unsigned port)
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0) {
 		close(c->fd);
@@ -417,7 +419,8 @@ static int read_response(int fd, struct lf_h_resp *resp)
 			memcpy(resp->headers, buf, hl);
 			resp->headers[hl] = '\0';
 			char v[64];
-			content_length = lf_h_header(resp, "Content-Length", v, sizeof v) ? atol(v) : 0;
+			content_length =
+				lf_h_header(resp, "Content-Length", v, sizeof v) ? atol(v) : 0;
 			if (sscanf(buf, "HTTP/1.%*d %d", &resp->status) != 1) {
 				free(buf);
 				return -2;
@@ -433,7 +436,8 @@ static int read_response(int fd, struct lf_h_resp *resp)
 	memcpy(resp->body, buf + hdr_len, resp->body_len);
 	resp->body[resp->body_len] = '\0';
 	char v[64];
-	resp->conn_close = lf_h_header(resp, "Connection", v, sizeof v) && strcasecmp(v, "close") == 0;
+	resp->conn_close =
+		lf_h_header(resp, "Connection", v, sizeof v) && strcasecmp(v, "close") == 0;
 	free(buf);
 	return 0;
 }
@@ -447,8 +451,8 @@ int lf_h_request(struct lf_h_conn *c, const char *method, const char *path,
 	char *req = malloc(cap);
 	if (req == NULL)
 		return -1;
-	int n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n%s", method, path, c->port,
-			 extra_headers ? extra_headers : "");
+	int n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n%s", method, path,
+			 c->port, extra_headers ? extra_headers : "");
 	if (body != NULL)
 		n += snprintf(req + n, cap - (size_t)n,
 			      "Content-Type: application/json\r\nContent-Length: %zu\r\n", blen);
@@ -482,8 +486,9 @@ int lf_h_pay(unsigned port, const char *key, const char *from, const char *to, c
 {
 	char headers[512], body[512];
 	snprintf(headers, sizeof headers, "Idempotency-Key: %s\r\n", key);
-	snprintf(body, sizeof body, "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":%s}",
-		 from, to, amount);
+	snprintf(body, sizeof body,
+		 "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":%s}", from, to,
+		 amount);
 	int rc = lf_h_http(port, "POST", "/api/payments", headers, body, resp);
 	return rc == 0 ? resp->status : -1;
 }
@@ -578,7 +583,8 @@ int lf_h_ledger(unsigned port, const char *account, const char *query, int expon
 	snprintf(path, sizeof path, "/api/accounts/%s/ledger%s", account, query);
 	cursor[0] = '\0';
 	if (lf_h_http(port, "GET", path, NULL, NULL, &r) != 0 || r.status != 200 ||
-	    !lf_h_header(&r, "Content-Type", ct, sizeof ct) || strcmp(ct, "application/json") != 0) {
+	    !lf_h_header(&r, "Content-Type", ct, sizeof ct) ||
+	    strcmp(ct, "application/json") != 0) {
 		fprintf(stderr, "\n  GET %s: %d %s\n", path, r.status, r.body ? r.body : "");
 		lf_h_resp_free(&r);
 		return -1;
@@ -623,10 +629,12 @@ int lf_h_account(unsigned port, const char *name, const char *currency, const ch
 	char body[512];
 	struct lf_h_resp r;
 	if (initial != NULL)
-		snprintf(body, sizeof body, "{\"name\":\"%s\",\"currency\":\"%s\",\"initialBalance\":\"%s\"}",
-			 name, currency, initial);
+		snprintf(body, sizeof body,
+			 "{\"name\":\"%s\",\"currency\":\"%s\",\"initialBalance\":\"%s\"}", name,
+			 currency, initial);
 	else
-		snprintf(body, sizeof body, "{\"name\":\"%s\",\"currency\":\"%s\"}", name, currency);
+		snprintf(body, sizeof body, "{\"name\":\"%s\",\"currency\":\"%s\"}", name,
+			 currency);
 	if (lf_h_http(port, "POST", "/api/accounts", NULL, body, &r) != 0) {
 		lf_h_resp_free(&r);
 		return -1;

@@ -22,8 +22,8 @@ struct lf_h_env {
 	unsigned redis_port;
 	char builddir[1024];
 	char srcdir[1024];
-	char services[1200];   /* contrib/dev/services.sh */
-	char state_dir[1024];  /* the services' state directory, for stop/start */
+	char services[1200];  /* contrib/dev/services.sh */
+	char state_dir[1024]; /* the services' state directory, for stop/start */
 };
 
 /* Reads the environment; false when the servers are not configured (the
@@ -41,7 +41,7 @@ bool lf_h_sql_int(const struct lf_h_env *env, const char *db, const char *sql, l
 struct lf_h_daemon {
 	pid_t pid;
 	unsigned port;
-	char dir[256];       /* private temp dir: config, log, pid file */
+	char dir[256]; /* private temp dir: config, log, pid file */
 	char conf[300];
 	char log[300];
 	char pidfile[300];
@@ -71,10 +71,10 @@ int lf_h_workers(pid_t master, pid_t *pids, int max);
 /* ---- HTTP ---- */
 struct lf_h_resp {
 	int status;
-	char headers[4096];  /* raw header block, lower-cased names kept as sent */
-	char *body;          /* malloc'd, NUL-terminated */
+	char headers[4096]; /* raw header block, lower-cased names kept as sent */
+	char *body;         /* malloc'd, NUL-terminated */
 	size_t body_len;
-	bool conn_close;     /* the response said Connection: close */
+	bool conn_close; /* the response said Connection: close */
 };
 void lf_h_resp_free(struct lf_h_resp *r);
 /* Value of a response header (case-insensitive name) into buf; false if absent. */

@@ -130,7 +130,6 @@ lf_uuid new_account(const char *name, const char *cur, int64_t initial)
 	return id;
 }
 
-
 void xfer_init(struct xfer *x, const char *key, const lf_uuid *from, const lf_uuid *to,
 	       int64_t amount, const char *cur, const char *ref)
 {
@@ -264,4 +263,3 @@ int fx_run(const char *suite, const struct fx_test *tests, size_t n, bool migrat
 		fclose(quiet);
 	return failures > 0 || suite_failures > 0 ? 1 : 0;
 }
-

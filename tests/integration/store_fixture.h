@@ -22,11 +22,11 @@
 #define USD "USD"
 #define CLIENT 7
 
-extern struct lf_db_params P;  /* points at the private database */
+extern struct lf_db_params P; /* points at the private database */
 extern char dbname[64];
 extern char sql_dir[1024];
-extern int64_t T0;             /* a fixed "now" with a non-zero millisecond part */
-extern FILE *quiet;            /* admin output of passing steps (LF_TEST_VERBOSE: stderr) */
+extern int64_t T0;  /* a fixed "now" with a non-zero millisecond part */
+extern FILE *quiet; /* admin output of passing steps (LF_TEST_VERBOSE: stderr) */
 
 int64_t now_ms(void);
 MYSQL *raw_connect(const char *db);

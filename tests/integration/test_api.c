@@ -54,8 +54,9 @@ static int pay(const char *key, const char *from, const char *to, const char *am
 	       struct lf_h_resp *r)
 {
 	char body[512];
-	snprintf(body, sizeof body, "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":%s}",
-		 from, to, amount);
+	snprintf(body, sizeof body,
+		 "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":%s}", from, to,
+		 amount);
 	return pay_raw(key, body, r);
 }
 
@@ -65,10 +66,11 @@ static int post_ct(const char *path, const char *ctype, const char *headers, con
 {
 	size_t n = strlen(body) + 1024;
 	char *req = malloc(n);
-	int len = snprintf(req, n,
-			   "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s%sContent-Length: %zu\r\n\r\n%s",
-			   path, ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
-			   headers ? headers : "", strlen(body), body);
+	int len = snprintf(
+		req, n,
+		"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s%sContent-Length: %zu\r\n\r\n%s",
+		path, ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+		headers ? headers : "", strlen(body), body);
 	int rc = lf_h_raw(d.port, req, (size_t)len, r);
 	free(req);
 	return rc == 0 ? r->status : -1;
@@ -112,7 +114,8 @@ static bool is_uuid_lower(const char *s)
 		return false;
 	for (int i = 0; i < 36; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (dash ? s[i] != '-'
+			 : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	}
 	return true;
@@ -148,18 +151,18 @@ static bool problem_at(const struct lf_h_resp *r, int status, const char *code, 
 		  lf_h_json_str(r->body, "title", v, sizeof v) && v[0] &&
 		  lf_h_json_str(r->body, "detail", v, sizeof v) && v[0];
 	if (!ok)
-		fprintf(stderr, "\n  line %d: want %d %s, got %d %s\n", line, status, code, r->status,
-			r->body ? r->body : "(no body)");
+		fprintf(stderr, "\n  line %d: want %d %s, got %d %s\n", line, status, code,
+			r->status, r->body ? r->body : "(no body)");
 	return ok;
 }
 #define PROBLEM(r, st, code) CU_ASSERT(problem_at(&(r), (st), (code), __LINE__))
 /* one request into r_, its problem checked, r_ freed */
-#define ONE_PROBLEM(call, st, code)                                                                \
-	do {                                                                                       \
-		struct lf_h_resp r_;                                                               \
-		(void)(call);                                                                      \
-		CU_ASSERT(problem_at(&r_, (st), (code), __LINE__));                                \
-		lf_h_resp_free(&r_);                                                               \
+#define ONE_PROBLEM(call, st, code)                                 \
+	do {                                                        \
+		struct lf_h_resp r_;                                \
+		(void)(call);                                       \
+		CU_ASSERT(problem_at(&r_, (st), (code), __LINE__)); \
+		lf_h_resp_free(&r_);                                \
 	} while (0)
 
 /* st is evaluated once: (request(..., &r), expected) */
@@ -193,14 +196,17 @@ static bool account_body_ok(const char *body, const char *name, const char *cur,
 {
 	return member_ok(body, "id", is_uuid_lower) && str_is(body, "name", name) &&
 	       str_is(body, "currency", cur) && str_is(body, "balance", bal) &&
-	       member_ok(body, "createdAt", is_timestamp) && member_ok(body, "updatedAt", is_timestamp);
+	       member_ok(body, "createdAt", is_timestamp) &&
+	       member_ok(body, "updatedAt", is_timestamp);
 }
 
 static void test_account_create_and_get(void)
 {
 	struct lf_h_resp r, g;
 	CU_ASSERT_EQUAL(http("POST", "/api/accounts", NULL,
-			     "{\"name\":\"Alice\",\"currency\":\"USD\",\"initialBalance\":\"100\"}", &r), 201);
+			     "{\"name\":\"Alice\",\"currency\":\"USD\",\"initialBalance\":\"100\"}",
+			     &r),
+			201);
 	CU_ASSERT(header_is(&r, "Content-Type", "application/json"));
 	CU_ASSERT(account_body_ok(r.body, "Alice", "USD", "100.00"));
 	char id[64], loc[128], path[128];
@@ -220,8 +226,9 @@ static void test_account_create_and_get(void)
 	lf_h_resp_free(&r);
 	lf_h_resp_free(&g);
 	/* the seeded demo account */
-	EXPECT_STATUS(g, (http("GET", "/api/accounts/11111111-1111-1111-1111-111111111111", NULL, NULL,
-			       &g), 200));
+	EXPECT_STATUS(g, (http("GET", "/api/accounts/11111111-1111-1111-1111-111111111111", NULL,
+			       NULL, &g),
+			  200));
 	CU_ASSERT(str_is(g.body, "name", "Alice") && str_is(g.body, "currency", "USD"));
 	lf_h_resp_free(&g);
 }
@@ -248,8 +255,8 @@ static void test_account_initial_balances(void)
 		char body[256], id[64], name[16];
 		struct lf_h_resp r;
 		snprintf(name, sizeof name, "b%zu", i);
-		snprintf(body, sizeof body, "{\"name\":\"%s\",\"currency\":\"%s\"%s}", name, cases[i].cur,
-			 cases[i].member);
+		snprintf(body, sizeof body, "{\"name\":\"%s\",\"currency\":\"%s\"%s}", name,
+			 cases[i].cur, cases[i].member);
 		EXPECT_STATUS(r, (http("POST", "/api/accounts", NULL, body, &r), 201));
 		CU_ASSERT(account_body_ok(r.body, name, cases[i].cur, cases[i].want));
 		if (lf_h_json_str(r.body, "id", id, sizeof id))
@@ -291,7 +298,10 @@ static void test_account_invalid_request(void)
 	name201[201] = '\0';
 	snprintf(body, sizeof body, "{\"name\":\"%s\",\"currency\":\"USD\"}", name201);
 	const char *cases[] = {
-		"[]", "\"x\"", "42", "null",
+		"[]",
+		"\"x\"",
+		"42",
+		"null",
 		"{\"currency\":\"USD\"}",
 		"{\"name\":\"a\"}",
 		"{\"name\":\"a\",\"currency\":\"usd\"}",
@@ -300,12 +310,14 @@ static void test_account_invalid_request(void)
 		"{\"name\":\"\",\"currency\":\"USD\"}",
 		"{\"name\":42,\"currency\":\"USD\"}",
 		"{\"name\":\"a\",\"currency\":\"USD\",\"id\":\"not-a-uuid\"}",
-		"{\"name\":\"a\",\"currency\":\"USD\",\"id\":\"123e4567-e89b-12d3-a456-42661417400g\"}",
+		"{\"name\":\"a\",\"currency\":\"USD\",\"id\":\"123e4567-e89b-12d3-a456-"
+		"42661417400g\"}",
 		"{\"name\":\"a\",\"currency\":\"USD\",\"id\":42}",
 		body,
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		ONE_PROBLEM(http("POST", "/api/accounts", NULL, cases[i], &r_), 400, "invalid_request");
+		ONE_PROBLEM(http("POST", "/api/accounts", NULL, cases[i], &r_), 400,
+			    "invalid_request");
 	/* 200 characters are fine, counted as characters, not bytes */
 	char name200[420] = "";
 	for (int i = 0; i < 200; i++)
@@ -319,12 +331,12 @@ static void test_account_invalid_request(void)
 
 static void test_account_invalid_amount_and_json(void)
 {
-	const char *amounts[] = {"true", "\"1.001\"", "1.001", "\"-1\"", "-1", "\"1e3\"", "1e3",
-				 "\"+1\"", "\"007\"", "\" 1\"", "[]", "{}", "\"\""};
+	const char *amounts[] = {"true",   "\"1.001\"", "1.001",  "\"-1\"", "-1", "\"1e3\"", "1e3",
+				 "\"+1\"", "\"007\"",   "\" 1\"", "[]",     "{}", "\"\""};
 	for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++) {
 		char body[256];
-		snprintf(body, sizeof body, "{\"name\":\"a\",\"currency\":\"USD\",\"initialBalance\":%s}",
-			 amounts[i]);
+		snprintf(body, sizeof body,
+			 "{\"name\":\"a\",\"currency\":\"USD\",\"initialBalance\":%s}", amounts[i]);
 		ONE_PROBLEM(http("POST", "/api/accounts", NULL, body, &r_), 400, "invalid_amount");
 	}
 	ONE_PROBLEM(http("POST", "/api/accounts", NULL,
@@ -334,7 +346,8 @@ static void test_account_invalid_amount_and_json(void)
 				  "{\"name\":\"a\",\"name\":\"b\",\"currency\":\"USD\"}",
 				  "{\"name\":\"a\",\"currency\":\"USD\"} x"};
 	for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++)
-		ONE_PROBLEM(http("POST", "/api/accounts", NULL, bad_json[i], &r_), 400, "invalid_json");
+		ONE_PROBLEM(http("POST", "/api/accounts", NULL, bad_json[i], &r_), 400,
+			    "invalid_json");
 }
 
 static void test_account_media_type(void)
@@ -356,7 +369,8 @@ static void test_account_get_errors(void)
 	next_uuid(id);
 	snprintf(path, sizeof path, "/api/accounts/%s", id);
 	ONE_PROBLEM(http("GET", path, NULL, NULL, &r_), 404, "account_not_found");
-	const char *bad[] = {"/api/accounts/abc", "/api/accounts/123e4567-e89b-12d3-a456-42661417400z",
+	const char *bad[] = {"/api/accounts/abc",
+			     "/api/accounts/123e4567-e89b-12d3-a456-42661417400z",
 			     "/api/accounts/123e4567e89b12d3a45642661417400012"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ONE_PROBLEM(http("GET", bad[i], NULL, NULL, &r_), 400, "invalid_id");
@@ -411,9 +425,7 @@ static void test_payment_created(void)
 	account("pa", "USD", "1000", a);
 	account("pb", "USD", NULL, b);
 	next_key(key, sizeof key);
-	fill(body, sizeof body,
-	     FT ",\"amount\":\"100.00\",\"reference\":\"inv-1\"}",
-	     a, b);
+	fill(body, sizeof body, FT ",\"amount\":\"100.00\",\"reference\":\"inv-1\"}", a, b);
 	struct lf_h_resp r, g;
 	EXPECT_STATUS(r, (pay_raw(key, body, &r), 201));
 	CU_ASSERT(header_is(&r, "Content-Type", "application/json"));
@@ -433,9 +445,7 @@ static void test_payment_created(void)
 	lf_h_resp_free(&g);
 	/* a number amount, no reference (null), the matching currency */
 	next_key(key, sizeof key);
-	fill(body, sizeof body,
-	     FT ",\"amount\":0.5,\"currency\":\"USD\",\"x\":1}",
-	     a, b);
+	fill(body, sizeof body, FT ",\"amount\":0.5,\"currency\":\"USD\",\"x\":1}", a, b);
 	EXPECT_STATUS(r, (pay_raw(key, body, &r), 201));
 	CU_ASSERT(payment_body_ok(r.body, "COMPLETED", a, b, "0.50", "USD"));
 	CU_ASSERT(lf_h_json_null(r.body, "reference"));
@@ -527,7 +537,9 @@ static void test_payment_422s(void)
 	ONE_PROBLEM(pay(key, eur, a, "1", &r_), 422, "currency_mismatch");
 	next_key(key, sizeof key);
 	snprintf(body, sizeof body,
-		 "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":1,\"currency\":\"EUR\"}", a, b);
+		 "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":1,\"currency\":"
+		 "\"EUR\"}",
+		 a, b);
 	ONE_PROBLEM(pay_raw(key, body, &r_), 422, "currency_mismatch");
 	CU_ASSERT(balance_is(a, "100.00") && balance_is(b, "0.00") && balance_is(eur, "100.00"));
 }
@@ -537,15 +549,14 @@ static void test_payment_400s(void)
 	char a[37], b[37], key[64], body[600];
 	account("v1", "USD", "100", a);
 	account("v2", "USD", NULL, b);
-	static const char *json[] = {"{\"fromAccountId\":", "{\"amount\":1,\"amount\":2}", "{'a':1}",
-				     "{\"amount\":1}}"};
+	static const char *json[] = {"{\"fromAccountId\":", "{\"amount\":1,\"amount\":2}",
+				     "{'a':1}", "{\"amount\":1}}"};
 	for (size_t i = 0; i < sizeof json / sizeof json[0]; i++) {
 		next_key(key, sizeof key);
 		ONE_PROBLEM(pay_raw(key, json[i], &r_), 400, "invalid_json");
 	}
 	next_key(key, sizeof key);
-	fill(body, sizeof body, FT ",\"amount\":1,\"amount\":1}",
-	     a, b);
+	fill(body, sizeof body, FT ",\"amount\":1,\"amount\":1}", a, b);
 	ONE_PROBLEM(pay_raw(key, body, &r_), 400, "invalid_json");
 	/* invalid_request: @ is a, # is b */
 	static const char *req[] = {
@@ -555,7 +566,8 @@ static void test_payment_400s(void)
 		"{\"toAccountId\":\"#\",\"amount\":1}",
 		"{\"fromAccountId\":42,\"toAccountId\":\"#\",\"amount\":1}",
 		"{\"fromAccountId\":\"@\",\"toAccountId\":\"#0\",\"amount\":1}",
-		"{\"fromAccountId\":\"@\",\"toAccountId\":\"123e4567-e89b-12d3-a456-4266141740\",\"amount\":1}",
+		"{\"fromAccountId\":\"@\",\"toAccountId\":\"123e4567-e89b-12d3-a456-4266141740\","
+		"\"amount\":1}",
 		"{\"fromAccountId\":\"@x\",\"toAccountId\":\"#\",\"amount\":1}",
 		FT ",\"amount\":1,\"currency\":\"usd\"}",
 		FT ",\"amount\":1,\"currency\":\"XYZ\"}",
@@ -576,9 +588,24 @@ static void test_payment_400s(void)
 	strcat(strcat(body, ref), "\"}");
 	ONE_PROBLEM(pay_raw(key, body, &r_), 400, "invalid_request");
 	/* invalid_amount, also before any 422 (here same_account) */
-	static const char *amounts[] = {"0", "\"0.00\"", "-5", "\"-5\"", "\"1.001\"", "1.001", "1e2",
-					"\"1e2\"", "\"007\"", "true", "\"10000000000000.01\"", "\"1.\"",
-					"\".5\"", "\"+1\"", "\"1,00\"", "{}", "[1]", "\"\""};
+	static const char *amounts[] = {"0",
+					"\"0.00\"",
+					"-5",
+					"\"-5\"",
+					"\"1.001\"",
+					"1.001",
+					"1e2",
+					"\"1e2\"",
+					"\"007\"",
+					"true",
+					"\"10000000000000.01\"",
+					"\"1.\"",
+					"\".5\"",
+					"\"+1\"",
+					"\"1,00\"",
+					"{}",
+					"[1]",
+					"\"\""};
 	for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++) {
 		next_key(key, sizeof key);
 		ONE_PROBLEM(pay(key, a, b, amounts[i], &r_), 400, "invalid_amount");
@@ -587,7 +614,8 @@ static void test_payment_400s(void)
 	}
 	/* the type check comes before the UUID check */
 	next_key(key, sizeof key);
-	fill(body, sizeof body, "{\"fromAccountId\":\"bad\",\"toAccountId\":\"#\",\"amount\":true}", a, b);
+	fill(body, sizeof body, "{\"fromAccountId\":\"bad\",\"toAccountId\":\"#\",\"amount\":true}",
+	     a, b);
 	ONE_PROBLEM(pay_raw(key, body, &r_), 400, "invalid_amount");
 	CU_ASSERT(balance_is(a, "100.00") && balance_is(b, "0.00"));
 }
@@ -641,7 +669,8 @@ static void test_idempotent_replay(void)
 	EXPECT_STATUS(r, (pay(key, a, b, "100", &r), 201));
 	/* whitespace, member order, "100.00" for 100, upper-case ids */
 	snprintf(body, sizeof body,
-		 "{ \"amount\" : \"100.00\",\n \"toAccountId\": \"%s\", \"fromAccountId\":\"%s\" }", ub, ua);
+		 "{ \"amount\" : \"100.00\",\n \"toAccountId\": \"%s\", \"fromAccountId\":\"%s\" }",
+		 ub, ua);
 	EXPECT_STATUS(r2, (pay_raw(key, body, &r2), 201));
 	CU_ASSERT(r.body_len == r2.body_len && memcmp(r.body, r2.body, r.body_len) == 0);
 	CU_ASSERT(header_is(&r2, "Idempotent-Replayed", "true"));
@@ -654,13 +683,12 @@ static void test_idempotent_replay(void)
 	/* the same key for another request */
 	ONE_PROBLEM(pay(key, a, b, "101", &r_), 422, "idempotency_key_reused");
 	ONE_PROBLEM(pay(key, b, a, "100", &r_), 422, "idempotency_key_reused");
-	fill(body, sizeof body, FT ",\"amount\":100,\"reference\":\"x\"}",
-	     a, b);
+	fill(body, sizeof body, FT ",\"amount\":100,\"reference\":\"x\"}", a, b);
 	ONE_PROBLEM(pay_raw(key, body, &r_), 422, "idempotency_key_reused");
 	char h[128];
 	snprintf(h, sizeof h, "Idempotency-Key: %s\r\n", key);
-	ONE_PROBLEM(http("POST", "/api/accounts", h, "{\"name\":\"z\",\"currency\":\"USD\"}", &r_), 422,
-		    "idempotency_key_reused");
+	ONE_PROBLEM(http("POST", "/api/accounts", h, "{\"name\":\"z\",\"currency\":\"USD\"}", &r_),
+		    422, "idempotency_key_reused");
 	/* and the original still replays */
 	EXPECT_STATUS(r2, (pay(key, a, b, "100.0", &r2), 201));
 	CU_ASSERT_STRING_EQUAL(r.body, r2.body);
@@ -725,8 +753,11 @@ static void test_protocol_errors(void)
 	lf_h_resp_free(&r);
 	const char *methods[] = {"POST", "PUT", "DELETE"};
 	for (int i = 0; i < 3; i++) {
-		PROBLEM(r, (http(methods[i], "/api/accounts/11111111-1111-1111-1111-111111111111", NULL,
-				 "{}", &r), 405), "method_not_allowed");
+		PROBLEM(r,
+			(http(methods[i], "/api/accounts/11111111-1111-1111-1111-111111111111",
+			      NULL, "{}", &r),
+			 405),
+			"method_not_allowed");
 		CU_ASSERT(header_is(&r, "Allow", "GET, HEAD"));
 		lf_h_resp_free(&r);
 	}
@@ -760,7 +791,7 @@ static void test_protocol_errors(void)
 
 /* ---- ledger ---- */
 
-#define ledger_page(acct, query, out, max, cursor, clen)                                           \
+#define ledger_page(acct, query, out, max, cursor, clen) \
 	lf_h_ledger(d.port, (acct), (query), 2, (out), (max), (cursor), (clen))
 
 static void test_ledger_pagination(void)

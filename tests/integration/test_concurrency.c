@@ -42,8 +42,9 @@ static int conn_pay(struct lf_h_conn *c, const char *key, const char *from, cons
 {
 	char h[128], body[256];
 	snprintf(h, sizeof h, "Idempotency-Key: %s\r\n", key);
-	snprintf(body, sizeof body, "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":\"%s\"}",
-		 from, to, amount);
+	snprintf(body, sizeof body,
+		 "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":\"%s\"}", from, to,
+		 amount);
 	memset(r, 0, sizeof *r);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (c->fd < 0 && !lf_h_connect(c, d.port))
@@ -153,13 +154,14 @@ static long ledger_walk(const char *id, int64_t balance)
 				ok = e[i].balance_after == balance;
 			else
 				ok = newer_after == e[i].balance_after + newer_delta;
-			ok = ok && e[i].amount > 0 && (credit || strcmp(e[i].direction, "DEBIT") == 0);
+			ok = ok && e[i].amount > 0 &&
+			     (credit || strcmp(e[i].direction, "DEBIT") == 0);
 			newer_after = e[i].balance_after;
 			newer_delta = delta;
 			count++;
 			if (!ok)
-				fprintf(stderr, "\n  ledger %s: chain broken at entry %ld (%s)\n", id, count,
-					e[i].id);
+				fprintf(stderr, "\n  ledger %s: chain broken at entry %ld (%s)\n",
+					id, count, e[i].id);
 		}
 		last = cursor[0] == '\0';
 		if (ok && last && n > 0) /* the oldest starts from zero */
@@ -238,7 +240,8 @@ static void test_opposite_directions(void)
 			fprintf(stderr, "\n  (b) job %d: %d %s\n", i, jobs[i].status, jobs[i].body);
 	}
 	int64_t ab = balance_minor(a), bb = balance_minor(b);
-	printf("\n  (b) opposite directions: 400 attempted (200 A->B 2.00, 200 B->A 1.00) in %lld ms: "
+	printf("\n  (b) opposite directions: 400 attempted (200 A->B 2.00, 200 B->A 1.00) in %lld "
+	       "ms: "
 	       "%d completed, %d 5xx, %d other; A %lld, B %lld minor units\n",
 	       (long long)took, ok, fivexx, other, (long long)ab, (long long)bb);
 	CU_ASSERT_EQUAL(ok, 400);
@@ -280,7 +283,8 @@ static void *random_thread(void *arg)
 	char key[64], amount[32];
 	for (long n = 0; n < 1000000 && lf_h_now_ms() < R.until; n++) {
 		unsigned from = next_rand(&R.seed[t]) % RANDOM_ACCOUNTS;
-		unsigned to = (from + 1 + next_rand(&R.seed[t]) % (RANDOM_ACCOUNTS - 1)) % RANDOM_ACCOUNTS;
+		unsigned to = (from + 1 + next_rand(&R.seed[t]) % (RANDOM_ACCOUNTS - 1)) %
+			      RANDOM_ACCOUNTS;
 		unsigned cents = 1 + next_rand(&R.seed[t]) % 5000;
 		snprintf(amount, sizeof amount, "%u.%02u", cents / 100, cents % 100);
 		snprintf(key, sizeof key, "rnd-%ld-%d-%ld", (long)getpid(), t, n);
@@ -345,9 +349,11 @@ static void test_random_transfers(void)
 		entries += n;
 	}
 	int rec = lf_h_ctl(&env, &d, "reconcile");
-	printf("\n  (c) random transfers: %d threads, %d accounts, %d s: %ld attempted, %ld completed "
+	printf("\n  (c) random transfers: %d threads, %d accounts, %d s: %ld attempted, %ld "
+	       "completed "
 	       "(%ld/s), %ld declined, %ld 5xx, %ld other, %ld transport failures; sum of balances "
-	       "%lld minor units (expected %d); %ld ledger entries (expected %ld); reconcile exit %d\n",
+	       "%lld minor units (expected %d); %ld ledger entries (expected %ld); reconcile exit "
+	       "%d\n",
 	       THREADS, RANDOM_ACCOUNTS, RANDOM_SECONDS, sent, ok, ok / RANDOM_SECONDS, declined,
 	       fivexx, other, failed, (long long)sum, RANDOM_ACCOUNTS * 10000, entries,
 	       RANDOM_ACCOUNTS + 2 * ok, rec);
@@ -382,7 +388,8 @@ static void test_same_key_concurrently(void)
 				first = jobs[i].body;
 			same += strcmp(first, jobs[i].body) == 0;
 		} else if (jobs[i].status == 409 &&
-			   strcmp(jobs[i].code, "idempotency_key_in_flight") == 0 && jobs[i].retry_after) {
+			   strcmp(jobs[i].code, "idempotency_key_in_flight") == 0 &&
+			   jobs[i].retry_after) {
 			in_flight++;
 		} else {
 			other++;
@@ -439,7 +446,8 @@ static void *outage_thread(void *arg)
 		x->reverse = O.n[t] % 2 == 1;
 		outage_key(key, sizeof key, t, O.n[t]);
 		x->sent_ms = lf_h_now_ms();
-		x->status = conn_pay(&c, key, x->reverse ? O.y : O.x, x->reverse ? O.x : O.y, "1.00", &r);
+		x->status = conn_pay(&c, key, x->reverse ? O.y : O.x, x->reverse ? O.x : O.y,
+				     "1.00", &r);
 		x->done_ms = lf_h_now_ms();
 		if (x->status > 0) {
 			lf_h_json_str(r.body, "code", x->code, sizeof x->code);
@@ -475,10 +483,11 @@ static int settle(const char *key, const char *from, const char *to, bool *repla
 	int st = -1;
 	for (int attempt = 0; attempt < 20; attempt++) {
 		st = lf_h_pay(d.port, key, from, to, "\"1.00\"", &r);
-		*replayed = lf_h_header(&r, "Idempotent-Replayed", v, sizeof v) && strcmp(v, "true") == 0;
+		*replayed = lf_h_header(&r, "Idempotent-Replayed", v, sizeof v) &&
+			    strcmp(v, "true") == 0;
 		if (st != 201)
-			fprintf(stderr, "\n  retry of %s (attempt %d): %d %s\n", key, attempt + 1, st,
-				r.body ? r.body : "");
+			fprintf(stderr, "\n  retry of %s (attempt %d): %d %s\n", key, attempt + 1,
+				st, r.body ? r.body : "");
 		lf_h_resp_free(&r);
 		if (st != 409 && st != 503)
 			break;
@@ -519,15 +528,16 @@ static void test_mysql_outage(void)
 	char v[64], key[64];
 	int ready_st = lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r) == 0 ? r.status : -1;
 	bool ready_down = lf_h_json_str(r.body, "mysql", v, sizeof v) && strcmp(v, "down") == 0;
-	bool ready_unready = lf_h_json_str(r.body, "status", v, sizeof v) && strcmp(v, "unready") == 0;
+	bool ready_unready =
+		lf_h_json_str(r.body, "status", v, sizeof v) && strcmp(v, "unready") == 0;
 	lf_h_resp_free(&r);
 	int health_st = lf_h_http(d.port, "GET", "/healthz", NULL, NULL, &r) == 0 ? r.status : -1;
 	lf_h_resp_free(&r);
 	snprintf(key, sizeof key, "probe-%ld-down", (long)getpid());
 	int down_pay = lf_h_pay(d.port, key, p1, p2, "1", &r);
 	bool down_retry_after = lf_h_header(&r, "Retry-After", v, sizeof v);
-	bool down_code = lf_h_json_str(r.body, "code", v, sizeof v) &&
-			 strcmp(v, "service_unavailable") == 0;
+	bool down_code =
+		lf_h_json_str(r.body, "code", v, sizeof v) && strcmp(v, "service_unavailable") == 0;
 	lf_h_resp_free(&r);
 	while (lf_h_now_ms() - t_down < 3000)
 		usleep(50 * 1000);
@@ -567,13 +577,16 @@ static void test_mysql_outage(void)
 				unavailable++;
 				if (e->done_ms - e->sent_ms > slowest_503)
 					slowest_503 = e->done_ms - e->sent_ms;
-				no_retry_after += !e->retry_after || strcmp(e->code, "service_unavailable") != 0;
+				no_retry_after += !e->retry_after ||
+						  strcmp(e->code, "service_unavailable") != 0;
 				outage_key(key, sizeof key, ti, i);
-				int st = settle(key, e->reverse ? y : x, e->reverse ? x : y, &replayed);
+				int st = settle(key, e->reverse ? y : x, e->reverse ? x : y,
+						&replayed);
 				if (st == 201) {
 					settled++;
 					settled_replayed += replayed;
-					false_claims += replayed && strstr(e->detail, "nothing was changed");
+					false_claims += replayed &&
+							strstr(e->detail, "nothing was changed");
 					e->status = 201;
 				} else {
 					unsettled++;
@@ -599,13 +612,14 @@ static void test_mysql_outage(void)
 	       "%ld without Retry-After/code, slowest %lld ms), %ld other, %ld transport failures; "
 	       "during the outage /readyz %d (mysql down: %s), /healthz %d, a payment %d; "
 	       "first payment after restart "
-	       "in %lld ms; 503s settled by retrying the key: %ld x 201 (%ld replayed: had committed, "
+	       "in %lld ms; 503s settled by retrying the key: %ld x 201 (%ld replayed: had "
+	       "committed, "
 	       "%ld of them said \"nothing was changed\"), %ld unsettled; reconcile exit %d\n",
-	       (long long)(t_down - t_stop), (long long)(t_start - t_down), (long long)(t_up - t_start),
-	       total, OUTAGE_THREADS, created, unavailable, in_window, no_retry_after,
-	       (long long)slowest_503, other, failed,
-	       ready_st, ready_down ? "yes" : "no", health_st, down_pay, (long long)recovered_ms,
-	       settled, settled_replayed, false_claims, unsettled, rec);
+	       (long long)(t_down - t_stop), (long long)(t_start - t_down),
+	       (long long)(t_up - t_start), total, OUTAGE_THREADS, created, unavailable, in_window,
+	       no_retry_after, (long long)slowest_503, other, failed, ready_st,
+	       ready_down ? "yes" : "no", health_st, down_pay, (long long)recovered_ms, settled,
+	       settled_replayed, false_claims, unsettled, rec);
 	CU_ASSERT_EQUAL(stop_rc, 0);
 	CU_ASSERT_EQUAL(start_rc, 0);
 	CU_ASSERT(in_window > 0);

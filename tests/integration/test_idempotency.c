@@ -61,8 +61,8 @@ static void next_key(char *buf, size_t len, const char *tag)
 
 static void body_of(char *buf, size_t len, const char *from, const char *to, const char *amount)
 {
-	snprintf(buf, len, "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":\"%s\"}", from,
-		 to, amount);
+	snprintf(buf, len, "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":\"%s\"}",
+		 from, to, amount);
 }
 
 /* POST /api/payments on c, or on a fresh connection when c is NULL.
@@ -156,9 +156,11 @@ static bool tiers_moved(const struct tiers *t0, long long shm, long long redis, 
 	bool ok = t.shm - t0->shm == shm && t.redis - t0->redis == redis && t.db - t0->db == db &&
 		  t.miss - t0->miss == miss;
 	if (!ok)
-		fprintf(stderr, "  tiers moved shm %lld redis %lld db %lld miss %lld; wanted %lld %lld %lld %lld\n",
-			t.shm - t0->shm, t.redis - t0->redis, t.db - t0->db, t.miss - t0->miss, shm, redis,
-			db, miss);
+		fprintf(stderr,
+			"  tiers moved shm %lld redis %lld db %lld miss %lld; wanted %lld %lld "
+			"%lld %lld\n",
+			t.shm - t0->shm, t.redis - t0->redis, t.db - t0->db, t.miss - t0->miss, shm,
+			redis, db, miss);
 	return ok;
 }
 
@@ -247,7 +249,8 @@ static void on_fatal_signal(int sig)
 	} else if (redis_state == 1) {
 		pid_t p = fork();
 		if (p == 0) {
-			execl("/bin/bash", "bash", env.services, "redis-start", env.state_dir, (char *)NULL);
+			execl("/bin/bash", "bash", env.services, "redis-start", env.state_dir,
+			      (char *)NULL);
 			_exit(127);
 		}
 		if (p > 0)
@@ -279,7 +282,8 @@ static bool wait_ready(int n, int timeout_ms)
 		struct lf_h_resp r;
 		char st[32];
 		bool ready = lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r) == 0 &&
-			     lf_h_json_str(r.body, "status", st, sizeof st) && strcmp(st, "ready") == 0;
+			     lf_h_json_str(r.body, "status", st, sizeof st) &&
+			     strcmp(st, "ready") == 0;
 		lf_h_resp_free(&r);
 		streak = ready ? streak + 1 : 0;
 		if (!ready)
@@ -360,7 +364,8 @@ static void test_replay_each_tier(void)
 	/* the money moved once */
 	CU_ASSERT_EQUAL(balance(from), 100000 - 1234);
 	CU_ASSERT_EQUAL(balance(to), 1234);
-	CU_ASSERT_EQUAL(sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key = '%s'", key), 1);
+	CU_ASSERT_EQUAL(
+		sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key = '%s'", key), 1);
 	free(first.body);
 }
 
@@ -413,7 +418,8 @@ static void race_round(bool redis_down, long *fresh_total, long *replayed_total,
 		x[i] = (struct racer){.start = &start, .key = key, .body = body};
 		started += pthread_create(&th[i], NULL, racer_main, &x[i]) == 0;
 	}
-	CU_ASSERT_EQUAL(started, RACERS); /* else the barrier never opens: the test hangs, and times out */
+	CU_ASSERT_EQUAL(started,
+			RACERS); /* else the barrier never opens: the test hangs, and times out */
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	pthread_barrier_destroy(&start);
@@ -431,10 +437,12 @@ static void race_round(bool redis_down, long *fresh_total, long *replayed_total,
 		} else if (x[i].status == 409) {
 			busy++;
 			CU_ASSERT(has_code(&x[i].r, "idempotency_key_in_flight"));
-			CU_ASSERT(lf_h_header(&x[i].r, "Retry-After", ra, sizeof ra) && atoi(ra) >= 1);
+			CU_ASSERT(lf_h_header(&x[i].r, "Retry-After", ra, sizeof ra) &&
+				  atoi(ra) >= 1);
 		} else if (x[i].status != 201) {
 			other++;
-			fprintf(stderr, "  racer got %d %s\n", x[i].status, x[i].r.body ? x[i].r.body : "");
+			fprintf(stderr, "  racer got %d %s\n", x[i].status,
+				x[i].r.body ? x[i].r.body : "");
 		}
 		lf_h_resp_free(&x[i].r);
 	}
@@ -466,8 +474,11 @@ static void race_round(bool redis_down, long *fresh_total, long *replayed_total,
 	CU_ASSERT_EQUAL(balance(from), 10000 - 777);
 	CU_ASSERT_EQUAL(balance(to), 777);
 	CU_ASSERT_EQUAL(sql_count("SELECT COUNT(*) FROM ledger_entries WHERE account_id = "
-				  "UNHEX(REPLACE('%s','-','')) AND direction = 'DEBIT'", from), 1);
-	CU_ASSERT_EQUAL(sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key = '%s'", key), 1);
+				  "UNHEX(REPLACE('%s','-','')) AND direction = 'DEBIT'",
+				  from),
+			1);
+	CU_ASSERT_EQUAL(
+		sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key = '%s'", key), 1);
 	*fresh_total += fresh_n;
 	*replayed_total += replayed;
 	*busy_total += busy;
@@ -480,7 +491,8 @@ static void test_concurrent_one_key(void)
 	for (int round = 0; round < RACE_ROUNDS; round++)
 		race_round(round == RACE_ROUNDS - 1, &fresh, &replayed, &busy);
 	printf("\n  %d rounds (the last with Redis stopped): %ld fresh 201, %ld replayed 201, "
-	       "%ld 409\n", RACE_ROUNDS, fresh, replayed, busy);
+	       "%ld 409\n",
+	       RACE_ROUNDS, fresh, replayed, busy);
 }
 
 /* ---- 3. the same key with another request ---- */
@@ -507,8 +519,9 @@ static void test_key_reused(void)
 	answer_take(&first, &r);
 
 	/* the same request written differently is the same request */
-	snprintf(b, sizeof b, " { \"amount\" : 5 , \"toAccountId\":\"%s\",\n\"fromAccountId\":\"%s\" } ",
-		 to, from);
+	snprintf(b, sizeof b,
+		 " { \"amount\" : 5 , \"toAccountId\":\"%s\",\n\"fromAccountId\":\"%s\" } ", to,
+		 from);
 	CU_ASSERT(replays(NULL, key, b, &first));
 	body_of(b, sizeof b, from, to, "5.0");
 	CU_ASSERT(replays(NULL, key, b, &first));
@@ -518,8 +531,10 @@ static void test_key_reused(void)
 	expect_reused(key, b);
 	body_of(b, sizeof b, from, other, "5.00");
 	expect_reused(key, b);
-	snprintf(b, sizeof b, "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":\"5.00\","
-		 "\"reference\":\"x\"}", from, to);
+	snprintf(b, sizeof b,
+		 "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":\"5.00\","
+		 "\"reference\":\"x\"}",
+		 from, to);
 	expect_reused(key, b);
 	CU_ASSERT(replays(NULL, key, body, &first));
 
@@ -542,7 +557,8 @@ static void test_key_reused(void)
 	CU_ASSERT_EQUAL(balance(from), 9500);
 	CU_ASSERT_EQUAL(balance(to), 500);
 	CU_ASSERT_EQUAL(balance(other), 0);
-	CU_ASSERT_EQUAL(sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key = '%s'", key), 1);
+	CU_ASSERT_EQUAL(
+		sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key = '%s'", key), 1);
 	free(first.body);
 }
 
@@ -734,8 +750,9 @@ static void test_redis_stopped_under_load(void)
 	while (!degraded && lf_h_now_ms() < down_at + 1800) {
 		struct lf_h_resp r;
 		char st[32], rs[32];
-		degraded = lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r) == 0 && r.status == 200 &&
-			   lf_h_json_str(r.body, "status", st, sizeof st) && strcmp(st, "degraded") == 0 &&
+		degraded = lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r) == 0 &&
+			   r.status == 200 && lf_h_json_str(r.body, "status", st, sizeof st) &&
+			   strcmp(st, "degraded") == 0 &&
 			   lf_h_json_str(r.body, "redis", rs, sizeof rs) && strcmp(rs, "down") == 0;
 		lf_h_resp_free(&r);
 		if (!degraded)
@@ -760,9 +777,12 @@ static void test_redis_stopped_under_load(void)
 		CU_ASSERT_EQUAL(balance(L[i].to), L[i].sum);
 	}
 	long long completed = sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key LIKE "
-					"'%s-load-%%' AND status = 'COMPLETED'", prefix);
-	long long declined_db = sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key LIKE "
-					  "'%s-load-%%' AND status = 'DECLINED'", prefix);
+					"'%s-load-%%' AND status = 'COMPLETED'",
+					prefix);
+	long long declined_db =
+		sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key LIKE "
+			  "'%s-load-%%' AND status = 'DECLINED'",
+			  prefix);
 	int reconcile = lf_h_ctl(&env, &d, "reconcile");
 
 	long long breaker = metric(M_BREAKER) - breaker0;
@@ -1033,7 +1053,8 @@ static void print_tiers(const char *what, const struct tiers *t0, long replays)
 	long den = replays > 0 ? replays : 1;
 	printf("  %s: %ld replays: shm %lld (%lld%%), redis %lld (%lld%%), db %lld (%lld%%); "
 	       "fresh decisions %lld\n",
-	       what, replays, s, s * 100 / den, r, r * 100 / den, b, b * 100 / den, t.miss - t0->miss);
+	       what, replays, s, s * 100 / den, r, r * 100 / den, b, b * 100 / den,
+	       t.miss - t0->miss);
 }
 
 static void test_replay_heavy(void)
@@ -1083,9 +1104,9 @@ static void test_replay_heavy(void)
 
 static int suite_init(void)
 {
-	if (!lf_h_daemon_config(&env, &d, dbname, 2, EXTRA_CONF) || lf_h_ctl(&env, &d, "migrate") != 0 ||
-	    lf_h_ctl(&env, &d, "seed") != 0 || !lf_h_daemon_start(&env, &d) ||
-	    !wait_redis_workers(0, 10000)) {
+	if (!lf_h_daemon_config(&env, &d, dbname, 2, EXTRA_CONF) ||
+	    lf_h_ctl(&env, &d, "migrate") != 0 || lf_h_ctl(&env, &d, "seed") != 0 ||
+	    !lf_h_daemon_start(&env, &d) || !wait_redis_workers(0, 10000)) {
 		fprintf(stderr, "test_idempotency: daemon did not start; log %s\n", d.log);
 		return 1;
 	}
@@ -1126,7 +1147,8 @@ static void after_each(void)
 {
 	redis_restore();
 	if (mysql_starts() != mysql_starts_before)
-		printf("\n  NOTE: the shared MariaDB was restarted by another program during this test\n");
+		printf("\n  NOTE: the shared MariaDB was restarted by another program during this "
+		       "test\n");
 }
 
 int main(void)
@@ -1138,7 +1160,8 @@ int main(void)
 		return LF_H_SKIP;
 	}
 	snprintf(dbname, sizeof dbname, "lf_idem_%ld", (long)getpid());
-	snprintf(prefix, sizeof prefix, "idt%ldx%lld", (long)getpid(), (long long)(time(NULL) % 1000000));
+	snprintf(prefix, sizeof prefix, "idt%ldx%lld", (long)getpid(),
+		 (long long)(time(NULL) % 1000000));
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = {.sa_handler = on_fatal_signal};
 	sigemptyset(&sa.sa_mask);
@@ -1154,11 +1177,15 @@ int main(void)
 		CU_cleanup_registry();
 		return 1;
 	}
-	CU_add_test(s, "replay from shm (also after SIGHUP), Redis and the database", test_replay_each_tier);
-	CU_add_test(s, "50 concurrent requests with one key: money moves once", test_concurrent_one_key);
-	CU_add_test(s, "same key, another request: 422 idempotency_key_reused, not stored", test_key_reused);
+	CU_add_test(s, "replay from shm (also after SIGHUP), Redis and the database",
+		    test_replay_each_tier);
+	CU_add_test(s, "50 concurrent requests with one key: money moves once",
+		    test_concurrent_one_key);
+	CU_add_test(s, "same key, another request: 422 idempotency_key_reused, not stored",
+		    test_key_reused);
 	CU_add_test(s, "a 400 is not stored, a decline is", test_400_not_stored_decline_stored);
-	CU_add_test(s, "Redis stopped under load: no 5xx, no duplicates, books hold", test_redis_stopped_under_load);
+	CU_add_test(s, "Redis stopped under load: no 5xx, no duplicates, books hold",
+		    test_redis_stopped_under_load);
 	CU_add_test(s, "Redis flushed: replays from shm and the database", test_redis_flushed);
 	CU_add_test(s, "Redis frozen: payments finish within the timeout", test_redis_frozen);
 	CU_add_test(s, "replay-heavy run: tier hit counts", test_replay_heavy);

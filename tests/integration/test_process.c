@@ -58,7 +58,8 @@ static void *load_thread(void *arg)
 		}
 		struct lf_h_resp r;
 		int rc = lf_h_request(&c, "GET", "/healthz", NULL, NULL, &r);
-		bool judged = L->stop_counting_after_ms == 0 || opened_ms < L->stop_counting_after_ms;
+		bool judged =
+			L->stop_counting_after_ms == 0 || opened_ms < L->stop_counting_after_ms;
 		if (rc == 0) {
 			L->sent[i]++;
 			if (r.status == 200)
@@ -259,7 +260,8 @@ static void test_config_check(void)
 	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -t -c '%s' 2>&1 | grep -q 'redis.port'",
 		 env.builddir, d.conf);
 	CU_ASSERT_EQUAL(system(cmd), 0);
-	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -t -c '%s' >/dev/null 2>&1", env.builddir, d.conf);
+	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -t -c '%s' >/dev/null 2>&1", env.builddir,
+		 d.conf);
 	int st = system(cmd);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 }
@@ -303,7 +305,8 @@ static void test_daemonize_and_log_reopen(void)
 	bool serving = false;
 	for (int i = 0; i < 100 && !serving; i++) {
 		struct lf_h_resp r;
-		serving = lf_h_http(d.port, "GET", "/healthz", NULL, NULL, &r) == 0 && r.status == 200;
+		serving = lf_h_http(d.port, "GET", "/healthz", NULL, NULL, &r) == 0 &&
+			  r.status == 200;
 		lf_h_resp_free(&r);
 		if (!serving)
 			usleep(50 * 1000);
@@ -348,11 +351,15 @@ int main(void)
 		return 1;
 	CU_pSuite s = CU_add_suite("process", NULL, NULL);
 	CU_add_test(s, "config check (-t)", test_config_check);
-	CU_add_test(s, "SIGHUP x10 under load: zero failures, workers replaced", test_reload_under_load);
+	CU_add_test(s, "SIGHUP x10 under load: zero failures, workers replaced",
+		    test_reload_under_load);
 	CU_add_test(s, "kill -9 a worker: replaced within a second", test_killed_worker_replaced);
-	CU_add_test(s, "SIGHUP with a broken config keeps the old workers", test_broken_config_reload_keeps_serving);
-	CU_add_test(s, "SIGQUIT under load: in-flight complete, pid file gone", test_graceful_stop_under_load);
-	CU_add_test(s, "detaches without -f; SIGUSR1 reopens the log", test_daemonize_and_log_reopen);
+	CU_add_test(s, "SIGHUP with a broken config keeps the old workers",
+		    test_broken_config_reload_keeps_serving);
+	CU_add_test(s, "SIGQUIT under load: in-flight complete, pid file gone",
+		    test_graceful_stop_under_load);
+	CU_add_test(s, "detaches without -f; SIGUSR1 reopens the log",
+		    test_daemonize_and_log_reopen);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

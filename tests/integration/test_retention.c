@@ -25,7 +25,8 @@ static char prefix[32];
 static bool key_rows(const char *key, long long *n)
 {
 	char sql[512];
-	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '%s'", key);
+	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '%s'",
+		 key);
 	return lf_h_sql_int(&env, dbname, sql, n);
 }
 
@@ -60,14 +61,16 @@ static void test_completed_payment_after_retention(void)
 	CU_ASSERT_EQUAL(again.body_len, first.body_len);
 	CU_ASSERT(again.body && first.body && strcmp(again.body, first.body) == 0);
 	char v[128], loc1[128];
-	CU_ASSERT(lf_h_header(&again, "Idempotent-Replayed", v, sizeof v) && strcmp(v, "true") == 0);
+	CU_ASSERT(lf_h_header(&again, "Idempotent-Replayed", v, sizeof v) &&
+		  strcmp(v, "true") == 0);
 	CU_ASSERT(lf_h_header(&first, "Location", loc1, sizeof loc1));
 	CU_ASSERT(lf_h_header(&again, "Location", v, sizeof v) && strcmp(v, loc1) == 0);
 	CU_ASSERT_EQUAL(lf_h_balance(d.port, a, bal, sizeof bal), 200);
 	CU_ASSERT_STRING_EQUAL(bal, "87.66"); /* moved once */
 
 	CU_ASSERT_EQUAL(lf_h_pay(d.port, key, a, b, "1.00", &other), 422);
-	CU_ASSERT_PTR_NOT_NULL(other.body ? strstr(other.body, "\"code\":\"idempotency_key_reused\"") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(
+		other.body ? strstr(other.body, "\"code\":\"idempotency_key_reused\"") : NULL);
 	CU_ASSERT_EQUAL(lf_h_balance(d.port, a, bal, sizeof bal), 200);
 	CU_ASSERT_STRING_EQUAL(bal, "87.66");
 	lf_h_resp_free(&first);
@@ -132,7 +135,8 @@ int main(void)
 		    test_completed_payment_after_retention);
 	CU_add_test(s, "a declined payment's key after retention replays the decline",
 		    test_declined_payment_after_retention);
-	CU_add_test(s, "reaped keys are counted; the books hold", test_reaper_counted_and_books_hold);
+	CU_add_test(s, "reaped keys are counted; the books hold",
+		    test_reaper_counted_and_books_hold);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

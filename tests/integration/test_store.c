@@ -73,8 +73,9 @@ static void test_create_account(void)
 	lf_uuid_v7(&rich_id);
 
 	/* Without initial balance and without a key: no ledger entry. */
-	CU_ASSERT_EQUAL(create_account(c, NULL, &zero_id, "Zo\xc3\xab \xf0\x9f\x9a\x80", USD, 0,
-				       &res, &st), LF_STORE_OK);
+	CU_ASSERT_EQUAL(
+		create_account(c, NULL, &zero_id, "Zo\xc3\xab \xf0\x9f\x9a\x80", USD, 0, &res, &st),
+		LF_STORE_OK);
 	CU_ASSERT_EQUAL(res, LF_CREATE_CREATED);
 	CU_ASSERT_FALSE(st.found);
 	lf_stored_clear(&st);
@@ -302,8 +303,8 @@ static void test_record_and_get_outcome(void)
 	CU_ASSERT_FALSE(st.found);
 	lf_stored_clear(&st);
 	/* A second decision for the same key loses: the first is replayed. */
-	CU_ASSERT_EQUAL(lf_store_record_outcome(c, CLIENT, "rec-1", 5, fp2, 201, "/x", "{}", 2,
-						T0, T0 + 9000, &replay, &st),
+	CU_ASSERT_EQUAL(lf_store_record_outcome(c, CLIENT, "rec-1", 5, fp2, 201, "/x", "{}", 2, T0,
+						T0 + 9000, &replay, &st),
 			LF_STORE_OK);
 	CU_ASSERT_TRUE(replay);
 	CU_ASSERT_TRUE(st.found);
@@ -434,11 +435,13 @@ static void test_reap_keys(void)
 		snprintf(key, sizeof key, "old-%d", i);
 		CU_ASSERT_EQUAL(lf_store_record_outcome(c, CLIENT, key, strlen(key), fp, 422, NULL,
 							"{}", 2, now - 90000, now - 1000 + i,
-							&replay, &st), LF_STORE_OK);
+							&replay, &st),
+				LF_STORE_OK);
 		lf_stored_clear(&st);
 	}
 	CU_ASSERT_EQUAL(lf_store_record_outcome(c, CLIENT, "young", 5, fp, 422, NULL, "{}", 2, now,
-						now + 60000, &replay, &st), LF_STORE_OK);
+						now + 60000, &replay, &st),
+			LF_STORE_OK);
 	lf_stored_clear(&st);
 	long long before = raw_int("SELECT COUNT(*) FROM idempotency_keys");
 	unsigned long deleted = 0;
@@ -463,7 +466,7 @@ static void test_reconcile_detects_corruption(void)
 {
 	CU_ASSERT_EQUAL(reconcile_quiet(), 0);
 	CU_ASSERT_TRUE(raw_exec(dbname, "UPDATE accounts SET balance = balance + 1 WHERE id ="
-				" UNHEX('11111111111111111111111111111111')"));
+					" UNHEX('11111111111111111111111111111111')"));
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
@@ -475,7 +478,7 @@ static void test_reconcile_detects_corruption(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "FAIL  money is conserved"));
 	free(buf);
 	CU_ASSERT_TRUE(raw_exec(dbname, "UPDATE accounts SET balance = balance - 1 WHERE id ="
-				" UNHEX('11111111111111111111111111111111')"));
+					" UNHEX('11111111111111111111111111111111')"));
 	CU_ASSERT_EQUAL(reconcile_quiet(), 0);
 	/* Unreachable database: 2. */
 	struct lf_db_params bad = P;
@@ -508,8 +511,10 @@ static void test_connection_errors(void)
 	MYSQL *m = raw_connect(dbname);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	char q[256];
-	snprintf(q, sizeof q, "SELECT id FROM information_schema.processlist"
-		 " WHERE db = '%s' AND id <> CONNECTION_ID()", dbname);
+	snprintf(q, sizeof q,
+		 "SELECT id FROM information_schema.processlist"
+		 " WHERE db = '%s' AND id <> CONNECTION_ID()",
+		 dbname);
 	int killed = 0;
 	if (mysql_query(m, q) == 0) {
 		MYSQL_RES *r = mysql_store_result(m);
@@ -536,16 +541,16 @@ static void test_connection_errors(void)
 int main(void)
 {
 	static const struct fx_test tests[] = {
-		{ "migrate twice", test_migrate_twice },
-		{ "seed twice", test_seed_twice },
-		{ "create account", test_create_account },
-		{ "missing account, currencies", test_get_account_missing },
-		{ "transfer outcomes", test_transfer_outcomes },
-		{ "record and get outcome", test_record_and_get_outcome },
-		{ "ledger pagination", test_ledger_pagination },
-		{ "reap keys", test_reap_keys },
-		{ "reconcile detects corruption", test_reconcile_detects_corruption },
-		{ "connection errors", test_connection_errors },
+		{"migrate twice", test_migrate_twice},
+		{"seed twice", test_seed_twice},
+		{"create account", test_create_account},
+		{"missing account, currencies", test_get_account_missing},
+		{"transfer outcomes", test_transfer_outcomes},
+		{"record and get outcome", test_record_and_get_outcome},
+		{"ledger pagination", test_ledger_pagination},
+		{"reap keys", test_reap_keys},
+		{"reconcile detects corruption", test_reconcile_detects_corruption},
+		{"connection errors", test_connection_errors},
 	};
 	return fx_run("store", tests, sizeof tests / sizeof tests[0], false);
 }

@@ -26,8 +26,10 @@ static void test_lock_wait_is_retry(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(holder);
 	char idtxt[LF_UUID_STR_LEN + 1], sql[256];
 	lf_uuid_format(&a, idtxt);
-	snprintf(sql, sizeof sql, "SELECT balance FROM accounts WHERE id = UNHEX(REPLACE('%s','-',''))"
-		 " FOR UPDATE", idtxt);
+	snprintf(sql, sizeof sql,
+		 "SELECT balance FROM accounts WHERE id = UNHEX(REPLACE('%s','-',''))"
+		 " FOR UPDATE",
+		 idtxt);
 	CU_ASSERT_EQUAL(mysql_query(holder, "START TRANSACTION"), 0);
 	CU_ASSERT_EQUAL(mysql_query(holder, sql), 0);
 	MYSQL_RES *r = mysql_store_result(holder);
@@ -139,15 +141,15 @@ static void test_concurrent_transfers(void)
 		declined += w[i].declined;
 		other += w[i].failed + w[i].replayed;
 	}
-	fprintf(quiet, "concurrent: %d completed, %d declined in %lld ms\n", completed,
-		declined, (long long)(now_ms() - start));
+	fprintf(quiet, "concurrent: %d completed, %d declined in %lld ms\n", completed, declined,
+		(long long)(now_ms() - start));
 	CU_ASSERT_EQUAL(completed, 50);
 	CU_ASSERT_EQUAL(declined, 150);
 	CU_ASSERT_EQUAL(other, 0);
 	CU_ASSERT_EQUAL(balance_of(&from), 0);
 	CU_ASSERT_EQUAL(balance_of(&to), 5000);
-	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'conc-%'"),
-			200);
+	CU_ASSERT_EQUAL(
+		raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'conc-%'"), 200);
 	CU_ASSERT_EQUAL(reconcile_quiet(), 0);
 }
 
@@ -215,10 +217,10 @@ static void test_concurrent_crossing(void)
 int main(void)
 {
 	static const struct fx_test tests[] = {
-		{ "lock wait is retry", test_lock_wait_is_retry },
-		{ "concurrent transfers", test_concurrent_transfers },
-		{ "concurrent same key", test_concurrent_same_key },
-		{ "concurrent crossing", test_concurrent_crossing },
+		{"lock wait is retry", test_lock_wait_is_retry},
+		{"concurrent transfers", test_concurrent_transfers},
+		{"concurrent same key", test_concurrent_same_key},
+		{"concurrent crossing", test_concurrent_crossing},
 	};
 	return fx_run("store concurrency", tests, sizeof tests / sizeof tests[0], true);
 }

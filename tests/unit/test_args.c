@@ -83,7 +83,8 @@ static void test_daemon_options(void)
 		{A("-c/x.conf"), "/x.conf", false, false, false, false},
 		{A("--config", "/y.conf"), "/y.conf", false, false, false, false},
 		{A("--config=/z.conf"), "/z.conf", false, false, false, false},
-		{A("--conf=/z.conf"), "/z.conf", false, false, false, false}, /* unambiguous prefix */
+		{A("--conf=/z.conf"), "/z.conf", false, false, false,
+		 false}, /* unambiguous prefix */
 		{A("-c", "/a", "-c", "/b"), "/b", false, false, false, false}, /* last wins */
 		{A("-t"), DEF, true, false, false, false},
 		{A("--test"), DEF, true, false, false, false},
@@ -184,12 +185,14 @@ static void test_ctl_commands(void)
 		{A("migrate", "-c", "/x.conf"), LF_CTL_MIGRATE, "/x.conf", NULL, NULL},
 		{A("--config=/y.conf", "seed"), LF_CTL_SEED, "/y.conf", NULL, NULL},
 		{A("--config", "/y.conf", "reconcile"), LF_CTL_RECONCILE, "/y.conf", NULL, NULL},
-		{A("-c", "/c.conf", "client", "create", "shop", "--scopes", "payments:write,accounts:read"),
+		{A("-c", "/c.conf", "client", "create", "shop", "--scopes",
+		   "payments:write,accounts:read"),
 		 LF_CTL_CLIENT_CREATE, "/c.conf", "shop", "payments:write,accounts:read"},
 		{A("--scopes=a", "client", "create", "n1"), LF_CTL_CLIENT_CREATE, DEF, "n1", "a"},
-		{A("client", "--scopes", "a,b", "create", "n2"), LF_CTL_CLIENT_CREATE, DEF, "n2", "a,b"},
-		{A("client", "create", "--scopes", "x", "--", "-dash-name"), LF_CTL_CLIENT_CREATE, DEF,
-		 "-dash-name", "x"},
+		{A("client", "--scopes", "a,b", "create", "n2"), LF_CTL_CLIENT_CREATE, DEF, "n2",
+		 "a,b"},
+		{A("client", "create", "--scopes", "x", "--", "-dash-name"), LF_CTL_CLIENT_CREATE,
+		 DEF, "-dash-name", "x"},
 		{A("--", "migrate"), LF_CTL_MIGRATE, DEF, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -247,7 +250,8 @@ static void test_ctl_errors(void)
 		{A("client", "create"), "client create: missing NAME"},
 		{A("client", "create", "--scopes", "a"), "client create: missing NAME"},
 		{A("client", "create", ""), "client create: missing NAME"},
-		{A("client", "create", "n", "extra", "--scopes", "a"), "unexpected argument 'extra'"},
+		{A("client", "create", "n", "extra", "--scopes", "a"),
+		 "unexpected argument 'extra'"},
 		{A("client", "create", "n"), "--scopes S,... is required"},
 		{A("client", "create", "n", "--scopes", ""), "--scopes must be"},
 		{A("client", "create", "n", "--scopes="), "--scopes must be"},
@@ -261,7 +265,8 @@ static void test_ctl_errors(void)
 		{A("-t", "migrate"), "unknown option '-t'"},
 		{A("--bogus", "migrate"), "unknown option '--bogus'"},
 		{A("--help=1"), "option '--help' takes no argument"},
-		{A("client", "create", "a", "b", "c", "d", "e", "f", "g", "h", "i", "--scopes", "s"),
+		{A("client", "create", "a", "b", "c", "d", "e", "f", "g", "h", "i", "--scopes",
+		   "s"),
 		 "unexpected argument 'b'"},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -305,7 +310,10 @@ static void test_usage(void)
 
 int main(void)
 {
-	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
 		{"daemon defaults", test_daemon_defaults},
 		{"daemon options", test_daemon_options},
 		{"daemon errors", test_daemon_errors},

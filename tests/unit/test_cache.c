@@ -233,8 +233,9 @@ static void test_size_limits(void)
 			LF_CACHE_MISS);
 
 	/* the limits themselves are accepted */
-	CU_ASSERT_EQUAL(lf_cache_put(c, key, LF_CACHE_MAX_KEY, val, LF_CACHE_MAX_VALUE, T0 + HOUR,
-				     T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(
+		lf_cache_put(c, key, LF_CACHE_MAX_KEY, val, LF_CACHE_MAX_VALUE, T0 + HOUR, T0),
+		LF_CACHE_OK);
 	CU_ASSERT_EQUAL(lf_cache_get(c, key, LF_CACHE_MAX_KEY, out, sizeof(out), &n, T0),
 			LF_CACHE_OK);
 	CU_ASSERT_EQUAL(n, LF_CACHE_MAX_VALUE);
@@ -525,7 +526,8 @@ static void test_multiprocess_stress(void)
 		pids[i] = fork();
 		CU_ASSERT_FATAL(pids[i] >= 0);
 		if (pids[i] == 0) {
-			stress_child(c, &tallies[i], UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)(i + 1));
+			stress_child(c, &tallies[i],
+				     UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)(i + 1));
 			_exit(tallies[i].bad == 0 ? 0 : 1);
 		}
 	}
@@ -558,7 +560,8 @@ static void test_multiprocess_stress(void)
 		sum.bad += tallies[i].bad;
 	}
 	printf("\n    stress: %llu gets (%llu hits), %llu puts (%llu refused), %llu deletes, "
-	       "%llu bad\n", (unsigned long long)sum.gets, (unsigned long long)sum.hits,
+	       "%llu bad\n",
+	       (unsigned long long)sum.gets, (unsigned long long)sum.hits,
 	       (unsigned long long)(sum.puts_ok + sum.puts_refused),
 	       (unsigned long long)sum.puts_refused, (unsigned long long)sum.deletes,
 	       (unsigned long long)sum.bad);

@@ -86,15 +86,16 @@ static unsigned count_lines(const char *s)
 enum kind { V_STR, V_UINT, V_INT, V_SIZE, V_MS, V_BOOL };
 
 struct kcase {
-	const char *key;   /* section.key */
-	const char *text;  /* as written in the file or the environment */
+	const char *key;  /* section.key */
+	const char *text; /* as written in the file or the environment */
 	enum kind kind;
 	size_t off;
-	const char *s;     /* expected string */
-	int64_t n;         /* expected number */
+	const char *s; /* expected string */
+	int64_t n;     /* expected number */
 };
 
 #define O(f) offsetof(struct lf_config, f)
+/* clang-format off */
 static const struct kcase cases[] = {
 	{"server.listen", "0.0.0.0:9090", V_STR, O(listen), "0.0.0.0:9090", 0},
 	{"server.workers", "3", V_INT, O(workers), NULL, 3},
@@ -132,6 +133,7 @@ static const struct kcase cases[] = {
 	{"auth.ops_public", "false", V_BOOL, O(auth_ops_public), NULL, 0},
 	{"paths.sql_dir", "/tmp/lf-sql", V_STR, O(sql_dir), "/tmp/lf-sql", 0},
 };
+/* clang-format on */
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 /* Does cfg hold the case's expected value? */
@@ -178,10 +180,12 @@ static void test_every_key_from_file(void)
 		const char *dot = strchr(cases[i].key, '.');
 		if (strncmp(section, cases[i].key, (size_t)(dot - cases[i].key)) != 0 ||
 		    section[dot - cases[i].key] != '\0') {
-			snprintf(section, sizeof(section), "%.*s", (int)(dot - cases[i].key), cases[i].key);
+			snprintf(section, sizeof(section), "%.*s", (int)(dot - cases[i].key),
+				 cases[i].key);
 			o += (size_t)snprintf(text + o, sizeof(text) - o, "\n[%s]\n", section);
 		}
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s = %s\n", dot + 1, cases[i].text);
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s = %s\n", dot + 1,
+				      cases[i].text);
 	}
 	CU_ASSERT_FATAL(o < sizeof(text));
 	CU_ASSERT_FATAL(load(&cfg, write_conf(text), &errs));
@@ -352,6 +356,7 @@ struct bad {
 	const char *says; /* a piece of the message */
 };
 
+/* clang-format off */
 static const struct bad bads[] = {
 	/* size */
 	{"server.max_body_size", "64Q", "not a size"},
@@ -412,6 +417,7 @@ static const struct bad bads[] = {
 	{"paths.sql_dir", "", "must not be empty"},
 	{"mysql.database", "a\tb", "control character"},
 };
+/* clang-format on */
 #define NBADS (sizeof(bads) / sizeof(bads[0]))
 
 static void test_bad_values_from_file(void)
@@ -423,8 +429,8 @@ static void test_bad_values_from_file(void)
 	for (size_t i = 0; i < NBADS; i++) {
 		const char *dot = strchr(bads[i].key, '.');
 		const char *path;
-		snprintf(text, sizeof(text), "; bad value\n[%.*s]\n%s = %s\n", (int)(dot - bads[i].key),
-			 bads[i].key, dot + 1, bads[i].value);
+		snprintf(text, sizeof(text), "; bad value\n[%.*s]\n%s = %s\n",
+			 (int)(dot - bads[i].key), bads[i].key, dot + 1, bads[i].value);
 		path = write_conf(text);
 		CU_ASSERT_FALSE(load(&cfg, path, &errs));
 		/* "FILE:3: section.key: "value" problem" */
@@ -497,7 +503,8 @@ static void test_unknown_and_malformed(void)
 		const char *text, *says;
 		unsigned lines;
 	} t[] = {
-		{"[server]\nlisten = 127.0.0.1:1\nlistne = x\n", ":3: server.listne: unknown key", 1},
+		{"[server]\nlisten = 127.0.0.1:1\nlistne = x\n", ":3: server.listne: unknown key",
+		 1},
 		{"[serverr]\nfoo = 1\nbar = 2\n", ":1: unknown section [serverr]", 1},
 		{"[server]\n[bogus]\nlisten = 1.2.3.4:5\n", ":2: unknown section [bogus]", 1},
 		{"workers = 2\n[server]\n", ":1: key workers outside of any [section]", 1},
@@ -505,8 +512,10 @@ static void test_unknown_and_malformed(void)
 		{"[server]\nlisten 127.0.0.1:8080\n", ":2: expected key = value", 1},
 		{"[server\nworkers = 2\n", ":1: missing ] after the section name", 1},
 		{"[server] junk\nworkers = 2\n", ":1: text after the section header", 1},
-		{"[server]\nworkers = 2\nworkers = 3\n", ":3: server.workers: already set on line 2", 1},
-		{"[mysql]\nhost = a\n[mysql]\nhost = b\n", ":4: mysql.host: already set on line 2", 1},
+		{"[server]\nworkers = 2\nworkers = 3\n",
+		 ":3: server.workers: already set on line 2", 1},
+		{"[mysql]\nhost = a\n[mysql]\nhost = b\n", ":4: mysql.host: already set on line 2",
+		 1},
 		{"[server]\nbad key! = 1\n", ":2: server.\"bad key!\": unknown key", 1},
 	};
 	struct lf_config cfg;
@@ -575,7 +584,8 @@ static void test_password_never_printed(void)
 	expect_hidden("control char", errs, "mysql.password: value contains a control character");
 	free(errs);
 	/* set twice */
-	CU_ASSERT_FALSE(load(&cfg, write_conf("[redis]\npassword = " SECRET "\npassword = " SECRET "\n"),
+	CU_ASSERT_FALSE(load(&cfg,
+			     write_conf("[redis]\npassword = " SECRET "\npassword = " SECRET "\n"),
 			     &errs));
 	expect_hidden("twice", errs, "redis.password: already set");
 	free(errs);
@@ -592,7 +602,8 @@ static void test_password_never_printed(void)
 	snprintf(big, sizeof(big), SECRET "%02000d", 0);
 	setenv("LEDGERFLOW_MYSQL_PASSWORD", big, 1);
 	CU_ASSERT_FALSE(load(&cfg, NULL, &errs));
-	expect_hidden("env long", errs, "$LEDGERFLOW_MYSQL_PASSWORD: mysql.password: value is too long");
+	expect_hidden("env long", errs,
+		      "$LEDGERFLOW_MYSQL_PASSWORD: mysql.password: value is too long");
 	free(errs);
 	setenv("LEDGERFLOW_REDIS_PASSWORD", SECRET "\x01", 1);
 	unsetenv("LEDGERFLOW_MYSQL_PASSWORD");
@@ -619,10 +630,12 @@ static void test_keep_unreloadable(void)
 
 	CU_ASSERT_FATAL(load(&cur, NULL, &errs));
 	free(errs);
-	CU_ASSERT_FATAL(load(&next, write_conf("[server]\nlisten = 0.0.0.0:9999\nworkers = 3\n"
-					       "pid_file = /tmp/other.pid\nbacklog = 100\n"
-					       "max_body_size = 1M\n[cache]\nsize = 128M\n"
-					       "[mysql]\nhost = other.example\n"), &errs));
+	CU_ASSERT_FATAL(load(&next,
+			     write_conf("[server]\nlisten = 0.0.0.0:9999\nworkers = 3\n"
+					"pid_file = /tmp/other.pid\nbacklog = 100\n"
+					"max_body_size = 1M\n[cache]\nsize = 128M\n"
+					"[mysql]\nhost = other.example\n"),
+			     &errs));
 	free(errs);
 	w = open_memstream(&warn, &len);
 	CU_ASSERT_FATAL(w != NULL);
@@ -642,7 +655,8 @@ static void test_keep_unreloadable(void)
 	CU_ASSERT_STRING_EQUAL(next.mysql_host, "other.example");
 	/* one warning per changed unreloadable key, naming old and new */
 	CU_ASSERT_EQUAL(count_lines(warn), 4);
-	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "server.listen: changed from 127.0.0.1:8080 to 0.0.0.0:9999"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(warn, "server.listen: changed from 127.0.0.1:8080 to 0.0.0.0:9999"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "cache.size: changed from 64M to 128M"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "server.pid_file: "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "server.backlog: "));
@@ -697,15 +711,36 @@ static void test_key_table(void)
 
 static void test_parse_size(void)
 {
-	static const struct { const char *s; bool ok; size_t v; } t[] = {
-		{"0", true, 0}, {"1", true, 1}, {"123", true, 123}, {"1K", true, 1024},
-		{"1k", true, 1024}, {"64K", true, 65536}, {"1M", true, 1048576},
-		{"16m", true, 16777216}, {"2G", true, 2147483648u}, {"1g", true, 1073741824},
-		{"18446744073709551615", true, SIZE_MAX}, {"17179869183G", true, 17179869183ull << 30},
-		{"18446744073709551616", false, 0}, {"17179869184G", false, 0},
-		{"", false, 0}, {"K", false, 0}, {"1KB", false, 0}, {"1T", false, 0},
-		{" 1", false, 0}, {"1 ", false, 0}, {"-1", false, 0}, {"+1", false, 0},
-		{"1.5K", false, 0}, {"0x10", false, 0}, {"1KK", false, 0},
+	static const struct {
+		const char *s;
+		bool ok;
+		size_t v;
+	} t[] = {
+		{"0", true, 0},
+		{"1", true, 1},
+		{"123", true, 123},
+		{"1K", true, 1024},
+		{"1k", true, 1024},
+		{"64K", true, 65536},
+		{"1M", true, 1048576},
+		{"16m", true, 16777216},
+		{"2G", true, 2147483648u},
+		{"1g", true, 1073741824},
+		{"18446744073709551615", true, SIZE_MAX},
+		{"17179869183G", true, 17179869183ull << 30},
+		{"18446744073709551616", false, 0},
+		{"17179869184G", false, 0},
+		{"", false, 0},
+		{"K", false, 0},
+		{"1KB", false, 0},
+		{"1T", false, 0},
+		{" 1", false, 0},
+		{"1 ", false, 0},
+		{"-1", false, 0},
+		{"+1", false, 0},
+		{"1.5K", false, 0},
+		{"0x10", false, 0},
+		{"1KK", false, 0},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		size_t v = 12345;
@@ -721,22 +756,45 @@ static void test_parse_size(void)
 
 static void test_parse_duration(void)
 {
-	static const struct { const char *s; bool ok; int64_t v; } t[] = {
-		{"0", true, 0}, {"5", true, 5000}, {"5s", true, 5000}, {"500ms", true, 500},
-		{"0ms", true, 0}, {"2m", true, 120000}, {"1h", true, 3600000}, {"24h", true, 86400000},
+	static const struct {
+		const char *s;
+		bool ok;
+		int64_t v;
+	} t[] = {
+		{"0", true, 0},
+		{"5", true, 5000},
+		{"5s", true, 5000},
+		{"500ms", true, 500},
+		{"0ms", true, 0},
+		{"2m", true, 120000},
+		{"1h", true, 3600000},
+		{"24h", true, 86400000},
 		{"9223372036854775807ms", true, INT64_MAX},
 		{"9223372036854775s", true, 9223372036854775000LL},
-		{"9223372036854775808ms", false, 0}, {"9223372036854776s", false, 0},
-		{"2562047788015h", true, 2562047788015LL * 3600000}, {"2562047788016h", false, 0}, {"99999999999999999999", false, 0},
-		{"", false, 0}, {"s", false, 0}, {"ms", false, 0}, {"5x", false, 0},
-		{"5S", false, 0}, {"1.5s", false, 0}, {"-1", false, 0}, {"5 s", false, 0},
-		{"5sec", false, 0}, {"5mss", false, 0}, {" 5", false, 0}, {"1d", false, 0},
+		{"9223372036854775808ms", false, 0},
+		{"9223372036854776s", false, 0},
+		{"2562047788015h", true, 2562047788015LL * 3600000},
+		{"2562047788016h", false, 0},
+		{"99999999999999999999", false, 0},
+		{"", false, 0},
+		{"s", false, 0},
+		{"ms", false, 0},
+		{"5x", false, 0},
+		{"5S", false, 0},
+		{"1.5s", false, 0},
+		{"-1", false, 0},
+		{"5 s", false, 0},
+		{"5sec", false, 0},
+		{"5mss", false, 0},
+		{" 5", false, 0},
+		{"1d", false, 0},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int64_t v = 12345;
 		bool ok = lf_config_parse_duration(t[i].s, &v);
 		if (ok != t[i].ok || (ok && v != t[i].v))
-			fprintf(stderr, "duration \"%s\": ok=%d v=%lld\n", t[i].s, ok, (long long)v);
+			fprintf(stderr, "duration \"%s\": ok=%d v=%lld\n", t[i].s, ok,
+				(long long)v);
 		CU_ASSERT_EQUAL(ok, t[i].ok);
 		if (t[i].ok)
 			CU_ASSERT_EQUAL(v, t[i].v);
@@ -745,12 +803,17 @@ static void test_parse_duration(void)
 
 static void test_parse_bool(void)
 {
-	static const struct { const char *s; bool ok; bool v; } t[] = {
-		{"on", true, true}, {"off", true, false}, {"yes", true, true}, {"no", true, false},
-		{"true", true, true}, {"false", true, false}, {"1", true, true}, {"0", true, false},
-		{"ON", true, true}, {"True", true, true}, {"NO", true, false},
-		{"", false, false}, {"2", false, false}, {"enable", false, false}, {"o", false, false},
-		{"onn", false, false}, {" on", false, false}, {"y", false, false},
+	static const struct {
+		const char *s;
+		bool ok;
+		bool v;
+	} t[] = {
+		{"on", true, true},    {"off", true, false},     {"yes", true, true},
+		{"no", true, false},   {"true", true, true},     {"false", true, false},
+		{"1", true, true},     {"0", true, false},       {"ON", true, true},
+		{"True", true, true},  {"NO", true, false},      {"", false, false},
+		{"2", false, false},   {"enable", false, false}, {"o", false, false},
+		{"onn", false, false}, {" on", false, false},    {"y", false, false},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		bool v = !t[i].v;
@@ -763,7 +826,12 @@ static void test_parse_bool(void)
 
 static void test_parse_listen(void)
 {
-	static const struct { const char *s; bool ok; const char *host; unsigned port; } t[] = {
+	static const struct {
+		const char *s;
+		bool ok;
+		const char *host;
+		unsigned port;
+	} t[] = {
 		{"127.0.0.1:8080", true, "127.0.0.1", 8080},
 		{"0.0.0.0:80", true, "0.0.0.0", 80},
 		{"localhost:1", true, "localhost", 1},
@@ -771,12 +839,24 @@ static void test_parse_listen(void)
 		{"[::1]:8080", true, "::1", 8080},
 		{"[2001:db8::1]:443", true, "2001:db8::1", 443},
 		{"[::]:9000", true, "::", 9000},
-		{"", false, NULL, 0}, {"127.0.0.1", false, NULL, 0}, {":8080", false, NULL, 0},
-		{"8080", false, NULL, 0}, {"[::1]", false, NULL, 0}, {"[::1]:", false, NULL, 0},
-		{"[::1]8080", false, NULL, 0}, {"::1:8080", false, NULL, 0}, {"[zz]:80", false, NULL, 0},
-		{"[]:80", false, NULL, 0}, {"[127.0.0.1]:80", false, NULL, 0}, {"h:0", false, NULL, 0},
-		{"h:65536", false, NULL, 0}, {"h:80x", false, NULL, 0}, {"h:+80", false, NULL, 0},
-		{"h:-1", false, NULL, 0}, {"a b:80", false, NULL, 0}, {"h:", false, NULL, 0},
+		{"", false, NULL, 0},
+		{"127.0.0.1", false, NULL, 0},
+		{":8080", false, NULL, 0},
+		{"8080", false, NULL, 0},
+		{"[::1]", false, NULL, 0},
+		{"[::1]:", false, NULL, 0},
+		{"[::1]8080", false, NULL, 0},
+		{"::1:8080", false, NULL, 0},
+		{"[zz]:80", false, NULL, 0},
+		{"[]:80", false, NULL, 0},
+		{"[127.0.0.1]:80", false, NULL, 0},
+		{"h:0", false, NULL, 0},
+		{"h:65536", false, NULL, 0},
+		{"h:80x", false, NULL, 0},
+		{"h:+80", false, NULL, 0},
+		{"h:-1", false, NULL, 0},
+		{"a b:80", false, NULL, 0},
+		{"h:", false, NULL, 0},
 		{"h:99999999999999999999999", false, NULL, 0},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -794,7 +874,8 @@ static void test_parse_listen(void)
 	{
 		char small[9];
 		unsigned port;
-		CU_ASSERT_FALSE(lf_config_parse_listen("localhost:80", small, sizeof(small), &port));
+		CU_ASSERT_FALSE(
+			lf_config_parse_listen("localhost:80", small, sizeof(small), &port));
 		CU_ASSERT_TRUE(lf_config_parse_listen("abcdefgh:80", small, sizeof(small), &port));
 		CU_ASSERT_STRING_EQUAL(small, "abcdefgh");
 	}
@@ -824,7 +905,10 @@ static int suite_clean(void)
 
 int main(void)
 {
-	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
 		{"cases cover every key", test_cases_cover_every_key},
 		{"every key from a file", test_every_key_from_file},
 		{"every key from the environment", test_every_key_from_env},

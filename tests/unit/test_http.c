@@ -30,10 +30,11 @@ static void test_problem_render(void)
 	struct evbuffer *b = evbuffer_new();
 	lf_problem_render(b, 422, "insufficient_funds", "say \"no\"\n", "\"paymentId\":\"x\"");
 	char *s = take(b);
-	CU_ASSERT_STRING_EQUAL(s, "{\"type\":\"urn:ledgerflow:problem:insufficient_funds\","
-				  "\"title\":\"Insufficient funds\",\"status\":422,"
-				  "\"detail\":\"say \\\"no\\\"\\n\",\"code\":\"insufficient_funds\","
-				  "\"paymentId\":\"x\"}");
+	CU_ASSERT_STRING_EQUAL(s,
+			       "{\"type\":\"urn:ledgerflow:problem:insufficient_funds\","
+			       "\"title\":\"Insufficient funds\",\"status\":422,"
+			       "\"detail\":\"say \\\"no\\\"\\n\",\"code\":\"insufficient_funds\","
+			       "\"paymentId\":\"x\"}");
 	/* it parses as JSON with the members the contract requires */
 	struct json_object *o = NULL;
 	CU_ASSERT_EQUAL(lf_json_parse_object(s, strlen(s), &o), LF_JSON_OK);
@@ -51,12 +52,29 @@ static void test_problem_render(void)
 static void test_problem_titles(void)
 {
 	static const char *codes[] = {
-		"invalid_json", "invalid_request", "invalid_id", "invalid_amount",
-		"idempotency_key_missing", "idempotency_key_invalid", "idempotency_key_reused",
-		"idempotency_key_in_flight", "account_exists", "account_not_found",
-		"payment_not_found", "same_account", "currency_mismatch", "insufficient_funds",
-		"unsupported_media_type", "payload_too_large", "method_not_allowed", "not_found",
-		"unauthorized", "forbidden", "rate_limited", "service_unavailable", "internal_error",
+		"invalid_json",
+		"invalid_request",
+		"invalid_id",
+		"invalid_amount",
+		"idempotency_key_missing",
+		"idempotency_key_invalid",
+		"idempotency_key_reused",
+		"idempotency_key_in_flight",
+		"account_exists",
+		"account_not_found",
+		"payment_not_found",
+		"same_account",
+		"currency_mismatch",
+		"insufficient_funds",
+		"unsupported_media_type",
+		"payload_too_large",
+		"method_not_allowed",
+		"not_found",
+		"unauthorized",
+		"forbidden",
+		"rate_limited",
+		"service_unavailable",
+		"internal_error",
 	};
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
 		CU_ASSERT_STRING_NOT_EQUAL(lf_problem_title(codes[i]), "Error");
@@ -76,11 +94,12 @@ static void test_render_payment_and_account(void)
 	struct evbuffer *b = evbuffer_new();
 	lf_render_payment(b, &p);
 	char *s = take(b);
-	CU_ASSERT_STRING_EQUAL(s, "{\"id\":\"01a213bb-bf0d-7715-aa1c-dfad16dd7683\",\"status\":\"COMPLETED\","
-				  "\"fromAccountId\":\"11111111-1111-1111-1111-111111111111\","
-				  "\"toAccountId\":\"22222222-2222-2222-2222-222222222222\","
-				  "\"amount\":\"100.50\",\"currency\":\"USD\",\"reference\":null,"
-				  "\"createdAt\":\"2025-11-25T14:52:28.123Z\"}");
+	CU_ASSERT_STRING_EQUAL(
+		s, "{\"id\":\"01a213bb-bf0d-7715-aa1c-dfad16dd7683\",\"status\":\"COMPLETED\","
+		   "\"fromAccountId\":\"11111111-1111-1111-1111-111111111111\","
+		   "\"toAccountId\":\"22222222-2222-2222-2222-222222222222\","
+		   "\"amount\":\"100.50\",\"currency\":\"USD\",\"reference\":null,"
+		   "\"createdAt\":\"2025-11-25T14:52:28.123Z\"}");
 	free(s);
 
 	p.has_reference = true;
@@ -105,10 +124,11 @@ static void test_render_payment_and_account(void)
 	b = evbuffer_new();
 	lf_render_account(b, &a);
 	s = take(b);
-	CU_ASSERT_STRING_EQUAL(s, "{\"id\":\"11111111-1111-1111-1111-111111111111\",\"name\":\"Alice\","
-				  "\"currency\":\"JPY\",\"balance\":\"500\","
-				  "\"createdAt\":\"1970-01-01T00:00:00.000Z\","
-				  "\"updatedAt\":\"1970-01-01T00:00:00.000Z\"}");
+	CU_ASSERT_STRING_EQUAL(
+		s, "{\"id\":\"11111111-1111-1111-1111-111111111111\",\"name\":\"Alice\","
+		   "\"currency\":\"JPY\",\"balance\":\"500\","
+		   "\"createdAt\":\"1970-01-01T00:00:00.000Z\","
+		   "\"updatedAt\":\"1970-01-01T00:00:00.000Z\"}");
 	free(s);
 }
 
@@ -124,7 +144,8 @@ static void test_render_ledger_entry(void)
 	lf_render_ledger_entry(b, &e, 2);
 	char *s = take(b);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"paymentId\":null"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"direction\":\"CREDIT\",\"amount\":\"1000.00\",\"balanceAfter\":\"1000.00\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		s, "\"direction\":\"CREDIT\",\"amount\":\"1000.00\",\"balanceAfter\":\"1000.00\""));
 	free(s);
 	e.has_payment = true;
 	e.payment_id = e.id;

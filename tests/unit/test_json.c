@@ -23,9 +23,16 @@ struct parse_case {
 	enum lf_json_err want;
 };
 
-#define C(t, w) {t, 0, w}
-#define CL(t, w) {t, sizeof(t) - 1, w} /* may hold NUL bytes */
+#define C(t, w)         \
+	{               \
+		t, 0, w \
+	}
+#define CL(t, w)                    \
+	{                           \
+		t, sizeof(t) - 1, w \
+	} /* may hold NUL bytes */
 
+/* clang-format off */
 static const struct parse_case cases[] = {
 	/* valid objects */
 	C("{}", OK),
@@ -170,6 +177,7 @@ static const struct parse_case cases[] = {
 	C("{\"a\\u0000b\":1}", BAD),
 	C("{\"a\\u0000b\":1,\"a\":2}", BAD),
 };
+/* clang-format on */
 
 static void test_parse_table(void)
 {
@@ -180,8 +188,8 @@ static void test_parse_table(void)
 		enum lf_json_err e = lf_json_parse_object(c->text, len, &obj);
 
 		if (e != c->want)
-			fprintf(stderr, "\n  case %zu \"%.*s\": got %d, want %d\n", i,
-				(int)len, c->text, (int)e, (int)c->want);
+			fprintf(stderr, "\n  case %zu \"%.*s\": got %d, want %d\n", i, (int)len,
+				c->text, (int)e, (int)c->want);
 		CU_ASSERT_EQUAL(e, c->want);
 		if (e == OK) {
 			CU_ASSERT_PTR_NOT_NULL(obj);
@@ -310,15 +318,14 @@ static void test_duplicates_direct(void)
 		{"{\"\\\"\":1,\"\\u0022\":2}", true},
 		{"{\"\\\\\":1,\"\\u005c\":2}", true},
 		{"{\"ab\":1,\"a\":2,\"abc\":3,\"b\":4}", false},
-		{"{\"a\\u0000x\":1,\"a\":2}", true}, /* json-c's view: both are "a" */
+		{"{\"a\\u0000x\":1,\"a\":2}", true},  /* json-c's view: both are "a" */
 		{"{\"k\":\"a\",\"v\":\"a\"}", false}, /* values are not names */
 		{"\"a\"", false},
 		{"1", false},
 	};
 
 	for (size_t i = 0; i < sizeof(dcases) / sizeof(dcases[0]); i++) {
-		bool got = lf_json_has_duplicate_members(dcases[i].text,
-							 strlen(dcases[i].text));
+		bool got = lf_json_has_duplicate_members(dcases[i].text, strlen(dcases[i].text));
 
 		if (got != dcases[i].dup)
 			fprintf(stderr, "\n  dup(%s) = %d\n", dcases[i].text, got);
@@ -406,7 +413,9 @@ static void test_render_exact(void)
 	check_render("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9,
 		     "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
 	/* not UTF-8: each bad byte becomes U+FFFD, output stays valid */
-	check_render("a\xff" "b", 3, "\"a\\ufffdb\"");
+	check_render("a\xff"
+		     "b",
+		     3, "\"a\\ufffdb\"");
 	check_render("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");
 	check_render("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"");
 	check_render("\xe2\x82", 2, "\"\\ufffd\\ufffd\"");
@@ -436,10 +445,18 @@ static void check_round_trip(const char *s, size_t len)
 static void test_render_round_trip(void)
 {
 	static const char *const samples[] = {
-		"", "plain", "quote \" and backslash \\", "tab\tnewline\nreturn\r",
-		"\x01\x02\x03\x1e\x1f\x7f", "caf\xc3\xa9", "\xe2\x82\xac 100",
-		"\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", "</script>", "\\u0041",
-		"\xef\xbf\xbf\xee\x80\x80", "\xe2\x80\xa8\xe2\x80\xa9",
+		"",
+		"plain",
+		"quote \" and backslash \\",
+		"tab\tnewline\nreturn\r",
+		"\x01\x02\x03\x1e\x1f\x7f",
+		"caf\xc3\xa9",
+		"\xe2\x82\xac 100",
+		"\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf",
+		"</script>",
+		"\\u0041",
+		"\xef\xbf\xbf\xee\x80\x80",
+		"\xe2\x80\xa8\xe2\x80\xa9",
 	};
 	char all[256], big[3000];
 
@@ -467,8 +484,7 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("json", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "parse table", test_parse_table) == NULL ||
+	if (s == NULL || CU_add_test(s, "parse table", test_parse_table) == NULL ||
 	    CU_add_test(s, "parsed values", test_parse_values) == NULL ||
 	    CU_add_test(s, "depth limit", test_depth) == NULL ||
 	    CU_add_test(s, "duplicates direct", test_duplicates_direct) == NULL ||

@@ -28,25 +28,23 @@ static const int64_t pow10_tab[] = {1, 10, 100, 1000, 10000, 100000};
 /* Unchanged on failure: lf_money_parse writes *out only on success. */
 #define SENTINEL INT64_C(-777)
 
-static void check_parse_len(const char *text, size_t len, int exp, bool zero,
-			    int want, int64_t want_v)
+static void check_parse_len(const char *text, size_t len, int exp, bool zero, int want,
+			    int64_t want_v)
 {
 	int64_t v = SENTINEL;
 	enum lf_money_err e = lf_money_parse(text, len, exp, zero, &v);
-	bool ok = (int)e == want &&
-		  (want == OK ? v == want_v : v == SENTINEL);
+	bool ok = (int)e == want && (want == OK ? v == want_v : v == SENTINEL);
 
 	if (!ok)
 		fprintf(stderr,
 			"\n  parse(\"%.*s\" len=%zu exp=%d zero=%d): got %d/%" PRId64
 			", want %d/%" PRId64 "\n",
-			(int)(len > 80 ? 80 : len), text ? text : "(null)", len, exp, zero, (int)e, v,
-			want, want_v);
+			(int)(len > 80 ? 80 : len), text ? text : "(null)", len, exp, zero, (int)e,
+			v, want, want_v);
 	CU_ASSERT(ok);
 }
 
-static void check_parse(const char *text, int exp, bool zero, int want,
-			int64_t want_v)
+static void check_parse(const char *text, int exp, bool zero, int want, int64_t want_v)
 {
 	check_parse_len(text, strlen(text), exp, zero, want, want_v);
 }
@@ -59,6 +57,7 @@ struct parse_case {
 	int64_t value;
 };
 
+/* clang-format off */
 static const struct parse_case parse_cases[] = {
 	/* zero */
 	{"0", 2, false, NPOS, 0},
@@ -144,11 +143,13 @@ static const struct parse_case parse_cases[] = {
 	{"1", -1, false, SYN, 0},
 	{"1", 10, false, SYN, 0},
 };
+/* clang-format on */
 
 /* Not the grammar, whatever the exponent and allow_zero: leading zeros,
  * signs, exponents, whitespace, stray dots, words, non-ASCII digits
  * (Arabic-Indic, fullwidth, superscript, Devanagari), a combining mark,
  * NBSP, a stray byte. */
+/* clang-format off */
 static const char *const syntax_errors[] = {
 	"007", "00", "00.5", "01", "0001.00", "00.00", "+1", "-1", "-0",
 	"-0.00", "+0", "1e2", "1E2", "1e-2", "1.5e3", "1.5E+3", "0e0", " 1",
@@ -159,6 +160,7 @@ static const char *const syntax_errors[] = {
 	"1.\xd9\xa1", "\xc2\xb2", "\xe0\xa5\xa7", "1\xcc\x81",
 	"\xc2\xa0" "1", "1\xc2\xa0", "\xff", "1.\xff",
 };
+/* clang-format on */
 
 static void test_parse_table(void)
 {
@@ -181,7 +183,9 @@ static void test_parse_length_respected(void)
 	check_parse_len("1.5x", 3, 2, false, OK, 150);
 	check_parse_len("1\0", 2, 2, false, SYN, 0);
 	check_parse_len("1.\0", 3, 2, false, SYN, 0);
-	check_parse_len("\0" "1", 2, 2, false, SYN, 0);
+	check_parse_len("\0"
+			"1",
+			2, 2, false, SYN, 0);
 	check_parse_len("1", 0, 2, true, SYN, 0);
 	check_parse_len(NULL, 0, 2, true, SYN, 0);
 }
@@ -205,8 +209,8 @@ static void test_parse_every_exponent(void)
 			snprintf(buf, sizeof(buf), "%" PRId64 ".%0*d", whole, exp, 1);
 			check_parse(buf, exp, false, BIG, 0);
 			/* 10^15 - 1 minor units */
-			snprintf(buf, sizeof(buf), "%" PRId64 ".%0*" PRId64, whole - 1,
-				 exp, pow10_tab[exp] - 1);
+			snprintf(buf, sizeof(buf), "%" PRId64 ".%0*" PRId64, whole - 1, exp,
+				 pow10_tab[exp] - 1);
 			check_parse(buf, exp, false, OK, MAXM - 1);
 			/* smallest unit */
 			snprintf(buf, sizeof(buf), "0.%0*d", exp, 1);
@@ -280,9 +284,10 @@ static void test_round_trip(void)
 {
 	static const int exps[] = {0, 2, 3, 4};
 	static const int64_t fixed[] = {
-		1, 5, 9, 10, 11, 99, 100, 101, 999, 1000, 1001, 9999, 10000,
-		10001, 12345, 100000, 123456789, INT64_C(999999999999999),
-		MAXM, MAXM + 1, MAXM * 10, INT64_MAX,
+		1,     5,        9,         10,        11,        99,
+		100,   101,      999,       1000,      1001,      9999,
+		10000, 10001,    12345,     100000,    123456789, INT64_C(999999999999999),
+		MAXM,  MAXM + 1, MAXM * 10, INT64_MAX,
 	};
 	char buf[LF_MONEY_FMT_MAX];
 	uint64_t seed = 0x9e3779b97f4a7c15u;
@@ -294,8 +299,7 @@ static void test_round_trip(void)
 			size_t n = lf_money_format(fixed[i], exp, buf);
 
 			CU_ASSERT_EQUAL(n, strlen(buf));
-			check_parse(buf, exp, false, fixed[i] > MAXM ? BIG : OK,
-				    fixed[i]);
+			check_parse(buf, exp, false, fixed[i] > MAXM ? BIG : OK, fixed[i]);
 		}
 		for (int i = 0; i < 200; i++) {
 			int64_t v;
@@ -314,6 +318,7 @@ struct fmt_case {
 	const char *text;
 };
 
+/* clang-format off */
 static const struct fmt_case fmt_cases[] = {
 	{0, 2, "0.00"},
 	{0, 0, "0"},
@@ -347,6 +352,7 @@ static const struct fmt_case fmt_cases[] = {
 	{1, 18, "0.000000000000000001"},
 	{7, -3, "7"},
 };
+/* clang-format on */
 
 static void test_format_table(void)
 {
@@ -372,34 +378,30 @@ static const struct {
 	const char *code;
 	int exp;
 } iso[] = {
-	{"AED", 2}, {"AFN", 2}, {"ALL", 2}, {"AMD", 2}, {"AOA", 2}, {"ARS", 2},
-	{"AUD", 2}, {"AWG", 2}, {"AZN", 2}, {"BAM", 2}, {"BBD", 2}, {"BDT", 2},
-	{"BGN", 2}, {"BHD", 3}, {"BIF", 0}, {"BMD", 2}, {"BND", 2}, {"BOB", 2},
-	{"BOV", 2}, {"BRL", 2}, {"BSD", 2}, {"BTN", 2}, {"BWP", 2}, {"BYN", 2},
-	{"BZD", 2}, {"CAD", 2}, {"CDF", 2}, {"CHE", 2}, {"CHF", 2}, {"CHW", 2},
-	{"CLF", 4}, {"CLP", 0}, {"CNY", 2}, {"COP", 2}, {"COU", 2}, {"CRC", 2},
-	{"CUC", 2}, {"CUP", 2}, {"CVE", 2}, {"CZK", 2}, {"DJF", 0}, {"DKK", 2},
-	{"DOP", 2}, {"DZD", 2}, {"EGP", 2}, {"ERN", 2}, {"ETB", 2}, {"EUR", 2},
-	{"FJD", 2}, {"FKP", 2}, {"GBP", 2}, {"GEL", 2}, {"GHS", 2}, {"GIP", 2},
-	{"GMD", 2}, {"GNF", 0}, {"GTQ", 2}, {"GYD", 2}, {"HKD", 2}, {"HNL", 2},
-	{"HTG", 2}, {"HUF", 2}, {"IDR", 2}, {"ILS", 2}, {"INR", 2}, {"IQD", 3},
-	{"IRR", 2}, {"ISK", 0}, {"JMD", 2}, {"JOD", 3}, {"JPY", 0}, {"KES", 2},
-	{"KGS", 2}, {"KHR", 2}, {"KMF", 0}, {"KPW", 2}, {"KRW", 0}, {"KWD", 3},
-	{"KYD", 2}, {"KZT", 2}, {"LAK", 2}, {"LBP", 2}, {"LKR", 2}, {"LRD", 2},
-	{"LSL", 2}, {"LYD", 3}, {"MAD", 2}, {"MDL", 2}, {"MGA", 2}, {"MKD", 2},
-	{"MMK", 2}, {"MNT", 2}, {"MOP", 2}, {"MRU", 2}, {"MUR", 2}, {"MVR", 2},
-	{"MWK", 2}, {"MXN", 2}, {"MXV", 2}, {"MYR", 2}, {"MZN", 2}, {"NAD", 2},
-	{"NGN", 2}, {"NIO", 2}, {"NOK", 2}, {"NPR", 2}, {"NZD", 2}, {"OMR", 3},
-	{"PAB", 2}, {"PEN", 2}, {"PGK", 2}, {"PHP", 2}, {"PKR", 2}, {"PLN", 2},
-	{"PYG", 0}, {"QAR", 2}, {"RON", 2}, {"RSD", 2}, {"RUB", 2}, {"RWF", 0},
-	{"SAR", 2}, {"SBD", 2}, {"SCR", 2}, {"SDG", 2}, {"SEK", 2}, {"SGD", 2},
-	{"SHP", 2}, {"SLE", 2}, {"SOS", 2}, {"SRD", 2}, {"SSP", 2}, {"STN", 2},
-	{"SVC", 2}, {"SYP", 2}, {"SZL", 2}, {"THB", 2}, {"TJS", 2}, {"TMT", 2},
-	{"TND", 3}, {"TOP", 2}, {"TRY", 2}, {"TTD", 2}, {"TWD", 2}, {"TZS", 2},
-	{"UAH", 2}, {"UGX", 0}, {"USD", 2}, {"USN", 2}, {"UYI", 0}, {"UYU", 2},
-	{"UYW", 4}, {"UZS", 2}, {"VED", 2}, {"VES", 2}, {"VND", 0}, {"VUV", 0},
-	{"WST", 2}, {"XAF", 0}, {"XCD", 2}, {"XCG", 2}, {"XOF", 0}, {"XPF", 0},
-	{"YER", 2}, {"ZAR", 2}, {"ZMW", 2}, {"ZWG", 2},
+	{"AED", 2}, {"AFN", 2}, {"ALL", 2}, {"AMD", 2}, {"AOA", 2}, {"ARS", 2}, {"AUD", 2},
+	{"AWG", 2}, {"AZN", 2}, {"BAM", 2}, {"BBD", 2}, {"BDT", 2}, {"BGN", 2}, {"BHD", 3},
+	{"BIF", 0}, {"BMD", 2}, {"BND", 2}, {"BOB", 2}, {"BOV", 2}, {"BRL", 2}, {"BSD", 2},
+	{"BTN", 2}, {"BWP", 2}, {"BYN", 2}, {"BZD", 2}, {"CAD", 2}, {"CDF", 2}, {"CHE", 2},
+	{"CHF", 2}, {"CHW", 2}, {"CLF", 4}, {"CLP", 0}, {"CNY", 2}, {"COP", 2}, {"COU", 2},
+	{"CRC", 2}, {"CUC", 2}, {"CUP", 2}, {"CVE", 2}, {"CZK", 2}, {"DJF", 0}, {"DKK", 2},
+	{"DOP", 2}, {"DZD", 2}, {"EGP", 2}, {"ERN", 2}, {"ETB", 2}, {"EUR", 2}, {"FJD", 2},
+	{"FKP", 2}, {"GBP", 2}, {"GEL", 2}, {"GHS", 2}, {"GIP", 2}, {"GMD", 2}, {"GNF", 0},
+	{"GTQ", 2}, {"GYD", 2}, {"HKD", 2}, {"HNL", 2}, {"HTG", 2}, {"HUF", 2}, {"IDR", 2},
+	{"ILS", 2}, {"INR", 2}, {"IQD", 3}, {"IRR", 2}, {"ISK", 0}, {"JMD", 2}, {"JOD", 3},
+	{"JPY", 0}, {"KES", 2}, {"KGS", 2}, {"KHR", 2}, {"KMF", 0}, {"KPW", 2}, {"KRW", 0},
+	{"KWD", 3}, {"KYD", 2}, {"KZT", 2}, {"LAK", 2}, {"LBP", 2}, {"LKR", 2}, {"LRD", 2},
+	{"LSL", 2}, {"LYD", 3}, {"MAD", 2}, {"MDL", 2}, {"MGA", 2}, {"MKD", 2}, {"MMK", 2},
+	{"MNT", 2}, {"MOP", 2}, {"MRU", 2}, {"MUR", 2}, {"MVR", 2}, {"MWK", 2}, {"MXN", 2},
+	{"MXV", 2}, {"MYR", 2}, {"MZN", 2}, {"NAD", 2}, {"NGN", 2}, {"NIO", 2}, {"NOK", 2},
+	{"NPR", 2}, {"NZD", 2}, {"OMR", 3}, {"PAB", 2}, {"PEN", 2}, {"PGK", 2}, {"PHP", 2},
+	{"PKR", 2}, {"PLN", 2}, {"PYG", 0}, {"QAR", 2}, {"RON", 2}, {"RSD", 2}, {"RUB", 2},
+	{"RWF", 0}, {"SAR", 2}, {"SBD", 2}, {"SCR", 2}, {"SDG", 2}, {"SEK", 2}, {"SGD", 2},
+	{"SHP", 2}, {"SLE", 2}, {"SOS", 2}, {"SRD", 2}, {"SSP", 2}, {"STN", 2}, {"SVC", 2},
+	{"SYP", 2}, {"SZL", 2}, {"THB", 2}, {"TJS", 2}, {"TMT", 2}, {"TND", 3}, {"TOP", 2},
+	{"TRY", 2}, {"TTD", 2}, {"TWD", 2}, {"TZS", 2}, {"UAH", 2}, {"UGX", 0}, {"USD", 2},
+	{"USN", 2}, {"UYI", 0}, {"UYU", 2}, {"UYW", 4}, {"UZS", 2}, {"VED", 2}, {"VES", 2},
+	{"VND", 0}, {"VUV", 0}, {"WST", 2}, {"XAF", 0}, {"XCD", 2}, {"XCG", 2}, {"XOF", 0},
+	{"XPF", 0}, {"YER", 2}, {"ZAR", 2}, {"ZMW", 2}, {"ZWG", 2},
 };
 
 static void test_currency_table(void)
@@ -419,10 +421,10 @@ static void test_currency_table(void)
 static void test_currency_rejects(void)
 {
 	static const char *const bad[] = {
-		"usd", "Usd", "uSD", "US", "U", "", "USDX", "USD ", " USD",
-		"XAU", "XAG", "XPT", "XPD", "XTS", "XXX", "XDR", "XSU", "XUA",
-		"XBA", "XBB", "XBC", "XBD", "HRK", "ZWL", "LTL", "DEM", "ABC",
-		"AAA", "ZZZ", "AEA", "ZZA", "U$D", "US1", "840", "E\xc3\x9aR",
+		"usd", "Usd", "uSD", "US",  "U",   "",    "USDX", "USD ",       " USD",
+		"XAU", "XAG", "XPT", "XPD", "XTS", "XXX", "XDR",  "XSU",        "XUA",
+		"XBA", "XBB", "XBC", "XBD", "HRK", "ZWL", "LTL",  "DEM",        "ABC",
+		"AAA", "ZZZ", "AEA", "ZZA", "U$D", "US1", "840",  "E\xc3\x9aR",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -446,6 +448,7 @@ struct json_case {
 	int64_t value;
 };
 
+/* clang-format off */
 static const struct json_case json_cases[] = {
 	{"100", 2, false, OK, 10000},
 	{"100.5", 2, false, OK, 10050},
@@ -541,6 +544,7 @@ static const struct json_case json_cases[] = {
 	{"{}", 2, false, TYPE, 0},
 	{"{\"amount\":1}", 2, false, TYPE, 0},
 };
+/* clang-format on */
 
 static struct json_object *parse_wrapped(const char *text)
 {
@@ -581,8 +585,7 @@ static void test_from_json_table(void)
 		if (arr == NULL)
 			fprintf(stderr, "\n  json-c rejected %s\n", c->json);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(arr);
-		e = lf_money_from_json(json_object_array_get_idx(arr, 0), c->exp,
-				       c->zero, &v);
+		e = lf_money_from_json(json_object_array_get_idx(arr, 0), c->exp, c->zero, &v);
 		ok = (int)e == c->err && (c->err == OK ? v == c->value : v == SENTINEL);
 		if (!ok)
 			fprintf(stderr,
@@ -668,8 +671,7 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("money", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "parse table", test_parse_table) == NULL ||
+	if (s == NULL || CU_add_test(s, "parse table", test_parse_table) == NULL ||
 	    CU_add_test(s, "parse respects length", test_parse_length_respected) == NULL ||
 	    CU_add_test(s, "parse every exponent", test_parse_every_exponent) == NULL ||
 	    CU_add_test(s, "parse absurdly long", test_parse_absurdly_long) == NULL ||

@@ -94,8 +94,7 @@ static void test_round_trip_location(void)
 	struct lf_outcome o;
 	char body[] = "{\"id\":\"0190f0a2-7c1e-7b3a-9c2d-1234567890ab\",\"status\":\"COMPLETED\"}";
 
-	sample(&o, 201, "/api/payments/0190f0a2-7c1e-7b3a-9c2d-1234567890ab", body,
-	       strlen(body));
+	sample(&o, 201, "/api/payments/0190f0a2-7c1e-7b3a-9c2d-1234567890ab", body, strlen(body));
 	round_trip(&o);
 }
 
@@ -151,10 +150,32 @@ static void test_encode_refuses(void)
 /* ---- hand-built variants ------------------------------------------- */
 
 enum variant {
-	V_GOOD, V_UNKNOWN_KEY, V_BODY_STR, V_NO_LOC, V_VERSION_2, V_VERSION_STR, V_STATUS_STR,
-	V_STATUS_600, V_STATUS_NEG, V_FP_31, V_FP_33, V_FP_STR, V_EXP_STR, V_EXP_HUGE, V_LOC_INT,
-	V_LOC_NUL, V_BODY_INT, V_MISS_V, V_MISS_S, V_MISS_F, V_MISS_E, V_MISS_B, V_DUP_S,
-	V_INT_KEY, V_ROOT_ARRAY, V_NESTED_UNKNOWN,
+	V_GOOD,
+	V_UNKNOWN_KEY,
+	V_BODY_STR,
+	V_NO_LOC,
+	V_VERSION_2,
+	V_VERSION_STR,
+	V_STATUS_STR,
+	V_STATUS_600,
+	V_STATUS_NEG,
+	V_FP_31,
+	V_FP_33,
+	V_FP_STR,
+	V_EXP_STR,
+	V_EXP_HUGE,
+	V_LOC_INT,
+	V_LOC_NUL,
+	V_BODY_INT,
+	V_MISS_V,
+	V_MISS_S,
+	V_MISS_F,
+	V_MISS_E,
+	V_MISS_B,
+	V_DUP_S,
+	V_INT_KEY,
+	V_ROOT_ARRAY,
+	V_NESTED_UNKNOWN,
 	V_COUNT
 };
 
@@ -198,7 +219,9 @@ static msgpack_sbuffer build(enum variant v)
 		if (v == V_STATUS_STR)
 			str(&pk, "201", 3);
 		else
-			msgpack_pack_int(&pk, v == V_STATUS_600 ? 600 : v == V_STATUS_NEG ? -201 : 201);
+			msgpack_pack_int(&pk, v == V_STATUS_600   ? 600
+					      : v == V_STATUS_NEG ? -201
+								  : 201);
 	}
 	if (v != V_MISS_F) {
 		key(&pk, "f"), n++;
@@ -272,7 +295,8 @@ static void test_variants(void)
 			    v == V_NESTED_UNKNOWN;
 
 		if (ok != want)
-			fprintf(stderr, "\n    variant %d: decode %s\n", v, ok ? "accepted" : "refused");
+			fprintf(stderr, "\n    variant %d: decode %s\n", v,
+				ok ? "accepted" : "refused");
 		CU_ASSERT_EQUAL(ok, want);
 		if (ok) {
 			CU_ASSERT_EQUAL(o.status, 201);
@@ -293,16 +317,16 @@ static void test_variants(void)
 static void test_hostile_headers(void)
 {
 	static const unsigned char cases[][12] = {
-		{0xdd, 0xff, 0xff, 0xff, 0xf0},                   /* array32, 4G items */
-		{0xdf, 0xff, 0xff, 0xff, 0xff},                   /* map32, 4G pairs */
-		{0x81, 0xa1, 'x', 0xdd, 0x00, 0xff, 0xff, 0xff},  /* nested array32 */
-		{0x81, 0xa1, 'b', 0xc6, 0xff, 0xff, 0xff, 0xff},  /* bin32 past the end */
-		{0x81, 0xa1, 'l', 0xdb, 0x7f, 0xff, 0xff, 0xff},  /* str32 past the end */
+		{0xdd, 0xff, 0xff, 0xff, 0xf0},                     /* array32, 4G items */
+		{0xdf, 0xff, 0xff, 0xff, 0xff},                     /* map32, 4G pairs */
+		{0x81, 0xa1, 'x', 0xdd, 0x00, 0xff, 0xff, 0xff},    /* nested array32 */
+		{0x81, 0xa1, 'b', 0xc6, 0xff, 0xff, 0xff, 0xff},    /* bin32 past the end */
+		{0x81, 0xa1, 'l', 0xdb, 0x7f, 0xff, 0xff, 0xff},    /* str32 past the end */
 		{0x81, 0xa1, 'x', 0xc9, 0xff, 0xff, 0xff, 0xff, 1}, /* ext32 past the end */
-		{0xde, 0xff, 0xff, 0xa1, 'v', 0x01},              /* map16 short */
-		{0x81, 0xc1, 0x01},                               /* reserved byte */
-		{0x80},                                           /* empty map */
-		{0xc0},                                           /* nil */
+		{0xde, 0xff, 0xff, 0xa1, 'v', 0x01},                /* map16 short */
+		{0x81, 0xc1, 0x01},                                 /* reserved byte */
+		{0x80},                                             /* empty map */
+		{0xc0},                                             /* nil */
 	};
 	static const size_t lens[] = {5, 5, 8, 8, 8, 9, 6, 3, 1, 1};
 	size_t i;
@@ -391,8 +415,7 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("outcome", NULL, NULL);
-	if (s == NULL ||
-	    !CU_add_test(s, "round trip with location", test_round_trip_location) ||
+	if (s == NULL || !CU_add_test(s, "round trip with location", test_round_trip_location) ||
 	    !CU_add_test(s, "round trip without location", test_round_trip_no_location) ||
 	    !CU_add_test(s, "round trip empty body", test_round_trip_empty_body) ||
 	    !CU_add_test(s, "round trip 60 KiB body", test_round_trip_large_body) ||

@@ -16,6 +16,7 @@ struct time_case {
 	const char *text;
 };
 
+/* clang-format off */
 static const struct time_case cases[] = {
 	{0, "1970-01-01T00:00:00.000Z"},
 	{1, "1970-01-01T00:00:00.001Z"},
@@ -49,6 +50,7 @@ static const struct time_case cases[] = {
 	{INT64_MAX, "9999-12-31T23:59:59.999Z"},
 	{INT64_MIN, "0000-01-01T00:00:00.000Z"},
 };
+/* clang-format on */
 
 static void test_format_known(void)
 {
@@ -58,8 +60,8 @@ static void test_format_known(void)
 		memset(out, 'x', sizeof(out));
 		lf_time_format_ms(cases[i].ms, out);
 		if (strcmp(out, cases[i].text) != 0)
-			fprintf(stderr, "\n  %lld -> %.25s, want %s\n",
-				(long long)cases[i].ms, out, cases[i].text);
+			fprintf(stderr, "\n  %lld -> %.25s, want %s\n", (long long)cases[i].ms, out,
+				cases[i].text);
 		CU_ASSERT_STRING_EQUAL(out, cases[i].text);
 		CU_ASSERT_EQUAL(strlen(out), LF_TIME_STR_LEN);
 	}
@@ -73,16 +75,15 @@ static void test_format_round_trip(void)
 	int bad = 0;
 
 	for (int64_t day = 0; day < 366; day++) {
-		int64_t ms = INT64_C(1704067200000) + day * 86400000 +
-			     (day * 7919 % 86400000) + day % 1000;
+		int64_t ms = INT64_C(1704067200000) + day * 86400000 + (day * 7919 % 86400000) +
+			     day % 1000;
 		struct tm tm;
 		int msec;
 
 		memset(&tm, 0, sizeof(tm));
 		lf_time_format_ms(ms, out);
-		if (sscanf(out, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year,
-			   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			   &tm.tm_sec, &msec) != 7) {
+		if (sscanf(out, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+			   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &msec) != 7) {
 			bad++;
 			continue;
 		}
@@ -123,8 +124,7 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("time", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "format known instants", test_format_known) == NULL ||
+	if (s == NULL || CU_add_test(s, "format known instants", test_format_known) == NULL ||
 	    CU_add_test(s, "format round trip", test_format_round_trip) == NULL ||
 	    CU_add_test(s, "clocks", test_clocks) == NULL) {
 		CU_cleanup_registry();

@@ -66,8 +66,8 @@ static void test_parse_valid(void)
 	for (int i = 0; i < 16; i++)
 		CU_ASSERT_EQUAL(id.b[i], 0x11);
 	/* only len bytes are read */
-	CU_ASSERT_TRUE(lf_uuid_parse("22222222-2222-2222-2222-222222222222xyz",
-				     LF_UUID_STR_LEN, &id));
+	CU_ASSERT_TRUE(
+		lf_uuid_parse("22222222-2222-2222-2222-222222222222xyz", LF_UUID_STR_LEN, &id));
 	CU_ASSERT_EQUAL(id.b[15], 0x22);
 }
 
@@ -76,19 +76,19 @@ static void test_parse_invalid(void)
 	static const char *const bad[] = {
 		"",
 		"0",
-		"01234567-89ab-cdef-fedc-ba987654321",     /* 35 */
-		"01234567-89ab-cdef-fedc-ba98765432100",   /* 37 */
-		"0123456789abcdeffedcba9876543210",        /* no dashes */
-		"{01234567-89ab-cdef-fedc-ba9876543210}",  /* braces */
-		"{01234567-89ab-cdef-fedc-ba98765432}",    /* braces, 36 */
+		"01234567-89ab-cdef-fedc-ba987654321",    /* 35 */
+		"01234567-89ab-cdef-fedc-ba98765432100",  /* 37 */
+		"0123456789abcdeffedcba9876543210",       /* no dashes */
+		"{01234567-89ab-cdef-fedc-ba9876543210}", /* braces */
+		"{01234567-89ab-cdef-fedc-ba98765432}",   /* braces, 36 */
 		"(01234567-89ab-cdef-fedc-ba98765432)",
 		"urn:uuid:01234567-89ab-cdef-fedc-ba9876543210",
-		"0123456-789ab-cdef-fedc-ba9876543210",    /* dash moved left */
-		"012345678-9ab-cdef-fedc-ba9876543210",    /* dash moved right */
+		"0123456-789ab-cdef-fedc-ba9876543210", /* dash moved left */
+		"012345678-9ab-cdef-fedc-ba9876543210", /* dash moved right */
 		"01234567-89abc-def-fedc-ba9876543210",
 		"01234567-89ab-cdef0-edc-ba9876543210",
 		"01234567-89ab-cdef-fedcb-a9876543210",
-		"01234567089ab-cdef-fedc-ba9876543210",    /* dash -> digit */
+		"01234567089ab-cdef-fedc-ba9876543210", /* dash -> digit */
 		"01234567-89ab0cdef-fedc-ba9876543210",
 		"01234567-89ab-cdef0fedc-ba9876543210",
 		"01234567-89ab-cdef-fedc0ba9876543210",
@@ -96,11 +96,11 @@ static void test_parse_invalid(void)
 		"01234567-89ab-cdef-fedc-ba987654321-",
 		"01234567--9ab-cdef-fedc-ba9876543210",
 		"------------------------------------",
-		"g1234567-89ab-cdef-fedc-ba9876543210",    /* non-hex */
+		"g1234567-89ab-cdef-fedc-ba9876543210", /* non-hex */
 		"01234567-89ab-cdef-fedc-ba987654321g",
 		"01234567-89ab-cdef-fedc-ba987654321G",
 		"01234567-89ab-cdxf-fedc-ba9876543210",
-		"0123456 -89ab-cdef-fedc-ba9876543210",    /* space */
+		"0123456 -89ab-cdef-fedc-ba9876543210", /* space */
 		" 1234567-89ab-cdef-fedc-ba9876543210",
 		"01234567-89ab-cdef-fedc-ba987654321 ",
 		"+1234567-89ab-cdef-fedc-ba9876543210",
@@ -121,7 +121,8 @@ static void test_parse_invalid(void)
 			CU_ASSERT_EQUAL(id.b[k], 0xA5);
 	}
 	/* an embedded NUL within the 36 bytes */
-	CU_ASSERT_FALSE(lf_uuid_parse("01234567-89ab-cdef-fedc-ba98765432\0" "0",
+	CU_ASSERT_FALSE(lf_uuid_parse("01234567-89ab-cdef-fedc-ba98765432\0"
+				      "0",
 				      LF_UUID_STR_LEN, &id));
 	/* a good string with a wrong length */
 	CU_ASSERT_FALSE(lf_uuid_parse("01234567-89ab-cdef-fedc-ba9876543210", 35, &id));
@@ -139,8 +140,8 @@ static void test_format_round_trip(void)
 		a.b[15] ^= (uint8_t)i;
 		lf_uuid_format(&a, text);
 		CU_ASSERT_EQUAL(strlen(text), LF_UUID_STR_LEN);
-		CU_ASSERT_TRUE(text[8] == '-' && text[13] == '-' &&
-			       text[18] == '-' && text[23] == '-');
+		CU_ASSERT_TRUE(text[8] == '-' && text[13] == '-' && text[18] == '-' &&
+			       text[23] == '-');
 		for (int k = 0; k < LF_UUID_STR_LEN; k++) {
 			if (k == 8 || k == 13 || k == 18 || k == 23)
 				continue;
@@ -172,14 +173,19 @@ static void test_compare(void)
 
 static void check_v7_bits(const lf_uuid *id)
 {
-	CU_ASSERT_EQUAL(id->b[6] >> 4, 7);        /* version */
-	CU_ASSERT_EQUAL(id->b[8] >> 6, 2);        /* variant 10 */
+	CU_ASSERT_EQUAL(id->b[6] >> 4, 7); /* version */
+	CU_ASSERT_EQUAL(id->b[8] >> 6, 2); /* variant 10 */
 }
 
 static void test_v7_at(void)
 {
 	static const uint64_t stamps[] = {
-		0, 1, 255, 256, UINT64_C(1767225600123), UINT64_C(2147483648000),
+		0,
+		1,
+		255,
+		256,
+		UINT64_C(1767225600123),
+		UINT64_C(2147483648000),
 		UINT64_C(0xFFFFFFFFFFFF),
 	};
 	char text[LF_UUID_STR_LEN + 1];
@@ -306,8 +312,7 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("uuid", NULL, NULL);
-	if (s == NULL ||
-	    CU_add_test(s, "parse valid", test_parse_valid) == NULL ||
+	if (s == NULL || CU_add_test(s, "parse valid", test_parse_valid) == NULL ||
 	    CU_add_test(s, "parse invalid", test_parse_invalid) == NULL ||
 	    CU_add_test(s, "format round trip", test_format_round_trip) == NULL ||
 	    CU_add_test(s, "compare", test_compare) == NULL ||
