@@ -54,6 +54,8 @@ export LF_TEST_MYSQL_USER=ledgerflow
 export LF_TEST_MYSQL_PASSWORD=ledgerflow
 export LF_TEST_REDIS_PORT=$(cat "$state/redis.port")
 export LF_TEST_STATE_DIR=$state
+export LF_TEST_TMPDIR=$state/daemons
+mkdir -p "$LF_TEST_TMPDIR"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -67,6 +69,14 @@ done
 if [ "$status" -ne 0 ]; then
 	cat test-suite.log 2>/dev/null || true
 	exit "$status"
+fi
+# a sanitizer report in any daemon the tests started fails the run
+if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+	"$LF_TEST_TMPDIR"/*/*.log 2>/dev/null; then
+	echo "sanitizer reports in the daemons' logs (files above)"
+	grep -h -A20 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+		"$LF_TEST_TMPDIR"/*/*.log | head -80
+	exit 1
 fi
 
 # the systemd unit, with the paths of this build

@@ -169,7 +169,10 @@ bool lf_h_daemon_config(const struct lf_h_env *env, struct lf_h_daemon *d, const
 			int workers, const char *extra)
 {
 	memset(d, 0, sizeof *d);
-	snprintf(d->dir, sizeof d->dir, "/tmp/lf-test-XXXXXX");
+	/* the test command collects every daemon's log under LF_TEST_TMPDIR
+	 * and fails the run when a sanitizer reported anything there */
+	const char *tmp = getenv("LF_TEST_TMPDIR");
+	snprintf(d->dir, sizeof d->dir, "%s/lf-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(d->dir) == NULL)
 		return false;
 	snprintf(d->conf, sizeof d->conf, "%s/ledgerflow.conf", d->dir);
