@@ -36,9 +36,14 @@
  * Locking: one partition lock at a time, never nested. Functions ending in
  * _locked expect the partition lock held. Values are copied in and out
  * under the lock, never handed out by pointer.
+ *
+ * Files: the structures, layout constants and offset helpers are in
+ * cache_int.h (shared with cache_check.c, which holds the integrity walk
+ * lf_cache_check and the lf_cache_debug_* test hooks).
  */
 #include "lf_cache.h"
 #include "lf_shm.h"
+#include "cache_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,78 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LF_CACHE_MAGIC UINT64_C(0x4c46434143484531) /* "LFCACHE1" */
-#define LF_CACHE_LAYOUT_VERSION 1
-#define LF_CHUNK_SIZE 256
-#define LF_MAX_PARTS 16
-#define LF_MIN_SIZE (64 * 1024)
-#define LF_NIL UINT32_MAX
-#define LF_ALIGN 64
-
-enum chunk_state { CHUNK_FREE = 0, CHUNK_HEAD = 1, CHUNK_CONT = 2 };
-
-struct chunk_hdr {
-	uint32_t next; /* next chunk of the entry, or next free chunk */
-	uint8_t state; /* enum chunk_state */
-	uint8_t ref;   /* CLOCK reference bit (head chunks) */
-	uint16_t reserved;
-};
-
-struct entry_hdr { /* follows the chunk_hdr of a head chunk */
-	uint64_t hash;
-	int64_t expires_ms;
-	uint32_t bucket_next; /* next head chunk in the same bucket */
-	uint32_t klen;
-	uint32_t vlen;
-	uint32_t nchunks; /* length of the chain, head included */
-};
-
-#define HEAD_PAYLOAD (LF_CHUNK_SIZE - sizeof(struct chunk_hdr) - sizeof(struct entry_hdr))
-#define CONT_PAYLOAD (LF_CHUNK_SIZE - sizeof(struct chunk_hdr))
-
-struct part {
-	union {
-		pthread_mutex_t m;
-		uint8_t pad[64];
-	} lock;
-	uint64_t buckets_off; /* from cache base */
-	uint64_t chunks_off;  /* from cache base */
-	uint32_t nbuckets;    /* power of two */
-	uint32_t nchunks;
-	uint32_t free_head;
-	uint32_t free_count;
-	uint32_t hand; /* CLOCK hand, a chunk number */
-	uint32_t entries;
-	uint64_t hits, misses, expired, inserts, evictions, refused, wipes;
-	uint8_t reserved[32];
-};
-
-struct lf_cache {
-	uint64_t magic;
-	uint32_t layout_version;
-	uint32_t header_size; /* sizeof(struct lf_cache) */
-	uint32_t part_size;   /* sizeof(struct part) */
-	uint32_t chunk_size;
-	uint64_t size; /* bytes of the region given to lf_cache_init */
-	uint32_t npart;
-	uint32_t max_key;
-	uint32_t max_value;
-	uint32_t reserved0;
-	uint64_t sipkey[2];
-	uint64_t parts_off;
-	uint8_t reserved[56];
-};
-
-_Static_assert(sizeof(struct chunk_hdr) == 8, "chunk_hdr layout");
-_Static_assert(sizeof(struct entry_hdr) == 32, "entry_hdr layout");
-_Static_assert(_Alignof(struct entry_hdr) <= 8, "entry_hdr alignment");
-_Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex does not fit its slot");
-_Static_assert(sizeof(struct part) == 192, "part layout");
-_Static_assert(sizeof(struct part) % LF_ALIGN == 0, "part not cache-line sized");
-_Static_assert(sizeof(struct lf_cache) == 128, "cache header layout");
-_Static_assert(_Alignof(struct lf_cache) <= 8 && _Alignof(struct part) <= 8,
-	       "region only promises 8-byte alignment");
-_Static_assert(LF_CHUNK_SIZE % 8 == 0 && HEAD_PAYLOAD > 0, "chunk size");
+#define LF_MIN_SIZE (64 * 1024) /* smallest region lf_cache_init accepts */
 
 /* ---- SipHash-2-4 --------------------------------------------------- */
 
@@ -170,45 +104,11 @@ static uint64_t siphash24(const uint64_t k[2], const uint8_t *in, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* ---- addressing ---------------------------------------------------- */
-
-static inline struct part *part_at(struct lf_cache *c, uint32_t i)
-{
-	return (struct part *)((char *)c + c->parts_off + (uint64_t)i * sizeof(struct part));
-}
-
-static inline uint32_t *bucket_array(struct lf_cache *c, struct part *p)
-{
-	return (uint32_t *)((char *)c + p->buckets_off);
-}
-
-static inline struct chunk_hdr *chunk_at(struct lf_cache *c, struct part *p, uint32_t n)
-{
-	return (struct chunk_hdr *)((char *)c + p->chunks_off + (uint64_t)n * LF_CHUNK_SIZE);
-}
-
-static inline struct entry_hdr *entry_of(struct chunk_hdr *ch)
-{
-	return (struct entry_hdr *)(ch + 1);
-}
-
-static uint32_t chunks_for(size_t bytes)
-{
-	if (bytes <= HEAD_PAYLOAD)
-		return 1;
-	return (uint32_t)(1 + (bytes - HEAD_PAYLOAD + CONT_PAYLOAD - 1) / CONT_PAYLOAD);
-}
-
-static uint64_t key_hash(const struct lf_cache *c, const void *key, size_t klen)
+uint64_t lf_cache_key_hash(const struct lf_cache *c, const void *key, size_t klen)
 {
 	static const uint8_t empty[1];
 
 	return siphash24(c->sipkey, klen ? key : empty, klen);
-}
-
-static struct part *part_for(struct lf_cache *c, uint64_t h)
-{
-	return part_at(c, (uint32_t)((h >> 32) % c->npart));
 }
 
 /* ---- partition upkeep ---------------------------------------------- */
@@ -244,7 +144,7 @@ static void part_corrupt_locked(struct lf_cache *c, struct part *p, const char *
 }
 
 /* Take the partition lock; wipe the partition if its last owner died. */
-static bool part_lock(struct lf_cache *c, struct part *p)
+bool lf_cache_part_lock(struct lf_cache *c, struct part *p)
 {
 	bool died = false;
 
@@ -255,11 +155,6 @@ static bool part_lock(struct lf_cache *c, struct part *p)
 		p->wipes++;
 	}
 	return true;
-}
-
-static inline void part_unlock(struct part *p)
-{
-	lf_shm_mutex_unlock(&p->lock.m);
 }
 
 /* ---- the entry data stream (key then value) over a chunk chain ----- */
@@ -301,24 +196,6 @@ static int stream_io_locked(struct lf_cache *c, struct part *p, uint32_t head, s
 		}
 	}
 	return 0;
-}
-
-/* Check that the entry at head is a well-formed chain inside p. */
-static bool entry_sane_locked(struct lf_cache *c, struct part *p, uint32_t head)
-{
-	struct chunk_hdr *ch = chunk_at(c, p, head);
-	struct entry_hdr *e = entry_of(ch);
-	uint32_t i, n = ch->next;
-
-	if (ch->state != CHUNK_HEAD || e->klen > LF_CACHE_MAX_KEY || e->vlen > LF_CACHE_MAX_VALUE ||
-	    e->nchunks != chunks_for((size_t)e->klen + e->vlen))
-		return false;
-	for (i = 1; i < e->nchunks; i++) {
-		if (n >= p->nchunks || chunk_at(c, p, n)->state != CHUNK_CONT)
-			return false;
-		n = chunk_at(c, p, n)->next;
-	}
-	return n == LF_NIL;
 }
 
 /* Walk key's bucket (h) for the entry matching key, or when key is NULL
@@ -546,12 +423,12 @@ enum lf_cache_result lf_cache_put(struct lf_cache *c, const void *key, size_t kl
 				  const void *value, size_t vlen, int64_t expires_ms,
 				  int64_t now_ms)
 {
-	uint64_t h = key_hash(c, key, klen);
+	uint64_t h = lf_cache_key_hash(c, key, klen);
 	struct part *p = part_for(c, h);
 	uint32_t need, head, prev;
 	struct entry_hdr *e;
 
-	if (!part_lock(c, p))
+	if (!lf_cache_part_lock(c, p))
 		return LF_CACHE_ERROR;
 	need = klen > LF_CACHE_MAX_KEY || vlen > LF_CACHE_MAX_VALUE ? UINT32_MAX
 								    : chunks_for(klen + vlen);
@@ -597,7 +474,7 @@ enum lf_cache_result lf_cache_put(struct lf_cache *c, const void *key, size_t kl
 enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t klen, void *buf,
 				  size_t cap, size_t *vlen, int64_t now_ms)
 {
-	uint64_t h = key_hash(c, key, klen);
+	uint64_t h = lf_cache_key_hash(c, key, klen);
 	struct part *p = part_for(c, h);
 	enum lf_cache_result r;
 	uint32_t head, prev;
@@ -608,7 +485,7 @@ enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t kl
 		*vlen = 0;
 	if (klen > LF_CACHE_MAX_KEY)
 		return LF_CACHE_MISS; /* could never have been stored */
-	if (!part_lock(c, p))
+	if (!lf_cache_part_lock(c, p))
 		return LF_CACHE_ERROR;
 	head = bucket_walk_locked(c, p, h, key, klen, LF_NIL, &prev);
 	if (head == LF_NIL) {
@@ -642,11 +519,11 @@ enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t kl
 
 bool lf_cache_delete(struct lf_cache *c, const void *key, size_t klen)
 {
-	uint64_t h = key_hash(c, key, klen);
+	uint64_t h = lf_cache_key_hash(c, key, klen);
 	struct part *p = part_for(c, h);
 	uint32_t head, prev;
 
-	if (klen > LF_CACHE_MAX_KEY || !part_lock(c, p))
+	if (klen > LF_CACHE_MAX_KEY || !lf_cache_part_lock(c, p))
 		return false;
 	head = bucket_walk_locked(c, p, h, key, klen, LF_NIL, &prev);
 	if (head != LF_NIL)
@@ -662,7 +539,7 @@ void lf_cache_clear(struct lf_cache *c)
 	for (i = 0; i < c->npart; i++) {
 		struct part *p = part_at(c, i);
 
-		if (!part_lock(c, p))
+		if (!lf_cache_part_lock(c, p))
 			continue;
 		part_wipe_locked(c, p);
 		part_unlock(p);
@@ -677,7 +554,7 @@ void lf_cache_stats(struct lf_cache *c, struct lf_cache_stats *out)
 	for (i = 0; i < c->npart; i++) {
 		struct part *p = part_at(c, i);
 
-		if (!part_lock(c, p))
+		if (!lf_cache_part_lock(c, p))
 			continue;
 		out->hits += p->hits;
 		out->misses += p->misses;
@@ -691,119 +568,4 @@ void lf_cache_stats(struct lf_cache *c, struct lf_cache_stats *out)
 		part_unlock(p);
 	}
 	out->slots_used = out->slots_total - out->slots_free;
-}
-
-static bool check_part_locked(struct lf_cache *c, struct part *p, uint32_t idx, uint8_t *seen)
-{
-	uint32_t *b = bucket_array(c, p);
-	uint64_t reachable = 0, nfree = 0, entries = 0;
-	uint32_t i, n, k;
-
-#define FAIL(...)                                                                 \
-	do {                                                                      \
-		fprintf(stderr, "lf_cache_check: partition %u: ", (unsigned)idx); \
-		fprintf(stderr, __VA_ARGS__);                                     \
-		fputc('\n', stderr);                                              \
-		return false;                                                     \
-	} while (0)
-
-	for (i = 0; i < p->nbuckets; i++) {
-		for (n = b[i]; n != LF_NIL; n = entry_of(chunk_at(c, p, n))->bucket_next) {
-			struct entry_hdr *e;
-
-			if (n >= p->nchunks || seen[n])
-				FAIL("bucket %u: bad or repeated chunk %u", i, n);
-			if (!entry_sane_locked(c, p, n))
-				FAIL("bucket %u: malformed entry at chunk %u", i, n);
-			e = entry_of(chunk_at(c, p, n));
-			if ((e->hash & (p->nbuckets - 1)) != i)
-				FAIL("entry at chunk %u in the wrong bucket", n);
-			if (part_for(c, e->hash) != p)
-				FAIL("entry at chunk %u in the wrong partition", n);
-			seen[n] = 1;
-			reachable++;
-			/* the chain was validated by entry_sane_locked() */
-			k = chunk_at(c, p, n)->next;
-			while (k != LF_NIL) {
-				if (seen[k])
-					FAIL("chunk %u shared by two entries", k);
-				seen[k] = 1;
-				reachable++;
-				k = chunk_at(c, p, k)->next;
-			}
-			entries++;
-		}
-	}
-	for (n = p->free_head; n != LF_NIL; n = chunk_at(c, p, n)->next) {
-		if (n >= p->nchunks || seen[n])
-			FAIL("free list: bad or repeated chunk %u", n);
-		if (chunk_at(c, p, n)->state != CHUNK_FREE)
-			FAIL("free list: chunk %u not marked free", n);
-		seen[n] = 1;
-		nfree++;
-	}
-	if (nfree != p->free_count)
-		FAIL("free list holds %llu chunks, free_count says %u", (unsigned long long)nfree,
-		     p->free_count);
-	if (entries != p->entries)
-		FAIL("%llu entries reachable, entries says %u", (unsigned long long)entries,
-		     p->entries);
-	if (nfree + reachable != p->nchunks)
-		FAIL("free %llu + reachable %llu != total %u", (unsigned long long)nfree,
-		     (unsigned long long)reachable, p->nchunks);
-#undef FAIL
-	return true;
-}
-
-bool lf_cache_check(struct lf_cache *c)
-{
-	bool ok = true;
-	uint32_t i;
-
-	if (lf_cache_attach(c) == NULL) {
-		fprintf(stderr, "lf_cache_check: bad layout header\n");
-		return false;
-	}
-	for (i = 0; i < c->npart && ok; i++) {
-		struct part *p = part_at(c, i);
-		uint8_t *seen = calloc(p->nchunks ? p->nchunks : 1, 1);
-
-		if (seen == NULL || !part_lock(c, p)) {
-			free(seen);
-			fprintf(stderr, "lf_cache_check: partition %u: cannot check\n",
-				(unsigned)i);
-			return false;
-		}
-		ok = check_part_locked(c, p, i, seen);
-		part_unlock(p);
-		free(seen);
-	}
-	return ok;
-}
-
-/* ---- test hooks ---------------------------------------------------- */
-
-int lf_cache_debug_partition_for_key(struct lf_cache *c, const void *key, size_t klen)
-{
-	uint64_t h = key_hash(c, key, klen);
-
-	return (int)((h >> 32) % c->npart);
-}
-
-bool lf_cache_debug_lock_partition_for_key(struct lf_cache *c, const void *key, size_t klen,
-					   bool scribble)
-{
-	struct part *p = part_for(c, key_hash(c, key, klen));
-	uint32_t *b, i;
-
-	if (!part_lock(c, p))
-		return false;
-	if (scribble) { /* what a worker killed mid-update might leave behind */
-		b = bucket_array(c, p);
-		for (i = 0; i < p->nbuckets; i++)
-			b[i] = UINT32_C(0x9e3779b9) * (i + 1);
-		p->free_head = p->nchunks / 2;
-		p->free_count += 7;
-	}
-	return true; /* deliberately left locked */
 }

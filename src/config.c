@@ -5,11 +5,11 @@
  * our own line reader, so every problem carries its line number), then the
  * LEDGERFLOW_<SECTION>_<KEY> environment variables. Each problem is printed
  * as one line "SOURCE: section.key: what is wrong"; secret values
- * (passwords) are never printed.
+ * (passwords) are never printed. The value parsers (sizes, durations,
+ * booleans, listen addresses) are in config_value.c.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +22,7 @@
 #include <ini.h>
 
 #include "lf_config.h"
+#include "config_int.h"
 
 #ifndef LF_DEFAULT_SQL_DIR
 #define LF_DEFAULT_SQL_DIR "/usr/share/ledgerflow/sql"
@@ -134,144 +135,6 @@ static bool is_string(const struct key *k)
 
 #define FIELD(cfg, k, T) ((T *)(void *)((char *)(cfg) + (k)->off))
 #define CFIELD(cfg, k, T) ((const T *)(const void *)((const char *)(cfg) + (k)->off))
-
-/* ---- value parsers ---- */
-
-/* Decimal digits only (at least one), no sign, no overflow. */
-static bool parse_u64(const char *s, const char **end, uint64_t *out)
-{
-	uint64_t n = 0;
-	const char *p = s;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (n > (UINT64_MAX - d) / 10)
-			return false;
-		n = n * 10 + d;
-	}
-	if (p == s)
-		return false;
-	*end = p;
-	*out = n;
-	return true;
-}
-
-bool lf_config_parse_size(const char *s, size_t *out)
-{
-	const char *p;
-	uint64_t n, mult = 1;
-	if (!s || !parse_u64(s, &p, &n))
-		return false;
-	switch (*p) {
-	case '\0': break;
-	case 'k':
-	case 'K':
-		mult = 1024;
-		p++;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1024 * 1024;
-		p++;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1024 * 1024 * 1024;
-		p++;
-		break;
-	default: return false;
-	}
-	if (*p != '\0' || n > SIZE_MAX / mult)
-		return false;
-	*out = (size_t)(n * mult);
-	return true;
-}
-
-bool lf_config_parse_duration(const char *s, int64_t *ms)
-{
-	const char *p;
-	uint64_t n, mult;
-	if (!s || !parse_u64(s, &p, &n))
-		return false;
-	if (strcmp(p, "") == 0 || strcmp(p, "s") == 0)
-		mult = 1000;
-	else if (strcmp(p, "ms") == 0)
-		mult = 1;
-	else if (strcmp(p, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(p, "h") == 0)
-		mult = 3600 * 1000;
-	else
-		return false;
-	if (n > (uint64_t)INT64_MAX / mult)
-		return false;
-	*ms = (int64_t)(n * mult);
-	return true;
-}
-
-bool lf_config_parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = {"on", "yes", "true", "1"};
-	static const char *const no[] = {"off", "no", "false", "0"};
-	if (!s)
-		return false;
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = true;
-			return true;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
-}
-
-bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port)
-{
-	const char *h, *colon, *p;
-	size_t n;
-	uint64_t v;
-	char tmp[INET6_ADDRSTRLEN + 1];
-	unsigned char addr[16];
-
-	if (!s || !host || !port || hostlen == 0)
-		return false;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':')
-			return false;
-		h = s + 1;
-		n = (size_t)(close - h);
-		colon = close + 1;
-		if (n == 0 || n >= sizeof(tmp))
-			return false;
-		memcpy(tmp, h, n);
-		tmp[n] = '\0';
-		if (inet_pton(AF_INET6, tmp, addr) != 1)
-			return false;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return false;
-		h = s;
-		n = (size_t)(colon - h);
-		if (n == 0)
-			return false;
-		for (size_t i = 0; i < n; i++)
-			if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' &&
-			    h[i] != '_')
-				return false;
-	}
-	if (!parse_u64(colon + 1, &p, &v) || *p != '\0' || v < 1 || v > 65535)
-		return false;
-	if (n + 1 > hostlen)
-		return false;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	*port = (unsigned)v;
-	return true;
-}
 
 /* ---- formatting ---- */
 

@@ -3,6 +3,7 @@
  * and helpers shared by the database integration tests.
  */
 #include "store_fixture.h"
+#include "../lf_cunit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -253,13 +254,9 @@ int fx_run(const char *suite, const struct fx_test *tests, size_t n, bool migrat
 		CU_cleanup_registry();
 		return 1;
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	unsigned suite_failures = CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	int rc = lf_cunit_run();
 	mysql_library_end();
 	if (quiet != stderr)
 		fclose(quiet);
-	return failures > 0 || suite_failures > 0 ? 1 : 0;
+	return rc;
 }

@@ -16,6 +16,7 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "../lf_cunit.h"
 
 static struct lf_h_env env;
 static struct lf_h_daemon d;
@@ -952,11 +953,8 @@ int main(void)
 	CU_add_test(s, "pagination and the balanceAfter chain", test_ledger_pagination);
 	CU_add_test(s, "400 limit and cursor, 404, invalid_id", test_ledger_errors);
 	CU_add_test(s, "ledgerflowctl reconcile exits 0", test_reconcile);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	int rc = lf_cunit_run();
 	lf_h_daemon_stop(&d, SIGTERM, 15000);
 	lf_h_db_drop(&env, dbname);
-	return failures ? 1 : 0;
+	return rc;
 }

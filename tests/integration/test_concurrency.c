@@ -24,6 +24,7 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "../lf_cunit.h"
 
 #define THREADS 32
 
@@ -670,11 +671,8 @@ int main(void)
 	CU_add_test(s, "(c) random transfers among 20 accounts for 10 s", test_random_transfers);
 	CU_add_test(s, "one Idempotency-Key from 16 clients at once", test_same_key_concurrently);
 	CU_add_test(s, "(d) MySQL down for 3 s under load, then back", test_mysql_outage);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	int rc = lf_cunit_run();
 	lf_h_daemon_stop(&d, SIGTERM, 15000);
 	lf_h_db_drop(&env, dbname);
-	return failures ? 1 : 0;
+	return rc;
 }

@@ -26,6 +26,7 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "../lf_cunit.h"
 
 #define EXTRA_CONF "[redis]\ntimeout = 200ms\nbreaker_cooldown = 2s\n"
 #define REDIS_TIMEOUT_MS 200
@@ -1189,13 +1190,10 @@ int main(void)
 	CU_add_test(s, "Redis flushed: replays from shm and the database", test_redis_flushed);
 	CU_add_test(s, "Redis frozen: payments finish within the timeout", test_redis_frozen);
 	CU_add_test(s, "replay-heavy run: tier hit counts", test_replay_heavy);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	int rc = lf_cunit_run();
 	redis_restore();
 	if (d.pid > 0)
 		lf_h_daemon_stop(&d, SIGKILL, 5000);
 	lf_h_db_drop(&env, dbname);
-	return failures ? 1 : 0;
+	return rc;
 }

@@ -22,6 +22,7 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "../lf_cunit.h"
 
 #define LOAD_THREADS 20
 
@@ -360,10 +361,7 @@ int main(void)
 		    test_graceful_stop_under_load);
 	CU_add_test(s, "detaches without -f; SIGUSR1 reopens the log",
 		    test_daemonize_and_log_reopen);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	int rc = lf_cunit_run();
 	lf_h_db_drop(&env, dbname);
-	return failures ? 1 : 0;
+	return rc;
 }

@@ -16,6 +16,7 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "../lf_cunit.h"
 
 static struct lf_h_env env;
 static struct lf_h_daemon d;
@@ -137,12 +138,9 @@ int main(void)
 		    test_declined_payment_after_retention);
 	CU_add_test(s, "reaped keys are counted; the books hold",
 		    test_reaper_counted_and_books_hold);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	int rc = lf_cunit_run();
 	if (lf_h_daemon_stop(&d, SIGTERM, 15000) != 0)
-		failures++;
+		rc = 1;
 	lf_h_db_drop(&env, dbname);
-	return failures ? 1 : 0;
+	return rc;
 }

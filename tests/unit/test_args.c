@@ -10,6 +10,7 @@
 #include <CUnit/Basic.h>
 
 #include "lf_args.h"
+#include "../lf_cunit.h"
 
 #define DEF "/etc/ledgerflow/ledgerflow.conf"
 #define MAXARGS 16
@@ -325,7 +326,6 @@ int main(void)
 		{"usage text", test_usage},
 	};
 	CU_pSuite suite;
-	unsigned failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -335,12 +335,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
 			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures > 0 ? 1 : 0;
+	return lf_cunit_run();
 fail:
 	CU_cleanup_registry();
 	return 1;

@@ -6,6 +6,7 @@
  */
 #include "lf_cache.h"
 #include "lf_shm.h"
+#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <signal.h>
@@ -588,7 +589,6 @@ static void test_multiprocess_stress(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned fails;
 
 	alarm(120); /* a hung lock kills the run instead of wedging it */
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -606,9 +606,5 @@ int main(void)
 		CU_cleanup_registry();
 		return 1;
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails > 0 ? 1 : 0;
+	return lf_cunit_run();
 }

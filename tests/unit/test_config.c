@@ -15,6 +15,7 @@
 #include <CUnit/Basic.h>
 
 #include "lf_config.h"
+#include "../lf_cunit.h"
 
 #ifndef LF_DEFAULT_SQL_DIR
 #define LF_DEFAULT_SQL_DIR "/usr/share/ledgerflow/sql"
@@ -931,7 +932,6 @@ int main(void)
 		{"parse listen", test_parse_listen},
 	};
 	CU_pSuite suite;
-	unsigned failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -941,12 +941,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
 			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures > 0 ? 1 : 0;
+	return lf_cunit_run();
 fail:
 	CU_cleanup_registry();
 	return 1;

@@ -20,6 +20,7 @@
 #include <CUnit/Basic.h>
 
 #include "lf_config.h"
+#include "../lf_cunit.h"
 
 #define MAX_LINES 4096
 #define MAX_FILE (1024 * 1024)
@@ -478,7 +479,6 @@ static int suite_clean(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -493,9 +493,5 @@ int main(void)
 		CU_cleanup_registry();
 		return 1;
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures > 0 ? 1 : 0;
+	return lf_cunit_run();
 }

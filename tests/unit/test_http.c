@@ -17,6 +17,7 @@
 #include "lf_idem.h"
 #include "lf_json.h"
 #include "lf_render.h"
+#include "../lf_cunit.h"
 
 static char *take(struct evbuffer *b)
 {
@@ -251,9 +252,5 @@ int main(void)
 	CU_add_test(s, "Idempotency-Key grammar", test_idempotency_key);
 	CU_add_test(s, "fingerprints normalise amounts", test_fingerprint);
 	CU_add_test(s, "typed body fields", test_fields);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return lf_cunit_run();
 }

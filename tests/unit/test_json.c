@@ -5,6 +5,7 @@
  * unescaping at any depth, and string literal rendering round trips.
  */
 #include "lf_json.h"
+#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <event2/buffer.h>
@@ -494,9 +495,5 @@ int main(void)
 		CU_cleanup_registry();
 		return 1;
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures > 0 ? 1 : 0;
+	return lf_cunit_run();
 }

@@ -4,6 +4,7 @@
  * the 10^15 ceiling, and formatting of minor units.
  */
 #include "lf_money.h"
+#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <json-c/json.h>
@@ -684,9 +685,5 @@ int main(void)
 		CU_cleanup_registry();
 		return 1;
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures > 0 ? 1 : 0;
+	return lf_cunit_run();
 }

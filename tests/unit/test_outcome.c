@@ -4,6 +4,7 @@
  * mistyped, hostile and random input.
  */
 #include "lf_outcome.h"
+#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <msgpack.h>
@@ -410,7 +411,6 @@ static void test_mutations(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned fails;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -427,9 +427,5 @@ int main(void)
 		CU_cleanup_registry();
 		return 1;
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails > 0 ? 1 : 0;
+	return lf_cunit_run();
 }
