@@ -6,7 +6,6 @@
  */
 #include "lf_cache.h"
 #include "lf_shm.h"
-#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <signal.h>
@@ -16,6 +15,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../lf_cunit.h"
 
 #define T0 INT64_C(1700000000000) /* injected clock, unix ms */
 #define HOUR INT64_C(3600000)

@@ -5,7 +5,6 @@
  * unescaping at any depth, and string literal rendering round trips.
  */
 #include "lf_json.h"
-#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <event2/buffer.h>
@@ -13,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../lf_cunit.h"
 
 #define OK LF_JSON_OK
 #define BAD LF_JSON_INVALID

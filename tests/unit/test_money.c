@@ -4,7 +4,6 @@
  * the 10^15 ceiling, and formatting of minor units.
  */
 #include "lf_money.h"
-#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <json-c/json.h>
@@ -12,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../lf_cunit.h"
 
 #define OK LF_MONEY_OK
 #define SYN LF_MONEY_SYNTAX

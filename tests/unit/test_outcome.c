@@ -4,12 +4,13 @@
  * mistyped, hostile and random input.
  */
 #include "lf_outcome.h"
-#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../lf_cunit.h"
 
 static uint64_t rng_next(uint64_t *s)
 {

@@ -4,13 +4,14 @@
  * clamped ends) and the two clocks.
  */
 #include "lf_time.h"
-#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "../lf_cunit.h"
 
 struct time_case {
 	int64_t ms;

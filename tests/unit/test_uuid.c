@@ -4,7 +4,6 @@
  * timestamps and strict ordering, also across threads.
  */
 #include "lf_uuid.h"
-#include "../lf_cunit.h"
 
 #include <CUnit/Basic.h>
 #include <ctype.h>
@@ -13,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "../lf_cunit.h"
 
 static uint64_t wall_ms(void)
 {
