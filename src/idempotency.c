@@ -82,11 +82,19 @@ static void shm_store(struct lf_req *r, struct lf_idem *idem, const void *enc, s
 			   lf_time_now_ms());
 }
 
+static void release_claim(struct lf_req *r, struct lf_idem *idem);
+
 static void on_claim(void *arg, redisReply *reply)
 {
 	struct lf_idem *idem = arg;
 	struct lf_req *r = idem->r;
 	if (r->replied) {
+		/* the deadline answered first: a claim we just took would make
+		 * the client's retries wait 409s until it expires */
+		if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
+			idem->claimed = true;
+			release_claim(r, idem);
+		}
 		lf_req_release(r);
 		return;
 	}
@@ -181,11 +189,18 @@ void lf_idempotency_finish(struct lf_req *r, struct lf_idem *idem, const struct 
 		(void)lf_redis_command(r->app->redis, ignore_reply, NULL, 5, argv, argvlen);
 		free(enc);
 		idem->claimed = false;
-	} else if (idem->claimed) {
-		const char *argv[] = {"EVAL", release_script, "1", idem->tkey, idem->token};
-		size_t argvlen[] = {4, sizeof release_script - 1, 1, idem->tkey_len,
-				    strlen(idem->token)};
-		(void)lf_redis_command(r->app->redis, ignore_reply, NULL, 5, argv, argvlen);
-		idem->claimed = false;
+	} else {
+		release_claim(r, idem);
 	}
+}
+
+/* Compare-and-delete: only our own claim goes. */
+static void release_claim(struct lf_req *r, struct lf_idem *idem)
+{
+	if (!idem->claimed)
+		return;
+	const char *argv[] = {"EVAL", release_script, "1", idem->tkey, idem->token};
+	size_t argvlen[] = {4, sizeof release_script - 1, 1, idem->tkey_len, strlen(idem->token)};
+	(void)lf_redis_command(r->app->redis, ignore_reply, NULL, 5, argv, argvlen);
+	idem->claimed = false;
 }
