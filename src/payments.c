@@ -488,9 +488,10 @@ static bool parse_request(struct lf_req *r, struct pay *p)
 		lf_req_problem(r, 400, "invalid_request",
 			       "currency must be an upper-case active ISO 4217 code.", NULL);
 	} else if (rrc == LF_FIELD_OK &&
-		   (lf_utf8_chars(ref_s, ref_n) > 200 || ref_n >= sizeof p->reference)) {
-		lf_req_problem(r, 400, "invalid_request", "reference is at most 200 characters.",
-			       NULL);
+		   (lf_utf8_chars(ref_s, ref_n) > 200 || ref_n >= sizeof p->reference ||
+		    memchr(ref_s, '\0', ref_n) != NULL)) {
+		lf_req_problem(r, 400, "invalid_request",
+			       "reference is at most 200 characters, without U+0000.", NULL);
 	} else {
 		int64_t ignored;
 		enum lf_money_err merr =

@@ -574,6 +574,7 @@ static void test_payment_400s(void)
 		FT ",\"amount\":1,\"currency\":\"XYZ\"}",
 		FT ",\"amount\":1,\"currency\":1}",
 		FT ",\"amount\":1,\"reference\":5}",
+		FT ",\"amount\":1,\"reference\":\"a\\u0000b\"}",
 	};
 	for (size_t i = 0; i < sizeof req / sizeof req[0]; i++) {
 		next_key(key, sizeof key);
