@@ -389,6 +389,23 @@ static bool wait_generation_ready(struct lf_config *cfg, const sigset_t *unblock
 	return false;
 }
 
+/* Old workers that died while a reload was being tried were not replaced
+ * then (the reload would have retired them): replace them now. */
+static void respawn_missing(int workers, unsigned generation)
+{
+	for (int index = 0; index < workers; index++) {
+		bool present = false;
+		for (int i = 0; i < LF_MAX_SLOTS && !present; i++)
+			present =
+				(slots[i].state == SLOT_STARTING || slots[i].state == SLOT_READY) &&
+				slots[i].generation == generation && slots[i].index == index;
+		for (int i = 0; i < LF_MAX_SLOTS && !present; i++)
+			present = respawns[i].active && respawns[i].index == index;
+		if (!present)
+			schedule_respawn(index);
+	}
+}
+
 static void reload(struct lf_config **cfgp, const char *config_path, int listen_fd,
 		   const sigset_t *unblocked, struct lf_zone *zone)
 {
@@ -429,6 +446,7 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 		stop_generation(current_generation, LF_CHAN_TERMINATE, 1000);
 		current_generation = old_generation;
 		__atomic_store_n(&zone->header->generation, current_generation, __ATOMIC_RELAXED);
+		respawn_missing(cur->workers, current_generation);
 		lf_config_free(next);
 		free(next);
 		notify("READY=1");
