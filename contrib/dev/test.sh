@@ -89,8 +89,12 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 		mkdir -p "$build/man/man$section"
 		cp "$page" "$build/man/man$section/"
 	done
-	MANPATH="$build/man" systemd-analyze verify "$build/ledgerflow.service" || {
-		echo "systemd-analyze verify failed on etc/ledgerflow.service.in"
+	sed -e "s#@bindir@#$build#g" -e "s#@sysconfdir@#/etc#g" \
+		"$top/etc/ledgerflow-reconcile.service.in" >"$build/ledgerflow-reconcile.service"
+	cp "$top/etc/ledgerflow-reconcile.timer" "$build/"
+	MANPATH="$build/man" systemd-analyze verify "$build/ledgerflow.service" \
+		"$build/ledgerflow-reconcile.service" "$build/ledgerflow-reconcile.timer" || {
+		echo "systemd-analyze verify failed on the units in etc/"
 		exit 1
 	}
 	echo "systemd-analyze verify: ok"
