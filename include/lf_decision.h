@@ -26,6 +26,7 @@ struct lf_decision {
 	size_t body_len;
 	char location[128]; /* "" when none */
 	bool replayed;      /* answered from a stored outcome */
+	bool reused;        /* 422 idempotency_key_reused: counted, never stored */
 	bool storable;      /* a decided outcome (201/422) the caches may keep */
 };
 
@@ -35,8 +36,13 @@ void lf_decision_problem(struct lf_decision *d, int status, const char *code, co
 /* Take a body (malloc'd) as a fresh decided outcome. */
 void lf_decision_fresh(struct lf_decision *d, int status, char *body, size_t len,
 		       const char *location);
-/* A stored outcome found for the key: a byte-identical replay when its
- * fingerprint matches fp, else 422 idempotency_key_reused. Takes the body. */
+/* An outcome stored under the key, from any tier: a byte-identical
+ * replay when the fingerprint it was stored with matches fp, else 422
+ * idempotency_key_reused. Takes the body (malloc'd) in either case. */
+void lf_decision_replay(struct lf_decision *d, int status, char *body, size_t len,
+			const char *location, const uint8_t stored_fp[LF_FINGERPRINT_LEN],
+			const uint8_t fp[LF_FINGERPRINT_LEN]);
+/* The same for a row of the idempotency table (lf_store). */
 void lf_decision_from_stored(struct lf_decision *d, struct lf_stored *s,
 			     const uint8_t fp[LF_FINGERPRINT_LEN]);
 void lf_decision_unavailable(struct lf_decision *d);

@@ -215,10 +215,9 @@ static bool parse_create(struct lf_req *r, struct create *c)
 		lf_fp_end(&fp, c->req.fingerprint);
 		ok = true;
 	}
-	(void)key_len;
 	if (ok && c->has_key) {
 		c->req.idem_key = c->key;
-		c->req.idem_key_len = strlen(c->key);
+		c->req.idem_key_len = key_len;
 	}
 	json_object_put(obj);
 	return ok;
@@ -340,7 +339,7 @@ struct ledger {
 	unsigned count;
 	bool more;
 	char currency[4];
-	struct lf_ledger_entry entries[LF_LEDGER_MAX_LIMIT];
+	struct lf_ledger_entry entries[]; /* limit of them */
 };
 
 /* cursor = "<seq>.<16 hex of SHA-256("lf-cursor-v1" | account | seq)>":
@@ -452,17 +451,10 @@ static void ledger_done(void *arg)
 
 void lf_accounts_ledger(struct lf_req *r, const char *id)
 {
-	struct ledger *l = calloc(1, sizeof *l);
-	if (l == NULL) {
-		lf_req_problem(r, 500, "internal_error", "Out of memory.", NULL);
-		return;
-	}
-	r->state = l;
-	r->free_state = free;
-	l->r = r;
-	l->limit = LF_LEDGER_DEFAULT_LIMIT;
-	l->before_seq = INT64_MAX;
-	if (!lf_uuid_parse(id, strlen(id), &l->id)) {
+	lf_uuid account;
+	unsigned limit = LF_LEDGER_DEFAULT_LIMIT;
+	int64_t before_seq = INT64_MAX;
+	if (!lf_uuid_parse(id, strlen(id), &account)) {
 		lf_req_problem(r, 400, "invalid_id", "The account id is not a UUID.", NULL);
 		return;
 	}
@@ -471,19 +463,30 @@ void lf_accounts_ledger(struct lf_req *r, const char *id)
 		lf_req_problem(r, 400, "invalid_request", "The query string is malformed.", NULL);
 		return;
 	}
-	const char *limit = evhttp_find_header(&q, "limit");
+	const char *limit_s = evhttp_find_header(&q, "limit");
 	const char *cursor = evhttp_find_header(&q, "cursor");
 	bool ok = true;
-	if (limit != NULL && !parse_limit(limit, &l->limit)) {
+	if (limit_s != NULL && !parse_limit(limit_s, &limit)) {
 		lf_req_problem(r, 400, "invalid_request", "limit must be an integer from 1 to 500.",
 			       NULL);
 		ok = false;
-	} else if (cursor != NULL && !cursor_parse(&l->id, cursor, &l->before_seq)) {
+	} else if (cursor != NULL && !cursor_parse(&account, cursor, &before_seq)) {
 		lf_req_problem(r, 400, "invalid_request",
 			       "cursor was not issued by this server for this account.", NULL);
 		ok = false;
 	}
 	evhttp_clear_headers(&q);
-	if (ok && !submit(r, ledger_work, ledger_done, l, true))
+	if (!ok)
+		return;
+	/* room for the page asked for, not the largest one */
+	struct ledger *l = calloc(1, sizeof *l + limit * sizeof l->entries[0]);
+	if (l == NULL) {
+		lf_req_problem(r, 500, "internal_error", "Out of memory.", NULL);
+		return;
+	}
+	r->state = l;
+	r->free_state = free;
+	*l = (struct ledger){.r = r, .id = account, .before_seq = before_seq, .limit = limit};
+	if (!submit(r, ledger_work, ledger_done, l, true))
 		send_unavailable(r);
 }

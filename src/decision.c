@@ -49,19 +49,28 @@ void lf_decision_fresh(struct lf_decision *d, int status, char *body, size_t len
 		snprintf(d->location, sizeof d->location, "%s", location);
 }
 
-void lf_decision_from_stored(struct lf_decision *d, struct lf_stored *s,
-			     const uint8_t fp[LF_FINGERPRINT_LEN])
+void lf_decision_replay(struct lf_decision *d, int status, char *body, size_t len,
+			const char *location, const uint8_t stored_fp[LF_FINGERPRINT_LEN],
+			const uint8_t fp[LF_FINGERPRINT_LEN])
 {
-	if (memcmp(s->fingerprint, fp, LF_FINGERPRINT_LEN) != 0) {
+	if (memcmp(stored_fp, fp, LF_FINGERPRINT_LEN) != 0) {
+		free(body);
 		lf_decision_problem(
 			d, 422, "idempotency_key_reused",
 			"This Idempotency-Key was already used with a different request.", NULL);
+		d->reused = true;
 		return;
 	}
-	lf_decision_fresh(d, s->status, s->body, s->body_len, s->location[0] ? s->location : NULL);
+	lf_decision_fresh(d, status, body, len, location && location[0] ? location : NULL);
+	d->replayed = true;
+}
+
+void lf_decision_from_stored(struct lf_decision *d, struct lf_stored *s,
+			     const uint8_t fp[LF_FINGERPRINT_LEN])
+{
+	lf_decision_replay(d, s->status, s->body, s->body_len, s->location, s->fingerprint, fp);
 	s->body = NULL;
 	s->body_len = 0;
-	d->replayed = true;
 }
 
 void lf_decision_unavailable(struct lf_decision *d)
@@ -85,6 +94,8 @@ void lf_decision_send(struct lf_req *r, struct lf_decision *d)
 			       NULL);
 		return;
 	}
+	if (d->reused)
+		lf_metrics_inc(&r->app->zone->metrics->idem_reused);
 	if (d->location[0])
 		lf_req_add_header(r, "Location", d->location);
 	if (d->replayed)

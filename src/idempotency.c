@@ -45,16 +45,9 @@ static unsigned char value_buf[LF_CACHE_MAX_VALUE];
 static void replay(struct lf_req *r, struct lf_idem *idem, struct lf_outcome *o)
 {
 	struct lf_decision d = {0};
-	if (memcmp(o->fingerprint, idem->fp, LF_FINGERPRINT_LEN) != 0) {
-		lf_metrics_inc(&r->app->zone->metrics->idem_reused);
-		lf_decision_problem(
-			&d, 422, "idempotency_key_reused",
-			"This Idempotency-Key was already used with a different request.", NULL);
-	} else {
-		lf_decision_fresh(&d, o->status, o->body, o->body_len, o->location);
-		o->body = NULL;
-		d.replayed = true;
-	}
+	lf_decision_replay(&d, o->status, o->body, o->body_len, o->location, o->fingerprint,
+			   idem->fp);
+	o->body = NULL;
 	lf_decision_send(r, &d);
 	lf_decision_clear(&d);
 }

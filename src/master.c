@@ -64,7 +64,7 @@ struct pending_respawn {
 	int64_t at_ms;
 };
 
-static volatile sig_atomic_t sig_reload, sig_terminate, sig_quit, sig_reopen, sig_child;
+static volatile sig_atomic_t sig_reload, sig_terminate, sig_quit, sig_reopen;
 
 static struct slot slots[LF_MAX_SLOTS];
 static struct pending_respawn respawns[LF_MAX_SLOTS];
@@ -80,7 +80,7 @@ static void on_signal(int signo)
 	case SIGINT: sig_terminate = 1; break;
 	case SIGQUIT: sig_quit = 1; break;
 	case SIGUSR1: sig_reopen = 1; break;
-	case SIGCHLD: sig_child = 1; break;
+	case SIGCHLD: break; /* only wakes ppoll(): the loop reaps every round */
 	default: break;
 	}
 }
@@ -376,7 +376,6 @@ static bool wait_generation_ready(struct lf_config *cfg, const sigset_t *unblock
 	while (lf_time_monotonic_ms() < deadline) {
 		if (count_slots(current_generation, SLOT_READY) == cfg->workers)
 			return true;
-		sig_child = 0;
 		reap_children(zone, true); /* no respawn while starting */
 		if (config_broken || sig_terminate || sig_quit)
 			return false;
@@ -502,7 +501,6 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 	for (;;) {
 		/* reap every round, not only on SIGCHLD: a ppoll() that returns
 		 * because a channel is readable leaves the signal pending */
-		sig_child = 0;
 		reap_children(zone, stopping);
 		if (stopping) {
 			if (count_alive() == 0)

@@ -51,6 +51,7 @@ struct pay {
 	lf_uuid from, to;
 	char amount[LF_AMOUNT_TEXT_MAX + 1];
 	size_t amount_len;
+	int64_t minor; /* the amount in the sender's minor units, once known */
 	bool has_currency;
 	char currency[4];
 	bool has_reference;
@@ -66,6 +67,7 @@ struct pay {
 	bool lookup_only; /* first job: only learn the accounts' currencies */
 	bool resolve;     /* ask the key first: a previous attempt's outcome is unknown */
 	int resolves;
+	unsigned retries; /* deadlock / lock-wait retries, for the metric */
 	enum lf_transfer_result result;
 	struct lf_decision d;
 };
@@ -119,10 +121,8 @@ static bool decide_422(struct lf_store_conn *c, struct pay *p, const char *code,
  * answer from the payment row, rendered as it was the first time. */
 static bool replay_payment(struct lf_store_conn *c, struct pay *p, struct lf_stored *stored)
 {
-	if (memcmp(stored->fingerprint, p->fp, LF_FINGERPRINT_LEN) != 0 || stored->body_len != 16) {
-		lf_decision_problem(
-			&p->d, 422, "idempotency_key_reused",
-			"This Idempotency-Key was already used with a different request.", NULL);
+	if (stored->body_len != 16) {
+		lf_decision_unavailable(&p->d);
 		return true;
 	}
 	lf_uuid id;
@@ -148,9 +148,8 @@ static bool replay_payment(struct lf_store_conn *c, struct pay *p, struct lf_sto
 	size_t len;
 	char *body = lf_render_take(b, &len);
 	evbuffer_free(b);
-	lf_decision_fresh(&p->d, pay.completed ? 201 : 422, body, len,
-			  pay.completed ? location : NULL);
-	p->d.replayed = true;
+	lf_decision_replay(&p->d, pay.completed ? 201 : 422, body, len,
+			   pay.completed ? location : NULL, stored->fingerprint, p->fp);
 	return true;
 }
 
@@ -216,7 +215,7 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 		if (rc != LF_STORE_RETRY || attempt >= p->max_retries)
 			break;
 		usleep(1000u * (1u + jitter_seed() % 4u) * (unsigned)(attempt + 1));
-		p->d.status = -1; /* counts retries for the loop's metrics */
+		p->retries++;
 	}
 	bool healthy = true;
 	if (rc == LF_STORE_OK) {
@@ -289,17 +288,12 @@ static bool lookup_currencies(struct lf_store_conn *c, struct pay *p)
 	return true;
 }
 
+/* Every 400 is behind us (pay_validated) and the currencies are known:
+ * the 422s that need no lock, then the transaction. */
 static bool decide(struct lf_store_conn *c, struct pay *p)
 {
-	if (!p->cur_known && !lookup_currencies(c, p))
-		return false;
-	if (!p->cur_known)
-		return true;
 	if (!p->found[0])
 		return decide_422(c, p, "account_not_found", "The sender account does not exist.");
-	int64_t minor = 0;
-	if (!check_amount(p, &minor))
-		return true;
 	if (memcmp(p->from.b, p->to.b, 16) == 0)
 		return decide_422(c, p, "same_account", "A payment needs two different accounts.");
 	if (!p->found[1])
@@ -310,7 +304,7 @@ static bool decide(struct lf_store_conn *c, struct pay *p)
 		return decide_422(
 			c, p, "currency_mismatch",
 			"The accounts' currencies differ from each other or from the request.");
-	return run_transfer(c, p, minor);
+	return run_transfer(c, p, p->minor);
 }
 
 static bool pay_work(struct lf_store_conn *c, void *arg)
@@ -399,6 +393,8 @@ static void pay_done(void *arg)
 	}
 	if (p->d.kind == LF_DEC_REPLY && p->d.replayed)
 		lf_metrics_inc(&m->idem_hit_db);
+	lf_metrics_add(&m->db_retries, p->retries);
+	p->retries = 0;
 	/* even when the deadline already answered: store the outcome in the
 	 * tiers, or release the claim */
 	lf_idempotency_finish(r, &p->idem, &p->d);
@@ -425,8 +421,7 @@ static void pay_proceed(struct lf_req *r)
 static void pay_validated(struct lf_req *r)
 {
 	struct pay *p = r->state;
-	int64_t minor;
-	if (p->found[0] && !check_amount(p, &minor)) {
+	if (p->found[0] && !check_amount(p, &p->minor)) {
 		lf_decision_send(r, &p->d);
 		return;
 	}
