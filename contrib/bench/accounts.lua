@@ -1,14 +1,9 @@
 -- contrib/bench/accounts.lua - wrk script: GET /api/accounts/{id} of a
 -- random benchmark account. Arguments (after --): ACCOUNTS. Account i
 -- (1..ACCOUNTS) has the id b0000000-0000-4000-8000-<i as 12 digits>, as
--- run.sh creates them. Ends with the BENCH line of get.lua.
+-- run.sh creates them. Ends with the BENCH line of common.lua.
 
-local threads = {}
-
-function setup(thread)
-   table.insert(threads, thread)
-   thread:set("bench_tid", #threads)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local naccounts = 1000
 
@@ -19,16 +14,5 @@ end
 
 function request()
    local i = math.random(naccounts)
-   return wrk.format("GET", string.format("/api/accounts/b0000000-0000-4000-8000-%012d", i))
-end
-
-function done(summary, latency, requests)
-   local e = summary.errors
-   io.write(string.format(
-      "BENCH requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d" ..
-      " connect=%d read=%d write=%d status=%d timeout=%d\n",
-      summary.requests, summary.duration,
-      math.floor(latency:percentile(50)), math.floor(latency:percentile(90)),
-      math.floor(latency:percentile(99)), math.floor(latency.max),
-      e.connect, e.read, e.write, e.status, e.timeout))
+   return wrk.format("GET", "/api/accounts/" .. bench_account(i))
 end

@@ -6,21 +6,12 @@
 -- Every request should be decided fresh (201); ends with the BENCH line
 -- of get.lua.
 
-local threads = {}
-
-function setup(thread)
-   table.insert(threads, thread)
-   thread:set("bench_tid", #threads)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local naccounts = 1000
 local tag = "pay"
 local counter = 0
 local headers = { ["Content-Type"] = "application/json" }
-
-local function account(i)
-   return string.format("b0000000-0000-4000-8000-%012d", i)
-end
 
 function init(args)
    naccounts = tonumber(args[1]) or 1000
@@ -35,18 +26,7 @@ function request()
    if b >= a then b = b + 1 end
    local body = string.format(
       '{"fromAccountId":"%s","toAccountId":"%s","amount":"0.%02d","currency":"USD"}',
-      account(a), account(b), math.random(1, 99))
+      bench_account(a), bench_account(b), math.random(1, 99))
    headers["Idempotency-Key"] = string.format("%s-%d-%d", tag, bench_tid or 0, counter)
    return wrk.format("POST", "/api/payments", headers, body)
-end
-
-function done(summary, latency, requests)
-   local e = summary.errors
-   io.write(string.format(
-      "BENCH requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d" ..
-      " connect=%d read=%d write=%d status=%d timeout=%d\n",
-      summary.requests, summary.duration,
-      math.floor(latency:percentile(50)), math.floor(latency:percentile(90)),
-      math.floor(latency:percentile(99)), math.floor(latency.max),
-      e.connect, e.read, e.write, e.status, e.timeout))
 end
