@@ -16,7 +16,7 @@ struct lf_config;
 struct lf_zone;
 struct lf_dbpool;
 struct lf_redis;
-struct lf_acctcache;
+struct lf_account_cache;
 
 struct lf_app {
 	struct event_base *base;
@@ -25,7 +25,7 @@ struct lf_app {
 	struct lf_zone *zone;
 	struct lf_dbpool *db;
 	struct lf_redis *redis;
-	struct lf_acctcache *accounts; /* account id -> currency (immutable facts) */
+	struct lf_account_cache *accounts; /* account id -> currency (immutable facts) */
 	unsigned generation;
 	bool draining;      /* replies say Connection: close */
 	unsigned inflight;  /* requests received and not yet answered */

@@ -1,10 +1,14 @@
 /*
- * lf_idempotency.h - the tiers in front of the database's stored outcomes:
- * tier 1, the shared-memory cache (every worker, every generation); tier 2,
- * Redis, which also holds the in-flight claim that turns a concurrent
- * duplicate into 409; tier 3, the database, decides inside the payment
- * transaction (lf_transfer) and is the ground truth. Redis being down,
- * flushed or evicting only costs speed: the database still decides.
+ * lf_idempotency.h - the idempotency subsystem (src/idempotency/): the
+ * Idempotency-Key header's grammar and the request fingerprint (key.c), a
+ * decided outcome and its msgpack encoding shared by the shm cache and
+ * Redis (outcome.c), and the tiers in front of the database's stored
+ * outcomes (tiers.c): tier 1, the shared-memory cache (every worker, every
+ * generation); tier 2, Redis, which also holds the in-flight claim that
+ * turns a concurrent duplicate into 409; tier 3, the database, decides
+ * inside the payment transaction and is the ground truth. Redis being
+ * down, flushed or evicting only costs speed: the database still decides.
+ * What a handler decided and how it is replied is lf_decision.h.
  */
 #ifndef LF_IDEMPOTENCY_H
 #define LF_IDEMPOTENCY_H
@@ -13,8 +17,52 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lf_idem.h"
-#include "lf_outcome.h"
+/* ---- stored outcomes (outcome.c) ---- */
+
+#define LF_FINGERPRINT_LEN 32 /* SHA-256 */
+
+struct lf_outcome {
+	int status;                              /* HTTP status, e.g. 201 or 422 */
+	uint8_t fingerprint[LF_FINGERPRINT_LEN]; /* of the request that decided it */
+	int64_t expires_ms;                      /* unix ms */
+	char *location;                          /* Location header or NULL */
+	char *body;                              /* response body (JSON text) */
+	size_t body_len;
+};
+
+/* Encode as a msgpack map; returns a malloc'd buffer (free()) or NULL. */
+void *lf_outcome_encode(const struct lf_outcome *o, size_t *len);
+/* Decode; strings are malloc'd into *o (release with lf_outcome_clear). */
+bool lf_outcome_decode(const void *buf, size_t len, struct lf_outcome *o);
+void lf_outcome_clear(struct lf_outcome *o);
+
+/* ---- keys and fingerprints (key.c) ---- */
+
+#define LF_IDEM_KEY_MAX 255
+
+enum lf_idem_key_rc { LF_IDEM_KEY_OK, LF_IDEM_KEY_MISSING, LF_IDEM_KEY_INVALID };
+
+/* Validate the header value; on success key[0..*len) is the key (quotes
+ * removed) and key is NUL-terminated. */
+enum lf_idem_key_rc lf_idem_key_parse(const char *header, char key[LF_IDEM_KEY_MAX + 1],
+				      size_t *len);
+
+/* Incremental fingerprint: fields are length-prefixed so no two different
+ * field lists hash alike. */
+struct lf_fp {
+	void *ctx; /* EVP_MD_CTX */
+};
+bool lf_fp_begin(struct lf_fp *fp, const char *method, const char *route);
+void lf_fp_field(struct lf_fp *fp, const char *name, const char *value, size_t len);
+void lf_fp_null(struct lf_fp *fp, const char *name); /* absent or null */
+void lf_fp_end(struct lf_fp *fp, uint8_t out[LF_FINGERPRINT_LEN]);
+
+/* Canonical text of a decimal that passed the grammar: the fraction's
+ * trailing zeros removed ("100.00" -> "100", "1.50" -> "1.5"), so it does
+ * not depend on a currency. out must hold len + 1 bytes. */
+size_t lf_idem_canonical_decimal(const char *text, size_t len, char *out);
+
+/* ---- tiers 1 and 2 (tiers.c) ---- */
 
 struct lf_req;
 struct lf_decision;

@@ -1,6 +1,8 @@
 /*
  * lf_json.h - strict request JSON: RFC 8259 parsing with json-c, rejecting
- * duplicated member names (I-JSON) at any depth, plus typed field access.
+ * duplicated member names (I-JSON) at any depth (json.c); typed access to
+ * request members (json_fields.c): absent and null are the same, a wrong
+ * JSON type is reported, string lengths are counted in code points.
  */
 #ifndef LF_JSON_H
 #define LF_JSON_H
@@ -27,5 +29,16 @@ bool lf_json_has_duplicate_members(const char *text, size_t len);
 /* Append a JSON string literal (quotes, RFC 8259 escapes) for s[0..len). */
 struct evbuffer;
 void lf_json_append_string(struct evbuffer *out, const char *s, size_t len);
+
+/* ---- typed member access (json_fields.c) ---- */
+
+enum lf_field_rc { LF_FIELD_OK, LF_FIELD_ABSENT, LF_FIELD_WRONG_TYPE };
+
+/* The member's value, NULL when absent or null. */
+struct json_object *lf_field_get(struct json_object *obj, const char *name);
+enum lf_field_rc lf_field_string(struct json_object *obj, const char *name, const char **s,
+				 size_t *len);
+/* Number of code points in valid UTF-8 s[0..len). */
+size_t lf_utf8_chars(const char *s, size_t len);
 
 #endif

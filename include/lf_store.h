@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lf_outcome.h"
+#include "lf_idempotency.h"
 #include "lf_uuid.h"
 
 struct lf_db_params {

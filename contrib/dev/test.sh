@@ -27,7 +27,7 @@ lf_install_packages
 
 # the pinned style (.clang-format, clang-format 14 as Debian 12 ships it)
 if [ "$flavour" = werror ] && command -v clang-format >/dev/null 2>&1; then
-	(cd "$top" && clang-format --dry-run --Werror src/*.c src/*.h include/*.h \
+	(cd "$top" && clang-format --dry-run --Werror src/*/*.c src/*/*.h include/*.h \
 		tests/*.h tests/*/*.c tests/*/*.h) || { echo "style: run 'make format'"; exit 1; }
 	echo "clang-format: ok"
 fi

@@ -2,6 +2,8 @@
  * store_fixture.c - see store_fixture.h: environment, private database,
  * and helpers shared by the database integration tests.
  */
+#include "config.h"
+
 #include "store_fixture.h"
 #include "../lf_cunit.h"
 

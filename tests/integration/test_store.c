@@ -12,6 +12,8 @@
  * ledgerflow_test_<pid>, so the user needs CREATE and DROP on it (e.g.
  * GRANT ALL ON *.*). Shared set-up: store_fixture.c.
  */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 

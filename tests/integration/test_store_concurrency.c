@@ -7,6 +7,8 @@
  * two accounts never deadlock and conserve money. Same environment as
  * test_store.c (LF_TEST_MYSQL_*; skipped with 77 without a port).
  */
+#include "config.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,10 @@
 /*
- * test_args.c - unit tests for src/args.c: every option and command of
+ * test_args.c - unit tests for src/core/args.c: every option and command of
  * ledgerflowd and ledgerflowctl, and every error case with its message.
  */
 #define _GNU_SOURCE
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,11 @@
 /*
  * test_cache.c - unit tests for the shared-memory response cache
- * (src/cache.c) and the robust shm mutexes under it (src/shm.c): lookups,
+ * (src/shm/cache.c) and the robust shm mutexes under it (src/shm/shm.c): lookups,
  * replacement, TTL with an injected clock, CLOCK eviction, size limits, a
  * worker dying while holding a partition lock, and a multi-process stress.
  */
+#include "config.h"
+
 #include "lf_cache.h"
 #include "lf_shm.h"
 

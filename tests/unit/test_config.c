@@ -1,10 +1,12 @@
 /*
- * test_config.c - unit tests for src/config.c: every key from a file and
+ * test_config.c - unit tests for src/core/config.c: every key from a file and
  * from the environment, precedence, defaults, rejection of bad values
  * with the key and source named, unknown keys and sections, secrets kept
  * out of messages, unreloadable keys, and the value parsers.
  */
 #define _GNU_SOURCE
+#include "config.h"
+
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>

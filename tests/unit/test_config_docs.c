@@ -1,6 +1,6 @@
 /*
  * test_config_docs.c - keeps the documentation of the configuration in
- * step with the key table in src/config.c (in the spirit of pgbouncer's
+ * step with the key table in src/core/config.c (in the spirit of pgbouncer's
  * optscan). For every key of the table: the sample etc/ledgerflow.conf
  * has a "name = default" line in its [section] (a commented-out
  * "# name = ..." counts for keys whose default depends on the build), the

@@ -12,10 +12,9 @@
 #include <event2/buffer.h>
 #include <json-c/json.h>
 
-#include "lf_fields.h"
-#include "lf_http.h"
-#include "lf_idem.h"
 #include "lf_json.h"
+#include "lf_http.h"
+#include "lf_idempotency.h"
 #include "lf_render.h"
 #include "../lf_cunit.h"
 

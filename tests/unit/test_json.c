@@ -1,9 +1,11 @@
 /*
- * test_json.c - unit tests for src/json.c: strict object parsing (valid
+ * test_json.c - unit tests for src/core/json.c: strict object parsing (valid
  * objects, other top-level values, malformed text, trailing data,
  * json-c's lax corners, UTF-8, depth), duplicate member names after
  * unescaping at any depth, and string literal rendering round trips.
  */
+#include "config.h"
+
 #include "lf_json.h"
 
 #include <CUnit/Basic.h>

@@ -1,8 +1,10 @@
 /*
- * test_money.c - unit tests for src/money.c: the ISO 4217 table, the
+ * test_money.c - unit tests for src/core/money.c: the ISO 4217 table, the
  * request decimal grammar (text and JSON numbers/strings), overflow and
  * the 10^15 ceiling, and formatting of minor units.
  */
+#include "config.h"
+
 #include "lf_money.h"
 
 #include <CUnit/Basic.h>

@@ -1,9 +1,11 @@
 /*
  * test_outcome.c - unit tests for the msgpack encoding of decided outcomes
- * (src/outcome.c): round trips, and rejection of truncated, trailing,
+ * (src/idempotency/outcome.c): round trips, and rejection of truncated, trailing,
  * mistyped, hostile and random input.
  */
-#include "lf_outcome.h"
+#include "config.h"
+
+#include "lf_idempotency.h"
 
 #include <CUnit/Basic.h>
 #include <msgpack.h>

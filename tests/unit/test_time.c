@@ -1,8 +1,10 @@
 /*
- * test_time.c - unit tests for src/timefmt.c: RFC 3339 UTC rendering of
+ * test_time.c - unit tests for src/core/time.c: RFC 3339 UTC rendering of
  * known instants (epoch, leap days, 2038 and later, before 1970, the
  * clamped ends) and the two clocks.
  */
+#include "config.h"
+
 #include "lf_time.h"
 
 #include <CUnit/Basic.h>

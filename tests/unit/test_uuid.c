@@ -1,8 +1,10 @@
 /*
- * test_uuid.c - unit tests for src/uuid.c: canonical parsing (either
+ * test_uuid.c - unit tests for src/core/uuid.c: canonical parsing (either
  * case) and its rejections, lower-case formatting, and UUIDv7 layout,
  * timestamps and strict ordering, also across threads.
  */
+#include "config.h"
+
 #include "lf_uuid.h"
 
 #include <CUnit/Basic.h>

@@ -1,0 +1,314 @@
+/*
+ * ctl/migrate.c - `ledgerflowctl migrate`: the administrative connection
+ * and the migration runner. Files sql/NNN_name.sql are applied in version
+ * order, each sent as one multi-statement query (no DELIMITER lines; all
+ * results drained), and recorded in schema_migrations; a version already
+ * recorded is skipped, so re-running applies only what is missing. A named
+ * lock (GET_LOCK) keeps two concurrent runs from interleaving.
+ */
+#include "config.h"
+
+#include "lf_admin.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+
+#define MIGRATE_LOCK "ledgerflow.migrate"
+#define MIGRATE_LOCK_WAIT_S 60
+#define MAX_MIGRATIONS 1000
+#define MAX_FILE_BYTES (16u * 1024u * 1024u)
+
+MYSQL *lf_admin_connect(const struct lf_db_params *p, FILE *out)
+{
+	MYSQL *m = mysql_init(NULL);
+	if (!m) {
+		fprintf(out, "mysql: out of memory\n");
+		return NULL;
+	}
+	unsigned ct = p->connect_timeout_s ? p->connect_timeout_s : 10;
+	unsigned rw = p->rw_timeout_s ? p->rw_timeout_s : 600;
+	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
+	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (!mysql_real_connect(m, p->host, p->user, p->password, p->database, p->port,
+				p->unix_socket, CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS)) {
+		fprintf(out, "mysql: cannot connect to %s:%u as %s: %s\n",
+			p->host ? p->host : "localhost", p->port, p->user ? p->user : "?",
+			mysql_error(m));
+		mysql_close(m);
+		return NULL;
+	}
+	if (mysql_query(m, "SET SESSION time_zone = '+00:00', "
+			   "sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
+			   "NO_ENGINE_SUBSTITUTION', autocommit = 1")) {
+		fprintf(out, "mysql: session setup failed: %s\n", mysql_error(m));
+		mysql_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+struct migration {
+	long version;
+	char name[256];
+};
+
+static int cmp_migration(const void *a, const void *b)
+{
+	const struct migration *x = a, *y = b;
+	return (x->version > y->version) - (x->version < y->version);
+}
+
+/* NNN_name.sql: at least one digit, '_', something, ".sql". */
+static bool parse_name(const char *name, long *version)
+{
+	size_t len = strlen(name);
+	size_t i = 0;
+	while (isdigit((unsigned char)name[i]))
+		i++;
+	if (i == 0 || i > 9 || name[i] != '_' || len < i + 1 + 1 + 4 || len > 255)
+		return false;
+	if (strcmp(name + len - 4, ".sql") != 0)
+		return false;
+	*version = strtol(name, NULL, 10);
+	return true;
+}
+
+static char *read_file(const char *path, size_t *len, FILE *out)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(out, "migrate: cannot open %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 8192, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (n == cap) {
+			if (cap >= MAX_FILE_BYTES) {
+				fprintf(out, "migrate: %s is too large\n", path);
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0) {
+			if (ferror(f)) {
+				fprintf(out, "migrate: cannot read %s\n", path);
+				free(buf);
+				buf = NULL;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	if (buf)
+		*len = n;
+	return buf;
+}
+
+/* Send a whole file as one multi-statement query and drain every result. */
+static bool run_script(MYSQL *m, const char *sql, size_t len, const char *name, FILE *out)
+{
+	if (mysql_real_query(m, sql, len)) {
+		fprintf(out, "migrate: %s failed: %u %s\n", name, mysql_errno(m), mysql_error(m));
+		return false;
+	}
+	int status;
+	unsigned n = 1;
+	do {
+		MYSQL_RES *res = mysql_store_result(m);
+		if (res)
+			mysql_free_result(res);
+		else if (mysql_field_count(m) != 0) {
+			fprintf(out, "migrate: %s: reading results: %s\n", name, mysql_error(m));
+			return false;
+		}
+		status = mysql_next_result(m);
+		if (status == 0)
+			n++;
+	} while (status == 0);
+	if (status > 0) {
+		fprintf(out, "migrate: %s failed at statement %u: %u %s\n", name, n + 1,
+			mysql_errno(m), mysql_error(m));
+		return false;
+	}
+	return true;
+}
+
+static bool query_ok(MYSQL *m, const char *q, FILE *out)
+{
+	if (mysql_query(m, q)) {
+		fprintf(out, "migrate: %s\n", mysql_error(m));
+		return false;
+	}
+	MYSQL_RES *r = mysql_store_result(m);
+	if (r)
+		mysql_free_result(r);
+	return true;
+}
+
+static int scan_dir(const char *sql_dir, struct migration *list, FILE *out)
+{
+	DIR *d = opendir(sql_dir);
+	if (!d) {
+		fprintf(out, "migrate: cannot open %s: %s\n", sql_dir, strerror(errno));
+		return -1;
+	}
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		long v;
+		if (!parse_name(de->d_name, &v))
+			continue;
+		if (n == MAX_MIGRATIONS) {
+			fprintf(out, "migrate: too many files in %s\n", sql_dir);
+			closedir(d);
+			return -1;
+		}
+		list[n].version = v;
+		snprintf(list[n].name, sizeof list[n].name, "%s", de->d_name);
+		n++;
+	}
+	closedir(d);
+	qsort(list, (size_t)n, sizeof *list, cmp_migration);
+	for (int i = 1; i < n; i++) {
+		if (list[i].version == list[i - 1].version) {
+			fprintf(out, "migrate: %s and %s have the same version\n", list[i - 1].name,
+				list[i].name);
+			return -1;
+		}
+	}
+	return n;
+}
+
+static bool is_applied(MYSQL *m, long version, bool *applied, FILE *out)
+{
+	char q[128];
+	snprintf(q, sizeof q, "SELECT 1 FROM schema_migrations WHERE version = %ld", version);
+	if (mysql_query(m, q)) {
+		fprintf(out, "migrate: %s\n", mysql_error(m));
+		return false;
+	}
+	MYSQL_RES *r = mysql_store_result(m);
+	if (!r) {
+		fprintf(out, "migrate: %s\n", mysql_error(m));
+		return false;
+	}
+	*applied = mysql_num_rows(r) > 0;
+	mysql_free_result(r);
+	return true;
+}
+
+static bool record(MYSQL *m, const struct migration *mg, FILE *out)
+{
+	char esc[2 * sizeof mg->name + 1];
+	char q[sizeof esc + 160];
+	mysql_real_escape_string(m, esc, mg->name, (unsigned long)strlen(mg->name));
+	snprintf(q, sizeof q,
+		 "INSERT INTO schema_migrations (version, name, applied_at) "
+		 "VALUES (%ld, '%s', UTC_TIMESTAMP(3))",
+		 mg->version, esc);
+	return query_ok(m, q, out);
+}
+
+static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *list, int n,
+		      FILE *out);
+
+static bool migrate_locked(MYSQL *m, const char *sql_dir, FILE *out)
+{
+	if (!query_ok(m,
+		      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		      " version INT NOT NULL PRIMARY KEY,"
+		      " name VARCHAR(255) NOT NULL,"
+		      " applied_at DATETIME(3) NOT NULL"
+		      ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		      out))
+		return false;
+	struct migration *list = calloc(MAX_MIGRATIONS, sizeof *list);
+	if (!list) {
+		fprintf(out, "migrate: out of memory\n");
+		return false;
+	}
+	int n = scan_dir(sql_dir, list, out);
+	bool ok = n > 0 && apply_all(m, sql_dir, list, n, out);
+	if (n == 0)
+		fprintf(out, "migrate: no NNN_name.sql files in %s\n", sql_dir);
+	free(list);
+	return ok;
+}
+
+static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *list, int n, FILE *out)
+{
+	int applied_now = 0;
+	for (int i = 0; i < n; i++) {
+		bool done;
+		if (!is_applied(m, list[i].version, &done, out))
+			return false;
+		if (done)
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", sql_dir, list[i].name);
+		size_t len = 0;
+		char *sql = read_file(path, &len, out);
+		if (!sql)
+			return false;
+		bool ok = run_script(m, sql, len, list[i].name, out);
+		free(sql);
+		if (!ok || !record(m, &list[i], out))
+			return false;
+		fprintf(out, "applied %s\n", list[i].name);
+		applied_now++;
+	}
+	fprintf(out, "migrate: %d applied, %d already up to date\n", applied_now, n - applied_now);
+	return true;
+}
+
+bool lf_admin_migrate(const struct lf_db_params *p, const char *sql_dir, FILE *out)
+{
+	MYSQL *m = lf_admin_connect(p, out);
+	if (!m)
+		return false;
+	char q[96];
+	snprintf(q, sizeof q, "SELECT GET_LOCK('%s', %d)", MIGRATE_LOCK, MIGRATE_LOCK_WAIT_S);
+	bool locked = false;
+	if (mysql_query(m, q) == 0) {
+		MYSQL_RES *r = mysql_store_result(m);
+		MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+		locked = row && row[0] && strcmp(row[0], "1") == 0;
+		if (r)
+			mysql_free_result(r);
+	}
+	if (!locked) {
+		fprintf(out, "migrate: could not take the migration lock: %s\n",
+			mysql_errno(m) ? mysql_error(m) : "another migration is running");
+		mysql_close(m);
+		return false;
+	}
+	bool ok = migrate_locked(m, sql_dir, out);
+	snprintf(q, sizeof q, "DO RELEASE_LOCK('%s')", MIGRATE_LOCK);
+	if (mysql_query(m, q) == 0) {
+		MYSQL_RES *r = mysql_store_result(m);
+		if (r)
+			mysql_free_result(r);
+	}
+	mysql_close(m);
+	return ok;
+}

@@ -1,0 +1,71 @@
+/*
+ * http/errors.c - problem+json for the errors evhttp answers by itself.
+ *
+ * libevent 2.1 answers some requests before any handler runs: a body over
+ * max_body_size (413), a malformed request line or header block (400), a
+ * method outside evhttp_set_allowed_methods (405), an unsupported version.
+ * It does so by calling its public evhttp_send_error(), which renders an
+ * HTML page, and 2.1 has no hook to change that (evhttp_set_errorcb came in
+ * 2.2). libevent calls the function through the PLT, so defining it here
+ * interposes it for the whole process: every error the server sends is a
+ * problem document. The contract of the original is kept: the reply says
+ * Connection: close and the connection is closed after it. The server
+ * itself never calls evhttp_send_error; its handlers use lf_req_problem().
+ */
+#include "config.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "lf_http.h"
+#include "lf_uuid.h"
+
+static const char *code_for(int status)
+{
+	switch (status) {
+	case 400: return "invalid_request";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 413: return "payload_too_large";
+	case 503: return "service_unavailable";
+	default: return status >= 500 ? "internal_error" : "invalid_request";
+	}
+}
+
+static const char *detail_for(int status)
+{
+	switch (status) {
+	case 400: return "The request could not be parsed as HTTP/1.1.";
+	case 405: return "This method is not supported.";
+	case 413: return "The request body is larger than the server accepts.";
+	default: return "The request could not be processed.";
+	}
+}
+
+void evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+	/* libevent says 501 for a method outside evhttp_set_allowed_methods
+	 * (TRACE, CONNECT): for this API that is a method not allowed */
+	if (error == 501) {
+		error = 405;
+		reason = NULL;
+	}
+	struct evbuffer *body = evbuffer_new();
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	char rid[LF_UUID_STR_LEN + 1];
+	lf_uuid id;
+	lf_uuid_v7(&id);
+	lf_uuid_format(&id, rid);
+	evhttp_remove_header(out, "Content-Type");
+	evhttp_add_header(out, "Content-Type", "application/problem+json");
+	evhttp_add_header(out, "Connection", "close");
+	if (evhttp_find_header(out, "X-Request-Id") == NULL)
+		evhttp_add_header(out, "X-Request-Id", rid);
+	if (error == 405)
+		evhttp_add_header(out, "Allow", "GET, POST");
+	if (body != NULL)
+		lf_problem_render(body, error, code_for(error), detail_for(error), NULL);
+	evhttp_send_reply(req, error, reason, body);
+	if (body != NULL)
+		evbuffer_free(body);
+}

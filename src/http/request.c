@@ -1,0 +1,288 @@
+/*
+ * http/request.c - request contexts on top of evhttp: every request gets an
+ * X-Request-Id (the client's when well-formed, else a new UUID), a trace id
+ * from a W3C traceparent, a deadline, exactly one reply with the common
+ * headers, and one access-log line. Contexts are reference counted so an
+ * asynchronous job that finishes after the deadline answered finds its
+ * context still valid and its request already replied.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "lf_app.h"
+#include "lf_config.h"
+#include "lf_http.h"
+#include "lf_json.h"
+#include "lf_log.h"
+#include "lf_metrics.h"
+#include "lf_time.h"
+#include "lf_uuid.h"
+#include "lf_zone.h"
+
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool request_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > LF_REQUEST_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool is_lower_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags> */
+static void parse_traceparent(const char *tp, char out[33])
+{
+	out[0] = '\0';
+	if (tp == NULL || strlen(tp) < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-')
+		return;
+	if (!is_lower_hex(tp, 2) || !is_lower_hex(tp + 3, 32) || !is_lower_hex(tp + 36, 16))
+		return;
+	if (strspn(tp + 3, "0") >= 32)
+		return; /* all-zero trace id is invalid */
+	memcpy(out, tp + 3, 32);
+	out[32] = '\0';
+}
+
+const char *lf_req_header(struct lf_req *r, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+void lf_req_add_header(struct lf_req *r, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+}
+
+struct lf_req *lf_req_begin(struct lf_app *app, struct evhttp_request *req)
+{
+	struct lf_req *r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+		return NULL;
+	}
+	r->app = app;
+	r->req = req;
+	r->refs = 1;
+	r->start_us = monotonic_us();
+	r->method = evhttp_request_get_command(req);
+	const char *rid = lf_req_header(r, "X-Request-Id");
+	if (rid != NULL && request_id_ok(rid)) {
+		memcpy(r->request_id, rid, strlen(rid) + 1);
+	} else {
+		lf_uuid id;
+		lf_uuid_v7(&id);
+		lf_uuid_format(&id, r->request_id);
+	}
+	parse_traceparent(lf_req_header(r, "traceparent"), r->trace_id);
+	const char *uri = evhttp_request_get_uri(req);
+	size_t plen = strcspn(uri, "?#");
+	if (plen >= sizeof r->path)
+		plen = sizeof r->path - 1;
+	memcpy(r->path, uri, plen);
+	r->path[plen] = '\0';
+	r->query = uri[strcspn(uri, "?")] == '?' ? uri + strcspn(uri, "?") + 1 : NULL;
+	lf_req_add_header(r, "X-Request-Id", r->request_id);
+	app->inflight++;
+	return r;
+}
+
+void lf_req_hold(struct lf_req *r)
+{
+	r->refs++;
+}
+
+void lf_req_release(struct lf_req *r)
+{
+	if (--r->refs > 0)
+		return;
+	if (!r->replied)
+		lf_req_problem(r, 500, "internal_error", "The request was not answered.", NULL);
+	if (r->deadline)
+		event_free(r->deadline);
+	if (r->free_state)
+		r->free_state(r->state);
+	free(r);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct lf_req *r = arg;
+	(void)fd;
+	(void)what;
+	if (r->replied)
+		return;
+	if (r->on_deadline) {
+		r->on_deadline(r);
+		return;
+	}
+	lf_req_add_header(r, "Retry-After", "1");
+	lf_req_problem(r, 503, "service_unavailable",
+		       "The request did not complete in time; it may be retried with the same "
+		       "Idempotency-Key.",
+		       NULL);
+}
+
+void lf_req_arm_deadline(struct lf_req *r, int64_t timeout_ms)
+{
+	if (r->deadline == NULL)
+		r->deadline = evtimer_new(r->app->base, on_deadline, r);
+	if (r->deadline == NULL)
+		return;
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	evtimer_add(r->deadline, &tv);
+}
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	}
+	return "OTHER";
+}
+
+void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct evbuffer *body)
+{
+	if (r->replied)
+		return;
+	r->replied = true;
+	if (r->deadline)
+		evtimer_del(r->deadline);
+	if (content_type != NULL)
+		lf_req_add_header(r, "Content-Type", content_type);
+	if (r->app->draining)
+		lf_req_add_header(r, "Connection", "close");
+	evhttp_send_reply(r->req, status, NULL, body);
+	r->app->inflight--;
+
+	int64_t us = monotonic_us() - r->start_us;
+	struct lf_metrics *m = r->app->zone->metrics;
+	if (status >= 100 && status < 600)
+		lf_metrics_inc(&m->http_responses[status / 100]);
+	lf_metrics_observe_latency(m, (uint64_t)us);
+	if (r->app->cfg->access_log && lf_log_enabled(LF_LOG_INFO)) {
+		char q[600];
+		lf_info("access", "request_id=%s method=%s path=%s status=%d duration_us=%lld%s%s",
+			r->request_id, method_name(r->method), lf_log_quote(r->path, q, sizeof q),
+			status, (long long)us, r->trace_id[0] ? " trace_id=" : "", r->trace_id);
+	}
+}
+
+void lf_req_reply_bytes(struct lf_req *r, int status, const char *content_type, const char *data,
+			size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (b != NULL && len > 0)
+		evbuffer_add(b, data, len);
+	lf_req_reply(r, status, content_type, b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+const char *lf_req_body(struct lf_req *r, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	*len = evbuffer_get_length(in);
+	if (*len == 0)
+		return "";
+	return (const char *)evbuffer_pullup(in, -1);
+}
+
+static const struct {
+	const char *code, *title;
+} titles[] = {
+	{"invalid_json", "Malformed JSON"},
+	{"invalid_request", "Invalid request"},
+	{"invalid_id", "Invalid identifier"},
+	{"invalid_amount", "Invalid amount"},
+	{"idempotency_key_missing", "Idempotency-Key header missing"},
+	{"idempotency_key_invalid", "Idempotency-Key header invalid"},
+	{"idempotency_key_reused", "Idempotency-Key reused with another request"},
+	{"idempotency_key_in_flight", "A request with this Idempotency-Key is in progress"},
+	{"account_exists", "Account already exists"},
+	{"account_not_found", "Account not found"},
+	{"payment_not_found", "Payment not found"},
+	{"same_account", "Sender and receiver are the same account"},
+	{"currency_mismatch", "Currency mismatch"},
+	{"insufficient_funds", "Insufficient funds"},
+	{"unsupported_media_type", "Unsupported media type"},
+	{"payload_too_large", "Payload too large"},
+	{"method_not_allowed", "Method not allowed"},
+	{"not_found", "Not found"},
+	{"unauthorized", "Unauthorized"},
+	{"forbidden", "Forbidden"},
+	{"rate_limited", "Too many requests"},
+	{"service_unavailable", "Service unavailable"},
+	{"internal_error", "Internal server error"},
+};
+
+const char *lf_problem_title(const char *code)
+{
+	for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
+		if (strcmp(titles[i].code, code) == 0)
+			return titles[i].title;
+	return "Error";
+}
+
+void lf_problem_render(struct evbuffer *out, int status, const char *code, const char *detail,
+		       const char *extra)
+{
+	const char *title = lf_problem_title(code);
+	evbuffer_add_printf(out, "{\"type\":\"urn:ledgerflow:problem:%s\",\"title\":", code);
+	lf_json_append_string(out, title, strlen(title));
+	evbuffer_add_printf(out, ",\"status\":%d,\"detail\":", status);
+	lf_json_append_string(out, detail, strlen(detail));
+	evbuffer_add_printf(out, ",\"code\":\"%s\"", code);
+	if (extra != NULL && extra[0] != '\0')
+		evbuffer_add_printf(out, ",%s", extra);
+	evbuffer_add(out, "}", 1);
+}
+
+void lf_req_problem(struct lf_req *r, int status, const char *code, const char *detail,
+		    const char *extra)
+{
+	if (r->replied)
+		return;
+	struct evbuffer *b = evbuffer_new();
+	if (b == NULL) {
+		lf_req_reply(r, status, NULL, NULL);
+		return;
+	}
+	lf_problem_render(b, status, code, detail, extra);
+	lf_req_reply(r, status, "application/problem+json", b);
+	evbuffer_free(b);
+}

@@ -1,0 +1,145 @@
+/*
+ * http/router.c - the evhttp general callback: opens the request context,
+ * tracks the connection for graceful drains, rejects ambiguous framing
+ * (a repeated Content-Length, or Content-Length with Transfer-Encoding),
+ * matches the path against the route table, answers 404/405 (with Allow)
+ * and 415 for POST bodies that are not JSON, then calls the handler.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "lf_app.h"
+#include "lf_handlers.h"
+#include "lf_http.h"
+#include "lf_worker.h"
+
+typedef void (*handler_fn)(struct lf_req *r, const char *id);
+
+enum shape { EXACT, WITH_ID, WITH_ID_SUFFIX };
+
+struct route {
+	enum shape shape;
+	const char *prefix; /* EXACT: the path; WITH_ID*: text before the id */
+	const char *suffix; /* WITH_ID_SUFFIX: text after the id */
+	handler_fn get, post;
+	const char *allow;
+};
+
+/* clang-format off */
+static const struct route routes[] = {
+	{EXACT, "/healthz", NULL, lf_ops_healthz, NULL, "GET, HEAD"},
+	{EXACT, "/readyz", NULL, lf_ops_readyz, NULL, "GET, HEAD"},
+	{EXACT, "/metrics", NULL, lf_ops_metrics, NULL, "GET, HEAD"},
+	{EXACT, "/api/accounts", NULL, NULL, lf_accounts_create, "POST"},
+	{WITH_ID_SUFFIX, "/api/accounts/", "/ledger", lf_accounts_ledger, NULL, "GET, HEAD"},
+	{WITH_ID, "/api/accounts/", NULL, lf_accounts_get, NULL, "GET, HEAD"},
+	{EXACT, "/api/payments", NULL, NULL, lf_payments_create, "POST"},
+	{WITH_ID, "/api/payments/", NULL, lf_payments_get, NULL, "GET, HEAD"},
+};
+/* clang-format on */
+
+/* Match; on success *id receives the id segment (NUL-terminated copy). */
+static bool match(const struct route *rt, const char *path, char *id, size_t idlen)
+{
+	size_t plen = strlen(rt->prefix);
+	if (rt->shape == EXACT)
+		return strcmp(path, rt->prefix) == 0;
+	if (strncmp(path, rt->prefix, plen) != 0)
+		return false;
+	const char *seg = path + plen;
+	size_t seglen = strcspn(seg, "/");
+	if (seglen == 0)
+		return false;
+	const char *rest = seg + seglen;
+	if (rt->shape == WITH_ID && *rest != '\0')
+		return false;
+	if (rt->shape == WITH_ID_SUFFIX && strcmp(rest, rt->suffix) != 0)
+		return false;
+	if (seglen >= idlen)
+		seglen = idlen - 1; /* too long to be an id: handlers reject it */
+	memcpy(id, seg, seglen);
+	id[seglen] = '\0';
+	return true;
+}
+
+static int count_header(struct evkeyvalq *h, const char *name)
+{
+	int n = 0;
+	for (struct evkeyval *kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next)
+		if (strcasecmp(kv->key, name) == 0)
+			n++;
+	return n;
+}
+
+/* application/json, optionally with parameters (; charset=utf-8). */
+static bool is_json_media_type(const char *ct)
+{
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	size_t n = strlen("application/json");
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	const char *rest = ct + n;
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	return *rest == '\0' || *rest == ';';
+}
+
+void lf_router_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct lf_app *app = arg;
+	struct lf_req *r = lf_req_begin(app, req);
+	if (r == NULL)
+		return;
+	lf_worker_track_connection(app, evhttp_request_get_connection(req));
+
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	int cl = count_header(in, "Content-Length");
+	if (cl > 1 || (cl == 1 && count_header(in, "Transfer-Encoding") > 0)) {
+		lf_req_add_header(r, "Connection", "close");
+		lf_req_problem(r, 400, "invalid_request",
+			       "Ambiguous message framing: repeated Content-Length or "
+			       "Content-Length with Transfer-Encoding.",
+			       NULL);
+		lf_req_release(r);
+		return;
+	}
+
+	char id[80];
+	const struct route *found = NULL;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0] && found == NULL; i++)
+		if (match(&routes[i], r->path, id, sizeof id))
+			found = &routes[i];
+	if (found == NULL) {
+		lf_req_problem(r, 404, "not_found", "No such resource.", NULL);
+		lf_req_release(r);
+		return;
+	}
+	handler_fn h = NULL;
+	if (r->method == EVHTTP_REQ_GET || r->method == EVHTTP_REQ_HEAD)
+		h = found->get;
+	else if (r->method == EVHTTP_REQ_POST)
+		h = found->post;
+	if (h == NULL) {
+		lf_req_add_header(r, "Allow", found->allow);
+		lf_req_problem(r, 405, "method_not_allowed",
+			       "This method is not allowed on this resource.", NULL);
+		lf_req_release(r);
+		return;
+	}
+	if (r->method == EVHTTP_REQ_POST && !is_json_media_type(lf_req_header(r, "Content-Type"))) {
+		lf_req_problem(r, 415, "unsupported_media_type",
+			       "The request body must be application/json.", NULL);
+		lf_req_release(r);
+		return;
+	}
+	h(r, found->shape == EXACT ? NULL : id);
+	lf_req_release(r);
+}

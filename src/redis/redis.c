@@ -1,0 +1,249 @@
+/*
+ * redis/redis.c - hiredis async client with command timeouts and a circuit
+ * breaker (see lf_redis.h). hiredis 0.14 has no timeout for async
+ * commands, so each command carries its own timer: when it fires the
+ * caller is answered with NULL at once, the breaker opens and the
+ * connection is dropped (hiredis then completes the other pending
+ * commands with NULL). A late reply to an answered command is ignored.
+ * A one-second tick reconnects once the cool-down has passed.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "lf_config.h"
+#include "lf_log.h"
+#include "lf_metrics.h"
+#include "lf_redis.h"
+#include "lf_time.h"
+
+enum conn_state { R_DOWN, R_CONNECTING, R_UP };
+
+struct pending {
+	struct lf_redis *r;
+	lf_redis_cb cb;
+	void *arg;
+	struct event *timer;
+	bool answered;
+};
+
+struct lf_redis {
+	struct event_base *base;
+	const struct lf_config *cfg;
+	struct lf_metrics *metrics;
+	redisAsyncContext *ac;
+	enum conn_state state;
+	int64_t breaker_until_ms; /* monotonic; 0 = closed */
+	int64_t connect_started_ms;
+	struct event *tick;
+	bool freeing;
+};
+
+static void drop_connection(struct lf_redis *r);
+
+static void open_breaker(struct lf_redis *r, const char *why)
+{
+	if (r->breaker_until_ms == 0) {
+		lf_metrics_inc(&r->metrics->redis_breaker_open);
+		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, 1);
+		lf_warn("redis_breaker_open", "reason=\"%s\" cooldown_ms=%lld", why,
+			(long long)r->cfg->redis_breaker_cooldown_ms);
+	}
+	r->breaker_until_ms = lf_time_monotonic_ms() + r->cfg->redis_breaker_cooldown_ms;
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct lf_redis *r = ac->data;
+	if (r == NULL || r->ac != ac)
+		return;
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after this callback */
+		r->ac = NULL;
+		r->state = R_DOWN;
+		lf_metrics_inc(&r->metrics->redis_errors);
+		open_breaker(r, "connect failed");
+		return;
+	}
+	r->state = R_UP;
+	if (r->breaker_until_ms != 0) {
+		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, -1);
+		lf_info("redis_breaker_closed", "%s", "");
+	}
+	r->breaker_until_ms = 0;
+	lf_info("redis_connected", "host=%s port=%u", r->cfg->redis_host, r->cfg->redis_port);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct lf_redis *r = ac->data;
+	if (r == NULL || r->ac != ac)
+		return;
+	r->ac = NULL;
+	r->state = R_DOWN;
+	if (status != REDIS_OK && !r->freeing) {
+		lf_metrics_inc(&r->metrics->redis_errors);
+		open_breaker(r, "connection lost");
+	}
+}
+
+static void start_connect(struct lf_redis *r)
+{
+	redisAsyncContext *ac = redisAsyncConnect(r->cfg->redis_host, (int)r->cfg->redis_port);
+	if (ac == NULL || ac->err) {
+		if (ac)
+			redisAsyncFree(ac);
+		open_breaker(r, "connect failed");
+		return;
+	}
+	ac->data = r;
+	if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+		redisAsyncFree(ac);
+		open_breaker(r, "attach failed");
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	r->ac = ac;
+	r->state = R_CONNECTING;
+	r->connect_started_ms = lf_time_monotonic_ms();
+	/* AUTH and SELECT are queued before any other command */
+	if (r->cfg->redis_password[0] != '\0')
+		redisAsyncCommand(ac, NULL, NULL, "AUTH %s", r->cfg->redis_password);
+	if (r->cfg->redis_db != 0)
+		redisAsyncCommand(ac, NULL, NULL, "SELECT %d", r->cfg->redis_db);
+}
+
+static void drop_connection(struct lf_redis *r)
+{
+	redisAsyncContext *ac = r->ac;
+	if (ac == NULL)
+		return;
+	r->ac = NULL;
+	r->state = R_DOWN;
+	ac->data = NULL;
+	redisAsyncFree(ac); /* completes pending commands with NULL */
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct lf_redis *r = arg;
+	(void)fd;
+	(void)what;
+	int64_t now = lf_time_monotonic_ms();
+	if (r->state == R_CONNECTING &&
+	    now - r->connect_started_ms > r->cfg->redis_timeout_ms + 1000) {
+		drop_connection(r);
+		open_breaker(r, "connect timeout");
+	}
+	if (r->state == R_DOWN && now >= r->breaker_until_ms)
+		start_connect(r);
+}
+
+struct lf_redis *lf_redis_create(struct event_base *base, const struct lf_config *cfg,
+				 struct lf_metrics *metrics)
+{
+	struct lf_redis *r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return NULL;
+	r->base = base;
+	r->cfg = cfg;
+	r->metrics = metrics;
+	r->tick = event_new(base, -1, EV_PERSIST, on_tick, r);
+	struct timeval second = {1, 0};
+	if (r->tick == NULL || event_add(r->tick, &second) != 0) {
+		lf_redis_free(r);
+		return NULL;
+	}
+	start_connect(r);
+	return r;
+}
+
+void lf_redis_free(struct lf_redis *r)
+{
+	if (r == NULL)
+		return;
+	r->freeing = true;
+	if (r->breaker_until_ms != 0) /* this worker no longer counts */
+		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, -1);
+	drop_connection(r);
+	if (r->tick)
+		event_free(r->tick);
+	free(r);
+}
+
+bool lf_redis_up(const struct lf_redis *r)
+{
+	return r != NULL && r->state == R_UP && r->breaker_until_ms == 0;
+}
+
+static void finish(struct pending *p, redisReply *reply)
+{
+	if (p->answered)
+		return;
+	p->answered = true;
+	evtimer_del(p->timer);
+	p->cb(p->arg, reply);
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct pending *p = privdata;
+	(void)ac;
+	redisReply *rep = reply;
+	if (!p->answered && p->r != NULL) {
+		if (rep == NULL) {
+			lf_metrics_inc(&p->r->metrics->redis_errors);
+		} else if (rep->type == REDIS_REPLY_ERROR) {
+			lf_metrics_inc(&p->r->metrics->redis_errors);
+		}
+	}
+	finish(p, rep);
+	event_free(p->timer);
+	free(p);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	(void)fd;
+	(void)what;
+	struct lf_redis *r = p->r;
+	lf_metrics_inc(&r->metrics->redis_errors);
+	finish(p, NULL);
+	open_breaker(r, "command timeout");
+	drop_connection(r); /* frees p through on_reply(NULL) */
+}
+
+bool lf_redis_command(struct lf_redis *r, lf_redis_cb cb, void *arg, int argc, const char **argv,
+		      const size_t *argvlen)
+{
+	if (!lf_redis_up(r) || r->ac == NULL)
+		return false;
+	struct pending *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return false;
+	p->r = r;
+	p->cb = cb;
+	p->arg = arg;
+	p->timer = evtimer_new(r->base, on_timeout, p);
+	if (p->timer == NULL) {
+		free(p);
+		return false;
+	}
+	if (redisAsyncCommandArgv(r->ac, on_reply, p, argc, argv, argvlen) != REDIS_OK) {
+		event_free(p->timer);
+		free(p);
+		return false;
+	}
+	struct timeval tv = {.tv_sec = r->cfg->redis_timeout_ms / 1000,
+			     .tv_usec = (r->cfg->redis_timeout_ms % 1000) * 1000};
+	evtimer_add(p->timer, &tv);
+	return true;
+}

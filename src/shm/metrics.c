@@ -1,0 +1,117 @@
+/*
+ * shm/metrics.c - Prometheus rendering of the shared counters (lf_metrics.h).
+ * Latencies are integer microseconds; the exposition prints seconds with
+ * integer arithmetic.
+ */
+#include "config.h"
+
+#include <event2/buffer.h>
+
+#include "lf_metrics.h"
+
+static const uint64_t bucket_us[LF_METRICS_LATENCY_BUCKETS] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000,
+};
+
+static uint64_t load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+void lf_metrics_observe_latency(struct lf_metrics *m, uint64_t micros)
+{
+	for (unsigned i = 0; i < LF_METRICS_LATENCY_BUCKETS; i++) {
+		if (micros <= bucket_us[i]) {
+			lf_metrics_inc(&m->latency_bucket[i]);
+			break;
+		}
+	}
+	lf_metrics_inc(&m->latency_count);
+	lf_metrics_add(&m->latency_sum_us, micros);
+}
+
+static void counter(struct evbuffer *out, const char *name, const char *help, const uint64_t *v)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
+			    name, (unsigned long long)load(v));
+}
+
+static void seconds(struct evbuffer *out, uint64_t us)
+{
+	evbuffer_add_printf(out, "%llu.%06llu", (unsigned long long)(us / 1000000),
+			    (unsigned long long)(us % 1000000));
+}
+
+void lf_metrics_render(const struct lf_metrics *m, struct evbuffer *out)
+{
+	evbuffer_add_printf(
+		out, "# HELP ledgerflow_http_responses_total HTTP responses by status class.\n"
+		     "# TYPE ledgerflow_http_responses_total counter\n");
+	for (unsigned c = 1; c <= 5; c++)
+		evbuffer_add_printf(out, "ledgerflow_http_responses_total{class=\"%uxx\"} %llu\n",
+				    c, (unsigned long long)load(&m->http_responses[c]));
+	evbuffer_add_printf(out,
+			    "# HELP ledgerflow_payments_total Payments decided, by outcome.\n"
+			    "# TYPE ledgerflow_payments_total counter\n"
+			    "ledgerflow_payments_total{status=\"completed\"} %llu\n"
+			    "ledgerflow_payments_total{status=\"declined\"} %llu\n",
+			    (unsigned long long)load(&m->payments_completed),
+			    (unsigned long long)load(&m->payments_declined));
+	counter(out, "ledgerflow_accounts_created_total", "Accounts created.",
+		&m->accounts_created);
+	evbuffer_add_printf(
+		out,
+		"# HELP ledgerflow_idempotency_lookups_total Idempotency lookups by result and "
+		"tier.\n"
+		"# TYPE ledgerflow_idempotency_lookups_total counter\n"
+		"ledgerflow_idempotency_lookups_total{result=\"hit\",tier=\"shm\"} %llu\n"
+		"ledgerflow_idempotency_lookups_total{result=\"hit\",tier=\"redis\"} %llu\n"
+		"ledgerflow_idempotency_lookups_total{result=\"hit\",tier=\"db\"} %llu\n"
+		"ledgerflow_idempotency_lookups_total{result=\"miss\",tier=\"none\"} %llu\n",
+		(unsigned long long)load(&m->idem_hit_shm),
+		(unsigned long long)load(&m->idem_hit_redis),
+		(unsigned long long)load(&m->idem_hit_db), (unsigned long long)load(&m->idem_miss));
+	counter(out, "ledgerflow_idempotency_in_flight_total", "Requests answered 409 in flight.",
+		&m->idem_in_flight);
+	counter(out, "ledgerflow_idempotency_reused_total", "Keys reused with another request.",
+		&m->idem_reused);
+	counter(out, "ledgerflow_redis_errors_total", "Redis errors and timeouts.",
+		&m->redis_errors);
+	counter(out, "ledgerflow_redis_breaker_opened_total",
+		"Times the Redis circuit breaker opened.", &m->redis_breaker_open);
+	evbuffer_add_printf(
+		out,
+		"# HELP ledgerflow_redis_breaker_open Workers whose Redis circuit breaker is open "
+		"now.\n"
+		"# TYPE ledgerflow_redis_breaker_open gauge\n"
+		"ledgerflow_redis_breaker_open %lld\n",
+		(long long)__atomic_load_n(&m->redis_breaker_open_now, __ATOMIC_RELAXED));
+	counter(out, "ledgerflow_db_retries_total",
+		"Transactions retried after deadlock or lock wait timeout.", &m->db_retries);
+	counter(out, "ledgerflow_db_unavailable_total", "Requests answered 503 for the database.",
+		&m->db_unavailable);
+	counter(out, "ledgerflow_db_connections_lost_total", "Database connections lost mid-call.",
+		&m->db_conn_lost);
+	counter(out, "ledgerflow_reloads_total", "Configuration reloads.", &m->reloads);
+	counter(out, "ledgerflow_workers_spawned_total", "Workers started.", &m->workers_spawned);
+	counter(out, "ledgerflow_workers_died_total", "Workers that died unexpectedly.",
+		&m->workers_died);
+	counter(out, "ledgerflow_idempotency_keys_reaped_total",
+		"Expired idempotency keys removed.", &m->keys_reaped);
+
+	evbuffer_add_printf(out, "# HELP ledgerflow_request_duration_seconds Request latency.\n"
+				 "# TYPE ledgerflow_request_duration_seconds histogram\n");
+	uint64_t cumulative = 0;
+	for (unsigned i = 0; i < LF_METRICS_LATENCY_BUCKETS; i++) {
+		cumulative += load(&m->latency_bucket[i]);
+		evbuffer_add_printf(out, "ledgerflow_request_duration_seconds_bucket{le=\"");
+		seconds(out, bucket_us[i]);
+		evbuffer_add_printf(out, "\"} %llu\n", (unsigned long long)cumulative);
+	}
+	evbuffer_add_printf(out, "ledgerflow_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)load(&m->latency_count));
+	evbuffer_add_printf(out, "ledgerflow_request_duration_seconds_sum ");
+	seconds(out, load(&m->latency_sum_us));
+	evbuffer_add_printf(out, "\nledgerflow_request_duration_seconds_count %llu\n",
+			    (unsigned long long)load(&m->latency_count));
+}

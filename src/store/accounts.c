@@ -1,0 +1,203 @@
+/*
+ * store/accounts.c - the accounts' side of the database (lf_store.h):
+ * creating an account (one CALL of lf_create_account, which claims the
+ * key, inserts the account and its opening entry and stores the 201), and
+ * the reads: one account, the currencies of a payment's two accounts, and
+ * a page of an account's ledger.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+enum lf_store_rc lf_store_create_account(struct lf_store_conn *c,
+					 const struct lf_create_account_req *r,
+					 enum lf_create_result *result, struct lf_stored *stored)
+{
+	MYSQL_STMT *st;
+	enum lf_store_rc rc = lf_store_stmt(c, ST_CREATE, &st);
+	memset(stored, 0, sizeof *stored);
+	if (rc != LF_STORE_OK)
+		return rc;
+	MYSQL_BIND b[12];
+	MYSQL_TIME t_created, t_expires;
+	memset(b, 0, sizeof b);
+	in_u64(&b[0], &r->client_id);
+	in_bytes(&b[1], r->idem_key, r->idem_key_len);
+	in_bytes(&b[2], r->fingerprint, LF_FINGERPRINT_LEN);
+	in_uuid(&b[3], &r->id);
+	in_str(&b[4], r->name);
+	in_str(&b[5], r->currency);
+	in_i64(&b[6], &r->initial_balance);
+	in_uuid(&b[7], &r->opening_entry_id);
+	in_time(&b[8], &t_created, r->created_ms);
+	in_time(&b[9], &t_expires, r->expires_ms);
+	in_body(&b[10], r->body, r->body_len);
+	in_str(&b[11], r->location);
+	if ((rc = lf_store_run(c, st, b)) != LF_STORE_OK)
+		return rc;
+	char outcome[32];
+	bool row;
+	if ((rc = lf_store_fetch_outcome(c, st, true, outcome, stored, &row)) != LF_STORE_OK)
+		return rc;
+	if (row && strcmp(outcome, "created") == 0)
+		*result = LF_CREATE_CREATED;
+	else if (row && strcmp(outcome, "exists") == 0)
+		*result = LF_CREATE_EXISTS;
+	else if (row && strcmp(outcome, "replay") == 0)
+		*result = LF_CREATE_REPLAY;
+	else {
+		lf_stored_clear(stored);
+		return lf_store_fail(c, 0, "lf_create_account returned an unexpected result");
+	}
+	lf_store_keep_only_replay(*result == LF_CREATE_REPLAY, stored);
+	return LF_STORE_OK;
+}
+
+enum lf_store_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id,
+				      struct lf_account *out)
+{
+	MYSQL_STMT *st;
+	enum lf_store_rc rc = lf_store_stmt(c, ST_GET_ACCOUNT, &st);
+	if (rc != LF_STORE_OK)
+		return rc;
+	MYSQL_BIND in[1], b[5];
+	struct col k[5];
+	MYSQL_TIME t_created, t_updated;
+	memset(in, 0, sizeof in);
+	memset(b, 0, sizeof b);
+	memset(k, 0, sizeof k);
+	memset(out, 0, sizeof *out);
+	in_uuid(&in[0], id);
+	if ((rc = lf_store_run(c, st, in)) != LF_STORE_OK)
+		return rc;
+	out_bind(&b[0], &k[0], MYSQL_TYPE_STRING, out->name, sizeof out->name);
+	out_bind(&b[1], &k[1], MYSQL_TYPE_STRING, out->currency, sizeof out->currency);
+	out_bind(&b[2], &k[2], MYSQL_TYPE_LONGLONG, &out->balance, 0);
+	out_bind(&b[3], &k[3], MYSQL_TYPE_DATETIME, &t_created, 0);
+	out_bind(&b[4], &k[4], MYSQL_TYPE_DATETIME, &t_updated, 0);
+	if (mysql_stmt_bind_result(st, b))
+		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	int f = lf_store_next_row(c, st);
+	if (f < 0)
+		return lf_store_finish(c, st, lf_store_last_rc(c));
+	if (f == 1)
+		return lf_store_finish(c, st, LF_STORE_NOT_FOUND);
+	out->id = *id;
+	out_str_fix(out->name, sizeof out->name, &k[0]);
+	out_str_fix(out->currency, sizeof out->currency, &k[1]);
+	out->created_ms = lf_store_time_to_ms(&t_created);
+	out->updated_ms = lf_store_time_to_ms(&t_updated);
+	return lf_store_finish(c, st, LF_STORE_OK);
+}
+
+enum lf_store_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2],
+					     bool found[2], char currency[2][4])
+{
+	MYSQL_STMT *st;
+	enum lf_store_rc rc = lf_store_stmt(c, ST_CURRENCIES, &st);
+	found[0] = found[1] = false;
+	currency[0][0] = currency[1][0] = '\0';
+	if (rc != LF_STORE_OK)
+		return rc;
+	MYSQL_BIND in[2], b[2];
+	struct col k[2];
+	uint8_t id[16];
+	char cur[4];
+	memset(in, 0, sizeof in);
+	memset(b, 0, sizeof b);
+	memset(k, 0, sizeof k);
+	in_uuid(&in[0], &ids[0]);
+	in_uuid(&in[1], &ids[1]);
+	if ((rc = lf_store_run(c, st, in)) != LF_STORE_OK)
+		return rc;
+	out_bind(&b[0], &k[0], MYSQL_TYPE_BLOB, id, sizeof id);
+	out_bind(&b[1], &k[1], MYSQL_TYPE_STRING, cur, sizeof cur);
+	if (mysql_stmt_bind_result(st, b))
+		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	for (int n = 0; n < 2; n++) {
+		int f = lf_store_next_row(c, st);
+		if (f < 0)
+			return lf_store_finish(c, st, lf_store_last_rc(c));
+		if (f == 1)
+			break;
+		out_str_fix(cur, sizeof cur, &k[1]);
+		for (int i = 0; i < 2; i++) {
+			if (out_uuid_ok(&k[0]) && memcmp(id, ids[i].b, 16) == 0) {
+				found[i] = true;
+				memcpy(currency[i], cur, sizeof cur);
+			}
+		}
+	}
+	return lf_store_finish(c, st, LF_STORE_OK);
+}
+
+enum lf_store_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
+				      int64_t before_seq, unsigned max, struct lf_ledger_entry *out,
+				      unsigned *count, bool *more, char currency[4])
+{
+	MYSQL_STMT *st;
+	enum lf_store_rc rc = lf_store_stmt(c, ST_LEDGER, &st);
+	*count = 0;
+	*more = false;
+	currency[0] = '\0';
+	if (rc != LF_STORE_OK)
+		return rc;
+	MYSQL_BIND in[4], b[8];
+	struct col k[8];
+	uint64_t limit = (uint64_t)max + 1;
+	struct lf_ledger_entry e;
+	char cur[4], dir[8];
+	MYSQL_TIME t_created;
+	memset(in, 0, sizeof in);
+	memset(b, 0, sizeof b);
+	memset(k, 0, sizeof k);
+	in_uuid(&in[0], account);
+	in_i64(&in[1], &before_seq);
+	in_u64(&in[2], &limit);
+	in_uuid(&in[3], account);
+	if ((rc = lf_store_run(c, st, in)) != LF_STORE_OK)
+		return rc;
+	out_bind(&b[0], &k[0], MYSQL_TYPE_STRING, cur, sizeof cur);
+	out_bind(&b[1], &k[1], MYSQL_TYPE_BLOB, e.id.b, 16);
+	out_bind(&b[2], &k[2], MYSQL_TYPE_BLOB, e.payment_id.b, 16);
+	out_bind(&b[3], &k[3], MYSQL_TYPE_STRING, dir, sizeof dir);
+	out_bind(&b[4], &k[4], MYSQL_TYPE_LONGLONG, &e.amount, 0);
+	out_bind(&b[5], &k[5], MYSQL_TYPE_LONGLONG, &e.balance_after, 0);
+	out_bind(&b[6], &k[6], MYSQL_TYPE_LONGLONG, &e.seq, 0);
+	out_bind(&b[7], &k[7], MYSQL_TYPE_DATETIME, &t_created, 0);
+	if (mysql_stmt_bind_result(st, b))
+		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	bool any = false;
+	for (uint64_t n = 0; n < limit; n++) {
+		memset(&e, 0, sizeof e);
+		int f = lf_store_next_row(c, st);
+		if (f < 0)
+			return lf_store_finish(c, st, lf_store_last_rc(c));
+		if (f == 1)
+			break;
+		if (!any) {
+			out_str_fix(cur, sizeof cur, &k[0]);
+			memcpy(currency, cur, sizeof cur);
+			any = true;
+		}
+		if (!out_uuid_ok(&k[1]))
+			break; /* the account has no (older) entries: LEFT JOIN's NULL row */
+		if (*count == max) {
+			*more = true;
+			break;
+		}
+		out_str_fix(dir, sizeof dir, &k[3]);
+		e.has_payment = out_uuid_ok(&k[2]);
+		if (!e.has_payment)
+			memset(e.payment_id.b, 0, 16);
+		e.account_id = *account;
+		e.debit = strcmp(dir, "DEBIT") == 0;
+		e.created_ms = lf_store_time_to_ms(&t_created);
+		out[(*count)++] = e;
+	}
+	return lf_store_finish(c, st, any ? LF_STORE_OK : LF_STORE_NOT_FOUND);
+}

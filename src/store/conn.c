@@ -1,0 +1,300 @@
+/*
+ * store/conn.c - one blocking Connector/C connection per struct
+ * lf_store_conn (lf_store.h): connecting, the prepared statements of every
+ * store module (kept for the connection's lifetime, inputs only as bound
+ * parameters), running a statement and draining a CALL's extra results,
+ * DATETIME(3) <-> Unix ms, and the one place a failed statement is
+ * recorded and classified: 1213/1205 retry, a broken link CONN_LOST,
+ * anything else ERROR. The per-subsystem calls live beside it
+ * (accounts.c, payments.c, outcomes.c).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <errmsg.h>
+#include <mysql.h>
+
+#include "store_int.h"
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
+	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_GET_OUTCOME] = "CALL lf_get_outcome(?,?)",
+	[ST_GET_ACCOUNT] = "SELECT name, currency, balance, created_at, updated_at"
+			   " FROM accounts WHERE id = ?",
+	[ST_CURRENCIES] = "SELECT id, currency FROM accounts WHERE id IN (?, ?)",
+	[ST_GET_PAYMENT] = "SELECT from_account_id, to_account_id, amount, currency,"
+			   " reference, status, created_at FROM payments WHERE id = ?",
+	/* The entries are picked by a backward range scan of the primary key
+	 * (account_id, seq) in a derived table, so only max+1 rows are sorted
+	 * by the outer ORDER BY; the LEFT JOIN yields the currency even when
+	 * there is no entry, and no row at all when there is no account. */
+	[ST_LEDGER] = "SELECT a.currency, e.id, e.payment_id, e.direction, e.amount,"
+		      " e.balance_after, e.seq, e.created_at"
+		      " FROM accounts a LEFT JOIN"
+		      " (SELECT id, payment_id, direction, amount, balance_after, seq, created_at"
+		      "  FROM ledger_entries WHERE account_id = ? AND seq < ?"
+		      "  ORDER BY seq DESC LIMIT ?) e ON 1 = 1"
+		      " WHERE a.id = ? ORDER BY e.seq DESC",
+	[ST_REAP] = "DELETE FROM idempotency_keys WHERE expires_at < ?"
+		    " ORDER BY expires_at LIMIT ?",
+};
+
+/* ---- time: Unix ms <-> MYSQL_TIME (proleptic Gregorian, UTC) ---- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+void lf_store_ms_to_time(int64_t ms, MYSQL_TIME *t)
+{
+	int64_t days = ms / 86400000, rem = ms % 86400000;
+	if (rem < 0) {
+		rem += 86400000;
+		days--;
+	}
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	unsigned d = doy - (153 * mp + 2) / 5 + 1;
+	unsigned m = mp < 10 ? mp + 3 : mp - 9;
+	memset(t, 0, sizeof *t);
+	t->year = (unsigned)((int64_t)yoe + era * 400 + (m <= 2));
+	t->month = m;
+	t->day = d;
+	t->hour = (unsigned)(rem / 3600000);
+	t->minute = (unsigned)(rem / 60000 % 60);
+	t->second = (unsigned)(rem / 1000 % 60);
+	t->second_part = (unsigned long)(rem % 1000) * 1000;
+	t->time_type = MYSQL_TIMESTAMP_DATETIME;
+}
+
+int64_t lf_store_time_to_ms(const MYSQL_TIME *t)
+{
+	int64_t days = days_from_civil(t->year, t->month, t->day);
+	return ((days * 24 + t->hour) * 60 + t->minute) * 60000 + (int64_t)t->second * 1000 +
+	       (int64_t)(t->second_part / 1000);
+}
+
+/* ---- errors ---- */
+
+static enum lf_store_rc map_errno(unsigned e)
+{
+	switch (e) {
+	case 1213: /* ER_LOCK_DEADLOCK */
+	case 1205: /* ER_LOCK_WAIT_TIMEOUT */ return LF_STORE_RETRY;
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_COMMANDS_OUT_OF_SYNC:
+	case CR_SERVER_LOST_EXTENDED:
+	case CR_ERR_NET_READ:
+	case CR_ERR_NET_WRITE:
+	case 1053: /* ER_SERVER_SHUTDOWN */
+	case 1927: /* ER_CONNECTION_KILLED */
+	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */ return LF_STORE_CONN_LOST;
+	default: return LF_STORE_ERROR;
+	}
+}
+
+enum lf_store_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg)
+{
+	c->err_no = e;
+	snprintf(c->err, sizeof c->err, "%s", msg && *msg ? msg : "unknown error");
+	enum lf_store_rc rc = map_errno(e);
+	if (rc == LF_STORE_CONN_LOST)
+		c->broken = true;
+	return rc;
+}
+
+enum lf_store_rc lf_store_stmt_fail(struct lf_store_conn *c, MYSQL_STMT *st)
+{
+	unsigned e = mysql_stmt_errno(st);
+	if (e == 0 && mysql_errno(c->m))
+		return lf_store_fail(c, mysql_errno(c->m), mysql_error(c->m));
+	return lf_store_fail(c, e, mysql_stmt_error(st));
+}
+
+unsigned lf_store_errno(struct lf_store_conn *c)
+{
+	return c ? c->err_no : 0;
+}
+
+const char *lf_store_error(struct lf_store_conn *c)
+{
+	return c ? c->err : "no connection";
+}
+
+/* ---- connection ---- */
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static void lib_init(void)
+{
+	mysql_library_init(0, NULL, NULL);
+}
+
+static bool session_setup(MYSQL *m, unsigned lock_wait_s)
+{
+	char q[320];
+	if (mysql_query(m, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+		return false;
+	snprintf(q, sizeof q,
+		 "SET SESSION time_zone = '+00:00', innodb_lock_wait_timeout = %u,"
+		 " autocommit = 1, sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
+		 "NO_ENGINE_SUBSTITUTION'",
+		 lock_wait_s ? lock_wait_s : 5);
+	return mysql_query(m, q) == 0;
+}
+
+struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, size_t errlen)
+{
+	pthread_once(&lib_once, lib_init);
+	struct lf_store_conn *c = calloc(1, sizeof *c);
+	MYSQL *m = c ? mysql_init(NULL) : NULL;
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		free(c);
+		return NULL;
+	}
+	unsigned ct = p->connect_timeout_s ? p->connect_timeout_s : 5;
+	unsigned rw = p->rw_timeout_s ? p->rw_timeout_s : 30;
+	unsigned local_infile = 0;
+	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
+	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+	mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (!mysql_real_connect(m, p->host, p->user, p->password, p->database, p->port,
+				p->unix_socket, CLIENT_MULTI_RESULTS)) {
+		snprintf(err, errlen, "mysql connect %s:%u: %u %s",
+			 p->unix_socket ? p->unix_socket : (p->host ? p->host : "localhost"),
+			 p->port, mysql_errno(m), mysql_error(m));
+		mysql_close(m);
+		free(c);
+		return NULL;
+	}
+	if (!session_setup(m, p->lock_wait_timeout_s)) {
+		snprintf(err, errlen, "mysql session setup: %u %s", mysql_errno(m), mysql_error(m));
+		mysql_close(m);
+		free(c);
+		return NULL;
+	}
+	c->m = m;
+	return c;
+}
+
+void lf_store_close(struct lf_store_conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		if (c->st[i])
+			mysql_stmt_close(c->st[i]);
+	mysql_close(c->m);
+	free(c);
+}
+
+bool lf_store_ping(struct lf_store_conn *c)
+{
+	if (!c || c->broken)
+		return false;
+	if (mysql_ping(c->m) != 0) {
+		lf_store_fail(c, mysql_errno(c->m), mysql_error(c->m));
+		c->broken = true;
+		return false;
+	}
+	return true;
+}
+
+enum lf_store_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out)
+{
+	if (c->broken)
+		return lf_store_fail(c, CR_SERVER_GONE_ERROR, "connection marked broken");
+	if (!c->st[id]) {
+		MYSQL_STMT *st = mysql_stmt_init(c->m);
+		if (!st)
+			return lf_store_fail(c, mysql_errno(c->m), "mysql_stmt_init failed");
+		if (mysql_stmt_prepare(st, stmt_sql[id], (unsigned long)strlen(stmt_sql[id]))) {
+			enum lf_store_rc rc = lf_store_stmt_fail(c, st);
+			mysql_stmt_close(st);
+			return rc;
+		}
+		c->st[id] = st;
+	}
+	*out = c->st[id];
+	return LF_STORE_OK;
+}
+
+enum lf_store_rc lf_store_drain(struct lf_store_conn *c, MYSQL_STMT *st)
+{
+	mysql_stmt_free_result(st);
+	for (int i = 0; i < 64; i++) {
+		int r = mysql_stmt_next_result(st);
+		if (r == -1)
+			return LF_STORE_OK;
+		if (r > 0)
+			return lf_store_stmt_fail(c, st);
+		if (mysql_stmt_field_count(st) > 0)
+			mysql_stmt_store_result(st);
+		mysql_stmt_free_result(st);
+	}
+	c->broken = true;
+	return lf_store_fail(c, CR_COMMANDS_OUT_OF_SYNC, "too many results from one statement");
+}
+
+enum lf_store_rc lf_store_run(struct lf_store_conn *c, MYSQL_STMT *st, MYSQL_BIND *params)
+{
+	if (mysql_stmt_bind_param(st, params) || mysql_stmt_execute(st))
+		return lf_store_stmt_fail(c, st);
+	if (mysql_stmt_field_count(st) > 0 && mysql_stmt_store_result(st)) {
+		enum lf_store_rc rc = lf_store_stmt_fail(c, st);
+		lf_store_drain(c, st);
+		return rc;
+	}
+	return LF_STORE_OK;
+}
+
+/* ---- reading results ---- */
+
+/* Fetch the next row; 0 row, 1 no more rows, -1 error (recorded). */
+int lf_store_next_row(struct lf_store_conn *c, MYSQL_STMT *st)
+{
+	int f = mysql_stmt_fetch(st);
+	if (f == 0 || f == MYSQL_DATA_TRUNCATED)
+		return 0;
+	if (f == MYSQL_NO_DATA)
+		return 1;
+	lf_store_stmt_fail(c, st);
+	return -1;
+}
+
+/* Finish a query: on error keep its code, else report a drain failure. */
+enum lf_store_rc lf_store_finish(struct lf_store_conn *c, MYSQL_STMT *st, enum lf_store_rc rc)
+{
+	enum lf_store_rc d = lf_store_drain(c, st);
+	return rc != LF_STORE_OK ? rc : d;
+}
+
+enum lf_store_rc lf_store_last_rc(struct lf_store_conn *c)
+{
+	switch (c->err_no) {
+	case 1205:
+	case 1213: return LF_STORE_RETRY;
+	default: return c->broken ? LF_STORE_CONN_LOST : LF_STORE_ERROR;
+	}
+}

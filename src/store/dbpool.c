@@ -1,0 +1,277 @@
+/*
+ * store/dbpool.c - the worker's MySQL connection pool: `size` threads, each
+ * owning one lf_store_conn, taking jobs from a shared FIFO and posting them
+ * back to the event loop through an eventfd. A thread whose connection is
+ * down reconnects before its next job, at most once per back-off period;
+ * while the database is unreachable jobs fail fast (conn == NULL) instead
+ * of queueing, so requests get their 503 within the request timeout.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "lf_dbpool.h"
+#include "lf_log.h"
+#include "lf_time.h"
+
+#define LF_DBPOOL_RECONNECT_BACKOFF_MS 250
+
+struct job {
+	lf_db_work_fn work;
+	lf_db_done_fn done;
+	void *arg;
+	int64_t deadline_ms;
+	bool rerun; /* may run again after a broken connection */
+	struct job *next;
+};
+
+struct queue {
+	struct job *head, *tail;
+};
+
+struct lf_dbpool {
+	struct lf_db_params params;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct queue todo;               /* guarded by lock */
+	struct queue done;               /* guarded by lock */
+	bool stopping;                   /* guarded by lock */
+	int connected;                   /* guarded by lock */
+	int64_t last_connect_failure_ms; /* guarded by lock */
+	int efd;
+	struct event *done_ev;
+	int nthreads;
+	pthread_t *threads;
+};
+
+static void queue_push(struct queue *q, struct job *j)
+{
+	j->next = NULL;
+	if (q->tail)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+static struct job *queue_pop(struct queue *q)
+{
+	struct job *j = q->head;
+	if (j) {
+		q->head = j->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+	}
+	return j;
+}
+
+static void post_done(struct lf_dbpool *pool, struct job *j)
+{
+	pthread_mutex_lock(&pool->lock);
+	queue_push(&pool->done, j);
+	pthread_mutex_unlock(&pool->lock);
+	uint64_t one = 1;
+	ssize_t w = write(pool->efd, &one, sizeof one);
+	(void)w;
+}
+
+/* Try to (re)connect unless the last attempt by any thread failed within
+ * the back-off period: while the database is down, fail fast. */
+static struct lf_store_conn *pool_connect(struct lf_dbpool *pool)
+{
+	int64_t now = lf_time_monotonic_ms();
+	pthread_mutex_lock(&pool->lock);
+	bool backoff = pool->last_connect_failure_ms != 0 &&
+		       now - pool->last_connect_failure_ms < LF_DBPOOL_RECONNECT_BACKOFF_MS;
+	pthread_mutex_unlock(&pool->lock);
+	if (backoff)
+		return NULL;
+	char err[256];
+	struct lf_store_conn *c = lf_store_connect(&pool->params, err, sizeof err);
+	pthread_mutex_lock(&pool->lock);
+	if (c == NULL) {
+		pool->last_connect_failure_ms = lf_time_monotonic_ms();
+	} else {
+		pool->last_connect_failure_ms = 0;
+		pool->connected++;
+	}
+	pthread_mutex_unlock(&pool->lock);
+	if (c == NULL) {
+		char q[300];
+		lf_warn("db_connect_failed", "host=%s port=%u error=%s", pool->params.host,
+			pool->params.port, lf_log_quote(err, q, sizeof q));
+	}
+	return c;
+}
+
+static void drop_conn(struct lf_dbpool *pool, struct lf_store_conn **c)
+{
+	lf_store_close(*c);
+	*c = NULL;
+	pthread_mutex_lock(&pool->lock);
+	pool->connected--;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+static void *pool_thread(void *arg)
+{
+	struct lf_dbpool *pool = arg;
+	struct lf_store_conn *conn = NULL;
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		while (pool->todo.head == NULL && !pool->stopping)
+			pthread_cond_wait(&pool->wake, &pool->lock);
+		struct job *j = queue_pop(&pool->todo);
+		bool stopping = pool->stopping;
+		pthread_mutex_unlock(&pool->lock);
+		if (j == NULL && stopping)
+			break;
+		if (j == NULL)
+			continue;
+		if (conn == NULL && lf_time_monotonic_ms() < j->deadline_ms)
+			conn = pool_connect(pool);
+		bool expired = lf_time_monotonic_ms() >= j->deadline_ms;
+		bool healthy = j->work(expired ? NULL : conn, j->arg);
+		if (!healthy && conn != NULL && !expired) {
+			drop_conn(pool, &conn);
+			/* a connection that died while idle (server restarted)
+			 * should not cost the request its answer */
+			if (j->rerun && lf_time_monotonic_ms() < j->deadline_ms) {
+				conn = pool_connect(pool);
+				if (!j->work(conn, j->arg) && conn != NULL)
+					drop_conn(pool, &conn);
+			}
+		}
+		post_done(pool, j);
+	}
+	if (conn != NULL)
+		drop_conn(pool, &conn);
+	return NULL;
+}
+
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct lf_dbpool *pool = arg;
+	uint64_t n;
+	ssize_t r = read(fd, &n, sizeof n);
+	(void)r;
+	(void)what;
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		struct job *j = queue_pop(&pool->done);
+		pthread_mutex_unlock(&pool->lock);
+		if (j == NULL)
+			break;
+		j->done(j->arg);
+		free(j);
+	}
+}
+
+struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_params *params,
+				   int size)
+{
+	struct lf_dbpool *pool = calloc(1, sizeof *pool);
+	if (pool == NULL)
+		return NULL;
+	pool->efd = -1;
+	pool->params = *params;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->wake, NULL);
+	pool->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pool->efd < 0)
+		goto fail;
+	pool->done_ev = event_new(base, pool->efd, EV_READ | EV_PERSIST, on_done, pool);
+	if (pool->done_ev == NULL || event_add(pool->done_ev, NULL) != 0)
+		goto fail;
+	pool->threads = calloc((size_t)size, sizeof *pool->threads);
+	if (pool->threads == NULL)
+		goto fail;
+	for (int i = 0; i < size; i++) {
+		if (pthread_create(&pool->threads[i], NULL, pool_thread, pool) != 0)
+			break;
+		pool->nthreads++;
+	}
+	if (pool->nthreads == 0)
+		goto fail;
+	return pool;
+fail:
+	lf_dbpool_free(pool);
+	return NULL;
+}
+
+static bool submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
+		   int64_t deadline_ms, bool rerun)
+{
+	struct job *j = malloc(sizeof *j);
+	if (j == NULL)
+		return false;
+	*j = (struct job){
+		.work = work, .done = done, .arg = arg, .deadline_ms = deadline_ms, .rerun = rerun};
+	pthread_mutex_lock(&pool->lock);
+	if (pool->stopping) {
+		pthread_mutex_unlock(&pool->lock);
+		free(j);
+		return false;
+	}
+	queue_push(&pool->todo, j);
+	pthread_cond_signal(&pool->wake);
+	pthread_mutex_unlock(&pool->lock);
+	return true;
+}
+
+bool lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
+		      int64_t deadline_ms)
+{
+	return submit(pool, work, done, arg, deadline_ms, false);
+}
+
+bool lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done,
+			    void *arg, int64_t deadline_ms)
+{
+	return submit(pool, work, done, arg, deadline_ms, true);
+}
+
+int lf_dbpool_connected(struct lf_dbpool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	int n = pool->connected;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
+}
+
+void lf_dbpool_free(struct lf_dbpool *pool)
+{
+	if (pool == NULL)
+		return;
+	pthread_mutex_lock(&pool->lock);
+	pool->stopping = true;
+	pthread_cond_broadcast(&pool->wake);
+	pthread_mutex_unlock(&pool->lock);
+	for (int i = 0; i < pool->nthreads; i++)
+		pthread_join(pool->threads[i], NULL);
+	/* whatever is left never reached a connection */
+	struct job *j;
+	while ((j = queue_pop(&pool->todo)) != NULL) {
+		(void)j->work(NULL, j->arg);
+		queue_push(&pool->done, j);
+	}
+	while ((j = queue_pop(&pool->done)) != NULL) {
+		j->done(j->arg);
+		free(j);
+	}
+	if (pool->done_ev)
+		event_free(pool->done_ev);
+	if (pool->efd >= 0)
+		close(pool->efd);
+	free(pool->threads);
+	pthread_cond_destroy(&pool->wake);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}

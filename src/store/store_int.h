@@ -1,0 +1,163 @@
+/*
+ * store/store_int.h - private to src/store/: the connection structure, the
+ * prepared-statement cache ids, result helpers and small bind helpers.
+ * Not part of the public lf_store.h interface.
+ */
+#ifndef LF_STORE_INT_H
+#define LF_STORE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <mysql.h>
+
+#include "lf_store.h"
+
+/* Prepared statements cached per connection. */
+enum lf_store_stmt_id {
+	ST_TRANSFER,
+	ST_RECORD,
+	ST_CREATE,
+	ST_GET_OUTCOME,
+	ST_GET_ACCOUNT,
+	ST_CURRENCIES,
+	ST_GET_PAYMENT,
+	ST_LEDGER,
+	ST_REAP,
+	ST_COUNT
+};
+
+struct lf_store_conn {
+	MYSQL *m;
+	MYSQL_STMT *st[ST_COUNT];
+	bool broken; /* the link failed: ping says false from now on */
+	unsigned err_no;
+	char err[512];
+};
+
+/* Record an error (number and text) on c and map it to a return code. */
+enum lf_store_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg);
+enum lf_store_rc lf_store_stmt_fail(struct lf_store_conn *c, MYSQL_STMT *st);
+/* The statement `id`, prepared on first use and kept. */
+enum lf_store_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out);
+/* Bind params, execute, buffer the first result (if any). */
+enum lf_store_rc lf_store_run(struct lf_store_conn *c, MYSQL_STMT *st, MYSQL_BIND *params);
+/* Read and discard every result after the current one (CALL status). */
+enum lf_store_rc lf_store_drain(struct lf_store_conn *c, MYSQL_STMT *st);
+/* Fetch the next row: 0 a row, 1 no more rows, -1 error (recorded). */
+int lf_store_next_row(struct lf_store_conn *c, MYSQL_STMT *st);
+/* Finish a query: on error keep its code, else report a drain failure. */
+enum lf_store_rc lf_store_finish(struct lf_store_conn *c, MYSQL_STMT *st, enum lf_store_rc rc);
+/* The code of the error last recorded on c. */
+enum lf_store_rc lf_store_last_rc(struct lf_store_conn *c);
+/* Read the one outcome row of a procedure (status, location, body,
+ * fingerprint, expires_at, preceded by the outcome word when with_outcome)
+ * and drain the rest; *got_row false when the procedure returned none. */
+enum lf_store_rc lf_store_fetch_outcome(struct lf_store_conn *c, MYSQL_STMT *st, bool with_outcome,
+					char outcome[32], struct lf_stored *s, bool *got_row);
+/* Keep stored only when it is a replay; otherwise clear it. */
+void lf_store_keep_only_replay(bool replay, struct lf_stored *s);
+/* Unix ms <-> MYSQL_TIME (UTC, exact milliseconds). */
+void lf_store_ms_to_time(int64_t ms, MYSQL_TIME *t);
+int64_t lf_store_time_to_ms(const MYSQL_TIME *t);
+
+/* ---- bind helpers (inputs) ---- */
+
+static inline void in_u64(MYSQL_BIND *b, const uint64_t *v)
+{
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = (void *)v;
+	b->is_unsigned = 1;
+}
+
+static inline void in_i64(MYSQL_BIND *b, const int64_t *v)
+{
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = (void *)v;
+}
+
+static inline void in_int(MYSQL_BIND *b, const int *v)
+{
+	b->buffer_type = MYSQL_TYPE_LONG;
+	b->buffer = (void *)v;
+}
+
+/* Bytes (BINARY/VARBINARY/BLOB); NULL pointer binds SQL NULL. */
+static inline void in_bytes(MYSQL_BIND *b, const void *p, size_t len)
+{
+	if (!p) {
+		b->buffer_type = MYSQL_TYPE_NULL;
+		return;
+	}
+	b->buffer_type = MYSQL_TYPE_BLOB;
+	b->buffer = (void *)p;
+	b->buffer_length = (unsigned long)len;
+}
+
+/* utf8mb4 text; NULL binds SQL NULL. */
+static inline void in_text(MYSQL_BIND *b, const char *s, size_t len)
+{
+	if (!s) {
+		b->buffer_type = MYSQL_TYPE_NULL;
+		return;
+	}
+	b->buffer_type = MYSQL_TYPE_STRING;
+	b->buffer = (void *)s;
+	b->buffer_length = (unsigned long)len;
+}
+
+/* A response body: never SQL NULL (NULL binds an empty body). */
+static inline void in_body(MYSQL_BIND *b, const char *p, size_t len)
+{
+	in_bytes(b, p ? p : "", p ? len : 0);
+}
+
+static inline void in_str(MYSQL_BIND *b, const char *s)
+{
+	in_text(b, s, s ? strlen(s) : 0);
+}
+
+static inline void in_uuid(MYSQL_BIND *b, const lf_uuid *u)
+{
+	in_bytes(b, u->b, sizeof u->b);
+}
+
+static inline void in_time(MYSQL_BIND *b, MYSQL_TIME *t, int64_t ms)
+{
+	lf_store_ms_to_time(ms, t);
+	b->buffer_type = MYSQL_TYPE_DATETIME;
+	b->buffer = t;
+}
+
+/* ---- bind helpers (outputs) ---- */
+
+struct col {
+	unsigned long len;
+	my_bool null, error;
+};
+
+static inline void out_bind(MYSQL_BIND *b, struct col *k, enum enum_field_types t, void *buf,
+			    unsigned long cap)
+{
+	b->buffer_type = t;
+	b->buffer = buf;
+	b->buffer_length = cap;
+	b->length = &k->len;
+	b->is_null = &k->null;
+	b->error = &k->error;
+}
+
+/* NUL-terminate a fetched string column of buffer size cap. */
+static inline void out_str_fix(char *buf, size_t cap, const struct col *k)
+{
+	size_t n = k->null ? 0 : (k->len < cap - 1 ? k->len : cap - 1);
+	buf[n] = '\0';
+}
+
+static inline bool out_uuid_ok(const struct col *k)
+{
+	return !k->null && k->len == 16;
+}
+
+#endif
