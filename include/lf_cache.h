@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lf_core.h"
+
 #define LF_CACHE_MAX_KEY 320     /* bytes */
 #define LF_CACHE_MAX_VALUE 65536 /* bytes; larger values are refused */
 
@@ -26,17 +28,14 @@ struct lf_cache_stats {
 	uint64_t slots_total, slots_free, slots_used; /* at the moment of the call */
 };
 
-enum lf_cache_result {
-	LF_CACHE_OK = 0,
-	LF_CACHE_MISS,    /* absent or expired */
-	LF_CACHE_TOO_BIG, /* value larger than the cache accepts, or than buf */
-	LF_CACHE_ERROR,   /* lock unrecoverable */
-};
+/* lf_cache_put and lf_cache_get return (lf_core.h) LF_OK; LF_DECLINED for a miss
+ * (absent or expired) or a value larger than the cache accepts or than
+ * buf; LF_ERROR when a lock is unrecoverable. */
 
 /* Lay out a new cache in mem[0..size) (shared memory mapped by the
  * master; mem 8-byte aligned). Returns NULL if size is too small
  * (< 64 KiB). Small regions get fewer partitions; a value that needs more
- * room than one partition owns is refused with LF_CACHE_TOO_BIG. */
+ * room than one partition owns is refused with LF_DECLINED. */
 struct lf_cache *lf_cache_init(void *mem, size_t size);
 /* Validate the layout header of an already initialised cache. */
 struct lf_cache *lf_cache_attach(void *mem);
@@ -44,16 +43,15 @@ struct lf_cache *lf_cache_attach(void *mem);
 /* Store (replace) key -> value with an absolute expiry (unix ms). now_ms is
  * the caller's clock (injectable for tests). Evicts (CLOCK) when full.
  * The old value of key is dropped in every case: also when the new one is
- * refused (LF_CACHE_TOO_BIG) or already expired (OK, nothing stored). */
-enum lf_cache_result lf_cache_put(struct lf_cache *c, const void *key, size_t klen,
-				  const void *value, size_t vlen, int64_t expires_ms,
-				  int64_t now_ms);
+ * refused (LF_DECLINED) or already expired (OK, nothing stored). */
+lf_rc lf_cache_put(struct lf_cache *c, const void *key, size_t klen, const void *value, size_t vlen,
+		   int64_t expires_ms, int64_t now_ms);
 /* Copy the value out into buf[0..cap); *vlen gets its length (also when
- * the result is LF_CACHE_TOO_BIG because cap is too small: retry with a
+ * the result is LF_DECLINED because cap is too small: retry with a
  * buffer of *vlen bytes). Expired entries are dropped and reported as
- * LF_CACHE_MISS. */
-enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t klen, void *buf,
-				  size_t cap, size_t *vlen, int64_t now_ms);
+ * LF_DECLINED. */
+lf_rc lf_cache_get(struct lf_cache *c, const void *key, size_t klen, void *buf, size_t cap,
+		   size_t *vlen, int64_t now_ms);
 bool lf_cache_delete(struct lf_cache *c, const void *key, size_t klen);
 void lf_cache_clear(struct lf_cache *c); /* drop everything (tests, admin) */
 void lf_cache_stats(struct lf_cache *c, struct lf_cache_stats *out);

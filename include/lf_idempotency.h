@@ -40,12 +40,12 @@ void lf_outcome_clear(struct lf_outcome *o);
 
 #define LF_IDEM_KEY_MAX 255
 
-enum lf_idem_key_rc { LF_IDEM_KEY_OK, LF_IDEM_KEY_MISSING, LF_IDEM_KEY_INVALID };
+enum lf_idem_key_verdict { LF_IDEM_KEY_OK, LF_IDEM_KEY_MISSING, LF_IDEM_KEY_INVALID };
 
 /* Validate the header value; on success key[0..*len) is the key (quotes
  * removed) and key is NUL-terminated. */
-enum lf_idem_key_rc lf_idem_key_parse(const char *header, char key[LF_IDEM_KEY_MAX + 1],
-				      size_t *len);
+enum lf_idem_key_verdict lf_idem_key_parse(const char *header, char key[LF_IDEM_KEY_MAX + 1],
+					   size_t *len);
 
 /* Incremental fingerprint: fields are length-prefixed so no two different
  * field lists hash alike. */

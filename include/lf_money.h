@@ -21,7 +21,7 @@ struct lf_currency {
 	int exponent; /* minor unit digits: 0, 2, 3 or 4 */
 };
 
-enum lf_money_err {
+enum lf_money_verdict {
 	LF_MONEY_OK = 0,
 	LF_MONEY_SYNTAX, /* not the decimal grammar (sign, exponent, spaces, leading zero, empty...)
 			  */
@@ -38,12 +38,12 @@ const struct lf_currency *lf_currency_find(const char *code);
  * into minor units for a currency with `exponent` fraction digits.
  * allow_zero: accept a value of 0 (initialBalance); otherwise 0 is
  * LF_MONEY_NOT_POSITIVE. */
-enum lf_money_err lf_money_parse(const char *text, size_t len, int exponent, bool allow_zero,
-				 int64_t *out);
+enum lf_money_verdict lf_money_parse(const char *text, size_t len, int exponent, bool allow_zero,
+				     int64_t *out);
 
 /* A JSON amount: a number (its exact text as json-c kept it) or a string. */
-enum lf_money_err lf_money_from_json(struct json_object *value, int exponent, bool allow_zero,
-				     int64_t *out);
+enum lf_money_verdict lf_money_from_json(struct json_object *value, int exponent, bool allow_zero,
+					 int64_t *out);
 
 /* Raw text of a JSON amount (number text or string contents) without
  * checking it; false if the value is neither a number nor a string.

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lf_core.h"
 #include "lf_idempotency.h"
 #include "lf_uuid.h"
 
@@ -27,16 +28,11 @@ struct lf_db_params {
 	unsigned lock_wait_timeout_s; /* SET SESSION innodb_lock_wait_timeout */
 };
 
-/* How a call ended. */
-enum lf_store_rc {
-	LF_STORE_OK = 0,
-	LF_STORE_NOT_FOUND, /* lookups: no such row */
-	LF_STORE_RETRY, /* deadlock (1213) or lock wait timeout (1205): rolled back, safe to retry
-			 */
-	LF_STORE_CONN_LOST, /* connection broken (2006/2013/...); the outcome of a write is unknown
-			     */
-	LF_STORE_ERROR,     /* anything else (logged); rolled back */
-};
+/* How a call ended (lf_core.h): LF_OK; LF_DECLINED for a lookup that found
+ * no row; LF_AGAIN for a deadlock (1213) or lock-wait timeout (1205),
+ * rolled back and safe to retry; LF_LOST when the connection broke (2006,
+ * 2013, ...) and a write's outcome is unknown; LF_ERROR for anything else,
+ * rolled back. Every failure is logged once, where it happens (conn.c). */
 
 struct lf_store_conn;
 
@@ -94,16 +90,14 @@ struct lf_create_account_req {
 	size_t body_len;
 	const char *location; /* "/api/accounts/{id}" */
 };
-enum lf_store_rc lf_store_create_account(struct lf_store_conn *c,
-					 const struct lf_create_account_req *r,
-					 enum lf_create_result *result, struct lf_stored *stored);
-enum lf_store_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id,
-				      struct lf_account *out);
+lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_account_req *r,
+			      enum lf_create_result *result, struct lf_stored *stored);
+lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, struct lf_account *out);
 
 /* Currency of up to two accounts in one round trip (no locks). found[i]
  * false when the account does not exist. */
-enum lf_store_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2],
-					     bool found[2], char currency[2][4]);
+lf_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2], bool found[2],
+				  char currency[2][4]);
 
 /* ---- payments ---- */
 enum lf_transfer_result {
@@ -136,22 +130,21 @@ struct lf_transfer_req {
 	const char *location;     /* "/api/payments/{id}" for the 201 */
 };
 /* One CALL lf_transfer(...): the whole transaction in one round trip. */
-enum lf_store_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
-				   enum lf_transfer_result *result, struct lf_stored *stored);
+lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
+			enum lf_transfer_result *result, struct lf_stored *stored);
 
 /* Store a decided outcome that moved no money (a 422 decided before the
  * transaction) with its key; if the key already has one, *replay is set
  * and stored receives it. */
-enum lf_store_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t client_id,
-					 const char *key, size_t key_len,
-					 const uint8_t fp[LF_FINGERPRINT_LEN], int status,
-					 const char *location, const char *body, size_t body_len,
-					 int64_t created_ms, int64_t expires_ms, bool *replay,
-					 struct lf_stored *stored);
+lf_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t client_id, const char *key,
+			      size_t key_len, const uint8_t fp[LF_FINGERPRINT_LEN], int status,
+			      const char *location, const char *body, size_t body_len,
+			      int64_t created_ms, int64_t expires_ms, bool *replay,
+			      struct lf_stored *stored);
 /* The stored outcome of a key (tier 3 of idempotency, and the judge of a
  * commit whose result was lost). stored->found false when none. */
-enum lf_store_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id, const char *key,
-				      size_t key_len, struct lf_stored *stored);
+lf_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id, const char *key,
+			   size_t key_len, struct lf_stored *stored);
 
 struct lf_payment {
 	lf_uuid id, from, to;
@@ -162,8 +155,7 @@ struct lf_payment {
 	bool completed; /* COMPLETED, else DECLINED */
 	int64_t created_ms;
 };
-enum lf_store_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id,
-				      struct lf_payment *out);
+lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, struct lf_payment *out);
 
 /* ---- ledger ---- */
 struct lf_ledger_entry {
@@ -179,15 +171,15 @@ struct lf_ledger_entry {
 };
 /* Entries of an account with seq < before_seq (INT64_MAX for the newest),
  * newest first, at most max; *more tells whether older ones exist.
- * *currency receives the account's currency; LF_STORE_NOT_FOUND when the
+ * *currency receives the account's currency; LF_DECLINED when the
  * account does not exist. */
-enum lf_store_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
-				      int64_t before_seq, unsigned max, struct lf_ledger_entry *out,
-				      unsigned *count, bool *more, char currency[4]);
+lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account, int64_t before_seq,
+			   unsigned max, struct lf_ledger_entry *out, unsigned *count, bool *more,
+			   char currency[4]);
 
 /* ---- retention ---- */
 /* Delete up to `batch` idempotency rows whose expiry is before now_ms. */
-enum lf_store_rc lf_store_reap_keys(struct lf_store_conn *c, int64_t now_ms, unsigned batch,
-				    unsigned long *deleted);
+lf_rc lf_store_reap_keys(struct lf_store_conn *c, int64_t now_ms, unsigned batch,
+			 unsigned long *deleted);
 
 #endif

@@ -87,11 +87,11 @@ static bool create_work(struct lf_store_conn *conn, void *arg)
 		return true;
 	}
 	struct lf_stored stored = {0};
-	enum lf_store_rc rc = LF_STORE_RETRY;
-	for (int attempt = 0; rc == LF_STORE_RETRY && attempt <= 3; attempt++)
+	lf_rc rc = LF_AGAIN;
+	for (int attempt = 0; rc == LF_AGAIN && attempt <= 3; attempt++)
 		rc = lf_store_create_account(conn, &c->req, &c->result, &stored);
-	bool healthy = rc != LF_STORE_CONN_LOST;
-	if (rc != LF_STORE_OK) {
+	bool healthy = rc != LF_LOST;
+	if (rc != LF_OK) {
 		/* a lost connection leaves the outcome unknown: a retry with the
 		 * same key (or the same id) settles it without a second account */
 		lf_decision_unavailable(&c->d);
@@ -147,7 +147,7 @@ static bool parse_create(struct lf_req *r, struct create *c)
 	size_t blen;
 	const char *body = lf_req_body(r, &blen);
 	struct json_object *obj = NULL;
-	enum lf_json_err jrc = lf_json_parse_object(body, blen, &obj);
+	enum lf_json_verdict jrc = lf_json_parse_object(body, blen, &obj);
 	if (jrc == LF_JSON_INVALID) {
 		lf_req_problem(r, 400, "invalid_json",
 			       "The body is not valid JSON (or repeats a member name).", NULL);
@@ -161,9 +161,9 @@ static bool parse_create(struct lf_req *r, struct create *c)
 	const char *name = NULL, *cur = NULL, *id_s = NULL, *bal_s = NULL;
 	size_t name_n = 0, cur_n = 0, id_n = 0, bal_n = 0;
 	char ibuf[24];
-	enum lf_field_rc nrc = lf_field_string(obj, "name", &name, &name_n);
-	enum lf_field_rc crc = lf_field_string(obj, "currency", &cur, &cur_n);
-	enum lf_field_rc irc = lf_field_string(obj, "id", &id_s, &id_n);
+	enum lf_field_verdict nrc = lf_field_string(obj, "name", &name, &name_n);
+	enum lf_field_verdict crc = lf_field_string(obj, "currency", &cur, &cur_n);
+	enum lf_field_verdict irc = lf_field_string(obj, "id", &id_s, &id_n);
 	struct json_object *bal = lf_field_get(obj, "initialBalance");
 	const struct lf_currency *currency = NULL;
 	int64_t initial = 0;
@@ -275,7 +275,7 @@ void lf_accounts_create(struct lf_req *r, const char *id)
 struct get {
 	struct lf_req *r;
 	lf_uuid id;
-	enum lf_store_rc rc;
+	lf_rc rc;
 	struct lf_account account;
 };
 
@@ -283,24 +283,24 @@ static bool get_work(struct lf_store_conn *conn, void *arg)
 {
 	struct get *g = arg;
 	if (conn == NULL) {
-		g->rc = LF_STORE_CONN_LOST;
+		g->rc = LF_LOST;
 		return true;
 	}
 	g->rc = lf_store_get_account(conn, &g->id, &g->account);
-	return g->rc != LF_STORE_CONN_LOST;
+	return g->rc != LF_LOST;
 }
 
 static void get_done(void *arg)
 {
 	struct get *g = arg;
-	if (g->rc == LF_STORE_OK) {
+	if (g->rc == LF_OK) {
 		struct evbuffer *b = evbuffer_new();
 		if (b != NULL)
 			lf_render_account(b, &g->account);
 		lf_req_reply(g->r, 200, "application/json", b);
 		if (b != NULL)
 			evbuffer_free(b);
-	} else if (g->rc == LF_STORE_NOT_FOUND) {
+	} else if (g->rc == LF_DECLINED) {
 		lf_req_problem(g->r, 404, "account_not_found", "No account has this id.", NULL);
 	} else {
 		send_unavailable(g->r);
@@ -333,7 +333,7 @@ struct ledger {
 	lf_uuid id;
 	int64_t before_seq;
 	unsigned limit;
-	enum lf_store_rc rc;
+	lf_rc rc;
 	unsigned count;
 	bool more;
 	char currency[4];
@@ -403,21 +403,21 @@ static bool ledger_work(struct lf_store_conn *conn, void *arg)
 {
 	struct ledger *l = arg;
 	if (conn == NULL) {
-		l->rc = LF_STORE_CONN_LOST;
+		l->rc = LF_LOST;
 		return true;
 	}
 	l->rc = lf_store_list_ledger(conn, &l->id, l->before_seq, l->limit, l->entries, &l->count,
 				     &l->more, l->currency);
-	return l->rc != LF_STORE_CONN_LOST;
+	return l->rc != LF_LOST;
 }
 
 static void ledger_done(void *arg)
 {
 	struct ledger *l = arg;
 	struct lf_req *r = l->r;
-	if (l->rc == LF_STORE_NOT_FOUND) {
+	if (l->rc == LF_DECLINED) {
 		lf_req_problem(r, 404, "account_not_found", "No account has this id.", NULL);
-	} else if (l->rc != LF_STORE_OK) {
+	} else if (l->rc != LF_OK) {
 		send_unavailable(r);
 	} else {
 		const struct lf_currency *cur = lf_currency_find(l->currency);

@@ -93,10 +93,10 @@ static bool decide_422(struct lf_store_conn *c, struct pay *p, const char *code,
 	int64_t now = lf_time_now_ms();
 	bool replay = false;
 	struct lf_stored stored = {0};
-	enum lf_store_rc rc = lf_store_record_outcome(c, p->client_id, p->key, p->key_len, p->fp,
-						      422, NULL, p->d.body, p->d.body_len, now,
-						      now + p->retention_ms, &replay, &stored);
-	if (rc == LF_STORE_OK) {
+	lf_rc rc = lf_store_record_outcome(c, p->client_id, p->key, p->key_len, p->fp, 422, NULL,
+					   p->d.body, p->d.body_len, now, now + p->retention_ms,
+					   &replay, &stored);
+	if (rc == LF_OK) {
 		if (replay)
 			lf_decision_from_stored(&p->d, &stored, p->fp);
 		else
@@ -105,7 +105,7 @@ static bool decide_422(struct lf_store_conn *c, struct pay *p, const char *code,
 		return true;
 	}
 	lf_stored_clear(&stored);
-	if (rc == LF_STORE_CONN_LOST) {
+	if (rc == LF_LOST) {
 		lf_decision_clear(&p->d);
 		p->d.kind = LF_DEC_UNKNOWN;
 		p->resolve = true;
@@ -126,10 +126,10 @@ static bool replay_payment(struct lf_store_conn *c, struct pay *p, struct lf_sto
 	lf_uuid id;
 	memcpy(id.b, stored->body, 16);
 	struct lf_payment pay;
-	enum lf_store_rc rc = lf_store_get_payment(c, &id, &pay);
-	if (rc != LF_STORE_OK) {
+	lf_rc rc = lf_store_get_payment(c, &id, &pay);
+	if (rc != LF_OK) {
 		lf_decision_unavailable(&p->d);
-		return rc != LF_STORE_CONN_LOST;
+		return rc != LF_LOST;
 	}
 	struct evbuffer *b = evbuffer_new();
 	if (b == NULL) {
@@ -207,16 +207,16 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 	t.body_declined_len = declined_len;
 
 	struct lf_stored stored = {0};
-	enum lf_store_rc rc = LF_STORE_ERROR;
+	lf_rc rc = LF_ERROR;
 	for (int attempt = 0; ok_body && declined_body; attempt++) {
 		rc = lf_store_transfer(c, &t, &p->result, &stored);
-		if (rc != LF_STORE_RETRY || attempt >= p->max_retries)
+		if (rc != LF_AGAIN || attempt >= p->max_retries)
 			break;
 		usleep(1000u * (1u + jitter_seed() % 4u) * (unsigned)(attempt + 1));
 		p->retries++;
 	}
 	bool healthy = true;
-	if (rc == LF_STORE_OK) {
+	if (rc == LF_OK) {
 		switch (p->result) {
 		case LF_TRANSFER_COMPLETED:
 			lf_decision_fresh(&p->d, 201, ok_body, ok_len, location);
@@ -238,7 +238,7 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 			break;
 		case LF_TRANSFER_PAYMENT_EXISTS: healthy = replay_payment(c, p, &stored); break;
 		}
-	} else if (rc == LF_STORE_CONN_LOST) {
+	} else if (rc == LF_LOST) {
 		lf_decision_clear(&p->d);
 		p->d.kind = LF_DEC_UNKNOWN;
 		p->resolve = true;
@@ -258,7 +258,7 @@ static bool run_transfer(struct lf_store_conn *c, struct pay *p, int64_t minor)
 static bool check_amount(struct pay *p, int64_t *minor)
 {
 	const struct lf_currency *cur = lf_currency_find(p->cur[0]);
-	enum lf_money_err merr =
+	enum lf_money_verdict merr =
 		cur ? lf_money_parse(p->amount, p->amount_len, cur->exponent, false, minor)
 		    : LF_MONEY_SYNTAX;
 	if (merr == LF_MONEY_OK)
@@ -277,10 +277,10 @@ static bool check_amount(struct pay *p, int64_t *minor)
 static bool lookup_currencies(struct lf_store_conn *c, struct pay *p)
 {
 	lf_uuid ids[2] = {p->from, p->to};
-	enum lf_store_rc rc = lf_store_account_currencies(c, ids, p->found, p->cur);
-	if (rc != LF_STORE_OK) {
+	lf_rc rc = lf_store_account_currencies(c, ids, p->found, p->cur);
+	if (rc != LF_OK) {
 		lf_decision_unavailable(&p->d);
-		return rc != LF_STORE_CONN_LOST;
+		return rc != LF_LOST;
 	}
 	p->cur_known = true;
 	return true;
@@ -322,13 +322,12 @@ static bool pay_work(struct lf_store_conn *c, void *arg)
 		return lookup_currencies(c, p);
 	if (p->resolve) {
 		struct lf_stored stored = {0};
-		enum lf_store_rc rc =
-			lf_store_get_outcome(c, p->client_id, p->key, p->key_len, &stored);
-		if (rc != LF_STORE_OK) {
+		lf_rc rc = lf_store_get_outcome(c, p->client_id, p->key, p->key_len, &stored);
+		if (rc != LF_OK) {
 			lf_stored_clear(&stored);
 			lf_decision_clear(&p->d);
 			p->d.kind = LF_DEC_UNKNOWN; /* resolve stays set */
-			return rc != LF_STORE_CONN_LOST;
+			return rc != LF_LOST;
 		}
 		if (stored.found) {
 			/* our own earlier attempt committed (or a concurrent twin did) */
@@ -429,7 +428,7 @@ static void pay_validated(struct lf_req *r)
 /* The 400 checks, in the contract's order. Returns false after replying. */
 static bool parse_request(struct lf_req *r, struct pay *p)
 {
-	enum lf_idem_key_rc krc =
+	enum lf_idem_key_verdict krc =
 		lf_idem_key_parse(lf_req_header(r, "Idempotency-Key"), p->key, &p->key_len);
 	if (krc == LF_IDEM_KEY_MISSING) {
 		lf_req_problem(r, 400, "idempotency_key_missing",
@@ -444,7 +443,7 @@ static bool parse_request(struct lf_req *r, struct pay *p)
 	size_t blen;
 	const char *body = lf_req_body(r, &blen);
 	struct json_object *obj = NULL;
-	enum lf_json_err jrc = lf_json_parse_object(body, blen, &obj);
+	enum lf_json_verdict jrc = lf_json_parse_object(body, blen, &obj);
 	if (jrc == LF_JSON_INVALID) {
 		lf_req_problem(r, 400, "invalid_json",
 			       "The body is not valid JSON (or repeats a member name).", NULL);
@@ -458,11 +457,11 @@ static bool parse_request(struct lf_req *r, struct pay *p)
 	const char *from_s = NULL, *to_s = NULL, *cur_s = NULL, *ref_s = NULL, *amount_s = NULL;
 	size_t from_n = 0, to_n = 0, cur_n = 0, ref_n = 0, amount_n = 0;
 	char ibuf[24];
-	enum lf_field_rc frc = lf_field_string(obj, "fromAccountId", &from_s, &from_n);
-	enum lf_field_rc trc = lf_field_string(obj, "toAccountId", &to_s, &to_n);
+	enum lf_field_verdict frc = lf_field_string(obj, "fromAccountId", &from_s, &from_n);
+	enum lf_field_verdict trc = lf_field_string(obj, "toAccountId", &to_s, &to_n);
 	struct json_object *amount = lf_field_get(obj, "amount");
-	enum lf_field_rc crc = lf_field_string(obj, "currency", &cur_s, &cur_n);
-	enum lf_field_rc rrc = lf_field_string(obj, "reference", &ref_s, &ref_n);
+	enum lf_field_verdict crc = lf_field_string(obj, "currency", &cur_s, &cur_n);
+	enum lf_field_verdict rrc = lf_field_string(obj, "reference", &ref_s, &ref_n);
 	if (frc == LF_FIELD_ABSENT || trc == LF_FIELD_ABSENT || amount == NULL) {
 		lf_req_problem(r, 400, "invalid_request",
 			       "fromAccountId, toAccountId and amount are required.", NULL);
@@ -487,7 +486,7 @@ static bool parse_request(struct lf_req *r, struct pay *p)
 			       "reference is at most 200 characters, without U+0000.", NULL);
 	} else {
 		int64_t ignored;
-		enum lf_money_err merr =
+		enum lf_money_verdict merr =
 			amount_n > LF_AMOUNT_TEXT_MAX
 				? LF_MONEY_TOO_LARGE
 				: lf_money_parse(amount_s, amount_n, 9, false, &ignored);
@@ -584,7 +583,7 @@ void lf_payments_create(struct lf_req *r, const char *id)
 struct pay_get {
 	struct lf_req *r;
 	lf_uuid id;
-	enum lf_store_rc rc;
+	lf_rc rc;
 	struct lf_payment pay;
 };
 
@@ -592,25 +591,25 @@ static bool pay_get_work(struct lf_store_conn *c, void *arg)
 {
 	struct pay_get *g = arg;
 	if (c == NULL) {
-		g->rc = LF_STORE_CONN_LOST;
+		g->rc = LF_LOST;
 		return true;
 	}
 	g->rc = lf_store_get_payment(c, &g->id, &g->pay);
-	return g->rc != LF_STORE_CONN_LOST;
+	return g->rc != LF_LOST;
 }
 
 static void pay_get_done(void *arg)
 {
 	struct pay_get *g = arg;
 	struct lf_req *r = g->r;
-	if (g->rc == LF_STORE_OK) {
+	if (g->rc == LF_OK) {
 		struct evbuffer *b = evbuffer_new();
 		if (b != NULL)
 			lf_render_payment(b, &g->pay);
 		lf_req_reply(r, 200, "application/json", b);
 		if (b != NULL)
 			evbuffer_free(b);
-	} else if (g->rc == LF_STORE_NOT_FOUND) {
+	} else if (g->rc == LF_DECLINED) {
 		lf_req_problem(r, 404, "payment_not_found", "No payment has this id.", NULL);
 	} else {
 		struct lf_decision d = {0};
@@ -639,7 +638,7 @@ void lf_payments_get(struct lf_req *r, const char *id)
 	lf_req_arm_deadline(r, cfg->request_timeout_ms);
 	if (!lf_dbpool_submit_rerun(r->app->db, pay_get_work, pay_get_done, g,
 				    lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms)) {
-		g->rc = LF_STORE_CONN_LOST;
+		g->rc = LF_LOST;
 		pay_get_done(g);
 	}
 }

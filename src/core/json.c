@@ -495,7 +495,7 @@ bool lf_json_has_duplicate_members(const char *text, size_t len)
 	return r == SCAN_DUPLICATE || r == SCAN_NOMEM;
 }
 
-enum lf_json_err lf_json_parse_object(const char *body, size_t len, struct json_object **out)
+enum lf_json_verdict lf_json_parse_object(const char *body, size_t len, struct json_object **out)
 {
 	struct json_tokener *tok;
 	struct json_object *obj;

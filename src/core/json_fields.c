@@ -15,8 +15,8 @@ struct json_object *lf_field_get(struct json_object *obj, const char *name)
 	return v; /* a JSON null is a NULL object in json-c */
 }
 
-enum lf_field_rc lf_field_string(struct json_object *obj, const char *name, const char **s,
-				 size_t *len)
+enum lf_field_verdict lf_field_string(struct json_object *obj, const char *name, const char **s,
+				      size_t *len)
 {
 	struct json_object *v = lf_field_get(obj, name);
 	if (v == NULL)

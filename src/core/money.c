@@ -94,8 +94,8 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-enum lf_money_err lf_money_parse(const char *text, size_t len, int exponent, bool allow_zero,
-				 int64_t *out)
+enum lf_money_verdict lf_money_parse(const char *text, size_t len, int exponent, bool allow_zero,
+				     int64_t *out)
 {
 	static const int64_t pow10[PARSE_MAX_EXPONENT + 1] = {
 		1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
@@ -184,8 +184,8 @@ bool lf_money_json_text(struct json_object *value, char *buf, const char **text,
 	}
 }
 
-enum lf_money_err lf_money_from_json(struct json_object *value, int exponent, bool allow_zero,
-				     int64_t *out)
+enum lf_money_verdict lf_money_from_json(struct json_object *value, int exponent, bool allow_zero,
+					 int64_t *out)
 {
 	char buf[24];
 	const char *text;

@@ -53,11 +53,11 @@ static bool seed_one(struct lf_store_conn *c, const char *id_text, const char *n
 
 	enum lf_create_result res = LF_CREATE_CREATED;
 	struct lf_stored stored;
-	enum lf_store_rc rc = LF_STORE_RETRY;
-	for (int i = 0; i < SEED_RETRIES && rc == LF_STORE_RETRY; i++)
+	lf_rc rc = LF_AGAIN;
+	for (int i = 0; i < SEED_RETRIES && rc == LF_AGAIN; i++)
 		rc = lf_store_create_account(c, &r, &res, &stored);
 	lf_stored_clear(&stored);
-	if (rc != LF_STORE_OK) {
+	if (rc != LF_OK) {
 		fprintf(out, "seed: creating %s failed: %s\n", id_text, lf_store_error(c));
 		return false;
 	}

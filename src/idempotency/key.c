@@ -10,8 +10,8 @@
 
 #include "lf_idempotency.h"
 
-enum lf_idem_key_rc lf_idem_key_parse(const char *header, char key[LF_IDEM_KEY_MAX + 1],
-				      size_t *len)
+enum lf_idem_key_verdict lf_idem_key_parse(const char *header, char key[LF_IDEM_KEY_MAX + 1],
+					   size_t *len)
 {
 	if (header == NULL)
 		return LF_IDEM_KEY_MISSING;

@@ -36,9 +36,9 @@ static bool reap_work(struct lf_store_conn *c, void *arg)
 		return true;
 	for (int i = 0; i < LF_REAP_MAX_BATCHES; i++) {
 		unsigned long n = 0;
-		enum lf_store_rc rc = lf_store_reap_keys(c, lf_time_now_ms(), LF_REAP_BATCH, &n);
-		if (rc != LF_STORE_OK)
-			return rc != LF_STORE_CONN_LOST;
+		lf_rc rc = lf_store_reap_keys(c, lf_time_now_ms(), LF_REAP_BATCH, &n);
+		if (rc != LF_OK)
+			return rc != LF_LOST;
 		rp->deleted += n;
 		if (n < LF_REAP_BATCH)
 			break;

@@ -57,7 +57,7 @@ static bool shm_lookup(struct lf_req *r, struct lf_idem *idem)
 	struct lf_cache *cache = r->app->zone->cache;
 	size_t vlen = 0;
 	if (lf_cache_get(cache, idem->tkey, idem->tkey_len, value_buf, sizeof value_buf, &vlen,
-			 lf_time_now_ms()) != LF_CACHE_OK)
+			 lf_time_now_ms()) != LF_OK)
 		return false;
 	struct lf_outcome o;
 	if (!lf_outcome_decode(value_buf, vlen, &o))

@@ -421,9 +421,8 @@ struct lf_cache *lf_cache_attach(void *mem)
 	return c;
 }
 
-enum lf_cache_result lf_cache_put(struct lf_cache *c, const void *key, size_t klen,
-				  const void *value, size_t vlen, int64_t expires_ms,
-				  int64_t now_ms)
+lf_rc lf_cache_put(struct lf_cache *c, const void *key, size_t klen, const void *value, size_t vlen,
+		   int64_t expires_ms, int64_t now_ms)
 {
 	uint64_t h = lf_cache_key_hash(c, key, klen);
 	struct part *p = part_for(c, h);
@@ -431,7 +430,7 @@ enum lf_cache_result lf_cache_put(struct lf_cache *c, const void *key, size_t kl
 	struct entry_hdr *e;
 
 	if (!lf_cache_part_lock(c, p))
-		return LF_CACHE_ERROR;
+		return LF_ERROR;
 	need = klen > LF_CACHE_MAX_KEY || vlen > LF_CACHE_MAX_VALUE ? UINT32_MAX
 								    : chunks_for(klen + vlen);
 	/* the old value goes in every case: it must not outlive a put */
@@ -441,11 +440,11 @@ enum lf_cache_result lf_cache_put(struct lf_cache *c, const void *key, size_t kl
 	if (need > p->nchunks) {
 		p->refused++;
 		part_unlock(p);
-		return LF_CACHE_TOO_BIG;
+		return LF_DECLINED;
 	}
 	if (expires_ms <= now_ms) { /* already dead: storing it would be a miss */
 		part_unlock(p);
-		return LF_CACHE_OK;
+		return LF_OK;
 	}
 	while (p->free_count < need)
 		if (!clock_evict_one_locked(c, p, now_ms))
@@ -470,15 +469,15 @@ enum lf_cache_result lf_cache_put(struct lf_cache *c, const void *key, size_t kl
 	p->entries++;
 	p->inserts++;
 	part_unlock(p);
-	return LF_CACHE_OK;
+	return LF_OK;
 }
 
-enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t klen, void *buf,
-				  size_t cap, size_t *vlen, int64_t now_ms)
+lf_rc lf_cache_get(struct lf_cache *c, const void *key, size_t klen, void *buf, size_t cap,
+		   size_t *vlen, int64_t now_ms)
 {
 	uint64_t h = lf_cache_key_hash(c, key, klen);
 	struct part *p = part_for(c, h);
-	enum lf_cache_result r;
+	lf_rc r;
 	uint32_t head, prev;
 	struct chunk_hdr *ch;
 	struct entry_hdr *e;
@@ -486,14 +485,14 @@ enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t kl
 	if (vlen)
 		*vlen = 0;
 	if (klen > LF_CACHE_MAX_KEY)
-		return LF_CACHE_MISS; /* could never have been stored */
+		return LF_DECLINED; /* could never have been stored */
 	if (!lf_cache_part_lock(c, p))
-		return LF_CACHE_ERROR;
+		return LF_ERROR;
 	head = bucket_walk_locked(c, p, h, key, klen, LF_NIL, &prev);
 	if (head == LF_NIL) {
 		p->misses++;
 		part_unlock(p);
-		return LF_CACHE_MISS;
+		return LF_DECLINED;
 	}
 	ch = chunk_at(c, p, head);
 	e = entry_of(ch);
@@ -502,18 +501,18 @@ enum lf_cache_result lf_cache_get(struct lf_cache *c, const void *key, size_t kl
 		p->expired++;
 		p->misses++;
 		part_unlock(p);
-		return LF_CACHE_MISS;
+		return LF_DECLINED;
 	}
 	if (vlen)
 		*vlen = e->vlen;
 	if (e->vlen > cap) {
-		r = LF_CACHE_TOO_BIG; /* *vlen tells the size needed */
+		r = LF_DECLINED; /* *vlen tells the size needed */
 	} else {
 		if (e->vlen)
 			stream_io_locked(c, p, head, e->klen, buf, e->vlen, STREAM_READ);
 		ch->ref = 1;
 		p->hits++;
-		r = LF_CACHE_OK;
+		r = LF_OK;
 	}
 	part_unlock(p);
 	return r;

@@ -13,14 +13,13 @@
 
 #include "store_int.h"
 
-enum lf_store_rc lf_store_create_account(struct lf_store_conn *c,
-					 const struct lf_create_account_req *r,
-					 enum lf_create_result *result, struct lf_stored *stored)
+lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_account_req *r,
+			      enum lf_create_result *result, struct lf_stored *stored)
 {
 	MYSQL_STMT *st;
-	enum lf_store_rc rc = lf_store_stmt(c, ST_CREATE, &st);
+	lf_rc rc = lf_store_stmt(c, ST_CREATE, &st);
 	memset(stored, 0, sizeof *stored);
-	if (rc != LF_STORE_OK)
+	if (rc != LF_OK)
 		return rc;
 	MYSQL_BIND b[12];
 	MYSQL_TIME t_created, t_expires;
@@ -37,11 +36,11 @@ enum lf_store_rc lf_store_create_account(struct lf_store_conn *c,
 	in_time(&b[9], &t_expires, r->expires_ms);
 	in_body(&b[10], r->body, r->body_len);
 	in_str(&b[11], r->location);
-	if ((rc = lf_store_run(c, st, b)) != LF_STORE_OK)
+	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];
 	bool row;
-	if ((rc = lf_store_fetch_outcome(c, st, true, outcome, stored, &row)) != LF_STORE_OK)
+	if ((rc = lf_store_fetch_outcome(c, st, true, outcome, stored, &row)) != LF_OK)
 		return rc;
 	if (row && strcmp(outcome, "created") == 0)
 		*result = LF_CREATE_CREATED;
@@ -54,15 +53,14 @@ enum lf_store_rc lf_store_create_account(struct lf_store_conn *c,
 		return lf_store_fail(c, 0, "lf_create_account returned an unexpected result");
 	}
 	lf_store_keep_only_replay(*result == LF_CREATE_REPLAY, stored);
-	return LF_STORE_OK;
+	return LF_OK;
 }
 
-enum lf_store_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id,
-				      struct lf_account *out)
+lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, struct lf_account *out)
 {
 	MYSQL_STMT *st;
-	enum lf_store_rc rc = lf_store_stmt(c, ST_GET_ACCOUNT, &st);
-	if (rc != LF_STORE_OK)
+	lf_rc rc = lf_store_stmt(c, ST_GET_ACCOUNT, &st);
+	if (rc != LF_OK)
 		return rc;
 	MYSQL_BIND in[1], b[5];
 	struct col k[5];
@@ -72,7 +70,7 @@ enum lf_store_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id
 	memset(k, 0, sizeof k);
 	memset(out, 0, sizeof *out);
 	in_uuid(&in[0], id);
-	if ((rc = lf_store_run(c, st, in)) != LF_STORE_OK)
+	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
 	out_bind(&b[0], &k[0], MYSQL_TYPE_STRING, out->name, sizeof out->name);
 	out_bind(&b[1], &k[1], MYSQL_TYPE_STRING, out->currency, sizeof out->currency);
@@ -85,23 +83,23 @@ enum lf_store_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id
 	if (f < 0)
 		return lf_store_finish(c, st, lf_store_last_rc(c));
 	if (f == 1)
-		return lf_store_finish(c, st, LF_STORE_NOT_FOUND);
+		return lf_store_finish(c, st, LF_DECLINED);
 	out->id = *id;
 	out_str_fix(out->name, sizeof out->name, &k[0]);
 	out_str_fix(out->currency, sizeof out->currency, &k[1]);
 	out->created_ms = lf_store_time_to_ms(&t_created);
 	out->updated_ms = lf_store_time_to_ms(&t_updated);
-	return lf_store_finish(c, st, LF_STORE_OK);
+	return lf_store_finish(c, st, LF_OK);
 }
 
-enum lf_store_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2],
-					     bool found[2], char currency[2][4])
+lf_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2], bool found[2],
+				  char currency[2][4])
 {
 	MYSQL_STMT *st;
-	enum lf_store_rc rc = lf_store_stmt(c, ST_CURRENCIES, &st);
+	lf_rc rc = lf_store_stmt(c, ST_CURRENCIES, &st);
 	found[0] = found[1] = false;
 	currency[0][0] = currency[1][0] = '\0';
-	if (rc != LF_STORE_OK)
+	if (rc != LF_OK)
 		return rc;
 	MYSQL_BIND in[2], b[2];
 	struct col k[2];
@@ -112,7 +110,7 @@ enum lf_store_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_u
 	memset(k, 0, sizeof k);
 	in_uuid(&in[0], &ids[0]);
 	in_uuid(&in[1], &ids[1]);
-	if ((rc = lf_store_run(c, st, in)) != LF_STORE_OK)
+	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
 	out_bind(&b[0], &k[0], MYSQL_TYPE_BLOB, id, sizeof id);
 	out_bind(&b[1], &k[1], MYSQL_TYPE_STRING, cur, sizeof cur);
@@ -132,19 +130,19 @@ enum lf_store_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_u
 			}
 		}
 	}
-	return lf_store_finish(c, st, LF_STORE_OK);
+	return lf_store_finish(c, st, LF_OK);
 }
 
-enum lf_store_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
-				      int64_t before_seq, unsigned max, struct lf_ledger_entry *out,
-				      unsigned *count, bool *more, char currency[4])
+lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account, int64_t before_seq,
+			   unsigned max, struct lf_ledger_entry *out, unsigned *count, bool *more,
+			   char currency[4])
 {
 	MYSQL_STMT *st;
-	enum lf_store_rc rc = lf_store_stmt(c, ST_LEDGER, &st);
+	lf_rc rc = lf_store_stmt(c, ST_LEDGER, &st);
 	*count = 0;
 	*more = false;
 	currency[0] = '\0';
-	if (rc != LF_STORE_OK)
+	if (rc != LF_OK)
 		return rc;
 	MYSQL_BIND in[4], b[8];
 	struct col k[8];
@@ -159,7 +157,7 @@ enum lf_store_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *ac
 	in_i64(&in[1], &before_seq);
 	in_u64(&in[2], &limit);
 	in_uuid(&in[3], account);
-	if ((rc = lf_store_run(c, st, in)) != LF_STORE_OK)
+	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
 	out_bind(&b[0], &k[0], MYSQL_TYPE_STRING, cur, sizeof cur);
 	out_bind(&b[1], &k[1], MYSQL_TYPE_BLOB, e.id.b, 16);
@@ -199,5 +197,5 @@ enum lf_store_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *ac
 		e.created_ms = lf_store_time_to_ms(&t_created);
 		out[(*count)++] = e;
 	}
-	return lf_store_finish(c, st, any ? LF_STORE_OK : LF_STORE_NOT_FOUND);
+	return lf_store_finish(c, st, any ? LF_OK : LF_DECLINED);
 }

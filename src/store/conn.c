@@ -92,11 +92,11 @@ int64_t lf_store_time_to_ms(const MYSQL_TIME *t)
 
 /* ---- errors ---- */
 
-static enum lf_store_rc map_errno(unsigned e)
+static lf_rc map_errno(unsigned e)
 {
 	switch (e) {
 	case 1213: /* ER_LOCK_DEADLOCK */
-	case 1205: /* ER_LOCK_WAIT_TIMEOUT */ return LF_STORE_RETRY;
+	case 1205: /* ER_LOCK_WAIT_TIMEOUT */ return LF_AGAIN;
 	case CR_CONNECTION_ERROR:
 	case CR_CONN_HOST_ERROR:
 	case CR_SERVER_GONE_ERROR:
@@ -107,22 +107,22 @@ static enum lf_store_rc map_errno(unsigned e)
 	case CR_ERR_NET_WRITE:
 	case 1053: /* ER_SERVER_SHUTDOWN */
 	case 1927: /* ER_CONNECTION_KILLED */
-	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */ return LF_STORE_CONN_LOST;
-	default: return LF_STORE_ERROR;
+	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */ return LF_LOST;
+	default: return LF_ERROR;
 	}
 }
 
-enum lf_store_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg)
+lf_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg)
 {
 	c->err_no = e;
 	snprintf(c->err, sizeof c->err, "%s", msg && *msg ? msg : "unknown error");
-	enum lf_store_rc rc = map_errno(e);
-	if (rc == LF_STORE_CONN_LOST)
+	lf_rc rc = map_errno(e);
+	if (rc == LF_LOST)
 		c->broken = true;
 	return rc;
 }
 
-enum lf_store_rc lf_store_stmt_fail(struct lf_store_conn *c, MYSQL_STMT *st)
+lf_rc lf_store_stmt_fail(struct lf_store_conn *c, MYSQL_STMT *st)
 {
 	unsigned e = mysql_stmt_errno(st);
 	if (e == 0 && mysql_errno(c->m))
@@ -221,7 +221,7 @@ bool lf_store_ping(struct lf_store_conn *c)
 	return true;
 }
 
-enum lf_store_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out)
+lf_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out)
 {
 	if (c->broken)
 		return lf_store_fail(c, CR_SERVER_GONE_ERROR, "connection marked broken");
@@ -230,23 +230,23 @@ enum lf_store_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id
 		if (!st)
 			return lf_store_fail(c, mysql_errno(c->m), "mysql_stmt_init failed");
 		if (mysql_stmt_prepare(st, stmt_sql[id], (unsigned long)strlen(stmt_sql[id]))) {
-			enum lf_store_rc rc = lf_store_stmt_fail(c, st);
+			lf_rc rc = lf_store_stmt_fail(c, st);
 			mysql_stmt_close(st);
 			return rc;
 		}
 		c->st[id] = st;
 	}
 	*out = c->st[id];
-	return LF_STORE_OK;
+	return LF_OK;
 }
 
-enum lf_store_rc lf_store_drain(struct lf_store_conn *c, MYSQL_STMT *st)
+lf_rc lf_store_drain(struct lf_store_conn *c, MYSQL_STMT *st)
 {
 	mysql_stmt_free_result(st);
 	for (int i = 0; i < 64; i++) {
 		int r = mysql_stmt_next_result(st);
 		if (r == -1)
-			return LF_STORE_OK;
+			return LF_OK;
 		if (r > 0)
 			return lf_store_stmt_fail(c, st);
 		if (mysql_stmt_field_count(st) > 0)
@@ -257,16 +257,16 @@ enum lf_store_rc lf_store_drain(struct lf_store_conn *c, MYSQL_STMT *st)
 	return lf_store_fail(c, CR_COMMANDS_OUT_OF_SYNC, "too many results from one statement");
 }
 
-enum lf_store_rc lf_store_run(struct lf_store_conn *c, MYSQL_STMT *st, MYSQL_BIND *params)
+lf_rc lf_store_run(struct lf_store_conn *c, MYSQL_STMT *st, MYSQL_BIND *params)
 {
 	if (mysql_stmt_bind_param(st, params) || mysql_stmt_execute(st))
 		return lf_store_stmt_fail(c, st);
 	if (mysql_stmt_field_count(st) > 0 && mysql_stmt_store_result(st)) {
-		enum lf_store_rc rc = lf_store_stmt_fail(c, st);
+		lf_rc rc = lf_store_stmt_fail(c, st);
 		lf_store_drain(c, st);
 		return rc;
 	}
-	return LF_STORE_OK;
+	return LF_OK;
 }
 
 /* ---- reading results ---- */
@@ -284,17 +284,17 @@ int lf_store_next_row(struct lf_store_conn *c, MYSQL_STMT *st)
 }
 
 /* Finish a query: on error keep its code, else report a drain failure. */
-enum lf_store_rc lf_store_finish(struct lf_store_conn *c, MYSQL_STMT *st, enum lf_store_rc rc)
+lf_rc lf_store_finish(struct lf_store_conn *c, MYSQL_STMT *st, lf_rc rc)
 {
-	enum lf_store_rc d = lf_store_drain(c, st);
-	return rc != LF_STORE_OK ? rc : d;
+	lf_rc d = lf_store_drain(c, st);
+	return rc != LF_OK ? rc : d;
 }
 
-enum lf_store_rc lf_store_last_rc(struct lf_store_conn *c)
+lf_rc lf_store_last_rc(struct lf_store_conn *c)
 {
 	switch (c->err_no) {
 	case 1205:
-	case 1213: return LF_STORE_RETRY;
-	default: return c->broken ? LF_STORE_CONN_LOST : LF_STORE_ERROR;
+	case 1213: return LF_AGAIN;
+	default: return c->broken ? LF_LOST : LF_ERROR;
 	}
 }

@@ -15,8 +15,8 @@
 
 /* ---- outcome rows: (outcome,) status, location, body, fingerprint, expires_at ---- */
 
-enum lf_store_rc lf_store_fetch_outcome(struct lf_store_conn *c, MYSQL_STMT *st, bool with_outcome,
-					char outcome[32], struct lf_stored *s, bool *got_row)
+lf_rc lf_store_fetch_outcome(struct lf_store_conn *c, MYSQL_STMT *st, bool with_outcome,
+			     char outcome[32], struct lf_stored *s, bool *got_row)
 {
 	MYSQL_BIND b[6];
 	struct col k[6];
@@ -41,13 +41,13 @@ enum lf_store_rc lf_store_fetch_outcome(struct lf_store_conn *c, MYSQL_STMT *st,
 		return lf_store_fail(c, 0, "unexpected result shape from stored procedure");
 	}
 	if (mysql_stmt_bind_result(st, b)) {
-		enum lf_store_rc rc = lf_store_stmt_fail(c, st);
+		lf_rc rc = lf_store_stmt_fail(c, st);
 		lf_store_drain(c, st);
 		return rc;
 	}
 	int f = mysql_stmt_fetch(st);
 	if (f == 1) {
-		enum lf_store_rc rc = lf_store_stmt_fail(c, st);
+		lf_rc rc = lf_store_stmt_fail(c, st);
 		lf_store_drain(c, st);
 		return rc;
 	}
@@ -70,7 +70,7 @@ enum lf_store_rc lf_store_fetch_outcome(struct lf_store_conn *c, MYSQL_STMT *st,
 				bb.buffer = s->body;
 				bb.buffer_length = (unsigned long)s->body_len;
 				if (mysql_stmt_fetch_column(st, &bb, (unsigned)(o + 2), 0)) {
-					enum lf_store_rc rc = lf_store_stmt_fail(c, st);
+					lf_rc rc = lf_store_stmt_fail(c, st);
 					lf_stored_clear(s);
 					lf_store_drain(c, st);
 					return rc;
@@ -90,7 +90,7 @@ enum lf_store_rc lf_store_fetch_outcome(struct lf_store_conn *c, MYSQL_STMT *st,
 	/* The outcome is decided once the row is read; a failure to drain only
 	 * spoils the connection (marked broken) for the next call. */
 	lf_store_drain(c, st);
-	return LF_STORE_OK;
+	return LF_OK;
 }
 
 /* The stored row of a 'replay' is what the caller needs; for any other
@@ -101,18 +101,17 @@ void lf_store_keep_only_replay(bool replay, struct lf_stored *s)
 		lf_stored_clear(s);
 }
 
-enum lf_store_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t client_id,
-					 const char *key, size_t key_len,
-					 const uint8_t fp[LF_FINGERPRINT_LEN], int status,
-					 const char *location, const char *body, size_t body_len,
-					 int64_t created_ms, int64_t expires_ms, bool *replay,
-					 struct lf_stored *stored)
+lf_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t client_id, const char *key,
+			      size_t key_len, const uint8_t fp[LF_FINGERPRINT_LEN], int status,
+			      const char *location, const char *body, size_t body_len,
+			      int64_t created_ms, int64_t expires_ms, bool *replay,
+			      struct lf_stored *stored)
 {
 	MYSQL_STMT *st;
-	enum lf_store_rc rc = lf_store_stmt(c, ST_RECORD, &st);
+	lf_rc rc = lf_store_stmt(c, ST_RECORD, &st);
 	memset(stored, 0, sizeof *stored);
 	*replay = false;
-	if (rc != LF_STORE_OK)
+	if (rc != LF_OK)
 		return rc;
 	MYSQL_BIND b[8];
 	MYSQL_TIME t_created, t_expires;
@@ -125,11 +124,11 @@ enum lf_store_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t clien
 	in_body(&b[5], body, body_len);
 	in_time(&b[6], &t_created, created_ms);
 	in_time(&b[7], &t_expires, expires_ms);
-	if ((rc = lf_store_run(c, st, b)) != LF_STORE_OK)
+	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];
 	bool row;
-	if ((rc = lf_store_fetch_outcome(c, st, true, outcome, stored, &row)) != LF_STORE_OK)
+	if ((rc = lf_store_fetch_outcome(c, st, true, outcome, stored, &row)) != LF_OK)
 		return rc;
 	if (!row || (strcmp(outcome, "stored") != 0 && strcmp(outcome, "replay") != 0)) {
 		lf_stored_clear(stored);
@@ -137,22 +136,22 @@ enum lf_store_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t clien
 	}
 	*replay = strcmp(outcome, "replay") == 0;
 	lf_store_keep_only_replay(*replay, stored);
-	return LF_STORE_OK;
+	return LF_OK;
 }
 
-enum lf_store_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id, const char *key,
-				      size_t key_len, struct lf_stored *stored)
+lf_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id, const char *key,
+			   size_t key_len, struct lf_stored *stored)
 {
 	MYSQL_STMT *st;
-	enum lf_store_rc rc = lf_store_stmt(c, ST_GET_OUTCOME, &st);
+	lf_rc rc = lf_store_stmt(c, ST_GET_OUTCOME, &st);
 	memset(stored, 0, sizeof *stored);
-	if (rc != LF_STORE_OK)
+	if (rc != LF_OK)
 		return rc;
 	MYSQL_BIND b[2];
 	memset(b, 0, sizeof b);
 	in_u64(&b[0], &client_id);
 	in_bytes(&b[1], key, key_len);
-	if ((rc = lf_store_run(c, st, b)) != LF_STORE_OK)
+	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char unused[32];
 	bool row;
@@ -167,13 +166,13 @@ void lf_stored_clear(struct lf_stored *s)
 	memset(s, 0, sizeof *s);
 }
 
-enum lf_store_rc lf_store_reap_keys(struct lf_store_conn *c, int64_t now_ms, unsigned batch,
-				    unsigned long *deleted)
+lf_rc lf_store_reap_keys(struct lf_store_conn *c, int64_t now_ms, unsigned batch,
+			 unsigned long *deleted)
 {
 	MYSQL_STMT *st;
-	enum lf_store_rc rc = lf_store_stmt(c, ST_REAP, &st);
+	lf_rc rc = lf_store_stmt(c, ST_REAP, &st);
 	*deleted = 0;
-	if (rc != LF_STORE_OK)
+	if (rc != LF_OK)
 		return rc;
 	MYSQL_BIND in[2];
 	MYSQL_TIME t_now;
@@ -181,9 +180,9 @@ enum lf_store_rc lf_store_reap_keys(struct lf_store_conn *c, int64_t now_ms, uns
 	memset(in, 0, sizeof in);
 	in_time(&in[0], &t_now, now_ms);
 	in_u64(&in[1], &limit);
-	if ((rc = lf_store_run(c, st, in)) != LF_STORE_OK)
+	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
 	my_ulonglong n = mysql_stmt_affected_rows(st);
 	*deleted = n == (my_ulonglong)-1 ? 0 : (unsigned long)n;
-	return lf_store_finish(c, st, LF_STORE_OK);
+	return lf_store_finish(c, st, LF_OK);
 }

@@ -12,13 +12,13 @@
 
 #include "store_int.h"
 
-enum lf_store_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
-				   enum lf_transfer_result *result, struct lf_stored *stored)
+lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
+			enum lf_transfer_result *result, struct lf_stored *stored)
 {
 	MYSQL_STMT *st;
-	enum lf_store_rc rc = lf_store_stmt(c, ST_TRANSFER, &st);
+	lf_rc rc = lf_store_stmt(c, ST_TRANSFER, &st);
 	memset(stored, 0, sizeof *stored);
-	if (rc != LF_STORE_OK)
+	if (rc != LF_OK)
 		return rc;
 	MYSQL_BIND b[16];
 	MYSQL_TIME t_created, t_expires;
@@ -39,11 +39,11 @@ enum lf_store_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_tran
 	in_body(&b[13], r->body_completed, r->body_completed_len);
 	in_body(&b[14], r->body_declined, r->body_declined_len);
 	in_str(&b[15], r->location);
-	if ((rc = lf_store_run(c, st, b)) != LF_STORE_OK)
+	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];
 	bool row;
-	if ((rc = lf_store_fetch_outcome(c, st, true, outcome, stored, &row)) != LF_STORE_OK)
+	if ((rc = lf_store_fetch_outcome(c, st, true, outcome, stored, &row)) != LF_OK)
 		return rc;
 	if (!row)
 		return lf_store_fail(c, 0, "lf_transfer returned no row");
@@ -65,15 +65,14 @@ enum lf_store_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_tran
 	}
 	lf_store_keep_only_replay(
 		*result == LF_TRANSFER_REPLAY || *result == LF_TRANSFER_PAYMENT_EXISTS, stored);
-	return LF_STORE_OK;
+	return LF_OK;
 }
 
-enum lf_store_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id,
-				      struct lf_payment *out)
+lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, struct lf_payment *out)
 {
 	MYSQL_STMT *st;
-	enum lf_store_rc rc = lf_store_stmt(c, ST_GET_PAYMENT, &st);
-	if (rc != LF_STORE_OK)
+	lf_rc rc = lf_store_stmt(c, ST_GET_PAYMENT, &st);
+	if (rc != LF_OK)
 		return rc;
 	MYSQL_BIND in[1], b[7];
 	struct col k[7];
@@ -84,7 +83,7 @@ enum lf_store_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id
 	memset(k, 0, sizeof k);
 	memset(out, 0, sizeof *out);
 	in_uuid(&in[0], id);
-	if ((rc = lf_store_run(c, st, in)) != LF_STORE_OK)
+	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
 	out_bind(&b[0], &k[0], MYSQL_TYPE_BLOB, out->from.b, 16);
 	out_bind(&b[1], &k[1], MYSQL_TYPE_BLOB, out->to.b, 16);
@@ -99,7 +98,7 @@ enum lf_store_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id
 	if (f < 0)
 		return lf_store_finish(c, st, lf_store_last_rc(c));
 	if (f == 1)
-		return lf_store_finish(c, st, LF_STORE_NOT_FOUND);
+		return lf_store_finish(c, st, LF_DECLINED);
 	out->id = *id;
 	out_str_fix(out->currency, sizeof out->currency, &k[3]);
 	out->has_reference = !k[4].null;
@@ -107,5 +106,5 @@ enum lf_store_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id
 	out_str_fix(status, sizeof status, &k[5]);
 	out->completed = strcmp(status, "COMPLETED") == 0;
 	out->created_ms = lf_store_time_to_ms(&t_created);
-	return lf_store_finish(c, st, LF_STORE_OK);
+	return lf_store_finish(c, st, LF_OK);
 }

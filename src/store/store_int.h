@@ -37,25 +37,25 @@ struct lf_store_conn {
 };
 
 /* Record an error (number and text) on c and map it to a return code. */
-enum lf_store_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg);
-enum lf_store_rc lf_store_stmt_fail(struct lf_store_conn *c, MYSQL_STMT *st);
+lf_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg);
+lf_rc lf_store_stmt_fail(struct lf_store_conn *c, MYSQL_STMT *st);
 /* The statement `id`, prepared on first use and kept. */
-enum lf_store_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out);
+lf_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out);
 /* Bind params, execute, buffer the first result (if any). */
-enum lf_store_rc lf_store_run(struct lf_store_conn *c, MYSQL_STMT *st, MYSQL_BIND *params);
+lf_rc lf_store_run(struct lf_store_conn *c, MYSQL_STMT *st, MYSQL_BIND *params);
 /* Read and discard every result after the current one (CALL status). */
-enum lf_store_rc lf_store_drain(struct lf_store_conn *c, MYSQL_STMT *st);
+lf_rc lf_store_drain(struct lf_store_conn *c, MYSQL_STMT *st);
 /* Fetch the next row: 0 a row, 1 no more rows, -1 error (recorded). */
 int lf_store_next_row(struct lf_store_conn *c, MYSQL_STMT *st);
 /* Finish a query: on error keep its code, else report a drain failure. */
-enum lf_store_rc lf_store_finish(struct lf_store_conn *c, MYSQL_STMT *st, enum lf_store_rc rc);
+lf_rc lf_store_finish(struct lf_store_conn *c, MYSQL_STMT *st, lf_rc rc);
 /* The code of the error last recorded on c. */
-enum lf_store_rc lf_store_last_rc(struct lf_store_conn *c);
+lf_rc lf_store_last_rc(struct lf_store_conn *c);
 /* Read the one outcome row of a procedure (status, location, body,
  * fingerprint, expires_at, preceded by the outcome word when with_outcome)
  * and drain the rest; *got_row false when the procedure returned none. */
-enum lf_store_rc lf_store_fetch_outcome(struct lf_store_conn *c, MYSQL_STMT *st, bool with_outcome,
-					char outcome[32], struct lf_stored *s, bool *got_row);
+lf_rc lf_store_fetch_outcome(struct lf_store_conn *c, MYSQL_STMT *st, bool with_outcome,
+			     char outcome[32], struct lf_stored *s, bool *got_row);
 /* Keep stored only when it is a replay; otherwise clear it. */
 void lf_store_keep_only_replay(bool replay, struct lf_stored *s);
 /* Unix ms <-> MYSQL_TIME (UTC, exact milliseconds). */

@@ -93,9 +93,9 @@ void conn_reset(void)
 	C = NULL;
 }
 
-enum lf_store_rc create_account(struct lf_store_conn *c, const char *key, lf_uuid *id,
-				const char *name, const char *cur, int64_t initial,
-				enum lf_create_result *res, struct lf_stored *st)
+lf_rc create_account(struct lf_store_conn *c, const char *key, lf_uuid *id, const char *name,
+		     const char *cur, int64_t initial, enum lf_create_result *res,
+		     struct lf_stored *st)
 {
 	struct lf_create_account_req r;
 	char body[128], loc[64], idtxt[LF_UUID_STR_LEN + 1];
@@ -126,8 +126,7 @@ lf_uuid new_account(const char *name, const char *cur, int64_t initial)
 	lf_uuid_v7(&id);
 	enum lf_create_result res = LF_CREATE_EXISTS;
 	struct lf_stored st;
-	CU_ASSERT_EQUAL(create_account(conn(), NULL, &id, name, cur, initial, &res, &st),
-			LF_STORE_OK);
+	CU_ASSERT_EQUAL(create_account(conn(), NULL, &id, name, cur, initial, &res, &st), LF_OK);
 	CU_ASSERT_EQUAL(res, LF_CREATE_CREATED);
 	lf_stored_clear(&st);
 	return id;
@@ -168,7 +167,7 @@ void xfer_init(struct xfer *x, const char *key, const lf_uuid *from, const lf_uu
 int64_t balance_of(const lf_uuid *id)
 {
 	struct lf_account a;
-	if (lf_store_get_account(conn(), id, &a) != LF_STORE_OK)
+	if (lf_store_get_account(conn(), id, &a) != LF_OK)
 		return -1;
 	return a.balance;
 }

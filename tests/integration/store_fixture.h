@@ -35,9 +35,9 @@ long long raw_int(const char *q); /* first column of the first row, -1 on error 
 void fp_of(const char *text, uint8_t fp[LF_FINGERPRINT_LEN]);
 struct lf_store_conn *conn(void); /* the shared connection of the main thread */
 void conn_reset(void);            /* close it; the next conn() reconnects */
-enum lf_store_rc create_account(struct lf_store_conn *c, const char *key, lf_uuid *id,
-				const char *name, const char *cur, int64_t initial,
-				enum lf_create_result *res, struct lf_stored *st);
+lf_rc create_account(struct lf_store_conn *c, const char *key, lf_uuid *id, const char *name,
+		     const char *cur, int64_t initial, enum lf_create_result *res,
+		     struct lf_stored *st);
 lf_uuid new_account(const char *name, const char *cur, int64_t initial);
 
 struct xfer {

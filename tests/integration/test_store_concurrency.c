@@ -1,7 +1,7 @@
 /*
  * test_store_concurrency.c - integration tests of the database layer under
  * contention, each thread on its own connection: a lock wait timeout is
- * LF_STORE_RETRY with nothing written; 8 threads making 200 transfers of
+ * LF_AGAIN with nothing written; 8 threads making 200 transfers of
  * 1.00 from an account holding 50.00 complete exactly 50; eight requests
  * with one key move money once; transfers in opposite directions between
  * two accounts never deadlock and conserve money. Same environment as
@@ -42,17 +42,17 @@ static void test_lock_wait_is_retry(void)
 	enum lf_transfer_result res;
 	struct lf_stored st;
 	xfer_init(&x, "locked-1", &a, &b, 10, USD, NULL);
-	CU_ASSERT_EQUAL(lf_store_transfer(c, &x.r, &res, &st), LF_STORE_RETRY);
+	CU_ASSERT_EQUAL(lf_store_transfer(c, &x.r, &res, &st), LF_AGAIN);
 	CU_ASSERT_EQUAL(lf_store_errno(c), 1205);
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(mysql_query(holder, "ROLLBACK"), 0);
 	mysql_close(holder);
 
 	/* Rolled back: the key is free and the retry on the same connection works. */
-	CU_ASSERT_EQUAL(lf_store_get_outcome(c, CLIENT, "locked-1", 8, &st), LF_STORE_OK);
+	CU_ASSERT_EQUAL(lf_store_get_outcome(c, CLIENT, "locked-1", 8, &st), LF_OK);
 	CU_ASSERT_FALSE(st.found);
 	lf_stored_clear(&st);
-	CU_ASSERT_EQUAL(lf_store_transfer(c, &x.r, &res, &st), LF_STORE_OK);
+	CU_ASSERT_EQUAL(lf_store_transfer(c, &x.r, &res, &st), LF_OK);
 	CU_ASSERT_EQUAL(res, LF_TRANSFER_COMPLETED);
 	lf_stored_clear(&st);
 	CU_ASSERT_TRUE(lf_store_ping(c));
@@ -95,13 +95,13 @@ static void *worker_main(void *arg)
 		xfer_init(&x, key, &w->from, &w->to, 100, USD, NULL);
 		enum lf_transfer_result res = LF_TRANSFER_ACCOUNT_NOT_FOUND;
 		struct lf_stored st;
-		enum lf_store_rc rc = LF_STORE_RETRY;
-		for (int t = 0; t < MAX_TRIES && rc == LF_STORE_RETRY; t++) {
+		lf_rc rc = LF_AGAIN;
+		for (int t = 0; t < MAX_TRIES && rc == LF_AGAIN; t++) {
 			rc = lf_store_transfer(c, &x.r, &res, &st);
-			if (rc == LF_STORE_RETRY)
+			if (rc == LF_AGAIN)
 				usleep(1000 * (unsigned)(1 + t));
 		}
-		if (rc != LF_STORE_OK) {
+		if (rc != LF_OK) {
 			fprintf(stderr, "worker %d: %s\n", w->index, lf_store_error(c));
 			w->failed++;
 			continue;

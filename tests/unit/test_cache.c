@@ -72,8 +72,8 @@ static bool get_equals(struct lf_cache *c, const char *key, const void *want, si
 	static char buf[LF_CACHE_MAX_VALUE];
 	size_t n = 0;
 
-	return lf_cache_get(c, key, strlen(key), buf, sizeof(buf), &n, now) == LF_CACHE_OK &&
-	       n == wlen && memcmp(buf, want, wlen) == 0;
+	return lf_cache_get(c, key, strlen(key), buf, sizeof(buf), &n, now) == LF_OK && n == wlen &&
+	       memcmp(buf, want, wlen) == 0;
 }
 
 static bool absent(struct lf_cache *c, const char *key, int64_t now)
@@ -81,7 +81,7 @@ static bool absent(struct lf_cache *c, const char *key, int64_t now)
 	char buf[16];
 	size_t n = 99;
 
-	return lf_cache_get(c, key, strlen(key), buf, sizeof(buf), &n, now) == LF_CACHE_MISS &&
+	return lf_cache_get(c, key, strlen(key), buf, sizeof(buf), &n, now) == LF_DECLINED &&
 	       n == 0;
 }
 
@@ -136,10 +136,10 @@ static void test_put_get_delete(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = (char)(i * 7 + 3);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "k1", 2, "hello", 5, T0 + HOUR, T0), LF_CACHE_OK);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "k2", 2, big, sizeof(big), T0 + HOUR, T0), LF_CACHE_OK);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "", 0, "empty key", 9, T0 + HOUR, T0), LF_CACHE_OK);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "k0", 2, NULL, 0, T0 + HOUR, T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "k1", 2, "hello", 5, T0 + HOUR, T0), LF_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "k2", 2, big, sizeof(big), T0 + HOUR, T0), LF_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "", 0, "empty key", 9, T0 + HOUR, T0), LF_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "k0", 2, NULL, 0, T0 + HOUR, T0), LF_OK);
 	CU_ASSERT_TRUE(get_equals(c, "k1", "hello", 5, T0));
 	CU_ASSERT_TRUE(get_equals(c, "k2", big, sizeof(big), T0));
 	CU_ASSERT_TRUE(get_equals(c, "", "empty key", 9, T0));
@@ -172,14 +172,14 @@ static void test_replace(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	memset(v, 'x', sizeof(v));
-	CU_ASSERT_EQUAL(lf_cache_put(c, "key", 3, "first", 5, T0 + HOUR, T0), LF_CACHE_OK);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "key", 3, v, sizeof(v), T0 + HOUR, T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "key", 3, "first", 5, T0 + HOUR, T0), LF_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "key", 3, v, sizeof(v), T0 + HOUR, T0), LF_OK);
 	CU_ASSERT_TRUE(get_equals(c, "key", v, sizeof(v), T0));
 	lf_cache_stats(c, &st1);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "key", 3, v, sizeof(v), T0 + HOUR, T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "key", 3, v, sizeof(v), T0 + HOUR, T0), LF_OK);
 	lf_cache_stats(c, &st2);
 	CU_ASSERT_EQUAL(st1.slots_used, st2.slots_used); /* replaced, not duplicated */
-	CU_ASSERT_EQUAL(lf_cache_put(c, "key", 3, "last", 4, T0 + HOUR, T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "key", 3, "last", 4, T0 + HOUR, T0), LF_OK);
 	CU_ASSERT_TRUE(get_equals(c, "key", "last", 4, T0));
 	lf_cache_stats(c, &st2);
 	CU_ASSERT_EQUAL(st2.slots_used, 1);
@@ -192,7 +192,7 @@ static void test_expiry(void)
 	struct lf_cache_stats st;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "ttl", 3, "v", 1, T0 + 1000, T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "ttl", 3, "v", 1, T0 + 1000, T0), LF_OK);
 	CU_ASSERT_TRUE(get_equals(c, "ttl", "v", 1, T0 + 999));
 	CU_ASSERT_TRUE(absent(c, "ttl", T0 + 1000)); /* expiry is exclusive */
 	lf_cache_stats(c, &st);
@@ -202,8 +202,8 @@ static void test_expiry(void)
 	CU_ASSERT_TRUE(absent(c, "ttl", T0));
 
 	/* an already expired put stores nothing and removes the old value */
-	CU_ASSERT_EQUAL(lf_cache_put(c, "ttl", 3, "v", 1, T0 + 1000, T0), LF_CACHE_OK);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "ttl", 3, "w", 1, T0 + 10, T0 + 10), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "ttl", 3, "v", 1, T0 + 1000, T0), LF_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "ttl", 3, "w", 1, T0 + 10, T0 + 10), LF_OK);
 	CU_ASSERT_TRUE(absent(c, "ttl", T0));
 	lf_cache_stats(c, &st);
 	CU_ASSERT_EQUAL(st.slots_used, 0);
@@ -222,45 +222,42 @@ static void test_size_limits(void)
 	memset(val, 'v', sizeof(val));
 	memset(key, 'k', sizeof(key));
 	CU_ASSERT_EQUAL(lf_cache_put(c, "big", 3, val, LF_CACHE_MAX_VALUE + 1, T0 + HOUR, T0),
-			LF_CACHE_TOO_BIG);
+			LF_DECLINED);
 	CU_ASSERT_EQUAL(lf_cache_put(c, key, LF_CACHE_MAX_KEY + 1, "v", 1, T0 + HOUR, T0),
-			LF_CACHE_TOO_BIG);
+			LF_DECLINED);
 	/* a refused replacement does not leave the old value behind */
-	CU_ASSERT_EQUAL(lf_cache_put(c, "big", 3, "old", 3, T0 + HOUR, T0), LF_CACHE_OK);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "big", 3, val, sizeof(val), T0 + HOUR, T0),
-			LF_CACHE_TOO_BIG);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "big", 3, "old", 3, T0 + HOUR, T0), LF_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "big", 3, val, sizeof(val), T0 + HOUR, T0), LF_DECLINED);
 	CU_ASSERT_TRUE(absent(c, "big", T0));
 	lf_cache_stats(c, &st);
 	CU_ASSERT_EQUAL(st.refused, 3);
 	CU_ASSERT_EQUAL(st.slots_used, 0);
 	CU_ASSERT_EQUAL(lf_cache_get(c, key, LF_CACHE_MAX_KEY + 1, out, sizeof(out), &n, T0),
-			LF_CACHE_MISS);
+			LF_DECLINED);
 
 	/* the limits themselves are accepted */
 	CU_ASSERT_EQUAL(
 		lf_cache_put(c, key, LF_CACHE_MAX_KEY, val, LF_CACHE_MAX_VALUE, T0 + HOUR, T0),
-		LF_CACHE_OK);
-	CU_ASSERT_EQUAL(lf_cache_get(c, key, LF_CACHE_MAX_KEY, out, sizeof(out), &n, T0),
-			LF_CACHE_OK);
+		LF_OK);
+	CU_ASSERT_EQUAL(lf_cache_get(c, key, LF_CACHE_MAX_KEY, out, sizeof(out), &n, T0), LF_OK);
 	CU_ASSERT_EQUAL(n, LF_CACHE_MAX_VALUE);
 	CU_ASSERT_EQUAL(memcmp(out, val, n), 0);
 
 	/* a buffer too small is reported with the size needed; entry stays */
 	n = 0;
 	CU_ASSERT_EQUAL(lf_cache_get(c, key, LF_CACHE_MAX_KEY, small, sizeof(small), &n, T0),
-			LF_CACHE_TOO_BIG);
+			LF_DECLINED);
 	CU_ASSERT_EQUAL(n, LF_CACHE_MAX_VALUE);
-	CU_ASSERT_EQUAL(lf_cache_get(c, key, LF_CACHE_MAX_KEY, NULL, 0, &n, T0), LF_CACHE_TOO_BIG);
-	CU_ASSERT_EQUAL(lf_cache_get(c, key, LF_CACHE_MAX_KEY, out, sizeof(out), &n, T0),
-			LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_get(c, key, LF_CACHE_MAX_KEY, NULL, 0, &n, T0), LF_DECLINED);
+	CU_ASSERT_EQUAL(lf_cache_get(c, key, LF_CACHE_MAX_KEY, out, sizeof(out), &n, T0), LF_OK);
 	CU_ASSERT_TRUE(lf_cache_check(c));
 
 	/* a region too small for one maximal value refuses it cleanly */
 	c = new_cache(64 * 1024 + SHM_HDR);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(lf_cache_put(c, "big", 3, val, LF_CACHE_MAX_VALUE, T0 + HOUR, T0),
-			LF_CACHE_TOO_BIG);
-	CU_ASSERT_EQUAL(lf_cache_put(c, "ok", 2, val, 1000, T0 + HOUR, T0), LF_CACHE_OK);
+			LF_DECLINED);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "ok", 2, val, 1000, T0 + HOUR, T0), LF_OK);
 	CU_ASSERT_TRUE(get_equals(c, "ok", val, 1000, T0));
 	CU_ASSERT_TRUE(lf_cache_check(c));
 }
@@ -283,7 +280,7 @@ static void test_eviction(void)
 		snprintf(key, sizeof(key), "key-%05d", k);
 		val[0] = (char)k;
 		CU_ASSERT_EQUAL(lf_cache_put(c, key, strlen(key), val, sizeof(val), T0 + HOUR, T0),
-				LF_CACHE_OK);
+				LF_OK);
 		lf_cache_stats(c, &s2);
 		if (s2.slots_free == 0) {
 			k++;
@@ -306,7 +303,7 @@ static void test_eviction(void)
 	for (i = 0; i < m; i++) {
 		snprintf(key, sizeof(key), "new-%05d", i);
 		CU_ASSERT_EQUAL(lf_cache_put(c, key, strlen(key), val, sizeof(val), T0 + HOUR, T0),
-				LF_CACHE_OK);
+				LF_OK);
 	}
 	lf_cache_stats(c, &st);
 	CU_ASSERT_EQUAL(st.evictions, (uint64_t)m);
@@ -327,7 +324,7 @@ static void test_eviction(void)
 	CU_ASSERT_TRUE(lf_cache_check(c));
 
 	/* expired entries go before live ones, without a second chance */
-	CU_ASSERT_EQUAL(lf_cache_put(c, "short", 5, val, 10, T0 + 5, T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, "short", 5, val, 10, T0 + 5, T0), LF_OK);
 
 	/* the full cache keeps working under random sizes */
 	for (i = 0; i < 3000; i++) {
@@ -336,7 +333,7 @@ static void test_eviction(void)
 		memset(big, 'A' + i % 26, len);
 		snprintf(key, sizeof(key), "r-%d", i % 500);
 		CU_ASSERT_EQUAL(lf_cache_put(c, key, strlen(key), big, len, T0 + HOUR, T0 + 10),
-				LF_CACHE_OK);
+				LF_OK);
 		if (!get_equals(c, key, big, len, T0 + 10)) {
 			CU_FAIL("fresh entry not readable");
 			break;
@@ -367,9 +364,9 @@ static void test_owner_died_wipes_partition(void)
 		snprintf(key, sizeof(key), "key-%d", i);
 		snprintf(val, sizeof(val), "value-%d", i);
 		CU_ASSERT_EQUAL(lf_cache_put(c, key, strlen(key), val, strlen(val), T0 + HOUR, T0),
-				LF_CACHE_OK);
+				LF_OK);
 	}
-	CU_ASSERT_EQUAL(lf_cache_put(c, vkey, 6, "v", 1, T0 + HOUR, T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, vkey, 6, "v", 1, T0 + HOUR, T0), LF_OK);
 	victim = lf_cache_debug_partition_for_key(c, vkey, 6);
 	CU_ASSERT_FATAL(pipe(fds) == 0);
 	pid = fork();
@@ -406,7 +403,7 @@ static void test_owner_died_wipes_partition(void)
 	}
 	CU_ASSERT(in_victim > 0 && in_victim < 400);
 	/* the partition is usable again */
-	CU_ASSERT_EQUAL(lf_cache_put(c, vkey, 6, "again", 5, T0 + HOUR, T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, vkey, 6, "again", 5, T0 + HOUR, T0), LF_OK);
 	CU_ASSERT_TRUE(get_equals(c, vkey, "again", 5, T0));
 
 	/* a second death, with nobody waiting: the next locker repairs */
@@ -416,7 +413,7 @@ static void test_owner_died_wipes_partition(void)
 		_exit(lf_cache_debug_lock_partition_for_key(c, vkey, 6, false) ? 0 : 2);
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
 	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CU_ASSERT_EQUAL(lf_cache_put(c, vkey, 6, "third", 5, T0 + HOUR, T0), LF_CACHE_OK);
+	CU_ASSERT_EQUAL(lf_cache_put(c, vkey, 6, "third", 5, T0 + HOUR, T0), LF_OK);
 	CU_ASSERT_TRUE(get_equals(c, vkey, "third", 5, T0));
 	lf_cache_stats(c, &st);
 	CU_ASSERT_EQUAL(st.wipes, 2);
@@ -477,15 +474,14 @@ static void stress_child(struct lf_cache *c, struct tally *t, uint64_t seed)
 		klen = (size_t)snprintf(key, sizeof(key), "stress-%u-%.*s", id, (int)(id % 30),
 					"abcdefghijklmnopqrstuvwxyz0123456789");
 		if (kind < 45) {
-			enum lf_cache_result res =
-				lf_cache_get(c, key, klen, out, sizeof(out), &n, now);
+			lf_rc res = lf_cache_get(c, key, klen, out, sizeof(out), &n, now);
 
 			t->gets++;
-			if (res == LF_CACHE_OK) {
+			if (res == LF_OK) {
 				t->hits++;
 				if (!value_ok(out, n, id))
 					t->bad++;
-			} else if (res == LF_CACHE_MISS) {
+			} else if (res == LF_DECLINED) {
 				t->misses++;
 			} else {
 				t->bad++;
@@ -502,8 +498,8 @@ static void stress_child(struct lf_cache *c, struct tally *t, uint64_t seed)
 				vlen = 8 + rng_next(&seed) % 3000;
 			fill_value(val, id, (uint8_t)r, vlen);
 			switch (lf_cache_put(c, key, klen, val, vlen, now + ttl, now)) {
-			case LF_CACHE_OK: t->puts_ok++; break;
-			case LF_CACHE_TOO_BIG: t->puts_refused++; break;
+			case LF_OK: t->puts_ok++; break;
+			case LF_DECLINED: t->puts_refused++; break;
 			default: t->bad++;
 			}
 		} else {

@@ -24,7 +24,7 @@
 struct parse_case {
 	const char *text;
 	size_t len; /* 0: strlen(text) */
-	enum lf_json_err want;
+	enum lf_json_verdict want;
 };
 
 #define C(t, w)         \
@@ -189,7 +189,7 @@ static void test_parse_table(void)
 		const struct parse_case *c = &cases[i];
 		size_t len = c->len ? c->len : strlen(c->text);
 		struct json_object *obj = (struct json_object *)&obj;
-		enum lf_json_err e = lf_json_parse_object(c->text, len, &obj);
+		enum lf_json_verdict e = lf_json_parse_object(c->text, len, &obj);
 
 		if (e != c->want)
 			fprintf(stderr, "\n  case %zu \"%.*s\": got %d, want %d\n", i, (int)len,
@@ -261,7 +261,7 @@ static void test_depth(void)
 	for (int depth = 1; depth <= 40; depth++) {
 		char *text = nested(depth, false);
 		struct json_object *obj;
-		enum lf_json_err e;
+		enum lf_json_verdict e;
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 		e = lf_json_parse_object(text, strlen(text), &obj);
@@ -277,7 +277,7 @@ static void test_depth(void)
 		char buf[128];
 		size_t n = 0;
 		struct json_object *obj;
-		enum lf_json_err e;
+		enum lf_json_verdict e;
 
 		n += (size_t)sprintf(buf, "{\"k\":");
 		for (int a = 0; a < arrays; a++)

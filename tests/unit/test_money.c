@@ -36,7 +36,7 @@ static void check_parse_len(const char *text, size_t len, int exp, bool zero, in
 			    int64_t want_v)
 {
 	int64_t v = SENTINEL;
-	enum lf_money_err e = lf_money_parse(text, len, exp, zero, &v);
+	enum lf_money_verdict e = lf_money_parse(text, len, exp, zero, &v);
 	bool ok = (int)e == want && (want == OK ? v == want_v : v == SENTINEL);
 
 	if (!ok)
@@ -576,7 +576,7 @@ static void test_from_json_table(void)
 		const struct json_case *c = &json_cases[i];
 		struct json_object *arr = parse_wrapped(c->json);
 		int64_t v = SENTINEL;
-		enum lf_money_err e;
+		enum lf_money_verdict e;
 		bool ok;
 
 		if (c->err == JSON_REJECT) {
