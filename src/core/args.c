@@ -76,7 +76,7 @@ bool lf_args_parse_daemon(int argc, char **argv, const char *default_config,
 	const char *stray = NULL;
 	int ch;
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, sizeof *out);
 	out->config_path = default_config;
 	getopt_reset();
 	while ((ch = getopt_long(argc, argv, OPTSTRING, longopts, NULL)) != -1) {
@@ -139,7 +139,7 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 	int nops = 0, ch;
 	bool too_many = false;
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, sizeof *out);
 	out->config_path = default_config;
 	getopt_reset();
 	while ((ch = getopt_long(argc, argv, OPTSTRING, longopts, NULL)) != -1) {

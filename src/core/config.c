@@ -550,7 +550,7 @@ static void env_name(const struct key *k, char *buf, size_t len)
 void lf_config_defaults(struct lf_config *cfg)
 {
 	struct load_ctx c = {.cfg = cfg};
-	memset(cfg, 0, sizeof(*cfg));
+	memset(cfg, 0, sizeof *cfg);
 	/* the defaults go through the same parsers; the tests check they pass */
 	for (size_t i = 0; i < NKEYS; i++)
 		apply(&c, &keys[i], keys[i].def, "default");
@@ -590,7 +590,7 @@ void lf_config_free(struct lf_config *cfg)
 			*f = NULL;
 		}
 	}
-	memset(cfg, 0, sizeof(*cfg));
+	memset(cfg, 0, sizeof *cfg);
 }
 
 static size_t type_size(enum key_type t)

@@ -324,7 +324,7 @@ static int scan_member_name(struct scanner *sc)
 		return r;
 	if (sc->nnames == sc->cap_names) {
 		size_t cap = sc->cap_names ? sc->cap_names * 2 : 16;
-		struct name *p = realloc(sc->names, cap * sizeof(*p));
+		struct name *p = realloc(sc->names, cap * sizeof *p);
 
 		if (p == NULL)
 			return SCAN_NOMEM;
@@ -345,7 +345,7 @@ static int push(struct scanner *sc, bool object)
 		return SCAN_TOO_DEEP;
 	if (sc->nframes == sc->cap_frames) {
 		size_t cap = sc->cap_frames ? sc->cap_frames * 2 : 16;
-		struct frame *p = realloc(sc->frames, cap * sizeof(*p));
+		struct frame *p = realloc(sc->frames, cap * sizeof *p);
 
 		if (p == NULL)
 			return SCAN_NOMEM;
@@ -381,7 +381,7 @@ static int pop(struct scanner *sc)
 		size_t n = sc->nnames - f->first_name;
 
 		if (n > 1) {
-			qsort(names, n, sizeof(*names), cmp_name);
+			qsort(names, n, sizeof *names, cmp_name);
 			for (size_t k = 1; k < n; k++)
 				if (cmp_name(&names[k - 1], &names[k]) == 0)
 					return SCAN_DUPLICATE;

@@ -248,7 +248,7 @@ bool lf_outcome_decode(const void *buf, size_t len, struct lf_outcome *o)
 
 	if (o == NULL)
 		return false;
-	memset(o, 0, sizeof(*o));
+	memset(o, 0, sizeof *o);
 	if (buf == NULL || len == 0 || !mp_skim(buf, len))
 		return false;
 
@@ -284,5 +284,5 @@ void lf_outcome_clear(struct lf_outcome *o)
 		return;
 	free(o->location);
 	free(o->body);
-	memset(o, 0, sizeof(*o));
+	memset(o, 0, sizeof *o);
 }

@@ -140,7 +140,7 @@ static void part_wipe_locked(struct lf_cache *c, struct part *p)
 static void part_corrupt_locked(struct lf_cache *c, struct part *p, const char *what)
 {
 	fprintf(stderr, "lf_cache: partition %u corrupt (%s), wiping it\n",
-		(unsigned)(((char *)p - ((char *)c + c->parts_off)) / sizeof(*p)), what);
+		(unsigned)(((char *)p - ((char *)c + c->parts_off)) / sizeof *p), what);
 	part_wipe_locked(c, p);
 	p->wipes++;
 }
@@ -367,7 +367,7 @@ struct lf_cache *lf_cache_init(void *mem, size_t size)
 	while (npart > 1 && size / npart < 2 * max_entry)
 		npart /= 2;
 
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, sizeof *c);
 	c->header_size = sizeof(struct lf_cache);
 	c->part_size = sizeof(struct part);
 	c->chunk_size = LF_CHUNK_SIZE;
@@ -391,7 +391,7 @@ struct lf_cache *lf_cache_init(void *mem, size_t size)
 	for (i = 0; i < npart; i++) {
 		struct part *p = part_at(c, i);
 
-		memset(p, 0, sizeof(*p));
+		memset(p, 0, sizeof *p);
 		if (!lf_shm_mutex_init(&p->lock.m))
 			return NULL;
 		p->buckets_off = off;
@@ -551,7 +551,7 @@ void lf_cache_stats(struct lf_cache *c, struct lf_cache_stats *out)
 {
 	uint32_t i;
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, sizeof *out);
 	for (i = 0; i < c->npart; i++) {
 		struct part *p = part_at(c, i);
 
