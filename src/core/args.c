@@ -34,7 +34,6 @@ static void option_error(FILE *err, const char *prog, const char *optstring, int
 	bool is_long = strncmp(arg, "--", 2) == 0;
 	bool known = optopt >= 0x100 || (optopt > 0 && strchr(optstring, optopt) != NULL);
 	int n = (int)strcspn(arg, "=");
-
 	if (!err)
 		return;
 	if (ch == ':' && is_long)

@@ -126,7 +126,7 @@ static const struct key keys[] = {
 	 "directory holding the sql/ migrations"},
 };
 /* clang-format on */
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define NKEYS (sizeof keys / sizeof keys[0])
 
 static bool is_string(const struct key *k)
 {
@@ -304,14 +304,9 @@ static bool set_string(char **field, const char *v, char *why, size_t wlen)
 static bool set_value(const struct key *k, struct lf_config *cfg, const char *v, char *why,
 		      size_t wlen)
 {
-	uint64_t u;
-	const char *end;
-	size_t sz;
-	int64_t n;
-
 	switch (k->type) {
-	case T_STRING:
-		n = (int64_t)strlen(v);
+	case T_STRING: {
+		int64_t n = (int64_t)strlen(v);
 		if (n == 0 && (k->flags & K_NONEMPTY))
 			return fail(why, wlen, "must not be empty");
 		if (n > k->max)
@@ -323,6 +318,7 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 		if (k->choices && !check_choice(k->choices, v))
 			return fail(why, wlen, "must be one of %s", k->choices);
 		return set_string(FIELD(cfg, k, char *), v, why, wlen);
+	}
 	case T_WORKERS:
 		if (strcasecmp(v, "auto") == 0) {
 			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -335,12 +331,14 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 	case T_UINT:
 	case T_INT: {
 		bool neg = (k->type == T_INT && v[0] == '-');
+		const char *end;
+		uint64_t u;
 		if (!parse_u64(v + neg, &end, &u) || *end != '\0' || u > (uint64_t)INT64_MAX)
 			return fail(why, wlen, "is not %s",
 				    k->type == T_WORKERS ? "a number or auto"
 				    : k->type == T_INT   ? "an integer"
 							 : "a number");
-		n = neg ? -(int64_t)u : (int64_t)u;
+		int64_t n = neg ? -(int64_t)u : (int64_t)u;
 		if (!check_range(k, n, why, wlen))
 			return false;
 		if (k->type == T_UINT)
@@ -349,7 +347,8 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 			*FIELD(cfg, k, int) = (int)n;
 		return true;
 	}
-	case T_SIZE:
+	case T_SIZE: {
+		size_t sz;
 		if (!lf_config_parse_size(v, &sz))
 			return fail(why, wlen,
 				    "is not a size (bytes, or a number with a K, M or G suffix)");
@@ -357,7 +356,9 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 			return false;
 		*FIELD(cfg, k, size_t) = sz;
 		return true;
-	case T_DURATION:
+	}
+	case T_DURATION: {
+		int64_t n;
 		if (!lf_config_parse_duration(v, &n))
 			return fail(
 				why, wlen,
@@ -368,13 +369,14 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 			return fail(why, wlen, "must be a whole number of seconds");
 		*FIELD(cfg, k, int64_t) = n;
 		return true;
+	}
 	case T_BOOL:
 		if (!lf_config_parse_bool(v, FIELD(cfg, k, bool)))
 			return fail(why, wlen,
 				    "is not a boolean (on/off, yes/no, true/false, 1/0)");
 		return true;
 	case T_LISTEN:
-		if (!lf_config_parse_listen(v, cfg->listen_host, sizeof(cfg->listen_host),
+		if (!lf_config_parse_listen(v, cfg->listen_host, sizeof cfg->listen_host,
 					    &cfg->listen_port))
 			return fail(why, wlen,
 				    "is not host:port or [v6addr]:port with a port in 1..65535");
@@ -386,8 +388,8 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 static void apply(struct load_ctx *c, const struct key *k, const char *v, const char *src)
 {
 	char why[160], q[300];
-	if (!set_value(k, c->cfg, v, why, sizeof(why)))
-		report(c, src, k, "%s %s", (k->flags & K_SECRET) ? "value" : quote(v, q, sizeof(q)),
+	if (!set_value(k, c->cfg, v, why, sizeof why))
+		report(c, src, k, "%s %s", (k->flags & K_SECRET) ? "value" : quote(v, q, sizeof q),
 		       why);
 }
 
@@ -413,19 +415,17 @@ static bool known_section(const char *section)
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *c = user;
-	const struct key *k;
 	char q[300];
-
 	if (c->section_state == SECTION_BAD)
 		return 1; /* the reader already reported the section header */
 	if (section[0] == '\0') {
 		report(c, NULL, NULL, "key %s outside of any [section]",
-		       show_name(name, q, sizeof(q)));
+		       show_name(name, q, sizeof q));
 		return 1;
 	}
-	k = find_key(section, name);
+	const struct key *k = find_key(section, name);
 	if (!k) {
-		report(c, NULL, NULL, "%s.%s: unknown key", section, show_name(name, q, sizeof(q)));
+		report(c, NULL, NULL, "%s.%s: unknown key", section, show_name(name, q, sizeof q));
 		return 1;
 	}
 	if (c->seen[k - keys]) {
@@ -444,24 +444,22 @@ static const char *bad_syntax(struct load_ctx *c, const char *s)
 		return NULL;
 	if (*s == '[') {
 		const char *close = strchr(s, ']');
-		const char *after;
-		char name[64], q[300];
-		size_t n;
 		c->section_state = SECTION_BAD;
 		if (!close)
 			return "missing ] after the section name";
+		const char *after;
 		for (after = close + 1; *after == ' ' || *after == '\t'; after++)
 			;
 		if (*after != '\0' && *after != ';' && *after != '#')
 			return "text after the section header";
-		n = (size_t)(close - s - 1);
-		if (n >= sizeof(name))
-			n = sizeof(name) - 1;
+		char name[64], q[300];
+		size_t n = (size_t)(close - s - 1);
+		if (n >= sizeof name)
+			n = sizeof name - 1;
 		memcpy(name, s + 1, n);
 		name[n] = '\0';
 		if (!known_section(name)) {
-			report(c, NULL, NULL, "unknown section [%s]",
-			       show_name(name, q, sizeof(q)));
+			report(c, NULL, NULL, "unknown section [%s]", show_name(name, q, sizeof q));
 			return NULL;
 		}
 		c->section_state = SECTION_OK;
@@ -483,7 +481,6 @@ static char *read_line(char *str, int num, void *stream)
 	const char *why = NULL;
 	char *s;
 	size_t len;
-
 	if (n < 0)
 		return NULL;
 	c->lineno++;
@@ -515,14 +512,13 @@ static char *read_line(char *str, int num, void *stream)
 
 static void load_file(struct load_ctx *c, const char *path)
 {
-	int rc;
 	c->path = path;
 	c->fp = fopen(path, "re");
 	if (!c->fp) {
 		report(c, path, NULL, "cannot open: %s", strerror(errno));
 		return;
 	}
-	rc = ini_parse_stream(read_line, c, on_key, c);
+	int rc = ini_parse_stream(read_line, c, on_key, c);
 	if (rc > 0) {
 		c->lineno = (unsigned)rc;
 		report(c, NULL, NULL, "syntax error");
@@ -560,16 +556,14 @@ bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
 {
 	struct load_ctx c = {.cfg = cfg, .errors = errors};
 	char name[128], src[160];
-
 	lf_config_defaults(cfg);
 	if (path)
 		load_file(&c, path);
 	for (size_t i = 0; i < NKEYS; i++) {
-		const char *v;
-		env_name(&keys[i], name, sizeof(name));
-		v = getenv(name);
+		env_name(&keys[i], name, sizeof name);
+		const char *v = getenv(name);
 		if (v) {
-			snprintf(src, sizeof(src), "$%s", name);
+			snprintf(src, sizeof src, "$%s", name);
 			apply(&c, &keys[i], v, src);
 		}
 	}
@@ -624,8 +618,8 @@ void lf_config_keep_unreloadable(const struct lf_config *cur, struct lf_config *
 		if (warn)
 			fprintf(warn,
 				"%s.%s: changed from %s to %s, which needs a restart; keeping %s\n",
-				k->section, k->name, fmt_value(k, cur, a, sizeof(a)),
-				fmt_value(k, next, b, sizeof(b)), a);
+				k->section, k->name, fmt_value(k, cur, a, sizeof a),
+				fmt_value(k, next, b, sizeof b), a);
 		if (!is_string(k)) {
 			memcpy((char *)next + k->off, (const char *)cur + k->off,
 			       type_size(k->type));
@@ -640,7 +634,7 @@ void lf_config_keep_unreloadable(const struct lf_config *cur, struct lf_config *
 		free(*FIELD(next, k, char *));
 		*FIELD(next, k, char *) = dup;
 		if (k->type == T_LISTEN) {
-			memcpy(next->listen_host, cur->listen_host, sizeof(next->listen_host));
+			memcpy(next->listen_host, cur->listen_host, sizeof next->listen_host);
 			next->listen_port = cur->listen_port;
 		}
 	}

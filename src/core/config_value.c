@@ -90,14 +90,10 @@ bool lf_config_parse_bool(const char *s, bool *out)
 
 bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port)
 {
-	const char *h, *colon, *p;
-	size_t n;
-	uint64_t v;
-	char tmp[INET6_ADDRSTRLEN + 1];
-	unsigned char addr[16];
-
 	if (!s || !host || !port || hostlen == 0)
 		return false;
+	const char *h, *colon; /* the host part and the colon before the port */
+	size_t n;
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 		if (!close || close[1] != ':')
@@ -105,7 +101,9 @@ bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned 
 		h = s + 1;
 		n = (size_t)(close - h);
 		colon = close + 1;
-		if (n == 0 || n >= sizeof(tmp))
+		char tmp[INET6_ADDRSTRLEN + 1];
+		unsigned char addr[16];
+		if (n == 0 || n >= sizeof tmp)
 			return false;
 		memcpy(tmp, h, n);
 		tmp[n] = '\0';
@@ -124,6 +122,8 @@ bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned 
 			    h[i] != '_')
 				return false;
 	}
+	const char *p;
+	uint64_t v;
 	if (!parse_u64(colon + 1, &p, &v) || *p != '\0' || v < 1 || v > 65535)
 		return false;
 	if (n + 1 > hostlen)

@@ -60,7 +60,6 @@ static size_t utf8_seq_len(const unsigned char *p, size_t avail)
 {
 	unsigned c = p[0], lo = 0x80, hi = 0xBF;
 	size_t n;
-
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xC2 && c <= 0xDF) {
@@ -92,7 +91,6 @@ static void skip_ws(struct scanner *sc)
 {
 	while (sc->i < sc->len) {
 		char c = sc->s[sc->i];
-
 		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
 			break;
 		sc->i++;
@@ -102,10 +100,8 @@ static void skip_ws(struct scanner *sc)
 static int hex4(const char *p)
 {
 	int v = 0;
-
 	for (int k = 0; k < 4; k++) {
 		char c = p[k];
-
 		v <<= 4;
 		if (c >= '0' && c <= '9')
 			v |= c - '0';
@@ -157,13 +153,11 @@ static int scan_string(struct scanner *sc, struct name *name)
 	bool cut = false; /* a U+0000 ended the comparable part */
 
 	for (;;) {
-		unsigned char c;
 		char tmp[4];
 		size_t k;
-
 		if (i >= sc->len)
 			return SCAN_INVALID;
-		c = (unsigned char)s[i];
+		unsigned char c = (unsigned char)s[i];
 		if (c == '"') {
 			i++;
 			break;
@@ -213,7 +207,6 @@ static int scan_string(struct scanner *sc, struct name *name)
 		case 'u': {
 			int hi, lo;
 			uint32_t cp;
-
 			if (sc->len - i < 4 || (hi = hex4(s + i)) < 0)
 				return SCAN_INVALID;
 			i += 4;
@@ -259,7 +252,6 @@ static int scan_number(struct scanner *sc)
 {
 	const char *s = sc->s;
 	size_t i = sc->i, len = sc->len, start;
-
 	if (i < len && s[i] == '-')
 		i++;
 	if (i < len && s[i] == '0') {
@@ -302,7 +294,6 @@ static int scan_scalar(struct scanner *sc)
 		return scan_number(sc);
 	for (size_t w = 0; w < 3; w++) {
 		size_t n = strlen(words[w]);
-
 		if (sc->len - sc->i >= n && memcmp(sc->s + sc->i, words[w], n) == 0) {
 			sc->i += n;
 			return SCAN_OK;
@@ -314,18 +305,16 @@ static int scan_scalar(struct scanner *sc)
 /* A member name, the colon, and the whitespace before the value. */
 static int scan_member_name(struct scanner *sc)
 {
-	struct name nm;
-	int r;
-
 	skip_ws(sc);
 	if (sc->i >= sc->len || sc->s[sc->i] != '"')
 		return SCAN_INVALID;
-	if ((r = scan_string(sc, &nm)) != SCAN_OK)
+	struct name nm;
+	int r = scan_string(sc, &nm);
+	if (r != SCAN_OK)
 		return r;
 	if (sc->nnames == sc->cap_names) {
 		size_t cap = sc->cap_names ? sc->cap_names * 2 : 16;
 		struct name *p = realloc(sc->names, cap * sizeof *p);
-
 		if (p == NULL)
 			return SCAN_NOMEM;
 		sc->names = p;
@@ -346,7 +335,6 @@ static int push(struct scanner *sc, bool object)
 	if (sc->nframes == sc->cap_frames) {
 		size_t cap = sc->cap_frames ? sc->cap_frames * 2 : 16;
 		struct frame *p = realloc(sc->frames, cap * sizeof *p);
-
 		if (p == NULL)
 			return SCAN_NOMEM;
 		sc->frames = p;
@@ -365,7 +353,6 @@ static int cmp_name(const void *a, const void *b)
 	const struct name *x = a, *y = b;
 	size_t n = x->len < y->len ? x->len : y->len;
 	int c = memcmp(x->p, y->p, n);
-
 	if (c != 0)
 		return c;
 	return (x->len > y->len) - (x->len < y->len);
@@ -375,11 +362,9 @@ static int cmp_name(const void *a, const void *b)
 static int pop(struct scanner *sc)
 {
 	struct frame *f = &sc->frames[--sc->nframes];
-
 	if (f->object) {
 		struct name *names = sc->names + f->first_name;
 		size_t n = sc->nnames - f->first_name;
-
 		if (n > 1) {
 			qsort(names, n, sizeof *names, cmp_name);
 			for (size_t k = 1; k < n; k++)
@@ -397,18 +382,14 @@ static int pop(struct scanner *sc)
 static int after_value(struct scanner *sc)
 {
 	int r;
-
 	for (;;) {
-		struct frame *f;
-		char c;
-
 		skip_ws(sc);
 		if (sc->nframes == 0)
 			return sc->i == sc->len ? SCAN_DONE : SCAN_INVALID;
 		if (sc->i >= sc->len)
 			return SCAN_INVALID;
-		f = &sc->frames[sc->nframes - 1];
-		c = sc->s[sc->i++];
+		struct frame *f = &sc->frames[sc->nframes - 1];
+		char c = sc->s[sc->i++];
 		if (c == ',')
 			return f->object ? scan_member_name(sc) : SCAN_OK;
 		if (c != (f->object ? '}' : ']'))
@@ -421,14 +402,11 @@ static int after_value(struct scanner *sc)
 static int scan_values(struct scanner *sc)
 {
 	int r;
-
 	for (;;) {
-		char c;
-
 		skip_ws(sc);
 		if (sc->i >= sc->len)
 			return SCAN_INVALID;
-		c = sc->s[sc->i];
+		char c = sc->s[sc->i];
 		if (c == '{' || c == '[') {
 			if ((r = push(sc, c == '{')) != SCAN_OK)
 				return r;
@@ -490,32 +468,26 @@ bool lf_json_has_duplicate_members(const char *text, size_t len)
 {
 	char top;
 	int r = scan_text(text, len, false, SIZE_MAX, &top);
-
 	/* out of memory: say yes, so the caller refuses the text */
 	return r == SCAN_DUPLICATE || r == SCAN_NOMEM;
 }
 
 enum lf_json_verdict lf_json_parse_object(const char *body, size_t len, struct json_object **out)
 {
-	struct json_tokener *tok;
-	struct json_object *obj;
-	size_t end;
-	char top;
-
 	*out = NULL;
 	if (len > INT_MAX)
 		return LF_JSON_INVALID;
+	char top;
 	if (scan_text(body, len, true, MAX_DEPTH, &top) != SCAN_OK)
 		return LF_JSON_INVALID;
 	if (top != '{')
 		return LF_JSON_NOT_OBJECT;
-
-	tok = json_tokener_new_ex(MAX_DEPTH);
+	struct json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
 	if (tok == NULL)
 		return LF_JSON_INVALID;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	end = json_tokener_get_parse_end(tok);
+	struct json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
+	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
@@ -524,7 +496,6 @@ enum lf_json_verdict lf_json_parse_object(const char *body, size_t len, struct j
 	/* the scanner allowed only whitespace after the object */
 	for (; end < len; end++) {
 		char c = body[end];
-
 		if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			json_object_put(obj);
 			return LF_JSON_INVALID;
@@ -540,14 +511,12 @@ void lf_json_append_string(struct evbuffer *out, const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 	char buf[512];
 	size_t n = 0, i = 0;
-
 	buf[n++] = '"';
 	while (i < len) {
 		unsigned char c = p[i];
 		size_t k;
-
 		/* room for the longest piece: \ufffd or a 6-byte escape */
-		if (n > sizeof(buf) - 8) {
+		if (n > sizeof buf - 8) {
 			evbuffer_add(out, buf, n);
 			n = 0;
 		}

@@ -63,7 +63,7 @@ static const struct lf_currency currencies[] = {
 };
 /* clang-format on */
 
-#define NCURRENCIES (sizeof(currencies) / sizeof(currencies[0]))
+#define NCURRENCIES (sizeof currencies / sizeof currencies[0])
 
 /* Largest exponent lf_money_parse accepts; ISO 4217 uses at most 4. */
 #define PARSE_MAX_EXPONENT 9
@@ -73,7 +73,6 @@ static const struct lf_currency currencies[] = {
 static int cmp_code(const void *key, const void *elem)
 {
 	const struct lf_currency *c = elem;
-
 	return memcmp(key, c->code, 3);
 }
 
@@ -86,7 +85,7 @@ const struct lf_currency *lf_currency_find(const char *code)
 			return NULL;
 	if (code[3] != '\0')
 		return NULL;
-	return bsearch(code, currencies, NCURRENCIES, sizeof(currencies[0]), cmp_code);
+	return bsearch(code, currencies, NCURRENCIES, sizeof currencies[0], cmp_code);
 }
 
 static bool is_digit(char c)
@@ -169,7 +168,6 @@ bool lf_money_json_text(struct json_object *value, char *buf, const char **text,
 	case json_type_int: {
 		int64_t v = json_object_get_int64(value);
 		int n;
-
 		/* Above INT64_MAX json-c holds a uint64 (clamped to
 		 * UINT64_MAX past that); get_int64 saturates. */
 		if (v == INT64_MAX)
@@ -190,7 +188,6 @@ enum lf_money_verdict lf_money_from_json(struct json_object *value, int exponent
 	char buf[24];
 	const char *text;
 	size_t len;
-
 	if (value == NULL || !lf_money_json_text(value, buf, &text, &len))
 		return LF_MONEY_WRONG_TYPE;
 	return lf_money_parse(text, len, exponent, allow_zero, out);
@@ -201,7 +198,6 @@ size_t lf_money_format(int64_t minor, int exponent, char buf[LF_MONEY_FMT_MAX])
 	char digits[24];
 	size_t nd = 0, n = 0;
 	uint64_t mag;
-
 	if (exponent < 0)
 		exponent = 0;
 	if (exponent > FORMAT_MAX_EXPONENT)

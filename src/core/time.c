@@ -17,7 +17,6 @@
 static int64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;
-
 	if (clock_gettime(id, &ts) != 0)
 		return 0;
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -45,16 +44,14 @@ static char *put_digits(char *p, int value, int width)
 void lf_time_format_ms(int64_t unix_ms, char out[LF_TIME_STR_LEN + 1])
 {
 	struct tm tm;
-	time_t secs;
 	int ms;
 	char *p = out;
-
 	if (unix_ms < MIN_MS)
 		unix_ms = MIN_MS;
 	if (unix_ms > MAX_MS)
 		unix_ms = MAX_MS;
 	/* floor division, so -1 ms is 1969-12-31T23:59:59.999Z */
-	secs = (time_t)(unix_ms / 1000);
+	time_t secs = (time_t)(unix_ms / 1000);
 	ms = (int)(unix_ms % 1000);
 	if (ms < 0) {
 		ms += 1000;

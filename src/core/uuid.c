@@ -83,7 +83,7 @@ void lf_uuid_format(const lf_uuid *id, char out[LF_UUID_STR_LEN + 1])
 
 int lf_uuid_compare(const lf_uuid *a, const lf_uuid *b)
 {
-	int c = memcmp(a->b, b->b, sizeof(a->b));
+	int c = memcmp(a->b, b->b, sizeof a->b);
 
 	return (c > 0) - (c < 0);
 }
@@ -135,7 +135,7 @@ void lf_uuid_v7(lf_uuid *out)
 	uint32_t counter;
 
 	/* rnd[0..7] feed rand_b, rnd[8..9] seed the counter */
-	fill_random(rnd, sizeof(rnd));
+	fill_random(rnd, sizeof rnd);
 	pthread_mutex_lock(&v7_lock);
 	if (now > v7_last_ms) {
 		v7_last_ms = now;
@@ -159,6 +159,6 @@ void lf_uuid_v7_at(uint64_t unix_ms, lf_uuid *out)
 	uint8_t rnd[10];
 
 	/* Stateless: the caller chose the time, rand_a is random. */
-	fill_random(rnd, sizeof(rnd));
+	fill_random(rnd, sizeof rnd);
 	v7_build(unix_ms, (uint32_t)rnd[8] << 8 | rnd[9], rnd, out);
 }

@@ -47,7 +47,6 @@ void *lf_outcome_encode(const struct lf_outcome *o, size_t *len)
 	msgpack_packer pk;
 	size_t llen = 0;
 	int rc = 0;
-
 	if (o == NULL || len == NULL || o->status < 100 || o->status > 599 ||
 	    (o->body == NULL && o->body_len > 0) || o->body_len > UINT32_MAX)
 		return NULL;
@@ -89,7 +88,6 @@ void *lf_outcome_encode(const struct lf_outcome *o, size_t *len)
 static uint64_t be_read(const uint8_t *p, unsigned n)
 {
 	uint64_t v = 0;
-
 	while (n--)
 		v = v << 8 | *p++;
 	return v;
@@ -103,12 +101,10 @@ static bool mp_skim(const uint8_t *p, size_t len)
 {
 	size_t pos = 0;
 	uint64_t owed = 1;
-
 	while (owed > 0) {
 		uint64_t items = 0, skip = 0;
 		unsigned lenbytes = 0, extra = 0;
 		uint8_t t;
-
 		if (pos >= len)
 			return false;
 		t = p[pos++];
@@ -166,7 +162,6 @@ static bool mp_skim(const uint8_t *p, size_t len)
 static char *dup_bytes(const char *s, size_t n)
 {
 	char *d = malloc(n + 1);
-
 	if (d == NULL)
 		return NULL;
 	if (n > 0)
@@ -181,7 +176,6 @@ static bool take_field(const msgpack_object_kv *kv, struct lf_outcome *o, unsign
 {
 	const msgpack_object *v = &kv->val;
 	unsigned bit;
-
 	if (kv->key.type != MSGPACK_OBJECT_STR)
 		return false;
 	if (kv->key.via.str.size != 1)
@@ -245,7 +239,6 @@ bool lf_outcome_decode(const void *buf, size_t len, struct lf_outcome *o)
 	unsigned seen = 0;
 	bool ok = false;
 	uint32_t i;
-
 	if (o == NULL)
 		return false;
 	memset(o, 0, sizeof *o);

@@ -23,7 +23,6 @@ static size_t shm_round(size_t size)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	size_t page = pg > 0 ? (size_t)pg : 4096;
-
 	if (size > SIZE_MAX - (page - 1))
 		return 0;
 	return (size + page - 1) / page * page;
@@ -31,24 +30,20 @@ static size_t shm_round(size_t size)
 
 void *lf_shm_create(size_t size)
 {
-	size_t len;
-	void *base;
-	struct lf_shm_header *h;
-
 	if (size < sizeof(struct lf_shm_header)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	len = shm_round(size);
+	size_t len = shm_round(size);
 	if (len == 0) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return NULL;
 	/* Anonymous mappings come zeroed; only the header needs writing. */
-	h = base;
+	struct lf_shm_header *h = base;
 	h->magic = LF_SHM_MAGIC;
 	h->layout_version = LF_SHM_LAYOUT_VERSION;
 	h->reserved = 0;
@@ -68,7 +63,6 @@ bool lf_shm_mutex_init(pthread_mutex_t *m)
 {
 	pthread_mutexattr_t attr;
 	bool ok = false;
-
 	if (pthread_mutexattr_init(&attr) != 0)
 		return false;
 	if (pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) == 0 &&
@@ -81,11 +75,9 @@ bool lf_shm_mutex_init(pthread_mutex_t *m)
 
 bool lf_shm_mutex_lock(pthread_mutex_t *m, bool *owner_died)
 {
-	int rc;
-
 	if (owner_died != NULL)
 		*owner_died = false;
-	rc = pthread_mutex_lock(m);
+	int rc = pthread_mutex_lock(m);
 	if (rc == 0)
 		return true;
 	if (rc == EOWNERDEAD) {
