@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -57,6 +58,17 @@ struct slot {
 	int64_t kill_at_ms; /* SIGKILL deadline once stopping; 0 = none */
 	bool chan_eof;      /* the worker closed its end: stop polling it */
 };
+
+/* The only way a slot changes state: FREE -> STARTING (spawned),
+ * STARTING -> READY (it said so), STARTING/READY -> STOPPING (told to
+ * stop, or timed out), and any state -> FREE once reaped. */
+static void slot_set_state(struct slot *s, enum slot_state next)
+{
+	assert(next == SLOT_FREE || (s->state == SLOT_FREE && next == SLOT_STARTING) ||
+	       (s->state == SLOT_STARTING && next == SLOT_READY) ||
+	       ((s->state == SLOT_STARTING || s->state == SLOT_READY) && next == SLOT_STOPPING));
+	s->state = next;
+}
 
 struct pending_respawn {
 	bool active;
@@ -164,14 +176,15 @@ static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *z
 		_exit(rc);
 	}
 	close(sv[1]);
+	assert(slots[slot_i].state == SLOT_FREE);
 	slots[slot_i] = (struct slot){
-		.state = SLOT_STARTING,
 		.pid = pid,
 		.chan = sv[0],
 		.generation = generation,
 		.index = index,
 		.started_ms = lf_time_monotonic_ms(),
 	};
+	slot_set_state(&slots[slot_i], SLOT_STARTING);
 	lf_metrics_inc(&zone->metrics->workers_spawned);
 	lf_info("worker_spawned", "worker_pid=%ld generation=%u index=%d", (long)pid, generation,
 		index);
@@ -182,7 +195,7 @@ static void stop_slot(struct slot *s, enum lf_channel_msg how, int64_t timeout_m
 {
 	if (s->state == SLOT_FREE || s->state == SLOT_STOPPING)
 		return;
-	s->state = SLOT_STOPPING;
+	slot_set_state(s, SLOT_STOPPING);
 	s->kill_at_ms = lf_time_monotonic_ms() + timeout_ms + 2000;
 	if (!lf_channel_send(s->chan, how))
 		kill(s->pid, SIGTERM);
@@ -300,7 +313,7 @@ static void read_channels(struct pollfd *pfds, int *map, int n)
 			continue;
 		for (ssize_t j = 0; j < r; j++) {
 			if (buf[j] == LF_CHAN_READY && s->state == SLOT_STARTING) {
-				s->state = SLOT_READY;
+				slot_set_state(s, SLOT_READY);
 				lf_info("worker_ready", "worker_pid=%ld generation=%u",
 					(long)s->pid, s->generation);
 			} else if (buf[j] == LF_CHAN_BAD_CONFIG) {
@@ -326,7 +339,7 @@ static void enforce_deadlines(void)
 			lf_warn("worker_kill", "worker_pid=%ld reason=\"not ready in time\"",
 				(long)s->pid);
 			kill(s->pid, SIGKILL);
-			s->state = SLOT_STOPPING;
+			slot_set_state(s, SLOT_STOPPING);
 		}
 	}
 }
