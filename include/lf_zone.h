@@ -1,6 +1,7 @@
 /*
  * lf_zone.h - the shared memory zone the master maps before forking: the
- * region header, the metrics counters and the response cache. It outlives
+ * region header, the metrics counters, the rate-limit buckets and the
+ * response cache. It outlives
  * worker generations (a reload keeps it).
  */
 #ifndef LF_ZONE_H
@@ -12,6 +13,7 @@
 #include "lf_metrics.h"
 
 struct lf_cache;
+struct lf_ratelimit;
 struct lf_shm_header;
 
 struct lf_zone {
@@ -19,6 +21,7 @@ struct lf_zone {
 	size_t size;
 	struct lf_shm_header *header;
 	struct lf_metrics *metrics;
+	struct lf_ratelimit *ratelimit;
 	struct lf_cache *cache;
 };
 
