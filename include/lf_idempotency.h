@@ -36,6 +36,19 @@ void *lf_outcome_encode(const struct lf_outcome *o, size_t *len);
 bool lf_outcome_decode(const void *buf, size_t len, struct lf_outcome *o);
 void lf_outcome_clear(struct lf_outcome *o);
 
+/* What the shm cache and Redis hold: the encoding sealed with
+ * HMAC-SHA-256 under the server's outcome secret, bound to scope (the
+ * tier key, which names the client and the Idempotency-Key), so a value
+ * written by anyone without the secret, or moved from another key, is
+ * refused. seal returns a malloc'd buffer (free()) or NULL; unseal is
+ * false for a forged, moved, truncated or undecodable value. */
+#define LF_OUTCOME_SECRET_LEN 32
+#define LF_OUTCOME_MAC_LEN 32
+void lf_outcome_set_secret(const uint8_t secret[LF_OUTCOME_SECRET_LEN]);
+void *lf_outcome_seal(const struct lf_outcome *o, const void *scope, size_t scope_len, size_t *len);
+bool lf_outcome_unseal(const void *buf, size_t len, const void *scope, size_t scope_len,
+		       struct lf_outcome *o);
+
 /* ---- keys and fingerprints (key.c) ---- */
 
 #define LF_IDEM_KEY_MAX 255

@@ -1,12 +1,17 @@
 /*
  * core/hash.c - SipHash-2-4 (Aumasson and Bernstein's reference
- * algorithm) and its random keys (lf_hash.h).
+ * algorithm) and its random keys, and HMAC-SHA-256 over several parts
+ * through OpenSSL 3's EVP_MAC (lf_hash.h).
  */
 #include "config.h"
 
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "lf_hash.h"
 
@@ -70,4 +75,25 @@ void lf_siphash_key(uint64_t key[2])
 	clock_gettime(CLOCK_REALTIME, &ts);
 	key[0] = (uint64_t)ts.tv_nsec * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)getpid();
 	key[1] = (uint64_t)ts.tv_sec * UINT64_C(0xc2b2ae3d27d4eb4f) ^ (uint64_t)(uintptr_t)key;
+}
+
+bool lf_hmac_sha256(const void *key, size_t keylen, const struct lf_bytes *parts, size_t nparts,
+		    uint8_t out[LF_HMAC_LEN])
+{
+	static EVP_MAC *mac; /* fetched once per process; never freed */
+	if (mac == NULL)
+		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	size_t n = 0;
+	bool ok = ctx != NULL && EVP_MAC_init(ctx, key, keylen, params) == 1;
+	for (size_t i = 0; ok && i < nparts; i++)
+		ok = parts[i].len == 0 || EVP_MAC_update(ctx, parts[i].data, parts[i].len) == 1;
+	ok = ok && EVP_MAC_final(ctx, out, &n, LF_HMAC_LEN) == 1 && n == LF_HMAC_LEN;
+	EVP_MAC_CTX_free(ctx);
+	return ok;
 }

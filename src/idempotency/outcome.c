@@ -15,14 +15,20 @@
  * from the count in its header, before reading them), then the unpacked
  * object is checked type by type; a duplicated key, a missing key, a wrong
  * type or length, truncation or trailing bytes all reject.
+ * What the tiers store is the encoding sealed with a MAC (lf_outcome_seal,
+ * at the end of this file).
  */
 #include "config.h"
 
-#include "lf_idempotency.h"
-
-#include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <msgpack.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "lf_hash.h"
+#include "lf_idempotency.h"
 
 #define OUTCOME_VERSION 1
 
@@ -278,4 +284,65 @@ void lf_outcome_clear(struct lf_outcome *o)
 	free(o->location);
 	free(o->body);
 	memset(o, 0, sizeof *o);
+}
+
+/* ---- the seal: what makes a stored outcome unforgeable ----
+ * A tier stores encode(o) followed by HMAC-SHA-256(secret, len(scope) ‖
+ * scope ‖ encode(o)), where scope is the tier key ("lf:idem:<client>:<key>").
+ * Whoever can write to Redis but does not hold the secret cannot make a
+ * value that unseals, nor move one sealed for another client or key. */
+
+static uint8_t seal_secret[LF_OUTCOME_SECRET_LEN];
+static bool seal_secret_set;
+
+void lf_outcome_set_secret(const uint8_t secret[LF_OUTCOME_SECRET_LEN])
+{
+	memcpy(seal_secret, secret, LF_OUTCOME_SECRET_LEN);
+	seal_secret_set = true;
+}
+
+static bool seal_mac(const void *scope, size_t scope_len, const void *bytes, size_t len,
+		     uint8_t mac[LF_OUTCOME_MAC_LEN])
+{
+	if (!seal_secret_set) {
+		/* never a known key: a process that was not given the secret
+		 * seals with a random one (its values unseal nowhere else) */
+		if (RAND_bytes(seal_secret, sizeof seal_secret) != 1)
+			return false;
+		seal_secret_set = true;
+	}
+	uint8_t n[8];
+	for (int i = 0; i < 8; i++)
+		n[i] = (uint8_t)((uint64_t)scope_len >> (56 - 8 * i));
+	struct lf_bytes parts[] = {{n, sizeof n}, {scope, scope_len}, {bytes, len}};
+	return lf_hmac_sha256(seal_secret, sizeof seal_secret, parts, 3, mac);
+}
+
+void *lf_outcome_seal(const struct lf_outcome *o, const void *scope, size_t scope_len, size_t *len)
+{
+	size_t n = 0;
+	uint8_t *enc = lf_outcome_encode(o, &n);
+	if (enc == NULL)
+		return NULL;
+	uint8_t *out = realloc(enc, n + LF_OUTCOME_MAC_LEN);
+	if (out == NULL || !seal_mac(scope, scope_len, out, n, out + n)) {
+		free(out ? out : enc);
+		return NULL;
+	}
+	*len = n + LF_OUTCOME_MAC_LEN;
+	return out;
+}
+
+bool lf_outcome_unseal(const void *buf, size_t len, const void *scope, size_t scope_len,
+		       struct lf_outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	if (buf == NULL || len <= LF_OUTCOME_MAC_LEN)
+		return false;
+	size_t n = len - LF_OUTCOME_MAC_LEN;
+	uint8_t mac[LF_OUTCOME_MAC_LEN];
+	if (!seal_mac(scope, scope_len, buf, n, mac) ||
+	    CRYPTO_memcmp(mac, (const uint8_t *)buf + n, LF_OUTCOME_MAC_LEN) != 0)
+		return false;
+	return lf_outcome_decode(buf, n, o);
 }
