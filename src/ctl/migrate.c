@@ -3,7 +3,10 @@
  * and the migration runner. Files sql/NNN_name.sql are applied in version
  * order, each sent as one multi-statement query (no DELIMITER lines; all
  * results drained), and recorded in schema_migrations; a version already
- * recorded is skipped, so re-running applies only what is missing. A named
+ * recorded is skipped, so re-running applies only what is missing. Then the
+ * repeatable files (any other name.sql, e.g. procedures.sql: CREATE OR
+ * REPLACE of the stored procedures) are applied, in name order, whenever
+ * their SHA-256 differs from the one recorded in schema_routines. A named
  * lock (GET_LOCK) keeps two concurrent runs from interleaving.
  */
 #include "config.h"
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include <mysql.h>
+#include <openssl/evp.h>
 
 #define MIGRATE_LOCK "ledgerflow.migrate"
 #define MIGRATE_LOCK_WAIT_S 60
@@ -60,9 +64,14 @@ struct migration {
 	char name[256];
 };
 
+/* Numbered files by version, then the repeatable ones (version -1) by name. */
 static int cmp_migration(const void *a, const void *b)
 {
 	const struct migration *x = a, *y = b;
+	if ((x->version < 0) != (y->version < 0))
+		return x->version < 0 ? 1 : -1;
+	if (x->version < 0)
+		return strcmp(x->name, y->name);
 	return (x->version > y->version) - (x->version < y->version);
 }
 
@@ -165,6 +174,15 @@ static bool query_ok(MYSQL *m, const char *q, FILE *out)
 	return true;
 }
 
+/* A repeatable file: a plain name (no version) ending in .sql. */
+static bool is_repeatable(const char *name)
+{
+	size_t len = strlen(name);
+	long v;
+	return len > 4 && len < 200 && name[0] != '.' && strcmp(name + len - 4, ".sql") == 0 &&
+	       !parse_name(name, &v) && !isdigit((unsigned char)name[0]);
+}
+
 static int scan_dir(const char *sql_dir, struct migration *list, FILE *out)
 {
 	DIR *d = opendir(sql_dir);
@@ -176,7 +194,9 @@ static int scan_dir(const char *sql_dir, struct migration *list, FILE *out)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		long v;
-		if (!parse_name(de->d_name, &v))
+		if (is_repeatable(de->d_name))
+			v = -1; /* after every numbered file: see apply_repeatables */
+		else if (!parse_name(de->d_name, &v))
 			continue;
 		if (n == MAX_MIGRATIONS) {
 			fprintf(out, "migrate: too many files in %s\n", sql_dir);
@@ -190,7 +210,7 @@ static int scan_dir(const char *sql_dir, struct migration *list, FILE *out)
 	closedir(d);
 	qsort(list, (size_t)n, sizeof *list, cmp_migration);
 	for (int i = 1; i < n; i++) {
-		if (list[i].version == list[i - 1].version) {
+		if (list[i].version >= 0 && list[i].version == list[i - 1].version) {
 			fprintf(out, "migrate: %s and %s have the same version\n", list[i - 1].name,
 				list[i].name);
 			return -1;
@@ -232,12 +252,69 @@ static bool record(MYSQL *m, const struct migration *mg, FILE *out)
 static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *list, int n,
 		      FILE *out);
 
+/* Apply a repeatable file when its SHA-256 is not the one recorded. */
+static bool apply_repeatable(MYSQL *m, const char *sql_dir, const struct migration *mg, FILE *out)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", sql_dir, mg->name);
+	size_t len = 0;
+	char *sql = read_file(path, &len, out);
+	if (!sql)
+		return false;
+	unsigned char sum[32];
+	unsigned int sumlen = 0;
+	if (EVP_Digest(sql, len, sum, &sumlen, EVP_sha256(), NULL) != 1 || sumlen != sizeof sum) {
+		fprintf(out, "migrate: cannot hash %s\n", mg->name);
+		free(sql);
+		return false;
+	}
+	char hex[65], esc[2 * sizeof mg->name + 1], q[sizeof esc + 256];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+	mysql_real_escape_string(m, esc, mg->name, (unsigned long)strlen(mg->name));
+	snprintf(q, sizeof q, "SELECT 1 FROM schema_routines WHERE name = '%s' AND checksum = '%s'",
+		 esc, hex);
+	bool current = false;
+	if (mysql_query(m, q) == 0) {
+		MYSQL_RES *r = mysql_store_result(m);
+		current = r && mysql_num_rows(r) > 0;
+		if (r)
+			mysql_free_result(r);
+	} else {
+		fprintf(out, "migrate: %s\n", mysql_error(m));
+		free(sql);
+		return false;
+	}
+	bool ok = true;
+	if (!current) {
+		ok = run_script(m, sql, len, mg->name, out);
+		snprintf(q, sizeof q,
+			 "INSERT INTO schema_routines (name, checksum, applied_at) VALUES ('%s', "
+			 "'%s', UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE checksum = "
+			 "VALUES(checksum), "
+			 "applied_at = VALUES(applied_at)",
+			 esc, hex);
+		ok = ok && query_ok(m, q, out);
+		if (ok)
+			fprintf(out, "applied %s (sha256 %.12s)\n", mg->name, hex);
+	}
+	free(sql);
+	return ok;
+}
+
 static bool migrate_locked(MYSQL *m, const char *sql_dir, FILE *out)
 {
 	if (!query_ok(m,
 		      "CREATE TABLE IF NOT EXISTS schema_migrations ("
 		      " version INT NOT NULL PRIMARY KEY,"
 		      " name VARCHAR(255) NOT NULL,"
+		      " applied_at DATETIME(3) NOT NULL"
+		      ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		      out) ||
+	    !query_ok(m,
+		      "CREATE TABLE IF NOT EXISTS schema_routines ("
+		      " name VARCHAR(255) NOT NULL PRIMARY KEY,"
+		      " checksum CHAR(64) NOT NULL,"
 		      " applied_at DATETIME(3) NOT NULL"
 		      ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 		      out))
@@ -257,8 +334,14 @@ static bool migrate_locked(MYSQL *m, const char *sql_dir, FILE *out)
 
 static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *list, int n, FILE *out)
 {
-	int applied_now = 0;
+	int applied_now = 0, numbered = 0;
 	for (int i = 0; i < n; i++) {
+		if (list[i].version < 0) {
+			if (!apply_repeatable(m, sql_dir, &list[i], out))
+				return false;
+			continue;
+		}
+		numbered++;
 		bool done;
 		if (!is_applied(m, list[i].version, &done, out))
 			return false;
@@ -277,7 +360,8 @@ static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *lis
 		fprintf(out, "applied %s\n", list[i].name);
 		applied_now++;
 	}
-	fprintf(out, "migrate: %d applied, %d already up to date\n", applied_now, n - applied_now);
+	fprintf(out, "migrate: %d applied, %d already up to date\n", applied_now,
+		numbered - applied_now);
 	return true;
 }
 

@@ -1,0 +1,342 @@
+-- procedures.sql - the stored procedures: the money-moving transactions,
+-- one CALL each, so a payment is a single round trip. Every procedure
+-- returns exactly one result row (lf_get_outcome: zero or one) and then
+-- the CALL status. Errors are re-raised after ROLLBACK: 1213 (deadlock)
+-- and 1205 (lock wait timeout) reach the caller, which retries; nothing is
+-- ever half written.
+--
+-- Not a numbered migration: `ledgerflowctl migrate` applies this file
+-- after the NNN_*.sql files whenever its SHA-256 differs from the one
+-- recorded in schema_routines, so a change of code is an edit of this file
+-- (with CREATE OR REPLACE there is no moment without the procedure). No
+-- DELIMITER lines: the file is sent as one multi-statement query.
+--
+-- Result row of lf_transfer / lf_record_outcome / lf_create_account:
+--   (outcome, response_status, response_location, response_body,
+--    fingerprint, expires_at)
+-- On 'replay' the last five come from the stored idempotency row; on the
+-- other outcomes response_body is NULL (the caller holds the body it sent).
+
+CREATE OR REPLACE PROCEDURE lf_transfer(
+  IN p_client         BIGINT UNSIGNED,
+  IN p_key            VARBINARY(255),
+  IN p_fp             BINARY(32),
+  IN p_payment_id     BINARY(16),
+  IN p_debit_id       BINARY(16),
+  IN p_credit_id      BINARY(16),
+  IN p_from           BINARY(16),
+  IN p_to             BINARY(16),
+  IN p_amount         BIGINT,
+  IN p_currency       CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_reference      VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_created_at     DATETIME(3),
+  IN p_expires_at     DATETIME(3),
+  IN p_body_completed MEDIUMBLOB,
+  IN p_body_declined  MEDIUMBLOB,
+  IN p_location       VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+  MODIFIES SQL DATA
+  SQL SECURITY INVOKER
+  COMMENT 'one payment: idempotency row, account locks, ledger, outcome'
+proc: BEGIN
+  DECLARE v_dup TINYINT DEFAULT 0;
+  DECLARE v_nf TINYINT DEFAULT 0;
+  DECLARE v_lo_cur, v_hi_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
+  DECLARE v_lo_bal, v_hi_bal, v_lo_seq, v_hi_seq BIGINT DEFAULT NULL;
+  DECLARE v_from_cur, v_to_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
+  DECLARE v_from_bal, v_to_bal, v_from_seq, v_to_seq BIGINT DEFAULT NULL;
+  DECLARE v_old_id BINARY(16) DEFAULT NULL;
+  DECLARE v_old_fp BINARY(32) DEFAULT NULL;
+  DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_nf = 1;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    ROLLBACK;
+    RESIGNAL;
+  END;
+
+  -- (a) a decided outcome already stored under this key: replay it.
+  IF EXISTS (SELECT 1 FROM idempotency_keys
+             WHERE client_id = p_client AND idem_key = p_key) THEN
+    SELECT 'replay' AS outcome, response_status, response_location,
+           response_body, fingerprint, expires_at
+      FROM idempotency_keys WHERE client_id = p_client AND idem_key = p_key;
+    LEAVE proc;
+  END IF;
+
+  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+  START TRANSACTION;
+
+  -- (b) claim the key first: a concurrent duplicate blocks on the primary
+  -- key until we commit, then fails with 1062 and replays our outcome.
+  INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
+                                response_location, response_body, payment_id,
+                                created_at, expires_at)
+  VALUES (p_client, p_key, p_fp, 0, NULL, '', NULL, p_created_at, p_expires_at);
+  IF v_dup THEN
+    ROLLBACK;
+    SELECT 'replay' AS outcome, response_status, response_location,
+           response_body, fingerprint, expires_at
+      FROM idempotency_keys WHERE client_id = p_client AND idem_key = p_key;
+    LEAVE proc;
+  END IF;
+
+  -- (b2) the key's stored outcome was reaped after its retention, but its
+  -- payment is kept forever under the same key: never pay twice. The
+  -- caller renders that payment again ('payment_exists': the payment id
+  -- comes back in response_body, its fingerprint in fingerprint).
+  SELECT id, fingerprint INTO v_old_id, v_old_fp
+    FROM payments WHERE client_id = p_client AND idempotency_key = p_key;
+  IF v_old_id IS NOT NULL THEN
+    ROLLBACK;
+    SELECT 'payment_exists' AS outcome, NULL AS response_status,
+           NULL AS response_location, v_old_id AS response_body,
+           v_old_fp AS fingerprint, p_expires_at AS expires_at;
+    LEAVE proc;
+  END IF;
+
+  -- (c) lock both accounts in ascending id order (no lock-order deadlock).
+  SELECT currency, balance, ledger_seq INTO v_lo_cur, v_lo_bal, v_lo_seq
+    FROM accounts WHERE id = LEAST(p_from, p_to) FOR UPDATE;
+  SELECT currency, balance, ledger_seq INTO v_hi_cur, v_hi_bal, v_hi_seq
+    FROM accounts WHERE id = GREATEST(p_from, p_to) FOR UPDATE;
+  IF p_from < p_to THEN
+    SET v_from_cur = v_lo_cur, v_from_bal = v_lo_bal, v_from_seq = v_lo_seq,
+        v_to_cur = v_hi_cur, v_to_bal = v_hi_bal, v_to_seq = v_hi_seq;
+  ELSE
+    SET v_from_cur = v_hi_cur, v_from_bal = v_hi_bal, v_from_seq = v_hi_seq,
+        v_to_cur = v_lo_cur, v_to_bal = v_lo_bal, v_to_seq = v_lo_seq;
+  END IF;
+
+  IF v_from_cur IS NULL OR v_to_cur IS NULL THEN
+    ROLLBACK;
+    SELECT 'account_not_found' AS outcome, NULL AS response_status,
+           NULL AS response_location, NULL AS response_body,
+           p_fp AS fingerprint, p_expires_at AS expires_at;
+    LEAVE proc;
+  END IF;
+  IF v_from_cur <> p_currency OR v_to_cur <> p_currency THEN
+    ROLLBACK;
+    SELECT 'currency_mismatch' AS outcome, NULL AS response_status,
+           NULL AS response_location, NULL AS response_body,
+           p_fp AS fingerprint, p_expires_at AS expires_at;
+    LEAVE proc;
+  END IF;
+
+  -- (d) insufficient funds: the decline is recorded and replayable.
+  IF v_from_bal < p_amount THEN
+    INSERT INTO payments (id, client_id, idempotency_key, fingerprint,
+                          from_account_id, to_account_id, amount, currency,
+                          reference, status, decline_reason, created_at)
+    VALUES (p_payment_id, p_client, p_key, p_fp, p_from, p_to, p_amount,
+            p_currency, p_reference, 'DECLINED', 'insufficient_funds', p_created_at);
+    IF v_dup THEN
+      ROLLBACK;
+      SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+        'lf_transfer: payment id or idempotency key already used by an earlier payment';
+    END IF;
+    UPDATE idempotency_keys
+       SET response_status = 422, response_location = NULL,
+           response_body = p_body_declined, payment_id = p_payment_id
+     WHERE client_id = p_client AND idem_key = p_key;
+    COMMIT;
+    SELECT 'declined' AS outcome, 422 AS response_status,
+           NULL AS response_location, NULL AS response_body,
+           p_fp AS fingerprint, p_expires_at AS expires_at;
+    LEAVE proc;
+  END IF;
+
+  -- (e) move the money.
+  UPDATE accounts
+     SET balance = balance - p_amount, ledger_seq = ledger_seq + 1,
+         version = version + 1, updated_at = GREATEST(updated_at, p_created_at)
+   WHERE id = p_from;
+  UPDATE accounts
+     SET balance = balance + p_amount, ledger_seq = ledger_seq + 1,
+         version = version + 1, updated_at = GREATEST(updated_at, p_created_at)
+   WHERE id = p_to;
+  INSERT INTO payments (id, client_id, idempotency_key, fingerprint,
+                        from_account_id, to_account_id, amount, currency,
+                        reference, status, decline_reason, created_at)
+  VALUES (p_payment_id, p_client, p_key, p_fp, p_from, p_to, p_amount,
+          p_currency, p_reference, 'COMPLETED', NULL, p_created_at);
+  IF v_dup THEN
+    -- The key's stored outcome was reaped but its payment remains.
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+      'lf_transfer: payment id or idempotency key already used by an earlier payment';
+  END IF;
+  INSERT INTO ledger_entries (account_id, seq, id, payment_id, direction,
+                              amount, balance_after, created_at)
+  VALUES (p_from, v_from_seq + 1, p_debit_id, p_payment_id, 'DEBIT',
+          p_amount, v_from_bal - p_amount, p_created_at),
+         (p_to, v_to_seq + 1, p_credit_id, p_payment_id, 'CREDIT',
+          p_amount, v_to_bal + p_amount, p_created_at);
+  IF v_dup THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+      'lf_transfer: ledger entry id already used';
+  END IF;
+  UPDATE idempotency_keys
+     SET response_status = 201, response_location = p_location,
+         response_body = p_body_completed, payment_id = p_payment_id
+   WHERE client_id = p_client AND idem_key = p_key;
+  COMMIT;
+  SELECT 'completed' AS outcome, 201 AS response_status,
+         p_location AS response_location, NULL AS response_body,
+         p_fp AS fingerprint, p_expires_at AS expires_at;
+END;
+
+-- Store an outcome that moved no money (a 422 decided outside lf_transfer).
+CREATE OR REPLACE PROCEDURE lf_record_outcome(
+  IN p_client     BIGINT UNSIGNED,
+  IN p_key        VARBINARY(255),
+  IN p_fp         BINARY(32),
+  IN p_status     SMALLINT,
+  IN p_location   VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_body       MEDIUMBLOB,
+  IN p_created_at DATETIME(3),
+  IN p_expires_at DATETIME(3))
+  MODIFIES SQL DATA
+  SQL SECURITY INVOKER
+  COMMENT 'store a decided outcome with its key, or replay the stored one'
+proc: BEGIN
+  DECLARE v_dup TINYINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    ROLLBACK;
+    RESIGNAL;
+  END;
+
+  IF p_status IS NULL OR p_status <= 0 THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_record_outcome: status must be > 0';
+  END IF;
+  IF EXISTS (SELECT 1 FROM idempotency_keys
+             WHERE client_id = p_client AND idem_key = p_key) THEN
+    SELECT 'replay' AS outcome, response_status, response_location,
+           response_body, fingerprint, expires_at
+      FROM idempotency_keys WHERE client_id = p_client AND idem_key = p_key;
+    LEAVE proc;
+  END IF;
+
+  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+  START TRANSACTION;
+  INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
+                                response_location, response_body, payment_id,
+                                created_at, expires_at)
+  VALUES (p_client, p_key, p_fp, p_status, p_location, COALESCE(p_body, ''),
+          NULL, p_created_at, p_expires_at);
+  IF v_dup THEN
+    ROLLBACK;
+    SELECT 'replay' AS outcome, response_status, response_location,
+           response_body, fingerprint, expires_at
+      FROM idempotency_keys WHERE client_id = p_client AND idem_key = p_key;
+    LEAVE proc;
+  END IF;
+  COMMIT;
+  SELECT 'stored' AS outcome, p_status AS response_status,
+         p_location AS response_location, NULL AS response_body,
+         p_fp AS fingerprint, p_expires_at AS expires_at;
+END;
+
+-- Open an account; an initial balance > 0 is an opening CREDIT entry
+-- (seq 1, payment_id NULL) so the balance is always the sum of entries.
+-- p_key NULL: no Idempotency-Key. 'exists' (id taken) stores nothing.
+CREATE OR REPLACE PROCEDURE lf_create_account(
+  IN p_client     BIGINT UNSIGNED,
+  IN p_key        VARBINARY(255),
+  IN p_fp         BINARY(32),
+  IN p_id         BINARY(16),
+  IN p_name       VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_currency   CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_initial    BIGINT,
+  IN p_entry_id   BINARY(16),
+  IN p_created_at DATETIME(3),
+  IN p_expires_at DATETIME(3),
+  IN p_body       MEDIUMBLOB,
+  IN p_location   VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+  MODIFIES SQL DATA
+  SQL SECURITY INVOKER
+  COMMENT 'open an account with its opening ledger entry'
+proc: BEGIN
+  DECLARE v_dup TINYINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    ROLLBACK;
+    RESIGNAL;
+  END;
+
+  IF p_initial IS NULL OR p_initial < 0 THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_create_account: initial balance must be >= 0';
+  END IF;
+  IF p_key IS NOT NULL AND EXISTS (SELECT 1 FROM idempotency_keys
+                                   WHERE client_id = p_client AND idem_key = p_key) THEN
+    SELECT 'replay' AS outcome, response_status, response_location,
+           response_body, fingerprint, expires_at
+      FROM idempotency_keys WHERE client_id = p_client AND idem_key = p_key;
+    LEAVE proc;
+  END IF;
+
+  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+  START TRANSACTION;
+  IF p_key IS NOT NULL THEN
+    INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
+                                  response_location, response_body, payment_id,
+                                  created_at, expires_at)
+    VALUES (p_client, p_key, p_fp, 0, NULL, '', NULL, p_created_at, p_expires_at);
+    IF v_dup THEN
+      ROLLBACK;
+      SELECT 'replay' AS outcome, response_status, response_location,
+             response_body, fingerprint, expires_at
+        FROM idempotency_keys WHERE client_id = p_client AND idem_key = p_key;
+      LEAVE proc;
+    END IF;
+  END IF;
+
+  INSERT INTO accounts (id, name, currency, balance, ledger_seq, version,
+                        created_at, updated_at)
+  VALUES (p_id, p_name, p_currency, p_initial, IF(p_initial > 0, 1, 0), 0,
+          p_created_at, p_created_at);
+  IF v_dup THEN
+    ROLLBACK;
+    SELECT 'exists' AS outcome, NULL AS response_status,
+           NULL AS response_location, NULL AS response_body,
+           p_fp AS fingerprint, p_expires_at AS expires_at;
+    LEAVE proc;
+  END IF;
+
+  IF p_initial > 0 THEN
+    INSERT INTO ledger_entries (account_id, seq, id, payment_id, direction,
+                                amount, balance_after, created_at)
+    VALUES (p_id, 1, p_entry_id, NULL, 'CREDIT', p_initial, p_initial, p_created_at);
+    IF v_dup THEN
+      ROLLBACK;
+      SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_create_account: ledger entry id already used';
+    END IF;
+  END IF;
+
+  IF p_key IS NOT NULL THEN
+    UPDATE idempotency_keys
+       SET response_status = 201, response_location = p_location,
+           response_body = COALESCE(p_body, '')
+     WHERE client_id = p_client AND idem_key = p_key;
+  END IF;
+  COMMIT;
+  SELECT 'created' AS outcome, 201 AS response_status,
+         p_location AS response_location, NULL AS response_body,
+         p_fp AS fingerprint, p_expires_at AS expires_at;
+END;
+
+-- The stored outcome of a key: zero or one row.
+CREATE OR REPLACE PROCEDURE lf_get_outcome(
+  IN p_client BIGINT UNSIGNED,
+  IN p_key    VARBINARY(255))
+  READS SQL DATA
+  SQL SECURITY INVOKER
+  COMMENT 'the stored outcome of an idempotency key'
+BEGIN
+  SELECT response_status, response_location, response_body, fingerprint, expires_at
+    FROM idempotency_keys
+   WHERE client_id = p_client AND idem_key = p_key AND response_status <> 0;
+END;
