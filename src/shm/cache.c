@@ -586,7 +586,9 @@ void lf_cache_stats(struct lf_cache *c, struct lf_cache_stats *out)
 		out->wipes += p->wipes;
 		out->slots_total += p->nchunks;
 		out->slots_free += p->free_count;
+		out->entries += p->entries;
 		part_unlock(p);
 	}
 	out->slots_used = out->slots_total - out->slots_free;
+	out->slot_size = LF_CHUNK_SIZE;
 }
