@@ -13,6 +13,7 @@
  *   - a pool timeout (the only pool connection blocked behind LOCK TABLES
  *     on a side connection): 503 with Retry-After, and a db_pool_timeout
  *     line with our request id.
+ * And the shared cache's counters and gauges are in /metrics.
  * The database is our own (lf_fail_<pid>); Redis is shared, so only a key
  * of our own prefix is touched, and nothing is stopped.
  */
@@ -344,6 +345,35 @@ static void test_pool_timeout(void)
 	lf_h_resp_free(&r);
 }
 
+/* ---- everything counted is visible ---- */
+
+static void test_cache_metrics(void)
+{
+	/* the payments above stored their outcomes in the shared cache */
+	long long inserts = -1, entries = -1, bytes = -1, capacity = -1, wipes = -1;
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_inserts_total", &inserts) && inserts > 0);
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_entries", &entries) && entries > 0);
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_bytes", &bytes) && bytes > 0);
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_capacity_bytes", &capacity) &&
+		  capacity > bytes);
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_wipes_total", &wipes) && wipes == 0);
+	long long v = -1;
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_evictions_total", &v) && v >= 0);
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_hits_total", &v) && v >= 0);
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_misses_total", &v) && v >= 0);
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_expired_total", &v) && v >= 0);
+	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_cache_refused_total", &v) && v >= 0);
+
+	struct lf_h_resp r = {0};
+	CU_ASSERT_FATAL(lf_h_http(d.port, "GET", "/metrics", NULL, NULL, &r) == 0);
+	CU_ASSERT(r.body != NULL &&
+		  strstr(r.body, "# TYPE ledgerflow_cache_evictions_total counter\n") != NULL &&
+		  strstr(r.body, "# HELP ledgerflow_cache_evictions_total ") != NULL &&
+		  strstr(r.body, "# TYPE ledgerflow_cache_entries gauge\n") != NULL &&
+		  strstr(r.body, "# TYPE ledgerflow_cache_bytes gauge\n") != NULL);
+	lf_h_resp_free(&r);
+}
+
 /* ---- suite ---- */
 
 static int suite_init(void)
@@ -390,7 +420,9 @@ int main(void)
 	    CU_add_test(s, "Redis unreachable: a subsys=redis warn line, payment 201",
 			test_redis_unreachable) == NULL ||
 	    CU_add_test(s, "pool timeout: 503 Retry-After, a db_pool_timeout line",
-			test_pool_timeout) == NULL) {
+			test_pool_timeout) == NULL ||
+	    CU_add_test(s, "the shared cache's counters are in /metrics", test_cache_metrics) ==
+		    NULL) {
 		CU_cleanup_registry();
 		return 1;
 	}
