@@ -25,7 +25,10 @@ struct lf_cache_stats {
 	 * live entries pushed out; wipes counts partitions reset after a
 	 * holder died (or corruption was found) */
 	uint64_t hits, misses, expired, inserts, evictions, refused, wipes;
-	uint64_t slots_total, slots_free, slots_used; /* at the moment of the call */
+	/* at the moment of the call: chunks (slots) of slot_size bytes each,
+	 * and the entries they hold */
+	uint64_t slots_total, slots_free, slots_used, entries;
+	unsigned slot_size;
 };
 
 /* lf_cache_put and lf_cache_get return (lf_core.h) LF_OK; LF_DECLINED for a miss
@@ -55,8 +58,8 @@ lf_rc lf_cache_get(struct lf_cache *c, const void *key, size_t klen, void *buf, 
 bool lf_cache_delete(struct lf_cache *c, const void *key, size_t klen);
 void lf_cache_clear(struct lf_cache *c); /* drop everything (tests, admin) */
 void lf_cache_stats(struct lf_cache *c, struct lf_cache_stats *out);
-/* Walk every partition and check free + reachable == total; false and a
- * message on stderr if the invariant breaks (tests). */
+/* Walk every partition and check free + reachable == total; false and an
+ * error line in the log (lf_log) if the invariant breaks (tests). */
 bool lf_cache_check(struct lf_cache *c);
 
 /* ---- test hooks: for unit tests only, never called by the server ---- */

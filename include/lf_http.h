@@ -14,6 +14,7 @@
 
 struct lf_app;
 struct evbuffer;
+struct lf_log_ctx;
 
 #define LF_REQUEST_ID_MAX 128
 
@@ -29,6 +30,7 @@ struct lf_req {
 	bool replied;
 	unsigned refs; /* the handler plus each pending async operation */
 	struct event *deadline;
+	int64_t timeout_ms;                    /* as armed, for the log */
 	void (*on_deadline)(struct lf_req *r); /* optional: answer on expiry */
 	void *state;                           /* handler state, freed with free_state */
 	void (*free_state)(void *state);
@@ -44,6 +46,13 @@ void lf_req_release(struct lf_req *r);
  * request is answered 503 service_unavailable (or by on_deadline). */
 void lf_req_arm_deadline(struct lf_req *r, int64_t timeout_ms);
 
+/* The request's log context (request id, trace id): lines logged while
+ * it is current carry them (lf_log.h). The router makes it current around
+ * the handler, the deadline around its callback; asynchronous work carries
+ * a copy (the database pool and the Redis client take one when work is
+ * queued). */
+void lf_req_log_ctx(const struct lf_req *r, struct lf_log_ctx *out);
+
 /* Reply once (later calls are ignored). body may be NULL. The buffer's
  * content is moved out. */
 void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct evbuffer *body);
@@ -51,14 +60,22 @@ void lf_req_reply_bytes(struct lf_req *r, int status, const char *content_type, 
 			size_t len);
 void lf_req_add_header(struct lf_req *r, const char *name, const char *value);
 
-/* RFC 9457 problem: {"type","title","status","detail","code"[,extra]}.
- * extra, when non-NULL, is a JSON fragment of further members
- * ("\"paymentId\":\"...\"") appended inside the object. */
+/* RFC 9457 problem: {"type","title","status","detail","code"[,extra],
+ * "requestId"}. extra, when non-NULL, is a JSON fragment of further
+ * members ("\"paymentId\":\"...\"") appended inside the object.
+ * requestId is this request's X-Request-Id: a problem sent live names the
+ * request that got it; stored outcomes never carry it (see below). */
 void lf_req_problem(struct lf_req *r, int status, const char *code, const char *detail,
 		    const char *extra);
-/* Render a problem body into out (used for stored outcomes too). */
+/* Render a problem body into out without a requestId: the form stored with
+ * an idempotency key, replayed byte for byte to every retry (whose own
+ * request id differs). */
 void lf_problem_render(struct evbuffer *out, int status, const char *code, const char *detail,
 		       const char *extra);
+/* The same with "requestId":request_id last, for answers sent live
+ * (request_id holds only [A-Za-z0-9._:-]; NULL or "" renders none). */
+void lf_problem_render_live(struct evbuffer *out, int status, const char *code, const char *detail,
+			    const char *extra, const char *request_id);
 const char *lf_problem_title(const char *code);
 
 /* Request body bytes (contiguous) and length. */

@@ -1,7 +1,8 @@
 /*
  * lf_metrics.h - counters shared by all processes, living in the shared
  * zone (so /metrics aggregates every worker of every generation), updated
- * with atomic operations and rendered in the Prometheus text format.
+ * with atomic operations and rendered in the Prometheus text format,
+ * together with the statistics the shared cache keeps itself.
  */
 #ifndef LF_METRICS_H
 #define LF_METRICS_H
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 struct evbuffer;
+struct lf_cache;
 
 #define LF_METRICS_LATENCY_BUCKETS 12
 
@@ -40,6 +42,9 @@ static inline void lf_metrics_gauge_add(int64_t *gauge, int64_t n)
 }
 
 void lf_metrics_observe_latency(struct lf_metrics *m, uint64_t micros);
-void lf_metrics_render(const struct lf_metrics *m, struct evbuffer *out);
+/* The counters, then (when cache is not NULL) the shared cache's own
+ * counters and gauges (lf_cache_stats: it takes each partition lock in
+ * turn, briefly). */
+void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struct evbuffer *out);
 
 #endif

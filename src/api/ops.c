@@ -114,7 +114,7 @@ void lf_ops_metrics(struct lf_req *r, const char *id)
 		lf_req_reply(r, 500, NULL, NULL);
 		return;
 	}
-	lf_metrics_render(r->app->zone->metrics, b);
+	lf_metrics_render(r->app->zone->metrics, r->app->zone->cache, b);
 	lf_req_reply(r, 200, "text/plain; version=0.0.4", b);
 	evbuffer_free(b);
 }

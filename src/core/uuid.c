@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include "lf_log.h"
 #include "lf_uuid.h"
 
 #include <errno.h>
@@ -98,7 +99,9 @@ static void fill_random(void *buf, size_t len)
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			fprintf(stderr, "ledgerflow: getrandom: %s\n", strerror(errno));
+			char q[128];
+			lf_error("getrandom_failed", "subsys=uuid error=%s action=abort",
+				 lf_log_quote(strerror(errno), q, sizeof q));
 			abort();
 		}
 		p += n;

@@ -59,12 +59,14 @@ void evhttp_send_error(struct evhttp_request *req, int error, const char *reason
 	evhttp_remove_header(out, "Content-Type");
 	evhttp_add_header(out, "Content-Type", "application/problem+json");
 	evhttp_add_header(out, "Connection", "close");
-	if (evhttp_find_header(out, "X-Request-Id") == NULL)
+	const char *have = evhttp_find_header(out, "X-Request-Id");
+	if (have == NULL)
 		evhttp_add_header(out, "X-Request-Id", rid);
 	if (error == 405)
 		evhttp_add_header(out, "Allow", "GET, POST");
 	if (body != NULL)
-		lf_problem_render(body, error, code_for(error), detail_for(error), NULL);
+		lf_problem_render_live(body, error, code_for(error), detail_for(error), NULL,
+				       have != NULL ? have : rid);
 	evhttp_send_reply(req, error, reason, body);
 	if (body != NULL)
 		evbuffer_free(body);

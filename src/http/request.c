@@ -2,7 +2,9 @@
  * http/request.c - request contexts on top of evhttp: every request gets an
  * X-Request-Id (the client's when well-formed, else a new UUID), a trace id
  * from a W3C traceparent, a deadline, exactly one reply with the common
- * headers, and one access-log line. Contexts are reference counted so an
+ * headers (problem documents name the request id), and one access-log
+ * line. It also builds the request's log context (lf_log.h) and makes it
+ * current around the deadline callback. Contexts are reference counted so an
  * asynchronous job that finishes after the deadline answered finds its
  * context still valid and its request already replied.
  */
@@ -113,6 +115,12 @@ struct lf_req *lf_req_begin(struct lf_app *app, struct evhttp_request *req)
 	return r;
 }
 
+void lf_req_log_ctx(const struct lf_req *r, struct lf_log_ctx *out)
+{
+	memcpy(out->request_id, r->request_id, sizeof out->request_id);
+	memcpy(out->trace_id, r->trace_id, sizeof out->trace_id);
+}
+
 void lf_req_hold(struct lf_req *r)
 {
 	r->refs++;
@@ -122,8 +130,15 @@ void lf_req_release(struct lf_req *r)
 {
 	if (--r->refs > 0)
 		return;
-	if (!r->replied)
+	if (!r->replied) {
+		struct lf_log_ctx ctx;
+		struct lf_log_scope scope;
+		lf_req_log_ctx(r, &ctx);
+		lf_log_scope_enter(&scope, &ctx);
+		lf_error("request_unanswered", "subsys=http%s", "");
 		lf_req_problem(r, 500, "internal_error", "The request was not answered.", NULL);
+		lf_log_scope_leave(&scope);
+	}
 	if (r->deadline)
 		event_free(r->deadline);
 	if (r->free_state)
@@ -138,15 +153,22 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (r->replied)
 		return;
+	struct lf_log_ctx ctx;
+	struct lf_log_scope scope;
+	lf_req_log_ctx(r, &ctx);
+	lf_log_scope_enter(&scope, &ctx);
+	lf_log_limited(LF_LOG_WARN, "request_deadline", "request_deadline",
+		       "subsys=http timeout_ms=%lld", (long long)r->timeout_ms);
 	if (r->on_deadline) {
 		r->on_deadline(r);
-		return;
+	} else {
+		lf_req_add_header(r, "Retry-After", "1");
+		lf_req_problem(r, 503, "service_unavailable",
+			       "The request did not complete in time; it may be retried with the "
+			       "same Idempotency-Key.",
+			       NULL);
 	}
-	lf_req_add_header(r, "Retry-After", "1");
-	lf_req_problem(r, 503, "service_unavailable",
-		       "The request did not complete in time; it may be retried with the same "
-		       "Idempotency-Key.",
-		       NULL);
+	lf_log_scope_leave(&scope);
 }
 
 void lf_req_arm_deadline(struct lf_req *r, int64_t timeout_ms)
@@ -155,6 +177,7 @@ void lf_req_arm_deadline(struct lf_req *r, int64_t timeout_ms)
 		r->deadline = evtimer_new(r->app->base, on_deadline, r);
 	if (r->deadline == NULL)
 		return;
+	r->timeout_ms = timeout_ms;
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	evtimer_add(r->deadline, &tv);
 }
@@ -195,10 +218,17 @@ void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct
 		lf_metrics_inc(&m->http_responses[status / 100]);
 	lf_metrics_observe_latency(m, (uint64_t)us);
 	if (r->app->cfg->access_log && lf_log_enabled(LF_LOG_INFO)) {
+		/* the context writes request_id and trace_id (whichever
+		 * callback sends the reply) */
 		char q[600];
-		lf_info("access", "request_id=%s method=%s path=%s status=%d duration_us=%lld%s%s",
-			r->request_id, method_name(r->method), lf_log_quote(r->path, q, sizeof q),
-			status, (long long)us, r->trace_id[0] ? " trace_id=" : "", r->trace_id);
+		struct lf_log_ctx ctx;
+		struct lf_log_scope scope;
+		lf_req_log_ctx(r, &ctx);
+		lf_log_scope_enter(&scope, &ctx);
+		lf_info("access", "method=%s path=%s status=%d duration_us=%lld",
+			method_name(r->method), lf_log_quote(r->path, q, sizeof q), status,
+			(long long)us);
+		lf_log_scope_leave(&scope);
 	}
 }
 
@@ -258,8 +288,8 @@ const char *lf_problem_title(const char *code)
 	return "Error";
 }
 
-void lf_problem_render(struct evbuffer *out, int status, const char *code, const char *detail,
-		       const char *extra)
+void lf_problem_render_live(struct evbuffer *out, int status, const char *code, const char *detail,
+			    const char *extra, const char *request_id)
 {
 	const char *title = lf_problem_title(code);
 	evbuffer_add_printf(out, "{\"type\":\"urn:ledgerflow:problem:%s\",\"title\":", code);
@@ -269,7 +299,17 @@ void lf_problem_render(struct evbuffer *out, int status, const char *code, const
 	evbuffer_add_printf(out, ",\"code\":\"%s\"", code);
 	if (extra != NULL && extra[0] != '\0')
 		evbuffer_add_printf(out, ",%s", extra);
+	if (request_id != NULL && request_id[0] != '\0') {
+		evbuffer_add_printf(out, ",\"requestId\":");
+		lf_json_append_string(out, request_id, strlen(request_id));
+	}
 	evbuffer_add(out, "}", 1);
+}
+
+void lf_problem_render(struct evbuffer *out, int status, const char *code, const char *detail,
+		       const char *extra)
+{
+	lf_problem_render_live(out, status, code, detail, extra, NULL);
 }
 
 void lf_req_problem(struct lf_req *r, int status, const char *code, const char *detail,
@@ -282,7 +322,7 @@ void lf_req_problem(struct lf_req *r, int status, const char *code, const char *
 		lf_req_reply(r, status, NULL, NULL);
 		return;
 	}
-	lf_problem_render(b, status, code, detail, extra);
+	lf_problem_render_live(b, status, code, detail, extra, r->request_id);
 	lf_req_reply(r, status, "application/problem+json", b);
 	evbuffer_free(b);
 }

@@ -3,7 +3,9 @@
  * tracks the connection for graceful drains, rejects ambiguous framing
  * (a repeated Content-Length, or Content-Length with Transfer-Encoding),
  * matches the path against the route table, answers 404/405 (with Allow)
- * and 415 for POST bodies that are not JSON, then calls the handler.
+ * and 415 for POST bodies that are not JSON, then calls the handler. The
+ * request's log context is current on the loop thread for all of it, so
+ * whatever the handler logs names the request.
  */
 #include "config.h"
 
@@ -16,6 +18,7 @@
 #include "lf_app.h"
 #include "lf_handlers.h"
 #include "lf_http.h"
+#include "lf_log.h"
 #include "lf_worker.h"
 
 typedef void (*handler_fn)(struct lf_req *r, const char *id);
@@ -92,13 +95,10 @@ static bool is_json_media_type(const char *ct)
 	return *rest == '\0' || *rest == ';';
 }
 
-void lf_router_dispatch(struct evhttp_request *req, void *arg)
+/* Answer one request; the caller holds the log context current. */
+static void dispatch(struct lf_req *r)
 {
-	struct lf_app *app = arg;
-	struct lf_req *r = lf_req_begin(app, req);
-	if (r == NULL)
-		return;
-	lf_worker_track_connection(app, evhttp_request_get_connection(req));
+	struct evhttp_request *req = r->req;
 
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	int cl = count_header(in, "Content-Length");
@@ -108,7 +108,6 @@ void lf_router_dispatch(struct evhttp_request *req, void *arg)
 			       "Ambiguous message framing: repeated Content-Length or "
 			       "Content-Length with Transfer-Encoding.",
 			       NULL);
-		lf_req_release(r);
 		return;
 	}
 
@@ -119,7 +118,6 @@ void lf_router_dispatch(struct evhttp_request *req, void *arg)
 			found = &routes[i];
 	if (found == NULL) {
 		lf_req_problem(r, 404, "not_found", "No such resource.", NULL);
-		lf_req_release(r);
 		return;
 	}
 	handler_fn h = NULL;
@@ -131,15 +129,28 @@ void lf_router_dispatch(struct evhttp_request *req, void *arg)
 		lf_req_add_header(r, "Allow", found->allow);
 		lf_req_problem(r, 405, "method_not_allowed",
 			       "This method is not allowed on this resource.", NULL);
-		lf_req_release(r);
 		return;
 	}
 	if (r->method == EVHTTP_REQ_POST && !is_json_media_type(lf_req_header(r, "Content-Type"))) {
 		lf_req_problem(r, 415, "unsupported_media_type",
 			       "The request body must be application/json.", NULL);
-		lf_req_release(r);
 		return;
 	}
 	h(r, found->shape == EXACT ? NULL : id);
+}
+
+void lf_router_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct lf_app *app = arg;
+	struct lf_req *r = lf_req_begin(app, req);
+	if (r == NULL)
+		return;
+	lf_worker_track_connection(app, evhttp_request_get_connection(req));
+	struct lf_log_ctx ctx;
+	struct lf_log_scope scope;
+	lf_req_log_ctx(r, &ctx);
+	lf_log_scope_enter(&scope, &ctx);
+	dispatch(r);
 	lf_req_release(r);
+	lf_log_scope_leave(&scope);
 }

@@ -103,7 +103,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!lf_pidfile_write(cfg->pid_file, stderr)) {
-		lf_error("start_failed", "reason=\"pid file\" path=%s", cfg->pid_file);
+		char q[600];
+		lf_error("start_failed", "reason=\"pid file\" path=%s",
+			 lf_log_quote(cfg->pid_file, q, sizeof q));
 		return 1;
 	}
 	struct lf_zone *zone = lf_zone_create(cfg->cache_size);

@@ -423,7 +423,9 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 {
 	struct lf_config *cur = *cfgp;
 	notify("RELOADING=1");
-	lf_info("reload_begin", "config=%s", config_path ? config_path : "(defaults)");
+	char qp[600];
+	lf_info("reload_begin", "config=%s",
+		lf_log_quote(config_path ? config_path : "(defaults)", qp, sizeof qp));
 	struct lf_config *next = calloc(1, sizeof *next);
 	if (next == NULL) {
 		notify("READY=1");
@@ -446,9 +448,24 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 		return;
 	}
 	free(errs);
-	lf_config_keep_unreloadable(cur, next, stderr);
+	/* the master's stderr is /dev/null once detached: the keys kept go to
+	 * the log, one line per key */
+	char *kept = NULL;
+	size_t keptlen = 0;
+	FILE *kf = open_memstream(&kept, &keptlen);
+	lf_config_keep_unreloadable(cur, next, kf);
+	if (kf != NULL)
+		fclose(kf);
+	for (char *line = kept, *nl; line != NULL && *line != '\0'; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		char q[1024];
+		lf_warn("reload_key_kept", "problem=%s", lf_log_quote(line, q, sizeof q));
+	}
+	free(kept);
 	if (!lf_log_open(next->log_file, next->log_level))
-		lf_warn("log_open_failed", "path=%s", next->log_file);
+		lf_warn("log_open_failed", "path=%s", lf_log_quote(next->log_file, qp, sizeof qp));
 
 	unsigned old_generation = current_generation;
 	if (!start_generation(next, listen_fd, zone) ||
@@ -507,7 +524,9 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 		}
 		return 1;
 	}
-	lf_info("started", "workers=%d listen=%s", cfg->workers, cfg->listen);
+	char ql[300];
+	lf_info("started", "workers=%d listen=%s", cfg->workers,
+		lf_log_quote(cfg->listen, ql, sizeof ql));
 	notify("READY=1");
 
 	bool stopping = false;

@@ -6,6 +6,13 @@
  * connection is dropped (hiredis then completes the other pending
  * commands with NULL). A late reply to an answered command is ignored.
  * A one-second tick reconnects once the cool-down has passed.
+ *
+ * Failures are logged here, once each, with subsys=redis and rate limited
+ * (lf_log.h): a connect failure or a lost connection with hiredis's text,
+ * an error reply with Redis's text, a timeout, the breaker opening and
+ * closing. A command keeps a copy of the log context current when it was
+ * sent, made current again around its reply callback, so those lines and
+ * whatever the callback logs name the request.
  */
 #include "config.h"
 
@@ -31,6 +38,8 @@ struct pending {
 	void *arg;
 	struct event *timer;
 	bool answered;
+	char command[16];      /* argv[0], for the log (never the arguments) */
+	struct lf_log_ctx log; /* the sender's context, by value */
 };
 
 struct lf_redis {
@@ -47,13 +56,24 @@ struct lf_redis {
 
 static void drop_connection(struct lf_redis *r);
 
+/* A connection-level failure: msg names the event, detail is hiredis's
+ * text (quoted: it may hold anything the peer sent). */
+static void log_redis_error(const struct lf_redis *r, const char *msg, const char *detail)
+{
+	char h[300], q[300];
+	lf_log_limited(LF_LOG_WARN, "redis_error", msg, "subsys=redis host=%s port=%u error=%s",
+		       lf_log_quote(r->cfg->redis_host, h, sizeof h), r->cfg->redis_port,
+		       lf_log_quote(detail ? detail : "", q, sizeof q));
+}
+
 static void open_breaker(struct lf_redis *r, const char *why)
 {
 	if (r->breaker_until_ms == 0) {
 		lf_metrics_inc(&r->metrics->redis_breaker_open);
 		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, 1);
-		lf_warn("redis_breaker_open", "reason=\"%s\" cooldown_ms=%lld", why,
-			(long long)r->cfg->redis_breaker_cooldown_ms);
+		lf_log_limited(LF_LOG_WARN, "redis_breaker", "redis_breaker_open",
+			       "subsys=redis reason=\"%s\" cooldown_ms=%lld", why,
+			       (long long)r->cfg->redis_breaker_cooldown_ms);
 	}
 	r->breaker_until_ms = lf_time_monotonic_ms() + r->cfg->redis_breaker_cooldown_ms;
 }
@@ -65,6 +85,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		return;
 	if (status != REDIS_OK) {
 		/* hiredis frees the context after this callback */
+		log_redis_error(r, "redis_connect_failed", ac->errstr);
 		r->ac = NULL;
 		r->state = R_DOWN;
 		lf_metrics_inc(&r->metrics->redis_errors);
@@ -74,10 +95,13 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	r->state = R_UP;
 	if (r->breaker_until_ms != 0) {
 		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, -1);
-		lf_info("redis_breaker_closed", "%s", "");
+		lf_log_limited(LF_LOG_INFO, "redis_breaker", "redis_breaker_closed",
+			       "subsys=redis");
 	}
 	r->breaker_until_ms = 0;
-	lf_info("redis_connected", "host=%s port=%u", r->cfg->redis_host, r->cfg->redis_port);
+	char h[300];
+	lf_info("redis_connected", "subsys=redis host=%s port=%u",
+		lf_log_quote(r->cfg->redis_host, h, sizeof h), r->cfg->redis_port);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -88,6 +112,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	r->ac = NULL;
 	r->state = R_DOWN;
 	if (status != REDIS_OK && !r->freeing) {
+		log_redis_error(r, "redis_connection_lost", ac->errstr);
 		lf_metrics_inc(&r->metrics->redis_errors);
 		open_breaker(r, "connection lost");
 	}
@@ -97,6 +122,7 @@ static void start_connect(struct lf_redis *r)
 {
 	redisAsyncContext *ac = redisAsyncConnect(r->cfg->redis_host, (int)r->cfg->redis_port);
 	if (ac == NULL || ac->err) {
+		log_redis_error(r, "redis_connect_failed", ac ? ac->errstr : "out of memory");
 		if (ac)
 			redisAsyncFree(ac);
 		open_breaker(r, "connect failed");
@@ -139,6 +165,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	int64_t now = lf_time_monotonic_ms();
 	if (r->state == R_CONNECTING &&
 	    now - r->connect_started_ms > r->cfg->redis_timeout_ms + 1000) {
+		log_redis_error(r, "redis_connect_timeout", "no answer to the connection attempt");
 		drop_connection(r);
 		open_breaker(r, "connect timeout");
 	}
@@ -197,14 +224,22 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	struct pending *p = privdata;
 	(void)ac;
 	redisReply *rep = reply;
+	struct lf_log_scope scope;
+	lf_log_scope_enter(&scope, &p->log);
 	if (!p->answered && p->r != NULL) {
 		if (rep == NULL) {
+			/* the connection went away: that was logged where it did */
 			lf_metrics_inc(&p->r->metrics->redis_errors);
 		} else if (rep->type == REDIS_REPLY_ERROR) {
 			lf_metrics_inc(&p->r->metrics->redis_errors);
+			char q[300];
+			lf_log_limited(LF_LOG_WARN, "redis_error", "redis_error_reply",
+				       "subsys=redis command=%s error=%s", p->command,
+				       lf_log_quote(rep->str, q, sizeof q));
 		}
 	}
 	finish(p, rep);
+	lf_log_scope_leave(&scope);
 	event_free(p->timer);
 	free(p);
 }
@@ -215,9 +250,15 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct lf_redis *r = p->r;
+	struct lf_log_scope scope;
+	lf_log_scope_enter(&scope, &p->log);
 	lf_metrics_inc(&r->metrics->redis_errors);
+	lf_log_limited(LF_LOG_WARN, "redis_error", "redis_timeout",
+		       "subsys=redis command=%s timeout_ms=%lld", p->command,
+		       (long long)r->cfg->redis_timeout_ms);
 	finish(p, NULL);
 	open_breaker(r, "command timeout");
+	lf_log_scope_leave(&scope);
 	drop_connection(r); /* frees p through on_reply(NULL) */
 }
 
@@ -232,6 +273,15 @@ bool lf_redis_command(struct lf_redis *r, lf_redis_cb cb, void *arg, int argc, c
 	p->r = r;
 	p->cb = cb;
 	p->arg = arg;
+	(void)lf_log_ctx_get(&p->log);
+	/* a command name is a short word: keep letters only */
+	size_t n = 0;
+	for (size_t i = 0; argc > 0 && i < argvlen[0] && n < sizeof p->command - 1; i++) {
+		char ch = argv[0][i];
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z'))
+			p->command[n++] = ch;
+	}
+	p->command[n] = '\0';
 	p->timer = evtimer_new(r->base, on_timeout, p);
 	if (p->timer == NULL) {
 		free(p);

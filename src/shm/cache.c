@@ -44,6 +44,7 @@
 #include "config.h"
 
 #include "lf_cache.h"
+#include "lf_log.h"
 #include "lf_shm.h"
 #include "cache_int.h"
 
@@ -137,10 +138,25 @@ static void part_wipe_locked(struct lf_cache *c, struct part *p)
 	p->entries = 0;
 }
 
+static unsigned part_index(struct lf_cache *c, struct part *p)
+{
+	return (unsigned)(((char *)p - ((char *)c + c->parts_off)) / sizeof *p);
+}
+
+/* A wipe loses cached outcomes (they are still in Redis and the database)
+ * and means a worker died mid-operation or memory was damaged: worth a
+ * warning, rate limited, written with the lock held (one write(2)). */
+static void log_wipe_locked(struct lf_cache *c, struct part *p, const char *reason,
+			    const char *where)
+{
+	lf_log_limited(LF_LOG_WARN, "cache_wipe", "cache_partition_wiped",
+		       "subsys=cache partition=%u reason=%s where=\"%s\" entries=%u",
+		       part_index(c, p), reason, where, p->entries);
+}
+
 static void part_corrupt_locked(struct lf_cache *c, struct part *p, const char *what)
 {
-	fprintf(stderr, "lf_cache: partition %u corrupt (%s), wiping it\n",
-		(unsigned)(((char *)p - ((char *)c + c->parts_off)) / sizeof *p), what);
+	log_wipe_locked(c, p, "corrupt", what);
 	part_wipe_locked(c, p);
 	p->wipes++;
 }
@@ -150,9 +166,13 @@ bool lf_cache_part_lock(struct lf_cache *c, struct part *p)
 {
 	bool died = false;
 
-	if (!lf_shm_mutex_lock(&p->lock.m, &died))
+	if (!lf_shm_mutex_lock(&p->lock.m, &died)) {
+		lf_log_limited(LF_LOG_ERROR, "cache_lock", "cache_lock_failed",
+			       "subsys=cache partition=%u", part_index(c, p));
 		return false;
+	}
 	if (died) {
+		log_wipe_locked(c, p, "owner_died", "lock");
 		part_wipe_locked(c, p);
 		p->wipes++;
 	}
@@ -566,7 +586,9 @@ void lf_cache_stats(struct lf_cache *c, struct lf_cache_stats *out)
 		out->wipes += p->wipes;
 		out->slots_total += p->nchunks;
 		out->slots_free += p->free_count;
+		out->entries += p->entries;
 		part_unlock(p);
 	}
 	out->slots_used = out->slots_total - out->slots_free;
+	out->slot_size = LF_CHUNK_SIZE;
 }

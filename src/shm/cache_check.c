@@ -8,11 +8,13 @@
  * account for every chunk. The lf_cache_debug_* hooks let the unit tests
  * find a key's partition and leave it locked (optionally garbled) the way
  * a worker killed mid-update would. Neither is used by the server; the
- * layout they walk is in cache_int.h.
+ * layout they walk is in cache_int.h. What the walk finds wrong is logged
+ * (lf_log, subsys=cache).
  */
 #include "config.h"
 
 #include "lf_cache.h"
+#include "lf_log.h"
 #include "cache_int.h"
 
 #include <stdio.h>
@@ -20,18 +22,26 @@
 
 /* ---- integrity walk ------------------------------------------------ */
 
+static void check_failed(uint32_t idx, const char *why)
+{
+	char q[240];
+
+	lf_error("cache_check_failed", "subsys=cache partition=%u problem=%s", (unsigned)idx,
+		 lf_log_quote(why, q, sizeof q));
+}
+
 static bool check_part_locked(struct lf_cache *c, struct part *p, uint32_t idx, uint8_t *seen)
 {
 	uint32_t *b = bucket_array(c, p);
 	uint64_t reachable = 0, nfree = 0, entries = 0;
 	uint32_t i, n, k;
 
-#define FAIL(...)                                                                 \
-	do {                                                                      \
-		fprintf(stderr, "lf_cache_check: partition %u: ", (unsigned)idx); \
-		fprintf(stderr, __VA_ARGS__);                                     \
-		fputc('\n', stderr);                                              \
-		return false;                                                     \
+#define FAIL(...)                                         \
+	do {                                              \
+		char why_[200];                           \
+		snprintf(why_, sizeof why_, __VA_ARGS__); \
+		check_failed(idx, why_);                  \
+		return false;                             \
 	} while (0)
 
 	for (i = 0; i < p->nbuckets; i++) {
@@ -88,7 +98,7 @@ bool lf_cache_check(struct lf_cache *c)
 	uint32_t i;
 
 	if (lf_cache_attach(c) == NULL) {
-		fprintf(stderr, "lf_cache_check: bad layout header\n");
+		lf_error("cache_check_failed", "subsys=cache problem=%s", "\"bad layout header\"");
 		return false;
 	}
 	for (i = 0; i < c->npart && ok; i++) {
@@ -97,8 +107,7 @@ bool lf_cache_check(struct lf_cache *c)
 
 		if (seen == NULL || !lf_cache_part_lock(c, p)) {
 			free(seen);
-			fprintf(stderr, "lf_cache_check: partition %u: cannot check\n",
-				(unsigned)i);
+			check_failed(i, "cannot lock or allocate");
 			return false;
 		}
 		ok = check_part_locked(c, p, i, seen);

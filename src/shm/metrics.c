@@ -1,12 +1,14 @@
 /*
- * shm/metrics.c - Prometheus rendering of the shared counters (lf_metrics.h).
- * Latencies are integer microseconds; the exposition prints seconds with
- * integer arithmetic.
+ * shm/metrics.c - Prometheus rendering of the shared counters (lf_metrics.h)
+ * and of the shared cache's statistics (lf_cache_stats). Latencies are
+ * integer microseconds; the exposition prints seconds with integer
+ * arithmetic.
  */
 #include "config.h"
 
 #include <event2/buffer.h>
 
+#include "lf_cache.h"
 #include "lf_metrics.h"
 
 static const uint64_t bucket_us[LF_METRICS_LATENCY_BUCKETS] = {
@@ -36,13 +38,57 @@ static void counter(struct evbuffer *out, const char *name, const char *help, co
 			    name, (unsigned long long)load(v));
 }
 
+static void counter_value(struct evbuffer *out, const char *name, const char *help, uint64_t v)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
+			    name, (unsigned long long)v);
+}
+
+static void gauge_value(struct evbuffer *out, const char *name, const char *help, uint64_t v)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,
+			    (unsigned long long)v);
+}
+
+/* The shared cache (idempotency tier 1): its counters live in its
+ * partitions, summed over them. */
+static void render_cache(struct lf_cache *cache, struct evbuffer *out)
+{
+	struct lf_cache_stats st;
+	lf_cache_stats(cache, &st);
+	counter_value(out, "ledgerflow_cache_hits_total",
+		      "Shared cache lookups that found a value.", st.hits);
+	counter_value(out, "ledgerflow_cache_misses_total",
+		      "Shared cache lookups that found nothing (expired entries included).",
+		      st.misses);
+	counter_value(out, "ledgerflow_cache_expired_total",
+		      "Shared cache entries dropped at their expiry.", st.expired);
+	counter_value(out, "ledgerflow_cache_inserts_total", "Values stored in the shared cache.",
+		      st.inserts);
+	counter_value(out, "ledgerflow_cache_evictions_total",
+		      "Live shared cache entries evicted to make room.", st.evictions);
+	counter_value(out, "ledgerflow_cache_refused_total",
+		      "Values the shared cache refused (too large for a partition).", st.refused);
+	counter_value(out, "ledgerflow_cache_wipes_total",
+		      "Shared cache partitions wiped (a worker died holding the lock, or "
+		      "corruption was found).",
+		      st.wipes);
+	gauge_value(out, "ledgerflow_cache_entries", "Entries in the shared cache now.",
+		    st.entries);
+	gauge_value(out, "ledgerflow_cache_bytes", "Bytes of the shared cache's chunks in use now.",
+		    st.slots_used * st.slot_size);
+	gauge_value(out, "ledgerflow_cache_capacity_bytes",
+		    "Bytes of chunks the shared cache has for entries.",
+		    st.slots_total * st.slot_size);
+}
+
 static void seconds(struct evbuffer *out, uint64_t us)
 {
 	evbuffer_add_printf(out, "%llu.%06llu", (unsigned long long)(us / 1000000),
 			    (unsigned long long)(us % 1000000));
 }
 
-void lf_metrics_render(const struct lf_metrics *m, struct evbuffer *out)
+void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struct evbuffer *out)
 {
 	evbuffer_add_printf(
 		out, "# HELP ledgerflow_http_responses_total HTTP responses by status class.\n"
@@ -98,6 +144,8 @@ void lf_metrics_render(const struct lf_metrics *m, struct evbuffer *out)
 		&m->workers_died);
 	counter(out, "ledgerflow_idempotency_keys_reaped_total",
 		"Expired idempotency keys removed.", &m->keys_reaped);
+	if (cache != NULL)
+		render_cache(cache, out);
 
 	evbuffer_add_printf(out, "# HELP ledgerflow_request_duration_seconds Request latency.\n"
 				 "# TYPE ledgerflow_request_duration_seconds histogram\n");

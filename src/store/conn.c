@@ -4,9 +4,11 @@
  * store module (kept for the connection's lifetime, inputs only as bound
  * parameters), running a statement and draining a CALL's extra results,
  * DATETIME(3) <-> Unix ms, and the one place a failed statement is
- * recorded and classified: 1213/1205 retry, a broken link CONN_LOST,
- * anything else ERROR. The per-subsystem calls live beside it
- * (accounts.c, payments.c, outcomes.c).
+ * recorded, classified and logged (lf_store_fail): 1213/1205 LF_AGAIN
+ * (debug: it is retried), a broken link LF_LOST (warn), anything else
+ * LF_ERROR (error), each with the statement's name, MySQL's error number,
+ * SQLSTATE and message, rate limited per class. Never a bound value. The
+ * per-subsystem calls live beside it (accounts.c, payments.c, outcomes.c).
  */
 #include "config.h"
 
@@ -18,6 +20,7 @@
 #include <errmsg.h>
 #include <mysql.h>
 
+#include "lf_log.h"
 #include "store_int.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -44,6 +47,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_REAP] = "DELETE FROM idempotency_keys WHERE expires_at < ?"
 		    " ORDER BY expires_at LIMIT ?",
 };
+
+/* Names for the log: what the statement does, never its text or values. */
+/* clang-format off */
+static const char *const stmt_name[ST_COUNT] = {
+	[ST_TRANSFER] = "transfer",
+	[ST_RECORD] = "record_outcome",
+	[ST_CREATE] = "create_account",
+	[ST_GET_OUTCOME] = "get_outcome",
+	[ST_GET_ACCOUNT] = "get_account",
+	[ST_CURRENCIES] = "account_currencies",
+	[ST_GET_PAYMENT] = "get_payment",
+	[ST_LEDGER] = "list_ledger",
+	[ST_REAP] = "reap_keys",
+};
+/* clang-format on */
 
 /* ---- time: Unix ms <-> MYSQL_TIME (proleptic Gregorian, UTC) ---- */
 
@@ -112,22 +130,56 @@ static lf_rc map_errno(unsigned e)
 	}
 }
 
-lf_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg)
+/* One line per failed statement run: the first failure is the cause; what
+ * follows on the same run (draining after an error) is not logged again. */
+static void log_failure(struct lf_store_conn *c, lf_rc rc, const char *sqlstate)
+{
+	if (c->logged)
+		return;
+	c->logged = true;
+	enum lf_log_level level = rc == LF_AGAIN  ? LF_LOG_DEBUG
+				  : rc == LF_LOST ? LF_LOG_WARN
+						  : LF_LOG_ERROR;
+	const char *kind = rc == LF_AGAIN  ? "mysql_retry"
+			   : rc == LF_LOST ? "mysql_lost"
+					   : "mysql_error";
+	const char *msg = rc == LF_AGAIN  ? "store_retry"
+			  : rc == LF_LOST ? "store_conn_lost"
+					  : "store_error";
+	char q[600], s[16];
+	/* SQLSTATE is five characters from the server: quote anything else */
+	bool plain = strlen(sqlstate) == 5 &&
+		     strspn(sqlstate, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5;
+	lf_log_limited(level, kind, msg, "subsys=store stmt=%s errno=%u sqlstate=%s error=%s",
+		       c->what ? c->what : "none", c->err_no,
+		       plain ? sqlstate : lf_log_quote(sqlstate, s, sizeof s),
+		       lf_log_quote(c->err, q, sizeof q));
+}
+
+lf_rc lf_store_fail_state(struct lf_store_conn *c, unsigned e, const char *sqlstate,
+			  const char *msg)
 {
 	c->err_no = e;
 	snprintf(c->err, sizeof c->err, "%s", msg && *msg ? msg : "unknown error");
 	lf_rc rc = map_errno(e);
 	if (rc == LF_LOST)
 		c->broken = true;
+	log_failure(c, rc, sqlstate && *sqlstate ? sqlstate : "HY000");
 	return rc;
+}
+
+lf_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg)
+{
+	return lf_store_fail_state(c, e, "HY000", msg);
 }
 
 lf_rc lf_store_stmt_fail(struct lf_store_conn *c, MYSQL_STMT *st)
 {
 	unsigned e = mysql_stmt_errno(st);
 	if (e == 0 && mysql_errno(c->m))
-		return lf_store_fail(c, mysql_errno(c->m), mysql_error(c->m));
-	return lf_store_fail(c, e, mysql_stmt_error(st));
+		return lf_store_fail_state(c, mysql_errno(c->m), mysql_sqlstate(c->m),
+					   mysql_error(c->m));
+	return lf_store_fail_state(c, e, mysql_stmt_sqlstate(st), mysql_stmt_error(st));
 }
 
 unsigned lf_store_errno(struct lf_store_conn *c)
@@ -213,8 +265,10 @@ bool lf_store_ping(struct lf_store_conn *c)
 {
 	if (!c || c->broken)
 		return false;
+	c->what = "ping";
+	c->logged = false;
 	if (mysql_ping(c->m) != 0) {
-		lf_store_fail(c, mysql_errno(c->m), mysql_error(c->m));
+		lf_store_fail_state(c, mysql_errno(c->m), mysql_sqlstate(c->m), mysql_error(c->m));
 		c->broken = true;
 		return false;
 	}
@@ -223,12 +277,15 @@ bool lf_store_ping(struct lf_store_conn *c)
 
 lf_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out)
 {
+	c->what = stmt_name[id];
+	c->logged = false;
 	if (c->broken)
 		return lf_store_fail(c, CR_SERVER_GONE_ERROR, "connection marked broken");
 	if (!c->st[id]) {
 		MYSQL_STMT *st = mysql_stmt_init(c->m);
 		if (!st)
-			return lf_store_fail(c, mysql_errno(c->m), "mysql_stmt_init failed");
+			return lf_store_fail_state(c, mysql_errno(c->m), mysql_sqlstate(c->m),
+						   "mysql_stmt_init failed");
 		if (mysql_stmt_prepare(st, stmt_sql[id], (unsigned long)strlen(stmt_sql[id]))) {
 			lf_rc rc = lf_store_stmt_fail(c, st);
 			mysql_stmt_close(st);

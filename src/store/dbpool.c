@@ -5,6 +5,10 @@
  * down reconnects before its next job, at most once per back-off period;
  * while the database is unreachable jobs fail fast (conn == NULL) instead
  * of queueing, so requests get their 503 within the request timeout.
+ * A job carries a copy of the log context current when it was submitted
+ * (lf_log.h), made current on the pool thread around its work and on the
+ * event loop around its done callback, so every line logged for it (a
+ * failed statement, a connect failure, a pool timeout) names its request.
  */
 #include "config.h"
 
@@ -29,6 +33,8 @@ struct job {
 	void *arg;
 	int64_t deadline_ms;
 	bool rerun; /* may run again after a broken connection */
+	int64_t submitted_ms;
+	struct lf_log_ctx log; /* the submitter's context, by value */
 	struct job *next;
 };
 
@@ -104,9 +110,11 @@ static struct lf_store_conn *pool_connect(struct lf_dbpool *pool)
 	}
 	pthread_mutex_unlock(&pool->lock);
 	if (c == NULL) {
-		char q[300];
-		lf_warn("db_connect_failed", "host=%s port=%u error=%s", pool->params.host,
-			pool->params.port, lf_log_quote(err, q, sizeof q));
+		char q[300], h[300];
+		lf_log_limited(LF_LOG_WARN, "db_connect", "db_connect_failed",
+			       "subsys=store host=%s port=%u error=%s",
+			       lf_log_quote(pool->params.host, h, sizeof h), pool->params.port,
+			       lf_log_quote(err, q, sizeof q));
 	}
 	return c;
 }
@@ -135,9 +143,19 @@ static void *pool_thread(void *arg)
 			break;
 		if (j == NULL)
 			continue;
+		struct lf_log_scope scope;
+		lf_log_scope_enter(&scope, &j->log);
 		if (conn == NULL && lf_time_monotonic_ms() < j->deadline_ms)
 			conn = pool_connect(pool);
-		bool expired = lf_time_monotonic_ms() >= j->deadline_ms;
+		int64_t now = lf_time_monotonic_ms();
+		bool expired = now >= j->deadline_ms;
+		if (expired)
+			lf_log_limited(LF_LOG_WARN, "db_pool_timeout", "db_pool_timeout",
+				       "subsys=store waited_ms=%lld pool_size=%d",
+				       (long long)(now - j->submitted_ms), pool->nthreads);
+		else if (conn == NULL)
+			lf_log_limited(LF_LOG_WARN, "db_unavailable", "db_unavailable",
+				       "subsys=store reason=no_connection");
 		bool healthy = j->work(expired ? NULL : conn, j->arg);
 		if (!healthy && conn != NULL && !expired) {
 			drop_conn(pool, &conn);
@@ -149,6 +167,7 @@ static void *pool_thread(void *arg)
 					drop_conn(pool, &conn);
 			}
 		}
+		lf_log_scope_leave(&scope);
 		post_done(pool, j);
 	}
 	if (conn != NULL)
@@ -169,7 +188,10 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		if (j == NULL)
 			break;
+		struct lf_log_scope scope;
+		lf_log_scope_enter(&scope, &j->log);
 		j->done(j->arg);
+		lf_log_scope_leave(&scope);
 		free(j);
 	}
 }
@@ -212,8 +234,13 @@ static bool submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn don
 	struct job *j = malloc(sizeof *j);
 	if (j == NULL)
 		return false;
-	*j = (struct job){
-		.work = work, .done = done, .arg = arg, .deadline_ms = deadline_ms, .rerun = rerun};
+	*j = (struct job){.work = work,
+			  .done = done,
+			  .arg = arg,
+			  .deadline_ms = deadline_ms,
+			  .rerun = rerun,
+			  .submitted_ms = lf_time_monotonic_ms()};
+	(void)lf_log_ctx_get(&j->log);
 	pthread_mutex_lock(&pool->lock);
 	if (pool->stopping) {
 		pthread_mutex_unlock(&pool->lock);
@@ -259,11 +286,17 @@ void lf_dbpool_free(struct lf_dbpool *pool)
 	/* whatever is left never reached a connection */
 	struct job *j;
 	while ((j = queue_pop(&pool->todo)) != NULL) {
+		struct lf_log_scope scope;
+		lf_log_scope_enter(&scope, &j->log);
 		(void)j->work(NULL, j->arg);
+		lf_log_scope_leave(&scope);
 		queue_push(&pool->done, j);
 	}
 	while ((j = queue_pop(&pool->done)) != NULL) {
+		struct lf_log_scope scope;
+		lf_log_scope_enter(&scope, &j->log);
 		j->done(j->arg);
+		lf_log_scope_leave(&scope);
 		free(j);
 	}
 	if (pool->done_ev)

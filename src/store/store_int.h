@@ -34,10 +34,17 @@ struct lf_store_conn {
 	bool broken; /* the link failed: ping says false from now on */
 	unsigned err_no;
 	char err[512];
+	const char *what; /* the statement being run (its name), for the log */
+	bool logged;      /* its failure was logged: log only the first one */
 };
 
-/* Record an error (number and text) on c and map it to a return code. */
+/* Record an error (number and text) on c, log it (once per statement run,
+ * see conn.c) and map it to a return code. lf_store_fail is for errors
+ * without a SQLSTATE of their own (client-side, or a result of the wrong
+ * shape): it logs HY000. */
 lf_rc lf_store_fail(struct lf_store_conn *c, unsigned e, const char *msg);
+lf_rc lf_store_fail_state(struct lf_store_conn *c, unsigned e, const char *sqlstate,
+			  const char *msg);
 lf_rc lf_store_stmt_fail(struct lf_store_conn *c, MYSQL_STMT *st);
 /* The statement `id`, prepared on first use and kept. */
 lf_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out);
