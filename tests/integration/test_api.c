@@ -16,11 +16,7 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
-#include "../lf_cunit.h"
 
-static struct lf_h_env env;
-static struct lf_h_daemon d;
-static char dbname[64];
 static int keyno, idno;
 
 /* ---- helpers ---- */
@@ -41,7 +37,7 @@ static void next_uuid(char out[37])
 static int http(const char *method, const char *path, const char *headers, const char *body,
 		struct lf_h_resp *r)
 {
-	return lf_h_http(d.port, method, path, headers, body, r) == 0 ? r->status : -1;
+	return lf_h_http(fx.d.port, method, path, headers, body, r) == 0 ? r->status : -1;
 }
 
 static int pay_raw(const char *key, const char *body, struct lf_h_resp *r)
@@ -72,7 +68,7 @@ static int post_ct(const char *path, const char *ctype, const char *headers, con
 		"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s%sContent-Length: %zu\r\n\r\n%s",
 		path, ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
 		headers ? headers : "", strlen(body), body);
-	int rc = lf_h_raw(d.port, req, (size_t)len, r);
+	int rc = lf_h_raw(fx.d.port, req, (size_t)len, r);
 	free(req);
 	return rc == 0 ? r->status : -1;
 }
@@ -179,7 +175,7 @@ static bool status_at(const struct lf_h_resp *r, int status, int line)
 static bool balance_is(const char *id, const char *want)
 {
 	char b[64];
-	int st = lf_h_balance(d.port, id, b, sizeof b);
+	int st = lf_h_balance(fx.d.port, id, b, sizeof b);
 	if (st != 200 || strcmp(b, want) != 0)
 		fprintf(stderr, "\n  balance of %s: want %s, got %d %s\n", id, want, st, b);
 	return st == 200 && strcmp(b, want) == 0;
@@ -187,7 +183,7 @@ static bool balance_is(const char *id, const char *want)
 
 static void account(const char *name, const char *cur, const char *initial, char id[37])
 {
-	int st = lf_h_account(d.port, name, cur, initial, id);
+	int st = lf_h_account(fx.d.port, name, cur, initial, id);
 	CU_ASSERT_EQUAL_FATAL(st, 201);
 }
 
@@ -400,7 +396,7 @@ static void test_account_idempotency(void)
 	lf_h_resp_free(&b);
 	long long n = -1;
 	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM accounts WHERE name = '%s'", name);
-	CU_ASSERT(lf_h_sql_int(&env, dbname, sql, &n) && n == 1);
+	CU_ASSERT(lf_h_sql_int(&fx.env, fx.db, sql, &n) && n == 1);
 	/* same key, another body */
 	snprintf(body, sizeof body, "{\"name\":\"%s\",\"currency\":\"KWD\",\"initialBalance\":2.6}",
 		 name);
@@ -741,7 +737,7 @@ static void test_protocol_errors(void)
 	size_t total = (size_t)hl + n - 16 + 2;
 	/* Content-Length counts the body: {"reference":" is 14 bytes */
 	CU_ASSERT_EQUAL(total - (size_t)hl + 14, n);
-	CU_ASSERT_EQUAL(lf_h_raw(d.port, big, total, &r), 0);
+	CU_ASSERT_EQUAL(lf_h_raw(fx.d.port, big, total, &r), 0);
 	PROBLEM(r, 413, "payload_too_large");
 	CU_ASSERT(r.conn_close);
 	lf_h_resp_free(&r);
@@ -794,7 +790,7 @@ static void test_protocol_errors(void)
 /* ---- ledger ---- */
 
 #define ledger_page(acct, query, out, max, cursor, clen) \
-	lf_h_ledger(d.port, (acct), (query), 2, (out), (max), (cursor), (clen))
+	lf_h_ledger(fx.d.port, (acct), (query), 2, (out), (max), (cursor), (clen))
 
 static void test_ledger_pagination(void)
 {
@@ -911,51 +907,43 @@ static void test_ledger_errors(void)
 
 static void test_reconcile(void)
 {
-	CU_ASSERT_EQUAL(lf_h_ctl(&env, &d, "reconcile"), 0);
+	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &fx.d, "reconcile"), 0);
 }
 
 int main(void)
 {
-	if (!lf_h_env_load(&env))
-		return LF_H_SKIP;
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(dbname, sizeof dbname, "lf_api_%ld", (long)getpid());
-	if (!lf_h_db_create(&env, dbname) || !lf_h_daemon_config(&env, &d, dbname, 2, NULL) ||
-	    lf_h_ctl(&env, &d, "migrate") != 0 || lf_h_ctl(&env, &d, "seed") != 0 ||
-	    !lf_h_daemon_start(&env, &d)) {
-		fprintf(stderr, "test_api: setup failed; log %s\n", d.log);
-		lf_h_daemon_stop(&d, SIGKILL, 2000);
-		lf_h_db_drop(&env, dbname);
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("accounts", NULL, NULL);
-	CU_add_test(s, "create, Location, GET it back", test_account_create_and_get);
-	CU_add_test(s, "initial balances: absent/0/number/string, JPY, KWD",
-		    test_account_initial_balances);
-	CU_add_test(s, "client id, 409 account_exists, upper-case ids", test_account_with_id);
-	CU_add_test(s, "400 invalid_request", test_account_invalid_request);
-	CU_add_test(s, "400 invalid_amount and invalid_json", test_account_invalid_amount_and_json);
-	CU_add_test(s, "415 unless application/json", test_account_media_type);
-	CU_add_test(s, "404 account_not_found, 400 invalid_id", test_account_get_errors);
-	CU_add_test(s, "Idempotency-Key replays the creation", test_account_idempotency);
-	s = CU_add_suite("payments", NULL, NULL);
-	CU_add_test(s, "201, Location, GET it back", test_payment_created);
-	CU_add_test(s, "404 payment_not_found, 400 invalid_id", test_payment_get_errors);
-	CU_add_test(s, "422 insufficient_funds recorded and replayed", test_insufficient_funds);
-	CU_add_test(s, "422 account_not_found, same_account, currency_mismatch", test_payment_422s);
-	CU_add_test(s, "400 invalid_json, invalid_request, invalid_amount", test_payment_400s);
-	CU_add_test(s, "Idempotency-Key missing, invalid, quoted", test_idempotency_keys);
-	CU_add_test(s, "replay byte for byte, 422 idempotency_key_reused", test_idempotent_replay);
-	CU_add_test(s, "a 400 then the fixed request with the same key", test_400_then_fixed);
-	CU_add_test(s, "413, 405 with Allow, 404, X-Request-Id", test_protocol_errors);
-	s = CU_add_suite("ledger", NULL, NULL);
-	CU_add_test(s, "pagination and the balanceAfter chain", test_ledger_pagination);
-	CU_add_test(s, "400 limit and cursor, 404, invalid_id", test_ledger_errors);
-	CU_add_test(s, "ledgerflowctl reconcile exits 0", test_reconcile);
-	int rc = lf_cunit_run();
-	lf_h_daemon_stop(&d, SIGTERM, 15000);
-	lf_h_db_drop(&env, dbname);
-	return rc;
+	static const struct lf_test accounts[] = {
+		{"create, Location, GET it back", test_account_create_and_get},
+		{"initial balances: absent/0/number/string, JPY, KWD",
+		 test_account_initial_balances},
+		{"client id, 409 account_exists, upper-case ids", test_account_with_id},
+		{"400 invalid_request", test_account_invalid_request},
+		{"400 invalid_amount and invalid_json", test_account_invalid_amount_and_json},
+		{"415 unless application/json", test_account_media_type},
+		{"404 account_not_found, 400 invalid_id", test_account_get_errors},
+		{"Idempotency-Key replays the creation", test_account_idempotency},
+	};
+	static const struct lf_test payments[] = {
+		{"201, Location, GET it back", test_payment_created},
+		{"404 payment_not_found, 400 invalid_id", test_payment_get_errors},
+		{"422 insufficient_funds recorded and replayed", test_insufficient_funds},
+		{"422 account_not_found, same_account, currency_mismatch", test_payment_422s},
+		{"400 invalid_json, invalid_request, invalid_amount", test_payment_400s},
+		{"Idempotency-Key missing, invalid, quoted", test_idempotency_keys},
+		{"replay byte for byte, 422 idempotency_key_reused", test_idempotent_replay},
+		{"a 400 then the fixed request with the same key", test_400_then_fixed},
+		{"413, 405 with Allow, 404, X-Request-Id", test_protocol_errors},
+	};
+	static const struct lf_test ledger[] = {
+		{"pagination and the balanceAfter chain", test_ledger_pagination},
+		{"400 limit and cursor, 404, invalid_id", test_ledger_errors},
+		{"ledgerflowctl reconcile exits 0", test_reconcile},
+	};
+	static const struct lf_suite suites[] = {
+		{"accounts", LF_TESTS(accounts)},
+		{"payments", LF_TESTS(payments)},
+		{"ledger", LF_TESTS(ledger)},
+	};
+	static const struct lf_h_fixture_opts opts = {.name = "api", .seed = true};
+	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }

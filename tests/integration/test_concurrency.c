@@ -24,13 +24,9 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
-#include "../lf_cunit.h"
 
 #define THREADS 32
 
-static struct lf_h_env env;
-static struct lf_h_daemon d;
-static char dbname[64];
 static int keyno;
 
 /* ---- one client ---- */
@@ -48,7 +44,7 @@ static int conn_pay(struct lf_h_conn *c, const char *key, const char *from, cons
 		 amount);
 	memset(r, 0, sizeof *r);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (c->fd < 0 && !lf_h_connect(c, d.port))
+		if (c->fd < 0 && !lf_h_connect(c, fx.d.port))
 			return -1;
 		int rc = lf_h_request(c, "POST", "/api/payments", h, body, r);
 		if (rc == 0) {
@@ -130,7 +126,7 @@ static int64_t balance_minor(const char *id)
 {
 	char b[64];
 	int64_t v = -1;
-	if (lf_h_balance(d.port, id, b, sizeof b) != 200 || !lf_h_minor(b, 2, &v))
+	if (lf_h_balance(fx.d.port, id, b, sizeof b) != 200 || !lf_h_minor(b, 2, &v))
 		return -1;
 	return v;
 }
@@ -146,7 +142,7 @@ static long ledger_walk(const char *id, int64_t balance)
 	int64_t newer_after = -1, newer_delta = 0;
 	bool ok = e != NULL, last = false;
 	for (int page = 0; ok && !last && page < 200; page++) {
-		int n = lf_h_ledger(d.port, id, q, 2, e, 500, cursor, sizeof cursor);
+		int n = lf_h_ledger(fx.d.port, id, q, 2, e, 500, cursor, sizeof cursor);
 		ok = n >= 0 && (n > 0 || count == 0);
 		for (int i = 0; ok && i < n; i++) {
 			bool credit = strcmp(e[i].direction, "CREDIT") == 0;
@@ -177,8 +173,8 @@ static long ledger_walk(const char *id, int64_t balance)
 static void test_no_overdraft(void)
 {
 	char s[37], r[37];
-	CU_ASSERT_FATAL(lf_h_account(d.port, "race-sender", "USD", "50.00", s) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "race-receiver", "USD", NULL, r) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "race-sender", "USD", "50.00", s) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "race-receiver", "USD", NULL, r) == 201);
 	static struct job jobs[200];
 	for (int i = 0; i < 200; i++)
 		job(&jobs[i], s, r, "1.00");
@@ -217,8 +213,8 @@ static void test_no_overdraft(void)
 static void test_opposite_directions(void)
 {
 	char a[37], b[37];
-	CU_ASSERT_FATAL(lf_h_account(d.port, "opp-a", "USD", "1000", a) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "opp-b", "USD", "1000", b) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "opp-a", "USD", "1000", a) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "opp-b", "USD", "1000", b) == 201);
 	static struct job jobs[400];
 	for (int i = 0; i < 400; i++) {
 		if (i % 2 == 0)
@@ -317,7 +313,7 @@ static void test_random_transfers(void)
 	for (int i = 0; i < RANDOM_ACCOUNTS; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "random-%d", i);
-		CU_ASSERT_FATAL(lf_h_account(d.port, name, "USD", "100.00", ids[i]) == 201);
+		CU_ASSERT_FATAL(lf_h_account(fx.d.port, name, "USD", "100.00", ids[i]) == 201);
 	}
 	memset(&R, 0, sizeof R);
 	R.ids = ids;
@@ -349,7 +345,7 @@ static void test_random_transfers(void)
 		chains = chains && n > 0;
 		entries += n;
 	}
-	int rec = lf_h_ctl(&env, &d, "reconcile");
+	int rec = lf_h_ctl(&fx.env, &fx.d, "reconcile");
 	printf("\n  (c) random transfers: %d threads, %d accounts, %d s: %ld attempted, %ld "
 	       "completed "
 	       "(%ld/s), %ld declined, %ld 5xx, %ld other, %ld transport failures; sum of balances "
@@ -373,8 +369,8 @@ static void test_random_transfers(void)
 static void test_same_key_concurrently(void)
 {
 	char a[37], b[37];
-	CU_ASSERT_FATAL(lf_h_account(d.port, "twin-a", "USD", "100", a) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "twin-b", "USD", NULL, b) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "twin-a", "USD", "100", a) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "twin-b", "USD", NULL, b) == 201);
 	static struct job jobs[16];
 	job(&jobs[0], a, b, "10.00");
 	for (int i = 1; i < 16; i++)
@@ -469,8 +465,8 @@ static void *outage_thread(void *arg)
 static int services(const char *what)
 {
 	char cmd[3000];
-	snprintf(cmd, sizeof cmd, "setsid -w '%s' %s '%s' </dev/null >/dev/null 2>&1", env.services,
-		 what, env.state_dir);
+	snprintf(cmd, sizeof cmd, "setsid -w '%s' %s '%s' </dev/null >/dev/null 2>&1",
+		 fx.env.services, what, fx.env.state_dir);
 	int st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -483,7 +479,7 @@ static int settle(const char *key, const char *from, const char *to, bool *repla
 	char v[64];
 	int st = -1;
 	for (int attempt = 0; attempt < 20; attempt++) {
-		st = lf_h_pay(d.port, key, from, to, "\"1.00\"", &r);
+		st = lf_h_pay(fx.d.port, key, from, to, "\"1.00\"", &r);
 		*replayed = lf_h_header(&r, "Idempotent-Replayed", v, sizeof v) &&
 			    strcmp(v, "true") == 0;
 		if (st != 201)
@@ -499,15 +495,15 @@ static int settle(const char *key, const char *from, const char *to, bool *repla
 
 static void test_mysql_outage(void)
 {
-	if (env.state_dir[0] == '\0') {
+	if (fx.env.state_dir[0] == '\0') {
 		printf("\n  (d) skipped: LF_TEST_STATE_DIR is not set\n");
 		return;
 	}
 	char x[37], y[37], p1[37], p2[37];
-	CU_ASSERT_FATAL(lf_h_account(d.port, "outage-x", "USD", "100000", x) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "outage-y", "USD", "100000", y) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "probe-1", "USD", "1000", p1) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "probe-2", "USD", NULL, p2) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "outage-x", "USD", "100000", x) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "outage-y", "USD", "100000", y) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "probe-1", "USD", "1000", p1) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "probe-2", "USD", NULL, p2) == 201);
 	memset(&O, 0, sizeof O);
 	O.x = x;
 	O.y = y;
@@ -527,15 +523,16 @@ static void test_mysql_outage(void)
 	usleep(1000 * 1000);
 	struct lf_h_resp r;
 	char v[64], key[64];
-	int ready_st = lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r) == 0 ? r.status : -1;
+	int ready_st = lf_h_http(fx.d.port, "GET", "/readyz", NULL, NULL, &r) == 0 ? r.status : -1;
 	bool ready_down = lf_h_json_str(r.body, "mysql", v, sizeof v) && strcmp(v, "down") == 0;
 	bool ready_unready =
 		lf_h_json_str(r.body, "status", v, sizeof v) && strcmp(v, "unready") == 0;
 	lf_h_resp_free(&r);
-	int health_st = lf_h_http(d.port, "GET", "/healthz", NULL, NULL, &r) == 0 ? r.status : -1;
+	int health_st =
+		lf_h_http(fx.d.port, "GET", "/healthz", NULL, NULL, &r) == 0 ? r.status : -1;
 	lf_h_resp_free(&r);
 	snprintf(key, sizeof key, "probe-%ld-down", (long)getpid());
-	int down_pay = lf_h_pay(d.port, key, p1, p2, "1", &r);
+	int down_pay = lf_h_pay(fx.d.port, key, p1, p2, "1", &r);
 	bool down_retry_after = lf_h_header(&r, "Retry-After", v, sizeof v);
 	bool down_code =
 		lf_h_json_str(r.body, "code", v, sizeof v) && strcmp(v, "service_unavailable") == 0;
@@ -550,7 +547,7 @@ static void test_mysql_outage(void)
 	int64_t recovered_ms = -1;
 	for (int i = 0; i < 100 && recovered_ms < 0 && lf_h_now_ms() - t_up < 15000; i++) {
 		snprintf(key, sizeof key, "probe-%ld-%d", (long)getpid(), i);
-		if (lf_h_pay(d.port, key, p1, p2, "1", &r) == 201)
+		if (lf_h_pay(fx.d.port, key, p1, p2, "1", &r) == 201)
 			recovered_ms = lf_h_now_ms() - t_up;
 		lf_h_resp_free(&r);
 		if (recovered_ms < 0)
@@ -607,7 +604,7 @@ static void test_mysql_outage(void)
 		free(O.rec[ti]);
 	}
 	int64_t xb = balance_minor(x), yb = balance_minor(y);
-	int rec = lf_h_ctl(&env, &d, "reconcile");
+	int rec = lf_h_ctl(&fx.env, &fx.d, "reconcile");
 	printf("\n  (d) MySQL outage: stop took %lld ms, down for %lld ms, start took %lld ms; "
 	       "%ld payments attempted by %d threads: %ld x 201, %ld x 503 (%ld inside the outage, "
 	       "%ld without Retry-After/code, slowest %lld ms), %ld other, %ld transport failures; "
@@ -645,34 +642,21 @@ static void test_mysql_outage(void)
 	CU_ASSERT_EQUAL(xb, 10000000 - moved_xy);
 	CU_ASSERT_EQUAL(yb, 10000000 + moved_xy);
 	CU_ASSERT_EQUAL(rec, 0);
-	CU_ASSERT_EQUAL(lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(lf_h_http(fx.d.port, "GET", "/readyz", NULL, NULL, &r), 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	lf_h_resp_free(&r);
 }
 
 int main(void)
 {
-	if (!lf_h_env_load(&env))
-		return LF_H_SKIP;
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(dbname, sizeof dbname, "lf_conc_%ld", (long)getpid());
-	if (!lf_h_db_create(&env, dbname) || !lf_h_daemon_config(&env, &d, dbname, 2, NULL) ||
-	    lf_h_ctl(&env, &d, "migrate") != 0 || !lf_h_daemon_start(&env, &d)) {
-		fprintf(stderr, "test_concurrency: setup failed; log %s\n", d.log);
-		lf_h_daemon_stop(&d, SIGKILL, 2000);
-		lf_h_db_drop(&env, dbname);
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("concurrency", NULL, NULL);
-	CU_add_test(s, "(a) 200 x 1.00 against 50.00: exactly 50 complete", test_no_overdraft);
-	CU_add_test(s, "(b) A->B and B->A concurrently: all complete", test_opposite_directions);
-	CU_add_test(s, "(c) random transfers among 20 accounts for 10 s", test_random_transfers);
-	CU_add_test(s, "one Idempotency-Key from 16 clients at once", test_same_key_concurrently);
-	CU_add_test(s, "(d) MySQL down for 3 s under load, then back", test_mysql_outage);
-	int rc = lf_cunit_run();
-	lf_h_daemon_stop(&d, SIGTERM, 15000);
-	lf_h_db_drop(&env, dbname);
-	return rc;
+	static const struct lf_test tests[] = {
+		{"(a) 200 x 1.00 against 50.00: exactly 50 complete", test_no_overdraft},
+		{"(b) A->B and B->A concurrently: all complete", test_opposite_directions},
+		{"(c) random transfers among 20 accounts for 10 s", test_random_transfers},
+		{"one Idempotency-Key from 16 clients at once", test_same_key_concurrently},
+		{"(d) MySQL down for 3 s under load, then back", test_mysql_outage},
+	};
+	static const struct lf_suite suites[] = {{"concurrency", LF_TESTS(tests)}};
+	static const struct lf_h_fixture_opts opts = {.name = "concurrency"};
+	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }

@@ -26,7 +26,6 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
-#include "../lf_cunit.h"
 
 #define EXTRA_CONF "[redis]\ntimeout = 200ms\nbreaker_cooldown = 2s\n"
 #define REDIS_TIMEOUT_MS 200
@@ -37,9 +36,6 @@
 #define M_IN_FLIGHT "ledgerflow_idempotency_in_flight_total"
 #define M_BREAKER "ledgerflow_redis_breaker_opened_total"
 
-static struct lf_h_env env;
-static struct lf_h_daemon d;
-static char dbname[64];
 static char prefix[48];
 static int keyno, acctno;
 /* Redis as this program left it: 0 running, 1 stopped, 2 frozen */
@@ -73,7 +69,7 @@ static int post(struct lf_h_conn *c, const char *key, const char *body, struct l
 	char h[512];
 	snprintf(h, sizeof h, "Idempotency-Key: %s\r\n", key);
 	int rc = c ? lf_h_request(c, "POST", "/api/payments", h, body, r)
-		   : lf_h_http(d.port, "POST", "/api/payments", h, body, r);
+		   : lf_h_http(fx.d.port, "POST", "/api/payments", h, body, r);
 	return rc == 0 ? r->status : rc;
 }
 
@@ -133,7 +129,7 @@ static bool replays(struct lf_h_conn *c, const char *key, const char *body, cons
 static long long metric(const char *series)
 {
 	long long v = -1;
-	return lf_h_metric(d.port, series, &v) ? v : -1;
+	return lf_h_metric(fx.d.port, series, &v) ? v : -1;
 }
 
 struct tiers {
@@ -169,7 +165,7 @@ static int64_t balance(const char *id)
 {
 	char b[64];
 	int64_t v = -1;
-	if (lf_h_balance(d.port, id, b, sizeof b) != 200 || !lf_h_minor(b, 2, &v))
+	if (lf_h_balance(fx.d.port, id, b, sizeof b) != 200 || !lf_h_minor(b, 2, &v))
 		return -1;
 	return v;
 }
@@ -179,9 +175,9 @@ static bool accounts(char from[37], char to[37], const char *initial)
 {
 	char name[64];
 	snprintf(name, sizeof name, "idem %d from", ++acctno);
-	bool ok = lf_h_account(d.port, name, "USD", initial, from) == 201;
+	bool ok = lf_h_account(fx.d.port, name, "USD", initial, from) == 201;
 	snprintf(name, sizeof name, "idem %d to", acctno);
-	return lf_h_account(d.port, name, "USD", NULL, to) == 201 && ok;
+	return lf_h_account(fx.d.port, name, "USD", NULL, to) == 201 && ok;
 }
 
 static long long sql_count(const char *fmt, ...)
@@ -192,7 +188,7 @@ static long long sql_count(const char *fmt, ...)
 	vsnprintf(sql, sizeof sql, fmt, ap);
 	va_end(ap);
 	long long v = -1;
-	return lf_h_sql_int(&env, dbname, sql, &v) ? v : -1;
+	return lf_h_sql_int(&fx.env, fx.db, sql, &v) ? v : -1;
 }
 
 /* ---- Redis control ---- */
@@ -200,7 +196,7 @@ static long long sql_count(const char *fmt, ...)
 static bool redis_do(int argc, const char *const *argv, char *type, char *buf, size_t len)
 {
 	long long n;
-	return lf_h_redis(&env, argc, argv, type, &n, buf, len);
+	return lf_h_redis(&fx.env, argc, argv, type, &n, buf, len);
 }
 
 /* Redis holds a decided outcome (not a claim) for the key. */
@@ -236,37 +232,35 @@ static void redis_restore(void)
 {
 	if (redis_state == 2 && frozen_pid > 0)
 		kill(frozen_pid, SIGCONT);
-	else if (redis_state == 1 && lf_h_services(&env, "redis-start") != 0)
+	else if (redis_state == 1 && lf_h_services(&fx.env, "redis-start") != 0)
 		fprintf(stderr, "test_idempotency: could not restart Redis\n");
 	redis_state = 0;
 	frozen_pid = 0;
 }
 
-static void on_fatal_signal(int sig)
+/* The fixture's SIGTERM/SIGINT hook (then it kills the daemon): only
+ * async-signal-safe calls here, kill, fork, execl, waitpid, _exit. */
+static void redis_restore_on_signal(void)
 {
-	/* only async-signal-safe calls: kill, fork, execl, waitpid, _exit */
 	if (redis_state == 2 && frozen_pid > 0) {
 		kill(frozen_pid, SIGCONT);
 	} else if (redis_state == 1) {
 		pid_t p = fork();
 		if (p == 0) {
-			execl("/bin/bash", "bash", env.services, "redis-start", env.state_dir,
+			execl("/bin/bash", "bash", fx.env.services, "redis-start", fx.env.state_dir,
 			      (char *)NULL);
 			_exit(127);
 		}
 		if (p > 0)
 			waitpid(p, NULL, 0);
 	}
-	if (d.pid > 0)
-		kill(-d.pid, SIGKILL);
-	_exit(128 + sig);
 }
 
 /* Each worker logs redis_connected when its connection comes up. */
 static bool wait_redis_workers(int base, int timeout_ms)
 {
 	int64_t end = lf_h_now_ms() + timeout_ms;
-	while (lf_h_log_count(&d, "redis_connected") < base + 2) {
+	while (lf_h_log_count(&fx.d, "redis_connected") < base + 2) {
 		if (lf_h_now_ms() >= end)
 			return false;
 		usleep(20000);
@@ -282,7 +276,7 @@ static bool wait_ready(int n, int timeout_ms)
 	while (streak < n && lf_h_now_ms() < end) {
 		struct lf_h_resp r;
 		char st[32];
-		bool ready = lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r) == 0 &&
+		bool ready = lf_h_http(fx.d.port, "GET", "/readyz", NULL, NULL, &r) == 0 &&
 			     lf_h_json_str(r.body, "status", st, sizeof st) &&
 			     strcmp(st, "ready") == 0;
 		lf_h_resp_free(&r);
@@ -297,10 +291,10 @@ static bool wait_ready(int n, int timeout_ms)
  * database as they were. */
 static bool restart(void)
 {
-	int base = lf_h_log_count(&d, "redis_connected");
-	if (lf_h_daemon_stop(&d, SIGTERM, 15000) != 0)
+	int base = lf_h_log_count(&fx.d, "redis_connected");
+	if (lf_h_daemon_stop(&fx.d, SIGTERM, 15000) != 0)
 		return false;
-	return lf_h_daemon_start(&env, &d) && wait_redis_workers(base, 10000);
+	return lf_h_daemon_start(&fx.env, &fx.d) && wait_redis_workers(base, 10000);
 }
 
 /* ---- 1. a replay from each tier ---- */
@@ -327,12 +321,12 @@ static void test_replay_each_tier(void)
 
 	/* the shm cache outlives a reload: new workers, same answers */
 	pid_t before[8], now[8];
-	int nb = lf_h_workers(d.pid, before, 8);
+	int nb = lf_h_workers(fx.d.pid, before, 8);
 	CU_ASSERT_EQUAL(nb, 2);
-	kill(d.pid, SIGHUP);
+	kill(fx.d.pid, SIGHUP);
 	bool replaced = false;
 	for (int64_t end = lf_h_now_ms() + 8000; !replaced && lf_h_now_ms() < end; usleep(20000)) {
-		int n = lf_h_workers(d.pid, now, 8);
+		int n = lf_h_workers(fx.d.pid, now, 8);
 		replaced = n == 2;
 		for (int i = 0; i < n; i++)
 			for (int j = 0; j < nb; j++)
@@ -386,7 +380,7 @@ static void *racer_main(void *arg)
 {
 	struct racer *x = arg;
 	struct lf_h_conn c;
-	bool up = lf_h_connect(&c, d.port);
+	bool up = lf_h_connect(&c, fx.d.port);
 	pthread_barrier_wait(x->start);
 	x->status = up ? post(&c, x->key, x->body, &x->r) : -1;
 	if (up)
@@ -402,10 +396,10 @@ static void race_round(bool redis_down, long *fresh_total, long *replayed_total,
 	CU_ASSERT_FATAL(accounts(from, to, "100.00"));
 	next_key(key, sizeof key, "race");
 	body_of(body, sizeof body, from, to, "7.77");
-	int base = lf_h_log_count(&d, "redis_connected");
+	int base = lf_h_log_count(&fx.d, "redis_connected");
 	if (redis_down) {
 		redis_state = 1;
-		CU_ASSERT(lf_h_services(&env, "redis-stop") == 0);
+		CU_ASSERT(lf_h_services(&fx.env, "redis-stop") == 0);
 	}
 	long long in_flight0 = metric(M_IN_FLIGHT);
 	struct tiers t0;
@@ -511,7 +505,7 @@ static void test_key_reused(void)
 {
 	char from[37], to[37], other[37], key[96], body[512], b[512];
 	CU_ASSERT_FATAL(accounts(from, to, "100.00"));
-	CU_ASSERT_FATAL(lf_h_account(d.port, "idem other", "USD", NULL, other) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "idem other", "USD", NULL, other) == 201);
 	next_key(key, sizeof key, "reuse");
 	body_of(body, sizeof body, from, to, "5.00");
 	struct lf_h_resp r;
@@ -602,7 +596,7 @@ static void test_400_not_stored_decline_stored(void)
 
 	/* insufficient funds: the decline is recorded and replayed, even after
 	 * the sender could pay */
-	CU_ASSERT_FATAL(lf_h_account(d.port, "idem poor", "USD", "1.00", poor) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "idem poor", "USD", "1.00", poor) == 201);
 	next_key(key, sizeof key, "decline");
 	body_of(body, sizeof body, poor, to, "5.00");
 	struct lf_h_resp r;
@@ -625,7 +619,7 @@ static void test_400_not_stored_decline_stored(void)
 	CU_ASSERT(redis_del(key));
 	CU_ASSERT(replays(NULL, key, body, &decline)); /* from the database */
 	snprintf(path, sizeof path, "/api/payments/%s", pid);
-	CU_ASSERT_EQUAL(lf_h_http(d.port, "GET", path, NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(lf_h_http(fx.d.port, "GET", path, NULL, NULL, &r), 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT(r.body && strstr(r.body, "\"DECLINED\"") != NULL);
 	lf_h_resp_free(&r);
@@ -685,7 +679,7 @@ static void *loader_main(void *arg)
 		int st = -1;
 		x->sent_ms = lf_h_now_ms();
 		for (int attempt = 0; attempt < 5 && st < 0; attempt++) {
-			if (c.fd < 0 && !lf_h_connect(&c, d.port)) {
+			if (c.fd < 0 && !lf_h_connect(&c, fx.d.port)) {
 				usleep(20000);
 				continue;
 			}
@@ -745,13 +739,13 @@ static void test_redis_stopped_under_load(void)
 
 	sleep_until(t0 + 2000);
 	redis_state = 1;
-	int stop_rc = lf_h_services(&env, "redis-stop");
+	int stop_rc = lf_h_services(&fx.env, "redis-stop");
 	int64_t down_at = lf_h_now_ms();
 	bool degraded = false;
 	while (!degraded && lf_h_now_ms() < down_at + 1800) {
 		struct lf_h_resp r;
 		char st[32], rs[32];
-		degraded = lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r) == 0 &&
+		degraded = lf_h_http(fx.d.port, "GET", "/readyz", NULL, NULL, &r) == 0 &&
 			   r.status == 200 && lf_h_json_str(r.body, "status", st, sizeof st) &&
 			   strcmp(st, "degraded") == 0 &&
 			   lf_h_json_str(r.body, "redis", rs, sizeof rs) && strcmp(rs, "down") == 0;
@@ -761,7 +755,7 @@ static void test_redis_stopped_under_load(void)
 	}
 	sleep_until(down_at + 2000);
 	int64_t up_at = lf_h_now_ms();
-	int base = lf_h_log_count(&d, "redis_connected");
+	int base = lf_h_log_count(&fx.d, "redis_connected");
 	redis_restore();
 	sleep_until(t0 + 6000);
 	stop = 1;
@@ -784,7 +778,7 @@ static void test_redis_stopped_under_load(void)
 		sql_count("SELECT COUNT(*) FROM payments WHERE idempotency_key LIKE "
 			  "'%s-load-%%' AND status = 'DECLINED'",
 			  prefix);
-	int reconcile = lf_h_ctl(&env, &d, "reconcile");
+	int reconcile = lf_h_ctl(&fx.env, &fx.d, "reconcile");
 
 	long long breaker = metric(M_BREAKER) - breaker0;
 
@@ -917,7 +911,7 @@ static void test_redis_frozen(void)
 	struct answer before, during = {0};
 	CU_ASSERT_EQUAL_FATAL(post(NULL, key, body, &r), 201);
 	answer_take(&before, &r);
-	pid_t pid = lf_h_redis_pid(&env);
+	pid_t pid = lf_h_redis_pid(&fx.env);
 	CU_ASSERT_FATAL(pid > 0);
 	long long breaker0 = metric(M_BREAKER);
 
@@ -938,7 +932,7 @@ static void test_redis_frozen(void)
 		lf_h_resp_free(&r);
 	}
 	int64_t t = lf_h_now_ms();
-	int ready_rc = lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r);
+	int ready_rc = lf_h_http(fx.d.port, "GET", "/readyz", NULL, NULL, &r);
 	int64_t ready_ms = lf_h_now_ms() - t;
 	char st[32] = "";
 	lf_h_json_str(r.body, "status", st, sizeof st);
@@ -994,7 +988,7 @@ static void *heavy_main(void *arg)
 		body_of(body, sizeof body, H->from, H->to, "0.01");
 		int tries = H->phase == 0 ? 1 + HEAVY_RETRIES : 1;
 		for (int t = 0; t < tries; t++) {
-			if (c.fd < 0 && !lf_h_connect(&c, d.port)) {
+			if (c.fd < 0 && !lf_h_connect(&c, fx.d.port)) {
 				H->bad++;
 				continue;
 			}
@@ -1103,21 +1097,17 @@ static void test_replay_heavy(void)
 
 /* ---- suite ---- */
 
-static int suite_init(void)
+/* After the fixture started the daemon: the run's key prefix, and both
+ * workers connected to Redis (the tier counts depend on it). */
+static int idempotency_setup(void)
 {
-	if (!lf_h_daemon_config(&env, &d, dbname, 2, EXTRA_CONF) ||
-	    lf_h_ctl(&env, &d, "migrate") != 0 || lf_h_ctl(&env, &d, "seed") != 0 ||
-	    !lf_h_daemon_start(&env, &d) || !wait_redis_workers(0, 10000)) {
-		fprintf(stderr, "test_idempotency: daemon did not start; log %s\n", d.log);
+	snprintf(prefix, sizeof prefix, "idt%ldx%lld", (long)getpid(),
+		 (long long)(time(NULL) % 1000000));
+	if (!wait_redis_workers(0, 10000)) {
+		fprintf(stderr, "test_idempotency: the workers did not connect to Redis\n");
 		return 1;
 	}
 	return 0;
-}
-
-static int suite_cleanup(void)
-{
-	redis_restore();
-	return lf_h_daemon_stop(&d, SIGTERM, 15000) == 0 ? 0 : 1;
 }
 
 /* Starts of the shared MariaDB so far: another test program that stops
@@ -1125,7 +1115,7 @@ static int suite_cleanup(void)
 static int mysql_starts(void)
 {
 	char path[1100], line[1024];
-	snprintf(path, sizeof path, "%s/mysql.err", env.state_dir);
+	snprintf(path, sizeof path, "%s/mysql.err", fx.env.state_dir);
 	FILE *f = fopen(path, "r");
 	int n = 0;
 	while (f != NULL && fgets(line, sizeof line, f))
@@ -1154,46 +1144,31 @@ static void after_each(void)
 
 int main(void)
 {
-	if (!lf_h_env_load(&env))
-		return LF_H_SKIP;
-	if (env.state_dir[0] == '\0') {
-		fprintf(stderr, "LF_TEST_STATE_DIR not set: cannot stop Redis; skipping\n");
-		return LF_H_SKIP;
-	}
-	snprintf(dbname, sizeof dbname, "lf_idem_%ld", (long)getpid());
-	snprintf(prefix, sizeof prefix, "idt%ldx%lld", (long)getpid(),
-		 (long long)(time(NULL) % 1000000));
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = on_fatal_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	if (!lf_h_db_create(&env, dbname))
-		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite_with_setup_and_teardown("idempotency", suite_init, suite_cleanup,
-							   before_each, after_each);
-	if (s == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_add_test(s, "replay from shm (also after SIGHUP), Redis and the database",
-		    test_replay_each_tier);
-	CU_add_test(s, "50 concurrent requests with one key: money moves once",
-		    test_concurrent_one_key);
-	CU_add_test(s, "same key, another request: 422 idempotency_key_reused, not stored",
-		    test_key_reused);
-	CU_add_test(s, "a 400 is not stored, a decline is", test_400_not_stored_decline_stored);
-	CU_add_test(s, "Redis stopped under load: no 5xx, no duplicates, books hold",
-		    test_redis_stopped_under_load);
-	CU_add_test(s, "Redis flushed: replays from shm and the database", test_redis_flushed);
-	CU_add_test(s, "Redis frozen: payments finish within the timeout", test_redis_frozen);
-	CU_add_test(s, "replay-heavy run: tier hit counts", test_replay_heavy);
-	int rc = lf_cunit_run();
-	redis_restore();
-	if (d.pid > 0)
-		lf_h_daemon_stop(&d, SIGKILL, 5000);
-	lf_h_db_drop(&env, dbname);
-	return rc;
+	static const struct lf_test tests[] = {
+		{"replay from shm (also after SIGHUP), Redis and the database",
+		 test_replay_each_tier},
+		{"50 concurrent requests with one key: money moves once", test_concurrent_one_key},
+		{"same key, another request: 422 idempotency_key_reused, not stored",
+		 test_key_reused},
+		{"a 400 is not stored, a decline is", test_400_not_stored_decline_stored},
+		{"Redis stopped under load: no 5xx, no duplicates, books hold",
+		 test_redis_stopped_under_load},
+		{"Redis flushed: replays from shm and the database", test_redis_flushed},
+		{"Redis frozen: payments finish within the timeout", test_redis_frozen},
+		{"replay-heavy run: tier hit counts", test_replay_heavy},
+	};
+	static const struct lf_suite suites[] = {
+		{"idempotency", LF_TESTS(tests), .before_each = before_each,
+		 .after_each = after_each},
+	};
+	static const struct lf_h_fixture_opts opts = {
+		.name = "idempotency",
+		.extra_conf = EXTRA_CONF,
+		.seed = true,
+		.need_state_dir = true,
+		.setup = idempotency_setup,
+		.teardown = redis_restore,
+		.on_signal = redis_restore_on_signal,
+	};
+	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }

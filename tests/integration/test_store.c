@@ -540,7 +540,7 @@ static void test_connection_errors(void)
 
 int main(void)
 {
-	static const struct fx_test tests[] = {
+	static const struct lf_test tests[] = {
 		{"migrate twice", test_migrate_twice},
 		{"seed twice", test_seed_twice},
 		{"create account", test_create_account},
@@ -552,5 +552,7 @@ int main(void)
 		{"reconcile detects corruption", test_reconcile_detects_corruption},
 		{"connection errors", test_connection_errors},
 	};
-	return fx_run("store", tests, sizeof tests / sizeof tests[0], false);
+	static const struct lf_suite suites[] = {{"store", LF_TESTS(tests)}};
+	static const struct fx_opts opts = {.name = "store"};
+	return fx_main(suites, LF_COUNT(suites), &opts);
 }
