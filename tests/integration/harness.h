@@ -1,8 +1,11 @@
 /*
- * harness.h - what the integration tests share: the servers the test
- * command started (from LF_TEST_* environment variables), a fresh database
- * per test program, a real ledgerflowd started from the build tree, a
- * small blocking HTTP/1.1 client on loopback, and process inspection.
+ * harness.h - what the integration tests share: the fixture that sets a
+ * program up (the servers the test command started, from LF_TEST_*
+ * environment variables; a fresh database per test program; a real
+ * ledgerflowd started from the build tree) and runs its suites, a small
+ * blocking HTTP/1.1 client on loopback, Redis requests, and process
+ * inspection. harness.c has the fixture and servers, harness_client.c the
+ * clients.
  */
 #ifndef LF_TEST_HARNESS_H
 #define LF_TEST_HARNESS_H
@@ -11,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "../lf_cunit.h"
 
 #define LF_H_SKIP 77
 
@@ -153,5 +158,43 @@ bool lf_h_redis(const struct lf_h_env *env, int argc, const char *const *argv, c
 int lf_h_services(const struct lf_h_env *env, const char *command);
 /* The test Redis server's pid (STATE_DIR/redis.pid), 0 when unknown. */
 pid_t lf_h_redis_pid(const struct lf_h_env *env);
+
+/* ---- the fixture: every daemon-based test program's main() ----
+ *
+ *	static const struct lf_test payments[] = {{"201 and Location", test_created}, ...};
+ *	static const struct lf_suite suites[] = {{"payments", LF_TESTS(payments)}};
+ *	static const struct lf_h_fixture_opts opts = {.name = "api", .seed = true};
+ *	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
+ *
+ * lf_h_fixture_main loads the environment (exit LF_H_SKIP without the
+ * servers), ignores SIGPIPE, creates the database lf_<name>_<pid>, writes
+ * a config, migrates, seeds, starts ledgerflowd and runs opts->setup; when
+ * any of that fails it says which step and where the log is, and returns
+ * 1. Then it runs the suites (lf_cunit_main), opts->teardown, stops the
+ * daemon with SIGTERM (a daemon that does not exit 0 within 15 s fails the
+ * program) and drops the database. SIGTERM/SIGINT (the test timeout) run
+ * opts->on_signal and kill the daemon's process group. The tests reach
+ * the servers, the daemon and the database through fx. */
+struct lf_h_fixture_opts {
+	const char *name;        /* "api": messages say test_api, database lf_api_<pid> */
+	int workers;             /* the daemon's workers; 0: 2 */
+	const char *extra_conf;  /* appended to the daemon's config (more sections/keys) */
+	bool seed;               /* ledgerflowctl seed after migrate */
+	bool no_daemon;          /* the database only: the tests start their own daemons */
+	bool need_state_dir;     /* the tests stop/start servers: skip without LF_TEST_STATE_DIR */
+	int (*setup)(void);      /* after the daemon is up, before the tests; non-zero fails */
+	void (*teardown)(void);  /* after the tests (or a failed set-up), before the stop */
+	void (*on_signal)(void); /* async-signal-safe restore on SIGTERM/SIGINT */
+};
+
+struct lf_h_fixture {
+	struct lf_h_env env;
+	struct lf_h_daemon d; /* the program's daemon (unused with no_daemon) */
+	char db[64];          /* its database */
+};
+extern struct lf_h_fixture fx;
+
+int lf_h_fixture_main(const struct lf_suite *suites, size_t n,
+		      const struct lf_h_fixture_opts *opts);
 
 #endif

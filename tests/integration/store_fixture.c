@@ -1,11 +1,11 @@
 /*
- * store_fixture.c - see store_fixture.h: environment, private database,
- * and helpers shared by the database integration tests.
+ * store_fixture.c - see store_fixture.h: the fixture of the database
+ * integration tests (environment, private database, running the suites)
+ * and the helpers they share.
  */
 #include "config.h"
 
 #include "store_fixture.h"
-#include "../lf_cunit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,6 @@ char sql_dir[1024];
 int64_t T0;
 FILE *quiet;
 static struct lf_store_conn *C;
-static bool migrate_in_init;
 
 int64_t now_ms(void)
 {
@@ -177,31 +176,32 @@ int reconcile_quiet(void)
 	return lf_admin_reconcile(&P, quiet);
 }
 
-/* ---- setup ---- */
+/* ---- the fixture ---- */
 
-static int suite_init(void)
+/* A fresh database (dropped first if it exists), migrated on request. */
+static const char *fixture_setup(bool migrate)
 {
 	char q[128];
 	snprintf(q, sizeof q, "DROP DATABASE IF EXISTS %s", dbname);
 	if (!raw_exec(P.database, q))
-		return 1;
+		return "dropping an old database";
 	snprintf(q, sizeof q, "CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
 		 dbname);
 	if (!raw_exec(P.database, q))
-		return 1;
+		return "creating the database";
 	P.database = dbname;
-	if (migrate_in_init && !lf_admin_migrate(&P, sql_dir, stderr))
-		return 1;
-	return 0;
+	if (migrate && !lf_admin_migrate(&P, sql_dir, stderr))
+		return "migrating it";
+	return NULL;
 }
 
-static int suite_clean(void)
+static bool fixture_teardown(void)
 {
 	char q[128];
 	lf_store_close(C);
 	C = NULL;
 	snprintf(q, sizeof q, "DROP DATABASE IF EXISTS %s", dbname);
-	return raw_exec(NULL, q) ? 0 : 1;
+	return raw_exec(NULL, q);
 }
 
 static const char *env_or(const char *name, const char *dflt)
@@ -210,11 +210,11 @@ static const char *env_or(const char *name, const char *dflt)
 	return v && *v ? v : dflt;
 }
 
-int fx_run(const char *suite, const struct fx_test *tests, size_t n, bool migrate)
+int fx_main(const struct lf_suite *suites, size_t n, const struct fx_opts *opts)
 {
 	const char *port = getenv("LF_TEST_MYSQL_PORT");
 	if (!port || !*port) {
-		printf("LF_TEST_MYSQL_PORT is not set: skipping the store integration tests\n");
+		printf("LF_TEST_MYSQL_PORT is not set: skipping test_%s\n", opts->name);
 		return 77;
 	}
 	P.host = env_or("LF_TEST_MYSQL_HOST", "127.0.0.1");
@@ -238,24 +238,25 @@ int fx_run(const char *suite, const struct fx_test *tests, size_t n, bool migrat
 	else
 		snprintf(sql_dir, sizeof sql_dir, "sql");
 	T0 = now_ms() / 1000 * 1000 + 123;
-	migrate_in_init = migrate;
 	mysql_library_init(0, NULL, NULL);
 	/* LF_TEST_VERBOSE shows the admin output (migrate, seed, reconcile). */
 	quiet = getenv("LF_TEST_VERBOSE") ? stderr : fopen("/dev/null", "w");
 	if (!quiet)
 		quiet = stderr;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite(suite, suite_init, suite_clean);
-	bool ok = s != NULL;
-	for (size_t i = 0; ok && i < n; i++)
-		ok = CU_add_test(s, tests[i].name, tests[i].fn) != NULL;
-	if (!ok) {
-		CU_cleanup_registry();
-		return 1;
+	int rc;
+	const char *failed = fixture_setup(opts->migrate);
+	if (failed != NULL) {
+		fprintf(stderr, "test_%s: set-up failed: %s (%s on %s:%u; errors above)\n",
+			opts->name, failed, dbname, P.host, P.port);
+		rc = 1;
+	} else {
+		rc = lf_cunit_main(suites, n);
 	}
-	int rc = lf_cunit_run();
+	if (!fixture_teardown()) {
+		fprintf(stderr, "test_%s: could not drop %s\n", opts->name, dbname);
+		rc = 1;
+	}
 	mysql_library_end();
 	if (quiet != stderr)
 		fclose(quiet);

@@ -2,8 +2,8 @@
  * store_fixture.h - shared set-up of the database integration tests: the
  * connection parameters from LF_TEST_MYSQL_* (exit 77 when
  * LF_TEST_MYSQL_PORT is unset), a private database ledgerflow_test_<pid>
- * created before and dropped after the suite, and small helpers to make
- * accounts and transfers.
+ * created before and dropped after the suites (fx_main), and small helpers
+ * to make accounts and transfers.
  */
 #ifndef STORE_FIXTURE_H
 #define STORE_FIXTURE_H
@@ -18,6 +18,8 @@
 #include "lf_admin.h"
 #include "lf_store.h"
 #include "lf_uuid.h"
+
+#include "../lf_cunit.h"
 
 #define USD "USD"
 #define CLIENT 7
@@ -50,12 +52,23 @@ void xfer_init(struct xfer *x, const char *key, const lf_uuid *from, const lf_uu
 int64_t balance_of(const lf_uuid *id);
 int reconcile_quiet(void);
 
-struct fx_test {
-	const char *name;
-	void (*fn)(void);
+/* The fixture: every database test program's main() is a table of suites
+ * (lf_cunit.h) and one call, as with the daemon fixture in harness.h:
+ *
+ *	static const struct lf_test tests[] = {{"create account", test_create_account}, ...};
+ *	static const struct lf_suite suites[] = {{"store", LF_TESTS(tests)}};
+ *	static const struct fx_opts opts = {.name = "store", .migrate = true};
+ *	return fx_main(suites, LF_COUNT(suites), &opts);
+ *
+ * fx_main reads LF_TEST_MYSQL_* (LF_TEST_MYSQL_PORT unset: returns 77,
+ * skipped), creates ledgerflow_test_<pid>, applies sql/ when asked (a
+ * failure there says so and returns 1), runs the suites, then closes the
+ * shared connection and drops the database. Returns the exit code: 0 all
+ * passed, 1 a failure. */
+struct fx_opts {
+	const char *name; /* "store": messages say test_store */
+	bool migrate;     /* apply sql/ before the tests (else an empty database) */
 };
-/* Run one suite; migrate: apply sql/ in the suite's set-up. Returns the
- * process exit code (77 skipped, 1 failures, 0 all passed). */
-int fx_run(const char *suite, const struct fx_test *tests, size_t n, bool migrate);
+int fx_main(const struct lf_suite *suites, size_t n, const struct fx_opts *opts);
 
 #endif

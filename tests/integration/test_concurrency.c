@@ -4,9 +4,9 @@
  * units, opposite transfers that must not deadlock into errors, random
  * transfers among 20 accounts (money conserved, reconcile clean, every
  * ledger chain consistent), one Idempotency-Key sent by many clients at
- * once, and a MySQL outage in the middle of the load (only 503 with
- * Retry-After while it lasts, recovery without a restart, and every 503
- * settled by retrying with its key).
+ * once; main() (the table of tests) and the helpers test_concurrency.h
+ * shares. The MySQL outage in the middle of the load is in
+ * test_concurrency_outage.c.
  *
  * Every client thread has its own keep-alive connection; every loop is
  * bounded in count and in time.
@@ -23,14 +23,10 @@
 
 #include <CUnit/Basic.h>
 
-#include "harness.h"
-#include "../lf_cunit.h"
+#include "test_concurrency.h"
 
 #define THREADS 32
 
-static struct lf_h_env env;
-static struct lf_h_daemon d;
-static char dbname[64];
 static int keyno;
 
 /* ---- one client ---- */
@@ -38,8 +34,8 @@ static int keyno;
 /* POST a payment on the thread's keep-alive connection (opened again when
  * needed). Returns the status; -2 when the request was sent and no complete
  * response came back; -1 when it could not be sent. */
-static int conn_pay(struct lf_h_conn *c, const char *key, const char *from, const char *to,
-		    const char *amount, struct lf_h_resp *r)
+int conn_pay(struct lf_h_conn *c, const char *key, const char *from, const char *to,
+	     const char *amount, struct lf_h_resp *r)
 {
 	char h[128], body[256];
 	snprintf(h, sizeof h, "Idempotency-Key: %s\r\n", key);
@@ -48,7 +44,7 @@ static int conn_pay(struct lf_h_conn *c, const char *key, const char *from, cons
 		 amount);
 	memset(r, 0, sizeof *r);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (c->fd < 0 && !lf_h_connect(c, d.port))
+		if (c->fd < 0 && !lf_h_connect(c, fx.d.port))
 			return -1;
 		int rc = lf_h_request(c, "POST", "/api/payments", h, body, r);
 		if (rc == 0) {
@@ -126,11 +122,11 @@ static void job(struct job *j, const char *from, const char *to, const char *amo
 	j->amount = amount;
 }
 
-static int64_t balance_minor(const char *id)
+int64_t balance_minor(const char *id)
 {
 	char b[64];
 	int64_t v = -1;
-	if (lf_h_balance(d.port, id, b, sizeof b) != 200 || !lf_h_minor(b, 2, &v))
+	if (lf_h_balance(fx.d.port, id, b, sizeof b) != 200 || !lf_h_minor(b, 2, &v))
 		return -1;
 	return v;
 }
@@ -146,7 +142,7 @@ static long ledger_walk(const char *id, int64_t balance)
 	int64_t newer_after = -1, newer_delta = 0;
 	bool ok = e != NULL, last = false;
 	for (int page = 0; ok && !last && page < 200; page++) {
-		int n = lf_h_ledger(d.port, id, q, 2, e, 500, cursor, sizeof cursor);
+		int n = lf_h_ledger(fx.d.port, id, q, 2, e, 500, cursor, sizeof cursor);
 		ok = n >= 0 && (n > 0 || count == 0);
 		for (int i = 0; ok && i < n; i++) {
 			bool credit = strcmp(e[i].direction, "CREDIT") == 0;
@@ -177,8 +173,8 @@ static long ledger_walk(const char *id, int64_t balance)
 static void test_no_overdraft(void)
 {
 	char s[37], r[37];
-	CU_ASSERT_FATAL(lf_h_account(d.port, "race-sender", "USD", "50.00", s) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "race-receiver", "USD", NULL, r) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "race-sender", "USD", "50.00", s) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "race-receiver", "USD", NULL, r) == 201);
 	static struct job jobs[200];
 	for (int i = 0; i < 200; i++)
 		job(&jobs[i], s, r, "1.00");
@@ -217,8 +213,8 @@ static void test_no_overdraft(void)
 static void test_opposite_directions(void)
 {
 	char a[37], b[37];
-	CU_ASSERT_FATAL(lf_h_account(d.port, "opp-a", "USD", "1000", a) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "opp-b", "USD", "1000", b) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "opp-a", "USD", "1000", a) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "opp-b", "USD", "1000", b) == 201);
 	static struct job jobs[400];
 	for (int i = 0; i < 400; i++) {
 		if (i % 2 == 0)
@@ -317,7 +313,7 @@ static void test_random_transfers(void)
 	for (int i = 0; i < RANDOM_ACCOUNTS; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "random-%d", i);
-		CU_ASSERT_FATAL(lf_h_account(d.port, name, "USD", "100.00", ids[i]) == 201);
+		CU_ASSERT_FATAL(lf_h_account(fx.d.port, name, "USD", "100.00", ids[i]) == 201);
 	}
 	memset(&R, 0, sizeof R);
 	R.ids = ids;
@@ -349,7 +345,7 @@ static void test_random_transfers(void)
 		chains = chains && n > 0;
 		entries += n;
 	}
-	int rec = lf_h_ctl(&env, &d, "reconcile");
+	int rec = lf_h_ctl(&fx.env, &fx.d, "reconcile");
 	printf("\n  (c) random transfers: %d threads, %d accounts, %d s: %ld attempted, %ld "
 	       "completed "
 	       "(%ld/s), %ld declined, %ld 5xx, %ld other, %ld transport failures; sum of balances "
@@ -373,8 +369,8 @@ static void test_random_transfers(void)
 static void test_same_key_concurrently(void)
 {
 	char a[37], b[37];
-	CU_ASSERT_FATAL(lf_h_account(d.port, "twin-a", "USD", "100", a) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "twin-b", "USD", NULL, b) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "twin-a", "USD", "100", a) == 201);
+	CU_ASSERT_FATAL(lf_h_account(fx.d.port, "twin-b", "USD", NULL, b) == 201);
 	static struct job jobs[16];
 	job(&jobs[0], a, b, "10.00");
 	for (int i = 1; i < 16; i++)
@@ -407,272 +403,16 @@ static void test_same_key_concurrently(void)
 	CU_ASSERT_EQUAL(bb, 1000);
 }
 
-/* ---- (d) MySQL stopped in the middle of the load ---- */
-
-#define OUTAGE_THREADS 8
-#define OUTAGE_MAX 4000
-
-struct outage_rec {
-	int64_t sent_ms, done_ms;
-	int status;
-	bool retry_after, reverse;
-	char code[32];
-	char detail[160];
-};
-
-struct outage {
-	const char *x, *y;
-	volatile int stop;
-	int64_t hard_stop;
-	struct outage_rec *rec[OUTAGE_THREADS];
-	int n[OUTAGE_THREADS];
-	int idx[OUTAGE_THREADS];
-};
-
-static struct outage O;
-
-static void outage_key(char *buf, size_t len, int t, int i)
-{
-	snprintf(buf, len, "out-%ld-%d-%d", (long)getpid(), t, i);
-}
-
-static void *outage_thread(void *arg)
-{
-	int t = *(int *)arg;
-	struct lf_h_conn c = {.fd = -1};
-	while (!O.stop && O.n[t] < OUTAGE_MAX && lf_h_now_ms() < O.hard_stop) {
-		struct outage_rec *x = &O.rec[t][O.n[t]];
-		char key[64], v[64];
-		struct lf_h_resp r;
-		x->reverse = O.n[t] % 2 == 1;
-		outage_key(key, sizeof key, t, O.n[t]);
-		x->sent_ms = lf_h_now_ms();
-		x->status = conn_pay(&c, key, x->reverse ? O.y : O.x, x->reverse ? O.x : O.y,
-				     "1.00", &r);
-		x->done_ms = lf_h_now_ms();
-		if (x->status > 0) {
-			lf_h_json_str(r.body, "code", x->code, sizeof x->code);
-			lf_h_json_str(r.body, "detail", x->detail, sizeof x->detail);
-			x->retry_after = lf_h_header(&r, "Retry-After", v, sizeof v);
-		}
-		lf_h_resp_free(&r);
-		O.n[t]++;
-		if (x->status != 201)
-			usleep(100 * 1000); /* a client backs off on 503 */
-	}
-	lf_h_close(&c);
-	return NULL;
-}
-
-/* contrib/dev/services.sh in a session of its own, so that the MariaDB it
- * starts is not in this test's process group (which timeout(1) kills) */
-static int services(const char *what)
-{
-	char cmd[3000];
-	snprintf(cmd, sizeof cmd, "setsid -w '%s' %s '%s' </dev/null >/dev/null 2>&1", env.services,
-		 what, env.state_dir);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Retry a payment with its key as a client does after a 503: again on
- * 409 in flight or 503 (a few times); the final status. */
-static int settle(const char *key, const char *from, const char *to, bool *replayed)
-{
-	struct lf_h_resp r;
-	char v[64];
-	int st = -1;
-	for (int attempt = 0; attempt < 20; attempt++) {
-		st = lf_h_pay(d.port, key, from, to, "\"1.00\"", &r);
-		*replayed = lf_h_header(&r, "Idempotent-Replayed", v, sizeof v) &&
-			    strcmp(v, "true") == 0;
-		if (st != 201)
-			fprintf(stderr, "\n  retry of %s (attempt %d): %d %s\n", key, attempt + 1,
-				st, r.body ? r.body : "");
-		lf_h_resp_free(&r);
-		if (st != 409 && st != 503)
-			break;
-		usleep(250 * 1000);
-	}
-	return st;
-}
-
-static void test_mysql_outage(void)
-{
-	if (env.state_dir[0] == '\0') {
-		printf("\n  (d) skipped: LF_TEST_STATE_DIR is not set\n");
-		return;
-	}
-	char x[37], y[37], p1[37], p2[37];
-	CU_ASSERT_FATAL(lf_h_account(d.port, "outage-x", "USD", "100000", x) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "outage-y", "USD", "100000", y) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "probe-1", "USD", "1000", p1) == 201);
-	CU_ASSERT_FATAL(lf_h_account(d.port, "probe-2", "USD", NULL, p2) == 201);
-	memset(&O, 0, sizeof O);
-	O.x = x;
-	O.y = y;
-	O.hard_stop = lf_h_now_ms() + 90000;
-	pthread_t t[OUTAGE_THREADS];
-	for (int i = 0; i < OUTAGE_THREADS; i++) {
-		O.rec[i] = calloc(OUTAGE_MAX, sizeof(struct outage_rec));
-		O.idx[i] = i;
-		pthread_create(&t[i], NULL, outage_thread, &O.idx[i]);
-	}
-	usleep(1000 * 1000);
-
-	/* the outage: no fatal assertion until MySQL runs again */
-	int64_t t_stop = lf_h_now_ms();
-	int stop_rc = services("mysql-stop");
-	int64_t t_down = lf_h_now_ms();
-	usleep(1000 * 1000);
-	struct lf_h_resp r;
-	char v[64], key[64];
-	int ready_st = lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r) == 0 ? r.status : -1;
-	bool ready_down = lf_h_json_str(r.body, "mysql", v, sizeof v) && strcmp(v, "down") == 0;
-	bool ready_unready =
-		lf_h_json_str(r.body, "status", v, sizeof v) && strcmp(v, "unready") == 0;
-	lf_h_resp_free(&r);
-	int health_st = lf_h_http(d.port, "GET", "/healthz", NULL, NULL, &r) == 0 ? r.status : -1;
-	lf_h_resp_free(&r);
-	snprintf(key, sizeof key, "probe-%ld-down", (long)getpid());
-	int down_pay = lf_h_pay(d.port, key, p1, p2, "1", &r);
-	bool down_retry_after = lf_h_header(&r, "Retry-After", v, sizeof v);
-	bool down_code =
-		lf_h_json_str(r.body, "code", v, sizeof v) && strcmp(v, "service_unavailable") == 0;
-	lf_h_resp_free(&r);
-	while (lf_h_now_ms() - t_down < 3000)
-		usleep(50 * 1000);
-	int64_t t_start = lf_h_now_ms();
-	int start_rc = services("mysql-start");
-	int64_t t_up = lf_h_now_ms();
-
-	/* recovery without restarting ledgerflowd */
-	int64_t recovered_ms = -1;
-	for (int i = 0; i < 100 && recovered_ms < 0 && lf_h_now_ms() - t_up < 15000; i++) {
-		snprintf(key, sizeof key, "probe-%ld-%d", (long)getpid(), i);
-		if (lf_h_pay(d.port, key, p1, p2, "1", &r) == 201)
-			recovered_ms = lf_h_now_ms() - t_up;
-		lf_h_resp_free(&r);
-		if (recovered_ms < 0)
-			usleep(200 * 1000);
-	}
-	usleep(500 * 1000);
-	O.stop = 1;
-	for (int i = 0; i < OUTAGE_THREADS; i++)
-		pthread_join(t[i], NULL);
-
-	/* judge every answer; then settle every 503 by retrying its key */
-	long total = 0, created = 0, unavailable = 0, in_window = 0, window_bad = 0, other = 0;
-	long no_retry_after = 0, failed = 0, settled = 0, settled_replayed = 0, unsettled = 0;
-	long false_claims = 0;
-	int64_t slowest_503 = 0;
-	bool replayed;
-	int64_t moved_xy = 0;
-	for (int ti = 0; ti < OUTAGE_THREADS; ti++) {
-		for (int i = 0; i < O.n[ti]; i++) {
-			struct outage_rec *e = &O.rec[ti][i];
-			total++;
-			bool inside = e->sent_ms >= t_down && e->done_ms <= t_start;
-			in_window += inside;
-			if (e->status == 503) {
-				unavailable++;
-				if (e->done_ms - e->sent_ms > slowest_503)
-					slowest_503 = e->done_ms - e->sent_ms;
-				no_retry_after += !e->retry_after ||
-						  strcmp(e->code, "service_unavailable") != 0;
-				outage_key(key, sizeof key, ti, i);
-				int st = settle(key, e->reverse ? y : x, e->reverse ? x : y,
-						&replayed);
-				if (st == 201) {
-					settled++;
-					settled_replayed += replayed;
-					false_claims += replayed &&
-							strstr(e->detail, "nothing was changed");
-					e->status = 201;
-				} else {
-					unsettled++;
-				}
-			} else if (e->status == 201) {
-				created++;
-				window_bad += inside;
-			} else if (e->status < 0) {
-				failed++;
-			} else {
-				other++;
-				window_bad += inside;
-			}
-			if (e->status == 201)
-				moved_xy += e->reverse ? -100 : 100;
-		}
-		free(O.rec[ti]);
-	}
-	int64_t xb = balance_minor(x), yb = balance_minor(y);
-	int rec = lf_h_ctl(&env, &d, "reconcile");
-	printf("\n  (d) MySQL outage: stop took %lld ms, down for %lld ms, start took %lld ms; "
-	       "%ld payments attempted by %d threads: %ld x 201, %ld x 503 (%ld inside the outage, "
-	       "%ld without Retry-After/code, slowest %lld ms), %ld other, %ld transport failures; "
-	       "during the outage /readyz %d (mysql down: %s), /healthz %d, a payment %d; "
-	       "first payment after restart "
-	       "in %lld ms; 503s settled by retrying the key: %ld x 201 (%ld replayed: had "
-	       "committed, "
-	       "%ld of them said \"nothing was changed\"), %ld unsettled; reconcile exit %d\n",
-	       (long long)(t_down - t_stop), (long long)(t_start - t_down),
-	       (long long)(t_up - t_start), total, OUTAGE_THREADS, created, unavailable, in_window,
-	       no_retry_after, (long long)slowest_503, other, failed, ready_st,
-	       ready_down ? "yes" : "no", health_st, down_pay, (long long)recovered_ms, settled,
-	       settled_replayed, false_claims, unsettled, rec);
-	CU_ASSERT_EQUAL(stop_rc, 0);
-	CU_ASSERT_EQUAL(start_rc, 0);
-	CU_ASSERT(in_window > 0);
-	CU_ASSERT_EQUAL(window_bad, 0);
-	CU_ASSERT_EQUAL(other, 0);
-	CU_ASSERT_EQUAL(failed, 0);
-	CU_ASSERT_EQUAL(no_retry_after, 0);
-	/* [mysql] request_timeout is 3 s in the harness; 1 s of slack */
-	CU_ASSERT(slowest_503 <= 4000);
-	CU_ASSERT_EQUAL(ready_st, 503);
-	CU_ASSERT(ready_down && ready_unready);
-	CU_ASSERT_EQUAL(health_st, 200);
-	CU_ASSERT_EQUAL(down_pay, 503);
-	CU_ASSERT(down_retry_after && down_code);
-	CU_ASSERT(recovered_ms >= 0 && recovered_ms <= 10000);
-	CU_ASSERT_EQUAL(unsettled, 0);
-	/* KNOWN BUG: a payment whose connection broke around COMMIT (outcome
-	 * unknown, MySQL down so it cannot be resolved) is answered by
-	 * lf_decision_send() with "nothing was changed", yet the retry with
-	 * the key replays its 201: the detail must not claim that then. */
-	CU_ASSERT_EQUAL(false_claims, 0);
-	CU_ASSERT_EQUAL(xb, 10000000 - moved_xy);
-	CU_ASSERT_EQUAL(yb, 10000000 + moved_xy);
-	CU_ASSERT_EQUAL(rec, 0);
-	CU_ASSERT_EQUAL(lf_h_http(d.port, "GET", "/readyz", NULL, NULL, &r), 0);
-	CU_ASSERT_EQUAL(r.status, 200);
-	lf_h_resp_free(&r);
-}
-
 int main(void)
 {
-	if (!lf_h_env_load(&env))
-		return LF_H_SKIP;
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(dbname, sizeof dbname, "lf_conc_%ld", (long)getpid());
-	if (!lf_h_db_create(&env, dbname) || !lf_h_daemon_config(&env, &d, dbname, 2, NULL) ||
-	    lf_h_ctl(&env, &d, "migrate") != 0 || !lf_h_daemon_start(&env, &d)) {
-		fprintf(stderr, "test_concurrency: setup failed; log %s\n", d.log);
-		lf_h_daemon_stop(&d, SIGKILL, 2000);
-		lf_h_db_drop(&env, dbname);
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("concurrency", NULL, NULL);
-	CU_add_test(s, "(a) 200 x 1.00 against 50.00: exactly 50 complete", test_no_overdraft);
-	CU_add_test(s, "(b) A->B and B->A concurrently: all complete", test_opposite_directions);
-	CU_add_test(s, "(c) random transfers among 20 accounts for 10 s", test_random_transfers);
-	CU_add_test(s, "one Idempotency-Key from 16 clients at once", test_same_key_concurrently);
-	CU_add_test(s, "(d) MySQL down for 3 s under load, then back", test_mysql_outage);
-	int rc = lf_cunit_run();
-	lf_h_daemon_stop(&d, SIGTERM, 15000);
-	lf_h_db_drop(&env, dbname);
-	return rc;
+	static const struct lf_test tests[] = {
+		{"(a) 200 x 1.00 against 50.00: exactly 50 complete", test_no_overdraft},
+		{"(b) A->B and B->A concurrently: all complete", test_opposite_directions},
+		{"(c) random transfers among 20 accounts for 10 s", test_random_transfers},
+		{"one Idempotency-Key from 16 clients at once", test_same_key_concurrently},
+		{"(d) MySQL down for 3 s under load, then back", test_mysql_outage},
+	};
+	static const struct lf_suite suites[] = {{"concurrency", LF_TESTS(tests)}};
+	static const struct lf_h_fixture_opts opts = {.name = "concurrency"};
+	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }

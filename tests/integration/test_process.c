@@ -22,12 +22,8 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
-#include "../lf_cunit.h"
 
 #define LOAD_THREADS 20
-
-static struct lf_h_env env;
-static char dbname[64];
 
 struct load {
 	unsigned port;
@@ -134,8 +130,8 @@ static int wait_workers(pid_t master, int want, pid_t *pids, int64_t timeout_ms)
 static void test_reload_under_load(void)
 {
 	struct lf_h_daemon d;
-	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &d, dbname, 2, NULL));
-	CU_ASSERT_FATAL(lf_h_daemon_start(&env, &d));
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &d, fx.db, 2, NULL));
+	CU_ASSERT_FATAL(lf_h_daemon_start(&fx.env, &d));
 	pid_t before[16], after[16];
 	int nb = wait_workers(d.pid, 2, before, 5000);
 	CU_ASSERT_EQUAL(nb, 2);
@@ -167,8 +163,8 @@ static void test_reload_under_load(void)
 static void test_killed_worker_replaced(void)
 {
 	struct lf_h_daemon d;
-	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &d, dbname, 2, NULL));
-	CU_ASSERT_FATAL(lf_h_daemon_start(&env, &d));
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &d, fx.db, 2, NULL));
+	CU_ASSERT_FATAL(lf_h_daemon_start(&fx.env, &d));
 	pid_t before[16], now[16];
 	CU_ASSERT_EQUAL_FATAL(wait_workers(d.pid, 2, before, 5000), 2);
 	int64_t t0 = lf_h_now_ms();
@@ -199,11 +195,11 @@ static void test_killed_worker_replaced(void)
 static void test_broken_config_reload_keeps_serving(void)
 {
 	struct lf_h_daemon d;
-	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &d, dbname, 2, NULL));
-	CU_ASSERT_FATAL(lf_h_daemon_start(&env, &d));
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &d, fx.db, 2, NULL));
+	CU_ASSERT_FATAL(lf_h_daemon_start(&fx.env, &d));
 	pid_t before[16], after[16];
 	CU_ASSERT_EQUAL_FATAL(wait_workers(d.pid, 2, before, 5000), 2);
-	CU_ASSERT_FATAL(lf_h_daemon_rewrite(&env, &d, 2, "[mysql]\npool_size = lots\n"));
+	CU_ASSERT_FATAL(lf_h_daemon_rewrite(&fx.env, &d, 2, "[mysql]\npool_size = lots\n"));
 	kill(d.pid, SIGHUP);
 	usleep(700 * 1000);
 	int na = wait_workers(d.pid, 2, after, 2000);
@@ -217,7 +213,7 @@ static void test_broken_config_reload_keeps_serving(void)
 	CU_ASSERT_EQUAL(r.status, 200);
 	lf_h_resp_free(&r);
 	/* a fixed file is taken by the next reload */
-	CU_ASSERT_FATAL(lf_h_daemon_rewrite(&env, &d, 3, NULL));
+	CU_ASSERT_FATAL(lf_h_daemon_rewrite(&fx.env, &d, 3, NULL));
 	kill(d.pid, SIGHUP);
 	CU_ASSERT_EQUAL(wait_workers(d.pid, 3, after, 5000), 3);
 	CU_ASSERT_EQUAL(lf_h_daemon_stop(&d, SIGTERM, 15000), 0);
@@ -226,8 +222,8 @@ static void test_broken_config_reload_keeps_serving(void)
 static void test_graceful_stop_under_load(void)
 {
 	struct lf_h_daemon d;
-	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &d, dbname, 2, NULL));
-	CU_ASSERT_FATAL(lf_h_daemon_start(&env, &d));
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &d, fx.db, 2, NULL));
+	CU_ASSERT_FATAL(lf_h_daemon_start(&fx.env, &d));
 	struct load L;
 	load_start(&L, d.port);
 	usleep(1000 * 1000);
@@ -252,16 +248,16 @@ static void test_graceful_stop_under_load(void)
 static void test_config_check(void)
 {
 	struct lf_h_daemon d;
-	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &d, dbname, 2, NULL));
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &d, fx.db, 2, NULL));
 	char cmd[4096];
 	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -t -c '%s' | grep -qx 'configuration ok'",
-		 env.builddir, d.conf);
+		 fx.env.builddir, d.conf);
 	CU_ASSERT_EQUAL(system(cmd), 0);
-	CU_ASSERT_FATAL(lf_h_daemon_rewrite(&env, &d, 2, "[redis]\nport = 99999\n"));
+	CU_ASSERT_FATAL(lf_h_daemon_rewrite(&fx.env, &d, 2, "[redis]\nport = 99999\n"));
 	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -t -c '%s' 2>&1 | grep -q 'redis.port'",
-		 env.builddir, d.conf);
+		 fx.env.builddir, d.conf);
 	CU_ASSERT_EQUAL(system(cmd), 0);
-	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -t -c '%s' >/dev/null 2>&1", env.builddir,
+	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -t -c '%s' >/dev/null 2>&1", fx.env.builddir,
 		 d.conf);
 	int st = system(cmd);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
@@ -285,14 +281,14 @@ static long read_pid(const char *path)
 static void test_daemonize_and_log_reopen(void)
 {
 	struct lf_h_daemon d;
-	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &d, dbname, 1, NULL));
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &d, fx.db, 1, NULL));
 	char logfile[400], rotated[420];
 	snprintf(logfile, sizeof logfile, "%s/server.log", d.dir);
 	snprintf(rotated, sizeof rotated, "%s/server.log.1", d.dir);
 	/* the environment overrides the file (log_file lives in [server]) */
 	setenv("LEDGERFLOW_SERVER_LOG_FILE", logfile, 1);
 	char cmd[2048];
-	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -c '%s'", env.builddir, d.conf);
+	snprintf(cmd, sizeof cmd, "'%s/ledgerflowd' -c '%s'", fx.env.builddir, d.conf);
 	int64_t t0 = lf_h_now_ms();
 	int st = system(cmd);
 	unsetenv("LEDGERFLOW_SERVER_LOG_FILE");
@@ -342,26 +338,18 @@ static void test_daemonize_and_log_reopen(void)
 
 int main(void)
 {
-	if (!lf_h_env_load(&env))
-		return LF_H_SKIP;
-	snprintf(dbname, sizeof dbname, "lf_process_%ld", (long)getpid());
-	if (!lf_h_db_create(&env, dbname))
-		return 1;
-	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("process", NULL, NULL);
-	CU_add_test(s, "config check (-t)", test_config_check);
-	CU_add_test(s, "SIGHUP x10 under load: zero failures, workers replaced",
-		    test_reload_under_load);
-	CU_add_test(s, "kill -9 a worker: replaced within a second", test_killed_worker_replaced);
-	CU_add_test(s, "SIGHUP with a broken config keeps the old workers",
-		    test_broken_config_reload_keeps_serving);
-	CU_add_test(s, "SIGQUIT under load: in-flight complete, pid file gone",
-		    test_graceful_stop_under_load);
-	CU_add_test(s, "detaches without -f; SIGUSR1 reopens the log",
-		    test_daemonize_and_log_reopen);
-	int rc = lf_cunit_run();
-	lf_h_db_drop(&env, dbname);
-	return rc;
+	static const struct lf_test tests[] = {
+		{"config check (-t)", test_config_check},
+		{"SIGHUP x10 under load: zero failures, workers replaced", test_reload_under_load},
+		{"kill -9 a worker: replaced within a second", test_killed_worker_replaced},
+		{"SIGHUP with a broken config keeps the old workers",
+		 test_broken_config_reload_keeps_serving},
+		{"SIGQUIT under load: in-flight complete, pid file gone",
+		 test_graceful_stop_under_load},
+		{"detaches without -f; SIGUSR1 reopens the log", test_daemonize_and_log_reopen},
+	};
+	static const struct lf_suite suites[] = {{"process", LF_TESTS(tests)}};
+	/* every test starts (and stops) daemons of its own */
+	static const struct lf_h_fixture_opts opts = {.name = "process", .no_daemon = true};
+	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }

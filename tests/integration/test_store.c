@@ -160,13 +160,13 @@ static void test_get_account_missing(void)
 
 /* ---- payments ---- */
 
-static void test_transfer_outcomes(void)
+/* ---- transfer outcomes, one scenario each ---- */
+
+static void test_transfer_completed(void)
 {
 	struct lf_store_conn *c = conn();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	lf_uuid a = new_account("A", USD, 1000), b = new_account("B", USD, 0);
-	lf_uuid eur = new_account("E", "EUR", 1000), ghost;
-	lf_uuid_v7(&ghost);
 	enum lf_transfer_result res;
 	struct lf_stored st;
 	struct xfer x;
@@ -203,6 +203,19 @@ static void test_transfer_outcomes(void)
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(balance_of(&a), 400);
 	CU_ASSERT_EQUAL(lf_store_get_payment(c, &again.r.payment_id, &p), LF_DECLINED);
+}
+
+/* The sender holds 400 (as after a 600 payment out of 1000). */
+static void test_transfer_declined(void)
+{
+	struct lf_store_conn *c = conn();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	lf_uuid a = new_account("A", USD, 400), b = new_account("B", USD, 0);
+	enum lf_transfer_result res;
+	struct lf_stored st;
+	struct xfer x;
+	struct lf_payment p;
+	struct xfer again;
 
 	/* Declined: recorded, replayable, no money moved. */
 	xfer_init(&x, "pay-2", &a, &b, 401, USD, NULL);
@@ -221,6 +234,18 @@ static void test_transfer_outcomes(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(st.body);
 	CU_ASSERT_STRING_EQUAL(st.body, x.body_no);
 	lf_stored_clear(&st);
+}
+
+static void test_transfer_account_not_found(void)
+{
+	struct lf_store_conn *c = conn();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	lf_uuid a = new_account("A", USD, 400), ghost;
+	lf_uuid_v7(&ghost);
+	enum lf_transfer_result res;
+	struct lf_stored st;
+	struct xfer x;
+	struct lf_payment p;
 
 	/* Unknown account (either side): nothing written. */
 	xfer_init(&x, "pay-3", &a, &ghost, 1, USD, NULL);
@@ -235,6 +260,17 @@ static void test_transfer_outcomes(void)
 	CU_ASSERT_FALSE(st.found);
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(lf_store_get_payment(c, &x.r.payment_id, &p), LF_DECLINED);
+}
+
+static void test_transfer_currency_mismatch(void)
+{
+	struct lf_store_conn *c = conn();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	lf_uuid a = new_account("A", USD, 400), b = new_account("B", USD, 0);
+	lf_uuid eur = new_account("E", "EUR", 1000);
+	enum lf_transfer_result res;
+	struct lf_stored st;
+	struct xfer x;
 
 	/* Currency mismatch: between accounts, or against the request. */
 	xfer_init(&x, "pay-4", &a, &eur, 1, USD, NULL);
@@ -254,9 +290,27 @@ static void test_transfer_outcomes(void)
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(balance_of(&a), 400);
 	CU_ASSERT_EQUAL(balance_of(&eur), 1000);
+}
+
+/* Keys are per client, and a key whose outcome was reaped cannot pay
+ * again; the payment made under the key comes first (as in
+ * test_transfer_completed: 600 of 1000). */
+static void test_transfer_key_per_client_and_reaped(void)
+{
+	struct lf_store_conn *c = conn();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	lf_uuid a = new_account("A", USD, 1000), b = new_account("B", USD, 0);
+	enum lf_transfer_result res;
+	struct lf_stored st;
+	struct xfer x;
+
+	xfer_init(&x, "pay-5", &a, &b, 600, USD, "rent");
+	CU_ASSERT_EQUAL_FATAL(lf_store_transfer(c, &x.r, &res, &st), LF_OK);
+	CU_ASSERT_EQUAL(res, LF_TRANSFER_COMPLETED);
+	lf_stored_clear(&st);
 
 	/* Another client may use the same key independently. */
-	xfer_init(&x, "pay-1", &a, &b, 100, USD, NULL);
+	xfer_init(&x, "pay-5", &a, &b, 100, USD, NULL);
 	x.r.client_id = CLIENT + 1;
 	CU_ASSERT_EQUAL(lf_store_transfer(c, &x.r, &res, &st), LF_OK);
 	CU_ASSERT_EQUAL(res, LF_TRANSFER_COMPLETED);
@@ -265,8 +319,8 @@ static void test_transfer_outcomes(void)
 
 	/* A key whose stored outcome was reaped still cannot pay twice: the
 	 * procedure names the payment already made under it. */
-	CU_ASSERT_TRUE(raw_exec(dbname, "DELETE FROM idempotency_keys WHERE idem_key = 'pay-1'"));
-	xfer_init(&x, "pay-1", &a, &b, 1, USD, NULL);
+	CU_ASSERT_TRUE(raw_exec(dbname, "DELETE FROM idempotency_keys WHERE idem_key = 'pay-5'"));
+	xfer_init(&x, "pay-5", &a, &b, 1, USD, NULL);
 	CU_ASSERT_EQUAL(lf_store_transfer(c, &x.r, &res, &st), LF_OK);
 	CU_ASSERT_EQUAL(res, LF_TRANSFER_PAYMENT_EXISTS);
 	CU_ASSERT_EQUAL(st.body_len, 16);
@@ -281,7 +335,7 @@ static void test_transfer_outcomes(void)
 	}
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(balance_of(&a), 300);
-	CU_ASSERT_EQUAL(lf_store_get_outcome(c, CLIENT, "pay-1", 5, &st), LF_OK);
+	CU_ASSERT_EQUAL(lf_store_get_outcome(c, CLIENT, "pay-5", 5, &st), LF_OK);
 	CU_ASSERT_FALSE(st.found);
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(reconcile_quiet(), 0);
@@ -540,17 +594,23 @@ static void test_connection_errors(void)
 
 int main(void)
 {
-	static const struct fx_test tests[] = {
+	static const struct lf_test tests[] = {
 		{"migrate twice", test_migrate_twice},
 		{"seed twice", test_seed_twice},
 		{"create account", test_create_account},
 		{"missing account, currencies", test_get_account_missing},
-		{"transfer outcomes", test_transfer_outcomes},
+		{"transfer completed, replayed", test_transfer_completed},
+		{"transfer declined, replayed", test_transfer_declined},
+		{"transfer to or from an unknown account", test_transfer_account_not_found},
+		{"transfer currency mismatch", test_transfer_currency_mismatch},
+		{"transfer keys per client; a reaped key", test_transfer_key_per_client_and_reaped},
 		{"record and get outcome", test_record_and_get_outcome},
 		{"ledger pagination", test_ledger_pagination},
 		{"reap keys", test_reap_keys},
 		{"reconcile detects corruption", test_reconcile_detects_corruption},
 		{"connection errors", test_connection_errors},
 	};
-	return fx_run("store", tests, sizeof tests / sizeof tests[0], false);
+	static const struct lf_suite suites[] = {{"store", LF_TESTS(tests)}};
+	static const struct fx_opts opts = {.name = "store"};
+	return fx_main(suites, LF_COUNT(suites), &opts);
 }

@@ -218,11 +218,13 @@ static void test_concurrent_crossing(void)
 
 int main(void)
 {
-	static const struct fx_test tests[] = {
+	static const struct lf_test tests[] = {
 		{"lock wait is retry", test_lock_wait_is_retry},
 		{"concurrent transfers", test_concurrent_transfers},
 		{"concurrent same key", test_concurrent_same_key},
 		{"concurrent crossing", test_concurrent_crossing},
 	};
-	return fx_run("store concurrency", tests, sizeof tests / sizeof tests[0], true);
+	static const struct lf_suite suites[] = {{"store concurrency", LF_TESTS(tests)}};
+	static const struct fx_opts opts = {.name = "store_concurrency", .migrate = true};
+	return fx_main(suites, LF_COUNT(suites), &opts);
 }

@@ -1,7 +1,8 @@
 /*
  * test_money.c - unit tests for src/core/money.c: the ISO 4217 table, the
  * request decimal grammar (text and JSON numbers/strings), overflow and
- * the 10^15 ceiling, and formatting of minor units.
+ * the 10^15 ceiling, and formatting of minor units. Amounts in JSON documents are
+ * test_money_json.c.
  */
 #include "config.h"
 
@@ -15,22 +16,9 @@
 #include <string.h>
 
 #include "../lf_cunit.h"
-
-#define OK LF_MONEY_OK
-#define SYN LF_MONEY_SYNTAX
-#define FRAC LF_MONEY_FRACTION
-#define NPOS LF_MONEY_NOT_POSITIVE
-#define BIG LF_MONEY_TOO_LARGE
-#define TYPE LF_MONEY_WRONG_TYPE
-/* Expected outcome for JSON text that json-c itself must refuse. */
-#define JSON_REJECT 99
-
-#define MAXM LF_MONEY_MAX_MINOR
+#include "test_money.h"
 
 static const int64_t pow10_tab[] = {1, 10, 100, 1000, 10000, 100000};
-
-/* Unchanged on failure: lf_money_parse writes *out only on success. */
-#define SENTINEL INT64_C(-777)
 
 static void check_parse_len(const char *text, size_t len, int exp, bool zero, int want,
 			    int64_t want_v)
@@ -146,23 +134,6 @@ static const struct parse_case parse_cases[] = {
 	/* unsupported exponents */
 	{"1", -1, false, SYN, 0},
 	{"1", 10, false, SYN, 0},
-};
-/* clang-format on */
-
-/* Not the grammar, whatever the exponent and allow_zero: leading zeros,
- * signs, exponents, whitespace, stray dots, words, non-ASCII digits
- * (Arabic-Indic, fullwidth, superscript, Devanagari), a combining mark,
- * NBSP, a stray byte. */
-/* clang-format off */
-static const char *const syntax_errors[] = {
-	"007", "00", "00.5", "01", "0001.00", "00.00", "+1", "-1", "-0",
-	"-0.00", "+0", "1e2", "1E2", "1e-2", "1.5e3", "1.5E+3", "0e0", " 1",
-	"1 ", "1 0", "\t1", "1\n", "\r\n1", ".5", "5.", ".", "", "1.2.3",
-	"1..5", "1,5", "1,000.00", "1_000", "1'000", "-", "+", "0x10", "0b1",
-	"NaN", "nan", "Infinity", "inf", "$1", "1USD", "a", "1a", "1.a",
-	"1.5a", "\"1\"", "\xd9\xa1", "\xef\xbc\x91", "1\xd9\xa1",
-	"1.\xd9\xa1", "\xc2\xb2", "\xe0\xa5\xa7", "1\xcc\x81",
-	"\xc2\xa0" "1", "1\xc2\xa0", "\xff", "1.\xff",
 };
 /* clang-format on */
 
@@ -443,250 +414,18 @@ static void test_currency_rejects(void)
 	CU_ASSERT_EQUAL(lf_currency_find("CLF")->exponent, 4);
 }
 
-/* JSON amounts: text parsed by json-c (strict) as `[<text>]`. */
-struct json_case {
-	const char *json;
-	int exp;
-	bool zero;
-	int err;
-	int64_t value;
-};
-
-/* clang-format off */
-static const struct json_case json_cases[] = {
-	{"100", 2, false, OK, 10000},
-	{"100.5", 2, false, OK, 10050},
-	{"100.50", 2, false, OK, 10050},
-	{"100.00", 2, false, OK, 10000},
-	{"100.000", 2, false, FRAC, 0},
-	{"1.000", 2, false, FRAC, 0},
-	{"5", 0, false, OK, 5},
-	{"5.0", 0, false, FRAC, 0},
-	{"1.250", 3, false, OK, 1250},
-	{"1.0001", 4, false, OK, 10001},
-	{"0", 2, false, NPOS, 0},
-	{"0", 2, true, OK, 0},
-	{"0.0", 2, true, OK, 0},
-	{"0.00", 2, false, NPOS, 0},
-	{"0.29", 2, false, OK, 29},
-	{"0.1", 2, false, OK, 10},
-	{"1234567890123.45", 2, false, OK, INT64_C(123456789012345)},
-	{"9999999999999.99", 2, false, OK, INT64_C(999999999999999)},
-	{"9007199254740993", 0, false, BIG, 0},
-	{"10000000000000", 2, false, OK, MAXM},
-	{"10000000000000.00", 2, false, OK, MAXM},
-	{"10000000000000.01", 2, false, BIG, 0},
-	{"10000000000001", 2, false, BIG, 0},
-	{"1000000000000000", 0, false, OK, MAXM},
-	{"1000000000000001", 0, false, BIG, 0},
-	{"1000000000000", 3, false, OK, MAXM},
-	{"1000000000000.001", 3, false, BIG, 0},
-	{"100000000000", 4, false, OK, MAXM},
-	{"100000000000.0001", 4, false, BIG, 0},
-	{"9223372036854775807", 2, false, BIG, 0},
-	{"9223372036854775808", 2, false, BIG, 0},
-	{"18446744073709551615", 2, false, BIG, 0},
-	{"18446744073709551616", 2, false, BIG, 0},
-	{"123456789012345678901234567890", 2, false, BIG, 0},
-	{"123456789012345678901234567890", 0, false, BIG, 0},
-	{"123456789012345678901234567890.5", 2, false, BIG, 0},
-	{"1.000000000000000000000000000001", 2, false, FRAC, 0},
-	{"-1", 2, false, SYN, 0},
-	{"-1.5", 2, false, SYN, 0},
-	{"-0.0", 2, true, SYN, 0},
-	{"-9223372036854775808", 2, false, SYN, 0},
-	{"-9223372036854775809", 2, false, SYN, 0},
-	{"-123456789012345678901234567890", 2, false, SYN, 0},
-	{"1e2", 2, false, SYN, 0},
-	{"1E2", 2, false, SYN, 0},
-	{"1e-2", 2, false, SYN, 0},
-	{"1.5e3", 2, false, SYN, 0},
-	{"1.5E+3", 2, false, SYN, 0},
-	{"0e0", 2, true, SYN, 0},
-	{"1e999", 2, false, SYN, 0},
-	/* json-c accepts these even in strict mode; the grammar does not */
-	{"1.", 2, false, SYN, 0},
-	{"01.5", 2, false, SYN, 0},
-	{"NaN", 2, false, SYN, 0},
-	{"Infinity", 2, false, SYN, 0},
-	{"-Infinity", 2, false, SYN, 0},
-	/* not JSON at all */
-	{"007", 2, false, JSON_REJECT, 0},
-	{"+1", 2, false, JSON_REJECT, 0},
-	{".5", 2, false, JSON_REJECT, 0},
-	{"1.2.3", 2, false, JSON_REJECT, 0},
-	{"0x10", 2, false, JSON_REJECT, 0},
-	{"'1'", 2, false, JSON_REJECT, 0},
-	/* strings */
-	{"\"100.00\"", 2, false, OK, 10000},
-	{"\"100\"", 2, false, OK, 10000},
-	{"\"100.5\"", 2, false, OK, 10050},
-	{"\"5\"", 0, false, OK, 5},
-	{"\"5.0\"", 0, false, FRAC, 0},
-	{"\"1.000\"", 2, false, FRAC, 0},
-	{"\"0\"", 2, false, NPOS, 0},
-	{"\"0\"", 2, true, OK, 0},
-	{"\"10000000000000.00\"", 2, false, OK, MAXM},
-	{"\"10000000000000.01\"", 2, false, BIG, 0},
-	{"\"123456789012345678901234567890\"", 2, false, BIG, 0},
-	{"\"007\"", 2, false, SYN, 0},
-	{"\"0.5\"", 2, false, OK, 50},
-	{"\"1e2\"", 2, false, SYN, 0},
-	{"\" 1\"", 2, false, SYN, 0},
-	{"\"\"", 2, true, SYN, 0},
-	{"\"\\u0031\"", 2, false, OK, 100},
-	{"\"1\\u0000\"", 2, false, SYN, 0},
-	{"\"\\u0661\"", 2, false, SYN, 0},
-	{"\"\xd9\xa1\"", 2, false, SYN, 0},
-	{"\"\xef\xbc\x91\"", 2, false, SYN, 0},
-	/* neither number nor string */
-	{"true", 2, false, TYPE, 0},
-	{"false", 2, false, TYPE, 0},
-	{"null", 2, true, TYPE, 0},
-	{"[]", 2, false, TYPE, 0},
-	{"[1]", 2, false, TYPE, 0},
-	{"{}", 2, false, TYPE, 0},
-	{"{\"amount\":1}", 2, false, TYPE, 0},
-};
-/* clang-format on */
-
-static struct json_object *parse_wrapped(const char *text)
-{
-	char buf[256];
-	struct json_tokener *tok;
-	struct json_object *arr;
-	int n = snprintf(buf, sizeof(buf), "[%s]", text);
-
-	CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(buf));
-	tok = json_tokener_new();
-	CU_ASSERT_FATAL(tok != NULL);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	arr = json_tokener_parse_ex(tok, buf, n);
-	if (arr != NULL && json_tokener_get_parse_end(tok) != (size_t)n) {
-		json_object_put(arr);
-		arr = NULL;
-	}
-	json_tokener_free(tok);
-	return arr;
-}
-
-static void test_from_json_table(void)
-{
-	for (size_t i = 0; i < sizeof(json_cases) / sizeof(json_cases[0]); i++) {
-		const struct json_case *c = &json_cases[i];
-		struct json_object *arr = parse_wrapped(c->json);
-		int64_t v = SENTINEL;
-		enum lf_money_verdict e;
-		bool ok;
-
-		if (c->err == JSON_REJECT) {
-			if (arr != NULL)
-				fprintf(stderr, "\n  json-c accepted %s\n", c->json);
-			CU_ASSERT_PTR_NULL(arr);
-			json_object_put(arr);
-			continue;
-		}
-		if (arr == NULL)
-			fprintf(stderr, "\n  json-c rejected %s\n", c->json);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(arr);
-		e = lf_money_from_json(json_object_array_get_idx(arr, 0), c->exp, c->zero, &v);
-		ok = (int)e == c->err && (c->err == OK ? v == c->value : v == SENTINEL);
-		if (!ok)
-			fprintf(stderr,
-				"\n  from_json(%s exp=%d zero=%d): got %d/%" PRId64
-				", want %d/%" PRId64 "\n",
-				c->json, c->exp, c->zero, (int)e, v, c->err, c->value);
-		CU_ASSERT(ok);
-		json_object_put(arr);
-	}
-}
-
-static void test_from_json_objects(void)
-{
-	struct json_object *o;
-	int64_t v = SENTINEL;
-	char buf[24];
-	const char *text;
-	size_t len;
-
-	CU_ASSERT_EQUAL(lf_money_from_json(NULL, 2, true, &v), TYPE);
-
-	o = json_object_new_int64(12345);
-	CU_ASSERT_EQUAL(lf_money_from_json(o, 2, false, &v), OK);
-	CU_ASSERT_EQUAL(v, 1234500);
-	CU_ASSERT(lf_money_json_text(o, buf, &text, &len));
-	CU_ASSERT_EQUAL(len, 5);
-	CU_ASSERT_NSTRING_EQUAL(text, "12345", 5);
-	json_object_put(o);
-
-	o = json_object_new_int64(INT64_MIN);
-	CU_ASSERT_EQUAL(lf_money_from_json(o, 2, false, &v), SYN);
-	CU_ASSERT(lf_money_json_text(o, buf, &text, &len));
-	CU_ASSERT_EQUAL(len, 20);
-	CU_ASSERT_NSTRING_EQUAL(text, "-9223372036854775808", 20);
-	json_object_put(o);
-
-	o = json_object_new_uint64(UINT64_MAX);
-	CU_ASSERT_EQUAL(lf_money_from_json(o, 0, false, &v), BIG);
-	CU_ASSERT(lf_money_json_text(o, buf, &text, &len));
-	CU_ASSERT_EQUAL(len, 20);
-	CU_ASSERT_NSTRING_EQUAL(text, "18446744073709551615", 20);
-	json_object_put(o);
-
-	/* every grammar violation, as the contents of a JSON string */
-	for (size_t i = 0; i < sizeof(syntax_errors) / sizeof(syntax_errors[0]); i++) {
-		o = json_object_new_string(syntax_errors[i]);
-		v = SENTINEL;
-		CU_ASSERT_EQUAL(lf_money_from_json(o, 2, true, &v), SYN);
-		CU_ASSERT_EQUAL(v, SENTINEL);
-		json_object_put(o);
-	}
-	v = 1234500;
-
-	o = json_object_new_string_len("1\0", 2);
-	CU_ASSERT_EQUAL(lf_money_from_json(o, 2, false, &v), SYN);
-	json_object_put(o);
-
-	o = json_object_new_string("100.00");
-	CU_ASSERT(lf_money_json_text(o, buf, &text, &len));
-	CU_ASSERT_EQUAL(len, 6);
-	CU_ASSERT_NSTRING_EQUAL(text, "100.00", 6);
-	json_object_put(o);
-
-	o = json_object_new_boolean(1);
-	CU_ASSERT_FALSE(lf_money_json_text(o, buf, &text, &len));
-	json_object_put(o);
-
-	/* a double parsed from text keeps that text exactly */
-	o = json_tokener_parse("{\"a\": 100.50}");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-	CU_ASSERT(lf_money_json_text(json_object_object_get(o, "a"), buf, &text, &len));
-	CU_ASSERT_EQUAL(len, 6);
-	CU_ASSERT_NSTRING_EQUAL(text, "100.50", 6);
-	json_object_put(o);
-	/* the failures above left the last good value alone */
-	CU_ASSERT_EQUAL(v, 1234500);
-}
-
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("money", NULL, NULL);
-	if (s == NULL || CU_add_test(s, "parse table", test_parse_table) == NULL ||
-	    CU_add_test(s, "parse respects length", test_parse_length_respected) == NULL ||
-	    CU_add_test(s, "parse every exponent", test_parse_every_exponent) == NULL ||
-	    CU_add_test(s, "parse absurdly long", test_parse_absurdly_long) == NULL ||
-	    CU_add_test(s, "format/parse round trip", test_round_trip) == NULL ||
-	    CU_add_test(s, "format table", test_format_table) == NULL ||
-	    CU_add_test(s, "currency table", test_currency_table) == NULL ||
-	    CU_add_test(s, "currency rejects", test_currency_rejects) == NULL ||
-	    CU_add_test(s, "from_json table", test_from_json_table) == NULL ||
-	    CU_add_test(s, "from_json objects", test_from_json_objects) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	return lf_cunit_run();
+	static const struct lf_test tests[] = {
+		{"parse table", test_parse_table},
+		{"parse respects length", test_parse_length_respected},
+		{"parse every exponent", test_parse_every_exponent},
+		{"parse absurdly long", test_parse_absurdly_long},
+		{"format/parse round trip", test_round_trip},
+		{"format table", test_format_table},
+		{"currency table", test_currency_table},
+		{"currency rejects", test_currency_rejects},
+	};
+	static const struct lf_suite suites[] = {{"money", LF_TESTS(tests)}};
+	return lf_cunit_main(suites, LF_COUNT(suites));
 }
