@@ -44,9 +44,7 @@ static const char *const daemon_env[][2] = {
 };
 #define NENV (sizeof daemon_env / sizeof daemon_env[0])
 
-static struct lf_h_env env;
 static struct lf_h_daemon d;
-static char dbname[64];
 static char prefix[48];
 static char alice[37], bob[37];
 static int seq;
@@ -137,10 +135,10 @@ static void test_sql_error(void)
 	pay_body(body, sizeof body, secret_ref);
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", secret_auth);
 
-	CU_ASSERT_FATAL(lf_h_sql(&env, dbname, "RENAME TABLE payments TO payments_away"));
+	CU_ASSERT_FATAL(lf_h_sql(&fx.env, fx.db, "RENAME TABLE payments TO payments_away"));
 	struct lf_h_resp r = {0};
 	int st = pay(d.port, key, rid, auth, body, &r);
-	CU_ASSERT(lf_h_sql(&env, dbname, "RENAME TABLE payments_away TO payments"));
+	CU_ASSERT(lf_h_sql(&fx.env, fx.db, "RENAME TABLE payments_away TO payments"));
 
 	/* 503 today, 500 once the handlers say internal_error; never 201 */
 	CU_ASSERT(st == 500 || st == 503);
@@ -192,8 +190,8 @@ static void test_redis_error_reply(void)
 	const char *expire[] = {"PEXPIRE", tkey, "60000"};
 	char type = 0, buf[128];
 	long long num = 0;
-	CU_ASSERT_FATAL(lf_h_redis(&env, 3, rpush, &type, &num, buf, sizeof buf) && type == ':');
-	CU_ASSERT(lf_h_redis(&env, 3, expire, &type, &num, buf, sizeof buf));
+	CU_ASSERT_FATAL(lf_h_redis(&fx.env, 3, rpush, &type, &num, buf, sizeof buf) && type == ':');
+	CU_ASSERT(lf_h_redis(&fx.env, 3, expire, &type, &num, buf, sizeof buf));
 
 	pay_body(body, sizeof body, "redis-error");
 	struct lf_h_resp r = {0};
@@ -212,19 +210,19 @@ static void test_redis_error_reply(void)
 		show_log(&d, rid);
 
 	const char *del[] = {"DEL", tkey};
-	(void)lf_h_redis(&env, 2, del, &type, &num, buf, sizeof buf);
+	(void)lf_h_redis(&fx.env, 2, del, &type, &num, buf, sizeof buf);
 }
 
 static void test_redis_unreachable(void)
 {
 	/* a second daemon, same database, whose Redis port is closed */
 	struct lf_h_daemon d2;
-	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &d2, dbname, 1, NULL));
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &d2, fx.db, 1, NULL));
 	unsigned closed = lf_h_free_port();
 	char port[16];
 	snprintf(port, sizeof port, "%u", closed);
 	setenv("LEDGERFLOW_REDIS_PORT", port, 1);
-	bool started = lf_h_daemon_start(&env, &d2);
+	bool started = lf_h_daemon_start(&fx.env, &d2);
 	unsetenv("LEDGERFLOW_REDIS_PORT");
 	CU_ASSERT_FATAL(started);
 
@@ -275,8 +273,8 @@ static void test_pool_timeout(void)
 	 * blocks on it with the first request's statement */
 	MYSQL *side = mysql_init(NULL);
 	CU_ASSERT_FATAL(side != NULL);
-	if (mysql_real_connect(side, env.mysql_host, env.mysql_user, env.mysql_password, dbname,
-			       env.mysql_port, NULL, 0) == NULL) {
+	if (mysql_real_connect(side, fx.env.mysql_host, fx.env.mysql_user, fx.env.mysql_password,
+			       fx.db, fx.env.mysql_port, NULL, 0) == NULL) {
 		fprintf(stderr, "side connection: %s\n", mysql_error(side));
 		mysql_close(side);
 		CU_FAIL_FATAL("side connection");
@@ -378,11 +376,12 @@ static void test_cache_metrics(void)
 
 static int suite_init(void)
 {
-	if (!lf_h_daemon_config(&env, &d, dbname, 1, NULL) || lf_h_ctl(&env, &d, "migrate") != 0)
+	if (!lf_h_daemon_config(&fx.env, &d, fx.db, 1, NULL) ||
+	    lf_h_ctl(&fx.env, &d, "migrate") != 0)
 		goto fail;
 	for (size_t i = 0; i < NENV; i++)
 		setenv(daemon_env[i][0], daemon_env[i][1], 1);
-	bool started = lf_h_daemon_start(&env, &d);
+	bool started = lf_h_daemon_start(&fx.env, &d);
 	for (size_t i = 0; i < NENV; i++)
 		unsetenv(daemon_env[i][0]);
 	if (!started || lf_h_account(d.port, "Alice", "USD", "1000.00", alice) != 201 ||
@@ -399,36 +398,35 @@ static int suite_cleanup(void)
 	return lf_h_daemon_stop(&d, SIGTERM, 15000) == 0 ? 0 : 1;
 }
 
-int main(void)
+static int setup(void)
 {
-	if (!lf_h_env_load(&env))
-		return LF_H_SKIP;
-	snprintf(dbname, sizeof dbname, "lf_fail_%ld", (long)getpid());
 	snprintf(prefix, sizeof prefix, "tf%ldx%lld", (long)getpid(),
 		 (long long)(time(NULL) % 1000000));
-	signal(SIGPIPE, SIG_IGN);
-	if (!lf_h_db_create(&env, dbname))
-		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("failures", suite_init, suite_cleanup);
-	if (s == NULL ||
-	    CU_add_test(s, "SQL error: not 201, one store_error line with the request id",
-			test_sql_error) == NULL ||
-	    CU_add_test(s, "Redis error reply: a subsys=redis warn line, payment 201",
-			test_redis_error_reply) == NULL ||
-	    CU_add_test(s, "Redis unreachable: a subsys=redis warn line, payment 201",
-			test_redis_unreachable) == NULL ||
-	    CU_add_test(s, "pool timeout: 503 Retry-After, a db_pool_timeout line",
-			test_pool_timeout) == NULL ||
-	    CU_add_test(s, "the shared cache's counters are in /metrics", test_cache_metrics) ==
-		    NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	int rc = lf_cunit_run();
+	return 0;
+}
+
+static void teardown(void)
+{
 	if (d.pid > 0)
 		lf_h_daemon_stop(&d, SIGKILL, 5000);
-	lf_h_db_drop(&env, dbname);
-	return rc;
+}
+
+static const struct lf_test failure_tests[] = {
+	{"SQL error: not 201, one store_error line with the request id", test_sql_error},
+	{"Redis error reply: a subsys=redis warn line, payment 201", test_redis_error_reply},
+	{"Redis unreachable: a subsys=redis warn line, payment 201", test_redis_unreachable},
+	{"pool timeout: 503 Retry-After, a db_pool_timeout line", test_pool_timeout},
+	{"the shared cache's counters are in /metrics", test_cache_metrics},
+};
+
+static const struct lf_suite suites[] = {
+	{"failures", LF_TESTS(failure_tests), .init = suite_init, .cleanup = suite_cleanup},
+};
+
+int main(void)
+{
+	/* the database only: the tests start daemons with their own settings */
+	static const struct lf_h_fixture_opts opts = {
+		.name = "fail", .no_daemon = true, .setup = setup, .teardown = teardown};
+	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }
