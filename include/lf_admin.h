@@ -1,8 +1,9 @@
 /*
  * lf_admin.h - the database administration behind `ledgerflowctl migrate |
- * seed | reconcile`: apply sql/NNN_name.sql migrations in order (each
- * recorded in schema_migrations), load the demo accounts, and check that
- * the books hold. Blocking; human-readable output goes to `out`.
+ * seed | reconcile | client ...`: apply sql/NNN_name.sql migrations in
+ * order (each recorded in schema_migrations), load the demo accounts,
+ * check that the books hold, and manage the API clients and their keys.
+ * Blocking; human-readable output goes to `out`.
  */
 #ifndef LF_ADMIN_H
 #define LF_ADMIN_H
@@ -10,6 +11,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "lf_auth.h"
+#include "lf_core.h"
 #include "lf_store.h"
 
 struct st_mysql;
@@ -34,5 +37,33 @@ bool lf_admin_seed(const struct lf_db_params *p, FILE *out) __attribute__((warn_
  * 1 with a report of every violation class (count and example ids) when
  * they do not, 2 when the database cannot be reached or queried. */
 int lf_admin_reconcile(const struct lf_db_params *p, FILE *out);
+
+/* ---- API clients (ctl/clients.c) ---- */
+struct lf_admin_auth {
+	const char *pepper_file;         /* [auth] pepper_file, created if missing */
+	enum lf_secret_mode secret_mode; /* [server] secret_permissions */
+	int64_t rotate_grace_ms;         /* [auth] rotate_grace */
+};
+/* Each prints its human lines to out and its problems to err (a pepper
+ * file others may read is a warning there). LF_OK; LF_DECLINED when the
+ * name is taken (create), unknown (revoke, rotate) or revoked (rotate),
+ * with a message; LF_ERROR for anything else (the database, the pepper).
+ * A printed key is the last line of out, alone, and is never stored or
+ * logged: the database holds its digest under the pepper. */
+/* A client with scopes (LF_SCOPE_* bits) and rate (per second; 0 = the
+ * configured default) and its first key, in one transaction. */
+lf_rc lf_admin_client_create(const struct lf_db_params *p, const struct lf_admin_auth *a,
+			     const char *name, unsigned scopes, unsigned rate, FILE *out,
+			     FILE *err);
+/* One line per client: id, name, scopes, rate, created, status, and the
+ * prefixes of its keys that still work (with their expiry). */
+lf_rc lf_admin_client_list(const struct lf_db_params *p, FILE *out, FILE *err);
+/* Revoke the client and all its keys, and bump auth_epoch. Revoking a
+ * revoked client changes nothing and is LF_OK. */
+lf_rc lf_admin_client_revoke(const struct lf_db_params *p, const char *name, FILE *out, FILE *err);
+/* A new key; the client's other keys expire at now + rotate_grace (or
+ * sooner, if they already did); bump auth_epoch. */
+lf_rc lf_admin_client_rotate(const struct lf_db_params *p, const struct lf_admin_auth *a,
+			     const char *name, FILE *out, FILE *err);
 
 #endif

@@ -28,20 +28,31 @@ enum lf_ctl_command {
 	LF_CTL_SEED,
 	LF_CTL_RECONCILE,
 	LF_CTL_CLIENT_CREATE,
+	LF_CTL_CLIENT_LIST,
+	LF_CTL_CLIENT_REVOKE,
+	LF_CTL_CLIENT_ROTATE,
 };
+
+#define LF_CTL_NAME_MAX 100     /* api_clients.name */
+#define LF_CTL_RATE_MAX 1000000 /* --rate, requests per second */
 
 struct lf_ctl_args {
 	const char *config_path; /* -c FILE */
 	enum lf_ctl_command command;
-	const char *client_name; /* client create NAME */
-	const char *scopes;      /* --scopes S,... */
+	const char *client_name; /* client create|revoke|rotate NAME */
+	const char *scopes;      /* --scopes S,... as written */
+	unsigned scope_bits;     /* --scopes parsed (lf_auth.h, LF_SCOPE_*) */
+	unsigned rate;           /* --rate N, 1..LF_CTL_RATE_MAX; 0 when not given */
 	bool help;
 };
 
 /* Parse argv for ledgerflowctl: [-c FILE] migrate | seed | reconcile |
- * client create NAME --scopes S,... With -h/--help the command is not
- * checked. Returns false with a message on `err` for an unknown option or
- * command, a missing NAME or --scopes, or an extra operand. */
+ * client create NAME --scopes S,... [--rate N] | client list |
+ * client revoke NAME | client rotate NAME. With -h/--help the command is
+ * not checked. Returns false with a message on `err` for an unknown option,
+ * command or scope, a missing or malformed NAME (1..100 characters of
+ * A-Z a-z 0-9 . _ - : @), a missing --scopes, a --rate out of 1..1000000,
+ * an option the command does not take, or an extra operand. */
 bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct lf_ctl_args *out,
 		       FILE *err);
 

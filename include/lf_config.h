@@ -28,11 +28,13 @@ struct lf_config {
 	char *log_level; /* debug|info|warn|error */
 	char *log_file;  /* "" or "-": stderr */
 	bool access_log;
+	char *secret_permissions; /* warn|refuse: a secret file others may read */
 	/* [mysql] */
 	char *mysql_host;
 	unsigned mysql_port;
 	char *mysql_user;
-	char *mysql_password;
+	char *mysql_password; /* from password_file when that is set */
+	char *mysql_password_file;
 	char *mysql_database;
 	char *mysql_socket; /* "" = TCP */
 	int pool_size;
@@ -43,7 +45,8 @@ struct lf_config {
 	/* [redis] */
 	char *redis_host;
 	unsigned redis_port;
-	char *redis_password;
+	char *redis_password; /* from password_file when that is set */
+	char *redis_password_file;
 	int redis_db;
 	int64_t redis_timeout_ms;
 	int64_t redis_breaker_cooldown_ms;
@@ -55,6 +58,8 @@ struct lf_config {
 	/* [auth] */
 	bool auth_enabled;
 	bool auth_ops_public; /* /healthz /readyz /metrics without a key */
+	char *auth_pepper_file;
+	int64_t auth_rotate_grace_ms; /* an old key's life after client rotate */
 	/* where sql/ migrations live */
 	char *sql_dir;
 };
@@ -63,10 +68,14 @@ struct lf_config {
  * overwritten, not freed first. */
 void lf_config_defaults(struct lf_config *cfg);
 /* Load defaults, then `path` (if non-NULL), then the environment
- * (LEDGERFLOW_<SECTION>_<KEY>). Problems are printed to `errors` (may be
+ * (LEDGERFLOW_<SECTION>_<KEY>), then read the password files
+ * ([mysql]/[redis] password_file). Problems are printed to `errors` (may be
  * NULL) one per line, "SOURCE: section.key: problem" where SOURCE is
- * FILE:LINE or $VARIABLE; secret values are never printed. Returns true
- * when there were none; on false `cfg` has been freed (all zero). */
+ * FILE:LINE or $VARIABLE; secret values are never printed. A file holding
+ * a secret that others may read is a warning line ("... : warning: ...",
+ * the load still succeeds) or, with server.secret_permissions = refuse, a
+ * problem. Returns true when there were no problems; on false `cfg` has
+ * been freed (all zero). */
 bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
 	__attribute__((warn_unused_result));
 /* Frees the strings and zeroes `cfg`; safe to call twice. */
@@ -92,6 +101,7 @@ struct lf_config_key_info {
 	const char *description;  /* one line */
 	bool reloadable;          /* takes effect on SIGHUP */
 	bool secret;              /* never printed */
+	bool build_default;       /* the default is a path chosen by the build */
 };
 /* Describe key i; false past the end. */
 bool lf_config_key_info(size_t i, struct lf_config_key_info *out);

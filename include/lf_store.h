@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lf_auth.h"
 #include "lf_core.h"
 #include "lf_idempotency.h"
 #include "lf_uuid.h"
@@ -176,6 +177,26 @@ struct lf_ledger_entry {
 lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account, int64_t before_seq,
 			   unsigned max, struct lf_ledger_entry *out, unsigned *count, bool *more,
 			   char currency[4]);
+
+/* ---- API keys (authentication) ---- */
+struct lf_key_row {
+	uint8_t digest[LF_AUTH_DIGEST_LEN]; /* HMAC-SHA-256(pepper, key) */
+	uint64_t client_id;
+	unsigned scopes;    /* LF_SCOPE_* bits */
+	unsigned rate;      /* requests per second; 0 = [ratelimit] rate */
+	int64_t expires_ms; /* the key's end after a rotation; 0 = none */
+	bool revoked;       /* the key or its client is revoked */
+};
+/* The key whose public prefix is `prefix` (NUL-terminated), with its
+ * client's scopes and rate; LF_DECLINED when there is none. The caller
+ * compares digests (lf_auth_digest_equal) and checks revoked and
+ * expires_ms against its clock. Scopes the server does not know are
+ * LF_ERROR (refused), never a partial set. */
+lf_rc lf_store_find_key(struct lf_store_conn *c, const char prefix[LF_AUTH_PREFIX_LEN + 1],
+			struct lf_key_row *out);
+/* The authentication epoch: bumped by every revoke and rotate, so a
+ * worker that sees it change drops the key lookups it cached. */
+lf_rc lf_store_auth_epoch(struct lf_store_conn *c, uint64_t *epoch);
 
 /* ---- retention ---- */
 /* Delete up to `batch` idempotency rows whose expiry is before now_ms. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lf_args.h"
+#include "lf_auth.h"
 
 #define MAX_OPERANDS 8
 
@@ -122,19 +123,110 @@ static bool valid_scopes(const char *s)
 	return item;
 }
 
+/* A client name: 1..LF_CTL_NAME_MAX of [A-Za-z0-9._:@-] (it is printed
+ * in lists and logs as it is). */
+static bool valid_name(const char *s)
+{
+	static const char ok[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-";
+	size_t n = strlen(s);
+	return n >= 1 && n <= LF_CTL_NAME_MAX && strspn(s, ok) == n;
+}
+
+/* --rate: decimal digits only, 1..LF_CTL_RATE_MAX. */
+static bool parse_rate(const char *s, unsigned *out)
+{
+	unsigned long v = 0;
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || s[n] != '\0' || n > 7)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	if (v < 1 || v > LF_CTL_RATE_MAX)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* client create NAME --scopes S,... [--rate N] | list | revoke NAME |
+ * rotate NAME: ops[0] is "client". */
+static bool parse_client(struct lf_ctl_args *out, const char *const *ops, int nops, bool too_many,
+			 const char *rate, FILE *err, const char *prog)
+{
+	static const struct {
+		const char *word;
+		enum lf_ctl_command cmd;
+		bool named;
+	} subs[] = {
+		{"create", LF_CTL_CLIENT_CREATE, true},
+		{"list", LF_CTL_CLIENT_LIST, false},
+		{"revoke", LF_CTL_CLIENT_REVOKE, true},
+		{"rotate", LF_CTL_CLIENT_ROTATE, true},
+	};
+	if (nops < 2)
+		return fail(err, prog,
+			    "client: missing subcommand (create, list, revoke or rotate)");
+	size_t i = 0;
+	while (i < sizeof subs / sizeof subs[0] && strcmp(ops[1], subs[i].word) != 0)
+		i++;
+	if (i == sizeof subs / sizeof subs[0])
+		return fail(err, prog, "client: unknown subcommand '%s'", ops[1]);
+	const char *sub = subs[i].word;
+	bool create = subs[i].cmd == LF_CTL_CLIENT_CREATE;
+	int want = subs[i].named ? 3 : 2;
+	if (subs[i].named && (nops < 3 || ops[2][0] == '\0'))
+		return fail(err, prog, "client %s: missing NAME", sub);
+	if (nops > want || too_many)
+		return fail(err, prog, "client %s: unexpected argument '%s'", sub,
+			    nops > want ? ops[want] : "");
+	if (subs[i].named && !valid_name(ops[2]))
+		return fail(err, prog,
+			    "client %s: NAME must be 1..%d characters of A-Z a-z 0-9 . _ - : @",
+			    sub, LF_CTL_NAME_MAX);
+	if (!create && out->scopes)
+		return fail(err, prog, "client %s: --scopes is only for client create", sub);
+	if (!create && rate)
+		return fail(err, prog, "client %s: --rate is only for client create", sub);
+	if (create) {
+		char bad[65];
+		if (!out->scopes)
+			return fail(err, prog, "client create: --scopes S,... is required");
+		if (!valid_scopes(out->scopes))
+			return fail(err, prog,
+				    "client create: --scopes must be a comma-separated list "
+				    "without empty items or blanks");
+		if (!lf_auth_scopes_parse(out->scopes, &out->scope_bits, bad)) {
+			char all[160];
+			lf_auth_scopes_format(LF_SCOPE_ALL, all, sizeof all);
+			return fail(err, prog, "client create: unknown scope '%s' (scopes: %s)",
+				    bad, all);
+		}
+		if (rate && !parse_rate(rate, &out->rate))
+			return fail(err, prog,
+				    "client create: --rate must be a whole number of requests per "
+				    "second, 1..%d",
+				    LF_CTL_RATE_MAX);
+	}
+	out->command = subs[i].cmd;
+	out->client_name = subs[i].named ? ops[2] : NULL;
+	return true;
+}
+
 bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct lf_ctl_args *out,
 		       FILE *err)
 {
-	enum { OPT_SCOPES = 0x100 };
+	enum { OPT_SCOPES = 0x100, OPT_RATE };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{"scopes", required_argument, NULL, OPT_SCOPES},
+		{"rate", required_argument, NULL, OPT_RATE},
 		{NULL, 0, NULL, 0},
 	};
 	static const char prog[] = "ledgerflowctl";
 #define OPTSTRING "-:c:h"
 	const char *ops[MAX_OPERANDS];
+	const char *rate = NULL;
 	int nops = 0, ch;
 	bool too_many = false;
 
@@ -150,6 +242,7 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 			break;
 		case 'h': out->help = true; break;
 		case OPT_SCOPES: out->scopes = optarg; break;
+		case OPT_RATE: rate = optarg; break;
 		case 1:
 			if (nops < MAX_OPERANDS)
 				ops[nops++] = optarg;
@@ -167,8 +260,7 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 	if (out->help)
 		return true;
 	if (nops == 0)
-		return fail(err, prog,
-			    "no command given (migrate, seed, reconcile or client create)");
+		return fail(err, prog, "no command given (migrate, seed, reconcile or client)");
 
 	if (strcmp(ops[0], "migrate") == 0 || strcmp(ops[0], "seed") == 0 ||
 	    strcmp(ops[0], "reconcile") == 0) {
@@ -179,28 +271,13 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 			return fail(err, prog, "%s: unexpected argument '%s'", ops[0], ops[1]);
 		if (out->scopes)
 			return fail(err, prog, "%s: --scopes is only for client create", ops[0]);
+		if (rate)
+			return fail(err, prog, "%s: --rate is only for client create", ops[0]);
 		return true;
 	}
 	if (strcmp(ops[0], "client") != 0)
 		return fail(err, prog, "unknown command '%s'", ops[0]);
-	if (nops < 2)
-		return fail(err, prog, "client: missing subcommand (create)");
-	if (strcmp(ops[1], "create") != 0)
-		return fail(err, prog, "client: unknown subcommand '%s'", ops[1]);
-	if (nops < 3 || ops[2][0] == '\0')
-		return fail(err, prog, "client create: missing NAME");
-	if (nops > 3 || too_many)
-		return fail(err, prog, "client create: unexpected argument '%s'",
-			    nops > 3 ? ops[3] : "");
-	if (!out->scopes)
-		return fail(err, prog, "client create: --scopes S,... is required");
-	if (!valid_scopes(out->scopes))
-		return fail(err, prog,
-			    "client create: --scopes must be a comma-separated list without empty "
-			    "items or blanks");
-	out->command = LF_CTL_CLIENT_CREATE;
-	out->client_name = ops[2];
-	return true;
+	return parse_client(out, ops, nops, too_many, rate, err, prog);
 #undef OPTSTRING
 }
 
@@ -218,13 +295,25 @@ void lf_args_usage_daemon(FILE *out)
 void lf_args_usage_ctl(FILE *out)
 {
 	fputs("Usage: ledgerflowctl [-c FILE] COMMAND\n"
-	      "  migrate                          apply the sql/ migrations in order\n"
-	      "  seed                             load the demo accounts\n"
-	      "  reconcile                        check the books; exit 1 with a report if they do "
-	      "not hold\n"
-	      "  client create NAME --scopes S,.. create an API client and print its key\n"
+	      "Commands:\n"
+	      "  migrate       apply the sql/ migrations that are missing, in order\n"
+	      "  seed          load the demo accounts (idempotent)\n"
+	      "  reconcile     check the books; exit 0 when they hold, 1 with a report\n"
+	      "  client create NAME --scopes S,... [--rate N]\n"
+	      "                create an API client; its key is printed once, alone on the\n"
+	      "                last line\n"
+	      "  client list   the clients, their scopes, rates and key prefixes (no secrets)\n"
+	      "  client revoke NAME\n"
+	      "                revoke the client and every key it has, at once\n"
+	      "  client rotate NAME\n"
+	      "                print a new key; the old ones work for [auth] rotate_grace\n"
+	      "Scopes: accounts:read accounts:write payments:read payments:write funds:issue\n"
+	      "        events:read admin\n"
 	      "Options:\n"
 	      "  -c, --config FILE   configuration file\n"
+	      "  --scopes S,...      client create: the scopes, comma-separated\n"
+	      "  --rate N            client create: requests per second, 1..1000000\n"
+	      "                      (default: [ratelimit] rate)\n"
 	      "  -h, --help          show this help\n",
 	      out);
 }

@@ -6,7 +6,9 @@
  * LEDGERFLOW_<SECTION>_<KEY> environment variables. Each problem is printed
  * as one line "SOURCE: section.key: what is wrong"; secret values
  * (passwords) are never printed. The value parsers (sizes, durations,
- * booleans, listen addresses) are in config_value.c.
+ * booleans, listen addresses) are in config_value.c; password files and the
+ * permission checks of files holding secrets, applied last, in
+ * config_secrets.c.
  */
 #include "config.h"
 
@@ -27,6 +29,9 @@
 #ifndef LF_DEFAULT_SQL_DIR
 #define LF_DEFAULT_SQL_DIR "/usr/share/ledgerflow/sql"
 #endif
+#ifndef LF_DEFAULT_PEPPER_FILE
+#define LF_DEFAULT_PEPPER_FILE "/var/lib/ledgerflow/pepper"
+#endif
 
 enum key_type { T_STRING, T_UINT, T_INT, T_SIZE, T_DURATION, T_BOOL, T_WORKERS, T_LISTEN };
 
@@ -34,6 +39,7 @@ enum key_type { T_STRING, T_UINT, T_INT, T_SIZE, T_DURATION, T_BOOL, T_WORKERS, 
 #define K_SECRET 0x2u    /* value never printed */
 #define K_NONEMPTY 0x4u  /* strings: "" rejected */
 #define K_WHOLE_SEC 0x8u /* durations: a whole number of seconds */
+#define K_BUILD 0x10u    /* the default is a path chosen by the build */
 
 struct key {
 	const char *section, *name;
@@ -81,6 +87,8 @@ static const struct key keys[] = {
 	 "log file; empty or - for stderr"},
 	{"server", "access_log", T_BOOL, O(access_log), "on", 0, 0, R, NULL,
 	 "log one line per request"},
+	{"server", "secret_permissions", T_STRING, O(secret_permissions), "warn", 0, 16, R,
+	 "warn|refuse", "a file holding a secret that group or others may read: warn or refuse"},
 	{"mysql", "host", T_STRING, O(mysql_host), "127.0.0.1", 0, 255, R | K_NONEMPTY, NULL,
 	 "MySQL/MariaDB server host"},
 	{"mysql", "port", T_UINT, O(mysql_port), "3306", 1, 65535, R, NULL, "MySQL/MariaDB server port"},
@@ -88,6 +96,8 @@ static const struct key keys[] = {
 	 "database user"},
 	{"mysql", "password", T_STRING, O(mysql_password), "", 0, 1024, R | K_SECRET, NULL,
 	 "database password"},
+	{"mysql", "password_file", T_STRING, O(mysql_password_file), "", 0, 4096, R, NULL,
+	 "file whose first line is the database password; empty for none"},
 	{"mysql", "database", T_STRING, O(mysql_database), "ledgerflow", 0, 64, R | K_NONEMPTY, NULL,
 	 "database (schema) name"},
 	{"mysql", "socket", T_STRING, O(mysql_socket), "", 0, 107, R, NULL,
@@ -107,6 +117,8 @@ static const struct key keys[] = {
 	{"redis", "port", T_UINT, O(redis_port), "6379", 1, 65535, R, NULL, "Redis server port"},
 	{"redis", "password", T_STRING, O(redis_password), "", 0, 1024, R | K_SECRET, NULL,
 	 "Redis password (AUTH); empty for none"},
+	{"redis", "password_file", T_STRING, O(redis_password_file), "", 0, 4096, R, NULL,
+	 "file whose first line is the Redis password; empty for none"},
 	{"redis", "db", T_INT, O(redis_db), "0", 0, 65535, R, NULL, "Redis database number"},
 	{"redis", "timeout", T_DURATION, O(redis_timeout_ms), "200ms", 1, MINUTE, R, NULL,
 	 "connect and command timeout"},
@@ -122,8 +134,12 @@ static const struct key keys[] = {
 	 "require Authorization: Bearer keys on the API"},
 	{"auth", "ops_public", T_BOOL, O(auth_ops_public), "on", 0, 0, R, NULL,
 	 "serve /healthz, /readyz and /metrics without a key"},
-	{"paths", "sql_dir", T_STRING, O(sql_dir), LF_DEFAULT_SQL_DIR, 0, 4096, R | K_NONEMPTY, NULL,
-	 "directory holding the sql/ migrations"},
+	{"auth", "pepper_file", T_STRING, O(auth_pepper_file), LF_DEFAULT_PEPPER_FILE, 0, 4096,
+	 K_NONEMPTY | K_BUILD, NULL, "file of the 32-byte key-hashing pepper; made 0600 if missing"},
+	{"auth", "rotate_grace", T_DURATION, O(auth_rotate_grace_ms), "24h", 0, 8760 * HOUR, R, NULL,
+	 "how long a key keeps working after client rotate replaced it"},
+	{"paths", "sql_dir", T_STRING, O(sql_dir), LF_DEFAULT_SQL_DIR, 0, 4096,
+	 R | K_NONEMPTY | K_BUILD, NULL, "directory holding the sql/ migrations"},
 };
 /* clang-format on */
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -229,7 +245,8 @@ struct load_ctx {
 	char *line;
 	size_t linecap;
 	enum { SECTION_NONE, SECTION_OK, SECTION_BAD } section_state;
-	unsigned seen[NKEYS]; /* line a key was set on in the file, 0 if not */
+	unsigned seen[NKEYS];          /* line a key was set on in the file, 0 if not */
+	const struct key *file_secret; /* the first secret the file sets non-empty */
 };
 
 /* One problem, one line: "SOURCE: section.key: text". src NULL means the
@@ -433,6 +450,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		return 1;
 	}
 	c->seen[k - keys] = c->lineno;
+	if ((k->flags & K_SECRET) && value[0] != '\0' && !c->file_secret)
+		c->file_secret = k;
 	apply(c, k, value, NULL);
 	return 1; /* keep going: every problem gets reported */
 }
@@ -552,6 +571,46 @@ void lf_config_defaults(struct lf_config *cfg)
 		apply(&c, &keys[i], keys[i].def, "default");
 }
 
+/* Where key k got its value: "$VARIABLE", "FILE:LINE" or "default". */
+static const char *key_source(const struct load_ctx *c, const struct key *k, char *buf, size_t len)
+{
+	char name[128];
+	env_name(k, name, sizeof name);
+	if (getenv(name))
+		snprintf(buf, len, "$%s", name);
+	else if (c->seen[k - keys])
+		snprintf(buf, len, "%s:%u", c->path, c->seen[k - keys]);
+	else
+		snprintf(buf, len, "default");
+	return buf;
+}
+
+/* Last, with every value known: the passwords kept in files, and the
+ * permissions of the files that hold secrets (config_secrets.c). */
+static void apply_secrets(struct load_ctx *c)
+{
+	static const char *const services[] = {"mysql", "redis"};
+	const char *policy = c->cfg->secret_permissions;
+	struct cfg_secrets x = {.errors = c->errors,
+				.refuse = policy && strcmp(policy, "refuse") == 0};
+	char src[300];
+	if (c->file_secret) {
+		const struct key *k = c->file_secret;
+		snprintf(src, sizeof src, "%s:%u", c->path, c->seen[k - keys]);
+		cfg_secrets_check_conf(&x, c->path, src, k->section, k->name);
+	}
+	for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
+		const struct key *fk = find_key(services[i], "password_file");
+		const struct key *pk = find_key(services[i], "password");
+		const char *file = *FIELD(c->cfg, fk, char *);
+		if (file && file[0])
+			cfg_secrets_password_file(&x, key_source(c, fk, src, sizeof src),
+						  services[i], file, (size_t)pk->max,
+						  FIELD(c->cfg, pk, char *));
+	}
+	c->nerrors += x.nerrors;
+}
+
 bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
 {
 	struct load_ctx c = {.cfg = cfg, .errors = errors};
@@ -567,6 +626,7 @@ bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
 			apply(&c, &keys[i], v, src);
 		}
 	}
+	apply_secrets(&c);
 	if (c.nerrors == 0)
 		return true;
 	lf_config_free(cfg);
@@ -664,5 +724,6 @@ bool lf_config_key_info(size_t i, struct lf_config_key_info *out)
 	out->description = keys[i].desc;
 	out->reloadable = (keys[i].flags & K_RELOAD) != 0;
 	out->secret = (keys[i].flags & K_SECRET) != 0;
+	out->build_default = (keys[i].flags & K_BUILD) != 0;
 	return true;
 }

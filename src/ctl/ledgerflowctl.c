@@ -1,11 +1,13 @@
 /*
  * ctl/ledgerflowctl.c - ledgerflowctl: administration against the database named
- * in the configuration: migrate, seed, reconcile.
+ * in the configuration: migrate, seed, reconcile, and the API clients
+ * (client create | list | revoke | rotate).
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lf_admin.h"
 #include "lf_args.h"
@@ -16,25 +18,15 @@
 #define LF_DEFAULT_CONFIG "/etc/ledgerflow/ledgerflow.conf"
 #endif
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: ledgerflowctl [-c FILE] COMMAND\n"
-		     "commands:\n"
-		     "  migrate     apply the sql/ migrations that are missing, in order\n"
-		     "  seed        load the demo accounts (idempotent)\n"
-		     "  reconcile   check the books; exit 0 when they hold, 1 with a report\n"
-		     "  client create NAME --scopes S,...   create an API client\n");
-}
-
 int main(int argc, char **argv)
 {
 	struct lf_ctl_args args;
 	if (!lf_args_parse_ctl(argc, argv, LF_DEFAULT_CONFIG, &args, stderr)) {
-		usage(stderr);
+		lf_args_usage_ctl(stderr);
 		return 2;
 	}
 	if (args.help) {
-		usage(stdout);
+		lf_args_usage_ctl(stdout);
 		return 0;
 	}
 	struct lf_config cfg;
@@ -55,16 +47,35 @@ int main(int argc, char **argv)
 		.rw_timeout_s = 600,
 		.lock_wait_timeout_s = (unsigned)((cfg.mysql_lock_wait_timeout_ms + 999) / 1000),
 	};
+	struct lf_admin_auth auth = {
+		.pepper_file = cfg.auth_pepper_file,
+		.secret_mode = strcmp(cfg.secret_permissions, "refuse") == 0 ? LF_SECRET_REFUSE
+									     : LF_SECRET_WARN,
+		.rotate_grace_ms = cfg.auth_rotate_grace_ms,
+	};
 	int rc = 2;
 	switch (args.command) {
 	case LF_CTL_MIGRATE: rc = lf_admin_migrate(&p, cfg.sql_dir, stdout) ? 0 : 1; break;
 	case LF_CTL_SEED: rc = lf_admin_seed(&p, stdout) ? 0 : 1; break;
 	case LF_CTL_RECONCILE: rc = lf_admin_reconcile(&p, stdout); break;
 	case LF_CTL_CLIENT_CREATE:
-		fprintf(stderr, "ledgerflowctl: client management arrives with authentication\n");
-		rc = 2;
+		rc = lf_admin_client_create(&p, &auth, args.client_name, args.scope_bits, args.rate,
+					    stdout, stderr) == LF_OK
+			     ? 0
+			     : 1;
 		break;
-	case LF_CTL_NONE: usage(stderr); break;
+	case LF_CTL_CLIENT_LIST:
+		rc = lf_admin_client_list(&p, stdout, stderr) == LF_OK ? 0 : 1;
+		break;
+	case LF_CTL_CLIENT_REVOKE:
+		rc = lf_admin_client_revoke(&p, args.client_name, stdout, stderr) == LF_OK ? 0 : 1;
+		break;
+	case LF_CTL_CLIENT_ROTATE:
+		rc = lf_admin_client_rotate(&p, &auth, args.client_name, stdout, stderr) == LF_OK
+			     ? 0
+			     : 1;
+		break;
+	case LF_CTL_NONE: lf_args_usage_ctl(stderr); break;
 	}
 	lf_config_free(&cfg);
 	return rc;

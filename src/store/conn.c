@@ -46,6 +46,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " WHERE a.id = ? ORDER BY e.seq DESC",
 	[ST_REAP] = "DELETE FROM idempotency_keys WHERE expires_at < ?"
 		    " ORDER BY expires_at LIMIT ?",
+	/* CONVERT: the prefix column is ascii; compared with a utf8mb4
+	 * parameter as it is, the primary key would not be used */
+	[ST_FIND_KEY] = "SELECT k.digest, k.client_id, c.scopes, c.rate, k.expires_at,"
+			" k.revoked_at IS NOT NULL OR c.revoked_at IS NOT NULL"
+			" FROM api_keys k JOIN api_clients c ON c.id = k.client_id"
+			" WHERE k.prefix = CONVERT(? USING ascii)",
+	[ST_AUTH_EPOCH] = "SELECT epoch FROM auth_epoch WHERE id = 1",
 };
 
 /* Names for the log: what the statement does, never its text or values. */

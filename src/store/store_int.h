@@ -25,6 +25,8 @@ enum lf_store_stmt_id {
 	ST_GET_PAYMENT,
 	ST_LEDGER,
 	ST_REAP,
+	ST_FIND_KEY,
+	ST_AUTH_EPOCH,
 	ST_COUNT
 };
 

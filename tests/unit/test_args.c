@@ -12,6 +12,7 @@
 #include <CUnit/Basic.h>
 
 #include "lf_args.h"
+#include "lf_auth.h"
 #include "../lf_cunit.h"
 
 #define DEF "/etc/ledgerflow/ledgerflow.conf"
@@ -191,11 +192,12 @@ static void test_ctl_commands(void)
 		{A("-c", "/c.conf", "client", "create", "shop", "--scopes",
 		   "payments:write,accounts:read"),
 		 LF_CTL_CLIENT_CREATE, "/c.conf", "shop", "payments:write,accounts:read"},
-		{A("--scopes=a", "client", "create", "n1"), LF_CTL_CLIENT_CREATE, DEF, "n1", "a"},
-		{A("client", "--scopes", "a,b", "create", "n2"), LF_CTL_CLIENT_CREATE, DEF, "n2",
-		 "a,b"},
-		{A("client", "create", "--scopes", "x", "--", "-dash-name"), LF_CTL_CLIENT_CREATE,
-		 DEF, "-dash-name", "x"},
+		{A("--scopes=admin", "client", "create", "n1"), LF_CTL_CLIENT_CREATE, DEF, "n1",
+		 "admin"},
+		{A("client", "--scopes", "admin,funds:issue", "create", "n2"), LF_CTL_CLIENT_CREATE,
+		 DEF, "n2", "admin,funds:issue"},
+		{A("client", "create", "--scopes", "events:read", "--", "-dash-name"),
+		 LF_CTL_CLIENT_CREATE, DEF, "-dash-name", "events:read"},
 		{A("--", "migrate"), LF_CTL_MIGRATE, DEF, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -286,13 +288,100 @@ static void test_ctl_posixly_correct(void)
 	struct lf_ctl_args a;
 	/* options after the command still count with POSIXLY_CORRECT set */
 	setenv("POSIXLY_CORRECT", "1", 1);
-	CU_ASSERT_TRUE(ctl_args(&a, A("client", "create", "n", "--scopes", "s", "-c", "/p.conf")));
+	CU_ASSERT_TRUE(ctl_args(&a, A("client", "create", "n", "--scopes", "admin", "-c", "/p.conf",
+				      "--rate", "9")));
 	CU_ASSERT_EQUAL(a.command, LF_CTL_CLIENT_CREATE);
-	CU_ASSERT_STRING_EQUAL(a.scopes, "s");
+	CU_ASSERT_STRING_EQUAL(a.scopes, "admin");
+	CU_ASSERT_EQUAL(a.rate, 9);
 	CU_ASSERT_STRING_EQUAL(a.config_path, "/p.conf");
 	unsetenv("POSIXLY_CORRECT");
 	CU_ASSERT_TRUE(ctl_args(&a, A("migrate", "-c", "/q.conf")));
 	CU_ASSERT_STRING_EQUAL(a.config_path, "/q.conf");
+}
+
+/* client create --rate, list, revoke, rotate; scopes checked by name */
+static void test_ctl_clients(void)
+{
+	const struct {
+		const char *const *args;
+		enum lf_ctl_command cmd;
+		const char *name;
+		unsigned scopes, rate;
+	} t[] = {
+		{A("client", "create", "shop", "--scopes", "accounts:read,payments:write"),
+		 LF_CTL_CLIENT_CREATE, "shop", LF_SCOPE_ACCOUNTS_READ | LF_SCOPE_PAYMENTS_WRITE, 0},
+		{A("client", "create", "a.b_c-d:e@f", "--scopes", "admin", "--rate", "1"),
+		 LF_CTL_CLIENT_CREATE, "a.b_c-d:e@f", LF_SCOPE_ADMIN, 1},
+		{A("--rate=1000000", "client", "create", "big", "--scopes=funds:issue,events:read"),
+		 LF_CTL_CLIENT_CREATE, "big", LF_SCOPE_FUNDS_ISSUE | LF_SCOPE_EVENTS_READ, 1000000},
+		{A("client", "list"), LF_CTL_CLIENT_LIST, NULL, 0, 0},
+		{A("client", "list", "-c", "/x.conf"), LF_CTL_CLIENT_LIST, NULL, 0, 0},
+		{A("client", "revoke", "shop"), LF_CTL_CLIENT_REVOKE, "shop", 0, 0},
+		{A("client", "rotate", "shop"), LF_CTL_CLIENT_ROTATE, "shop", 0, 0},
+		{A("client", "rotate", "--", "-x"), LF_CTL_CLIENT_ROTATE, "-x", 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lf_ctl_args a;
+		bool ok = ctl_args(&a, t[i].args);
+		if (!ok)
+			fprintf(stderr, "case %zu: %s", i, errbuf);
+		CU_ASSERT_TRUE_FATAL(ok);
+		CU_ASSERT_EQUAL(a.command, t[i].cmd);
+		if (t[i].name) {
+			CU_ASSERT_STRING_EQUAL(a.client_name, t[i].name);
+		} else {
+			CU_ASSERT_PTR_NULL(a.client_name);
+		}
+		CU_ASSERT_EQUAL(a.scope_bits, t[i].scopes);
+		CU_ASSERT_EQUAL(a.rate, t[i].rate);
+	}
+
+	char name101[128];
+	memset(name101, 'n', 101);
+	name101[101] = '\0';
+	const struct {
+		const char *const *args;
+		const char *says;
+	} bad[] = {
+		{A("client", "create", "n", "--scopes", "accounts:read,bogus"),
+		 "client create: unknown scope 'bogus' (scopes: accounts:read,"},
+		{A("client", "create", "n", "--scopes", "Admin"), "unknown scope 'Admin'"},
+		{A("client", "create", "n", "--scopes", "admin", "--rate", "0"),
+		 "--rate must be a whole number of requests per second, 1..1000000"},
+		{A("client", "create", "n", "--scopes", "admin", "--rate", "1000001"),
+		 "--rate must"},
+		{A("client", "create", "n", "--scopes", "admin", "--rate", "-5"), "--rate must"},
+		{A("client", "create", "n", "--scopes", "admin", "--rate", "5x"), "--rate must"},
+		{A("client", "create", "n", "--scopes", "admin", "--rate", ""), "--rate must"},
+		{A("client", "create", "n", "--scopes", "admin", "--rate", "99999999999"),
+		 "--rate must"},
+		{A("client", "create", "n", "--scopes", "admin", "--rate"),
+		 "option '--rate' needs an argument"},
+		{A("client", "create", "a b", "--scopes", "admin"), "client create: NAME must be"},
+		{A("client", "create", "caf\xc3\xa9", "--scopes", "admin"), "NAME must be"},
+		{A("client", "create", name101, "--scopes", "admin"), "NAME must be 1..100"},
+		{A("client", "list", "x"), "client list: unexpected argument 'x'"},
+		{A("client", "list", "--scopes", "admin"),
+		 "client list: --scopes is only for client create"},
+		{A("client", "list", "--rate", "5"),
+		 "client list: --rate is only for client create"},
+		{A("client", "revoke"), "client revoke: missing NAME"},
+		{A("client", "revoke", "a", "b"), "client revoke: unexpected argument 'b'"},
+		{A("client", "revoke", "a", "--scopes", "admin"),
+		 "--scopes is only for client create"},
+		{A("client", "rotate"), "client rotate: missing NAME"},
+		{A("client", "rotate", "n", "--rate", "5"), "--rate is only for client create"},
+		{A("client", "rotate", "bad/name"), "client rotate: NAME must be"},
+		{A("seed", "--rate", "5"), "seed: --rate is only for client create"},
+		{A("client"), "client: missing subcommand (create, list, revoke or rotate)"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct lf_ctl_args a;
+		CU_ASSERT_FALSE(ctl_args(&a, bad[i].args));
+		if (!strstr(errbuf, bad[i].says))
+			fprintf(stderr, "case %zu: got \"%s\"\n", i, errbuf);
+		CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, bad[i].says));
+	}
 }
 
 static void test_usage(void)
@@ -308,6 +397,10 @@ static void test_usage(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "--foreground"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Usage: ledgerflowctl"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "client create NAME --scopes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "--rate N"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "client list"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "client revoke NAME"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "client rotate NAME"));
 	free(text);
 }
 
@@ -325,6 +418,7 @@ int main(void)
 		{"ctl help", test_ctl_help},
 		{"ctl errors", test_ctl_errors},
 		{"ctl with POSIXLY_CORRECT", test_ctl_posixly_correct},
+		{"ctl client commands", test_ctl_clients},
 		{"usage text", test_usage},
 	};
 	CU_pSuite suite;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -113,10 +114,12 @@ static const struct kcase cases[] = {
 	{"server.log_level", "debug", V_STR, O(log_level), "debug", 0},
 	{"server.log_file", "/tmp/lf-test.log", V_STR, O(log_file), "/tmp/lf-test.log", 0},
 	{"server.access_log", "off", V_BOOL, O(access_log), NULL, 0},
+	{"server.secret_permissions", "refuse", V_STR, O(secret_permissions), "refuse", 0},
 	{"mysql.host", "db.example.internal", V_STR, O(mysql_host), "db.example.internal", 0},
 	{"mysql.port", "3307", V_UINT, O(mysql_port), NULL, 3307},
 	{"mysql.user", "lfuser", V_STR, O(mysql_user), "lfuser", 0},
 	{"mysql.password", "pw-123", V_STR, O(mysql_password), "pw-123", 0},
+	{"mysql.password_file", "/tmp/lf-mpw", V_STR, O(mysql_password_file), "/tmp/lf-mpw", 0},
 	{"mysql.database", "lfdb", V_STR, O(mysql_database), "lfdb", 0},
 	{"mysql.socket", "/run/mysqld/mysqld.sock", V_STR, O(mysql_socket), "/run/mysqld/mysqld.sock", 0},
 	{"mysql.pool_size", "16", V_INT, O(pool_size), NULL, 16},
@@ -127,6 +130,7 @@ static const struct kcase cases[] = {
 	{"redis.host", "cache.example.internal", V_STR, O(redis_host), "cache.example.internal", 0},
 	{"redis.port", "6380", V_UINT, O(redis_port), NULL, 6380},
 	{"redis.password", "rpw", V_STR, O(redis_password), "rpw", 0},
+	{"redis.password_file", "/tmp/lf-rpw", V_STR, O(redis_password_file), "/tmp/lf-rpw", 0},
 	{"redis.db", "3", V_INT, O(redis_db), NULL, 3},
 	{"redis.timeout", "50ms", V_MS, O(redis_timeout_ms), NULL, 50},
 	{"redis.breaker_cooldown", "1m", V_MS, O(redis_breaker_cooldown_ms), NULL, 60000},
@@ -135,6 +139,8 @@ static const struct kcase cases[] = {
 	{"idempotency.reap_interval", "1h", V_MS, O(idempotency_reap_interval_ms), NULL, 3600000},
 	{"auth.enabled", "yes", V_BOOL, O(auth_enabled), NULL, 1},
 	{"auth.ops_public", "false", V_BOOL, O(auth_ops_public), NULL, 0},
+	{"auth.pepper_file", "/tmp/lf-pepper", V_STR, O(auth_pepper_file), "/tmp/lf-pepper", 0},
+	{"auth.rotate_grace", "90m", V_MS, O(auth_rotate_grace_ms), NULL, 5400000},
 	{"paths.sql_dir", "/tmp/lf-sql", V_STR, O(sql_dir), "/tmp/lf-sql", 0},
 };
 /* clang-format on */
@@ -156,6 +162,13 @@ static bool holds(const struct lf_config *cfg, const struct kcase *c)
 	case V_BOOL: return *(const bool *)(const void *)p == (c->n != 0);
 	}
 	return false;
+}
+
+/* A password_file names a file that is read, and may not be set beside
+ * its password: test_config_secrets.c covers those keys. */
+static bool names_secret_file(const struct kcase *c)
+{
+	return strstr(c->key, ".password_file") != NULL;
 }
 
 static void test_cases_cover_every_key(void)
@@ -182,6 +195,8 @@ static void test_every_key_from_file(void)
 
 	for (size_t i = 0; i < NCASES; i++) {
 		const char *dot = strchr(cases[i].key, '.');
+		if (names_secret_file(&cases[i]))
+			continue;
 		if (strncmp(section, cases[i].key, (size_t)(dot - cases[i].key)) != 0 ||
 		    section[dot - cases[i].key] != '\0') {
 			snprintf(section, sizeof(section), "%.*s", (int)(dot - cases[i].key),
@@ -195,6 +210,8 @@ static void test_every_key_from_file(void)
 	CU_ASSERT_FATAL(load(&cfg, write_conf(text), &errs));
 	CU_ASSERT_STRING_EQUAL(errs, "");
 	for (size_t i = 0; i < NCASES; i++) {
+		if (names_secret_file(&cases[i]))
+			continue;
 		if (!holds(&cfg, &cases[i]))
 			fprintf(stderr, "from file: %s not applied\n", cases[i].key);
 		CU_ASSERT(holds(&cfg, &cases[i]));
@@ -212,6 +229,8 @@ static void test_every_key_from_env(void)
 	char *errs;
 
 	for (size_t i = 0; i < NCASES; i++) {
+		if (names_secret_file(&cases[i]))
+			continue;
 		/* the value differs from the default, so this is a real override
 		 * (workers = auto may happen to equal it) */
 		CU_ASSERT_FATAL(load(&cfg, NULL, &errs));
@@ -687,6 +706,8 @@ static int suite_init(void)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lf-test-config-XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return -1;
+	/* the files hold passwords: private, or the load warns about them */
+	umask(077);
 	clear_env();
 	return 0;
 }
