@@ -151,9 +151,15 @@ unsigned lf_h_free_port(void)
 static bool write_config(const struct lf_h_env *env, struct lf_h_daemon *d, int workers,
 			 const char *extra)
 {
-	FILE *f = fopen(d->conf, "w");
-	if (f == NULL)
+	/* it holds the database password: 0600, as an operator would */
+	int fd = open(d->conf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return false;
+	}
+	fchmod(fd, 0600);
 	fprintf(f,
 		"[server]\nlisten = 127.0.0.1:%u\nworkers = %d\npid_file = %s\n"
 		"shutdown_timeout = 10s\nrequest_timeout = 5s\n"
