@@ -226,14 +226,17 @@ bool lf_h_daemon_start(const struct lf_h_env *env, struct lf_h_daemon *d)
 	}
 	d->pid = pid;
 	int64_t deadline = lf_h_now_ms() + 10000;
+	bool serving = false;
 	while (lf_h_now_ms() < deadline) {
 		struct lf_h_resp r;
-		if (lf_h_http(d->port, "GET", "/healthz", NULL, NULL, &r) == 0) {
-			int st = r.status;
+		if (!serving && lf_h_http(d->port, "GET", "/healthz", NULL, NULL, &r) == 0) {
+			serving = r.status == 200;
 			lf_h_resp_free(&r);
-			if (st == 200)
-				return true;
 		}
+		/* one worker may answer before the others are up: ready means the
+		 * master said every worker of the first generation is */
+		if (serving && lf_h_log_contains(d, "msg=started "))
+			return true;
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			d->pid = 0;
