@@ -13,6 +13,7 @@
 #include <event2/http.h>
 
 struct lf_app;
+struct lf_body;
 struct evbuffer;
 struct lf_log_ctx;
 
@@ -58,6 +59,11 @@ void lf_req_log_ctx(const struct lf_req *r, struct lf_log_ctx *out);
 void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct evbuffer *body);
 void lf_req_reply_bytes(struct lf_req *r, int status, const char *content_type, const char *data,
 			size_t len);
+/* Reply once with a body handed over (lf_body.h): the reply references
+ * body->data without copying it and frees it once written; *body is left
+ * empty, also when the request was already answered (the bytes are freed). */
+void lf_req_reply_body(struct lf_req *r, int status, const char *content_type,
+		       struct lf_body *body);
 void lf_req_add_header(struct lf_req *r, const char *name, const char *value);
 
 /* RFC 9457 problem: {"type","title","status","detail","code"[,extra],

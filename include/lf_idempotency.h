@@ -89,20 +89,25 @@ struct lf_idem {
 	uint8_t fp[LF_FINGERPRINT_LEN];
 	char token[48]; /* our claim's value in Redis */
 	bool claimed;
-	void (*proceed)(struct lf_req *r);
+	struct lf_decision *d; /* where a tier's answer goes */
+	void (*next)(struct lf_req *r, bool decided);
 };
 
-/* Look the key up in the tiers above the database. Answers the request
- * itself on a hit (a byte-identical replay, or 422 idempotency_key_reused)
- * or when another request holds the key (409 idempotency_key_in_flight);
- * otherwise, after claiming the key in Redis when Redis is up, calls
- * proceed(r), which goes on to the database. */
+/* Look the key up in the tiers above the database, then call next(r,
+ * decided) once (possibly before this returns), unless the request was
+ * answered meanwhile by its deadline. decided: a tier answered and *d
+ * holds the reply (a byte-identical replay, 422 idempotency_key_reused, or
+ * 409 idempotency_key_in_flight with Retry-After); the handler sends it.
+ * Not decided: the database decides (the key is now claimed in Redis when
+ * Redis is up). The hits are counted here. */
 void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
 			  const char *key, size_t key_len, const uint8_t fp[LF_FINGERPRINT_LEN],
-			  void (*proceed)(struct lf_req *r));
+			  struct lf_decision *d, void (*next)(struct lf_req *r, bool decided));
 
-/* Before the decision is sent: a decided outcome fills Redis and the shm
- * cache; anything else releases our claim so the client may retry. */
+/* Before the decision is sent (it reads d->body, which sending hands
+ * over): a decided outcome (LF_DEC_REPLY, storable, 201 or 422) fills
+ * Redis and the shm cache; anything else, a 500 or a 503 included,
+ * releases our claim so the client may retry at once. */
 void lf_idempotency_finish(struct lf_req *r, struct lf_idem *idem, const struct lf_decision *d);
 
 #endif

@@ -3,6 +3,8 @@
  * entries, exactly as the API contract spells them: ids in lower-case
  * canonical form, amounts as strings with the currency's minor digits,
  * RFC 3339 UTC timestamps with milliseconds, absent optionals as null.
+ * The *_body variants render straight into an owned struct lf_body
+ * (lf_body.h), the form a body keeps from here to the reply.
  */
 #ifndef LF_RENDER_H
 #define LF_RENDER_H
@@ -10,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lf_body.h"
 #include "lf_store.h"
 
 struct evbuffer;
@@ -19,7 +22,15 @@ void lf_render_payment(struct evbuffer *out, const struct lf_payment *p);
 void lf_render_ledger_entry(struct evbuffer *out, const struct lf_ledger_entry *e, int exponent);
 /* The 422 insufficient_funds problem of a declined payment. */
 void lf_render_declined(struct evbuffer *out, const lf_uuid *payment_id);
-/* A copy of the buffer's bytes, NUL-terminated (malloc'd). */
-char *lf_render_take(struct evbuffer *b, size_t *len);
+
+/* Move the buffer's bytes into *out (malloc'd, NUL-terminated; the one
+ * copy a body gets); b is left empty. False when out of memory (out empty). */
+bool lf_render_body(struct lf_body *out, struct evbuffer *b);
+/* The same bodies rendered into an owned lf_body; false when out of memory. */
+bool lf_render_payment_body(struct lf_body *out, const struct lf_payment *p);
+bool lf_render_account_body(struct lf_body *out, const struct lf_account *a);
+bool lf_render_declined_body(struct lf_body *out, const lf_uuid *payment_id);
+bool lf_render_problem_body(struct lf_body *out, int status, const char *code, const char *detail,
+			    const char *extra);
 
 #endif

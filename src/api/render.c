@@ -1,7 +1,8 @@
 /*
  * api/render.c - the JSON bodies of accounts, payments and ledger entries
  * (lf_render.h). Pure functions of their input, so a stored body and a
- * body rendered again from the same row are the same bytes.
+ * body rendered again from the same row are the same bytes. Also the
+ * one copy a body gets: from the scratch evbuffer into an owned lf_body.
  */
 #include "config.h"
 
@@ -110,15 +111,71 @@ void lf_render_declined(struct evbuffer *out, const lf_uuid *payment_id)
 			  extra);
 }
 
-char *lf_render_take(struct evbuffer *b, size_t *len)
+bool lf_render_body(struct lf_body *out, struct evbuffer *b)
 {
 	size_t n = evbuffer_get_length(b);
 	char *s = malloc(n + 1);
-	if (s == NULL)
-		return NULL;
+	out->data = NULL;
+	out->len = 0;
+	if (s == NULL) {
+		evbuffer_drain(b, n);
+		return false;
+	}
 	evbuffer_remove(b, s, n);
 	s[n] = '\0';
-	if (len)
-		*len = n;
-	return s;
+	lf_body_adopt(out, s, n);
+	return true;
+}
+
+/* A scratch buffer to render into (NULL, out emptied, when out of memory),
+ * and its bytes moved into out. */
+static struct evbuffer *scratch(struct lf_body *out)
+{
+	out->data = NULL;
+	out->len = 0;
+	return evbuffer_new();
+}
+
+static bool scratch_done(struct lf_body *out, struct evbuffer *b)
+{
+	bool ok = lf_render_body(out, b);
+	evbuffer_free(b);
+	return ok;
+}
+
+bool lf_render_payment_body(struct lf_body *out, const struct lf_payment *p)
+{
+	struct evbuffer *b = scratch(out);
+	if (b == NULL)
+		return false;
+	lf_render_payment(b, p);
+	return scratch_done(out, b);
+}
+
+bool lf_render_account_body(struct lf_body *out, const struct lf_account *a)
+{
+	struct evbuffer *b = scratch(out);
+	if (b == NULL)
+		return false;
+	lf_render_account(b, a);
+	return scratch_done(out, b);
+}
+
+bool lf_render_declined_body(struct lf_body *out, const lf_uuid *payment_id)
+{
+	struct evbuffer *b = scratch(out);
+	if (b == NULL)
+		return false;
+	lf_render_declined(b, payment_id);
+	return scratch_done(out, b);
+}
+
+bool lf_render_problem_body(struct lf_body *out, int status, const char *code, const char *detail,
+			    const char *extra)
+{
+	struct evbuffer *b = scratch(out);
+	if (b == NULL)
+		return false;
+	lf_problem_render(b, status, code, detail, extra);
+	return scratch_done(out, b);
 }

@@ -20,6 +20,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "lf_app.h"
+#include "lf_body.h"
 #include "lf_config.h"
 #include "lf_http.h"
 #include "lf_json.h"
@@ -239,6 +240,31 @@ void lf_req_reply_bytes(struct lf_req *r, int status, const char *content_type, 
 	if (b != NULL && len > 0)
 		evbuffer_add(b, data, len);
 	lf_req_reply(r, status, content_type, b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+static void free_reference(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+void lf_req_reply_body(struct lf_req *r, int status, const char *content_type, struct lf_body *body)
+{
+	struct evbuffer *b = r->replied ? NULL : evbuffer_new();
+	if (b != NULL && body->len > 0) {
+		/* handed over: evbuffer_add_buffer() in evhttp moves the
+		 * reference chain, so the bytes are never copied again */
+		if (evbuffer_add_reference(b, body->data, body->len, free_reference, NULL) == 0)
+			body->data = NULL;
+		else
+			evbuffer_add(b, body->data, body->len);
+	}
+	lf_body_free(body);
+	if (!r->replied)
+		lf_req_reply(r, status, content_type, b);
 	if (b != NULL)
 		evbuffer_free(b);
 }

@@ -7,9 +7,12 @@
  * database. A msgpack outcome: a replay (and the shm cache is filled). Our
  * claim prefix: another request is deciding this key: 409 with
  * Retry-After. No reply in time or an error: the breaker opens and the
- * database alone decides, which it always can.
+ * database alone decides, which it always can. A hit is decoded straight
+ * into the decision's body (the decoder's malloc'd bytes are adopted) and
+ * handed back to the handler, which sends it.
  * Finish: a decided outcome (fresh or replayed from the database) is
- * written to Redis with the retention TTL and to the shm cache; otherwise
+ * encoded once from the decision's body and written to Redis with the
+ * retention TTL and to the shm cache; otherwise
  * the claim is released with a compare-and-delete script so only our own
  * claim is removed.
  */
@@ -42,14 +45,16 @@ static const char release_script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] t
 /* One buffer per worker process: the loop is single-threaded. */
 static unsigned char value_buf[LF_CACHE_MAX_VALUE];
 
-static void replay(struct lf_req *r, struct lf_idem *idem, struct lf_outcome *o)
+/* A stored outcome found in a tier: its body goes into the decision as
+ * it was decoded, then the handler goes on. */
+static void replay(struct lf_idem *idem, struct lf_outcome *o)
 {
-	struct lf_decision d = {0};
-	lf_decision_replay(&d, o->status, o->body, o->body_len, o->location, o->fingerprint,
-			   idem->fp);
+	struct lf_body body;
+	lf_body_adopt(&body, o->body, o->body_len);
 	o->body = NULL;
-	lf_decision_send(r, &d);
-	lf_decision_clear(&d);
+	o->body_len = 0;
+	lf_decision_replay(idem->d, o->status, &body, o->location, o->fingerprint, idem->fp);
+	idem->next(idem->r, true);
 }
 
 static bool shm_lookup(struct lf_req *r, struct lf_idem *idem)
@@ -63,7 +68,7 @@ static bool shm_lookup(struct lf_req *r, struct lf_idem *idem)
 	if (!lf_outcome_decode(value_buf, vlen, &o))
 		return false;
 	lf_metrics_inc(&r->app->zone->metrics->idem_hit_shm);
-	replay(r, idem, &o);
+	replay(idem, &o);
 	lf_outcome_clear(&o);
 	return true;
 }
@@ -93,29 +98,30 @@ static void on_claim(void *arg, redisReply *reply)
 	}
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
 		/* Redis failed us: the database decides alone */
-		idem->proceed(r);
+		idem->next(r, false);
 	} else if (reply->type == REDIS_REPLY_NIL) {
 		idem->claimed = true;
-		idem->proceed(r);
+		idem->next(r, false);
 	} else if (reply->type == REDIS_REPLY_STRING && reply->len >= sizeof CLAIM_PREFIX - 1 &&
 		   memcmp(reply->str, CLAIM_PREFIX, sizeof CLAIM_PREFIX - 1) == 0) {
 		lf_metrics_inc(&r->app->zone->metrics->idem_in_flight);
-		lf_req_add_header(r, "Retry-After", "1");
-		lf_req_problem(r, 409, "idempotency_key_in_flight",
-			       "A request with this Idempotency-Key is still being processed; "
-			       "retry shortly.",
-			       NULL);
+		lf_decision_problem(idem->d, 409, "idempotency_key_in_flight",
+				    "A request with this Idempotency-Key is still being processed; "
+				    "retry shortly.",
+				    NULL);
+		idem->d->retry_after = true;
+		idem->next(r, true);
 	} else {
 		struct lf_outcome o;
 		if (reply->type == REDIS_REPLY_STRING &&
 		    lf_outcome_decode(reply->str, reply->len, &o)) {
 			lf_metrics_inc(&r->app->zone->metrics->idem_hit_redis);
 			shm_store(r, idem, reply->str, reply->len, o.expires_ms);
-			replay(r, idem, &o);
+			replay(idem, &o);
 			lf_outcome_clear(&o);
 		} else {
 			/* not ours to read: let the database decide */
-			idem->proceed(r);
+			idem->next(r, false);
 		}
 	}
 	lf_req_release(r);
@@ -123,13 +129,14 @@ static void on_claim(void *arg, redisReply *reply)
 
 void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
 			  const char *key, size_t key_len, const uint8_t fp[LF_FINGERPRINT_LEN],
-			  void (*proceed)(struct lf_req *r))
+			  struct lf_decision *d, void (*next)(struct lf_req *r, bool decided))
 {
 	int n = snprintf(idem->tkey, sizeof idem->tkey, "lf:idem:%" PRIu64 ":", client_id);
 	memcpy(idem->tkey + n, key, key_len);
 	idem->tkey_len = (size_t)n + key_len;
 	memcpy(idem->fp, fp, LF_FINGERPRINT_LEN);
-	idem->proceed = proceed;
+	idem->d = d;
+	idem->next = next;
 	idem->claimed = false;
 	idem->r = r;
 
@@ -146,7 +153,7 @@ void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t clien
 	lf_req_hold(r);
 	if (!lf_redis_command(r->app->redis, on_claim, idem, 7, argv, argvlen)) {
 		lf_req_release(r);
-		proceed(r); /* Redis down or breaker open */
+		next(r, false); /* Redis down or breaker open */
 	}
 }
 
@@ -167,8 +174,8 @@ void lf_idempotency_finish(struct lf_req *r, struct lf_idem *idem, const struct 
 		struct lf_outcome o = {.status = d->status,
 				       .expires_ms = expires,
 				       .location = d->location[0] ? (char *)d->location : NULL,
-				       .body = d->body,
-				       .body_len = d->body_len};
+				       .body = d->body.data,
+				       .body_len = d->body.len};
 		memcpy(o.fingerprint, idem->fp, LF_FINGERPRINT_LEN);
 		size_t len = 0;
 		void *enc = lf_outcome_encode(&o, &len);

@@ -20,9 +20,10 @@
 
 static char *take(struct evbuffer *b)
 {
-	char *s = lf_render_take(b, NULL);
+	struct lf_body body;
+	lf_render_body(&body, b);
 	evbuffer_free(b);
-	return s;
+	return body.data;
 }
 
 static void test_problem_render(void)

@@ -1,0 +1,300 @@
+/*
+ * api/payment_decide.c - the pool-thread half of POST /api/payments (the
+ * states are in payments_int.h): learning the accounts' currencies
+ * (LOOKUP), the 422s that need no lock, recorded with the key, and the
+ * transfer (DECIDE), and settling an unknown outcome by asking the key
+ * (SETTLE). The transfer is three steps: building the call (the request
+ * and both possible bodies, rendered before the call so that the stored
+ * body is the one sent), the retry loop (lf_api_retry), and mapping the
+ * result to a decision. Error classes: LF_LOST on a write makes the
+ * outcome unknown (lf_pay_unknown); LF_AGAIN past the retries is a
+ * rolled-back 503; LF_ERROR a rolled-back 500; no connection a 503.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lf_render.h"
+#include "lf_store.h"
+#include "lf_time.h"
+#include "payments_int.h"
+
+/* A failure of a write that was rolled back, or of a read: nothing was
+ * changed. LF_LOST is not one of them for a write (lf_pay_unknown). */
+static void rolled_back(struct lf_pay *p, lf_rc rc)
+{
+	lf_decision_failed(&p->d, rc);
+}
+
+/* ---- the 422s decided before the transaction ---- */
+
+struct record_call {
+	struct lf_pay *p;
+	bool replay;
+	struct lf_stored stored;
+};
+
+static lf_rc record_attempt(struct lf_store_conn *c, void *arg)
+{
+	struct record_call *rc = arg;
+	struct lf_pay *p = rc->p;
+	int64_t now = lf_time_now_ms();
+	lf_stored_clear(&rc->stored);
+	return lf_store_record_outcome(c, p->client_id, p->key.text, p->key.len, p->fp, 422, NULL,
+				       p->d.body.data, p->d.body.len, now, now + p->retention_ms,
+				       &rc->replay, &rc->stored);
+}
+
+/* A 422 decided without a transaction: record it with the key so a retry
+ * gets the same answer, or take the outcome the key already has. Returns
+ * false when the connection broke. */
+static bool decide_422(struct lf_store_conn *c, struct lf_pay *p, const char *code,
+		       const char *detail)
+{
+	lf_decision_problem(&p->d, 422, code, detail, NULL);
+	struct record_call call = {.p = p};
+	lf_rc rc = lf_api_retry(record_attempt, c, &call, p->max_retries, &p->retries);
+	if (rc == LF_OK && call.replay)
+		lf_decision_from_stored(&p->d, &call.stored, p->fp);
+	else if (rc == LF_OK)
+		p->d.storable = true;
+	else if (rc == LF_LOST)
+		lf_pay_unknown(p);
+	else
+		rolled_back(p, rc);
+	lf_stored_clear(&call.stored);
+	return rc != LF_LOST;
+}
+
+/* ---- the transfer ---- */
+
+struct transfer_call {
+	struct lf_transfer_req t;
+	char location[80];
+	struct lf_body completed, declined; /* the 201 and 422 bodies */
+	enum lf_transfer_result result;
+	struct lf_stored stored;
+};
+
+/* Step 1: the request and both bodies it may store. False when out of
+ * memory. */
+static bool transfer_build(struct lf_pay *p, struct transfer_call *call)
+{
+	struct lf_transfer_req *t = &call->t;
+	*t = (struct lf_transfer_req){
+		.client_id = p->client_id,
+		.idem_key = p->key.text,
+		.idem_key_len = p->key.len,
+		.from = p->from,
+		.to = p->to,
+		.amount = p->minor,
+		.currency = p->cur[0],
+		.reference = p->has_reference ? p->reference : NULL,
+	};
+	memcpy(t->fingerprint, p->fp, LF_FINGERPRINT_LEN);
+	lf_uuid_v7(&t->payment_id);
+	lf_uuid_v7(&t->debit_entry_id);
+	lf_uuid_v7(&t->credit_entry_id);
+	t->created_ms = lf_time_now_ms();
+	t->expires_ms = t->created_ms + p->retention_ms;
+
+	struct lf_payment pay = {.id = t->payment_id,
+				 .from = p->from,
+				 .to = p->to,
+				 .amount = p->minor,
+				 .has_reference = p->has_reference,
+				 .completed = true,
+				 .created_ms = t->created_ms};
+	memcpy(pay.currency, p->cur[0], 4);
+	if (p->has_reference)
+		snprintf(pay.reference, sizeof pay.reference, "%s", p->reference);
+	char id[LF_UUID_STR_LEN + 1];
+	lf_uuid_format(&t->payment_id, id);
+	snprintf(call->location, sizeof call->location, "/api/payments/%s", id);
+	t->location = call->location;
+
+	if (!lf_render_payment_body(&call->completed, &pay) ||
+	    !lf_render_declined_body(&call->declined, &t->payment_id))
+		return false;
+	t->body_completed = call->completed.data;
+	t->body_completed_len = call->completed.len;
+	t->body_declined = call->declined.data;
+	t->body_declined_len = call->declined.len;
+	return true;
+}
+
+/* Step 2, one attempt of the retry loop. */
+static lf_rc transfer_attempt(struct lf_store_conn *c, void *arg)
+{
+	struct transfer_call *call = arg;
+	lf_stored_clear(&call->stored);
+	return lf_store_transfer(c, &call->t, &call->result, &call->stored);
+}
+
+/* The key's stored outcome is gone (retention) but its payment is not:
+ * answer from the payment row, rendered as it was the first time. */
+static bool replay_payment(struct lf_store_conn *c, struct lf_pay *p, struct lf_stored *stored)
+{
+	if (stored->body_len != 16) {
+		lf_decision_internal(&p->d);
+		return true;
+	}
+	lf_uuid id;
+	memcpy(id.b, stored->body, 16);
+	struct lf_payment pay;
+	lf_rc rc = lf_store_get_payment(c, &id, &pay);
+	if (rc != LF_OK) {
+		rolled_back(p, rc == LF_DECLINED ? LF_ERROR : rc); /* a read */
+		return rc != LF_LOST;
+	}
+	char idtext[LF_UUID_STR_LEN + 1], location[80];
+	lf_uuid_format(&id, idtext);
+	snprintf(location, sizeof location, "/api/payments/%s", idtext);
+	struct lf_body body;
+	bool ok = pay.completed ? lf_render_payment_body(&body, &pay)
+				: lf_render_declined_body(&body, &id);
+	if (!ok) {
+		lf_decision_internal(&p->d);
+		return true;
+	}
+	lf_decision_replay(&p->d, pay.completed ? 201 : 422, &body, pay.completed ? location : NULL,
+			   stored->fingerprint, p->fp);
+	return true;
+}
+
+/* Step 3: what the transaction's result means for the client. Returns
+ * false when the connection broke. */
+static bool transfer_decide(struct lf_store_conn *c, struct lf_pay *p, struct transfer_call *call,
+			    lf_rc rc)
+{
+	if (rc == LF_LOST) {
+		lf_pay_unknown(p); /* during the CALL or after its COMMIT */
+		return false;
+	}
+	if (rc != LF_OK) {
+		rolled_back(p, rc); /* LF_AGAIN past the retries, or LF_ERROR */
+		return true;
+	}
+	switch (call->result) {
+	case LF_TRANSFER_COMPLETED:
+		lf_decision_fresh(&p->d, 201, &call->completed, call->location);
+		return true;
+	case LF_TRANSFER_DECLINED:
+		lf_decision_fresh(&p->d, 422, &call->declined, NULL);
+		p->declined = true;
+		return true;
+	case LF_TRANSFER_REPLAY: lf_decision_from_stored(&p->d, &call->stored, p->fp); return true;
+	case LF_TRANSFER_ACCOUNT_NOT_FOUND:
+		return decide_422(c, p, "account_not_found",
+				  "An account of the payment does not exist.");
+	case LF_TRANSFER_CURRENCY_MISMATCH:
+		return decide_422(
+			c, p, "currency_mismatch",
+			"The accounts' currencies differ from each other or from the request.");
+	case LF_TRANSFER_PAYMENT_EXISTS: return replay_payment(c, p, &call->stored);
+	}
+	lf_decision_internal(&p->d);
+	return true;
+}
+
+static bool run_transfer(struct lf_store_conn *c, struct lf_pay *p)
+{
+	struct transfer_call call = {0};
+	bool healthy = true;
+	if (!transfer_build(p, &call)) {
+		lf_decision_internal(&p->d); /* out of memory: nothing was sent */
+	} else {
+		lf_rc rc = lf_api_retry(transfer_attempt, c, &call, p->max_retries, &p->retries);
+		healthy = transfer_decide(c, p, &call, rc);
+	}
+	lf_stored_clear(&call.stored);
+	lf_body_free(&call.completed);
+	lf_body_free(&call.declined);
+	return healthy;
+}
+
+/* Every 400 is behind us and the currencies are known: the 422s that
+ * need no lock, then the transaction. */
+static bool decide(struct lf_store_conn *c, struct lf_pay *p)
+{
+	assert(p->state == PAY_DECIDE);
+	p->declined = false;
+	if (c == NULL) {
+		lf_decision_unavailable(&p->d); /* nothing was sent */
+		return true;
+	}
+	if (!p->found[0])
+		return decide_422(c, p, "account_not_found", "The sender account does not exist.");
+	if (memcmp(p->from.b, p->to.b, 16) == 0)
+		return decide_422(c, p, "same_account", "A payment needs two different accounts.");
+	if (!p->found[1])
+		return decide_422(c, p, "account_not_found",
+				  "The receiver account does not exist.");
+	if ((p->has_currency && strcmp(p->currency, p->cur[0]) != 0) ||
+	    strcmp(p->cur[0], p->cur[1]) != 0)
+		return decide_422(
+			c, p, "currency_mismatch",
+			"The accounts' currencies differ from each other or from the request.");
+	return run_transfer(c, p);
+}
+
+/* An earlier attempt's outcome is unknown: the key's stored outcome
+ * decides. Found: it is replayed (ours, or a concurrent twin's with the
+ * same fingerprint). None: nothing committed, decide again (an orphaned
+ * transaction still alive in the server makes the new one wait on the
+ * key's row, then replay or proceed). */
+static bool settle(struct lf_store_conn *c, struct lf_pay *p)
+{
+	if (c == NULL) {
+		lf_pay_unknown(p);
+		return true;
+	}
+	struct lf_stored stored = {0};
+	lf_rc rc = lf_store_get_outcome(c, p->client_id, p->key.text, p->key.len, &stored);
+	if (rc != LF_OK) {
+		lf_stored_clear(&stored);
+		lf_pay_unknown(p);
+		return rc != LF_LOST;
+	}
+	if (stored.found) {
+		lf_decision_from_stored(&p->d, &stored, p->fp);
+		lf_stored_clear(&stored);
+		return true;
+	}
+	lf_stored_clear(&stored);
+	lf_decision_clear(&p->d);
+	lf_pay_enter(p, PAY_DECIDE);
+	return decide(c, p);
+}
+
+static bool lookup(struct lf_store_conn *c, struct lf_pay *p)
+{
+	if (c == NULL) {
+		lf_decision_unavailable(&p->d);
+		return true;
+	}
+	lf_uuid ids[2] = {p->from, p->to};
+	lf_rc rc = lf_store_account_currencies(c, ids, p->found, p->cur);
+	if (rc != LF_OK) {
+		rolled_back(p, rc); /* a read */
+		return rc != LF_LOST;
+	}
+	lf_decision_clear(&p->d);
+	p->cur_known = true;
+	return true;
+}
+
+bool lf_pay_work(struct lf_store_conn *c, void *arg)
+{
+	struct lf_pay *p = arg;
+	switch (p->state) {
+	case PAY_LOOKUP: return lookup(c, p);
+	case PAY_DECIDE: return decide(c, p);
+	case PAY_SETTLE: return settle(c, p);
+	default: break;
+	}
+	assert(!"a payment job in a state without database work");
+	return true;
+}

@@ -1,0 +1,75 @@
+/*
+ * api/payments_int.h - a payment request's state, shared by its two
+ * halves: payments.c (the event loop: parsing, the states, the tiers, the
+ * reply) and payment_decide.c (the pool thread: the currencies, the
+ * 422s, the transfer, settling an unknown outcome through the key).
+ *
+ * A payment is a small state machine; every change of state goes through
+ * lf_pay_enter(), which asserts that the transition is allowed:
+ *
+ *   PARSE  -> LOOKUP | CLAIM | FINISH   (400s; currencies unknown; all known)
+ *   LOOKUP -> CLAIM | FINISH            (pool: learn the currencies; 400 amount)
+ *   CLAIM  -> DECIDE | FINISH           (tiers 1 and 2: miss, or hit / 409)
+ *   DECIDE -> SETTLE | FINISH           (pool: 422s, the transfer; outcome unknown)
+ *   SETTLE -> SETTLE | DECIDE | FINISH  (pool: ask the key; no outcome: decide again)
+ *   FINISH                              (loop: fill or release the tiers, reply)
+ *
+ * The pool thread only moves between DECIDE and SETTLE; FINISH is
+ * entered on the loop. While a job is out, only the pool thread touches
+ * the state; the job's hand-off through the pool's queues orders it.
+ */
+#ifndef LF_API_PAYMENTS_INT_H
+#define LF_API_PAYMENTS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lf_api.h"
+#include "lf_decision.h"
+#include "lf_idempotency.h"
+#include "lf_uuid.h"
+
+#define LF_AMOUNT_TEXT_MAX 64
+
+enum lf_pay_state { PAY_PARSE, PAY_LOOKUP, PAY_CLAIM, PAY_DECIDE, PAY_SETTLE, PAY_FINISH };
+
+struct lf_pay {
+	struct lf_req *r;
+	enum lf_pay_state state;
+	struct lf_idem idem;
+	/* the validated request */
+	struct lf_api_key key;
+	uint8_t fp[LF_FINGERPRINT_LEN];
+	lf_uuid from, to;
+	char amount[LF_AMOUNT_TEXT_MAX + 1];
+	size_t amount_len;
+	int64_t minor; /* the amount in the sender's minor units, once known */
+	bool has_currency;
+	char currency[4];
+	bool has_reference;
+	char reference[201 * 4];
+	uint64_t client_id;
+	int max_retries;
+	int64_t retention_ms;
+	/* accounts' currencies: [0] sender, [1] receiver */
+	bool cur_known;
+	bool found[2];
+	char cur[2][4];
+	/* progress and result */
+	int settles;      /* settle jobs the loop sent after an unknown outcome */
+	unsigned retries; /* deadlock / lock-wait retries, for the metric */
+	bool declined;    /* the decision is a fresh, recorded decline (metric) */
+	struct lf_decision d;
+};
+
+/* The one way to change state (asserts the transition is allowed). */
+void lf_pay_enter(struct lf_pay *p, enum lf_pay_state next);
+/* A write may have committed and its outcome is not known: the key must
+ * decide (503 "could not be confirmed" unless a settle job learns it). */
+void lf_pay_unknown(struct lf_pay *p);
+
+/* The pool job of every state that needs the database (LOOKUP, DECIDE,
+ * SETTLE); an lf_db_work_fn. */
+bool lf_pay_work(struct lf_store_conn *c, void *arg);
+
+#endif
