@@ -47,7 +47,8 @@ void lf_decision_from_stored(struct lf_decision *d, struct lf_stored *s,
 			     const uint8_t fp[LF_FINGERPRINT_LEN]);
 void lf_decision_unavailable(struct lf_decision *d);
 void lf_decision_clear(struct lf_decision *d);
-/* Send it (Location, Idempotent-Replayed, Retry-After as apt). */
+/* Send it (Location, Idempotent-Replayed, Retry-After as apt); nothing
+ * once r was replied (its deadline answered first). */
 void lf_decision_send(struct lf_req *r, struct lf_decision *d);
 
 #endif

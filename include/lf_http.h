@@ -26,8 +26,8 @@ struct lf_req {
 	char path[512];    /* path part of the URI, as sent */
 	const char *query; /* query part or NULL (points into the URI) */
 	int64_t start_us;  /* monotonic */
-	bool replied;
-	unsigned refs; /* the handler plus each pending async operation */
+	bool replied;      /* then req is NULL: evhttp frees it once the reply is written */
+	unsigned refs;     /* the handler plus each pending async operation */
 	struct event *deadline;
 	void (*on_deadline)(struct lf_req *r); /* optional: answer on expiry */
 	void *state;                           /* handler state, freed with free_state */
@@ -49,6 +49,7 @@ void lf_req_arm_deadline(struct lf_req *r, int64_t timeout_ms);
 void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct evbuffer *body);
 void lf_req_reply_bytes(struct lf_req *r, int status, const char *content_type, const char *data,
 			size_t len);
+/* A response header; a no-op once replied (the request is evhttp's then). */
 void lf_req_add_header(struct lf_req *r, const char *name, const char *value);
 
 /* RFC 9457 problem: {"type","title","status","detail","code"[,extra]}.
@@ -61,7 +62,8 @@ void lf_problem_render(struct evbuffer *out, int status, const char *code, const
 		       const char *extra);
 const char *lf_problem_title(const char *code);
 
-/* Request body bytes (contiguous) and length. */
+/* Request body bytes (contiguous) and length; a request header. Once
+ * replied there is no request left to read: "" (length 0) and NULL. */
 const char *lf_req_body(struct lf_req *r, size_t *len);
 const char *lf_req_header(struct lf_req *r, const char *name);
 

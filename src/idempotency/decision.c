@@ -81,6 +81,10 @@ void lf_decision_unavailable(struct lf_decision *d)
 
 void lf_decision_send(struct lf_req *r, struct lf_decision *d)
 {
+	/* a late completion after the deadline answered 503: nothing to send,
+	 * and nothing to count (that 503 was not this decision's) */
+	if (r->replied)
+		return;
 	if (d->kind != LF_DEC_REPLY) {
 		lf_metrics_inc(&r->app->zone->metrics->db_unavailable);
 		lf_req_add_header(r, "Retry-After", "1");
