@@ -251,6 +251,7 @@ static const struct {
 	{"insufficient_funds", "Insufficient funds"},
 	{"unsupported_media_type", "Unsupported media type"},
 	{"payload_too_large", "Payload too large"},
+	{"headers_too_large", "Request header fields too large"},
 	{"method_not_allowed", "Method not allowed"},
 	{"not_found", "Not found"},
 	{"unauthorized", "Unauthorized"},
