@@ -19,6 +19,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 
 #include "lf_edge.h"
 #include "lf_http.h"
@@ -62,9 +63,21 @@ void evhttp_send_error(struct evhttp_request *req, int error, const char *reason
 		reason = "Request Header Fields Too Large";
 	}
 	lf_edge_request_begin(edge, req);
-	/* Debian's 2.1.12 (+deb12u1) itself rejects some framing (a repeated
-	 * Transfer-Encoding, one with Content-Length): say which rule */
-	const char *detail = error == 400 ? lf_edge_framing_error(req) : NULL;
+	/* Debian's 2.1.12 (+deb12u1) rejects some framing itself (a repeated
+	 * Transfer-Encoding, one with Content-Length), and takes "gzip,
+	 * chunked" as chunked, so what follows fails as a corrupt chunk (413):
+	 * when the headers break a framing rule, that is the answer */
+	const char *detail = error == 400 || error == 413 ? lf_edge_framing_error(req) : NULL;
+	if (detail != NULL) {
+		error = 400;
+		reason = NULL;
+	}
+	/* a request line evhttp could not read leaves the version at 0.0:
+	 * answer as HTTP/1.1 (evhttp then also sends Content-Length) */
+	if (req->major == 0) {
+		req->major = 1;
+		req->minor = 1;
+	}
 	struct evbuffer *body = evbuffer_new();
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	char rid[LF_UUID_STR_LEN + 1];
