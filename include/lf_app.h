@@ -17,6 +17,7 @@ struct lf_zone;
 struct lf_dbpool;
 struct lf_redis;
 struct lf_account_cache;
+struct lf_edge;
 
 struct lf_app {
 	struct event_base *base;
@@ -26,6 +27,7 @@ struct lf_app {
 	struct lf_dbpool *db;
 	struct lf_redis *redis;
 	struct lf_account_cache *accounts; /* account id -> currency (immutable facts) */
+	struct lf_edge *edge;              /* connection limits and deadlines */
 	unsigned generation;
 	bool draining;      /* replies say Connection: close */
 	unsigned inflight;  /* requests received and not yet answered */

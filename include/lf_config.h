@@ -24,6 +24,9 @@ struct lf_config {
 	int64_t shutdown_timeout_ms;
 	int64_t request_timeout_ms;   /* per-request deadline */
 	int64_t keepalive_timeout_ms; /* idle keep-alive connections */
+	int64_t header_timeout_ms;    /* header section complete, from its first byte */
+	int64_t body_timeout_ms;      /* body complete, from the end of the headers */
+	int max_connections;          /* per worker; past it a new connection is closed */
 	int backlog;
 	char *log_level; /* debug|info|warn|error */
 	char *log_file;  /* "" or "-": stderr */

@@ -81,7 +81,8 @@ void lf_decision_internal(struct lf_decision *d);
 void lf_decision_failed(struct lf_decision *d, lf_rc rc);
 void lf_decision_clear(struct lf_decision *d);
 /* Send it (Location, Idempotent-Replayed, Retry-After as apt), handing the
- * body over to the reply: d->body is empty afterwards. */
+ * body over to the reply: d->body is empty afterwards. Nothing is sent or
+ * counted once r was replied (its deadline answered first). */
 void lf_decision_send(struct lf_req *r, struct lf_decision *d);
 
 #endif

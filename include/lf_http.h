@@ -28,8 +28,8 @@ struct lf_req {
 	char path[512];    /* path part of the URI, as sent */
 	const char *query; /* query part or NULL (points into the URI) */
 	int64_t start_us;  /* monotonic */
-	bool replied;
-	unsigned refs; /* the handler plus each pending async operation */
+	bool replied;      /* then req is NULL: evhttp frees it once the reply is written */
+	unsigned refs;     /* the handler plus each pending async operation */
 	struct event *deadline;
 	int64_t timeout_ms;                    /* as armed, for the log */
 	void (*on_deadline)(struct lf_req *r); /* optional: answer on expiry */
@@ -64,6 +64,7 @@ void lf_req_reply_bytes(struct lf_req *r, int status, const char *content_type, 
  * empty, also when the request was already answered (the bytes are freed). */
 void lf_req_reply_body(struct lf_req *r, int status, const char *content_type,
 		       struct lf_body *body);
+/* A response header; a no-op once replied (the request is evhttp's then). */
 void lf_req_add_header(struct lf_req *r, const char *name, const char *value);
 
 /* RFC 9457 problem: {"type","title","status","detail","code"[,extra],
@@ -84,7 +85,8 @@ void lf_problem_render_live(struct evbuffer *out, int status, const char *code, 
 			    const char *extra, const char *request_id);
 const char *lf_problem_title(const char *code);
 
-/* Request body bytes (contiguous) and length. */
+/* Request body bytes (contiguous) and length; a request header. Once
+ * replied there is no request left to read: "" (length 0) and NULL. */
 const char *lf_req_body(struct lf_req *r, size_t *len);
 const char *lf_req_header(struct lf_req *r, const char *name);
 

@@ -28,6 +28,12 @@ struct lf_metrics {
 	uint64_t keys_reaped;
 	uint64_t latency_bucket[LF_METRICS_LATENCY_BUCKETS]; /* cumulative at render */
 	uint64_t latency_count, latency_sum_us;
+	/* the HTTP edge (src/http/edge.c) */
+	int64_t conn_open;            /* gauge: admitted connections open in all workers */
+	uint64_t conn_refused;        /* closed at once: the worker was at max_connections */
+	uint64_t conn_header_timeout; /* closed: headers not complete within header_timeout */
+	uint64_t conn_body_timeout;   /* closed: body not complete within body_timeout */
+	uint64_t accept_errors;       /* accept() failed (EMFILE, ENFILE...): accepting paused */
 };
 
 static inline void lf_metrics_add(uint64_t *counter, uint64_t n)

@@ -8,15 +8,10 @@
 #include "lf_config.h"
 
 struct lf_zone;
-struct lf_app;
-struct evhttp_connection;
 
 /* Returns the process exit status (LF_EXIT_CONFIG when the configuration
  * cannot be used). */
 int lf_worker_run(const struct lf_config *cfg, int listen_fd, int chan_fd, struct lf_zone *zone,
 		  unsigned generation, int index);
-
-/* Remember a connection so a graceful stop can wait until it closed. */
-void lf_worker_track_connection(struct lf_app *app, struct evhttp_connection *evcon);
 
 #endif

@@ -73,13 +73,19 @@ static void parse_traceparent(const char *tp, char out[33])
 	out[32] = '\0';
 }
 
+/* Once replied, r->req is evhttp's to free (after the reply is written):
+ * nothing may read or change it, so these become no-ops. */
 const char *lf_req_header(struct lf_req *r, const char *name)
 {
+	if (r->replied)
+		return NULL;
 	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
 }
 
 void lf_req_add_header(struct lf_req *r, const char *name, const char *value)
 {
+	if (r->replied)
+		return;
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
 }
 
@@ -203,14 +209,15 @@ void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct
 {
 	if (r->replied)
 		return;
-	r->replied = true;
 	if (r->deadline)
 		evtimer_del(r->deadline);
 	if (content_type != NULL)
 		lf_req_add_header(r, "Content-Type", content_type);
 	if (r->app->draining)
 		lf_req_add_header(r, "Connection", "close");
+	r->replied = true;
 	evhttp_send_reply(r->req, status, NULL, body);
+	r->req = NULL; /* evhttp frees it once written: a late use must fault */
 	r->app->inflight--;
 
 	int64_t us = monotonic_us() - r->start_us;
@@ -271,6 +278,9 @@ void lf_req_reply_body(struct lf_req *r, int status, const char *content_type, s
 
 const char *lf_req_body(struct lf_req *r, size_t *len)
 {
+	*len = 0;
+	if (r->replied)
+		return "";
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 	*len = evbuffer_get_length(in);
 	if (*len == 0)
@@ -297,6 +307,7 @@ static const struct {
 	{"insufficient_funds", "Insufficient funds"},
 	{"unsupported_media_type", "Unsupported media type"},
 	{"payload_too_large", "Payload too large"},
+	{"headers_too_large", "Request header fields too large"},
 	{"method_not_allowed", "Method not allowed"},
 	{"not_found", "Not found"},
 	{"unauthorized", "Unauthorized"},

@@ -1,11 +1,11 @@
 /*
- * http/router.c - the evhttp general callback: opens the request context,
- * tracks the connection for graceful drains, rejects ambiguous framing
- * (a repeated Content-Length, or Content-Length with Transfer-Encoding),
- * matches the path against the route table, answers 404/405 (with Allow)
- * and 415 for POST bodies that are not JSON, then calls the handler. The
- * request's log context is current on the loop thread for all of it, so
- * whatever the handler logs names the request.
+ * http/router.c - the evhttp general callback: tells the HTTP edge the
+ * request was dispatched, opens the request context, rejects bad framing
+ * (lf_edge_framing_error: 400 and close), matches the path against the
+ * route table, answers 404/405 (with Allow) and 415 for POST bodies that
+ * are not JSON, then calls the handler. The request's log context is
+ * current on the loop thread for all of it, so whatever the handler logs
+ * names the request.
  */
 #include "config.h"
 
@@ -13,13 +13,12 @@
 #include <strings.h>
 
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "lf_app.h"
+#include "lf_edge.h"
 #include "lf_handlers.h"
 #include "lf_http.h"
 #include "lf_log.h"
-#include "lf_worker.h"
 
 typedef void (*handler_fn)(struct lf_req *r, const char *id);
 
@@ -70,15 +69,6 @@ static bool match(const struct route *rt, const char *path, char *id, size_t idl
 	return true;
 }
 
-static int count_header(struct evkeyvalq *h, const char *name)
-{
-	int n = 0;
-	for (struct evkeyval *kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next)
-		if (strcasecmp(kv->key, name) == 0)
-			n++;
-	return n;
-}
-
 /* application/json, optionally with parameters (; charset=utf-8). */
 static bool is_json_media_type(const char *ct)
 {
@@ -100,14 +90,12 @@ static void dispatch(struct lf_req *r)
 {
 	struct evhttp_request *req = r->req;
 
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	int cl = count_header(in, "Content-Length");
-	if (cl > 1 || (cl == 1 && count_header(in, "Transfer-Encoding") > 0)) {
+	/* before anything reads the body: what follows a badly framed request
+	 * on this connection is not trusted, so the connection closes */
+	const char *framing = lf_edge_framing_error(req);
+	if (framing != NULL) {
 		lf_req_add_header(r, "Connection", "close");
-		lf_req_problem(r, 400, "invalid_request",
-			       "Ambiguous message framing: repeated Content-Length or "
-			       "Content-Length with Transfer-Encoding.",
-			       NULL);
+		lf_req_problem(r, 400, "invalid_request", framing, NULL);
 		return;
 	}
 
@@ -142,10 +130,10 @@ static void dispatch(struct lf_req *r)
 void lf_router_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct lf_app *app = arg;
+	lf_edge_request_begin(app->edge, req);
 	struct lf_req *r = lf_req_begin(app, req);
 	if (r == NULL)
 		return;
-	lf_worker_track_connection(app, evhttp_request_get_connection(req));
 	struct lf_log_ctx ctx;
 	struct lf_log_scope scope;
 	lf_req_log_ctx(r, &ctx);

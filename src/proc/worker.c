@@ -27,6 +27,7 @@
 #include "lf_app.h"
 #include "lf_channel.h"
 #include "lf_dbpool.h"
+#include "lf_edge.h"
 #include "lf_handlers.h"
 #include "lf_log.h"
 #include "lf_master.h"
@@ -39,19 +40,10 @@
 #define LF_DRAIN_MIN_MS 200 /* grace for connections accepted just before we stopped */
 #define LF_DRAIN_TICK_MS 25
 
-/* Open-addressing set of live connections (pointer keys, tombstones). */
-struct conn_set {
-	struct evhttp_connection **slots;
-	size_t cap, used, live;
-};
-
-#define TOMBSTONE ((struct evhttp_connection *)1)
-
 struct worker {
 	struct lf_app app;
 	struct evhttp_bound_socket *bound;
 	struct event *chan_ev, *drain_ev, *sigterm_ev, *sigquit_ev;
-	struct conn_set conns;
 	struct lf_reaper *reaper;
 	int chan_fd;
 	bool stopping, graceful;
@@ -60,89 +52,6 @@ struct worker {
 
 static struct worker W;
 
-static size_t ptr_hash(const void *p, size_t cap)
-{
-	uintptr_t x = (uintptr_t)p;
-	x ^= x >> 17;
-	x *= UINT64_C(0xed5ad4bb);
-	x ^= x >> 11;
-	return (size_t)x & (cap - 1);
-}
-
-static bool set_grow(struct conn_set *s)
-{
-	size_t ncap = s->cap ? s->cap * 2 : 256;
-	struct evhttp_connection **n = calloc(ncap, sizeof *n);
-	if (n == NULL)
-		return false;
-	for (size_t i = 0; i < s->cap; i++) {
-		struct evhttp_connection *c = s->slots[i];
-		if (c == NULL || c == TOMBSTONE)
-			continue;
-		size_t h = ptr_hash(c, ncap);
-		while (n[h] != NULL)
-			h = (h + 1) & (ncap - 1);
-		n[h] = c;
-	}
-	free(s->slots);
-	s->slots = n;
-	s->cap = ncap;
-	s->used = s->live;
-	return true;
-}
-
-/* Returns true if c was added, false if present (or out of memory). */
-static bool set_add(struct conn_set *s, struct evhttp_connection *c)
-{
-	if ((s->used + 1) * 2 > s->cap && !set_grow(s))
-		return false;
-	size_t h = ptr_hash(c, s->cap);
-	size_t tomb = SIZE_MAX;
-	while (s->slots[h] != NULL) {
-		if (s->slots[h] == c)
-			return false;
-		if (s->slots[h] == TOMBSTONE && tomb == SIZE_MAX)
-			tomb = h;
-		h = (h + 1) & (s->cap - 1);
-	}
-	if (tomb != SIZE_MAX) {
-		h = tomb;
-	} else {
-		s->used++;
-	}
-	s->slots[h] = c;
-	s->live++;
-	return true;
-}
-
-static void set_remove(struct conn_set *s, struct evhttp_connection *c)
-{
-	if (s->cap == 0)
-		return;
-	size_t h = ptr_hash(c, s->cap);
-	while (s->slots[h] != NULL) {
-		if (s->slots[h] == c) {
-			s->slots[h] = TOMBSTONE;
-			s->live--;
-			return;
-		}
-		h = (h + 1) & (s->cap - 1);
-	}
-}
-
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
-{
-	(void)arg;
-	set_remove(&W.conns, evcon);
-}
-
-void lf_worker_track_connection(struct lf_app *app, struct evhttp_connection *evcon)
-{
-	(void)app;
-	if (evcon != NULL && set_add(&W.conns, evcon))
-		evhttp_connection_set_closecb(evcon, on_conn_close, NULL);
-}
-
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -150,11 +59,12 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	int64_t now = lf_time_monotonic_ms();
 	bool grace_over = now - W.stop_started_ms >= LF_DRAIN_MIN_MS;
-	bool done = W.app.inflight == 0 && (!W.graceful || W.conns.live == 0);
+	size_t conns = lf_edge_connections_used(W.app.edge);
+	bool done = W.app.inflight == 0 && (!W.graceful || conns == 0);
 	if ((grace_over && done) || now >= W.stop_deadline_ms) {
 		if (!done)
 			lf_warn("drain_timeout", "inflight=%u connections=%zu", W.app.inflight,
-				W.conns.live);
+				conns);
 		event_base_loopexit(W.app.base, NULL);
 	}
 }
@@ -172,11 +82,13 @@ static void begin_stop(bool graceful)
 	W.stop_started_ms = lf_time_monotonic_ms();
 	W.stop_deadline_ms = W.stop_started_ms + W.app.cfg->shutdown_timeout_ms;
 	if (W.bound != NULL) {
+		lf_edge_unwatch_listener(W.app.edge);
 		evhttp_del_accept_socket(W.app.http, W.bound);
 		W.bound = NULL;
 	}
 	lf_info("worker_draining", "mode=%s inflight=%u connections=%zu",
-		graceful ? "graceful" : "fast", W.app.inflight, W.conns.live);
+		graceful ? "graceful" : "fast", W.app.inflight,
+		lf_edge_connections_used(W.app.edge));
 	struct timeval tick = {0, LF_DRAIN_TICK_MS * 1000};
 	W.drain_ev = event_new(W.app.base, -1, EV_PERSIST, on_drain_tick, NULL);
 	if (W.drain_ev == NULL || event_add(W.drain_ev, &tick) != 0)
@@ -256,6 +168,9 @@ static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct
 						       EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_default_content_type(W.app.http, "application/json");
 	evhttp_set_gencb(W.app.http, lf_router_dispatch, &W.app);
+	W.app.edge = lf_edge_create(&W.app);
+	if (W.app.edge == NULL)
+		return 1;
 
 	struct lf_db_params p = db_params(cfg);
 	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size);
@@ -284,6 +199,8 @@ static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct
 		lf_error("worker_setup_failed", "reason=\"cannot accept on the listening socket\"");
 		return 1;
 	}
+	if (lf_edge_watch_listener(W.app.edge, W.bound) != LF_OK)
+		return 1;
 	return 0;
 }
 
@@ -300,6 +217,8 @@ static void teardown(void)
 	if (W.app.http)
 		evhttp_free(W.app.http);
 	W.app.http = NULL;
+	lf_edge_free(W.app.edge); /* after evhttp_free: it closed the connections */
+	W.app.edge = NULL;
 	lf_account_cache_free(W.app.accounts);
 	if (W.drain_ev)
 		event_free(W.drain_ev);
@@ -311,7 +230,6 @@ static void teardown(void)
 		event_free(W.sigquit_ev);
 	if (W.app.base)
 		event_base_free(W.app.base);
-	free(W.conns.slots);
 	close(W.chan_fd);
 }
 

@@ -146,6 +146,25 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		"Expired idempotency keys removed.", &m->keys_reaped);
 	if (cache != NULL)
 		render_cache(cache, out);
+	evbuffer_add_printf(
+		out,
+		"# HELP ledgerflow_connections_open HTTP connections open in all workers.\n"
+		"# TYPE ledgerflow_connections_open gauge\n"
+		"ledgerflow_connections_open %lld\n",
+		(long long)__atomic_load_n(&m->conn_open, __ATOMIC_RELAXED));
+	counter(out, "ledgerflow_connections_refused_total",
+		"Connections closed at once: the worker was at max_connections.", &m->conn_refused);
+	evbuffer_add_printf(
+		out,
+		"# HELP ledgerflow_connections_timed_out_total Connections closed because a "
+		"request's headers or body were not complete in time.\n"
+		"# TYPE ledgerflow_connections_timed_out_total counter\n"
+		"ledgerflow_connections_timed_out_total{phase=\"headers\"} %llu\n"
+		"ledgerflow_connections_timed_out_total{phase=\"body\"} %llu\n",
+		(unsigned long long)load(&m->conn_header_timeout),
+		(unsigned long long)load(&m->conn_body_timeout));
+	counter(out, "ledgerflow_accept_errors_total",
+		"accept() failures (EMFILE, ENFILE...) that paused accepting.", &m->accept_errors);
 
 	evbuffer_add_printf(out, "# HELP ledgerflow_request_duration_seconds Request latency.\n"
 				 "# TYPE ledgerflow_request_duration_seconds histogram\n");

@@ -362,9 +362,10 @@ void test_protocol_errors(void)
 	lf_h_resp_free(&r);
 	const char *methods[] = {"POST", "PUT", "DELETE"};
 	for (int i = 0; i < 3; i++) {
+		/* a DELETE has no body (a body on it is a framing error: 400) */
 		PROBLEM(r,
 			(http(methods[i], "/api/accounts/11111111-1111-1111-1111-111111111111",
-			      NULL, "{}", &r),
+			      NULL, i == 2 ? NULL : "{}", &r),
 			 405),
 			"method_not_allowed");
 		CU_ASSERT(header_is(&r, "Allow", "GET, HEAD"));
