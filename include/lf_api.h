@@ -1,9 +1,11 @@
 /*
- * lf_api.h - what the handlers that decide something once share
- * (src/api/prelude.c, src/api/retry.c): the prelude of such a POST, its
+ * lf_api.h - what the handlers share: for the POSTs that decide
+ * something once (src/api/prelude.c, src/api/retry.c), the prelude, its
  * Idempotency-Key header then its JSON object body, with their 400s in
- * the contract's order; and the bounded, jittered retry of a transaction
- * that the database rolled back because of a deadlock or a lock wait.
+ * the contract's order, and the bounded, jittered retry of a transaction
+ * that the database rolled back because of a deadlock or a lock wait; for
+ * the GETs (src/api/reads.c), queueing a read and answering it, and the
+ * whole GET-by-id path.
  */
 #ifndef LF_API_H
 #define LF_API_H
@@ -12,9 +14,13 @@
 #include <stddef.h>
 
 #include "lf_core.h"
+#include "lf_dbpool.h"
 #include "lf_idempotency.h"
+#include "lf_uuid.h"
 
 struct json_object;
+struct lf_body;
+struct lf_client;
 struct lf_req;
 struct lf_store_conn;
 
@@ -46,5 +52,31 @@ bool lf_api_prelude(struct lf_req *r, enum lf_api_key_rule rule, const char *wha
  * last attempt's code: LF_AGAIN means the budget ran out, rolled back. */
 lf_rc lf_api_retry(lf_rc (*attempt)(struct lf_store_conn *c, void *arg), struct lf_store_conn *c,
 		   void *arg, int max_retries, unsigned *retries);
+
+/* ---- reads (reads.c) ---- */
+
+/* Queue a read for r (held until done runs). False when the pool is
+ * stopping (nothing was queued, r not held). */
+bool lf_api_read_submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg);
+/* Answer a read: 200 with body (taken), 404 code/detail for LF_DECLINED,
+ * 503 or 500 for a failure. */
+void lf_api_read_send(struct lf_req *r, lf_rc rc, struct lf_body *body, const char *code,
+		      const char *detail);
+
+/* A resource that is read by its id. */
+struct lf_api_read_spec {
+	const char *invalid_id_detail; /* 400 invalid_id */
+	const char *not_found_code;    /* "account_not_found" */
+	const char *not_found_detail;
+	size_t row_size;
+	/* on a pool thread: fill row for id as who may see it */
+	lf_rc (*fetch)(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
+		       void *row);
+	/* on the loop: render row (false when out of memory) */
+	bool (*render)(struct lf_body *out, const void *row);
+};
+/* GET /{resource}/{id}: 400 invalid_id, then one read scoped to r's
+ * client, then 200 / 404 / 503 / 500. */
+void lf_api_get_by_id(struct lf_req *r, const char *id, const struct lf_api_read_spec *spec);
 
 #endif

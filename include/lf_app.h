@@ -29,9 +29,8 @@ struct lf_app {
 	struct lf_account_cache *accounts; /* account id -> currency (immutable facts) */
 	struct lf_edge *edge;              /* connection limits and deadlines */
 	unsigned generation;
-	bool draining;      /* replies say Connection: close */
-	unsigned inflight;  /* requests received and not yet answered */
-	uint64_t client_id; /* idempotency scope until authentication lands */
+	bool draining;     /* replies say Connection: close */
+	unsigned inflight; /* requests received and not yet answered */
 };
 
 #endif

@@ -37,6 +37,16 @@ enum lf_scope {
 };
 #define LF_SCOPE_ALL 0x7fu
 
+/* Who a request acts for (set by the gate, src/auth/gate.c, before the
+ * handler runs). With [auth] enabled = off every request is client 0 with
+ * every scope. */
+struct lf_client {
+	uint64_t id;
+	unsigned scopes;                     /* LF_SCOPE_* bits */
+	bool admin;                          /* every scope, every client's objects */
+	char prefix[LF_AUTH_PREFIX_LEN + 1]; /* the key's public prefix ("" when none) */
+};
+
 /* "accounts:read,payments:write" -> bits. False (and *bad names the first
  * unknown or empty item, up to 64 bytes) on anything else. */
 bool lf_auth_scopes_parse(const char *list, unsigned *scopes, char bad[65]);

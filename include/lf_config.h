@@ -63,6 +63,10 @@ struct lf_config {
 	bool auth_ops_public; /* /healthz /readyz /metrics without a key */
 	char *auth_pepper_file;
 	int64_t auth_rotate_grace_ms; /* an old key's life after client rotate */
+	int64_t auth_cache_ttl_ms;    /* a worker's trust in a cached key lookup */
+	/* [ratelimit] */
+	int ratelimit_rate;           /* per client, per second; burst = rate */
+	int ratelimit_anonymous_rate; /* per source address without a valid key */
 	/* where sql/ migrations live */
 	char *sql_dir;
 };

@@ -12,6 +12,8 @@
 
 #include <event2/http.h>
 
+#include "lf_auth.h"
+
 struct lf_app;
 struct lf_body;
 struct evbuffer;
@@ -33,6 +35,7 @@ struct lf_req {
 	struct event *deadline;
 	int64_t timeout_ms;                    /* as armed, for the log */
 	void (*on_deadline)(struct lf_req *r); /* optional: answer on expiry */
+	struct lf_client client;               /* who it acts for (the gate sets it) */
 	void *state;                           /* handler state, freed with free_state */
 	void (*free_state)(void *state);
 };

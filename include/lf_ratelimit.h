@@ -40,6 +40,11 @@ struct lf_ratelimit *lf_ratelimit_init(void *mem, size_t size);
 lf_rc lf_ratelimit_take(struct lf_ratelimit *rl, const void *key, size_t klen, uint32_t rate,
 			uint32_t burst, int64_t now_us, struct lf_rate_verdict *out);
 
+/* The same verdict without taking a token: whether a request would be
+ * allowed now (for work that is charged only if it turns out wasted). */
+lf_rc lf_ratelimit_peek(struct lf_ratelimit *rl, const void *key, size_t klen, uint32_t rate,
+			uint32_t burst, int64_t now_us, struct lf_rate_verdict *out);
+
 struct lf_ratelimit_stats {
 	uint64_t allowed, limited, evictions, wipes;
 	uint64_t slots_total;

@@ -93,12 +93,17 @@ struct lf_create_account_req {
 };
 lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_account_req *r,
 			      enum lf_create_result *result, struct lf_stored *stored);
-lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, struct lf_account *out);
+/* Reads take who is asking: a non-admin client sees only its own rows,
+ * anything else is LF_DECLINED exactly like a missing row. */
+lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
+			   struct lf_account *out);
 
-/* Currency of up to two accounts in one round trip (no locks). found[i]
- * false when the account does not exist. */
+/* Currency and owner of up to two accounts in one round trip (no locks).
+ * found[i] false when the account does not exist. Not scoped: the caller
+ * decides what the owner means (a payment may debit only its own, credit
+ * any); the transaction checks it again under the lock. */
 lf_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2], bool found[2],
-				  char currency[2][4]);
+				  char currency[2][4], uint64_t owner[2]);
 
 /* ---- payments ---- */
 enum lf_transfer_result {
@@ -113,7 +118,8 @@ enum lf_transfer_result {
 };
 
 struct lf_transfer_req {
-	uint64_t client_id;
+	uint64_t client_id; /* who pays: the sender must be its account */
+	bool admin;         /* ... unless it is an admin client */
 	const char *idem_key;
 	size_t idem_key_len;
 	uint8_t fingerprint[LF_FINGERPRINT_LEN];
@@ -156,7 +162,8 @@ struct lf_payment {
 	bool completed; /* COMPLETED, else DECLINED */
 	int64_t created_ms;
 };
-lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, struct lf_payment *out);
+lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
+			   struct lf_payment *out);
 
 /* ---- ledger ---- */
 struct lf_ledger_entry {
@@ -174,8 +181,9 @@ struct lf_ledger_entry {
  * newest first, at most max; *more tells whether older ones exist.
  * *currency receives the account's currency; LF_DECLINED when the
  * account does not exist. */
-lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account, int64_t before_seq,
-			   unsigned max, struct lf_ledger_entry *out, unsigned *count, bool *more,
+lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
+			   const struct lf_client *who, int64_t before_seq, unsigned max,
+			   struct lf_ledger_entry *out, unsigned *count, bool *more,
 			   char currency[4]);
 
 /* ---- API keys (authentication) ---- */

@@ -33,7 +33,8 @@ CREATE OR REPLACE PROCEDURE lf_transfer(
   IN p_expires_at     DATETIME(3),
   IN p_body_completed MEDIUMBLOB,
   IN p_body_declined  MEDIUMBLOB,
-  IN p_location       VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+  IN p_location       VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_admin          TINYINT)
   MODIFIES SQL DATA
   SQL SECURITY INVOKER
   COMMENT 'one payment: idempotency row, account locks, ledger, outcome'
@@ -44,6 +45,7 @@ proc: BEGIN
   DECLARE v_lo_bal, v_hi_bal, v_lo_seq, v_hi_seq BIGINT DEFAULT NULL;
   DECLARE v_from_cur, v_to_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
   DECLARE v_from_bal, v_to_bal, v_from_seq, v_to_seq BIGINT DEFAULT NULL;
+  DECLARE v_lo_owner, v_hi_owner, v_from_owner BIGINT UNSIGNED DEFAULT NULL;
   DECLARE v_old_id BINARY(16) DEFAULT NULL;
   DECLARE v_old_fp BINARY(32) DEFAULT NULL;
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
@@ -95,19 +97,28 @@ proc: BEGIN
   END IF;
 
   -- (c) lock both accounts in ascending id order (no lock-order deadlock).
-  SELECT currency, balance, ledger_seq INTO v_lo_cur, v_lo_bal, v_lo_seq
+  SELECT currency, balance, ledger_seq, owner_client_id
+    INTO v_lo_cur, v_lo_bal, v_lo_seq, v_lo_owner
     FROM accounts WHERE id = LEAST(p_from, p_to) FOR UPDATE;
-  SELECT currency, balance, ledger_seq INTO v_hi_cur, v_hi_bal, v_hi_seq
+  SELECT currency, balance, ledger_seq, owner_client_id
+    INTO v_hi_cur, v_hi_bal, v_hi_seq, v_hi_owner
     FROM accounts WHERE id = GREATEST(p_from, p_to) FOR UPDATE;
   IF p_from < p_to THEN
     SET v_from_cur = v_lo_cur, v_from_bal = v_lo_bal, v_from_seq = v_lo_seq,
+        v_from_owner = v_lo_owner,
         v_to_cur = v_hi_cur, v_to_bal = v_hi_bal, v_to_seq = v_hi_seq;
   ELSE
     SET v_from_cur = v_hi_cur, v_from_bal = v_hi_bal, v_from_seq = v_hi_seq,
+        v_from_owner = v_hi_owner,
         v_to_cur = v_lo_cur, v_to_bal = v_lo_bal, v_to_seq = v_lo_seq;
   END IF;
 
-  IF v_from_cur IS NULL OR v_to_cur IS NULL THEN
+  -- Ownership is decided here, under the lock, not only at the edge: a
+  -- client may debit only its own accounts (admin any); another client's
+  -- sender is reported exactly like a missing one, so existence does not
+  -- leak. Any account may be credited.
+  IF v_from_cur IS NULL OR v_to_cur IS NULL
+     OR (p_admin = 0 AND v_from_owner <> p_client) THEN
     ROLLBACK;
     SELECT 'account_not_found' AS outcome, NULL AS response_status,
            NULL AS response_location, NULL AS response_body,
@@ -294,10 +305,11 @@ proc: BEGIN
     END IF;
   END IF;
 
+  -- the account belongs to the client that creates it
   INSERT INTO accounts (id, name, currency, balance, ledger_seq, version,
-                        created_at, updated_at)
+                        created_at, updated_at, owner_client_id)
   VALUES (p_id, p_name, p_currency, p_initial, IF(p_initial > 0, 1, 0), 0,
-          p_created_at, p_created_at);
+          p_created_at, p_created_at, p_client);
   IF v_dup THEN
     ROLLBACK;
     SELECT 'exists' AS outcome, NULL AS response_status,

@@ -82,7 +82,7 @@ fi
 # the systemd unit, with the paths of this build (and our man pages where
 # its Documentation= lines look for them)
 if command -v systemd-analyze >/dev/null 2>&1; then
-	sed -e "s#@sbindir@#$build#g" -e "s#@sysconfdir@#/etc#g" \
+	sed -e "s#@sbindir@#$build#g" -e "s#@sysconfdir@#/etc#g" -e "s#@localstatedir@#/var#g" \
 		"$top/etc/ledgerflow.service.in" >"$build/ledgerflow.service"
 	for page in "$top"/man/*.[0-9]; do
 		section=${page##*.}

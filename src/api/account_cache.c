@@ -15,6 +15,7 @@ struct entry {
 	bool used;
 	lf_uuid id;
 	char currency[4];
+	uint64_t owner;
 };
 
 struct lf_account_cache {
@@ -57,20 +58,24 @@ static size_t slot_of(const struct lf_account_cache *c, const lf_uuid *id)
 	return (size_t)h & c->mask;
 }
 
-bool lf_account_cache_get(struct lf_account_cache *c, const lf_uuid *id, char currency[4])
+bool lf_account_cache_get(struct lf_account_cache *c, const lf_uuid *id, char currency[4],
+			  uint64_t *owner)
 {
 	struct entry *e = &c->slots[slot_of(c, id)];
 	if (!e->used || memcmp(e->id.b, id->b, 16) != 0)
 		return false;
 	memcpy(currency, e->currency, 4);
+	*owner = e->owner;
 	return true;
 }
 
-void lf_account_cache_put(struct lf_account_cache *c, const lf_uuid *id, const char currency[4])
+void lf_account_cache_put(struct lf_account_cache *c, const lf_uuid *id, const char currency[4],
+			  uint64_t owner)
 {
 	struct entry *e = &c->slots[slot_of(c, id)];
 	e->used = true;
 	e->id = *id;
+	e->owner = owner;
 	memcpy(e->currency, currency, 3);
 	e->currency[3] = '\0';
 }

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "lf_api.h"
+#include "lf_auth.h"
 #include "lf_app.h"
 #include "lf_config.h"
 #include "lf_dbpool.h"
@@ -332,9 +333,20 @@ void lf_accounts_create(struct lf_req *r, const char *id)
 		create_enter(c, CR_FINISH); /* a 400 was sent */
 		return;
 	}
+	/* money is created only by a client allowed to issue it */
+	if (c->req.initial_balance > 0 &&
+	    !lf_auth_scopes_allow(r->client.scopes, LF_SCOPE_FUNDS_ISSUE)) {
+		lf_metrics_inc(&r->app->zone->metrics->auth_forbidden);
+		lf_req_problem(r, 403, "forbidden",
+			       "An initialBalance above 0 creates money: it needs the funds:issue "
+			       "scope.",
+			       NULL);
+		create_enter(c, CR_FINISH);
+		return;
+	}
 	const struct lf_config *cfg = r->app->cfg;
 	c->max_retries = cfg->mysql_max_retries;
-	c->req.client_id = r->app->client_id;
+	c->req.client_id = r->client.id;
 	c->req.name = c->name;
 	c->req.currency = c->currency;
 	lf_uuid_v7(&c->req.opening_entry_id);

@@ -18,6 +18,7 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 
+#include "lf_api.h"
 #include "lf_app.h"
 #include "lf_config.h"
 #include "lf_dbpool.h"
@@ -31,87 +32,31 @@
 #define LF_LEDGER_DEFAULT_LIMIT 50
 #define LF_LEDGER_MAX_LIMIT 500
 
-/* Queue a read (it may run again on a fresh connection). */
-static bool submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg)
-{
-	const struct lf_config *cfg = r->app->cfg;
-	int64_t deadline = lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms;
-	lf_req_hold(r);
-	if (lf_dbpool_submit_rerun(r->app->db, work, done, arg, deadline))
-		return true;
-	lf_req_release(r);
-	return false;
-}
-
-/* A GET's answer: the rendered body, 404, or the failure of a read
- * (nothing was changed: 503, or 500 for an error that is not about the
- * connection). */
-static void send_read(struct lf_req *r, lf_rc rc, struct lf_body *body, const char *code,
-		      const char *detail)
-{
-	struct lf_decision d = {0};
-	if (rc == LF_OK && body->data != NULL)
-		lf_decision_reply(&d, 200, body);
-	else if (rc == LF_OK)
-		lf_decision_internal(&d); /* out of memory */
-	else if (rc == LF_DECLINED)
-		lf_decision_problem(&d, 404, code, detail, NULL);
-	else
-		lf_decision_failed(&d, rc);
-	lf_body_free(body);
-	lf_decision_send(r, &d);
-	lf_decision_clear(&d);
-}
-
 /* ---- GET /api/accounts/{id} ---- */
 
-struct get {
-	struct lf_req *r;
-	lf_uuid id;
-	lf_rc rc;
-	struct lf_account account;
+static lf_rc fetch_account(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
+			   void *row)
+{
+	return lf_store_get_account(c, id, who, row);
+}
+
+static bool render_account(struct lf_body *out, const void *row)
+{
+	return lf_render_account_body(out, row);
+}
+
+static const struct lf_api_read_spec account_spec = {
+	.invalid_id_detail = "The account id is not a UUID.",
+	.not_found_code = "account_not_found",
+	.not_found_detail = "No account has this id.",
+	.row_size = sizeof(struct lf_account),
+	.fetch = fetch_account,
+	.render = render_account,
 };
-
-static bool get_work(struct lf_store_conn *conn, void *arg)
-{
-	struct get *g = arg;
-	if (conn == NULL) {
-		g->rc = LF_LOST;
-		return true;
-	}
-	g->rc = lf_store_get_account(conn, &g->id, &g->account);
-	return g->rc != LF_LOST;
-}
-
-static void get_done(void *arg)
-{
-	struct get *g = arg;
-	struct lf_body body = {0};
-	if (g->rc == LF_OK)
-		(void)lf_render_account_body(&body, &g->account);
-	send_read(g->r, g->rc, &body, "account_not_found", "No account has this id.");
-	lf_req_release(g->r);
-}
 
 void lf_accounts_get(struct lf_req *r, const char *id)
 {
-	struct get *g = calloc(1, sizeof *g);
-	if (g == NULL) {
-		lf_req_problem(r, 500, "internal_error", "Out of memory.", NULL);
-		return;
-	}
-	r->state = g;
-	r->free_state = free;
-	g->r = r;
-	if (!lf_uuid_parse(id, strlen(id), &g->id)) {
-		lf_req_problem(r, 400, "invalid_id", "The account id is not a UUID.", NULL);
-		return;
-	}
-	lf_req_arm_deadline(r, r->app->cfg->request_timeout_ms);
-	if (!submit(r, get_work, get_done, g)) {
-		struct lf_body none = {0};
-		send_read(r, LF_LOST, &none, NULL, NULL); /* the pool is stopping */
-	}
+	lf_api_get_by_id(r, id, &account_spec);
 }
 
 /* ---- GET /api/accounts/{id}/ledger ---- */
@@ -119,6 +64,7 @@ void lf_accounts_get(struct lf_req *r, const char *id)
 struct ledger {
 	struct lf_req *r;
 	lf_uuid id;
+	struct lf_client who; /* a copy: the pool thread reads nothing of r */
 	int64_t before_seq;
 	unsigned limit;
 	lf_rc rc;
@@ -194,8 +140,8 @@ static bool ledger_work(struct lf_store_conn *conn, void *arg)
 		l->rc = LF_LOST;
 		return true;
 	}
-	l->rc = lf_store_list_ledger(conn, &l->id, l->before_seq, l->limit, l->entries, &l->count,
-				     &l->more, l->currency);
+	l->rc = lf_store_list_ledger(conn, &l->id, &l->who, l->before_seq, l->limit, l->entries,
+				     &l->count, &l->more, l->currency);
 	return l->rc != LF_LOST;
 }
 
@@ -226,7 +172,7 @@ static void ledger_done(void *arg)
 		(void)lf_render_body(&body, b);
 		evbuffer_free(b);
 	}
-	send_read(r, l->rc, &body, "account_not_found", "No account has this id.");
+	lf_api_read_send(r, l->rc, &body, "account_not_found", "No account has this id.");
 	lf_req_release(r);
 }
 
@@ -267,10 +213,11 @@ void lf_accounts_ledger(struct lf_req *r, const char *id)
 	}
 	r->state = l;
 	r->free_state = free;
-	*l = (struct ledger){.r = r, .id = account, .before_seq = before_seq, .limit = limit};
+	*l = (struct ledger){
+		.r = r, .id = account, .who = r->client, .before_seq = before_seq, .limit = limit};
 	lf_req_arm_deadline(r, r->app->cfg->request_timeout_ms);
-	if (!submit(r, ledger_work, ledger_done, l)) {
+	if (!lf_api_read_submit(r, ledger_work, ledger_done, l)) {
 		struct lf_body none = {0};
-		send_read(r, LF_LOST, &none, NULL, NULL); /* the pool is stopping */
+		lf_api_read_send(r, LF_LOST, &none, NULL, NULL); /* the pool is stopping */
 	}
 }

@@ -85,6 +85,7 @@ static bool transfer_build(struct lf_pay *p, struct transfer_call *call)
 	struct lf_transfer_req *t = &call->t;
 	*t = (struct lf_transfer_req){
 		.client_id = p->client_id,
+		.admin = p->admin,
 		.idem_key = p->key.text,
 		.idem_key_len = p->key.len,
 		.from = p->from,
@@ -144,7 +145,9 @@ static bool replay_payment(struct lf_store_conn *c, struct lf_pay *p, struct lf_
 	lf_uuid id;
 	memcpy(id.b, stored->body, 16);
 	struct lf_payment pay;
-	lf_rc rc = lf_store_get_payment(c, &id, &pay);
+	/* the payment was made under this client's own key: it is theirs */
+	struct lf_client who = {.id = p->client_id, .admin = true};
+	lf_rc rc = lf_store_get_payment(c, &id, &who, &pay);
 	if (rc != LF_OK) {
 		rolled_back(p, rc == LF_DECLINED ? LF_ERROR : rc); /* a read */
 		return rc != LF_LOST;
@@ -276,11 +279,12 @@ static bool lookup(struct lf_store_conn *c, struct lf_pay *p)
 		return true;
 	}
 	lf_uuid ids[2] = {p->from, p->to};
-	lf_rc rc = lf_store_account_currencies(c, ids, p->found, p->cur);
+	lf_rc rc = lf_store_account_currencies(c, ids, p->found, p->cur, p->owner);
 	if (rc != LF_OK) {
 		rolled_back(p, rc); /* a read */
 		return rc != LF_LOST;
 	}
+	lf_pay_check_owner(p);
 	lf_decision_clear(&p->d);
 	p->cur_known = true;
 	return true;

@@ -50,6 +50,14 @@ static const bool allowed[PAY_FINISH + 1][PAY_FINISH + 1] = {
 };
 /* clang-format on */
 
+void lf_pay_check_owner(struct lf_pay *p)
+{
+	/* another client's sender looks exactly like a missing one (422
+	 * account_not_found): existence does not leak, and nothing is locked */
+	if (p->found[0] && !p->admin && p->owner[0] != p->client_id)
+		p->found[0] = false;
+}
+
 void lf_pay_enter(struct lf_pay *p, enum lf_pay_state next)
 {
 	assert(p->state <= PAY_FINISH && next <= PAY_FINISH);
@@ -166,7 +174,7 @@ static void pay_done(void *arg)
 		for (int i = 0; p->cur_known && i < 2; i++)
 			if (p->found[i])
 				lf_account_cache_put(r->app->accounts, i ? &p->to : &p->from,
-						     p->cur[i]);
+						     p->cur[i], p->owner[i]);
 		if (r->replied) /* the deadline answered; nothing was claimed */
 			lf_pay_enter(p, PAY_FINISH);
 		else if (!p->cur_known)
@@ -303,13 +311,16 @@ void lf_payments_create(struct lf_req *r, const char *id)
 	}
 	fingerprint(p);
 	const struct lf_config *cfg = r->app->cfg;
-	p->client_id = r->app->client_id;
+	p->client_id = r->client.id;
+	p->admin = r->client.admin;
 	p->max_retries = cfg->mysql_max_retries;
 	p->retention_ms = cfg->idempotency_retention_ms;
-	p->cur_known = lf_account_cache_get(r->app->accounts, &p->from, p->cur[0]) &&
-		       lf_account_cache_get(r->app->accounts, &p->to, p->cur[1]);
-	if (p->cur_known)
+	p->cur_known = lf_account_cache_get(r->app->accounts, &p->from, p->cur[0], &p->owner[0]) &&
+		       lf_account_cache_get(r->app->accounts, &p->to, p->cur[1], &p->owner[1]);
+	if (p->cur_known) {
 		p->found[0] = p->found[1] = true;
+		lf_pay_check_owner(p);
+	}
 	lf_req_arm_deadline(r, cfg->request_timeout_ms);
 	if (p->cur_known) {
 		pay_validated(p);
@@ -326,64 +337,27 @@ void lf_payments_create(struct lf_req *r, const char *id)
 
 /* ---- GET /api/payments/{id} ---- */
 
-struct pay_get {
-	struct lf_req *r;
-	lf_uuid id;
-	lf_rc rc;
-	struct lf_payment pay;
+static lf_rc fetch_payment(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
+			   void *row)
+{
+	return lf_store_get_payment(c, id, who, row);
+}
+
+static bool render_payment(struct lf_body *out, const void *row)
+{
+	return lf_render_payment_body(out, row);
+}
+
+static const struct lf_api_read_spec payment_spec = {
+	.invalid_id_detail = "The payment id is not a UUID.",
+	.not_found_code = "payment_not_found",
+	.not_found_detail = "No payment has this id.",
+	.row_size = sizeof(struct lf_payment),
+	.fetch = fetch_payment,
+	.render = render_payment,
 };
-
-static bool pay_get_work(struct lf_store_conn *c, void *arg)
-{
-	struct pay_get *g = arg;
-	if (c == NULL) {
-		g->rc = LF_LOST;
-		return true;
-	}
-	g->rc = lf_store_get_payment(c, &g->id, &g->pay);
-	return g->rc != LF_LOST;
-}
-
-static void pay_get_done(void *arg)
-{
-	struct pay_get *g = arg;
-	struct lf_req *r = g->r;
-	struct lf_decision d = {0};
-	struct lf_body body;
-	if (g->rc == LF_OK && lf_render_payment_body(&body, &g->pay)) {
-		lf_decision_reply(&d, 200, &body);
-	} else if (g->rc == LF_OK) {
-		lf_decision_internal(&d); /* out of memory */
-	} else if (g->rc == LF_DECLINED) {
-		lf_decision_problem(&d, 404, "payment_not_found", "No payment has this id.", NULL);
-	} else {
-		lf_decision_failed(&d, g->rc); /* a read: nothing was changed */
-	}
-	lf_decision_send(r, &d);
-	lf_decision_clear(&d);
-	lf_req_release(r);
-}
 
 void lf_payments_get(struct lf_req *r, const char *id)
 {
-	struct pay_get *g = calloc(1, sizeof *g);
-	if (g == NULL) {
-		lf_req_problem(r, 500, "internal_error", "Out of memory.", NULL);
-		return;
-	}
-	r->state = g;
-	r->free_state = free;
-	g->r = r;
-	if (!lf_uuid_parse(id, strlen(id), &g->id)) {
-		lf_req_problem(r, 400, "invalid_id", "The payment id is not a UUID.", NULL);
-		return;
-	}
-	const struct lf_config *cfg = r->app->cfg;
-	lf_req_hold(r);
-	lf_req_arm_deadline(r, cfg->request_timeout_ms);
-	if (!lf_dbpool_submit_rerun(r->app->db, pay_get_work, pay_get_done, g,
-				    lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms)) {
-		g->rc = LF_LOST; /* the pool is stopping: no connection */
-		pay_get_done(g);
-	}
+	lf_api_get_by_id(r, id, &payment_spec);
 }

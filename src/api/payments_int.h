@@ -48,13 +48,17 @@ struct lf_pay {
 	char currency[4];
 	bool has_reference;
 	char reference[201 * 4];
-	uint64_t client_id;
+	uint64_t client_id; /* who pays (r->client) */
+	bool admin;         /* may debit any account */
 	int max_retries;
 	int64_t retention_ms;
-	/* accounts' currencies: [0] sender, [1] receiver */
+	/* accounts' currencies and owners: [0] sender, [1] receiver; found[0]
+	 * is false also for a sender this client may not debit (the
+	 * transaction checks that again under the lock) */
 	bool cur_known;
 	bool found[2];
 	char cur[2][4];
+	uint64_t owner[2];
 	/* progress and result */
 	int settles;      /* settle jobs the loop sent after an unknown outcome */
 	unsigned retries; /* deadlock / lock-wait retries, for the metric */
@@ -67,6 +71,10 @@ void lf_pay_enter(struct lf_pay *p, enum lf_pay_state next);
 /* A write may have committed and its outcome is not known: the key must
  * decide (503 "could not be confirmed" unless a settle job learns it). */
 void lf_pay_unknown(struct lf_pay *p);
+
+/* A client may debit only its own accounts (admin any): clears found[0]
+ * for someone else's sender. */
+void lf_pay_check_owner(struct lf_pay *p);
 
 /* The pool job of every state that needs the database (LOOKUP, DECIDE,
  * SETTLE); an lf_db_work_fn. */

@@ -3,7 +3,8 @@
  * request was dispatched, opens the request context, rejects bad framing
  * (lf_edge_framing_error: 400 and close), matches the path against the
  * route table, answers 404/405 (with Allow) and 415 for POST bodies that
- * are not JSON, then calls the handler. The request's log context is
+ * are not JSON, then hands the request to the gate (authentication,
+ * scopes, rate limits: src/auth/gate.c), which calls the handler. The request's log context is
  * current on the loop thread for all of it, so whatever the handler logs
  * names the request.
  */
@@ -17,6 +18,8 @@
 #include "lf_app.h"
 #include "lf_edge.h"
 #include "lf_handlers.h"
+#include "lf_config.h"
+#include "lf_gate.h"
 #include "lf_http.h"
 #include "lf_log.h"
 
@@ -29,19 +32,28 @@ struct route {
 	const char *prefix; /* EXACT: the path; WITH_ID*: text before the id */
 	const char *suffix; /* WITH_ID_SUFFIX: text after the id */
 	handler_fn get, post;
+	unsigned get_scopes, post_scopes; /* what the gate demands (lf_auth.h) */
+	bool ops;                         /* /healthz, /readyz, /metrics: [auth] ops_public */
 	const char *allow;
 };
 
+#define AR LF_SCOPE_ACCOUNTS_READ
+#define AW LF_SCOPE_ACCOUNTS_WRITE
+#define PR LF_SCOPE_PAYMENTS_READ
+#define PW LF_SCOPE_PAYMENTS_WRITE
+#define ADM LF_SCOPE_ADMIN
+
 /* clang-format off */
 static const struct route routes[] = {
-	{EXACT, "/healthz", NULL, lf_ops_healthz, NULL, "GET, HEAD"},
-	{EXACT, "/readyz", NULL, lf_ops_readyz, NULL, "GET, HEAD"},
-	{EXACT, "/metrics", NULL, lf_ops_metrics, NULL, "GET, HEAD"},
-	{EXACT, "/api/accounts", NULL, NULL, lf_accounts_create, "POST"},
-	{WITH_ID_SUFFIX, "/api/accounts/", "/ledger", lf_accounts_ledger, NULL, "GET, HEAD"},
-	{WITH_ID, "/api/accounts/", NULL, lf_accounts_get, NULL, "GET, HEAD"},
-	{EXACT, "/api/payments", NULL, NULL, lf_payments_create, "POST"},
-	{WITH_ID, "/api/payments/", NULL, lf_payments_get, NULL, "GET, HEAD"},
+	{EXACT, "/healthz", NULL, lf_ops_healthz, NULL, ADM, 0, true, "GET, HEAD"},
+	{EXACT, "/readyz", NULL, lf_ops_readyz, NULL, ADM, 0, true, "GET, HEAD"},
+	{EXACT, "/metrics", NULL, lf_ops_metrics, NULL, ADM, 0, true, "GET, HEAD"},
+	{EXACT, "/api/accounts", NULL, NULL, lf_accounts_create, 0, AW, false, "POST"},
+	{WITH_ID_SUFFIX, "/api/accounts/", "/ledger", lf_accounts_ledger, NULL, AR, 0, false,
+	 "GET, HEAD"},
+	{WITH_ID, "/api/accounts/", NULL, lf_accounts_get, NULL, AR, 0, false, "GET, HEAD"},
+	{EXACT, "/api/payments", NULL, NULL, lf_payments_create, 0, PW, false, "POST"},
+	{WITH_ID, "/api/payments/", NULL, lf_payments_get, NULL, PR, 0, false, "GET, HEAD"},
 };
 /* clang-format on */
 
@@ -109,10 +121,14 @@ static void dispatch(struct lf_req *r)
 		return;
 	}
 	handler_fn h = NULL;
-	if (r->method == EVHTTP_REQ_GET || r->method == EVHTTP_REQ_HEAD)
+	unsigned scopes = 0;
+	if (r->method == EVHTTP_REQ_GET || r->method == EVHTTP_REQ_HEAD) {
 		h = found->get;
-	else if (r->method == EVHTTP_REQ_POST)
+		scopes = found->get_scopes;
+	} else if (r->method == EVHTTP_REQ_POST) {
 		h = found->post;
+		scopes = found->post_scopes;
+	}
 	if (h == NULL) {
 		lf_req_add_header(r, "Allow", found->allow);
 		lf_req_problem(r, 405, "method_not_allowed",
@@ -124,7 +140,13 @@ static void dispatch(struct lf_req *r)
 			       "The request body must be application/json.", NULL);
 		return;
 	}
-	h(r, found->shape == EXACT ? NULL : id);
+	const char *arg = found->shape == EXACT ? NULL : id;
+	if (found->ops && r->app->cfg->auth_ops_public) {
+		r->client = (struct lf_client){.id = 0};
+		h(r, arg);
+		return;
+	}
+	lf_gate_enter(r, scopes, h, arg);
 }
 
 void lf_router_dispatch(struct evhttp_request *req, void *arg)

@@ -12,7 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "lf_args.h"
+#include "lf_auth.h"
+#include "lf_gate.h"
 #include "lf_config.h"
 #include "lf_listen.h"
 #include "lf_log.h"
@@ -61,6 +65,33 @@ static bool daemonize(void)
 	return true;
 }
 
+/* The pepper API keys are checked under: read (or made) once, before the
+ * workers fork, so they inherit it. Without it authentication cannot
+ * work, so with [auth] enabled = on the daemon does not start. */
+static bool load_pepper(const struct lf_config *cfg)
+{
+	uint8_t pepper[LF_AUTH_PEPPER_LEN];
+	char why[600], q[700];
+	enum lf_secret_mode mode =
+		strcmp(cfg->secret_permissions, "refuse") == 0 ? LF_SECRET_REFUSE : LF_SECRET_WARN;
+	lf_rc rc = lf_auth_pepper_load(cfg->auth_pepper_file, true, mode, pepper, why, sizeof why);
+	if (rc == LF_ERROR) {
+		if (cfg->auth_enabled) {
+			lf_error("start_failed", "reason=\"auth.pepper_file\" error=%s",
+				 lf_log_quote(why, q, sizeof q));
+			fprintf(stderr, "ledgerflowd: [auth] pepper_file: %s\n", why);
+			return false;
+		}
+		lf_warn("pepper_unavailable", "error=%s auth=off", lf_log_quote(why, q, sizeof q));
+		return true;
+	}
+	if (rc == LF_DECLINED)
+		lf_warn("secret_file_readable", "problem=%s", lf_log_quote(why, q, sizeof q));
+	lf_gate_set_pepper(pepper);
+	OPENSSL_cleanse(pepper, sizeof pepper);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct lf_daemon_args args;
@@ -95,6 +126,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lf_log_set_role("master");
+	if (!load_pepper(cfg))
+		return 1;
 	int listen_fd = lf_listen_open(cfg->listen_host, cfg->listen_port, cfg->backlog, stderr);
 	if (listen_fd < 0)
 		return 1;

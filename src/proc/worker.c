@@ -28,6 +28,7 @@
 #include "lf_channel.h"
 #include "lf_dbpool.h"
 #include "lf_edge.h"
+#include "lf_gate.h"
 #include "lf_handlers.h"
 #include "lf_log.h"
 #include "lf_master.h"
@@ -146,7 +147,6 @@ static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct
 	W.app.cfg = cfg;
 	W.app.zone = zone;
 	W.app.generation = generation;
-	W.app.client_id = 0;
 	struct event_config *ecfg = event_config_new();
 	if (ecfg == NULL)
 		return 1;
@@ -182,6 +182,10 @@ static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct
 	W.app.accounts = lf_account_cache_create(4096);
 	if (W.app.accounts == NULL)
 		return 1;
+	if (!lf_gate_start(&W.app)) {
+		lf_error("worker_start_failed", "reason=\"authentication epoch poll\"");
+		return 1;
+	}
 	/* one reaper per generation is enough */
 	if (index == 0 && (W.reaper = lf_reaper_start(&W.app)) == NULL)
 		return 1;
@@ -213,6 +217,7 @@ static void teardown(void)
 	lf_dbpool_free(W.app.db);
 	W.app.db = NULL;
 	lf_reaper_stop(W.reaper); /* after the pool: its last job has completed */
+	lf_gate_stop(&W.app);
 	W.reaper = NULL;
 	if (W.app.http)
 		evhttp_free(W.app.http);

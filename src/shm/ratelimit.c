@@ -146,8 +146,8 @@ static struct slot *find_slot_locked(struct lf_ratelimit *rl, struct part *p, ui
 	return victim;
 }
 
-lf_rc lf_ratelimit_take(struct lf_ratelimit *rl, const void *key, size_t klen, uint32_t rate,
-			uint32_t burst, int64_t now_us, struct lf_rate_verdict *out)
+static lf_rc take_or_peek(struct lf_ratelimit *rl, const void *key, size_t klen, uint32_t rate,
+			  uint32_t burst, int64_t now_us, bool take, struct lf_rate_verdict *out)
 {
 	assert(rl->magic == RL_MAGIC);
 	assert(klen <= LF_RATELIMIT_KEY_MAX && rate >= 1 && burst >= 1);
@@ -169,7 +169,7 @@ lf_rc lf_ratelimit_take(struct lf_ratelimit *rl, const void *key, size_t klen, u
 		s->last_us = now_us;
 	int64_t cap = (int64_t)burst * MICRO;
 	out->allowed = tokens >= MICRO;
-	if (out->allowed)
+	if (out->allowed && take)
 		tokens -= MICRO;
 	s->tokens_u = tokens;
 	lf_shm_mutex_unlock(&p->lock);
@@ -180,9 +180,22 @@ lf_rc lf_ratelimit_take(struct lf_ratelimit *rl, const void *key, size_t klen, u
 	out->retry_after_s = out->allowed ? 0 : ceil_div(MICRO - tokens, per_s);
 	if (!out->allowed && out->retry_after_s == 0)
 		out->retry_after_s = 1;
-	atomic_fetch_add_explicit(out->allowed ? &rl->allowed : &rl->limited, 1,
-				  memory_order_relaxed);
+	if (take)
+		atomic_fetch_add_explicit(out->allowed ? &rl->allowed : &rl->limited, 1,
+					  memory_order_relaxed);
 	return LF_OK;
+}
+
+lf_rc lf_ratelimit_take(struct lf_ratelimit *rl, const void *key, size_t klen, uint32_t rate,
+			uint32_t burst, int64_t now_us, struct lf_rate_verdict *out)
+{
+	return take_or_peek(rl, key, klen, rate, burst, now_us, true, out);
+}
+
+lf_rc lf_ratelimit_peek(struct lf_ratelimit *rl, const void *key, size_t klen, uint32_t rate,
+			uint32_t burst, int64_t now_us, struct lf_rate_verdict *out)
+{
+	return take_or_peek(rl, key, klen, rate, burst, now_us, false, out);
 }
 
 void lf_ratelimit_stats(struct lf_ratelimit *rl, struct lf_ratelimit_stats *out)

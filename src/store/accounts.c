@@ -56,20 +56,24 @@ lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_ac
 	return LF_OK;
 }
 
-lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, struct lf_account *out)
+lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
+			   struct lf_account *out)
 {
 	MYSQL_STMT *st;
 	lf_rc rc = lf_store_stmt(c, ST_GET_ACCOUNT, &st);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND in[1], b[5];
+	MYSQL_BIND in[3], b[5];
 	struct col k[5];
 	MYSQL_TIME t_created, t_updated;
 	memset(in, 0, sizeof in);
 	memset(b, 0, sizeof b);
 	memset(k, 0, sizeof k);
 	memset(out, 0, sizeof *out);
+	int admin = who->admin;
 	in_uuid(&in[0], id);
+	in_int(&in[1], &admin);
+	in_u64(&in[2], &who->id);
 	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
 	out_bind(&b[0], &k[0], MYSQL_TYPE_STRING, out->name, sizeof out->name);
@@ -93,18 +97,20 @@ lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, struct lf
 }
 
 lf_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2], bool found[2],
-				  char currency[2][4])
+				  char currency[2][4], uint64_t owner[2])
 {
 	MYSQL_STMT *st;
 	lf_rc rc = lf_store_stmt(c, ST_CURRENCIES, &st);
 	found[0] = found[1] = false;
 	currency[0][0] = currency[1][0] = '\0';
+	owner[0] = owner[1] = 0;
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND in[2], b[2];
-	struct col k[2];
+	MYSQL_BIND in[2], b[3];
+	struct col k[3];
 	uint8_t id[16];
 	char cur[4];
+	uint64_t who = 0;
 	memset(in, 0, sizeof in);
 	memset(b, 0, sizeof b);
 	memset(k, 0, sizeof k);
@@ -114,6 +120,8 @@ lf_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2],
 		return rc;
 	out_bind(&b[0], &k[0], MYSQL_TYPE_BLOB, id, sizeof id);
 	out_bind(&b[1], &k[1], MYSQL_TYPE_STRING, cur, sizeof cur);
+	out_bind(&b[2], &k[2], MYSQL_TYPE_LONGLONG, &who, 0);
+	b[2].is_unsigned = 1;
 	if (mysql_stmt_bind_result(st, b))
 		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
 	for (int n = 0; n < 2; n++) {
@@ -127,14 +135,16 @@ lf_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2],
 			if (out_uuid_ok(&k[0]) && memcmp(id, ids[i].b, 16) == 0) {
 				found[i] = true;
 				memcpy(currency[i], cur, sizeof cur);
+				owner[i] = who;
 			}
 		}
 	}
 	return lf_store_finish(c, st, LF_OK);
 }
 
-lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account, int64_t before_seq,
-			   unsigned max, struct lf_ledger_entry *out, unsigned *count, bool *more,
+lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
+			   const struct lf_client *who, int64_t before_seq, unsigned max,
+			   struct lf_ledger_entry *out, unsigned *count, bool *more,
 			   char currency[4])
 {
 	MYSQL_STMT *st;
@@ -144,7 +154,7 @@ lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account, int6
 	currency[0] = '\0';
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND in[4], b[8];
+	MYSQL_BIND in[6], b[8];
 	struct col k[8];
 	uint64_t limit = (uint64_t)max + 1;
 	struct lf_ledger_entry e;
@@ -157,6 +167,9 @@ lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account, int6
 	in_i64(&in[1], &before_seq);
 	in_u64(&in[2], &limit);
 	in_uuid(&in[3], account);
+	int admin = who->admin;
+	in_int(&in[4], &admin);
+	in_u64(&in[5], &who->id);
 	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
 	out_bind(&b[0], &k[0], MYSQL_TYPE_STRING, cur, sizeof cur);

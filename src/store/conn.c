@@ -24,15 +24,18 @@
 #include "store_int.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
 	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_GET_OUTCOME] = "CALL lf_get_outcome(?,?)",
+	/* Reads are scoped to the asking client (or admin: the first ?):
+	 * someone else's row is not there, exactly like a missing one. */
 	[ST_GET_ACCOUNT] = "SELECT name, currency, balance, created_at, updated_at"
-			   " FROM accounts WHERE id = ?",
-	[ST_CURRENCIES] = "SELECT id, currency FROM accounts WHERE id IN (?, ?)",
+			   " FROM accounts WHERE id = ? AND (? OR owner_client_id = ?)",
+	[ST_CURRENCIES] = "SELECT id, currency, owner_client_id FROM accounts WHERE id IN (?, ?)",
 	[ST_GET_PAYMENT] = "SELECT from_account_id, to_account_id, amount, currency,"
-			   " reference, status, created_at FROM payments WHERE id = ?",
+			   " reference, status, created_at FROM payments"
+			   " WHERE id = ? AND (? OR client_id = ?)",
 	/* The entries are picked by a backward range scan of the primary key
 	 * (account_id, seq) in a derived table, so only max+1 rows are sorted
 	 * by the outer ORDER BY; the LEFT JOIN yields the currency even when
@@ -43,7 +46,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " (SELECT id, payment_id, direction, amount, balance_after, seq, created_at"
 		      "  FROM ledger_entries WHERE account_id = ? AND seq < ?"
 		      "  ORDER BY seq DESC LIMIT ?) e ON 1 = 1"
-		      " WHERE a.id = ? ORDER BY e.seq DESC",
+		      " WHERE a.id = ? AND (? OR a.owner_client_id = ?) ORDER BY e.seq DESC",
 	[ST_REAP] = "DELETE FROM idempotency_keys WHERE expires_at < ?"
 		    " ORDER BY expires_at LIMIT ?",
 	/* CONVERT: the prefix column is ascii; compared with a utf8mb4

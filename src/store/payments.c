@@ -20,7 +20,7 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	memset(stored, 0, sizeof *stored);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND b[16];
+	MYSQL_BIND b[17];
 	MYSQL_TIME t_created, t_expires;
 	memset(b, 0, sizeof b);
 	in_u64(&b[0], &r->client_id);
@@ -39,6 +39,8 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	in_body(&b[13], r->body_completed, r->body_completed_len);
 	in_body(&b[14], r->body_declined, r->body_declined_len);
 	in_str(&b[15], r->location);
+	int admin = r->admin;
+	in_int(&b[16], &admin);
 	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];
@@ -68,13 +70,14 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	return LF_OK;
 }
 
-lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, struct lf_payment *out)
+lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
+			   struct lf_payment *out)
 {
 	MYSQL_STMT *st;
 	lf_rc rc = lf_store_stmt(c, ST_GET_PAYMENT, &st);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND in[1], b[7];
+	MYSQL_BIND in[3], b[7];
 	struct col k[7];
 	MYSQL_TIME t_created;
 	char status[16];
@@ -82,7 +85,10 @@ lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, struct lf
 	memset(b, 0, sizeof b);
 	memset(k, 0, sizeof k);
 	memset(out, 0, sizeof *out);
+	int admin = who->admin;
 	in_uuid(&in[0], id);
+	in_int(&in[1], &admin);
+	in_u64(&in[2], &who->id);
 	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
 	out_bind(&b[0], &k[0], MYSQL_TYPE_BLOB, out->from.b, 16);

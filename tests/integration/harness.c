@@ -61,8 +61,21 @@ bool lf_h_env_load(struct lf_h_env *env)
 	copy_env(env->srcdir, sizeof env->srcdir, "LF_SRCDIR", ".");
 	copy_env(env->state_dir, sizeof env->state_dir, "LF_TEST_STATE_DIR", "");
 	snprintf(env->services, sizeof env->services, "%s/contrib/dev/services.sh", env->srcdir);
+	/* authentication is on by default: the daemons and ledgerflowctl of
+	 * this program share one private pepper (never the system's) */
+	if (getenv("LEDGERFLOW_AUTH_PEPPER_FILE") == NULL) {
+		const char *tmp = getenv("LF_TEST_TMPDIR");
+		char pepper[1200];
+		snprintf(pepper, sizeof pepper, "%s/pepper-%ld", tmp && *tmp ? tmp : "/tmp",
+			 (long)getpid());
+		setenv("LEDGERFLOW_AUTH_PEPPER_FILE", pepper, 1);
+	}
 	return true;
 }
+
+char lf_h_admin_key[128];
+char lf_h_admin_db[64];
+uint64_t lf_h_admin_id;
 
 static MYSQL *connect_db(const struct lf_h_env *env, const char *db)
 {
@@ -203,6 +216,41 @@ int lf_h_ctl(const struct lf_h_env *env, const struct lf_h_daemon *d, const char
 	snprintf(cmd, sizeof cmd, "'%s/ledgerflowctl' -c '%s' %s >>'%s' 2>&1", env->builddir,
 		 d->conf, command, d->log);
 	int st = system(cmd);
+	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	/* a freshly migrated database gets an admin client, whose key every
+	 * request of the HTTP helpers carries unless told otherwise */
+	if (rc == 0 && strcmp(command, "migrate") == 0 && strcmp(lf_h_admin_db, d->db) != 0) {
+		char key[128];
+		if (lf_h_ctl_key(env, d, "client create harness-admin --scopes admin --rate 1000000", key,
+				 sizeof key) == 0) {
+			long long id = 0;
+			lf_h_sql_int(env, d->db,
+				     "SELECT id FROM api_clients WHERE name = 'harness-admin'", &id);
+			lf_h_admin_id = (uint64_t)id;
+			snprintf(lf_h_admin_key, sizeof lf_h_admin_key, "%s", key);
+			snprintf(lf_h_admin_db, sizeof lf_h_admin_db, "%s", d->db);
+			lf_h_auth_use(lf_h_admin_key);
+		}
+	}
+	return rc;
+}
+
+int lf_h_ctl_key(const struct lf_h_env *env, const struct lf_h_daemon *d, const char *command,
+		 char *key, size_t len)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "'%s/ledgerflowctl' -c '%s' %s 2>>'%s'", env->builddir, d->conf,
+		 command, d->log);
+	key[0] = '\0';
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	char line[512];
+	while (fgets(line, sizeof line, p) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		snprintf(key, len, "%s", line); /* the key is the last line */
+	}
+	int st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

@@ -60,8 +60,20 @@ bool lf_h_daemon_config(const struct lf_h_env *env, struct lf_h_daemon *d, const
 /* Rewrite the config file (for reload tests). */
 bool lf_h_daemon_rewrite(const struct lf_h_env *env, struct lf_h_daemon *d, int workers,
 			 const char *extra);
-/* Run `ledgerflowctl -c conf ARGS...` and return its exit status. */
+/* Run `ledgerflowctl -c conf ARGS...` and return its exit status. After a
+ * successful "migrate" of a database not seen before, an admin client is
+ * created there and its key (lf_h_admin_key) becomes the one the HTTP
+ * helpers send (lf_h_auth_use). */
 int lf_h_ctl(const struct lf_h_env *env, const struct lf_h_daemon *d, const char *command);
+/* Run a ledgerflowctl command that prints a key on its last line (client
+ * create, client rotate); the key into key. Returns the exit status. */
+int lf_h_ctl_key(const struct lf_h_env *env, const struct lf_h_daemon *d, const char *command,
+		 char *key, size_t len);
+/* The admin client's key of the database last migrated, and its name. */
+extern char lf_h_admin_key[128];
+extern char lf_h_admin_db[64];
+extern uint64_t lf_h_admin_id; /* its client id: tier keys are lf:idem:<id>:<key> */
+
 /* Start ledgerflowd -f and wait until /healthz answers (10 s at most). */
 bool lf_h_daemon_start(const struct lf_h_env *env, struct lf_h_daemon *d);
 /* Send sig and wait for the master to exit (timeout_ms); returns its
@@ -98,6 +110,11 @@ void lf_h_close(struct lf_h_conn *c);
  * was sent and no complete response came back (a failure for the tests). */
 int lf_h_request(struct lf_h_conn *c, const char *method, const char *path,
 		 const char *extra_headers, const char *body, struct lf_h_resp *resp);
+/* The API key the requests carry (Authorization: Bearer) unless their
+ * extra headers name an Authorization of their own; NULL or "": none. */
+void lf_h_auth_use(const char *key);
+const char *lf_h_auth_key(void);
+
 /* One request on a fresh connection. */
 int lf_h_http(unsigned port, const char *method, const char *path, const char *extra_headers,
 	      const char *body, struct lf_h_resp *resp);

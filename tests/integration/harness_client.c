@@ -161,17 +161,33 @@ static int read_response(int fd, struct lf_h_resp *resp)
 	return 0;
 }
 
+static char auth_key[128];
+
+void lf_h_auth_use(const char *key)
+{
+	snprintf(auth_key, sizeof auth_key, "%s", key ? key : "");
+}
+
+const char *lf_h_auth_key(void)
+{
+	return auth_key;
+}
+
 int lf_h_request(struct lf_h_conn *c, const char *method, const char *path,
 		 const char *extra_headers, const char *body, struct lf_h_resp *resp)
 {
 	memset(resp, 0, sizeof *resp);
 	size_t blen = body ? strlen(body) : 0;
-	size_t cap = 1024 + strlen(path) + (extra_headers ? strlen(extra_headers) : 0) + blen;
+	size_t cap = 1200 + strlen(path) + (extra_headers ? strlen(extra_headers) : 0) + blen;
 	char *req = malloc(cap);
 	if (req == NULL)
 		return -1;
-	int n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n%s", method, path,
-			 c->port, extra_headers ? extra_headers : "");
+	char auth[200] = "";
+	if (auth_key[0] != '\0' &&
+	    (extra_headers == NULL || strcasestr(extra_headers, "Authorization:") == NULL))
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", auth_key);
+	int n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n%s%s", method, path,
+			 c->port, auth, extra_headers ? extra_headers : "");
 	if (body != NULL)
 		n += snprintf(req + n, cap - (size_t)n,
 			      "Content-Type: application/json\r\nContent-Length: %zu\r\n", blen);

@@ -166,7 +166,7 @@ void xfer_init(struct xfer *x, const char *key, const lf_uuid *from, const lf_uu
 int64_t balance_of(const lf_uuid *id)
 {
 	struct lf_account a;
-	if (lf_store_get_account(conn(), id, &a) != LF_OK)
+	if (lf_store_get_account(conn(), id, &FX_ADMIN, &a) != LF_OK)
 		return -1;
 	return a.balance;
 }

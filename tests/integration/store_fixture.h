@@ -23,6 +23,8 @@
 
 #define USD "USD"
 #define CLIENT 7
+/* the store read as an admin client sees it: every row */
+static const struct lf_client FX_ADMIN = {.id = CLIENT, .admin = true};
 
 extern struct lf_db_params P; /* points at the private database */
 extern char dbname[64];

@@ -64,12 +64,15 @@ int pay(const char *key, const char *from, const char *to, const char *amount, s
 int post_ct(const char *path, const char *ctype, const char *headers, const char *body,
 	    struct lf_h_resp *r)
 {
-	size_t n = strlen(body) + 1024;
+	size_t n = strlen(body) + 1200;
 	char *req = malloc(n);
+	char auth[200] = "";
+	if (lf_h_auth_key()[0] != '\0')
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", lf_h_auth_key());
 	int len = snprintf(
 		req, n,
-		"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s%sContent-Length: %zu\r\n\r\n%s",
-		path, ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+		"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s%s%sContent-Length: %zu\r\n\r\n%s",
+		path, auth, ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
 		headers ? headers : "", strlen(body), body);
 	int rc = lf_h_raw(fx.d.port, req, (size_t)len, r);
 	free(req);

@@ -183,7 +183,7 @@ bool redis_do(int argc, const char *const *argv, char *type, char *buf, size_t l
 bool redis_has_outcome(const char *key)
 {
 	char tkey[300], type, buf[16];
-	snprintf(tkey, sizeof tkey, "lf:idem:0:%s", key);
+	snprintf(tkey, sizeof tkey, "lf:idem:%llu:%s", (unsigned long long)lf_h_admin_id, key);
 	const char *argv[] = {"GET", tkey};
 	return redis_do(2, argv, &type, buf, sizeof buf) && type == '$' &&
 	       strncmp(buf, "lf-claim:", 9) != 0;
@@ -203,7 +203,7 @@ bool wait_redis_outcome(const char *key, int timeout_ms)
 bool redis_del(const char *key)
 {
 	char tkey[300], type, buf[16];
-	snprintf(tkey, sizeof tkey, "lf:idem:0:%s", key);
+	snprintf(tkey, sizeof tkey, "lf:idem:%llu:%s", (unsigned long long)lf_h_admin_id, key);
 	const char *argv[] = {"DEL", tkey};
 	return redis_do(2, argv, &type, buf, sizeof buf) && type == ':';
 }

@@ -49,7 +49,7 @@ static void test_seed_twice(void)
 	CU_ASSERT_TRUE(lf_admin_seed(&P, quiet));
 	CU_ASSERT_TRUE(lf_admin_seed(&P, quiet));
 	struct lf_account a;
-	CU_ASSERT_EQUAL_FATAL(lf_store_get_account(conn(), &alice, &a), LF_OK);
+	CU_ASSERT_EQUAL_FATAL(lf_store_get_account(conn(), &alice, &FX_ADMIN, &a), LF_OK);
 	CU_ASSERT_STRING_EQUAL(a.name, "Alice");
 	CU_ASSERT_STRING_EQUAL(a.currency, "USD");
 	CU_ASSERT_EQUAL(a.balance, 100000);
@@ -82,7 +82,7 @@ static void test_create_account(void)
 	CU_ASSERT_FALSE(st.found);
 	lf_stored_clear(&st);
 	struct lf_account a;
-	CU_ASSERT_EQUAL_FATAL(lf_store_get_account(c, &zero_id, &a), LF_OK);
+	CU_ASSERT_EQUAL_FATAL(lf_store_get_account(c, &zero_id, &FX_ADMIN, &a), LF_OK);
 	CU_ASSERT_STRING_EQUAL(a.name, "Zo\xc3\xab \xf0\x9f\x9a\x80");
 	CU_ASSERT_EQUAL(a.balance, 0);
 	CU_ASSERT_EQUAL(a.created_ms, T0);
@@ -99,7 +99,7 @@ static void test_create_account(void)
 	unsigned n = 0;
 	bool more = true;
 	char cur[4];
-	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &rich_id, INT64_MAX, 4, e, &n, &more, cur), LF_OK);
+	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &rich_id, &FX_ADMIN, INT64_MAX, 4, e, &n, &more, cur), LF_OK);
 	CU_ASSERT_EQUAL_FATAL(n, 1);
 	CU_ASSERT_FALSE(more);
 	CU_ASSERT_STRING_EQUAL(cur, USD);
@@ -146,15 +146,17 @@ static void test_get_account_missing(void)
 	lf_uuid id;
 	lf_uuid_v7(&id);
 	struct lf_account a;
-	CU_ASSERT_EQUAL(lf_store_get_account(conn(), &id, &a), LF_DECLINED);
+	CU_ASSERT_EQUAL(lf_store_get_account(conn(), &id, &FX_ADMIN, &a), LF_DECLINED);
 	lf_uuid ids[2];
 	bool found[2];
 	char cur[2][4];
+	uint64_t owners[2];
 	ids[0] = new_account("EuroCo", "EUR", 0);
 	ids[1] = id;
-	CU_ASSERT_EQUAL(lf_store_account_currencies(conn(), ids, found, cur), LF_OK);
+	CU_ASSERT_EQUAL(lf_store_account_currencies(conn(), ids, found, cur, owners), LF_OK);
 	CU_ASSERT_TRUE(found[0]);
 	CU_ASSERT_STRING_EQUAL(cur[0], "EUR");
+	CU_ASSERT_EQUAL(owners[0], CLIENT); /* made by the fixture's client */
 	CU_ASSERT_FALSE(found[1]);
 }
 
@@ -180,7 +182,7 @@ static void test_transfer_completed(void)
 	CU_ASSERT_EQUAL(balance_of(&a), 400);
 	CU_ASSERT_EQUAL(balance_of(&b), 600);
 	struct lf_payment p;
-	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(c, &x.r.payment_id, &p), LF_OK);
+	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(c, &x.r.payment_id, &FX_ADMIN, &p), LF_OK);
 	CU_ASSERT_TRUE(p.completed);
 	CU_ASSERT_EQUAL(p.amount, 600);
 	CU_ASSERT_STRING_EQUAL(p.currency, USD);
@@ -202,7 +204,7 @@ static void test_transfer_completed(void)
 	CU_ASSERT(memcmp(st.fingerprint, x.r.fingerprint, LF_FINGERPRINT_LEN) == 0);
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(balance_of(&a), 400);
-	CU_ASSERT_EQUAL(lf_store_get_payment(c, &again.r.payment_id, &p), LF_DECLINED);
+	CU_ASSERT_EQUAL(lf_store_get_payment(c, &again.r.payment_id, &FX_ADMIN, &p), LF_DECLINED);
 }
 
 /* The sender holds 400 (as after a 600 payment out of 1000). */
@@ -223,7 +225,7 @@ static void test_transfer_declined(void)
 	CU_ASSERT_EQUAL(res, LF_TRANSFER_DECLINED);
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(balance_of(&a), 400);
-	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(c, &x.r.payment_id, &p), LF_OK);
+	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(c, &x.r.payment_id, &FX_ADMIN, &p), LF_OK);
 	CU_ASSERT_FALSE(p.completed);
 	CU_ASSERT_FALSE(p.has_reference);
 	xfer_init(&again, "pay-2", &a, &b, 401, USD, NULL);
@@ -259,7 +261,7 @@ static void test_transfer_account_not_found(void)
 	CU_ASSERT_EQUAL(lf_store_get_outcome(c, CLIENT, "pay-3", 5, &st), LF_OK);
 	CU_ASSERT_FALSE(st.found);
 	lf_stored_clear(&st);
-	CU_ASSERT_EQUAL(lf_store_get_payment(c, &x.r.payment_id, &p), LF_DECLINED);
+	CU_ASSERT_EQUAL(lf_store_get_payment(c, &x.r.payment_id, &FX_ADMIN, &p), LF_DECLINED);
 }
 
 static void test_transfer_currency_mismatch(void)
@@ -309,9 +311,11 @@ static void test_transfer_key_per_client_and_reaped(void)
 	CU_ASSERT_EQUAL(res, LF_TRANSFER_COMPLETED);
 	lf_stored_clear(&st);
 
-	/* Another client may use the same key independently. */
+	/* Another client may use the same key independently (an admin one:
+	 * the accounts are CLIENT's). */
 	xfer_init(&x, "pay-5", &a, &b, 100, USD, NULL);
 	x.r.client_id = CLIENT + 1;
+	x.r.admin = true;
 	CU_ASSERT_EQUAL(lf_store_transfer(c, &x.r, &res, &st), LF_OK);
 	CU_ASSERT_EQUAL(res, LF_TRANSFER_COMPLETED);
 	lf_stored_clear(&st);
@@ -328,7 +332,7 @@ static void test_transfer_key_per_client_and_reaped(void)
 		struct lf_payment old;
 		lf_uuid old_id;
 		memcpy(old_id.b, st.body, 16);
-		CU_ASSERT_EQUAL(lf_store_get_payment(c, &old_id, &old), LF_OK);
+		CU_ASSERT_EQUAL(lf_store_get_payment(c, &old_id, &FX_ADMIN, &old), LF_OK);
 		CU_ASSERT_TRUE(old.completed);
 		CU_ASSERT_EQUAL(memcmp(old.from.b, a.b, 16), 0);
 		CU_ASSERT_NOT_EQUAL(old.amount, 1); /* not the retry's amount */
@@ -428,7 +432,7 @@ static void test_ledger_pagination(void)
 	char cur[4];
 	int64_t before = INT64_MAX;
 	for (int pages = 0; pages < 5 && more; pages++) {
-		CU_ASSERT_EQUAL_FATAL(lf_store_list_ledger(c, &a, before, 3, page, &n, &more, cur),
+		CU_ASSERT_EQUAL_FATAL(lf_store_list_ledger(c, &a, &FX_ADMIN, before, 3, page, &n, &more, cur),
 				      LF_OK);
 		CU_ASSERT_STRING_EQUAL(cur, USD);
 		CU_ASSERT_TRUE(n == 3 || !more);
@@ -453,23 +457,23 @@ static void test_ledger_pagination(void)
 	CU_ASSERT_EQUAL(all[0].created_ms, T0 + 5);
 
 	/* A page exactly as long as what remains: no more. */
-	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &a, 4, 3, page, &n, &more, cur), LF_OK);
+	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &a, &FX_ADMIN, 4, 3, page, &n, &more, cur), LF_OK);
 	CU_ASSERT_EQUAL(n, 3);
 	CU_ASSERT_FALSE(more);
 	CU_ASSERT_EQUAL(page[2].seq, 1);
 	/* Nothing older than seq 1. */
-	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &a, 1, 3, page, &n, &more, cur), LF_OK);
+	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &a, &FX_ADMIN, 1, 3, page, &n, &more, cur), LF_OK);
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT_FALSE(more);
 	CU_ASSERT_STRING_EQUAL(cur, USD);
 	/* An account without entries, and no account at all. */
 	lf_uuid empty = new_account("Empty", "JPY", 0), ghost;
-	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &empty, INT64_MAX, 3, page, &n, &more, cur), LF_OK);
+	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &empty, &FX_ADMIN, INT64_MAX, 3, page, &n, &more, cur), LF_OK);
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT_FALSE(more);
 	CU_ASSERT_STRING_EQUAL(cur, "JPY");
 	lf_uuid_v7(&ghost);
-	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &ghost, INT64_MAX, 3, page, &n, &more, cur),
+	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &ghost, &FX_ADMIN, INT64_MAX, 3, page, &n, &more, cur),
 			LF_DECLINED);
 }
 
@@ -559,7 +563,7 @@ static void test_connection_errors(void)
 	lf_uuid alice;
 	lf_uuid_parse("11111111-1111-1111-1111-111111111111", 36, &alice);
 	struct lf_account a;
-	CU_ASSERT_EQUAL(lf_store_get_account(c, &alice, &a), LF_OK);
+	CU_ASSERT_EQUAL(lf_store_get_account(c, &alice, &FX_ADMIN, &a), LF_OK);
 	CU_ASSERT_TRUE(lf_store_ping(c));
 	conn_reset();
 	MYSQL *m = raw_connect(dbname);
@@ -584,12 +588,12 @@ static void test_connection_errors(void)
 	}
 	mysql_close(m);
 	CU_ASSERT_TRUE(killed >= 1);
-	CU_ASSERT_EQUAL(lf_store_get_account(c, &alice, &a), LF_LOST);
+	CU_ASSERT_EQUAL(lf_store_get_account(c, &alice, &FX_ADMIN, &a), LF_LOST);
 	CU_ASSERT_FALSE(lf_store_ping(c));
-	CU_ASSERT_EQUAL(lf_store_get_account(c, &alice, &a), LF_LOST);
+	CU_ASSERT_EQUAL(lf_store_get_account(c, &alice, &FX_ADMIN, &a), LF_LOST);
 	lf_store_close(c);
 	/* A new connection works. */
-	CU_ASSERT_EQUAL(lf_store_get_account(conn(), &alice, &a), LF_OK);
+	CU_ASSERT_EQUAL(lf_store_get_account(conn(), &alice, &FX_ADMIN, &a), LF_OK);
 }
 
 int main(void)

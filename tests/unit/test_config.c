@@ -140,10 +140,13 @@ static const struct kcase cases[] = {
 	{"cache.size", "1G", V_SIZE, O(cache_size), NULL, 1073741824},
 	{"idempotency.retention", "2s", V_MS, O(idempotency_retention_ms), NULL, 2000},
 	{"idempotency.reap_interval", "1h", V_MS, O(idempotency_reap_interval_ms), NULL, 3600000},
-	{"auth.enabled", "yes", V_BOOL, O(auth_enabled), NULL, 1},
+	{"auth.enabled", "no", V_BOOL, O(auth_enabled), NULL, 0},
 	{"auth.ops_public", "false", V_BOOL, O(auth_ops_public), NULL, 0},
 	{"auth.pepper_file", "/tmp/lf-pepper", V_STR, O(auth_pepper_file), "/tmp/lf-pepper", 0},
 	{"auth.rotate_grace", "90m", V_MS, O(auth_rotate_grace_ms), NULL, 5400000},
+	{"auth.cache_ttl", "2s", V_MS, O(auth_cache_ttl_ms), NULL, 2000},
+	{"ratelimit.rate", "250", V_INT, O(ratelimit_rate), NULL, 250},
+	{"ratelimit.anonymous_rate", "7", V_INT, O(ratelimit_anonymous_rate), NULL, 7},
 	{"paths.sql_dir", "/tmp/lf-sql", V_STR, O(sql_dir), "/tmp/lf-sql", 0},
 };
 /* clang-format on */
@@ -330,8 +333,10 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(cfg.cache_size, 64 * 1024 * 1024);
 	CU_ASSERT_EQUAL(cfg.idempotency_retention_ms, 24 * 3600 * 1000LL);
 	CU_ASSERT_EQUAL(cfg.idempotency_reap_interval_ms, 60000);
-	CU_ASSERT_FALSE(cfg.auth_enabled);
+	CU_ASSERT_TRUE(cfg.auth_enabled); /* on by default (the v2 contract) */
 	CU_ASSERT_TRUE(cfg.auth_ops_public);
+	CU_ASSERT_EQUAL(cfg.ratelimit_rate, 1000);
+	CU_ASSERT_EQUAL(cfg.ratelimit_anonymous_rate, 20);
 	CU_ASSERT_STRING_EQUAL(cfg.sql_dir, LF_DEFAULT_SQL_DIR);
 
 	/* lf_config_defaults gives the same */

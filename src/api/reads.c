@@ -1,0 +1,104 @@
+/*
+ * api/reads.c - what every GET of the API shares (lf_api.h): queueing a
+ * read on the pool (it may run again on a fresh connection: a read changes
+ * nothing), turning its result into the answer (200, 404, 503 when the
+ * database cannot be reached, 500 when it fails the query otherwise), and
+ * the whole GET-by-id path, which a resource describes with a small table
+ * (lf_api_read_spec). Reads are always scoped to the asking client: the
+ * store returns someone else's row exactly as it returns a missing one.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lf_api.h"
+#include "lf_app.h"
+#include "lf_config.h"
+#include "lf_dbpool.h"
+#include "lf_decision.h"
+#include "lf_http.h"
+#include "lf_time.h"
+
+bool lf_api_read_submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg)
+{
+	const struct lf_config *cfg = r->app->cfg;
+	int64_t deadline = lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms;
+	lf_req_hold(r);
+	if (lf_dbpool_submit_rerun(r->app->db, work, done, arg, deadline))
+		return true;
+	lf_req_release(r);
+	return false;
+}
+
+void lf_api_read_send(struct lf_req *r, lf_rc rc, struct lf_body *body, const char *code,
+		      const char *detail)
+{
+	struct lf_decision d = {0};
+	if (rc == LF_OK && body->data != NULL)
+		lf_decision_reply(&d, 200, body);
+	else if (rc == LF_OK)
+		lf_decision_internal(&d); /* out of memory */
+	else if (rc == LF_DECLINED)
+		lf_decision_problem(&d, 404, code, detail, NULL);
+	else
+		lf_decision_failed(&d, rc); /* a read: nothing was changed */
+	lf_body_free(body);
+	lf_decision_send(r, &d);
+	lf_decision_clear(&d);
+}
+
+/* ---- GET by id ---- */
+
+struct by_id {
+	struct lf_req *r;
+	const struct lf_api_read_spec *spec;
+	lf_uuid id;
+	struct lf_client who; /* a copy: the pool thread reads nothing of r */
+	lf_rc rc;
+	unsigned char row[]; /* spec->row_size bytes */
+};
+
+static bool by_id_work(struct lf_store_conn *c, void *arg)
+{
+	struct by_id *g = arg;
+	if (c == NULL) {
+		g->rc = LF_LOST;
+		return true;
+	}
+	g->rc = g->spec->fetch(c, &g->id, &g->who, g->row);
+	return g->rc != LF_LOST;
+}
+
+static void by_id_done(void *arg)
+{
+	struct by_id *g = arg;
+	struct lf_body body = {0};
+	if (g->rc == LF_OK)
+		(void)g->spec->render(&body, g->row);
+	lf_api_read_send(g->r, g->rc, &body, g->spec->not_found_code, g->spec->not_found_detail);
+	lf_req_release(g->r);
+}
+
+void lf_api_get_by_id(struct lf_req *r, const char *id, const struct lf_api_read_spec *spec)
+{
+	struct by_id *g = calloc(1, sizeof *g + spec->row_size);
+	if (g == NULL) {
+		lf_req_problem(r, 500, "internal_error", "Out of memory.", NULL);
+		return;
+	}
+	r->state = g;
+	r->free_state = free;
+	g->r = r;
+	g->spec = spec;
+	g->who = r->client;
+	if (!lf_uuid_parse(id, strlen(id), &g->id)) {
+		lf_req_problem(r, 400, "invalid_id", spec->invalid_id_detail, NULL);
+		return;
+	}
+	lf_req_arm_deadline(r, r->app->cfg->request_timeout_ms);
+	if (!lf_api_read_submit(r, by_id_work, by_id_done, g)) {
+		struct lf_body none = {0};
+		lf_api_read_send(r, LF_LOST, &none, NULL, NULL); /* the pool is stopping */
+	}
+}
