@@ -221,11 +221,13 @@ int lf_h_ctl(const struct lf_h_env *env, const struct lf_h_daemon *d, const char
 	 * request of the HTTP helpers carries unless told otherwise */
 	if (rc == 0 && strcmp(command, "migrate") == 0 && strcmp(lf_h_admin_db, d->db) != 0) {
 		char key[128];
-		if (lf_h_ctl_key(env, d, "client create harness-admin --scopes admin --rate 1000000", key,
+		if (lf_h_ctl_key(env, d,
+				 "client create harness-admin --scopes admin --rate 1000000", key,
 				 sizeof key) == 0) {
 			long long id = 0;
 			lf_h_sql_int(env, d->db,
-				     "SELECT id FROM api_clients WHERE name = 'harness-admin'", &id);
+				     "SELECT id FROM api_clients WHERE name = 'harness-admin'",
+				     &id);
 			lf_h_admin_id = (uint64_t)id;
 			snprintf(lf_h_admin_key, sizeof lf_h_admin_key, "%s", key);
 			snprintf(lf_h_admin_db, sizeof lf_h_admin_db, "%s", d->db);
