@@ -25,7 +25,9 @@
  * Known issues, tolerated unless LF_FUZZ_HTTP_STRICT=1 (then they fail):
  * a HEAD response carries the handler's body, without Content-Length
  * (corpus: head-readyz, head-pipelined); a request line "HTTP/0.0" or
- * "HTTP/2.7" is served and answered in that version (corpus: version-0.0).
+ * "HTTP/2.7" or "HTTP/1.-1" is served and answered in that version
+ * (corpus: version-0.0, version-negative), and an HTTP/0.x reply without
+ * Content-Length leaves the connection open (corpus: version-0.0-keepalive).
  */
 #include "config.h"
 
@@ -418,7 +420,7 @@ static const char *header(const char *hdr, size_t n, const char *name, char *buf
 	return NULL;
 }
 
-/* If p[0..n) starts with "HTTP/<digits>.<digits> <3 digits> ", the
+/* If p[0..n) starts with "HTTP/[-]<digits>.[-]<digits> <3 digits> ", the
  * offset of the status code (major and minor into *major, *minor); else 0. */
 static size_t status_line(const char *p, size_t n, unsigned long *major, unsigned long *minor)
 {
@@ -427,6 +429,8 @@ static size_t status_line(const char *p, size_t n, unsigned long *major, unsigne
 		return 0;
 	for (int part = 0; part < 2; part++) {
 		unsigned long v = 0;
+		if (i < n && p[i] == '-') /* evhttp echoes what sscanf("%d.%d") read */
+			i++;
 		for (d = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++, d++)
 			v = v < 100000 ? v * 10 + (unsigned long)(p[i] - '0') : v;
 		if (d == 0 || i >= n || p[i] != (part == 0 ? '.' : ' '))
@@ -474,10 +478,14 @@ static void check_responses(const char *out, size_t len)
 			pos += off; /* 100 Continue: no body */
 			continue;
 		}
-		/* no Content-Length: the body runs to the end of the connection */
+		/* no Content-Length: the body runs to the end of the connection;
+		 * evhttp keeps an HTTP/0.x connection open after such a reply
+		 * (known, with the version issue): the next status line ends it */
 		const char *cl = header(hdr, hlen, "Content-Length", buf, sizeof buf);
 		size_t body = cl != NULL ? strtoul(cl, NULL, 10) : rest - off;
-		bool closing = cl == NULL;
+		if (cl == NULL && !v1x && !strict)
+			body = next_status_line(r + off, rest - off);
+		bool closing = cl == NULL && (v1x || strict);
 		const char *conn = header(hdr, hlen, "Connection", buf, sizeof buf);
 		bool conn_close = conn != NULL && strcasecmp(conn, "close") == 0;
 		closing = closing || conn_close;
