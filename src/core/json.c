@@ -363,9 +363,10 @@ static int pop(struct scanner *sc)
 {
 	struct frame *f = &sc->frames[--sc->nframes];
 	if (f->object) {
-		struct name *names = sc->names + f->first_name;
 		size_t n = sc->nnames - f->first_name;
 		if (n > 1) {
+			/* only now: before the first name sc->names is NULL */
+			struct name *names = sc->names + f->first_name;
 			qsort(names, n, sizeof *names, cmp_name);
 			for (size_t k = 1; k < n; k++)
 				if (cmp_name(&names[k - 1], &names[k]) == 0)
