@@ -99,7 +99,9 @@ static void test_create_account(void)
 	unsigned n = 0;
 	bool more = true;
 	char cur[4];
-	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &rich_id, &FX_ADMIN, INT64_MAX, 4, e, &n, &more, cur), LF_OK);
+	CU_ASSERT_EQUAL(
+		lf_store_list_ledger(c, &rich_id, &FX_ADMIN, INT64_MAX, 4, e, &n, &more, cur),
+		LF_OK);
 	CU_ASSERT_EQUAL_FATAL(n, 1);
 	CU_ASSERT_FALSE(more);
 	CU_ASSERT_STRING_EQUAL(cur, USD);
@@ -432,8 +434,9 @@ static void test_ledger_pagination(void)
 	char cur[4];
 	int64_t before = INT64_MAX;
 	for (int pages = 0; pages < 5 && more; pages++) {
-		CU_ASSERT_EQUAL_FATAL(lf_store_list_ledger(c, &a, &FX_ADMIN, before, 3, page, &n, &more, cur),
-				      LF_OK);
+		CU_ASSERT_EQUAL_FATAL(
+			lf_store_list_ledger(c, &a, &FX_ADMIN, before, 3, page, &n, &more, cur),
+			LF_OK);
 		CU_ASSERT_STRING_EQUAL(cur, USD);
 		CU_ASSERT_TRUE(n == 3 || !more);
 		for (unsigned i = 0; i < n && total < 8; i++)
@@ -468,13 +471,16 @@ static void test_ledger_pagination(void)
 	CU_ASSERT_STRING_EQUAL(cur, USD);
 	/* An account without entries, and no account at all. */
 	lf_uuid empty = new_account("Empty", "JPY", 0), ghost;
-	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &empty, &FX_ADMIN, INT64_MAX, 3, page, &n, &more, cur), LF_OK);
+	CU_ASSERT_EQUAL(
+		lf_store_list_ledger(c, &empty, &FX_ADMIN, INT64_MAX, 3, page, &n, &more, cur),
+		LF_OK);
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT_FALSE(more);
 	CU_ASSERT_STRING_EQUAL(cur, "JPY");
 	lf_uuid_v7(&ghost);
-	CU_ASSERT_EQUAL(lf_store_list_ledger(c, &ghost, &FX_ADMIN, INT64_MAX, 3, page, &n, &more, cur),
-			LF_DECLINED);
+	CU_ASSERT_EQUAL(
+		lf_store_list_ledger(c, &ghost, &FX_ADMIN, INT64_MAX, 3, page, &n, &more, cur),
+		LF_DECLINED);
 }
 
 /* ---- retention ---- */
