@@ -11,8 +11,9 @@
  * and its expiry after a rotation; the client's token bucket is charged;
  * the route's scopes are checked. A request without a valid key is charged
  * to its source address's bucket ([ratelimit] anonymous_rate) and answered
- * 401 (or 429); a lookup is only made while that bucket is not empty, so
- * random keys cannot turn into a stream of database reads. Each worker
+ * 401 (or 429). A lookup is made only while the address's lookup bucket
+ * (the same rate) has a token, and one that finds no valid key takes one,
+ * so random keys cannot turn into a stream of database reads. Each worker
  * polls the epoch once a second; a revoke or rotate bumps it, so no worker
  * trusts an old lookup for more than about a second after. When the
  * database cannot be asked, an entry of the current epoch that is past its
@@ -81,6 +82,7 @@ struct passage {
 	char key[LF_AUTH_KEY_LEN + 1]; /* the presented key: never logged, wiped */
 	uint64_t epoch;
 	bool have_stale; /* an entry past its freshness, for an outage */
+	bool looked_up;  /* the row came from the database just now */
 	struct cached_key stale;
 	lf_rc rc;
 	struct lf_key_row row;
@@ -142,11 +144,15 @@ static void answer_401(struct lf_req *r, bool presented)
 
 /* ---- buckets ---- */
 
-/* Charge the source address's bucket (or, with take false, only look
- * whether it has a token). False when it is empty (429 sent). */
-static bool charge_address(struct lf_req *r, bool take)
+/* The source address's buckets: 'a' for requests without a valid key,
+ * 'l' for key lookups that turned out to be for nothing. */
+enum address_bucket { ANONYMOUS = 'a', LOOKUPS = 'l' };
+
+/* Charge one of the source address's buckets (or, with take false, only
+ * look whether it has a token). False when it is empty (429 sent). */
+static bool charge_address(struct lf_req *r, enum address_bucket which, bool take)
 {
-	uint8_t key[LF_RATELIMIT_KEY_MAX] = {'a'};
+	uint8_t key[LF_RATELIMIT_KEY_MAX] = {(uint8_t)which};
 	size_t klen = 1;
 	char *host = NULL;
 	ev_uint16_t port = 0;
@@ -209,7 +215,11 @@ static void admit(struct passage *p, const struct cached_key *k)
 			: k->revoked                                              ? "revoked"
 			: k->expires_ms != 0 && lf_time_now_ms() >= k->expires_ms ? "expired"
 										  : "digest");
-		if (charge_address(r, true))
+		/* a lookup made for nothing costs the address a lookup token;
+		 * any invalid key costs it an anonymous request */
+		if (p->looked_up)
+			(void)charge_address(r, LOOKUPS, true);
+		if (charge_address(r, ANONYMOUS, true))
 			answer_401(r, true);
 		return;
 	}
@@ -277,6 +287,7 @@ static void lookup_done(void *arg)
 				memcpy(k.digest, p->row.digest, sizeof k.digest);
 			}
 			remember(r->app, p, &k);
+			p->looked_up = true;
 			admit(p, &k);
 		} else if (p->have_stale) {
 			admit(p, &p->stale); /* the database cannot be asked: the last answer */
@@ -304,7 +315,7 @@ void lf_gate_enter(struct lf_req *r, unsigned scopes, lf_gate_next_fn next, cons
 	char prefix[LF_AUTH_PREFIX_LEN + 1];
 	lf_rc krc = lf_auth_key_from_header(lf_req_header(r, "Authorization"), &key, prefix);
 	if (krc != LF_OK) {
-		if (charge_address(r, true))
+		if (charge_address(r, ANONYMOUS, true))
 			answer_401(r, krc == LF_ERROR);
 		return;
 	}
@@ -337,8 +348,10 @@ void lf_gate_enter(struct lf_req *r, unsigned scopes, lf_gate_next_fn next, cons
 		p->stale = k;
 	}
 	/* a database read on behalf of a key nobody vouched for yet: only
-	 * while the address's bucket has a token (an invalid key takes one) */
-	if (!p->have_stale && !charge_address(r, false)) {
+	 * while the address's lookup bucket has a token (a lookup that finds
+	 * no valid key takes one), so random keys cannot become a stream of
+	 * reads, and requests without a key do not use up the lookups */
+	if (!p->have_stale && !charge_address(r, LOOKUPS, false)) {
 		passage_free(p);
 		return;
 	}

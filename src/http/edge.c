@@ -435,7 +435,9 @@ const char *lf_edge_framing_error(struct evhttp_request *req)
 	if ((m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD || m == EVHTTP_REQ_DELETE) &&
 	    (nte == 1 || !cl_zero))
 		return "A GET, HEAD or DELETE request must not have a body.";
-	bool http11 = req->major > 1 || (req->major == 1 && req->minor >= 1);
+	if (req->major != 1 || req->minor > 1)
+		return "Only HTTP/1.0 and HTTP/1.1 are served.";
+	bool http11 = req->major == 1 && req->minor == 1;
 	if (http11 && nhost == 0)
 		return "An HTTP/1.1 request must have a Host header.";
 	if (nhost > 1)

@@ -215,6 +215,17 @@ void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct
 		lf_req_add_header(r, "Content-Type", content_type);
 	if (r->app->draining)
 		lf_req_add_header(r, "Connection", "close");
+	if (r->method == EVHTTP_REQ_HEAD && body != NULL) {
+		/* HEAD: the GET's headers, its length, and no body (libevent 2.1
+		 * would send it, and a keep-alive client would read it as the
+		 * start of the next response) */
+		char n[24];
+		snprintf(n, sizeof n, "%zu", evbuffer_get_length(body));
+		struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+		evhttp_remove_header(out, "Content-Length");
+		evhttp_add_header(out, "Content-Length", n);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	r->replied = true;
 	evhttp_send_reply(r->req, status, NULL, body);
 	r->req = NULL; /* evhttp frees it once written: a late use must fault */

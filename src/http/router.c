@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include <event2/http.h>
+#include <event2/http_struct.h>
 
 #include "lf_app.h"
 #include "lf_edge.h"
@@ -106,6 +107,9 @@ static void dispatch(struct lf_req *r)
 	 * on this connection is not trusted, so the connection closes */
 	const char *framing = lf_edge_framing_error(req);
 	if (framing != NULL) {
+		/* the status line repeats the request's version: never an odd one */
+		req->major = 1;
+		req->minor = 1;
 		lf_req_add_header(r, "Connection", "close");
 		lf_req_problem(r, 400, "invalid_request", framing, NULL);
 		return;
