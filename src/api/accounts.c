@@ -37,7 +37,7 @@ static bool submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, voi
 	const struct lf_config *cfg = r->app->cfg;
 	int64_t deadline = lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms;
 	lf_req_hold(r);
-	if (lf_dbpool_submit_rerun(r->app->db, work, done, arg, deadline))
+	if (lf_dbpool_submit_rerun(r->app->db, work, done, arg, deadline) == LF_OK)
 		return true;
 	lf_req_release(r);
 	return false;
@@ -110,7 +110,7 @@ void lf_accounts_get(struct lf_req *r, const char *id)
 	lf_req_arm_deadline(r, r->app->cfg->request_timeout_ms);
 	if (!submit(r, get_work, get_done, g)) {
 		struct lf_body none = {0};
-		send_read(r, LF_LOST, &none, NULL, NULL); /* the pool is stopping */
+		send_read(r, LF_LOST, &none, NULL, NULL); /* queue full or stopping: 503 */
 	}
 }
 
@@ -271,6 +271,6 @@ void lf_accounts_ledger(struct lf_req *r, const char *id)
 	lf_req_arm_deadline(r, r->app->cfg->request_timeout_ms);
 	if (!submit(r, ledger_work, ledger_done, l)) {
 		struct lf_body none = {0};
-		send_read(r, LF_LOST, &none, NULL, NULL); /* the pool is stopping */
+		send_read(r, LF_LOST, &none, NULL, NULL); /* queue full or stopping: 503 */
 	}
 }

@@ -173,7 +173,8 @@ static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct
 		return 1;
 
 	struct lf_db_params p = db_params(cfg);
-	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size);
+	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size, cfg->mysql_max_queue,
+				    zone->metrics);
 	if (W.app.db == NULL) {
 		lf_error("worker_setup_failed", "reason=\"database pool\"");
 		return 1;
