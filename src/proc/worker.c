@@ -136,6 +136,10 @@ static struct lf_db_params db_params(const struct lf_config *cfg)
 		.connect_timeout_s = (unsigned)((cfg->mysql_connect_timeout_ms + 999) / 1000),
 		.rw_timeout_s = (unsigned)((cfg->mysql_request_timeout_ms + 999) / 1000),
 		.lock_wait_timeout_s = (unsigned)((cfg->mysql_lock_wait_timeout_ms + 999) / 1000),
+		.ssl_mode = cfg->mysql_ssl_mode,
+		.ssl_ca = cfg->mysql_ssl_ca,
+		.ssl_cert = cfg->mysql_ssl_cert,
+		.ssl_key = cfg->mysql_ssl_key,
 	};
 }
 
