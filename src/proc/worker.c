@@ -239,8 +239,10 @@ static void teardown(void)
 }
 
 int lf_worker_run(const struct lf_config *cfg, int listen_fd, int chan_fd, struct lf_zone *zone,
-		  unsigned generation, int index)
+		  unsigned generation, int index, const struct lf_secrets *secrets)
 {
+	W.app.secrets = secrets;
+	W.app.pepper = secrets->pepper;
 	signal(SIGPIPE, SIG_IGN);
 	int rc = setup(cfg, listen_fd, chan_fd, zone, generation, index);
 	if (rc != 0) {
