@@ -55,8 +55,9 @@ lf_rc lf_api_retry(lf_rc (*attempt)(struct lf_store_conn *c, void *arg), struct 
 
 /* ---- reads (reads.c) ---- */
 
-/* Queue a read for r (held until done runs). False when the pool is
- * stopping (nothing was queued, r not held). */
+/* Queue a read for r (held until done runs). False when the queue is
+ * full or the pool is stopping (nothing was queued, r not held: answer
+ * 503 at once). */
 bool lf_api_read_submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg);
 /* Answer a read: 200 with body (taken), 404 code/detail for LF_DECLINED,
  * 503 or 500 for a failure. */

@@ -18,6 +18,7 @@ struct lf_dbpool;
 struct lf_redis;
 struct lf_account_cache;
 struct lf_edge;
+struct lf_secrets;
 
 struct lf_app {
 	struct event_base *base;
@@ -31,6 +32,11 @@ struct lf_app {
 	unsigned generation;
 	bool draining;     /* replies say Connection: close */
 	unsigned inflight; /* requests received and not yet answered */
+	/* The server's secrets, loaded by the master before the fork; never
+	 * logged. pepper is secrets->pepper (LF_AUTH_PEPPER_LEN bytes, the
+	 * API-key digest key); secrets also holds the derived MAC secrets. */
+	const struct lf_secrets *secrets;
+	const uint8_t *pepper;
 };
 
 #endif

@@ -75,6 +75,19 @@ bool lf_auth_digest_equal(const uint8_t a[LF_AUTH_DIGEST_LEN], const uint8_t b[L
 void lf_auth_derive(const uint8_t pepper[LF_AUTH_PEPPER_LEN], const char *label,
 		    uint8_t out[LF_AUTH_SECRET_LEN]);
 
+/* The server's secrets, loaded once by the master before the first fork
+ * (workers inherit them) and never logged: the pepper and what is derived
+ * from it. */
+struct lf_secrets {
+	uint8_t pepper[LF_AUTH_PEPPER_LEN];
+	uint8_t outcome_mac[LF_AUTH_SECRET_LEN]; /* lf_auth_derive(pepper, "outcome-mac") */
+	uint8_t cursor_mac[LF_AUTH_SECRET_LEN];  /* lf_auth_derive(pepper, "cursor-mac") */
+};
+/* Fill s from a pepper (the derived secrets included). */
+void lf_auth_secrets_from_pepper(struct lf_secrets *s, const uint8_t pepper[LF_AUTH_PEPPER_LEN]);
+/* Wipe s (OPENSSL_cleanse). */
+void lf_auth_secrets_clear(struct lf_secrets *s);
+
 /* How a file holding a secret may be readable. */
 enum lf_secret_mode {
 	LF_SECRET_WARN,   /* readable by group or others: warn */

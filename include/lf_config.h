@@ -45,9 +45,13 @@ struct lf_config {
 	int64_t mysql_connect_timeout_ms;
 	int64_t mysql_lock_wait_timeout_ms;
 	int mysql_max_retries;
+	int mysql_max_queue;  /* per worker: jobs waiting for a connection; past it 503 */
+	char *mysql_ssl_mode; /* disabled|preferred|required|verify_ca|verify_identity */
+	char *mysql_ssl_ca, *mysql_ssl_cert, *mysql_ssl_key; /* "" = none */
 	/* [redis] */
 	char *redis_host;
 	unsigned redis_port;
+	char *redis_user;     /* ACL user ("" = the default user) */
 	char *redis_password; /* from password_file when that is set */
 	char *redis_password_file;
 	int redis_db;

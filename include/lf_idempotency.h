@@ -1,8 +1,8 @@
 /*
  * lf_idempotency.h - the idempotency subsystem (src/idempotency/): the
  * Idempotency-Key header's grammar and the request fingerprint (key.c), a
- * decided outcome and its msgpack encoding shared by the shm cache and
- * Redis (outcome.c), and the tiers in front of the database's stored
+ * decided outcome, its msgpack encoding and the MAC'd seal that the shm
+ * cache and Redis hold (outcome.c), and the tiers in front of the database's stored
  * outcomes (tiers.c): tier 1, the shared-memory cache (every worker, every
  * generation); tier 2, Redis, which also holds the in-flight claim that
  * turns a concurrent duplicate into 409; tier 3, the database, decides
@@ -30,7 +30,11 @@ struct lf_outcome {
 	size_t body_len;
 };
 
-/* Encode as a msgpack map; returns a malloc'd buffer (free()) or NULL. */
+/* The bare encoding, with no integrity of its own: the seal below is
+ * built on it, and the unit tests check it. A tier never stores or reads
+ * it: anyone who can write to Redis can compute it (the fingerprint is an
+ * unkeyed SHA-256), so tiers use only lf_outcome_seal/lf_outcome_unseal.
+ * Encode as a msgpack map; returns a malloc'd buffer (free()) or NULL. */
 void *lf_outcome_encode(const struct lf_outcome *o, size_t *len);
 /* Decode; strings are malloc'd into *o (release with lf_outcome_clear). */
 bool lf_outcome_decode(const void *buf, size_t len, struct lf_outcome *o);

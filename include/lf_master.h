@@ -9,6 +9,7 @@
 #include "lf_config.h"
 
 struct lf_zone;
+struct lf_secrets;
 
 /* Exit status a worker uses when the configuration is unusable: the master
  * does not respawn it in a loop. */
@@ -17,6 +18,6 @@ struct lf_zone;
 /* Run the master loop until stopped; returns the process exit status. */
 /* *cfgp is replaced by each successful reload; the caller frees the last. */
 int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_fd,
-		  struct lf_zone *zone);
+		  struct lf_zone *zone, const struct lf_secrets *secrets);
 
 #endif

@@ -21,9 +21,13 @@ struct lf_metrics {
 	uint64_t accounts_created;
 	uint64_t idem_hit_shm, idem_hit_redis, idem_hit_db;
 	uint64_t idem_miss, idem_in_flight, idem_reused;
+	uint64_t idem_refused_shm, idem_refused_redis; /* a stored value that did not unseal */
+	uint64_t idem_claims_repaired; /* a claim without expiry replaced, or a long one cut */
 	uint64_t redis_errors, redis_breaker_open; /* breaker_open: times it opened */
 	int64_t redis_breaker_open_now;            /* gauge: workers whose breaker is open */
 	uint64_t db_retries, db_unavailable, db_conn_lost;
+	uint64_t db_queue_full;   /* jobs refused: the worker's job queue was at mysql.max_queue */
+	uint64_t readyz_db_pings; /* database pings made for /readyz's state */
 	uint64_t reloads, workers_spawned, workers_died;
 	uint64_t keys_reaped;
 	uint64_t latency_bucket[LF_METRICS_LATENCY_BUCKETS]; /* cumulative at render */

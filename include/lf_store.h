@@ -27,6 +27,9 @@ struct lf_db_params {
 	unsigned connect_timeout_s;   /* MYSQL_OPT_CONNECT_TIMEOUT */
 	unsigned rw_timeout_s;        /* MYSQL_OPT_READ_TIMEOUT / WRITE_TIMEOUT */
 	unsigned lock_wait_timeout_s; /* SET SESSION innodb_lock_wait_timeout */
+	/* TLS ([mysql] ssl_*): ssl_mode NULL or "disabled" for none; the
+	 * files NULL or "" for none */
+	const char *ssl_mode, *ssl_ca, *ssl_cert, *ssl_key;
 };
 
 /* How a call ended (lf_core.h): LF_OK; LF_DECLINED for a lookup that found
@@ -41,6 +44,13 @@ struct lf_store_conn;
  * time_zone '+00:00', innodb_lock_wait_timeout. NULL on failure with a
  * message in err (never containing the password). */
 struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, size_t errlen);
+/* Set p's TLS options ([mysql] ssl_*) on a MYSQL handle before it
+ * connects (lf_store_connect does; ledgerflowctl's connections too). */
+struct st_mysql;
+void lf_store_tls_options(struct st_mysql *m, const struct lf_db_params *p);
+/* After connecting: false (the reason in err) when p's ssl_mode requires
+ * TLS and the connection has none. */
+bool lf_store_tls_check(struct st_mysql *m, const struct lf_db_params *p, char *err, size_t errlen);
 void lf_store_close(struct lf_store_conn *c);
 /* mysql_ping; false if the connection is unusable. */
 bool lf_store_ping(struct lf_store_conn *c);

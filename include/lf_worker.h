@@ -8,10 +8,11 @@
 #include "lf_config.h"
 
 struct lf_zone;
+struct lf_secrets;
 
 /* Returns the process exit status (LF_EXIT_CONFIG when the configuration
  * cannot be used). */
 int lf_worker_run(const struct lf_config *cfg, int listen_fd, int chan_fd, struct lf_zone *zone,
-		  unsigned generation, int index);
+		  unsigned generation, int index, const struct lf_secrets *secrets);
 
 #endif

@@ -203,9 +203,11 @@ static bool create_submit(struct create *c)
 	struct lf_req *r = c->r;
 	int64_t deadline = lf_time_monotonic_ms() + r->app->cfg->mysql_request_timeout_ms;
 	lf_req_hold(r);
-	if (c->key.present
-		    ? lf_dbpool_submit_rerun(r->app->db, create_work, create_done, c, deadline)
-		    : lf_dbpool_submit(r->app->db, create_work, create_done, c, deadline))
+	lf_rc rc =
+		c->key.present
+			? lf_dbpool_submit_rerun(r->app->db, create_work, create_done, c, deadline)
+			: lf_dbpool_submit(r->app->db, create_work, create_done, c, deadline);
+	if (rc == LF_OK)
 		return true;
 	lf_req_release(r);
 	return false;
@@ -240,7 +242,8 @@ static void create_claimed(struct lf_req *r, bool decided)
 	}
 	create_enter(c, CR_DECIDE);
 	if (!create_submit(c)) {
-		lf_decision_unavailable(&c->d); /* the pool is stopping: nothing sent */
+		/* the job queue is full or the pool is stopping: nothing sent */
+		lf_decision_unavailable(&c->d);
 		create_finish(c, true);
 	}
 }

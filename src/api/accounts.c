@@ -1,7 +1,7 @@
 /*
  * api/accounts.c - GET /api/accounts/{id} and GET /api/accounts/{id}/ledger
  * (keyset pagination over the per-account ledger sequence; the cursor is
- * opaque, tied to its account and checked). A read answers 200, 404, 503
+ * opaque, tied to its account and MAC'd with a server secret). A read answers 200, 404, 503
  * when the database cannot be reached (nothing was changed), or 500 when
  * the database fails the query for another reason. Creating an account
  * is api/account_create.c.
@@ -16,14 +16,16 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "lf_api.h"
 #include "lf_app.h"
+#include "lf_auth.h"
 #include "lf_config.h"
 #include "lf_dbpool.h"
 #include "lf_decision.h"
 #include "lf_handlers.h"
+#include "lf_hash.h"
 #include "lf_http.h"
 #include "lf_money.h"
 #include "lf_render.h"
@@ -74,29 +76,36 @@ struct ledger {
 	struct lf_ledger_entry entries[]; /* limit of them */
 };
 
-/* cursor = "<seq>.<16 hex of SHA-256("lf-cursor-v1" | account | seq)>":
- * opaque to clients, bound to its account, and a cursor the server did not
- * issue (edited, or from another account) fails the check. */
-static void cursor_tag(const lf_uuid *account, int64_t seq, char out[17])
+/* cursor = "<seq>.<32 hex of HMAC-SHA-256(cursor secret, "lf-cursor-v2" ‖
+ * account ‖ client ‖ seq)>", the first 128 bits: opaque to clients, bound
+ * to its account (and to the client, once requests carry one), and keyed
+ * with a secret derived from the pepper, so nobody without it can mint a
+ * cursor, and one edited or taken from another account fails the check. */
+#define CURSOR_TAG_HEX 32
+
+static void be64(uint8_t out[8], uint64_t v)
 {
-	unsigned char md[32];
-	unsigned int n = 0;
-	char seqtext[24];
-	int sl = snprintf(seqtext, sizeof seqtext, "%" PRId64, seq);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	memset(md, 0, sizeof md);
-	if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
-		EVP_DigestUpdate(ctx, "lf-cursor-v1", 12);
-		EVP_DigestUpdate(ctx, account->b, 16);
-		EVP_DigestUpdate(ctx, seqtext, (size_t)sl);
-		EVP_DigestFinal_ex(ctx, md, &n);
-	}
-	EVP_MD_CTX_free(ctx);
 	for (int i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+		out[i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-static bool cursor_parse(const lf_uuid *account, const char *s, int64_t *seq)
+static bool cursor_tag(const struct lf_app *app, const lf_uuid *account, uint64_t client_id,
+		       int64_t seq, char out[CURSOR_TAG_HEX + 1])
+{
+	uint8_t mac[LF_HMAC_LEN], client[8], seqb[8];
+	be64(client, client_id);
+	be64(seqb, (uint64_t)seq);
+	struct lf_bytes parts[] = {{"lf-cursor-v2", 12}, {account->b, 16}, {client, 8}, {seqb, 8}};
+	if (!lf_hmac_sha256(app->secrets->cursor_mac, sizeof app->secrets->cursor_mac, parts,
+			    sizeof parts / sizeof parts[0], mac))
+		return false;
+	for (int i = 0; i < CURSOR_TAG_HEX / 2; i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+	return true;
+}
+
+static bool cursor_parse(const struct lf_app *app, const lf_uuid *account, uint64_t client_id,
+			 const char *s, int64_t *seq)
 {
 	int64_t v = 0;
 	const char *p = s;
@@ -107,11 +116,11 @@ static bool cursor_parse(const lf_uuid *account, const char *s, int64_t *seq)
 			return false;
 		v = v * 10 + (*p - '0');
 	}
-	if (*p != '.' || strlen(p + 1) != 16)
+	if (*p != '.' || strlen(p + 1) != CURSOR_TAG_HEX)
 		return false;
-	char tag[17];
-	cursor_tag(account, v, tag);
-	if (strcmp(tag, p + 1) != 0)
+	char tag[CURSOR_TAG_HEX + 1];
+	if (!cursor_tag(app, account, client_id, v, tag) ||
+	    CRYPTO_memcmp(tag, p + 1, CURSOR_TAG_HEX) != 0)
 		return false;
 	*seq = v;
 	return true;
@@ -161,15 +170,17 @@ static void ledger_done(void *arg)
 			lf_render_ledger_entry(b, &l->entries[i], exponent);
 		}
 		evbuffer_add_printf(b, "],\"nextCursor\":");
+		bool ok = true;
 		if (l->more && l->count > 0) {
-			char tag[17];
+			char tag[CURSOR_TAG_HEX + 1];
 			int64_t seq = l->entries[l->count - 1].seq;
-			cursor_tag(&l->id, seq, tag);
-			evbuffer_add_printf(b, "\"%" PRId64 ".%s\"}", seq, tag);
+			ok = cursor_tag(r->app, &l->id, l->who.id, seq, tag); /* else a 500 */
+			evbuffer_add_printf(b, "\"%" PRId64 ".%s\"}", seq, ok ? tag : "");
 		} else {
 			evbuffer_add_printf(b, "null}");
 		}
-		(void)lf_render_body(&body, b);
+		if (ok)
+			(void)lf_render_body(&body, b);
 		evbuffer_free(b);
 	}
 	lf_api_read_send(r, l->rc, &body, "account_not_found", "No account has this id.");
@@ -197,7 +208,8 @@ void lf_accounts_ledger(struct lf_req *r, const char *id)
 		lf_req_problem(r, 400, "invalid_request", "limit must be an integer from 1 to 500.",
 			       NULL);
 		ok = false;
-	} else if (cursor != NULL && !cursor_parse(&account, cursor, &before_seq)) {
+	} else if (cursor != NULL &&
+		   !cursor_parse(r->app, &account, r->client.id, cursor, &before_seq)) {
 		lf_req_problem(r, 400, "invalid_request",
 			       "cursor was not issued by this server for this account.", NULL);
 		ok = false;
@@ -218,6 +230,6 @@ void lf_accounts_ledger(struct lf_req *r, const char *id)
 	lf_req_arm_deadline(r, r->app->cfg->request_timeout_ms);
 	if (!lf_api_read_submit(r, ledger_work, ledger_done, l)) {
 		struct lf_body none = {0};
-		lf_api_read_send(r, LF_LOST, &none, NULL, NULL); /* the pool is stopping */
+		lf_api_read_send(r, LF_LOST, &none, NULL, NULL); /* queue full or stopping: 503 */
 	}
 }

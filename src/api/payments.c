@@ -130,7 +130,7 @@ static bool pay_submit(struct lf_pay *p)
 	const struct lf_config *cfg = p->r->app->cfg;
 	lf_req_hold(p->r);
 	if (lf_dbpool_submit_rerun(p->r->app->db, lf_pay_work, pay_done, p,
-				   lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms))
+				   lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms) == LF_OK)
 		return true;
 	lf_req_release(p->r);
 	return false;
@@ -146,7 +146,8 @@ static void pay_claimed(struct lf_req *r, bool decided)
 	}
 	lf_pay_enter(p, PAY_DECIDE);
 	if (!pay_submit(p)) {
-		lf_decision_unavailable(&p->d); /* the pool is stopping: nothing sent */
+		/* the job queue is full or the pool is stopping: nothing sent */
+		lf_decision_unavailable(&p->d);
 		pay_finish(p, true);
 	}
 }

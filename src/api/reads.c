@@ -25,7 +25,7 @@ bool lf_api_read_submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done
 	const struct lf_config *cfg = r->app->cfg;
 	int64_t deadline = lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms;
 	lf_req_hold(r);
-	if (lf_dbpool_submit_rerun(r->app->db, work, done, arg, deadline))
+	if (lf_dbpool_submit_rerun(r->app->db, work, done, arg, deadline) == LF_OK)
 		return true;
 	lf_req_release(r);
 	return false;

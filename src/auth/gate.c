@@ -358,8 +358,10 @@ void lf_gate_enter(struct lf_req *r, unsigned scopes, lf_gate_next_fn next, cons
 	lf_metrics_inc(&r->app->zone->metrics->auth_lookups);
 	lf_req_hold(r);
 	lf_req_arm_deadline(r, cfg->request_timeout_ms);
-	if (!lf_dbpool_submit_rerun(r->app->db, lookup_work, lookup_done, p,
-				    lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms)) {
+	if (lf_dbpool_submit_rerun(r->app->db, lookup_work, lookup_done, p,
+				   lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms) !=
+	    LF_OK) {
+		/* the queue is full or the pool is stopping: 503, nothing done */
 		p->rc = LF_LOST;
 		lookup_done(p);
 	}
@@ -409,8 +411,8 @@ static void on_epoch_timer(evutil_socket_t fd, short what, void *arg)
 	if (ep->busy || !ep->app->cfg->auth_enabled)
 		return;
 	ep->busy = true;
-	if (!lf_dbpool_submit(ep->app->db, epoch_work, epoch_done, ep,
-			      lf_time_monotonic_ms() + EPOCH_POLL_MS))
+	if (lf_dbpool_submit(ep->app->db, epoch_work, epoch_done, ep,
+			     lf_time_monotonic_ms() + EPOCH_POLL_MS) != LF_OK)
 		ep->busy = false;
 }
 

@@ -195,3 +195,15 @@ void lf_auth_derive(const uint8_t pepper[LF_AUTH_PEPPER_LEN], const char *label,
 		 out, &len) == NULL)
 		memset(out, 0, LF_AUTH_SECRET_LEN);
 }
+
+void lf_auth_secrets_from_pepper(struct lf_secrets *s, const uint8_t pepper[LF_AUTH_PEPPER_LEN])
+{
+	memcpy(s->pepper, pepper, LF_AUTH_PEPPER_LEN);
+	lf_auth_derive(pepper, "outcome-mac", s->outcome_mac);
+	lf_auth_derive(pepper, "cursor-mac", s->cursor_mac);
+}
+
+void lf_auth_secrets_clear(struct lf_secrets *s)
+{
+	OPENSSL_cleanse(s, sizeof *s);
+}

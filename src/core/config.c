@@ -118,9 +118,22 @@ static const struct key keys[] = {
 	 R | K_WHOLE_SEC, NULL, "innodb_lock_wait_timeout for the session (whole seconds)"},
 	{"mysql", "max_retries", T_INT, O(mysql_max_retries), "5", 0, 100, R, NULL,
 	 "retries of a transaction after a deadlock or lock wait timeout"},
+	{"mysql", "max_queue", T_INT, O(mysql_max_queue), "256", 1, 1000000, R, NULL,
+	 "database jobs waiting for a connection, per worker; past it a request gets 503 at once"},
+	{"mysql", "ssl_mode", T_STRING, O(mysql_ssl_mode), "disabled", 0, 16, R,
+	 "disabled|preferred|required|verify_ca|verify_identity",
+	 "TLS to the database: disabled, preferred, required, verify_ca or verify_identity"},
+	{"mysql", "ssl_ca", T_STRING, O(mysql_ssl_ca), "", 0, 4096, R, NULL,
+	 "file of the CA certificates that sign the database server's; empty for none"},
+	{"mysql", "ssl_cert", T_STRING, O(mysql_ssl_cert), "", 0, 4096, R, NULL,
+	 "client certificate file for the database; empty for none"},
+	{"mysql", "ssl_key", T_STRING, O(mysql_ssl_key), "", 0, 4096, R, NULL,
+	 "private key file of ssl_cert; empty for none"},
 	{"redis", "host", T_STRING, O(redis_host), "127.0.0.1", 0, 255, R | K_NONEMPTY, NULL,
 	 "Redis server host"},
 	{"redis", "port", T_UINT, O(redis_port), "6379", 1, 65535, R, NULL, "Redis server port"},
+	{"redis", "user", T_STRING, O(redis_user), "", 0, 255, R, NULL,
+	 "Redis ACL user (AUTH user password); empty for the default user"},
 	{"redis", "password", T_STRING, O(redis_password), "", 0, 1024, R | K_SECRET, NULL,
 	 "Redis password (AUTH); empty for none"},
 	{"redis", "password_file", T_STRING, O(redis_password_file), "", 0, 4096, R, NULL,
@@ -623,6 +636,27 @@ static void apply_secrets(struct load_ctx *c)
 	c->nerrors += x.nerrors;
 }
 
+/* Keys that are valid alone but not together. */
+static void combination_problem(struct load_ctx *c, const char *section, const char *name,
+				const char *text)
+{
+	char src[300];
+	if (c->errors)
+		fprintf(c->errors, "%s: %s.%s: %s\n",
+			key_source(c, find_key(section, name), src, sizeof src), section, name,
+			text);
+	c->nerrors++;
+}
+
+static void check_combinations(struct load_ctx *c)
+{
+	const struct lf_config *cfg = c->cfg;
+	if (c->nerrors > 0)
+		return; /* a value may be missing */
+	if (strcmp(cfg->mysql_ssl_mode, "verify_ca") == 0 && cfg->mysql_ssl_ca[0] == '\0')
+		combination_problem(c, "mysql", "ssl_mode", "verify_ca needs mysql.ssl_ca");
+}
+
 bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
 {
 	struct load_ctx c = {.cfg = cfg, .errors = errors};
@@ -639,6 +673,7 @@ bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
 		}
 	}
 	apply_secrets(&c);
+	check_combinations(&c);
 	if (c.nerrors == 0)
 		return true;
 	lf_config_free(cfg);

@@ -46,6 +46,10 @@ int main(int argc, char **argv)
 		.connect_timeout_s = (unsigned)((cfg.mysql_connect_timeout_ms + 999) / 1000),
 		.rw_timeout_s = 600,
 		.lock_wait_timeout_s = (unsigned)((cfg.mysql_lock_wait_timeout_ms + 999) / 1000),
+		.ssl_mode = cfg.mysql_ssl_mode,
+		.ssl_ca = cfg.mysql_ssl_ca,
+		.ssl_cert = cfg.mysql_ssl_cert,
+		.ssl_key = cfg.mysql_ssl_key,
 	};
 	struct lf_admin_auth auth = {
 		.pepper_file = cfg.auth_pepper_file,

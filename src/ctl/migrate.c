@@ -41,11 +41,18 @@ MYSQL *lf_admin_connect(const struct lf_db_params *p, FILE *out)
 	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
 	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	lf_store_tls_options(m, p);
 	if (!mysql_real_connect(m, p->host, p->user, p->password, p->database, p->port,
 				p->unix_socket, CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS)) {
 		fprintf(out, "mysql: cannot connect to %s:%u as %s: %s\n",
 			p->host ? p->host : "localhost", p->port, p->user ? p->user : "?",
 			mysql_error(m));
+		mysql_close(m);
+		return NULL;
+	}
+	char why[300];
+	if (!lf_store_tls_check(m, p, why, sizeof why)) {
+		fprintf(out, "mysql: %s\n", why);
 		mysql_close(m);
 		return NULL;
 	}

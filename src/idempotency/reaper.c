@@ -63,9 +63,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (rp->busy || rp->app->draining)
 		return;
-	rp->busy =
-		lf_dbpool_submit(rp->app->db, reap_work, reap_done, rp,
-				 lf_time_monotonic_ms() + rp->app->cfg->mysql_request_timeout_ms);
+	/* a full queue skips this round: the next tick tries again */
+	rp->busy = lf_dbpool_submit(rp->app->db, reap_work, reap_done, rp,
+				    lf_time_monotonic_ms() +
+					    rp->app->cfg->mysql_request_timeout_ms) == LF_OK;
 }
 
 struct lf_reaper *lf_reaper_start(struct lf_app *app)

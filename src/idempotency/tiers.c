@@ -2,19 +2,28 @@
  * idempotency/tiers.c - tiers 1 and 2 of idempotency (lf_idempotency.h).
  *
  * Lookup: the shm cache first (no I/O at all). On a miss, when Redis is
- * up, one command both reads and claims: SET key <claim> NX PX <ttl> GET
- * (Redis 7). nil: the key was free and is now ours: go on to the
- * database. A msgpack outcome: a replay (and the shm cache is filled). Our
- * claim prefix: another request is deciding this key: 409 with
- * Retry-After. No reply in time or an error: the breaker opens and the
- * database alone decides, which it always can. A hit is decoded straight
- * into the decision's body (the decoder's malloc'd bytes are adopted) and
- * handed back to the handler, which sends it.
+ * up, one script both reads and claims (claim_script below): SET key
+ * <claim> NX PX <ttl> GET (Redis 7). nil: the key was free and is now
+ * ours: go on to the database. A sealed outcome: a replay (and the shm
+ * cache is filled). Our claim prefix: another request is deciding this
+ * key: 409 with Retry-After. No reply in time or an error: the breaker
+ * opens and the database alone decides, which it always can. A hit is
+ * unsealed straight into the decision's body (the decoder's malloc'd bytes
+ * are adopted) and handed back to the handler, which sends it.
+ *
+ * Nothing a tier holds is trusted: both tiers store outcomes sealed with
+ * the server's outcome MAC bound to the tier key (lf_outcome_seal), and a
+ * value that does not unseal (written without the secret, moved from
+ * another key, truncated) is a miss, counted and logged (rate-limited),
+ * never replayed; in Redis it is also removed (compare-and-delete, so a
+ * value written meanwhile stays). A claim always has an expiry: ours
+ * carry PX, and the claim script replaces a claim found without one (it
+ * was never ours) and cuts a longer one down to ours, so no value can make
+ * a key answer 409 for longer than request_timeout + 2 s.
  * Finish: a decided outcome (fresh or replayed from the database) is
- * encoded once from the decision's body and written to Redis with the
- * retention TTL and to the shm cache; otherwise
- * the claim is released with a compare-and-delete script so only our own
- * claim is removed.
+ * sealed once from the decision's body and written to Redis with the
+ * retention TTL and to the shm cache; otherwise the claim is released with
+ * a compare-and-delete script so only our own claim is removed.
  */
 #include "config.h"
 
@@ -32,15 +41,37 @@
 #include "lf_decision.h"
 #include "lf_http.h"
 #include "lf_idempotency.h"
+#include "lf_log.h"
 #include "lf_metrics.h"
 #include "lf_redis.h"
 #include "lf_time.h"
 #include "lf_zone.h"
 
 #define CLAIM_PREFIX "lf-claim:"
+#define CLAIM_PREFIX_LEN 9
+#define LF_STR2(x) #x
+#define LF_STR(x) LF_STR2(x)
+_Static_assert(sizeof CLAIM_PREFIX - 1 == CLAIM_PREFIX_LEN, "the claim script's prefix length");
 
+/* Compare-and-delete: our claim when we give it back, a refused value
+ * when it is still the one we read. */
 static const char release_script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then return "
 				     "redis.call('DEL', KEYS[1]) end return 0";
+
+/* Read and claim in one step: {previous value or nil, repaired}. A claim
+ * found without an expiry is replaced by ours (repaired 1: we hold the key
+ * now; every claim we write carries PX, so that one was not ours); one
+ * with a longer expiry than ours is cut to ours (repaired 2: it still
+ * answers 409, but not for longer than ours would). */
+/* clang-format off */
+static const char claim_script[] =
+	"local v = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2], 'GET') "
+	"if not v or string.sub(v, 1, " LF_STR(CLAIM_PREFIX_LEN) ") ~= '" CLAIM_PREFIX "' then return {v, 0} end "
+	"local t = redis.call('PTTL', KEYS[1]) "
+	"if t == -1 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {false, 1} end "
+	"if t > tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return {v, 2} end "
+	"return {v, 0}";
+/* clang-format on */
 
 /* One buffer per worker process: the loop is single-threaded. */
 static unsigned char value_buf[LF_CACHE_MAX_VALUE];
@@ -57,6 +88,17 @@ static void replay(struct lf_idem *idem, struct lf_outcome *o)
 	idem->next(idem->r, true);
 }
 
+/* A value in a tier that does not unseal: a miss, logged (never the
+ * value or the key: the client id alone names the scope). */
+static void refused(const struct lf_req *r, const char *tier)
+{
+	(void)r;
+	lf_log_limited(LF_LOG_WARN, "idem_refused", "idempotency_value_refused",
+		       "subsys=idempotency tier=%s reason=\"does not unseal: forged, moved or "
+		       "damaged\"",
+		       tier);
+}
+
 static bool shm_lookup(struct lf_req *r, struct lf_idem *idem)
 {
 	struct lf_cache *cache = r->app->zone->cache;
@@ -65,8 +107,12 @@ static bool shm_lookup(struct lf_req *r, struct lf_idem *idem)
 			 lf_time_now_ms()) != LF_OK)
 		return false;
 	struct lf_outcome o;
-	if (!lf_outcome_decode(value_buf, vlen, &o))
+	if (!lf_outcome_unseal(value_buf, vlen, idem->tkey, idem->tkey_len, &o)) {
+		refused(r, "shm");
+		lf_metrics_inc(&r->app->zone->metrics->idem_refused_shm);
+		(void)lf_cache_delete(cache, idem->tkey, idem->tkey_len);
 		return false;
+	}
 	lf_metrics_inc(&r->app->zone->metrics->idem_hit_shm);
 	replay(idem, &o);
 	lf_outcome_clear(&o);
@@ -81,29 +127,59 @@ static void shm_store(struct lf_req *r, struct lf_idem *idem, const void *enc, s
 }
 
 static void release_claim(struct lf_req *r, struct lf_idem *idem);
+static void ignore_reply(void *arg, redisReply *reply);
+
+/* A value that did not unseal goes, unless it changed meanwhile. */
+static void drop_refused(struct lf_req *r, struct lf_idem *idem, const char *value, size_t len)
+{
+	const char *argv[] = {"EVAL", release_script, "1", idem->tkey, value};
+	size_t argvlen[] = {4, sizeof release_script - 1, 1, idem->tkey_len, len};
+	(void)lf_redis_command(r->app->redis, ignore_reply, NULL, 5, argv, argvlen);
+}
+
+/* The claim script's answer: {value or nil, repaired}; NULL for anything
+ * else (an error reply, no reply). */
+static const redisReply *claim_value(const redisReply *reply, long long *repaired)
+{
+	*repaired = 0;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[1]->type != REDIS_REPLY_INTEGER)
+		return NULL;
+	*repaired = reply->element[1]->integer;
+	return reply->element[0];
+}
 
 static void on_claim(void *arg, redisReply *reply)
 {
 	struct lf_idem *idem = arg;
 	struct lf_req *r = idem->r;
+	long long repaired;
+	const redisReply *v = claim_value(reply, &repaired);
+	if (repaired != 0) {
+		lf_metrics_inc(&r->app->zone->metrics->idem_claims_repaired);
+		lf_log_limited(LF_LOG_WARN, "idem_claim", "idempotency_claim_repaired",
+			       "subsys=idempotency action=%s",
+			       repaired == 1 ? "replaced_claim_without_expiry"
+					     : "shortened_claim_expiry");
+	}
 	if (r->replied) {
 		/* the deadline answered first: a claim we just took would make
 		 * the client's retries wait 409s until it expires */
-		if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
+		if (v != NULL && v->type == REDIS_REPLY_NIL) {
 			idem->claimed = true;
 			release_claim(r, idem);
 		}
 		lf_req_release(r);
 		return;
 	}
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+	if (v == NULL) {
 		/* Redis failed us: the database decides alone */
 		idem->next(r, false);
-	} else if (reply->type == REDIS_REPLY_NIL) {
+	} else if (v->type == REDIS_REPLY_NIL) {
 		idem->claimed = true;
 		idem->next(r, false);
-	} else if (reply->type == REDIS_REPLY_STRING && reply->len >= sizeof CLAIM_PREFIX - 1 &&
-		   memcmp(reply->str, CLAIM_PREFIX, sizeof CLAIM_PREFIX - 1) == 0) {
+	} else if (v->type == REDIS_REPLY_STRING && v->len >= CLAIM_PREFIX_LEN &&
+		   memcmp(v->str, CLAIM_PREFIX, CLAIM_PREFIX_LEN) == 0) {
 		lf_metrics_inc(&r->app->zone->metrics->idem_in_flight);
 		lf_decision_problem(idem->d, 409, "idempotency_key_in_flight",
 				    "A request with this Idempotency-Key is still being processed; "
@@ -113,14 +189,19 @@ static void on_claim(void *arg, redisReply *reply)
 		idem->next(r, true);
 	} else {
 		struct lf_outcome o;
-		if (reply->type == REDIS_REPLY_STRING &&
-		    lf_outcome_decode(reply->str, reply->len, &o)) {
+		if (v->type == REDIS_REPLY_STRING &&
+		    lf_outcome_unseal(v->str, v->len, idem->tkey, idem->tkey_len, &o)) {
 			lf_metrics_inc(&r->app->zone->metrics->idem_hit_redis);
-			shm_store(r, idem, reply->str, reply->len, o.expires_ms);
+			shm_store(r, idem, v->str, v->len, o.expires_ms);
 			replay(idem, &o);
 			lf_outcome_clear(&o);
 		} else {
-			/* not ours to read: let the database decide */
+			/* forged, moved or not ours: never replayed; the database
+			 * decides (without a claim), and the value goes */
+			refused(r, "redis");
+			lf_metrics_inc(&r->app->zone->metrics->idem_refused_redis);
+			if (v->type == REDIS_REPLY_STRING)
+				drop_refused(r, idem, v->str, v->len);
 			idem->next(r, false);
 		}
 	}
@@ -148,10 +229,11 @@ void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t clien
 	const struct lf_config *cfg = r->app->cfg;
 	char ttl[24];
 	snprintf(ttl, sizeof ttl, "%" PRId64, cfg->request_timeout_ms + 2000);
-	const char *argv[] = {"SET", idem->tkey, idem->token, "NX", "PX", ttl, "GET"};
-	size_t argvlen[] = {3, idem->tkey_len, strlen(idem->token), 2, 2, strlen(ttl), 3};
+	const char *argv[] = {"EVAL", claim_script, "1", idem->tkey, idem->token, ttl};
+	size_t argvlen[] = {
+		4, sizeof claim_script - 1, 1, idem->tkey_len, strlen(idem->token), strlen(ttl)};
 	lf_req_hold(r);
-	if (!lf_redis_command(r->app->redis, on_claim, idem, 7, argv, argvlen)) {
+	if (!lf_redis_command(r->app->redis, on_claim, idem, 6, argv, argvlen)) {
 		lf_req_release(r);
 		next(r, false); /* Redis down or breaker open */
 	}
@@ -178,7 +260,7 @@ void lf_idempotency_finish(struct lf_req *r, struct lf_idem *idem, const struct 
 				       .body_len = d->body.len};
 		memcpy(o.fingerprint, idem->fp, LF_FINGERPRINT_LEN);
 		size_t len = 0;
-		void *enc = lf_outcome_encode(&o, &len);
+		void *enc = lf_outcome_seal(&o, idem->tkey, idem->tkey_len, &len);
 		if (enc == NULL)
 			return;
 		shm_store(r, idem, enc, len, expires);

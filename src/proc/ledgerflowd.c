@@ -1,7 +1,9 @@
 /*
  * proc/ledgerflowd.c - ledgerflowd: parse arguments, load and check the
  * configuration (-t), open the listening socket, detach unless -f, write
- * the pid file, map the shared zone, and hand over to the master loop.
+ * the pid file, load the server's secrets (the pepper, created when
+ * missing, and what is derived from it), map the shared zone, and hand
+ * over to the master loop.
  */
 #include "config.h"
 
@@ -18,6 +20,7 @@
 #include "lf_auth.h"
 #include "lf_gate.h"
 #include "lf_config.h"
+#include "lf_idempotency.h"
 #include "lf_listen.h"
 #include "lf_log.h"
 #include "lf_master.h"
@@ -34,6 +37,38 @@ static void usage(FILE *out)
 		     "  -t       check the configuration and exit\n"
 		     "  -f       stay in the foreground (systemd, containers)\n"
 		     "  -V       print the version\n");
+}
+
+/* The pepper, read once here (created when missing, as ledgerflowctl
+ * does) so workers inherit it; the outcome MAC's secret is set before the
+ * first fork. Problems go to stderr and the log; never the secret. */
+static bool secrets_load(const struct lf_config *cfg, struct lf_secrets *secrets)
+{
+	char why[600], q[700];
+	enum lf_secret_mode mode =
+		strcmp(cfg->secret_permissions, "refuse") == 0 ? LF_SECRET_REFUSE : LF_SECRET_WARN;
+	bool existed = access(cfg->auth_pepper_file, F_OK) == 0;
+	uint8_t pepper[LF_AUTH_PEPPER_LEN];
+	lf_rc rc = lf_auth_pepper_load(cfg->auth_pepper_file, true, mode, pepper, why, sizeof why);
+	if (rc == LF_ERROR) {
+		fprintf(stderr, "ledgerflowd: [auth] pepper_file: %s\n", why);
+		lf_error("start_failed", "reason=\"pepper file\" error=%s",
+			 lf_log_quote(why, q, sizeof q));
+		return false;
+	}
+	if (rc == LF_DECLINED)
+		lf_warn("secret_file_readable", "key=auth.pepper_file problem=%s",
+			lf_log_quote(why, q, sizeof q));
+	if (!existed)
+		lf_warn("pepper_created",
+			"path=%s note=\"back it up with the database: without it no API key can "
+			"be checked\"",
+			lf_log_quote(cfg->auth_pepper_file, q, sizeof q));
+	lf_auth_secrets_from_pepper(secrets, pepper);
+	OPENSSL_cleanse(pepper, sizeof pepper);
+	lf_outcome_set_secret(secrets->outcome_mac);
+	lf_gate_set_pepper(secrets->pepper);
+	return true;
 }
 
 /* Classic double fork; stdio goes to /dev/null. */
@@ -62,33 +97,6 @@ static bool daemonize(void)
 	dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
-	return true;
-}
-
-/* The pepper API keys are checked under: read (or made) once, before the
- * workers fork, so they inherit it. Without it authentication cannot
- * work, so with [auth] enabled = on the daemon does not start. */
-static bool load_pepper(const struct lf_config *cfg)
-{
-	uint8_t pepper[LF_AUTH_PEPPER_LEN];
-	char why[600], q[700];
-	enum lf_secret_mode mode =
-		strcmp(cfg->secret_permissions, "refuse") == 0 ? LF_SECRET_REFUSE : LF_SECRET_WARN;
-	lf_rc rc = lf_auth_pepper_load(cfg->auth_pepper_file, true, mode, pepper, why, sizeof why);
-	if (rc == LF_ERROR) {
-		if (cfg->auth_enabled) {
-			lf_error("start_failed", "reason=\"auth.pepper_file\" error=%s",
-				 lf_log_quote(why, q, sizeof q));
-			fprintf(stderr, "ledgerflowd: [auth] pepper_file: %s\n", why);
-			return false;
-		}
-		lf_warn("pepper_unavailable", "error=%s auth=off", lf_log_quote(why, q, sizeof q));
-		return true;
-	}
-	if (rc == LF_DECLINED)
-		lf_warn("secret_file_readable", "problem=%s", lf_log_quote(why, q, sizeof q));
-	lf_gate_set_pepper(pepper);
-	OPENSSL_cleanse(pepper, sizeof pepper);
 	return true;
 }
 
@@ -126,7 +134,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lf_log_set_role("master");
-	if (!load_pepper(cfg))
+	static struct lf_secrets secrets;
+	if (!secrets_load(cfg, &secrets))
 		return 1;
 	int listen_fd = lf_listen_open(cfg->listen_host, cfg->listen_port, cfg->backlog, stderr);
 	if (listen_fd < 0)
@@ -149,7 +158,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char *pid_file = strdup(cfg->pid_file);
-	int rc = lf_master_run(&cfg, args.config_path, listen_fd, zone);
+	int rc = lf_master_run(&cfg, args.config_path, listen_fd, zone, &secrets);
+	lf_auth_secrets_clear(&secrets);
 	lf_pidfile_remove(pid_file);
 	free(pid_file);
 	lf_config_free(cfg);

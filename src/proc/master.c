@@ -132,6 +132,9 @@ static void close_master_channels_in_child(int keep)
 }
 
 /* Fork one worker of `generation`; false if fork or socketpair failed. */
+/* The server's secrets (loaded by ledgerflowd.c), handed to each worker. */
+static const struct lf_secrets *master_secrets;
+
 static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *zone,
 			 unsigned generation, int index)
 {
@@ -172,7 +175,8 @@ static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *z
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		prctl(PR_SET_NAME, "lf-worker", 0, 0, 0);
 		lf_log_set_role("worker");
-		int rc = lf_worker_run(cfg, listen_fd, sv[1], zone, generation, index);
+		int rc = lf_worker_run(cfg, listen_fd, sv[1], zone, generation, index,
+				       master_secrets);
 		_exit(rc);
 	}
 	close(sv[1]);
@@ -492,9 +496,10 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 }
 
 int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_fd,
-		  struct lf_zone *zone)
+		  struct lf_zone *zone, const struct lf_secrets *secrets)
 {
 	struct lf_config *cfg = *cfgp;
+	master_secrets = secrets;
 	sigset_t blocked, unblocked;
 	sigemptyset(&blocked);
 	int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGCHLD};

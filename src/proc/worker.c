@@ -137,6 +137,10 @@ static struct lf_db_params db_params(const struct lf_config *cfg)
 		.connect_timeout_s = (unsigned)((cfg->mysql_connect_timeout_ms + 999) / 1000),
 		.rw_timeout_s = (unsigned)((cfg->mysql_request_timeout_ms + 999) / 1000),
 		.lock_wait_timeout_s = (unsigned)((cfg->mysql_lock_wait_timeout_ms + 999) / 1000),
+		.ssl_mode = cfg->mysql_ssl_mode,
+		.ssl_ca = cfg->mysql_ssl_ca,
+		.ssl_cert = cfg->mysql_ssl_cert,
+		.ssl_key = cfg->mysql_ssl_key,
 	};
 }
 
@@ -173,7 +177,8 @@ static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct
 		return 1;
 
 	struct lf_db_params p = db_params(cfg);
-	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size);
+	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size, cfg->mysql_max_queue,
+				    zone->metrics);
 	if (W.app.db == NULL) {
 		lf_error("worker_setup_failed", "reason=\"database pool\"");
 		return 1;
@@ -239,8 +244,10 @@ static void teardown(void)
 }
 
 int lf_worker_run(const struct lf_config *cfg, int listen_fd, int chan_fd, struct lf_zone *zone,
-		  unsigned generation, int index)
+		  unsigned generation, int index, const struct lf_secrets *secrets)
 {
+	W.app.secrets = secrets;
+	W.app.pepper = secrets->pepper;
 	signal(SIGPIPE, SIG_IGN);
 	int rc = setup(cfg, listen_fd, chan_fd, zone, generation, index);
 	if (rc != 0) {

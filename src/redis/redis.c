@@ -118,6 +118,21 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	}
 }
 
+/* AUTH refused (a wrong password, an unknown or disabled ACL user): say
+ * so once, where it happens, and stay away for the cool-down instead of
+ * failing every command with NOAUTH. */
+static void on_auth(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct lf_redis *r = privdata;
+	redisReply *rep = reply;
+	if (rep == NULL || rep->type != REDIS_REPLY_ERROR || r == NULL || r->ac != ac)
+		return;
+	log_redis_error(r, "redis_auth_failed", rep->str);
+	lf_metrics_inc(&r->metrics->redis_errors);
+	open_breaker(r, "auth failed");
+	redisAsyncDisconnect(ac);
+}
+
 static void start_connect(struct lf_redis *r)
 {
 	redisAsyncContext *ac = redisAsyncConnect(r->cfg->redis_host, (int)r->cfg->redis_port);
@@ -140,8 +155,18 @@ static void start_connect(struct lf_redis *r)
 	r->state = R_CONNECTING;
 	r->connect_started_ms = lf_time_monotonic_ms();
 	/* AUTH and SELECT are queued before any other command */
-	if (r->cfg->redis_password[0] != '\0')
-		redisAsyncCommand(ac, NULL, NULL, "AUTH %s", r->cfg->redis_password);
+	if (r->cfg->redis_password[0] != '\0' || r->cfg->redis_user[0] != '\0') {
+		/* AUTH [user] password (a Redis 6 ACL user when one is set; a
+		 * nopass user takes any password, the empty one included) */
+		const char *argv[] = {"AUTH", r->cfg->redis_user, r->cfg->redis_password};
+		size_t argvlen[] = {4, strlen(r->cfg->redis_user), strlen(r->cfg->redis_password)};
+		bool user = r->cfg->redis_user[0] != '\0';
+		if (!user) {
+			argv[1] = argv[2];
+			argvlen[1] = argvlen[2];
+		}
+		redisAsyncCommandArgv(ac, on_auth, r, user ? 3 : 2, argv, argvlen);
+	}
 	if (r->cfg->redis_db != 0)
 		redisAsyncCommand(ac, NULL, NULL, "SELECT %d", r->cfg->redis_db);
 }

@@ -121,6 +121,19 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		&m->idem_in_flight);
 	counter(out, "ledgerflow_idempotency_reused_total", "Keys reused with another request.",
 		&m->idem_reused);
+	evbuffer_add_printf(
+		out,
+		"# HELP ledgerflow_idempotency_refused_total Stored outcomes that failed the MAC "
+		"check or did not decode: treated as a miss, never replayed.\n"
+		"# TYPE ledgerflow_idempotency_refused_total counter\n"
+		"ledgerflow_idempotency_refused_total{tier=\"shm\"} %llu\n"
+		"ledgerflow_idempotency_refused_total{tier=\"redis\"} %llu\n",
+		(unsigned long long)load(&m->idem_refused_shm),
+		(unsigned long long)load(&m->idem_refused_redis));
+	counter(out, "ledgerflow_idempotency_claims_repaired_total",
+		"Claims found in Redis without an expiry (replaced by ours) or with a longer one "
+		"than ours (shortened).",
+		&m->idem_claims_repaired);
 	counter(out, "ledgerflow_redis_errors_total", "Redis errors and timeouts.",
 		&m->redis_errors);
 	counter(out, "ledgerflow_redis_breaker_opened_total",
@@ -138,6 +151,13 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		&m->db_unavailable);
 	counter(out, "ledgerflow_db_connections_lost_total", "Database connections lost mid-call.",
 		&m->db_conn_lost);
+	counter(out, "ledgerflow_db_queue_full_total",
+		"Database jobs refused at once (503): the worker's job queue was full.",
+		&m->db_queue_full);
+	counter(out, "ledgerflow_readyz_db_pings_total",
+		"Database pings made to refresh /readyz's state (at most one a second per "
+		"worker).",
+		&m->readyz_db_pings);
 	counter(out, "ledgerflow_reloads_total", "Configuration reloads.", &m->reloads);
 	counter(out, "ledgerflow_workers_spawned_total", "Workers started.", &m->workers_spawned);
 	counter(out, "ledgerflow_workers_died_total", "Workers that died unexpectedly.",

@@ -223,6 +223,44 @@ static bool session_setup(MYSQL *m, unsigned lock_wait_s)
 	return mysql_query(m, q) == 0;
 }
 
+/* [mysql] ssl_mode onto Connector/C's options. preferred: TLS when the
+ * server offers it; required: TLS or no connection (MYSQL_OPT_SSL_ENFORCE,
+ * plus lf_store_tls_check after connecting: 3.3 falls back to plaintext
+ * with ENFORCE alone), the certificate not checked; verify_ca and
+ * verify_identity: MYSQL_OPT_SSL_VERIFY_SERVER_CERT, the chain against
+ * ssl_ca and the host name. Connector/C 3.3 has no chain-only check, so
+ * verify_ca is as strict as verify_identity rather than weaker than asked. */
+void lf_store_tls_options(MYSQL *m, const struct lf_db_params *p)
+{
+	const char *mode = p->ssl_mode ? p->ssl_mode : "disabled";
+	if (strcmp(mode, "disabled") == 0)
+		return;
+	const char *ca = p->ssl_ca && p->ssl_ca[0] ? p->ssl_ca : NULL;
+	const char *cert = p->ssl_cert && p->ssl_cert[0] ? p->ssl_cert : NULL;
+	const char *key = p->ssl_key && p->ssl_key[0] ? p->ssl_key : NULL;
+	/* mysql_ssl_set turns TLS on even with no file given */
+	mysql_ssl_set(m, key, cert, ca, NULL, NULL);
+	my_bool enforce = strcmp(mode, "preferred") != 0;
+	my_bool verify = strncmp(mode, "verify_", 7) == 0;
+	mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &enforce);
+	mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+}
+
+bool lf_store_tls_check(MYSQL *m, const struct lf_db_params *p, char *err, size_t errlen)
+{
+	const char *mode = p->ssl_mode ? p->ssl_mode : "disabled";
+	if (strcmp(mode, "disabled") == 0 || strcmp(mode, "preferred") == 0 ||
+	    mysql_get_ssl_cipher(m) != NULL)
+		return true;
+	/* Connector/C 3.3 lets MYSQL_OPT_SSL_ENFORCE alone fall back to a
+	 * plaintext connection when the server offers no TLS: refuse it */
+	snprintf(err, errlen,
+		 "ssl_mode = %s, but the server did not set up TLS: the connection would be "
+		 "plaintext (SSL is required, but the server does not support it)",
+		 mode);
+	return false;
+}
+
 struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, size_t errlen)
 {
 	pthread_once(&lib_once, lib_init);
@@ -241,11 +279,17 @@ struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, 
 	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
 	mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	lf_store_tls_options(m, p);
 	if (!mysql_real_connect(m, p->host, p->user, p->password, p->database, p->port,
 				p->unix_socket, CLIENT_MULTI_RESULTS)) {
 		snprintf(err, errlen, "mysql connect %s:%u: %u %s",
 			 p->unix_socket ? p->unix_socket : (p->host ? p->host : "localhost"),
 			 p->port, mysql_errno(m), mysql_error(m));
+		mysql_close(m);
+		free(c);
+		return NULL;
+	}
+	if (!lf_store_tls_check(m, p, err, errlen)) {
 		mysql_close(m);
 		free(c);
 		return NULL;

@@ -9,6 +9,9 @@
  * (lf_log.h), made current on the pool thread around its work and on the
  * event loop around its done callback, so every line logged for it (a
  * failed statement, a connect failure, a pool timeout) names its request.
+ * The FIFO is bounded (mysql.max_queue): past it a job is refused at once
+ * (LF_AGAIN, counted, logged rate-limited) so a flood of requests costs a
+ * fast 503 each, not memory and a 503 at its deadline.
  */
 #include "config.h"
 
@@ -23,6 +26,7 @@
 
 #include "lf_dbpool.h"
 #include "lf_log.h"
+#include "lf_metrics.h"
 #include "lf_time.h"
 
 #define LF_DBPOOL_RECONNECT_BACKOFF_MS 250
@@ -46,7 +50,10 @@ struct lf_dbpool {
 	struct lf_db_params params;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct queue todo;               /* guarded by lock */
+	struct queue todo; /* guarded by lock */
+	int queued;        /* jobs in todo; guarded by lock */
+	int max_queue;
+	struct lf_metrics *metrics;
 	struct queue done;               /* guarded by lock */
 	bool stopping;                   /* guarded by lock */
 	int connected;                   /* guarded by lock */
@@ -137,6 +144,8 @@ static void *pool_thread(void *arg)
 		while (pool->todo.head == NULL && !pool->stopping)
 			pthread_cond_wait(&pool->wake, &pool->lock);
 		struct job *j = queue_pop(&pool->todo);
+		if (j != NULL)
+			pool->queued--;
 		bool stopping = pool->stopping;
 		pthread_mutex_unlock(&pool->lock);
 		if (j == NULL && stopping)
@@ -197,12 +206,14 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 }
 
 struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_params *params,
-				   int size)
+				   int size, int max_queue, struct lf_metrics *metrics)
 {
 	struct lf_dbpool *pool = calloc(1, sizeof *pool);
 	if (pool == NULL)
 		return NULL;
 	pool->efd = -1;
+	pool->max_queue = max_queue > 0 ? max_queue : 1;
+	pool->metrics = metrics;
 	pool->params = *params;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->wake, NULL);
@@ -228,12 +239,12 @@ fail:
 	return NULL;
 }
 
-static bool submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
-		   int64_t deadline_ms, bool rerun)
+static lf_rc submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
+		    int64_t deadline_ms, bool rerun)
 {
 	struct job *j = malloc(sizeof *j);
 	if (j == NULL)
-		return false;
+		return LF_ERROR;
 	*j = (struct job){.work = work,
 			  .done = done,
 			  .arg = arg,
@@ -242,25 +253,34 @@ static bool submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn don
 			  .submitted_ms = lf_time_monotonic_ms()};
 	(void)lf_log_ctx_get(&j->log);
 	pthread_mutex_lock(&pool->lock);
-	if (pool->stopping) {
-		pthread_mutex_unlock(&pool->lock);
-		free(j);
-		return false;
+	lf_rc rc = pool->stopping ? LF_ERROR : pool->queued >= pool->max_queue ? LF_AGAIN : LF_OK;
+	if (rc == LF_OK) {
+		queue_push(&pool->todo, j);
+		pool->queued++;
+		pthread_cond_signal(&pool->wake);
 	}
-	queue_push(&pool->todo, j);
-	pthread_cond_signal(&pool->wake);
 	pthread_mutex_unlock(&pool->lock);
-	return true;
+	if (rc == LF_OK)
+		return LF_OK;
+	free(j);
+	if (rc == LF_AGAIN) {
+		if (pool->metrics != NULL)
+			lf_metrics_inc(&pool->metrics->db_queue_full);
+		lf_log_limited(LF_LOG_WARN, "db_queue_full", "db_queue_full",
+			       "subsys=store max_queue=%d pool_size=%d", pool->max_queue,
+			       pool->nthreads);
+	}
+	return rc;
 }
 
-bool lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
-		      int64_t deadline_ms)
+lf_rc lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
+		       int64_t deadline_ms)
 {
 	return submit(pool, work, done, arg, deadline_ms, false);
 }
 
-bool lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done,
-			    void *arg, int64_t deadline_ms)
+lf_rc lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done,
+			     void *arg, int64_t deadline_ms)
 {
 	return submit(pool, work, done, arg, deadline_ms, true);
 }
@@ -286,6 +306,7 @@ void lf_dbpool_free(struct lf_dbpool *pool)
 	/* whatever is left never reached a connection */
 	struct job *j;
 	while ((j = queue_pop(&pool->todo)) != NULL) {
+		pool->queued--;
 		struct lf_log_scope scope;
 		lf_log_scope_enter(&scope, &j->log);
 		(void)j->work(NULL, j->arg);

@@ -180,9 +180,11 @@ static bool write_config(const struct lf_h_env *env, struct lf_h_daemon *d, int 
 		"pool_size = 4\nrequest_timeout = 3s\nconnect_timeout = 1s\n"
 		"[redis]\nhost = 127.0.0.1\nport = %u\n"
 		"[cache]\nsize = 4M\n"
+		"[auth]\npepper_file = %s/pepper\n"
 		"[paths]\nsql_dir = %s/sql\n%s",
 		d->port, workers, d->pidfile, env->mysql_host, env->mysql_port, env->mysql_user,
-		env->mysql_password, d->db, env->redis_port, env->srcdir, extra ? extra : "");
+		env->mysql_password, d->db, env->redis_port, d->dir, env->srcdir,
+		extra ? extra : "");
 	return fclose(f) == 0;
 }
 

@@ -185,7 +185,7 @@ static void test_redis_error_reply(void)
 	next_id(rid, sizeof rid, "redis");
 	next_id(key, sizeof key, "rediskey");
 	/* the key's tier-2 slot (lf:idem:<client>:<key>) holds a
-	 * list: SET ... NX GET answers WRONGTYPE */
+	 * list: the claim script's SET ... NX GET answers WRONGTYPE */
 	snprintf(tkey, sizeof tkey, "lf:idem:%llu:%s", (unsigned long long)lf_h_admin_id, key);
 	const char *rpush[] = {"RPUSH", tkey, "not-an-outcome"};
 	const char *expire[] = {"PEXPIRE", tkey, "60000"};
@@ -201,9 +201,12 @@ static void test_redis_error_reply(void)
 
 	char want_rid[128];
 	snprintf(want_rid, sizeof want_rid, "request_id=%s ", rid);
-	const char *line[] = {"level=warn",  "msg=redis_error_reply",
-			      want_rid,      "subsys=redis",
-			      "command=SET", "WRONGTYPE",
+	const char *line[] = {"level=warn",
+			      "msg=redis_error_reply",
+			      want_rid,
+			      "subsys=redis",
+			      "command=EVAL",
+			      "WRONGTYPE",
 			      NULL};
 	CU_ASSERT(wait_log(&d, line, 3000));
 	CU_ASSERT(log_lines(&d, line) == 1);
