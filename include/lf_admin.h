@@ -30,8 +30,11 @@ bool lf_admin_migrate(const struct lf_db_params *p, const char *sql_dir, FILE *o
 
 /* Create the demo accounts (Alice 11111111-1111-1111-1111-111111111111,
  * Bob 22222222-2222-2222-2222-222222222222, USD, 1000.00 each as an
- * opening ledger entry). Idempotent: an existing account is left alone. */
-bool lf_admin_seed(const struct lf_db_params *p, FILE *out) __attribute__((warn_unused_result));
+ * opening ledger entry). Idempotent: an existing account is left alone,
+ * except that with owner (a client's name) an account nobody owns yet
+ * (client 0, made before authentication) is given to that client. */
+bool lf_admin_seed(const struct lf_db_params *p, const char *owner, FILE *out)
+	__attribute__((warn_unused_result));
 
 /* Check the books on one consistent snapshot. Returns 0 when they hold,
  * 1 with a report of every violation class (count and example ids) when

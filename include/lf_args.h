@@ -43,6 +43,7 @@ struct lf_ctl_args {
 	const char *scopes;      /* --scopes S,... as written */
 	unsigned scope_bits;     /* --scopes parsed (lf_auth.h, LF_SCOPE_*) */
 	unsigned rate;           /* --rate N, 1..LF_CTL_RATE_MAX; 0 when not given */
+	const char *owner;       /* seed --owner NAME: the demo accounts' client */
 	bool help;
 };
 

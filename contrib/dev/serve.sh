@@ -2,8 +2,10 @@
 # contrib/dev/serve.sh - run LedgerFlow on a fresh Debian 12 machine with
 # everything it needs: installs packages, starts a private MariaDB and
 # Redis under .state/ (loopback, no systemd), builds, applies the
-# migrations, loads the demo accounts and runs `ledgerflowd -f` on port
-# 8080 (LEDGERFLOW_SERVER_LISTEN overrides). Ctrl-C stops everything.
+# migrations, creates the API client "demo" (a new key on every start:
+# printed, and saved in .state/demo.key), loads the demo accounts owned by
+# it and runs `ledgerflowd -f` on port 8080 (LEDGERFLOW_SERVER_LISTEN
+# overrides). Ctrl-C stops everything.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,6 +28,7 @@ fi
 make -C "$build" -j"$(nproc)" >"$build/make.out" 2>&1 || { tail -40 "$build/make.out"; exit 1; }
 
 conf="$state/ledgerflow.conf"
+umask 077 # the configuration holds a password, the state a pepper and a key
 cat >"$conf" <<CONF
 # written by contrib/dev/serve.sh
 [server]
@@ -41,13 +44,26 @@ database = ledgerflow
 [redis]
 host = 127.0.0.1
 port = $(cat "$state/redis.port")
+[auth]
+pepper_file = $state/pepper
 [paths]
 sql_dir = $top/sql
 CONF
 
 "$build/ledgerflowctl" -c "$conf" migrate
-"$build/ledgerflowctl" -c "$conf" seed
+# the demo client: may read and write its own accounts and pay from them
+# (no admin, no funds:issue); a new key on every start
+scopes=accounts:read,accounts:write,payments:read,payments:write
+if "$build/ledgerflowctl" -c "$conf" client list 2>/dev/null | awk '{print $2}' | grep -qx demo; then
+	key=$("$build/ledgerflowctl" -c "$conf" client rotate demo | tail -n 1)
+else
+	key=$("$build/ledgerflowctl" -c "$conf" client create demo --scopes "$scopes" | tail -n 1)
+fi
+printf '%s\n' "$key" >"$state/demo.key"
+"$build/ledgerflowctl" -c "$conf" seed --owner demo
 echo "LedgerFlow: serving on http://${LEDGERFLOW_SERVER_LISTEN:-127.0.0.1:8080} (Ctrl-C to stop)"
+echo "demo API key (also in .state/demo.key):"
+echo "  export LF_KEY=$key"
 "$build/ledgerflowd" -f -c "$conf" &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null; lf_services_stop "$state"' EXIT INT TERM

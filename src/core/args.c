@@ -215,12 +215,13 @@ static bool parse_client(struct lf_ctl_args *out, const char *const *ops, int no
 bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct lf_ctl_args *out,
 		       FILE *err)
 {
-	enum { OPT_SCOPES = 0x100, OPT_RATE };
+	enum { OPT_SCOPES = 0x100, OPT_RATE, OPT_OWNER };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{"scopes", required_argument, NULL, OPT_SCOPES},
 		{"rate", required_argument, NULL, OPT_RATE},
+		{"owner", required_argument, NULL, OPT_OWNER},
 		{NULL, 0, NULL, 0},
 	};
 	static const char prog[] = "ledgerflowctl";
@@ -243,6 +244,7 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 		case 'h': out->help = true; break;
 		case OPT_SCOPES: out->scopes = optarg; break;
 		case OPT_RATE: rate = optarg; break;
+		case OPT_OWNER: out->owner = optarg; break;
 		case 1:
 			if (nops < MAX_OPERANDS)
 				ops[nops++] = optarg;
@@ -273,10 +275,16 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 			return fail(err, prog, "%s: --scopes is only for client create", ops[0]);
 		if (rate)
 			return fail(err, prog, "%s: --rate is only for client create", ops[0]);
+		if (out->owner && out->command != LF_CTL_SEED)
+			return fail(err, prog, "%s: --owner is only for seed", ops[0]);
+		if (out->owner && out->owner[0] == '\0')
+			return fail(err, prog, "seed: --owner needs a client name");
 		return true;
 	}
 	if (strcmp(ops[0], "client") != 0)
 		return fail(err, prog, "unknown command '%s'", ops[0]);
+	if (out->owner)
+		return fail(err, prog, "client: --owner is only for seed");
 	return parse_client(out, ops, nops, too_many, rate, err, prog);
 #undef OPTSTRING
 }

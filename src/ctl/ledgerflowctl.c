@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	int rc = 2;
 	switch (args.command) {
 	case LF_CTL_MIGRATE: rc = lf_admin_migrate(&p, cfg.sql_dir, stdout) ? 0 : 1; break;
-	case LF_CTL_SEED: rc = lf_admin_seed(&p, stdout) ? 0 : 1; break;
+	case LF_CTL_SEED: rc = lf_admin_seed(&p, args.owner, stdout) ? 0 : 1; break;
 	case LF_CTL_RECONCILE: rc = lf_admin_reconcile(&p, stdout); break;
 	case LF_CTL_CLIENT_CREATE:
 		rc = lf_admin_client_create(&p, &auth, args.client_name, args.scope_bits, args.rate,

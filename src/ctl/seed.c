@@ -1,8 +1,10 @@
 /*
  * ctl/seed.c - `ledgerflowctl seed`: the two demo accounts of the
  * README (Alice and Bob, USD, each opened with 1000.00 as an opening
- * ledger entry), created through the same stored procedure as the API.
- * Idempotent: an account that already exists is left alone.
+ * ledger entry), created through the same stored procedure as the API,
+ * owned by the client named with --owner (else by client 0, which only an
+ * admin key can use). Idempotent: an account that already exists is left
+ * alone, but one nobody owns is given to the --owner client.
  */
 #include "config.h"
 
@@ -10,6 +12,8 @@
 
 #include <string.h>
 #include <time.h>
+
+#include <mysql.h>
 
 #include "lf_store.h"
 #include "lf_uuid.h"
@@ -33,7 +37,74 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool seed_one(struct lf_store_conn *c, const char *id_text, const char *name, FILE *out)
+/* One statement with up to two bound parameters (a name; or an id and a
+ * uuid); the first column of the first row into *value when asked. */
+static bool run(MYSQL *m, const char *sql, MYSQL_BIND *in, uint64_t *value, bool *found, FILE *out)
+{
+	MYSQL_STMT *st = mysql_stmt_init(m);
+	bool ok = st != NULL && mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) == 0 &&
+		  mysql_stmt_bind_param(st, in) == 0 && mysql_stmt_execute(st) == 0;
+	if (ok && value != NULL) {
+		MYSQL_BIND b;
+		memset(&b, 0, sizeof b);
+		b.buffer_type = MYSQL_TYPE_LONGLONG;
+		b.buffer = value;
+		b.is_unsigned = 1;
+		ok = mysql_stmt_bind_result(st, &b) == 0 && mysql_stmt_store_result(st) == 0;
+		*found = ok && mysql_stmt_fetch(st) == 0;
+	}
+	if (!ok)
+		fprintf(out, "seed: %s\n", st ? mysql_stmt_error(st) : mysql_error(m));
+	if (st)
+		mysql_stmt_close(st);
+	return ok;
+}
+
+/* The id of the active client named owner; false (with a message) when
+ * there is none. */
+static bool owner_id(const struct lf_db_params *p, const char *owner, uint64_t *id, FILE *out)
+{
+	MYSQL *m = lf_admin_connect(p, out);
+	if (m == NULL)
+		return false;
+	MYSQL_BIND in[1];
+	memset(in, 0, sizeof in);
+	in[0].buffer_type = MYSQL_TYPE_STRING;
+	in[0].buffer = (void *)owner;
+	in[0].buffer_length = (unsigned long)strlen(owner);
+	bool found = false;
+	bool ok = run(m, "SELECT id FROM api_clients WHERE name = ? AND revoked_at IS NULL", in, id,
+		      &found, out);
+	mysql_close(m);
+	if (ok && !found)
+		fprintf(out, "seed: no active client named %s (ledgerflowctl client create)\n",
+			owner);
+	return ok && found;
+}
+
+/* Give an account nobody owns (client 0) to owner. */
+static bool adopt(const struct lf_db_params *p, const lf_uuid *id, uint64_t owner, FILE *out)
+{
+	MYSQL *m = lf_admin_connect(p, out);
+	if (m == NULL)
+		return false;
+	MYSQL_BIND in[2];
+	memset(in, 0, sizeof in);
+	in[0].buffer_type = MYSQL_TYPE_LONGLONG;
+	in[0].buffer = &owner;
+	in[0].is_unsigned = 1;
+	in[1].buffer_type = MYSQL_TYPE_BLOB;
+	in[1].buffer = (void *)id->b;
+	in[1].buffer_length = 16;
+	bool ok = run(
+		m, "UPDATE accounts SET owner_client_id = ? WHERE id = ? AND owner_client_id = 0",
+		in, NULL, NULL, out);
+	mysql_close(m);
+	return ok;
+}
+
+static bool seed_one(struct lf_store_conn *c, const struct lf_db_params *p, uint64_t owner,
+		     const char *id_text, const char *name, FILE *out)
 {
 	struct lf_create_account_req r;
 	char location[64];
@@ -43,6 +114,7 @@ static bool seed_one(struct lf_store_conn *c, const char *id_text, const char *n
 		return false;
 	}
 	snprintf(location, sizeof location, "/api/accounts/%s", id_text);
+	r.client_id = owner; /* the account's owner */
 	r.name = name;
 	r.currency = DEMO_CURRENCY;
 	r.initial_balance = DEMO_INITIAL;
@@ -61,15 +133,19 @@ static bool seed_one(struct lf_store_conn *c, const char *id_text, const char *n
 		fprintf(out, "seed: creating %s failed: %s\n", id_text, lf_store_error(c));
 		return false;
 	}
-	if (res == LF_CREATE_CREATED)
+	if (res == LF_CREATE_CREATED) {
 		fprintf(out, "created account %s %s (%s 1000.00)\n", id_text, name, DEMO_CURRENCY);
-	else
-		fprintf(out, "account %s already exists, left alone\n", id_text);
-	return true;
+		return true;
+	}
+	fprintf(out, "account %s already exists, left alone\n", id_text);
+	return owner == 0 || adopt(p, &r.id, owner, out);
 }
 
-bool lf_admin_seed(const struct lf_db_params *p, FILE *out)
+bool lf_admin_seed(const struct lf_db_params *p, const char *owner, FILE *out)
 {
+	uint64_t owner_client = 0;
+	if (owner != NULL && !owner_id(p, owner, &owner_client, out))
+		return false;
 	char err[512];
 	struct lf_store_conn *c = lf_store_connect(p, err, sizeof err);
 	if (!c) {
@@ -78,7 +154,9 @@ bool lf_admin_seed(const struct lf_db_params *p, FILE *out)
 	}
 	bool ok = true;
 	for (size_t i = 0; i < sizeof demo_accounts / sizeof demo_accounts[0]; i++)
-		ok = seed_one(c, demo_accounts[i].id, demo_accounts[i].name, out) && ok;
+		ok = seed_one(c, p, owner_client, demo_accounts[i].id, demo_accounts[i].name,
+			      out) &&
+		     ok;
 	lf_store_close(c);
 	return ok;
 }
