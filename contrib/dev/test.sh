@@ -78,6 +78,15 @@ if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
 		"$LF_TEST_TMPDIR"/*/*.log | head -80
 	exit 1
 fi
+# no API key's secret part, and no Authorization value, in any log the
+# suite produced: the daemons' (with the ledgerflowctl output the tests
+# append there) and the test programs' own
+secret_re='lfk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}|Authorization: Bearer'
+if grep -l -E "$secret_re" "$LF_TEST_TMPDIR"/*/*.log tests/*/*.log 2>/dev/null; then
+	echo "an API key or Authorization value was logged (files above)"
+	exit 1
+fi
+echo "log scan: no key or Authorization value in $(ls "$LF_TEST_TMPDIR"/*/*.log tests/*/*.log 2>/dev/null | wc -l) logs"
 
 # the systemd unit, with the paths of this build (and our man pages where
 # its Documentation= lines look for them)
