@@ -36,10 +36,6 @@
 #define MARGIN_MS 1000
 #define CAP 3 /* max_connections of the capped daemon, per worker */
 
-static struct lf_h_env env;
-static struct lf_h_daemon d;
-static char dbname[64];
-
 /* ---- raw sockets ---- */
 
 static int raw_connect(unsigned port)
@@ -157,7 +153,7 @@ static void exchange(unsigned port, const char *req, size_t n, struct exchange *
 static void expect_rejected(const char *req, int status, const char *code, const char *detail)
 {
 	struct exchange x;
-	exchange(d.port, req, strlen(req), &x);
+	exchange(fx.d.port, req, strlen(req), &x);
 	CU_ASSERT_EQUAL(x.status, status);
 	CU_ASSERT_EQUAL(x.responses, 1); /* the smuggled request is never answered */
 	CU_ASSERT_TRUE(x.conn_close);
@@ -232,7 +228,7 @@ static void test_body_on_get_head_delete(void)
 	struct exchange x;
 	const char *ok = "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
 			 "Connection: close\r\n\r\n";
-	exchange(d.port, ok, strlen(ok), &x);
+	exchange(fx.d.port, ok, strlen(ok), &x);
 	CU_ASSERT_EQUAL(x.status, 200);
 }
 
@@ -245,7 +241,7 @@ static void test_host(void)
 	/* HTTP/1.0 needs no Host */
 	struct exchange x;
 	const char *ok = "GET /healthz HTTP/1.0\r\n\r\n";
-	exchange(d.port, ok, strlen(ok), &x);
+	exchange(fx.d.port, ok, strlen(ok), &x);
 	CU_ASSERT_EQUAL(x.status, 200);
 	CU_ASSERT_TRUE(x.closed);
 }
@@ -292,7 +288,7 @@ static void test_header_timeout(void)
 	memset(text + n, 'a', sizeof text - (size_t)n - 1);
 	text[sizeof text - 1] = '\0';
 	for (int i = 0; i < SLOW; i++) {
-		fds[i] = raw_connect(d.port);
+		fds[i] = raw_connect(fx.d.port);
 		CU_ASSERT_FATAL(fds[i] >= 0);
 		first[i] = lf_h_now_ms();
 		CU_ASSERT(send_bytes(fds[i], text, 1));
@@ -304,7 +300,7 @@ static void test_header_timeout(void)
 	int64_t limit = start + HEADER_TIMEOUT_MS + MARGIN_MS + 2000;
 	while (open > 0 && lf_h_now_ms() < limit) {
 		struct lf_h_resp r;
-		if (lf_h_http(d.port, "GET", "/healthz", NULL, NULL, &r) == 0 && r.status == 200)
+		if (lf_h_http(fx.d.port, "GET", "/healthz", NULL, NULL, &r) == 0 && r.status == 200)
 			normal_ok++;
 		else
 			normal_failed++;
@@ -340,7 +336,8 @@ static void test_header_timeout(void)
 	CU_ASSERT_EQUAL(normal_failed, 0);
 	CU_ASSERT(normal_ok > 20);
 	long long timed_out = 0;
-	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_connections_timed_out_total{phase=\"headers\"}",
+	CU_ASSERT(lf_h_metric(fx.d.port,
+			      "ledgerflow_connections_timed_out_total{phase=\"headers\"}",
 			      &timed_out));
 	CU_ASSERT(timed_out >= SLOW);
 }
@@ -349,7 +346,7 @@ static void test_header_timeout(void)
  * than header_timeout, then pipelined requests: all served. */
 static void test_deadline_per_request(void)
 {
-	int fd = raw_connect(d.port);
+	int fd = raw_connect(fx.d.port);
 	CU_ASSERT_FATAL(fd >= 0);
 	const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 	size_t half = strlen(req) / 2;
@@ -377,7 +374,7 @@ static void test_deadline_per_request(void)
  * headers, without an answer. */
 static void test_body_timeout(void)
 {
-	int fd = raw_connect(d.port);
+	int fd = raw_connect(fx.d.port);
 	CU_ASSERT_FATAL(fd >= 0);
 	const char *head = "POST /api/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: "
 			   "application/json\r\nContent-Length: 200\r\n\r\n";
@@ -398,8 +395,8 @@ static void test_body_timeout(void)
 	CU_ASSERT_EQUAL(count_status_lines(buf), 0);
 	close(fd);
 	long long n = 0;
-	CU_ASSERT(
-		lf_h_metric(d.port, "ledgerflow_connections_timed_out_total{phase=\"body\"}", &n));
+	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_connections_timed_out_total{phase=\"body\"}",
+			      &n));
 	CU_ASSERT(n >= 1);
 }
 
@@ -413,7 +410,7 @@ static int kill_blocked(MYSQL *side)
 	snprintf(q, sizeof q,
 		 "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '%s' AND "
 		 "ID <> CONNECTION_ID() AND COMMAND = 'Query'",
-		 dbname);
+		 fx.db);
 	if (mysql_query(side, q) != 0)
 		return -1;
 	MYSQL_RES *res = mysql_store_result(side);
@@ -441,23 +438,24 @@ static int kill_blocked(MYSQL *side)
 static void test_answer_after_deadline(void)
 {
 	char id[37], to[37];
-	CU_ASSERT_EQUAL_FATAL(lf_h_account(d.port, "edge", "USD", NULL, id), 201);
-	CU_ASSERT_EQUAL_FATAL(lf_h_account(d.port, "edge-to", "USD", NULL, to), 201);
+	CU_ASSERT_EQUAL_FATAL(lf_h_account(fx.d.port, "edge", "USD", NULL, id), 201);
+	CU_ASSERT_EQUAL_FATAL(lf_h_account(fx.d.port, "edge-to", "USD", NULL, to), 201);
 	pid_t before[8];
-	int nw = lf_h_workers(d.pid, before, 8);
+	int nw = lf_h_workers(fx.d.pid, before, 8);
 	long long unavailable0 = -1, unavailable1 = -1;
-	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_db_unavailable_total", &unavailable0));
+	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_db_unavailable_total", &unavailable0));
 	MYSQL *side = mysql_init(NULL);
 	CU_ASSERT_FATAL(side != NULL);
-	CU_ASSERT_FATAL(mysql_real_connect(side, env.mysql_host, env.mysql_user, env.mysql_password,
-					   dbname, env.mysql_port, NULL, 0) != NULL);
+	CU_ASSERT_FATAL(mysql_real_connect(side, fx.env.mysql_host, fx.env.mysql_user,
+					   fx.env.mysql_password, fx.db, fx.env.mysql_port, NULL,
+					   0) != NULL);
 	CU_ASSERT_FATAL(mysql_query(side, "LOCK TABLES accounts WRITE") == 0);
 	char path[128];
 	snprintf(path, sizeof path, "/api/accounts/%s", id);
 	for (int i = 0; i < 4; i++) {
 		struct lf_h_resp r;
 		int64_t t0 = lf_h_now_ms();
-		CU_ASSERT_EQUAL(lf_h_http(d.port, "GET", path, NULL, NULL, &r), 0);
+		CU_ASSERT_EQUAL(lf_h_http(fx.d.port, "GET", path, NULL, NULL, &r), 0);
 		CU_ASSERT_EQUAL(r.status, 503);
 		CU_ASSERT(lf_h_now_ms() - t0 < REQUEST_TIMEOUT_MS + MARGIN_MS);
 		char v[16];
@@ -465,7 +463,7 @@ static void test_answer_after_deadline(void)
 		lf_h_resp_free(&r);
 	}
 	struct lf_h_resp r;
-	CU_ASSERT_EQUAL(lf_h_pay(d.port, "edge-late-1", id, to, "1", &r), 503);
+	CU_ASSERT_EQUAL(lf_h_pay(fx.d.port, "edge-late-1", id, to, "1", &r), 503);
 	lf_h_resp_free(&r);
 	/* past every job's mysql.request_timeout (3 s): each read has failed
 	 * by its own read timeout after its 503, or is killed now (not run
@@ -473,20 +471,20 @@ static void test_answer_after_deadline(void)
 	usleep(3000 * 1000);
 	CU_ASSERT(kill_blocked(side) >= 0);
 	usleep(1000 * 1000);
-	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_db_unavailable_total", &unavailable1));
+	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_db_unavailable_total", &unavailable1));
 	CU_ASSERT_EQUAL(unavailable1, unavailable0);
 	mysql_query(side, "UNLOCK TABLES");
 	mysql_close(side);
 	usleep(500 * 1000);
-	CU_ASSERT_EQUAL(lf_h_http(d.port, "GET", path, NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(lf_h_http(fx.d.port, "GET", path, NULL, NULL, &r), 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	lf_h_resp_free(&r);
 	pid_t after[8];
-	CU_ASSERT_EQUAL(lf_h_workers(d.pid, after, 8), nw);
+	CU_ASSERT_EQUAL(lf_h_workers(fx.d.pid, after, 8), nw);
 	for (int i = 0; i < nw; i++)
 		CU_ASSERT_EQUAL(before[i], after[i]);
 	long long died = -1;
-	CU_ASSERT(lf_h_metric(d.port, "ledgerflow_workers_died_total", &died));
+	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_workers_died_total", &died));
 	CU_ASSERT_EQUAL(died, 0);
 }
 
@@ -497,8 +495,8 @@ static void test_max_connections(void)
 	struct lf_h_daemon c;
 	char extra[128];
 	snprintf(extra, sizeof extra, "[server]\nmax_connections = %d\n", CAP);
-	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &c, dbname, 2, extra));
-	CU_ASSERT_FATAL(lf_h_daemon_start(&env, &c));
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &c, fx.db, 2, extra));
+	CU_ASSERT_FATAL(lf_h_daemon_start(&fx.env, &c));
 	usleep(300 * 1000); /* the start-up probes' connections are gone */
 	enum { N = 2 * CAP + 4 };
 	int fds[N];
@@ -564,13 +562,13 @@ static long long cpu_ticks(pid_t pid)
 static void test_accept_emfile(void)
 {
 	struct lf_h_daemon e;
-	CU_ASSERT_FATAL(lf_h_daemon_config(&env, &e, dbname, 1, NULL));
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &e, fx.db, 1, NULL));
 	struct rlimit old, low;
 	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
 	low = old;
 	low.rlim_cur = 64; /* inherited by the daemon */
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
-	bool started = lf_h_daemon_start(&env, &e);
+	bool started = lf_h_daemon_start(&fx.env, &e);
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &old) == 0);
 	CU_ASSERT_FATAL(started);
 	pid_t w;
@@ -602,47 +600,36 @@ static void test_accept_emfile(void)
 	CU_ASSERT_EQUAL(lf_h_daemon_stop(&e, SIGTERM, 15000), 0);
 }
 
+static const struct lf_test framing_tests[] = {
+	{"Transfer-Encoding: not chunked, repeated, with Content-Length", test_transfer_encoding},
+	{"Content-Length: repeated, malformed", test_content_length},
+	{"a body on GET, HEAD, DELETE", test_body_on_get_head_delete},
+	{"HTTP/1.1 without Host, Host repeated", test_host},
+	{"431 headers_too_large then close", test_headers_too_large},
+};
+static const struct lf_test deadline_tests[] = {
+	{"50 slow header senders closed, a normal client served", test_header_timeout},
+	{"the deadline is per request, not per connection", test_deadline_per_request},
+	{"a trickled body closed after body_timeout", test_body_timeout},
+	{"a late result after the 503 changes nothing", test_answer_after_deadline},
+};
+static const struct lf_test limit_tests[] = {
+	{"max_connections: extra closed at once, others served", test_max_connections},
+	{"accept() out of fds pauses, no busy loop", test_accept_emfile},
+};
+static const struct lf_suite suites[] = {
+	{"framing", LF_TESTS(framing_tests)},
+	{"deadlines", LF_TESTS(deadline_tests)},
+	{"limits", LF_TESTS(limit_tests)},
+};
+
 int main(void)
 {
-	if (!lf_h_env_load(&env))
-		return LF_H_SKIP;
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(dbname, sizeof dbname, "lf_edge_%ld", (long)getpid());
 	/* the harness's file already sets these: the environment overrides */
 	setenv("LEDGERFLOW_SERVER_REQUEST_TIMEOUT", "1s", 1);
 	setenv("LEDGERFLOW_SERVER_HEADER_TIMEOUT", "2s", 1);
 	setenv("LEDGERFLOW_SERVER_BODY_TIMEOUT", "2s", 1);
 	setenv("LEDGERFLOW_SERVER_MAX_HEADER_SIZE", "4K", 1);
-	if (!lf_h_db_create(&env, dbname) || !lf_h_daemon_config(&env, &d, dbname, 2, NULL) ||
-	    lf_h_ctl(&env, &d, "migrate") != 0 || lf_h_ctl(&env, &d, "seed") != 0 ||
-	    !lf_h_daemon_start(&env, &d)) {
-		fprintf(stderr, "test_edge: setup failed; log %s\n", d.log);
-		lf_h_daemon_stop(&d, SIGKILL, 2000);
-		lf_h_db_drop(&env, dbname);
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("framing", NULL, NULL);
-	CU_add_test(s, "Transfer-Encoding: not chunked, repeated, with Content-Length",
-		    test_transfer_encoding);
-	CU_add_test(s, "Content-Length: repeated, malformed", test_content_length);
-	CU_add_test(s, "a body on GET, HEAD, DELETE", test_body_on_get_head_delete);
-	CU_add_test(s, "HTTP/1.1 without Host, Host repeated", test_host);
-	CU_add_test(s, "431 headers_too_large then close", test_headers_too_large);
-	s = CU_add_suite("deadlines", NULL, NULL);
-	CU_add_test(s, "50 slow header senders closed, a normal client served",
-		    test_header_timeout);
-	CU_add_test(s, "the deadline is per request, not per connection",
-		    test_deadline_per_request);
-	CU_add_test(s, "a trickled body closed after body_timeout", test_body_timeout);
-	CU_add_test(s, "a late result after the 503 changes nothing", test_answer_after_deadline);
-	s = CU_add_suite("limits", NULL, NULL);
-	CU_add_test(s, "max_connections: extra closed at once, others served",
-		    test_max_connections);
-	CU_add_test(s, "accept() out of fds pauses, no busy loop", test_accept_emfile);
-	int rc = lf_cunit_run();
-	lf_h_daemon_stop(&d, SIGTERM, 15000);
-	lf_h_db_drop(&env, dbname);
-	return rc;
+	static const struct lf_h_fixture_opts opts = {.name = "edge", .seed = true};
+	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }

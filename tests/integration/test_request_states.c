@@ -34,9 +34,7 @@
 #include "harness.h"
 #include "../lf_cunit.h"
 
-static struct lf_h_env env;
 static struct lf_h_daemon d;
-static char dbname[64];
 
 /* ---- the proxy ---- */
 
@@ -253,7 +251,7 @@ static bool says_nothing_changed(const struct lf_h_resp *r)
 static long long count(const char *sql)
 {
 	long long n = -1;
-	if (!lf_h_sql_int(&env, dbname, sql, &n))
+	if (!lf_h_sql_int(&fx.env, fx.db, sql, &n))
 		return -1;
 	return n;
 }
@@ -277,7 +275,7 @@ static void test_sql_error_is_500_not_stored(void)
 	CU_ASSERT(lf_h_json_str(r.body, "id", pid, sizeof pid));
 	lf_h_resp_free(&r);
 
-	CU_ASSERT_FATAL(lf_h_sql(&env, dbname, "RENAME TABLE payments TO payments_away"));
+	CU_ASSERT_FATAL(lf_h_sql(&fx.env, fx.db, "RENAME TABLE payments TO payments_away"));
 	snprintf(key, sizeof key, "sqlerr-%ld", (long)getpid());
 	char ct[64];
 	CU_ASSERT_EQUAL(pay(key, a, b, "2.00", &r), 500);
@@ -297,7 +295,7 @@ static void test_sql_error_is_500_not_stored(void)
 	CU_ASSERT_EQUAL(r.status, 500);
 	CU_ASSERT(has_code(&r, "internal_error"));
 	lf_h_resp_free(&r);
-	CU_ASSERT_FATAL(lf_h_sql(&env, dbname, "RENAME TABLE payments_away TO payments"));
+	CU_ASSERT_FATAL(lf_h_sql(&fx.env, fx.db, "RENAME TABLE payments_away TO payments"));
 
 	/* nothing was stored under the key: it decides afresh now */
 	CU_ASSERT_EQUAL(pay(key, a, b, "2.00", &r), 201);
@@ -309,7 +307,7 @@ static void test_sql_error_is_500_not_stored(void)
 	char bal[32];
 	CU_ASSERT_EQUAL(lf_h_balance(d.port, a, bal, sizeof bal), 200);
 	CU_ASSERT_STRING_EQUAL(bal, "97.00");
-	CU_ASSERT_EQUAL(lf_h_ctl(&env, &d, "reconcile"), 0);
+	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &d, "reconcile"), 0);
 }
 
 /* An account creation with a key whose CALL committed and whose answer
@@ -394,40 +392,47 @@ static void test_payment_lost_after_commit(void)
 	lf_h_resp_free(&r);
 	CU_ASSERT_EQUAL(lf_h_balance(d.port, a, bal, sizeof bal), 200);
 	CU_ASSERT_STRING_EQUAL(bal, "39.00");
-	CU_ASSERT_EQUAL(lf_h_ctl(&env, &d, "reconcile"), 0);
+	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &d, "reconcile"), 0);
 }
+
+/* The daemon reaches the database through the proxy; migrations and the
+ * tests' own SQL go straight to it. */
+static int setup(void)
+{
+	struct lf_h_env via_proxy = fx.env;
+	if (!proxy_start(fx.env.mysql_port))
+		return 1;
+	via_proxy.mysql_port = X.port;
+	if (!lf_h_daemon_config(&via_proxy, &d, fx.db, 1, NULL) ||
+	    lf_h_ctl(&fx.env, &d, "migrate") != 0 || !lf_h_daemon_start(&fx.env, &d)) {
+		fprintf(stderr, "test_request_states: daemon set-up failed; log %s\n", d.log);
+		return 1;
+	}
+	return 0;
+}
+
+static void teardown(void)
+{
+	if (d.pid > 0)
+		lf_h_daemon_stop(&d, SIGTERM, 15000);
+	proxy_stop();
+}
+
+static const struct lf_test state_tests[] = {
+	{"a non-connectivity SQL error: 500, not stored, claim released",
+	 test_sql_error_is_500_not_stored},
+	{"account creation lost after COMMIT, with a key: settled by the key",
+	 test_create_lost_after_commit_with_key},
+	{"account creation lost after COMMIT, no key: 'outcome unknown'",
+	 test_create_lost_after_commit_without_key},
+	{"payment lost after COMMIT: settled by the key, money moved once",
+	 test_payment_lost_after_commit},
+};
+static const struct lf_suite suites[] = {{"request states", LF_TESTS(state_tests)}};
 
 int main(void)
 {
-	if (!lf_h_env_load(&env))
-		return LF_H_SKIP;
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(dbname, sizeof dbname, "lf_states_%ld", (long)getpid());
-	struct lf_h_env via_proxy = env;
-	bool ok = proxy_start(env.mysql_port);
-	via_proxy.mysql_port = X.port;
-	if (!ok || !lf_h_db_create(&env, dbname) ||
-	    !lf_h_daemon_config(&via_proxy, &d, dbname, 1, NULL) ||
-	    lf_h_ctl(&env, &d, "migrate") != 0 || !lf_h_daemon_start(&env, &d)) {
-		fprintf(stderr, "test_request_states: setup failed; log %s\n", d.log);
-		lf_h_daemon_stop(&d, SIGKILL, 2000);
-		lf_h_db_drop(&env, dbname);
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("request states", NULL, NULL);
-	CU_add_test(s, "a non-connectivity SQL error: 500, not stored, claim released",
-		    test_sql_error_is_500_not_stored);
-	CU_add_test(s, "account creation lost after COMMIT, with a key: settled by the key",
-		    test_create_lost_after_commit_with_key);
-	CU_add_test(s, "account creation lost after COMMIT, no key: 'outcome unknown'",
-		    test_create_lost_after_commit_without_key);
-	CU_add_test(s, "payment lost after COMMIT: settled by the key, money moved once",
-		    test_payment_lost_after_commit);
-	int rc = lf_cunit_run();
-	lf_h_daemon_stop(&d, SIGTERM, 15000);
-	lf_h_db_drop(&env, dbname);
-	proxy_stop();
-	return rc;
+	static const struct lf_h_fixture_opts opts = {
+		.name = "states", .no_daemon = true, .setup = setup, .teardown = teardown};
+	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }

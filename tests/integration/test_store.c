@@ -46,8 +46,8 @@ static void test_seed_twice(void)
 	lf_uuid alice, bob;
 	CU_ASSERT_TRUE(lf_uuid_parse("11111111-1111-1111-1111-111111111111", 36, &alice));
 	CU_ASSERT_TRUE(lf_uuid_parse("22222222-2222-2222-2222-222222222222", 36, &bob));
-	CU_ASSERT_TRUE(lf_admin_seed(&P, quiet));
-	CU_ASSERT_TRUE(lf_admin_seed(&P, quiet));
+	CU_ASSERT_TRUE(lf_admin_seed(&P, NULL, quiet));
+	CU_ASSERT_TRUE(lf_admin_seed(&P, NULL, quiet));
 	struct lf_account a;
 	CU_ASSERT_EQUAL_FATAL(lf_store_get_account(conn(), &alice, &FX_ADMIN, &a), LF_OK);
 	CU_ASSERT_STRING_EQUAL(a.name, "Alice");

@@ -175,6 +175,19 @@ static void test_daemon_reuse(void)
 
 /* ---- ledgerflowctl ---- */
 
+static void test_ctl_seed_owner(void)
+{
+	struct lf_ctl_args a;
+	const char *argv[] = {"ledgerflowctl", "seed", "--owner", "demo", NULL};
+	CU_ASSERT_TRUE_FATAL(lf_args_parse_ctl(4, (char **)argv, DEF, &a, NULL));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_SEED);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a.owner);
+	CU_ASSERT_STRING_EQUAL(a.owner, "demo");
+	const char *plain[] = {"ledgerflowctl", "seed", NULL};
+	CU_ASSERT_TRUE_FATAL(lf_args_parse_ctl(2, (char **)plain, DEF, &a, NULL));
+	CU_ASSERT_PTR_NULL(a.owner);
+}
+
 static void test_ctl_commands(void)
 {
 	const struct {
@@ -373,6 +386,9 @@ static void test_ctl_clients(void)
 		{A("client", "rotate", "n", "--rate", "5"), "--rate is only for client create"},
 		{A("client", "rotate", "bad/name"), "client rotate: NAME must be"},
 		{A("seed", "--rate", "5"), "seed: --rate is only for client create"},
+		{A("migrate", "--owner", "demo"), "migrate: --owner is only for seed"},
+		{A("client", "list", "--owner", "demo"), "client: --owner is only for seed"},
+		{A("seed", "--owner="), "seed: --owner needs a client name"},
 		{A("client"), "client: missing subcommand (create, list, revoke or rotate)"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -419,6 +435,7 @@ int main(void)
 		{"ctl errors", test_ctl_errors},
 		{"ctl with POSIXLY_CORRECT", test_ctl_posixly_correct},
 		{"ctl client commands", test_ctl_clients},
+		{"ctl seed --owner", test_ctl_seed_owner},
 		{"usage text", test_usage},
 	};
 	CU_pSuite suite;
