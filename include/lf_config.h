@@ -75,7 +75,7 @@ struct lf_config {
 	char *sql_dir;
 };
 
-/* Defaults only (strings are allocated: lf_config_free() them). `cfg` is
+/* Defaults only (strings are allocated: lf_config_clear() them). `cfg` is
  * overwritten, not freed first. */
 void lf_config_defaults(struct lf_config *cfg);
 /* Load defaults, then `path` (if non-NULL), then the environment
@@ -90,7 +90,7 @@ void lf_config_defaults(struct lf_config *cfg);
 bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
 	__attribute__((warn_unused_result));
 /* Frees the strings and zeroes `cfg`; safe to call twice. */
-void lf_config_free(struct lf_config *cfg);
+void lf_config_clear(struct lf_config *cfg);
 /* Keys whose change needs a restart; prints a warning for each changed
  * one and keeps the old value in `next`. */
 void lf_config_keep_unreloadable(const struct lf_config *cur, struct lf_config *next, FILE *warn);

@@ -107,7 +107,7 @@ static void create_free(void *state)
 {
 	struct create *c = state;
 	lf_decision_clear(&c->d);
-	lf_body_free(&c->body);
+	lf_body_clear(&c->body);
 	lf_stored_clear(&c->stored);
 	free(c);
 }

@@ -213,8 +213,8 @@ static bool run_transfer(struct lf_store_conn *c, struct lf_pay *p)
 		healthy = transfer_decide(c, p, &call, rc);
 	}
 	lf_stored_clear(&call.stored);
-	lf_body_free(&call.completed);
-	lf_body_free(&call.declined);
+	lf_body_clear(&call.completed);
+	lf_body_clear(&call.declined);
 	return healthy;
 }
 

@@ -43,7 +43,7 @@ void lf_api_read_send(struct lf_req *r, lf_rc rc, struct lf_body *body, const ch
 		lf_decision_problem(&d, 404, code, detail, NULL);
 	else
 		lf_decision_failed(&d, rc); /* a read: nothing was changed */
-	lf_body_free(body);
+	lf_body_clear(body);
 	lf_decision_send(r, &d);
 	lf_decision_clear(&d);
 }

@@ -676,11 +676,11 @@ bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
 	check_combinations(&c);
 	if (c.nerrors == 0)
 		return true;
-	lf_config_free(cfg);
+	lf_config_clear(cfg);
 	return false;
 }
 
-void lf_config_free(struct lf_config *cfg)
+void lf_config_clear(struct lf_config *cfg)
 {
 	if (!cfg)
 		return;

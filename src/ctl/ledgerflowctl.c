@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	struct lf_config cfg;
 	if (!lf_config_load(&cfg, args.config_path, stderr)) {
 		fprintf(stderr, "ledgerflowctl: invalid configuration in %s\n", args.config_path);
-		lf_config_free(&cfg);
+		lf_config_clear(&cfg);
 		return 2;
 	}
 	lf_log_set_role("ctl");
@@ -81,6 +81,6 @@ int main(int argc, char **argv)
 		break;
 	case LF_CTL_NONE: lf_args_usage_ctl(stderr); break;
 	}
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	return rc;
 }

@@ -280,7 +280,7 @@ void lf_req_reply_body(struct lf_req *r, int status, const char *content_type, s
 		else
 			evbuffer_add(b, body->data, body->len);
 	}
-	lf_body_free(body);
+	lf_body_clear(body);
 	if (!r->replied)
 		lf_req_reply(r, status, content_type, b);
 	if (b != NULL)

@@ -29,7 +29,7 @@
 
 void lf_decision_clear(struct lf_decision *d)
 {
-	lf_body_free(&d->body);
+	lf_body_clear(&d->body);
 	memset(d, 0, sizeof *d);
 }
 
@@ -98,7 +98,7 @@ void lf_decision_replay(struct lf_decision *d, int status, struct lf_body *body,
 			const uint8_t fp[LF_FINGERPRINT_LEN])
 {
 	if (memcmp(stored_fp, fp, LF_FINGERPRINT_LEN) != 0) {
-		lf_body_free(body);
+		lf_body_clear(body);
 		lf_decision_problem(
 			d, 422, "idempotency_key_reused",
 			"This Idempotency-Key was already used with a different request.", NULL);
@@ -140,7 +140,7 @@ void lf_decision_send(struct lf_req *r, struct lf_decision *d)
 {
 	assert(d->kind != LF_DEC_NONE);
 	if (r->replied) { /* the deadline answered first: never touch it again */
-		lf_body_free(&d->body);
+		lf_body_clear(&d->body);
 		return;
 	}
 	struct lf_metrics *m = r->app->zone->metrics;

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	bool ok = lf_config_load(cfg, args.config_path, stderr);
 	if (args.test_config) {
 		printf(ok ? "configuration ok\n" : "configuration has errors\n");
-		lf_config_free(cfg);
+		lf_config_clear(cfg);
 		free(cfg);
 		return ok ? 0 : 1;
 	}
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	lf_auth_secrets_clear(&secrets);
 	lf_pidfile_remove(pid_file);
 	free(pid_file);
-	lf_config_free(cfg);
+	lf_config_clear(cfg);
 	free(cfg);
 	lf_zone_destroy(zone);
 	close(listen_fd);

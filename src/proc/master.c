@@ -446,7 +446,7 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 		lf_error("reload_rejected", "reason=\"invalid configuration\" problems=%s",
 			 lf_log_quote(errs ? errs : "", q, sizeof q));
 		free(errs);
-		lf_config_free(next);
+		lf_config_clear(next);
 		free(next);
 		notify("READY=1");
 		return;
@@ -480,13 +480,13 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 		current_generation = old_generation;
 		__atomic_store_n(&zone->header->generation, current_generation, __ATOMIC_RELAXED);
 		respawn_missing(cur->workers, current_generation);
-		lf_config_free(next);
+		lf_config_clear(next);
 		free(next);
 		notify("READY=1");
 		return;
 	}
 	stop_generation(old_generation, LF_CHAN_QUIT, next->shutdown_timeout_ms);
-	lf_config_free(cur);
+	lf_config_clear(cur);
 	free(cur);
 	*cfgp = next;
 	crash_streak = 0;

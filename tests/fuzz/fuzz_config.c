@@ -99,7 +99,7 @@ static char *load(bool *ok, size_t *report_len)
 			CHECK(memmem(l, n, ": warning: ", 11) != NULL);
 			l = eol ? eol + 1 : NULL;
 		}
-		lf_config_free(&cfg);
+		lf_config_clear(&cfg);
 	} else {
 		/* freed and zeroed */
 		static const struct lf_config zero;

@@ -230,7 +230,7 @@ static void test_every_key_from_file(void)
 	}
 	CU_ASSERT_STRING_EQUAL(cfg.listen_host, "0.0.0.0");
 	CU_ASSERT_EQUAL(cfg.listen_port, 9090);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 }
 
@@ -248,7 +248,7 @@ static void test_every_key_from_env(void)
 		CU_ASSERT_FATAL(load(&cfg, NULL, &errs));
 		if (strcmp(cases[i].key, "server.workers") != 0)
 			CU_ASSERT(!holds(&cfg, &cases[i]));
-		lf_config_free(&cfg);
+		lf_config_clear(&cfg);
 		free(errs);
 
 		env_name_of(cases[i].key, env, sizeof(env));
@@ -258,7 +258,7 @@ static void test_every_key_from_env(void)
 			fprintf(stderr, "from env: %s not applied (%s)\n", env, errs);
 		CU_ASSERT(holds(&cfg, &cases[i]));
 		unsetenv(env);
-		lf_config_free(&cfg);
+		lf_config_clear(&cfg);
 		free(errs);
 	}
 }
@@ -272,7 +272,7 @@ static void test_env_names(void)
 	CU_ASSERT_FATAL(load(&cfg, NULL, &errs));
 	CU_ASSERT_STRING_EQUAL(cfg.mysql_host, "h.example");
 	CU_ASSERT_EQUAL(cfg.max_body_size, 1048576);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 	clear_env();
 }
@@ -291,7 +291,7 @@ static void test_env_beats_file(void)
 	CU_ASSERT_STRING_EQUAL(cfg.listen, "[::1]:7001");
 	CU_ASSERT_STRING_EQUAL(cfg.listen_host, "::1");
 	CU_ASSERT_EQUAL(cfg.listen_port, 7001);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 	clear_env();
 }
@@ -351,9 +351,9 @@ static void test_defaults(void)
 	CU_ASSERT_STRING_EQUAL(d.sql_dir, cfg.sql_dir);
 	CU_ASSERT_EQUAL(d.cache_size, cfg.cache_size);
 	CU_ASSERT_EQUAL(d.workers, cfg.workers);
-	lf_config_free(&d);
-	lf_config_free(&cfg);
-	lf_config_free(&cfg); /* twice is safe */
+	lf_config_clear(&d);
+	lf_config_clear(&cfg);
+	lf_config_clear(&cfg); /* twice is safe */
 	CU_ASSERT_PTR_NULL(cfg.listen);
 	free(errs);
 }
@@ -381,7 +381,7 @@ static void test_file_syntax_accepted(void)
 	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, "");
 	CU_ASSERT(cfg.workers >= 1 && cfg.workers <= 64);
 	CU_ASSERT_STRING_EQUAL(cfg.log_file, "-");
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 }
 
@@ -481,7 +481,7 @@ static void test_bad_values_from_file(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(errs, bads[i].says));
 		CU_ASSERT_EQUAL(count_lines(errs), 1);
 		CU_ASSERT_PTR_NULL(cfg.listen); /* freed on failure */
-		lf_config_free(&cfg);
+		lf_config_clear(&cfg);
 		free(errs);
 	}
 }
@@ -503,7 +503,7 @@ static void test_bad_values_from_env(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(errs, bads[i].says));
 		CU_ASSERT_EQUAL(count_lines(errs), 1);
 		unsetenv(env);
-		lf_config_free(&cfg);
+		lf_config_clear(&cfg);
 		free(errs);
 	}
 }
@@ -599,7 +599,7 @@ static void test_long_line_and_missing_file(void)
 	CU_ASSERT_FATAL(load(&cfg, write_conf(""), &errs));
 	CU_ASSERT_STRING_EQUAL(errs, "");
 	CU_ASSERT_EQUAL(cfg.listen_port, 8080);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 }
 
@@ -655,7 +655,7 @@ static void test_password_never_printed(void)
 	/* a good password is kept as written */
 	CU_ASSERT_FATAL(load(&cfg, write_conf("[mysql]\npassword = " SECRET "\n"), &errs));
 	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, SECRET);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 }
 
@@ -712,8 +712,8 @@ static void test_keep_unreloadable(void)
 	CU_ASSERT_STRING_EQUAL(warn, "");
 	free(warn);
 	lf_config_keep_unreloadable(&cur, &next, NULL);
-	lf_config_free(&cur);
-	lf_config_free(&next);
+	lf_config_clear(&cur);
+	lf_config_clear(&next);
 }
 
 /* ---- main ---- */

@@ -243,7 +243,7 @@ static void test_sample_loads(void)
 		CU_ASSERT_EQUAL(cfg.idempotency_retention_ms, (int64_t)24 * 3600 * 1000);
 		CU_ASSERT_STRING_EQUAL(cfg.mysql_password, "");
 	}
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 }
 

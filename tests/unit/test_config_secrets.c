@@ -92,7 +92,7 @@ static void test_defaults(void)
 	CU_ASSERT_STRING_EQUAL(cfg.redis_password_file, "");
 	CU_ASSERT_STRING_EQUAL(cfg.auth_pepper_file, LF_DEFAULT_PEPPER_FILE);
 	CU_ASSERT_EQUAL(cfg.auth_rotate_grace_ms, 24 * 3600 * 1000LL);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 
 	/* the table says which defaults come from the build */
@@ -135,7 +135,7 @@ static void test_password_from_file(void)
 	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, SECRET);
 	CU_ASSERT_STRING_EQUAL(cfg.redis_password, "redis-" SECRET);
 	CU_ASSERT_STRING_EQUAL(cfg.mysql_password_file, pw);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 
 	/* from the environment too, with CRLF */
@@ -144,7 +144,7 @@ static void test_password_from_file(void)
 	CU_ASSERT_FATAL(load(&cfg, NULL, &errs));
 	CU_ASSERT_STRING_EQUAL(errs, "");
 	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, SECRET);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 	clear_env();
 }
@@ -164,7 +164,7 @@ static void test_password_file_permissions(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(errs, pw));
 	CU_ASSERT_PTR_NOT_NULL(strstr(errs, "its group"));
 	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, SECRET);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 
 	/* refuse: a problem naming the key, and the load fails */
@@ -216,7 +216,7 @@ static void test_password_file_problems(void)
 	snprintf(text, sizeof text, "[mysql]\npassword =\npassword_file = %s\n", pw);
 	CU_ASSERT_TRUE(load(&cfg, write_file("empty-pw.conf", text, 0600), &errs));
 	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, SECRET);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 
 	/* missing, empty, too long, a control character */
@@ -246,7 +246,7 @@ static void test_password_file_problems(void)
 		 write_file("max.pw", big, 0600));
 	CU_ASSERT_TRUE(load(&cfg, write_file("max.conf", text, 0600), &errs));
 	CU_ASSERT_EQUAL(strlen(cfg.mysql_password), 1024);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 }
 
@@ -262,7 +262,7 @@ static void test_config_file_holding_a_secret(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(errs, ":2: redis.password: warning: "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(errs, conf));
 	CU_ASSERT_STRING_EQUAL(cfg.redis_password, SECRET);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 
 	/* refused */
@@ -285,14 +285,14 @@ static void test_config_file_holding_a_secret(void)
 	for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
 		CU_ASSERT_TRUE(load(&cfg, fine[i], &errs));
 		CU_ASSERT_STRING_EQUAL(errs, "");
-		lf_config_free(&cfg);
+		lf_config_clear(&cfg);
 		free(errs);
 	}
 	setenv("LEDGERFLOW_MYSQL_PASSWORD", SECRET, 1);
 	CU_ASSERT_TRUE(load(&cfg, fine[1], &errs));
 	CU_ASSERT_STRING_EQUAL(errs, "");
 	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, SECRET);
-	lf_config_free(&cfg);
+	lf_config_clear(&cfg);
 	free(errs);
 	clear_env();
 }
