@@ -31,6 +31,7 @@ struct lf_config {
 	char *log_level; /* debug|info|warn|error */
 	char *log_file;  /* "" or "-": stderr */
 	bool access_log;
+	char *metrics_listen;     /* "" or host:port: /metrics on an address of its own */
 	char *secret_permissions; /* warn|refuse: a secret file others may read */
 	/* [mysql] */
 	char *mysql_host;

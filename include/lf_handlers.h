@@ -11,6 +11,9 @@ struct evhttp_request;
 
 /* The evhttp general callback: routing, framing and media-type checks. */
 void lf_router_dispatch(struct evhttp_request *req, void *arg);
+/* The same for the [server] metrics_listen address: only /metrics,
+ * /healthz and /readyz, without a key. */
+void lf_router_dispatch_ops(struct evhttp_request *req, void *arg);
 
 void lf_ops_healthz(struct lf_req *r, const char *id);
 void lf_ops_readyz(struct lf_req *r, const char *id);

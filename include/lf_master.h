@@ -17,7 +17,7 @@ struct lf_secrets;
 
 /* Run the master loop until stopped; returns the process exit status. */
 /* *cfgp is replaced by each successful reload; the caller frees the last. */
-int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_fd,
+int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_fd, int ops_fd,
 		  struct lf_zone *zone, const struct lf_secrets *secrets);
 
 #endif

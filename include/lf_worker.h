@@ -12,7 +12,9 @@ struct lf_secrets;
 
 /* Returns the process exit status (LF_EXIT_CONFIG when the configuration
  * cannot be used). */
-int lf_worker_run(const struct lf_config *cfg, int listen_fd, int chan_fd, struct lf_zone *zone,
-		  unsigned generation, int index, const struct lf_secrets *secrets);
+/* ops_fd: the listening socket of [server] metrics_listen, or -1. */
+int lf_worker_run(const struct lf_config *cfg, int listen_fd, int ops_fd, int chan_fd,
+		  struct lf_zone *zone, unsigned generation, int index,
+		  const struct lf_secrets *secrets);
 
 #endif

@@ -40,6 +40,7 @@ enum key_type { T_STRING, T_UINT, T_INT, T_SIZE, T_DURATION, T_BOOL, T_WORKERS, 
 #define K_NONEMPTY 0x4u  /* strings: "" rejected */
 #define K_WHOLE_SEC 0x8u /* durations: a whole number of seconds */
 #define K_BUILD 0x10u    /* the default is a path chosen by the build */
+#define K_ADDRESS 0x20u  /* strings: "" or host:port / [v6addr]:port */
 
 struct key {
 	const char *section, *name;
@@ -83,6 +84,8 @@ static const struct key keys[] = {
 	 "time to send a request's headers, from its first byte; then the connection is closed"},
 	{"server", "body_timeout", T_DURATION, O(body_timeout_ms), "30s", 1, HOUR, R, NULL,
 	 "time to send a request's body, from the end of its headers; then the connection is closed"},
+	{"server", "metrics_listen", T_STRING, O(metrics_listen), "", 0, 300, K_ADDRESS, NULL,
+	 "host:port for /metrics (and /healthz, /readyz) alone; empty: the main listener"},
 	{"server", "max_connections", T_INT, O(max_connections), "1024", 1, 1000000, R, NULL,
 	 "open connections per worker; past it a new connection is closed at once"},
 	{"server", "backlog", T_INT, O(backlog), "511", 1, 65535, 0, NULL,
@@ -359,6 +362,12 @@ static bool set_value(const struct key *k, struct lf_config *cfg, const char *v,
 				return fail(why, wlen, "contains a control character");
 		if (k->choices && !check_choice(k->choices, v))
 			return fail(why, wlen, "must be one of %s", k->choices);
+		char host[256];
+		unsigned port;
+		if ((k->flags & K_ADDRESS) && v[0] != '\0' &&
+		    !lf_config_parse_listen(v, host, sizeof host, &port))
+			return fail(why, wlen,
+				    "is not host:port or [v6addr]:port with a port in 1..65535");
 		return set_string(FIELD(cfg, k, char *), v, why, wlen);
 	}
 	case T_WORKERS:

@@ -98,8 +98,9 @@ static bool is_json_media_type(const char *ct)
 	return *rest == '\0' || *rest == ';';
 }
 
-/* Answer one request; the caller holds the log context current. */
-static void dispatch(struct lf_req *r)
+/* Answer one request; the caller holds the log context current. On the
+ * operators' address (ops_only) only the operations routes exist. */
+static void dispatch(struct lf_req *r, bool ops_only)
 {
 	struct evhttp_request *req = r->req;
 
@@ -120,7 +121,10 @@ static void dispatch(struct lf_req *r)
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0] && found == NULL; i++)
 		if (match(&routes[i], r->path, id, sizeof id))
 			found = &routes[i];
-	if (found == NULL) {
+	/* /metrics on an address of its own is not on the clients' one */
+	bool elsewhere = found != NULL && found->get == lf_ops_metrics && !ops_only &&
+			 r->app->cfg->metrics_listen[0] != '\0';
+	if (found == NULL || (ops_only && !found->ops) || elsewhere) {
 		lf_req_problem(r, 404, "not_found", "No such resource.", NULL);
 		return;
 	}
@@ -145,7 +149,7 @@ static void dispatch(struct lf_req *r)
 		return;
 	}
 	const char *arg = found->shape == EXACT ? NULL : id;
-	if (found->ops && r->app->cfg->auth_ops_public) {
+	if (found->ops && (ops_only || r->app->cfg->auth_ops_public)) {
 		r->client = (struct lf_client){.id = 0};
 		h(r, arg);
 		return;
@@ -153,10 +157,10 @@ static void dispatch(struct lf_req *r)
 	lf_gate_enter(r, scopes, h, arg);
 }
 
-void lf_router_dispatch(struct evhttp_request *req, void *arg)
+static void enter(struct evhttp_request *req, struct lf_app *app, bool ops_only)
 {
-	struct lf_app *app = arg;
-	lf_edge_request_begin(app->edge, req);
+	if (!ops_only)
+		lf_edge_request_begin(app->edge, req);
 	struct lf_req *r = lf_req_begin(app, req);
 	if (r == NULL)
 		return;
@@ -164,7 +168,17 @@ void lf_router_dispatch(struct evhttp_request *req, void *arg)
 	struct lf_log_scope scope;
 	lf_req_log_ctx(r, &ctx);
 	lf_log_scope_enter(&scope, &ctx);
-	dispatch(r);
+	dispatch(r, ops_only);
 	lf_req_release(r);
 	lf_log_scope_leave(&scope);
+}
+
+void lf_router_dispatch(struct evhttp_request *req, void *arg)
+{
+	enter(req, arg, false);
+}
+
+void lf_router_dispatch_ops(struct evhttp_request *req, void *arg)
+{
+	enter(req, arg, true);
 }

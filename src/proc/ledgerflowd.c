@@ -140,6 +140,19 @@ int main(int argc, char **argv)
 	int listen_fd = lf_listen_open(cfg->listen_host, cfg->listen_port, cfg->backlog, stderr);
 	if (listen_fd < 0)
 		return 1;
+	/* [server] metrics_listen: /metrics on an address of its own */
+	int ops_fd = -1;
+	if (cfg->metrics_listen[0] != '\0') {
+		char host[256];
+		unsigned port = 0;
+		if (!lf_config_parse_listen(cfg->metrics_listen, host, sizeof host, &port)) {
+			fprintf(stderr, "server.metrics_listen: not host:port or [v6addr]:port\n");
+			return 1;
+		}
+		ops_fd = lf_listen_open(host, port, 64, stderr);
+		if (ops_fd < 0)
+			return 1;
+	}
 	if (!args.foreground && !daemonize()) {
 		fprintf(stderr, "ledgerflowd: cannot detach\n");
 		return 1;
@@ -158,7 +171,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char *pid_file = strdup(cfg->pid_file);
-	int rc = lf_master_run(&cfg, args.config_path, listen_fd, zone, &secrets);
+	int rc = lf_master_run(&cfg, args.config_path, listen_fd, ops_fd, zone, &secrets);
 	lf_auth_secrets_clear(&secrets);
 	lf_pidfile_remove(pid_file);
 	free(pid_file);
@@ -166,6 +179,8 @@ int main(int argc, char **argv)
 	free(cfg);
 	lf_zone_destroy(zone);
 	close(listen_fd);
+	if (ops_fd >= 0)
+		close(ops_fd);
 	lf_log_close();
 	return rc;
 }

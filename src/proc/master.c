@@ -132,8 +132,10 @@ static void close_master_channels_in_child(int keep)
 }
 
 /* Fork one worker of `generation`; false if fork or socketpair failed. */
-/* The server's secrets (loaded by ledgerflowd.c), handed to each worker. */
+/* The server's secrets (loaded by ledgerflowd.c), handed to each worker,
+ * and the listening socket of [server] metrics_listen (-1: none). */
 static const struct lf_secrets *master_secrets;
+static int master_ops_fd = -1;
 
 static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *zone,
 			 unsigned generation, int index)
@@ -175,8 +177,8 @@ static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *z
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		prctl(PR_SET_NAME, "lf-worker", 0, 0, 0);
 		lf_log_set_role("worker");
-		int rc = lf_worker_run(cfg, listen_fd, sv[1], zone, generation, index,
-				       master_secrets);
+		int rc = lf_worker_run(cfg, listen_fd, master_ops_fd, sv[1], zone, generation,
+				       index, master_secrets);
 		_exit(rc);
 	}
 	close(sv[1]);
@@ -495,11 +497,12 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 	notify("READY=1");
 }
 
-int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_fd,
+int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_fd, int ops_fd,
 		  struct lf_zone *zone, const struct lf_secrets *secrets)
 {
 	struct lf_config *cfg = *cfgp;
 	master_secrets = secrets;
+	master_ops_fd = ops_fd;
 	sigset_t blocked, unblocked;
 	sigemptyset(&blocked);
 	int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGCHLD};

@@ -44,6 +44,8 @@
 struct worker {
 	struct lf_app app;
 	struct evhttp_bound_socket *bound;
+	struct evhttp *ops_http; /* [server] metrics_listen, or NULL */
+	struct evhttp_bound_socket *ops_bound;
 	struct event *chan_ev, *drain_ev, *sigterm_ev, *sigquit_ev;
 	struct lf_reaper *reaper;
 	int chan_fd;
@@ -86,6 +88,10 @@ static void begin_stop(bool graceful)
 		lf_edge_unwatch_listener(W.app.edge);
 		evhttp_del_accept_socket(W.app.http, W.bound);
 		W.bound = NULL;
+	}
+	if (W.ops_bound != NULL) {
+		evhttp_del_accept_socket(W.ops_http, W.ops_bound);
+		W.ops_bound = NULL;
 	}
 	lf_info("worker_draining", "mode=%s inflight=%u connections=%zu",
 		graceful ? "graceful" : "fast", W.app.inflight,
@@ -144,8 +150,26 @@ static struct lf_db_params db_params(const struct lf_config *cfg)
 	};
 }
 
-static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct lf_zone *zone,
-		 unsigned generation, int index)
+/* The evhttp of [server] metrics_listen: /metrics, /healthz, /readyz
+ * only, without a key (an address for the operators, not the clients). */
+static bool setup_ops(const struct lf_config *cfg, int ops_fd)
+{
+	W.ops_http = evhttp_new(W.app.base);
+	if (W.ops_http == NULL)
+		return false;
+	evhttp_set_max_headers_size(W.ops_http, (ev_ssize_t)cfg->max_header_size);
+	evhttp_set_max_body_size(W.ops_http, 1024);
+	struct timeval idle = {.tv_sec = cfg->keepalive_timeout_ms / 1000,
+			       .tv_usec = (cfg->keepalive_timeout_ms % 1000) * 1000};
+	evhttp_set_timeout_tv(W.ops_http, &idle);
+	evhttp_set_allowed_methods(W.ops_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(W.ops_http, lf_router_dispatch_ops, &W.app);
+	W.ops_bound = evhttp_accept_socket_with_handle(W.ops_http, ops_fd);
+	return W.ops_bound != NULL;
+}
+
+static int setup(const struct lf_config *cfg, int listen_fd, int ops_fd, int chan_fd,
+		 struct lf_zone *zone, unsigned generation, int index)
 {
 	W.chan_fd = chan_fd;
 	W.app.cfg = cfg;
@@ -210,6 +234,11 @@ static int setup(const struct lf_config *cfg, int listen_fd, int chan_fd, struct
 	}
 	if (lf_edge_watch_listener(W.app.edge, W.bound) != LF_OK)
 		return 1;
+	if (ops_fd >= 0 && !setup_ops(cfg, ops_fd)) {
+		lf_error("worker_setup_failed",
+			 "reason=\"cannot accept on server.metrics_listen\"");
+		return 1;
+	}
 	return 0;
 }
 
@@ -224,6 +253,9 @@ static void teardown(void)
 	lf_reaper_stop(W.reaper); /* after the pool: its last job has completed */
 	lf_gate_stop(&W.app);
 	W.reaper = NULL;
+	if (W.ops_http)
+		evhttp_free(W.ops_http);
+	W.ops_http = NULL;
 	if (W.app.http)
 		evhttp_free(W.app.http);
 	W.app.http = NULL;
@@ -243,13 +275,14 @@ static void teardown(void)
 	close(W.chan_fd);
 }
 
-int lf_worker_run(const struct lf_config *cfg, int listen_fd, int chan_fd, struct lf_zone *zone,
-		  unsigned generation, int index, const struct lf_secrets *secrets)
+int lf_worker_run(const struct lf_config *cfg, int listen_fd, int ops_fd, int chan_fd,
+		  struct lf_zone *zone, unsigned generation, int index,
+		  const struct lf_secrets *secrets)
 {
 	W.app.secrets = secrets;
 	W.app.pepper = secrets->pepper;
 	signal(SIGPIPE, SIG_IGN);
-	int rc = setup(cfg, listen_fd, chan_fd, zone, generation, index);
+	int rc = setup(cfg, listen_fd, ops_fd, chan_fd, zone, generation, index);
 	if (rc != 0) {
 		(void)lf_channel_send(chan_fd, LF_CHAN_BAD_CONFIG);
 		teardown();

@@ -455,6 +455,39 @@ static void test_head_has_no_body(void)
 	lf_h_resp_free(&r);
 }
 
+static void test_metrics_listen(void)
+{
+	unsigned ops = lf_h_free_port();
+	char extra[128];
+	snprintf(extra, sizeof extra, "[server]\nmetrics_listen = 127.0.0.1:%u\n", ops);
+	struct lf_h_daemon d3;
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &d3, fx.db, 1, extra));
+	CU_ASSERT_FATAL(lf_h_daemon_start(&fx.env, &d3));
+	lf_h_auth_use(NULL); /* the operators' address needs no key */
+	struct lf_h_resp r;
+	CU_ASSERT_EQUAL(lf_h_http(ops, "GET", "/metrics", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "ledgerflow_http_responses_total") : NULL);
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(lf_h_http(ops, "GET", "/healthz", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	lf_h_resp_free(&r);
+	/* nothing else is there, and /metrics has left the clients' address */
+	char path[96];
+	snprintf(path, sizeof path, "/api/accounts/%s", funded);
+	CU_ASSERT_EQUAL(lf_h_http(ops, "GET", path, NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(lf_h_http(d3.port, "GET", "/metrics", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 404);
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(lf_h_http(d3.port, "GET", "/healthz", NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	lf_h_resp_free(&r);
+	as_admin();
+	CU_ASSERT_EQUAL(lf_h_daemon_stop(&d3, SIGTERM, 15000), 0);
+}
+
 static const struct lf_test auth_tests[] = {
 	{"401 for every endpoint: no key, Basic, malformed, unknown", test_unauthenticated},
 	{"403 for a missing scope; funds:issue to create money", test_scopes},
@@ -466,6 +499,7 @@ static const struct lf_test auth_tests[] = {
 	{"rotate keeps the old key through its grace; revoke within a second",
 	 test_revoke_and_rotate},
 	{"HEAD has no body; odd HTTP versions are refused", test_head_has_no_body},
+	{"/metrics on an address of its own", test_metrics_listen},
 };
 
 static const struct lf_suite suites[] = {{"auth", LF_TESTS(auth_tests)}};

@@ -113,6 +113,7 @@ static const struct kcase cases[] = {
 	{"server.header_timeout", "3s", V_MS, O(header_timeout_ms), NULL, 3000},
 	{"server.body_timeout", "45s", V_MS, O(body_timeout_ms), NULL, 45000},
 	{"server.max_connections", "2048", V_INT, O(max_connections), NULL, 2048},
+	{"server.metrics_listen", "127.0.0.1:9100", V_STR, O(metrics_listen), "127.0.0.1:9100", 0},
 	{"server.backlog", "1024", V_INT, O(backlog), NULL, 1024},
 	{"server.log_level", "debug", V_STR, O(log_level), "debug", 0},
 	{"server.log_file", "/tmp/lf-test.log", V_STR, O(log_file), "/tmp/lf-test.log", 0},
@@ -397,6 +398,7 @@ struct bad {
 static const struct bad bads[] = {
 	/* size */
 	{"server.max_body_size", "64Q", "not a size"},
+	{"server.metrics_listen", "localhost", "not host:port"},
 	{"server.max_body_size", "K", "not a size"},
 	{"server.max_body_size", "-1", "not a size"},
 	{"server.max_body_size", "1.5M", "not a size"},
