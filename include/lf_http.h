@@ -77,6 +77,8 @@ void lf_req_add_header(struct lf_req *r, const char *name, const char *value);
  * request that got it; stored outcomes never carry it (see below). */
 void lf_req_problem(struct lf_req *r, int status, const char *code, const char *detail,
 		    const char *extra);
+/* 503 service_unavailable with Retry-After: 1 and detail. */
+void lf_req_unavailable(struct lf_req *r, const char *detail);
 /* Render a problem body into out without a requestId: the form stored with
  * an idempotency key, replayed byte for byte to every retry (whose own
  * request id differs). */

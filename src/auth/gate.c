@@ -292,11 +292,8 @@ static void lookup_done(void *arg)
 		} else if (p->have_stale) {
 			admit(p, &p->stale); /* the database cannot be asked: the last answer */
 		} else {
-			lf_req_add_header(r, "Retry-After", "1");
-			lf_req_problem(r, 503, "service_unavailable",
-				       "The API key could not be checked: the database is "
-				       "unavailable. Nothing was changed.",
-				       NULL);
+			lf_req_unavailable(r, "The API key could not be checked: the database "
+					      "is unavailable. Nothing was changed.");
 		}
 	}
 	lf_req_release(r);

@@ -169,11 +169,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	if (r->on_deadline) {
 		r->on_deadline(r);
 	} else {
-		lf_req_add_header(r, "Retry-After", "1");
-		lf_req_problem(r, 503, "service_unavailable",
-			       "The request did not complete in time; it may be retried with the "
-			       "same Idempotency-Key.",
-			       NULL);
+		lf_req_unavailable(r, "The request did not complete in time; it may be retried "
+				      "with the same Idempotency-Key.");
 	}
 	lf_log_scope_leave(&scope);
 }
@@ -358,6 +355,12 @@ void lf_problem_render(struct evbuffer *out, int status, const char *code, const
 		       const char *extra)
 {
 	lf_problem_render_live(out, status, code, detail, extra, NULL);
+}
+
+void lf_req_unavailable(struct lf_req *r, const char *detail)
+{
+	lf_req_add_header(r, "Retry-After", "1");
+	lf_req_problem(r, 503, "service_unavailable", detail, NULL);
 }
 
 void lf_req_problem(struct lf_req *r, int status, const char *code, const char *detail,

@@ -103,6 +103,9 @@ struct lf_h_conn {
 	unsigned port;
 };
 bool lf_h_connect(struct lf_h_conn *c, unsigned port);
+/* Send all of p[0..n) on fd (MSG_NOSIGNAL, EINTR retried); false when the
+ * peer closed or failed first. */
+bool lf_h_send_all(int fd, const char *p, size_t n);
 void lf_h_close(struct lf_h_conn *c);
 /* Send a request on c and read the response. extra_headers is a block of
  * "Name: value\r\n" lines or NULL. Returns 0 on success; -1 when sending

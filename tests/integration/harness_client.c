@@ -83,7 +83,7 @@ void lf_h_close(struct lf_h_conn *c)
 	c->fd = -1;
 }
 
-static bool send_all(int fd, const char *p, size_t n)
+bool lf_h_send_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
@@ -196,7 +196,7 @@ int lf_h_request(struct lf_h_conn *c, const char *method, const char *path,
 		memcpy(req + n, body, blen);
 		n += (int)blen;
 	}
-	bool sent = send_all(c->fd, req, (size_t)n);
+	bool sent = lf_h_send_all(c->fd, req, (size_t)n);
 	free(req);
 	if (!sent)
 		return -1;
@@ -238,7 +238,7 @@ int lf_h_raw(unsigned port, const char *request, size_t len, struct lf_h_resp *r
 		return -1;
 	/* a server that answers early (413) may close before reading it all:
 	 * a failed send still reads what came back */
-	(void)send_all(c.fd, request, len);
+	(void)lf_h_send_all(c.fd, request, len);
 	int rc = read_response(c.fd, resp);
 	lf_h_close(&c);
 	return rc;
@@ -455,7 +455,7 @@ bool lf_h_redis(const struct lf_h_env *env, int argc, const char *const *argv, c
 	for (int i = 0; i < argc; i++)
 		n += snprintf(req + n, cap - (size_t)n, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
 	size_t have = 0;
-	if (!send_all(c.fd, req, (size_t)n) || !redis_read(c.fd, rep, rcap, &have, 0))
+	if (!lf_h_send_all(c.fd, req, (size_t)n) || !redis_read(c.fd, rep, rcap, &have, 0))
 		goto out;
 	char *eol = memchr(rep, '\r', have);
 	if (eol == NULL)

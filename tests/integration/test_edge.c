@@ -53,20 +53,6 @@ static int raw_connect(unsigned port)
 	return fd;
 }
 
-static bool send_bytes(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 /* Read until the peer closes (true), or until nothing came for idle_ms.
  * buf is NUL-terminated; a reset counts as closed. */
 static bool read_to_eof(int fd, char *buf, size_t cap, size_t *len, int idle_ms)
@@ -132,7 +118,7 @@ static void exchange(unsigned port, const char *req, size_t n, struct exchange *
 	memset(x, 0, sizeof *x);
 	int fd = raw_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
-	(void)send_bytes(fd, req, n);
+	(void)lf_h_send_all(fd, req, n);
 	x->closed = read_to_eof(fd, x->buf, sizeof x->buf, &x->len, 3000);
 	close(fd);
 	x->responses = count_status_lines(x->buf);
@@ -291,7 +277,7 @@ static void test_header_timeout(void)
 		fds[i] = raw_connect(fx.d.port);
 		CU_ASSERT_FATAL(fds[i] >= 0);
 		first[i] = lf_h_now_ms();
-		CU_ASSERT(send_bytes(fds[i], text, 1));
+		CU_ASSERT(lf_h_send_all(fds[i], text, 1));
 		sent[i] = 1;
 		closed_at[i] = 0;
 	}
@@ -313,7 +299,7 @@ static void test_header_timeout(void)
 				continue;
 			bool gone = peer_closed(fds[i]);
 			if (!gone && trickle && sent[i] < strlen(text))
-				gone = !send_bytes(fds[i], text + sent[i]++, 1);
+				gone = !lf_h_send_all(fds[i], text + sent[i]++, 1);
 			if (gone) {
 				closed_at[i] = lf_h_now_ms();
 				open--;
@@ -350,9 +336,9 @@ static void test_deadline_per_request(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 	size_t half = strlen(req) / 2;
-	CU_ASSERT(send_bytes(fd, req, half));
+	CU_ASSERT(lf_h_send_all(fd, req, half));
 	usleep(HEADER_TIMEOUT_MS * 1000 / 2);
-	CU_ASSERT(send_bytes(fd, req + half, strlen(req) - half));
+	CU_ASSERT(lf_h_send_all(fd, req + half, strlen(req) - half));
 	char buf[4096];
 	size_t len;
 	CU_ASSERT_FALSE(read_to_eof(fd, buf, sizeof buf, &len, 500));
@@ -362,7 +348,7 @@ static void test_deadline_per_request(void)
 	CU_ASSERT_FALSE(peer_closed(fd));
 	char two[256];
 	snprintf(two, sizeof two, "%s%s", req, req);
-	CU_ASSERT(send_bytes(fd, two, strlen(two)));
+	CU_ASSERT(lf_h_send_all(fd, two, strlen(two)));
 	CU_ASSERT_FALSE(read_to_eof(fd, buf, sizeof buf, &len, 500));
 	CU_ASSERT_EQUAL(count_status_lines(buf), 2);
 	if (count_status_lines(buf) != 2)
@@ -378,10 +364,10 @@ static void test_body_timeout(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	const char *head = "POST /api/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: "
 			   "application/json\r\nContent-Length: 200\r\n\r\n";
-	CU_ASSERT(send_bytes(fd, head, strlen(head)));
+	CU_ASSERT(lf_h_send_all(fd, head, strlen(head)));
 	int64_t start = lf_h_now_ms(), closed = 0;
 	for (int i = 0; i < 40 && closed == 0; i++) {
-		if (peer_closed(fd) || !send_bytes(fd, " ", 1))
+		if (peer_closed(fd) || !lf_h_send_all(fd, " ", 1))
 			closed = lf_h_now_ms();
 		else
 			usleep(200000);
@@ -520,7 +506,7 @@ static void test_max_connections(void)
 			continue;
 		char buf[2048];
 		size_t len;
-		CU_ASSERT(send_bytes(fds[i], req, strlen(req)));
+		CU_ASSERT(lf_h_send_all(fds[i], req, strlen(req)));
 		(void)read_to_eof(fds[i], buf, sizeof buf, &len, 1000);
 		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "HTTP/1.1 200"));
 	}
