@@ -6,6 +6,11 @@
 --           connect=N read=N write=N status=N timeout=N
 --     (status counts responses >= 400; latencies in microseconds)
 --   bench_account(i)  the id run.sh gives benchmark account i (1..N)
+--   bench_auth        the Authorization value (LF_BENCH_KEY, set by run.sh),
+--                     also in wrk.headers for scripts that use the defaults
+
+bench_auth = "Bearer " .. (os.getenv("LF_BENCH_KEY") or "")
+wrk.headers["Authorization"] = bench_auth
 
 local threads = {}
 

@@ -11,7 +11,7 @@ dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 local naccounts = 1000
 local tag = "pay"
 local counter = 0
-local headers = { ["Content-Type"] = "application/json" }
+local headers = { ["Content-Type"] = "application/json", ["Authorization"] = bench_auth }
 
 function init(args)
    naccounts = tonumber(args[1]) or 1000

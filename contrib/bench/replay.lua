@@ -21,7 +21,7 @@ function init(args)
       local body = string.format(
          '{"fromAccountId":"%s","toAccountId":"%s","amount":"1.00","currency":"USD"}',
          bench_account(i), bench_account(i % naccounts + 1))
-      local headers = { ["Content-Type"] = "application/json",
+      local headers = { ["Content-Type"] = "application/json", ["Authorization"] = bench_auth,
                         ["Idempotency-Key"] = string.format("%s-%d", tag, i) }
       requests_by_key[i] = wrk.format("POST", "/api/payments", headers, body)
    end

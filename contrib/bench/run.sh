@@ -165,6 +165,8 @@ pool_size = $pool_size
 [redis]
 host = 127.0.0.1
 port = $redis_port
+[auth]
+pepper_file = $state/pepper
 [paths]
 sql_dir = $top/sql
 CONF
@@ -173,6 +175,16 @@ write_conf 42000 # the real port is chosen when the daemon starts
 "$build/ledgerflowd" -t -c "$conf" >/dev/null || die "configuration rejected"
 "$build/ledgerflowctl" -c "$conf" migrate >"$state/migrate.out" 2>&1 ||
 	{ cat "$state/migrate.out"; die "migrate failed"; }
+# authentication is on, as by default: the load carries an admin key (the
+# benchmark accounts belong to no client) with a rate no run reaches
+if "$build/ledgerflowctl" -c "$conf" client list 2>/dev/null | awk '{print $2}' | grep -qx bench; then
+	LF_BENCH_KEY=$("$build/ledgerflowctl" -c "$conf" client rotate bench 2>/dev/null | tail -n 1)
+else
+	LF_BENCH_KEY=$("$build/ledgerflowctl" -c "$conf" client create bench --scopes admin \
+		--rate 1000000 2>/dev/null | tail -n 1)
+fi
+case $LF_BENCH_KEY in lfk_*) ;; *) die "could not create the benchmark's API client" ;; esac
+export LF_BENCH_KEY
 
 log "creating $accounts accounts (lf_create_account, as POST /api/accounts does)"
 # account i: b0000000-0000-4000-8000-<i>, opening entry e0000000-...-<i>;
