@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +57,7 @@ struct by_id {
 	lf_uuid id;
 	struct lf_client who; /* a copy: the pool thread reads nothing of r */
 	lf_rc rc;
-	unsigned char row[]; /* spec->row_size bytes */
+	_Alignas(max_align_t) unsigned char row[]; /* spec->row_size bytes */
 };
 
 static bool by_id_work(struct lf_store_conn *c, void *arg)
