@@ -140,8 +140,8 @@ static void run_job(evutil_socket_t fd, short what, void *arg)
 	free(j);
 }
 
-bool lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
-		      int64_t deadline_ms)
+lf_rc lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
+		       int64_t deadline_ms)
 {
 	(void)pool;
 	(void)deadline_ms;
@@ -151,11 +151,11 @@ bool lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn 
 	*j = (struct job){work, done, arg};
 	CHECK(event_base_once(G.app.base, -1, EV_TIMEOUT, run_job, j, &now) == 0);
 	G.pending_jobs++;
-	return true;
+	return LF_OK;
 }
 
-bool lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done,
-			    void *arg, int64_t deadline_ms)
+lf_rc lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done,
+			     void *arg, int64_t deadline_ms)
 {
 	return lf_dbpool_submit(pool, work, done, arg, deadline_ms);
 }
