@@ -146,6 +146,7 @@ log "building bare_evhttp, raw_db"
 
 # ---- configuration, schema, accounts ----
 conf="$state/ledgerflow.conf"
+umask 077 # the configuration holds a password, the state a pepper
 write_conf() { # LISTEN_PORT
 	cat >"$conf" <<CONF
 # written by contrib/bench/run.sh
@@ -307,6 +308,7 @@ for i in $(seq 1 "$replay_keys"); do
 	printf -v from 'b0000000-0000-4000-8000-%012d' "$i"
 	printf -v to 'b0000000-0000-4000-8000-%012d' $((i % accounts + 1))
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "$lf_base/api/payments" \
+		-H "Authorization: Bearer $LF_BENCH_KEY" \
 		-H 'Content-Type: application/json' -H "Idempotency-Key: replay$$-$i" \
 		-d "{\"fromAccountId\":\"$from\",\"toAccountId\":\"$to\",\"amount\":\"1.00\",\"currency\":\"USD\"}")
 	[ "$code" = 201 ] || die "deciding replay key $i: HTTP $code"
