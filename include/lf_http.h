@@ -46,7 +46,8 @@ struct lf_req *lf_req_begin(struct lf_app *app, struct evhttp_request *req);
 /* Hold / release a reference; the context is freed at the last release. */
 void lf_req_hold(struct lf_req *r);
 void lf_req_release(struct lf_req *r);
-/* Arm the per-request deadline: when it expires before a reply, the
+/* Arm the per-request deadline, timeout_ms after the request began (arming
+ * again keeps that one deadline): when it expires before a reply, the
  * request is answered 503 service_unavailable (or by on_deadline). */
 void lf_req_arm_deadline(struct lf_req *r, int64_t timeout_ms);
 

@@ -181,8 +181,13 @@ void lf_req_arm_deadline(struct lf_req *r, int64_t timeout_ms)
 		r->deadline = evtimer_new(r->app->base, on_deadline, r);
 	if (r->deadline == NULL)
 		return;
+	/* counted from the request's start: arming again (the gate, then the
+	 * handler) keeps one deadline instead of extending it */
 	r->timeout_ms = timeout_ms;
-	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	int64_t left_us = timeout_ms * 1000 - (monotonic_us() - r->start_us);
+	if (left_us < 0)
+		left_us = 0;
+	struct timeval tv = {.tv_sec = left_us / 1000000, .tv_usec = left_us % 1000000};
 	evtimer_add(r->deadline, &tv);
 }
 

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@ static void usage(FILE *out)
 
 /* The pepper, read once here (created when missing, as ledgerflowctl
  * does) so workers inherit it; the outcome MAC's secret is set before the
- * first fork. Problems go to stderr and the log; never the secret. */
+ * first fork. Problems go to the log (stderr until a log file is set);
+ * never the secret. */
 static bool secrets_load(const struct lf_config *cfg, struct lf_secrets *secrets)
 {
 	char why[600], q[700];
@@ -51,7 +53,6 @@ static bool secrets_load(const struct lf_config *cfg, struct lf_secrets *secrets
 	uint8_t pepper[LF_AUTH_PEPPER_LEN];
 	lf_rc rc = lf_auth_pepper_load(cfg->auth_pepper_file, true, mode, pepper, why, sizeof why);
 	if (rc == LF_ERROR) {
-		fprintf(stderr, "ledgerflowd: [auth] pepper_file: %s\n", why);
 		lf_error("start_failed", "reason=\"pepper file\" error=%s",
 			 lf_log_quote(why, q, sizeof q));
 		return false;
@@ -125,6 +126,8 @@ int main(int argc, char **argv)
 		free(cfg);
 		return ok ? 0 : 1;
 	}
+	/* no logger before the configuration and the log file are known: these
+	 * two go to stderr, which is still the terminal or the journal */
 	if (!ok) {
 		fprintf(stderr, "ledgerflowd: invalid configuration in %s\n", args.config_path);
 		return 1;
@@ -146,7 +149,7 @@ int main(int argc, char **argv)
 		char host[256];
 		unsigned port = 0;
 		if (!lf_config_parse_listen(cfg->metrics_listen, host, sizeof host, &port)) {
-			fprintf(stderr, "server.metrics_listen: not host:port or [v6addr]:port\n");
+			lf_error("start_failed", "reason=\"server.metrics_listen is not host:port\"");
 			return 1;
 		}
 		ops_fd = lf_listen_open(host, port, 64, stderr);
@@ -154,7 +157,7 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	if (!args.foreground && !daemonize()) {
-		fprintf(stderr, "ledgerflowd: cannot detach\n");
+		lf_error("start_failed", "reason=\"cannot detach\" errno=%d", errno);
 		return 1;
 	}
 	if (!lf_pidfile_write(cfg->pid_file, stderr)) {
