@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 uint64_t lf_siphash24(const uint64_t key[2], const void *in, size_t len);
-/* A random SipHash key (from getrandom; a time-and-pid mix if that fails). */
+/* A random SipHash key (getrandom without blocking; a time-and-pid mix
+ * when the pool is not ready yet, early at boot). */
 void lf_siphash_key(uint64_t key[2]);
 
 #define LF_HMAC_LEN 32

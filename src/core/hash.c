@@ -69,7 +69,7 @@ uint64_t lf_siphash24(const uint64_t key[2], const void *in, size_t len)
 
 void lf_siphash_key(uint64_t key[2])
 {
-	if (getrandom(key, 2 * sizeof key[0], 0) == (ssize_t)(2 * sizeof key[0]))
+	if (getrandom(key, 2 * sizeof key[0], GRND_NONBLOCK) == (ssize_t)(2 * sizeof key[0]))
 		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);

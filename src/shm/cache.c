@@ -43,75 +43,25 @@
  */
 #include "config.h"
 
-#include "lf_cache.h"
-#include "lf_log.h"
-#include "lf_shm.h"
-#include "cache_int.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "cache_int.h"
+#include "lf_cache.h"
+#include "lf_hash.h"
+#include "lf_log.h"
+#include "lf_shm.h"
 
 #define LF_MIN_SIZE (64 * 1024) /* smallest region lf_cache_init accepts */
 
 /* ---- SipHash-2-4 --------------------------------------------------- */
 
-#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                     \
-	do {                         \
-		v0 += v1;            \
-		v1 = ROTL64(v1, 13); \
-		v1 ^= v0;            \
-		v0 = ROTL64(v0, 32); \
-		v2 += v3;            \
-		v3 = ROTL64(v3, 16); \
-		v3 ^= v2;            \
-		v0 += v3;            \
-		v3 = ROTL64(v3, 21); \
-		v3 ^= v0;            \
-		v2 += v1;            \
-		v1 = ROTL64(v1, 17); \
-		v1 ^= v2;            \
-		v2 = ROTL64(v2, 32); \
-	} while (0)
-
-static uint64_t siphash24(const uint64_t k[2], const uint8_t *in, size_t len)
-{
-	uint64_t v0 = UINT64_C(0x736f6d6570736575) ^ k[0];
-	uint64_t v1 = UINT64_C(0x646f72616e646f6d) ^ k[1];
-	uint64_t v2 = UINT64_C(0x6c7967656e657261) ^ k[0];
-	uint64_t v3 = UINT64_C(0x7465646279746573) ^ k[1];
-	uint64_t b = (uint64_t)len << 56, m;
-	size_t i, j, whole = len - len % 8;
-
-	for (i = 0; i < whole; i += 8) {
-		for (m = 0, j = 0; j < 8; j++)
-			m |= (uint64_t)in[i + j] << (8 * j);
-		v3 ^= m;
-		for (j = 0; j < 2; j++)
-			SIPROUND;
-		v0 ^= m;
-	}
-	for (j = 0; j < len % 8; j++)
-		b |= (uint64_t)in[whole + j] << (8 * j);
-	v3 ^= b;
-	for (j = 0; j < 2; j++)
-		SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	for (j = 0; j < 4; j++)
-		SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 uint64_t lf_cache_key_hash(const struct lf_cache *c, const void *key, size_t klen)
 {
 	static const uint8_t empty[1];
 
-	return siphash24(c->sipkey, klen ? key : empty, klen);
+	return lf_siphash24(c->sipkey, klen ? key : empty, klen);
 }
 
 /* ---- partition upkeep ---------------------------------------------- */
@@ -361,17 +311,6 @@ static uint64_t align_up(uint64_t v)
 	return (v + LF_ALIGN - 1) / LF_ALIGN * LF_ALIGN;
 }
 
-static void sipkey_init(uint64_t k[2])
-{
-	struct timespec ts;
-
-	if (getrandom(k, 2 * sizeof(uint64_t), GRND_NONBLOCK) == (ssize_t)(2 * sizeof(uint64_t)))
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	k[0] = (uint64_t)ts.tv_nsec * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)getpid();
-	k[1] = (uint64_t)ts.tv_sec * UINT64_C(0xbf58476d1ce4e5b9) ^ (uintptr_t)k;
-}
-
 struct lf_cache *lf_cache_init(void *mem, size_t size)
 {
 	struct lf_cache *c = mem;
@@ -396,7 +335,7 @@ struct lf_cache *lf_cache_init(void *mem, size_t size)
 	c->max_key = LF_CACHE_MAX_KEY;
 	c->max_value = LF_CACHE_MAX_VALUE;
 	c->parts_off = align_up(sizeof(struct lf_cache));
-	sipkey_init(c->sipkey);
+	lf_siphash_key(c->sipkey);
 
 	off = align_up(c->parts_off + (uint64_t)npart * sizeof(struct part));
 	per_part = (size - off) / npart / LF_ALIGN * LF_ALIGN;
