@@ -10,11 +10,10 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "lf_auth.h"
+#include "lf_hash.h"
 
 #define KEY_TAG "lfk_"
 #define KEY_TAG_LEN 4
@@ -170,10 +169,8 @@ lf_rc lf_auth_key_from_header(const char *authorization, const char **key,
 void lf_auth_key_digest(const uint8_t pepper[LF_AUTH_PEPPER_LEN], const char *key,
 			uint8_t out[LF_AUTH_DIGEST_LEN])
 {
-	unsigned int n = 0;
-	if (HMAC(EVP_sha256(), pepper, LF_AUTH_PEPPER_LEN, (const unsigned char *)key,
-		 LF_AUTH_KEY_LEN, out, &n) == NULL ||
-	    n != LF_AUTH_DIGEST_LEN)
+	struct lf_bytes part = {key, LF_AUTH_KEY_LEN};
+	if (!lf_hmac_sha256(pepper, LF_AUTH_PEPPER_LEN, &part, 1, out))
 		memset(out, 0, LF_AUTH_DIGEST_LEN); /* matches no stored digest */
 }
 
@@ -187,12 +184,8 @@ bool lf_auth_digest_equal(const uint8_t a[LF_AUTH_DIGEST_LEN], const uint8_t b[L
 void lf_auth_derive(const uint8_t pepper[LF_AUTH_PEPPER_LEN], const char *label,
 		    uint8_t out[LF_AUTH_SECRET_LEN])
 {
-	char msg[96];
-	int n = snprintf(msg, sizeof msg, "ledgerflow:%s", label);
-	unsigned int len = 0;
-	if (n < 0 || (size_t)n >= sizeof msg ||
-	    HMAC(EVP_sha256(), pepper, LF_AUTH_PEPPER_LEN, (const unsigned char *)msg, (size_t)n,
-		 out, &len) == NULL)
+	struct lf_bytes parts[] = {{"ledgerflow:", 11}, {label, strlen(label)}};
+	if (!lf_hmac_sha256(pepper, LF_AUTH_PEPPER_LEN, parts, 2, out))
 		memset(out, 0, LF_AUTH_SECRET_LEN);
 }
 
