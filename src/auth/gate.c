@@ -316,42 +316,42 @@ void lf_gate_enter(struct lf_req *r, unsigned scopes, lf_gate_next_fn next, cons
 			answer_401(r, krc == LF_ERROR);
 		return;
 	}
-	struct passage *p = calloc(1, sizeof *p);
-	if (p == NULL) {
-		lf_req_problem(r, 500, "internal_error", "Out of memory.", NULL);
-		return;
-	}
-	p->r = r;
-	p->scopes = scopes;
-	p->next = next;
-	snprintf(p->id, sizeof p->id, "%s", id ? id : "");
-	memcpy(p->prefix, prefix, sizeof prefix);
-	memcpy(p->key, key, LF_AUTH_KEY_LEN);
-	p->epoch = current_epoch(r->app);
+	/* on the stack while the shared cache answers (the common case); on
+	 * the heap only when it waits for the database */
+	struct passage here = {.r = r, .scopes = scopes, .next = next};
+	snprintf(here.id, sizeof here.id, "%s", id ? id : "");
+	memcpy(here.prefix, prefix, sizeof prefix);
+	memcpy(here.key, key, LF_AUTH_KEY_LEN);
+	here.epoch = current_epoch(r->app);
 
 	char ck[96];
 	struct cached_key k;
-	size_t vlen = 0, n = cache_key(ck, sizeof ck, p->epoch, prefix);
+	size_t vlen = 0, n = cache_key(ck, sizeof ck, here.epoch, prefix);
 	if (n > 0 &&
 	    lf_cache_get(r->app->zone->cache, ck, n, &k, sizeof k, &vlen, lf_time_now_ms()) ==
 		    LF_OK &&
 	    vlen == sizeof k && k.version == CACHE_VERSION) {
 		if (lf_time_now_ms() < k.fresh_until_ms) {
-			admit(p, &k);
-			passage_free(p);
+			admit(&here, &k); /* wipes the key */
 			return;
 		}
-		p->have_stale = true;
-		p->stale = k;
+		here.have_stale = true;
+		here.stale = k;
 	}
 	/* a database read on behalf of a key nobody vouched for yet: only
 	 * while the address's lookup bucket has a token (a lookup that finds
 	 * no valid key takes one), so random keys cannot become a stream of
 	 * reads, and requests without a key do not use up the lookups */
-	if (!p->have_stale && !charge_address(r, LOOKUPS, false)) {
-		passage_free(p);
+	struct passage *p = NULL;
+	if ((!here.have_stale && !charge_address(r, LOOKUPS, false)) ||
+	    (p = malloc(sizeof *p)) == NULL) {
+		if (p == NULL && !r->replied)
+			lf_req_problem(r, 500, "internal_error", "Out of memory.", NULL);
+		OPENSSL_cleanse(here.key, sizeof here.key);
 		return;
 	}
+	*p = here;
+	OPENSSL_cleanse(here.key, sizeof here.key);
 	lf_metrics_inc(&r->app->zone->metrics->auth_lookups);
 	lf_req_hold(r);
 	lf_req_arm_deadline(r, cfg->request_timeout_ms);
