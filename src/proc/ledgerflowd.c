@@ -149,7 +149,8 @@ int main(int argc, char **argv)
 		char host[256];
 		unsigned port = 0;
 		if (!lf_config_parse_listen(cfg->metrics_listen, host, sizeof host, &port)) {
-			lf_error("start_failed", "reason=\"server.metrics_listen is not host:port\"");
+			lf_error("start_failed",
+				 "reason=\"server.metrics_listen is not host:port\"");
 			return 1;
 		}
 		ops_fd = lf_listen_open(host, port, 64, stderr);
