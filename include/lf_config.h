@@ -58,6 +58,9 @@ struct lf_config {
 	int redis_db;
 	int64_t redis_timeout_ms;
 	int64_t redis_breaker_cooldown_ms;
+	bool redis_tls; /* through the worker's TLS relay (redis/tls.c) */
+	char *redis_tls_ca, *redis_tls_cert, *redis_tls_key; /* "" = system CAs / none */
+	char *redis_tls_server_name;                         /* "" = redis_host */
 	/* [cache] */
 	size_t cache_size;
 	/* [idempotency] */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct event_base;
 struct lf_config;
@@ -30,5 +31,33 @@ bool lf_redis_up(const struct lf_redis *r);
  * is down or the breaker is open: the caller goes on without Redis. */
 bool lf_redis_command(struct lf_redis *r, lf_redis_cb cb, void *arg, int argc, const char **argv,
 		      const size_t *argvlen);
+
+/* ---- redis/tls.c: [redis] tls = on through a relay in the worker ---- */
+
+struct ssl_ctx_st;
+struct lf_redis_tls;
+typedef void (*lf_redis_tls_ready_cb)(void *arg);
+/* error: what went wrong, in OpenSSL's or the resolver's words */
+typedef void (*lf_redis_tls_failed_cb)(void *arg, const char *error);
+
+/* The client TLS context [redis] describes (CA, client certificate), or
+ * NULL with the reason in err. */
+struct ssl_ctx_st *lf_redis_tls_context(const struct lf_config *cfg, char *err, size_t len);
+/* At start and reload: can that context be built? Prints why not. */
+bool lf_redis_tls_check(const struct lf_config *cfg, FILE *errors);
+/* A relay listening on 127.0.0.1 (port from lf_redis_tls_port); NULL with
+ * the reason in err. on_ready: the TLS handshake of the current relay
+ * completed; on_failed: it failed or the connection to Redis ended. */
+struct lf_redis_tls *lf_redis_tls_create(struct event_base *base, const struct lf_config *cfg,
+					 lf_redis_tls_ready_cb on_ready,
+					 lf_redis_tls_failed_cb on_failed, void *arg, char *err,
+					 size_t len);
+unsigned lf_redis_tls_port(const struct lf_redis_tls *t);
+/* fd: the socket hiredis has just connected to the relay; the relay
+ * accepts only the connection coming from it. */
+void lf_redis_tls_expect(struct lf_redis_tls *t, int fd);
+/* Close the current relay, if any, without calling back. */
+void lf_redis_tls_reset(struct lf_redis_tls *t);
+void lf_redis_tls_free(struct lf_redis_tls *t);
 
 #endif

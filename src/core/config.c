@@ -146,6 +146,16 @@ static const struct key keys[] = {
 	 "connect and command timeout"},
 	{"redis", "breaker_cooldown", T_DURATION, O(redis_breaker_cooldown_ms), "5s", 1, HOUR, R, NULL,
 	 "after a failure, how long Redis is skipped before it is tried again"},
+	{"redis", "tls", T_BOOL, O(redis_tls), "off", 0, 0, R, NULL,
+	 "speak TLS to Redis (through a relay inside each worker)"},
+	{"redis", "tls_ca", T_STRING, O(redis_tls_ca), "", 0, 4096, R, NULL,
+	 "file of the CA certificates that sign Redis's; empty for the system's"},
+	{"redis", "tls_cert", T_STRING, O(redis_tls_cert), "", 0, 4096, R, NULL,
+	 "client certificate file for Redis (tls-auth-clients); empty for none"},
+	{"redis", "tls_key", T_STRING, O(redis_tls_key), "", 0, 4096, R, NULL,
+	 "private key file of tls_cert; empty for none"},
+	{"redis", "tls_server_name", T_STRING, O(redis_tls_server_name), "", 0, 255, R, NULL,
+	 "name Redis's certificate must carry (and the SNI); empty for host"},
 	{"cache", "size", T_SIZE, O(cache_size), "64M", MB, 64 * GB, 0, NULL,
 	 "shared-memory cache size"},
 	{"idempotency", "retention", T_DURATION, O(idempotency_retention_ms), "24h", SEC,
@@ -642,6 +652,15 @@ static void apply_secrets(struct load_ctx *c)
 						  services[i], file, (size_t)pk->max,
 						  FIELD(c->cfg, pk, char *));
 	}
+	/* the private keys of TLS client certificates */
+	static const char *const key_files[][2] = {{"mysql", "ssl_key"}, {"redis", "tls_key"}};
+	for (size_t i = 0; i < sizeof key_files / sizeof key_files[0]; i++) {
+		const struct key *k = find_key(key_files[i][0], key_files[i][1]);
+		const char *file = *FIELD(c->cfg, k, char *);
+		if (file && file[0])
+			cfg_secrets_check_key_file(&x, key_source(c, k, src, sizeof src),
+						   k->section, k->name, file);
+	}
 	c->nerrors += x.nerrors;
 }
 
@@ -664,6 +683,13 @@ static void check_combinations(struct load_ctx *c)
 		return; /* a value may be missing */
 	if (strcmp(cfg->mysql_ssl_mode, "verify_ca") == 0 && cfg->mysql_ssl_ca[0] == '\0')
 		combination_problem(c, "mysql", "ssl_mode", "verify_ca needs mysql.ssl_ca");
+	if (cfg->redis_tls && (cfg->redis_tls_cert[0] == '\0') != (cfg->redis_tls_key[0] == '\0'))
+		combination_problem(c, "redis", "tls_cert",
+				    "redis.tls_cert and redis.tls_key go together");
+	if (strcmp(cfg->mysql_ssl_mode, "disabled") != 0 &&
+	    (cfg->mysql_ssl_cert[0] == '\0') != (cfg->mysql_ssl_key[0] == '\0'))
+		combination_problem(c, "mysql", "ssl_cert",
+				    "mysql.ssl_cert and mysql.ssl_key go together");
 }
 
 bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)

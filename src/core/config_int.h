@@ -46,5 +46,8 @@ void cfg_secrets_password_file(struct cfg_secrets *x, const char *src, const cha
  * must not be readable by others. */
 void cfg_secrets_check_conf(struct cfg_secrets *x, const char *path, const char *src,
 			    const char *section, const char *name);
+/* A private key file (a TLS client certificate's) readable by others. */
+void cfg_secrets_check_key_file(struct cfg_secrets *x, const char *src, const char *section,
+				const char *name, const char *path);
 
 #endif

@@ -93,3 +93,17 @@ void cfg_secrets_check_conf(struct cfg_secrets *x, const char *path, const char 
 	    "the secret in %s.password_file or the environment",
 	    path, (unsigned)(st.st_mode & 07777), section);
 }
+
+void cfg_secrets_check_key_file(struct cfg_secrets *x, const char *src, const char *section,
+				const char *name, const char *path)
+{
+	struct stat st;
+	char key[64];
+	/* a missing file is the TLS set-up's to report, with the library's words */
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IROTH))
+		return;
+	snprintf(key, sizeof key, "%s.%s", section, name);
+	say(x, x->refuse, src, key,
+	    "%s is a private key and is readable by others (mode %04o); chmod o-rwx it", path,
+	    (unsigned)(st.st_mode & 07777));
+}

@@ -25,6 +25,7 @@
 #include "lf_listen.h"
 #include "lf_log.h"
 #include "lf_master.h"
+#include "lf_redis.h"
 #include "lf_zone.h"
 
 #ifndef LF_DEFAULT_CONFIG
@@ -120,6 +121,9 @@ int main(int argc, char **argv)
 	if (cfg == NULL)
 		return 1;
 	bool ok = lf_config_load(cfg, args.config_path, stderr);
+	/* [redis] tls: the files load and the key fits the certificate */
+	if (ok && !lf_redis_tls_check(cfg, stderr))
+		ok = false;
 	if (args.test_config) {
 		printf(ok ? "configuration ok\n" : "configuration has errors\n");
 		lf_config_clear(cfg);

@@ -37,6 +37,7 @@
 #include "lf_channel.h"
 #include "lf_log.h"
 #include "lf_master.h"
+#include "lf_redis.h"
 #include "lf_shm.h"
 #include "lf_time.h"
 #include "lf_worker.h"
@@ -441,6 +442,10 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 	size_t errlen = 0;
 	FILE *ef = open_memstream(&errs, &errlen);
 	bool ok = ef != NULL && lf_config_load(next, config_path, ef);
+	/* TLS files that do not load would leave the new workers without
+	 * Redis: refuse the reload instead */
+	if (ok && !lf_redis_tls_check(next, ef))
+		ok = false;
 	if (ef != NULL)
 		fclose(ef);
 	if (!ok) {

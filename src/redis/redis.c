@@ -7,6 +7,11 @@
  * commands with NULL). A late reply to an answered command is ignored.
  * A one-second tick reconnects once the cool-down has passed.
  *
+ * With [redis] tls = on hiredis talks to the worker's TLS relay (tls.c)
+ * instead of Redis: the connection counts as up once Redis has answered
+ * through the relay's TLS connection, and a TLS failure the relay reports
+ * is logged here like any other connection failure.
+ *
  * Failures are logged here, once each, with subsys=redis and rate limited
  * (lf_log.h): a connect failure or a lost connection with hiredis's text,
  * an error reply with Redis's text, a timeout, the breaker opening and
@@ -52,6 +57,10 @@ struct lf_redis {
 	int64_t connect_started_ms;
 	struct event *tick;
 	bool freeing;
+	struct lf_redis_tls *tls; /* [redis] tls = on */
+	bool tls_broken;          /* the relay could not be set up */
+	bool hiredis_connected;   /* to the relay; waiting for its handshake */
+	bool tls_up;              /* handshake done, Redis answered through it */
 };
 
 static void drop_connection(struct lf_redis *r);
@@ -78,6 +87,21 @@ static void open_breaker(struct lf_redis *r, const char *why)
 	r->breaker_until_ms = lf_time_monotonic_ms() + r->cfg->redis_breaker_cooldown_ms;
 }
 
+static void mark_up(struct lf_redis *r)
+{
+	r->state = R_UP;
+	if (r->breaker_until_ms != 0) {
+		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, -1);
+		lf_log_limited(LF_LOG_INFO, "redis_breaker", "redis_breaker_closed",
+			       "subsys=redis");
+	}
+	r->breaker_until_ms = 0;
+	char h[300];
+	lf_info("redis_connected", "subsys=redis host=%s port=%u tls=%s",
+		lf_log_quote(r->cfg->redis_host, h, sizeof h), r->cfg->redis_port,
+		r->tls ? "on" : "off");
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
 	struct lf_redis *r = ac->data;
@@ -88,20 +112,49 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		log_redis_error(r, "redis_connect_failed", ac->errstr);
 		r->ac = NULL;
 		r->state = R_DOWN;
+		lf_redis_tls_reset(r->tls);
 		lf_metrics_inc(&r->metrics->redis_errors);
 		open_breaker(r, "connect failed");
 		return;
 	}
-	r->state = R_UP;
-	if (r->breaker_until_ms != 0) {
-		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, -1);
-		lf_log_limited(LF_LOG_INFO, "redis_breaker", "redis_breaker_closed",
-			       "subsys=redis");
-	}
-	r->breaker_until_ms = 0;
-	char h[300];
-	lf_info("redis_connected", "subsys=redis host=%s port=%u",
-		lf_log_quote(r->cfg->redis_host, h, sizeof h), r->cfg->redis_port);
+	r->hiredis_connected = true;
+	if (r->tls == NULL || r->tls_up)
+		mark_up(r);
+}
+
+/* Redis answered the first PING through the relay. */
+static void on_tls_probe(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct lf_redis *r = privdata;
+	redisReply *rep = reply;
+	if (rep == NULL || r == NULL || r->ac != ac || rep->type != REDIS_REPLY_STATUS)
+		return; /* a failure is reported by whoever saw it */
+	r->tls_up = true;
+	if (r->hiredis_connected && r->state == R_CONNECTING)
+		mark_up(r);
+}
+
+/* The relay's TLS handshake is done. With TLS 1.3 a server that wants a
+ * client certificate refuses only after that, so the connection counts
+ * as up once Redis has answered a PING (after AUTH and SELECT). */
+static void on_tls_ready(void *arg)
+{
+	struct lf_redis *r = arg;
+	if (r->ac != NULL)
+		redisAsyncCommand(r->ac, on_tls_probe, r, "PING");
+}
+
+/* The relay could not reach Redis, or its connection ended. */
+static void on_tls_failed(void *arg, const char *error)
+{
+	struct lf_redis *r = arg;
+	if (r->ac == NULL)
+		return;
+	bool was_up = r->state == R_UP;
+	log_redis_error(r, was_up ? "redis_connection_lost" : "redis_connect_failed", error);
+	lf_metrics_inc(&r->metrics->redis_errors);
+	open_breaker(r, was_up ? "connection lost" : "connect failed");
+	drop_connection(r);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -111,6 +164,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 		return;
 	r->ac = NULL;
 	r->state = R_DOWN;
+	lf_redis_tls_reset(r->tls);
 	if (status != REDIS_OK && !r->freeing) {
 		log_redis_error(r, "redis_connection_lost", ac->errstr);
 		lf_metrics_inc(&r->metrics->redis_errors);
@@ -135,7 +189,12 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *privdata)
 
 static void start_connect(struct lf_redis *r)
 {
-	redisAsyncContext *ac = redisAsyncConnect(r->cfg->redis_host, (int)r->cfg->redis_port);
+	if (r->tls_broken)
+		return;
+	/* with TLS, hiredis connects to the relay, which is on loopback */
+	redisAsyncContext *ac =
+		r->tls ? redisAsyncConnect("127.0.0.1", (int)lf_redis_tls_port(r->tls))
+		       : redisAsyncConnect(r->cfg->redis_host, (int)r->cfg->redis_port);
 	if (ac == NULL || ac->err) {
 		log_redis_error(r, "redis_connect_failed", ac ? ac->errstr : "out of memory");
 		if (ac)
@@ -153,6 +212,10 @@ static void start_connect(struct lf_redis *r)
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	r->ac = ac;
 	r->state = R_CONNECTING;
+	r->hiredis_connected = false;
+	r->tls_up = false;
+	if (r->tls)
+		lf_redis_tls_expect(r->tls, ac->c.fd);
 	r->connect_started_ms = lf_time_monotonic_ms();
 	/* AUTH and SELECT are queued before any other command */
 	if (r->cfg->redis_password[0] != '\0' || r->cfg->redis_user[0] != '\0') {
@@ -179,6 +242,7 @@ static void drop_connection(struct lf_redis *r)
 	r->ac = NULL;
 	r->state = R_DOWN;
 	ac->data = NULL;
+	lf_redis_tls_reset(r->tls);
 	redisAsyncFree(ac); /* completes pending commands with NULL */
 }
 
@@ -213,6 +277,19 @@ struct lf_redis *lf_redis_create(struct event_base *base, const struct lf_config
 		lf_redis_free(r);
 		return NULL;
 	}
+	if (cfg->redis_tls) {
+		char err[600], q[700];
+		r->tls = lf_redis_tls_create(base, cfg, on_tls_ready, on_tls_failed, r, err,
+					     sizeof err);
+		if (r->tls == NULL) {
+			/* the master checked the same files at start or reload:
+			 * they changed since; this worker goes on without Redis */
+			r->tls_broken = true;
+			lf_error("redis_tls_setup_failed", "subsys=redis error=%s",
+				 lf_log_quote(err, q, sizeof q));
+			return r;
+		}
+	}
 	start_connect(r);
 	return r;
 }
@@ -225,6 +302,7 @@ void lf_redis_free(struct lf_redis *r)
 	if (r->breaker_until_ms != 0) /* this worker no longer counts */
 		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, -1);
 	drop_connection(r);
+	lf_redis_tls_free(r->tls);
 	if (r->tick)
 		event_free(r->tick);
 	free(r);

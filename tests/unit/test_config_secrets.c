@@ -297,6 +297,61 @@ static void test_config_file_holding_a_secret(void)
 	clear_env();
 }
 
+static void test_tls_key_files(void)
+{
+	struct lf_config cfg;
+	char *errs, text[600];
+
+	/* a client key readable by others: a warning naming the key, refused
+	 * under secret_permissions = refuse; group-readable is fine */
+	const char *open_key = write_file("open-key.pem", "not read here\n", 0644);
+	const char *group_key = write_file("group-key.pem", "not read here\n", 0640);
+	const char *cert = write_file("cert.pem", "not read here\n", 0644);
+	snprintf(text, sizeof text,
+		 "[mysql]\nssl_mode = required\nssl_cert = %s\nssl_key = %s\n"
+		 "[redis]\ntls = on\ntls_cert = %s\ntls_key = %s\n",
+		 cert, open_key, cert, open_key);
+	const char *conf = write_file("keys.conf", text, 0640);
+	CU_ASSERT_FATAL(load(&cfg, conf, &errs));
+	CU_ASSERT_EQUAL(count_lines(errs), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, ":4: mysql.ssl_key: warning: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, ":8: redis.tls_key: warning: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, "readable by others (mode 0644)"));
+	lf_config_clear(&cfg);
+	free(errs);
+
+	setenv("LEDGERFLOW_SERVER_SECRET_PERMISSIONS", "refuse", 1);
+	CU_ASSERT_FALSE(load(&cfg, conf, &errs));
+	CU_ASSERT_EQUAL(count_lines(errs), 2);
+	CU_ASSERT_PTR_NULL(strstr(errs, "warning"));
+	free(errs);
+	setenv("LEDGERFLOW_REDIS_TLS_KEY", group_key, 1);
+	setenv("LEDGERFLOW_MYSQL_SSL_KEY", group_key, 1);
+	CU_ASSERT_TRUE(load(&cfg, conf, &errs));
+	CU_ASSERT_STRING_EQUAL(errs, "");
+	CU_ASSERT_STRING_EQUAL(cfg.redis_tls_key, group_key);
+	lf_config_clear(&cfg);
+	free(errs);
+	clear_env();
+
+	/* a certificate without its key (or the reverse) is a problem only
+	 * when TLS is on */
+	conf = write_file("half.conf", "[redis]\ntls = on\ntls_cert = /x/cert.pem\n", 0640);
+	CU_ASSERT_FALSE(load(&cfg, conf, &errs));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, "redis.tls_cert and redis.tls_key go together"));
+	free(errs);
+	conf = write_file("half-off.conf", "[redis]\ntls = off\ntls_cert = /x/cert.pem\n", 0640);
+	CU_ASSERT_TRUE(load(&cfg, conf, &errs));
+	CU_ASSERT_STRING_EQUAL(errs, "");
+	lf_config_clear(&cfg);
+	free(errs);
+	conf = write_file("half-mysql.conf", "[mysql]\nssl_mode = required\nssl_key = /x/key.pem\n",
+			  0640);
+	CU_ASSERT_FALSE(load(&cfg, conf, &errs));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, "mysql.ssl_cert and mysql.ssl_key go together"));
+	free(errs);
+}
+
 static int suite_init(void)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/lf-test-secrets-XXXXXX");
@@ -326,6 +381,7 @@ int main(void)
 		{"password file permissions", test_password_file_permissions},
 		{"password file problems", test_password_file_problems},
 		{"a configuration file holding a secret", test_config_file_holding_a_secret},
+		{"TLS private key files", test_tls_key_files},
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
