@@ -7,6 +7,9 @@
 #include <stdint.h>
 
 #define LF_TIME_STR_LEN 24 /* "2026-11-25T14:52:28.123Z", without NUL */
+/* 9999-12-31T23:59:59.999Z, the last DATETIME(3): "as long as what it
+ * names exists" (an account-creation key is never reaped) */
+#define LF_TIME_FOREVER_MS INT64_C(253402300799999)
 
 int64_t lf_time_now_ms(void);       /* CLOCK_REALTIME, Unix ms */
 int64_t lf_time_monotonic_ms(void); /* CLOCK_MONOTONIC ms */

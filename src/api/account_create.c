@@ -45,6 +45,12 @@
  *
  * Without a key an unknown outcome cannot be settled: the answer says so
  * (503, the account may exist) and never "nothing was changed".
+ *
+ * Unknown is a lost connection, and also any error after the CALL other
+ * than a deadlock or lock wait (LF_AGAIN, retried): with a key, the key
+ * settles it; a key without an outcome after an error reply then means
+ * nothing committed (500). Without a key it stays unknown (503): an error
+ * reply may follow the procedure's COMMIT.
  */
 enum create_state { CR_PARSE, CR_CLAIM, CR_DECIDE, CR_SETTLE, CR_FINISH };
 
@@ -65,6 +71,7 @@ struct create {
 	int max_retries;
 	unsigned retries;
 	int settles;
+	bool after_error; /* unknown after an error reply, not a lost connection */
 	struct lf_decision d;
 };
 
@@ -128,6 +135,12 @@ static bool create_decide(struct lf_store_conn *conn, struct create *c)
 		return true;
 	}
 	lf_rc rc = lf_api_retry(create_attempt, conn, c, c->max_retries, &c->retries);
+	if (rc == LF_ERROR) {
+		/* the error may have come after the procedure's COMMIT */
+		c->after_error = c->key.present;
+		create_unknown(c);
+		return true;
+	}
 	if (rc == LF_LOST)
 		create_unknown(c);
 	else if (rc != LF_OK)
@@ -158,6 +171,11 @@ static bool create_settle(struct lf_store_conn *conn, struct create *c)
 		create_unknown(c);
 	} else if (c->stored.found) {
 		lf_decision_from_stored(&c->d, &c->stored, c->req.fingerprint);
+	} else if (c->after_error) {
+		/* the CALL ended with an error and its key has no outcome:
+		 * nothing committed (the key is written in the same
+		 * transaction); deciding again would fail the same way */
+		lf_decision_internal(&c->d);
 	} else {
 		lf_decision_clear(&c->d);
 		create_enter(c, CR_DECIDE);
@@ -217,7 +235,7 @@ static void create_done(void *arg)
 {
 	struct create *c = arg;
 	struct lf_req *r = c->r;
-	if (c->d.kind == LF_DEC_UNKNOWN)
+	if (c->d.kind == LF_DEC_UNKNOWN && !c->after_error)
 		lf_metrics_inc(&r->app->zone->metrics->db_conn_lost);
 	if (c->state == CR_SETTLE && c->d.kind == LF_DEC_UNKNOWN && !r->replied &&
 	    c->settles < CR_SETTLE_ATTEMPTS) {
@@ -354,7 +372,9 @@ void lf_accounts_create(struct lf_req *r, const char *id)
 	c->req.currency = c->currency;
 	lf_uuid_v7(&c->req.opening_entry_id);
 	c->req.created_ms = lf_time_now_ms();
-	c->req.expires_ms = c->req.created_ms + cfg->idempotency_retention_ms;
+	/* the key lives as long as the account: a retry however late finds
+	 * it, never a second account (the caches keep it for the retention) */
+	c->req.expires_ms = LF_TIME_FOREVER_MS;
 	struct lf_account a = {.id = c->req.id,
 			       .balance = c->req.initial_balance,
 			       .created_ms = c->req.created_ms,

@@ -6,9 +6,10 @@
  * (SETTLE). The transfer is three steps: building the call (the request
  * and both possible bodies, rendered before the call so that the stored
  * body is the one sent), the retry loop (lf_api_retry), and mapping the
- * result to a decision. Error classes: LF_LOST on a write makes the
- * outcome unknown (lf_pay_unknown); LF_AGAIN past the retries is a
- * rolled-back 503; LF_ERROR a rolled-back 500; no connection a 503.
+ * result to a decision. Error classes: LF_LOST or LF_ERROR on a write make
+ * the outcome unknown, settled through the key (lf_pay_unknown); LF_AGAIN
+ * past the retries is a rolled-back 503; a read's LF_ERROR a 500; no
+ * connection a 503.
  */
 #include "config.h"
 
@@ -60,9 +61,10 @@ static bool decide_422(struct lf_store_conn *c, struct lf_pay *p, const char *co
 		lf_decision_from_stored(&p->d, &call.stored, p->fp);
 	else if (rc == LF_OK)
 		p->d.storable = true;
-	else if (rc == LF_LOST)
+	else if (rc == LF_LOST || rc == LF_ERROR) {
+		p->after_error = rc == LF_ERROR;
 		lf_pay_unknown(p);
-	else
+	} else
 		rolled_back(p, rc);
 	lf_stored_clear(&call.stored);
 	return rc != LF_LOST;
@@ -176,8 +178,15 @@ static bool transfer_decide(struct lf_store_conn *c, struct lf_pay *p, struct tr
 		lf_pay_unknown(p); /* during the CALL or after its COMMIT */
 		return false;
 	}
+	if (rc == LF_ERROR) {
+		/* the server may have committed before the error (or the
+		 * result could not be read): the key settles it */
+		p->after_error = true;
+		lf_pay_unknown(p);
+		return true;
+	}
 	if (rc != LF_OK) {
-		rolled_back(p, rc); /* LF_AGAIN past the retries, or LF_ERROR */
+		rolled_back(p, rc); /* LF_AGAIN past the retries */
 		return true;
 	}
 	switch (call->result) {
@@ -267,6 +276,13 @@ static bool settle(struct lf_store_conn *c, struct lf_pay *p)
 		return true;
 	}
 	lf_stored_clear(&stored);
+	if (p->after_error) {
+		/* the write ended with an error and its key has no outcome:
+		 * nothing committed (the key is written in the same
+		 * transaction); deciding again would fail the same way */
+		lf_decision_internal(&p->d);
+		return true;
+	}
 	lf_decision_clear(&p->d);
 	lf_pay_enter(p, PAY_DECIDE);
 	return decide(c, p);

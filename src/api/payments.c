@@ -186,7 +186,8 @@ static void pay_done(void *arg)
 	case PAY_SETTLE:
 		/* the outcome is still unknown: ask the key again, a few times */
 		if (p->d.kind == LF_DEC_UNKNOWN) {
-			lf_metrics_inc(&r->app->zone->metrics->db_conn_lost);
+			if (!p->after_error)
+				lf_metrics_inc(&r->app->zone->metrics->db_conn_lost);
 			if (!r->replied && p->settles < LF_SETTLE_ATTEMPTS) {
 				p->settles++;
 				if (pay_submit(p))

@@ -61,6 +61,7 @@ struct lf_pay {
 	uint64_t owner[2];
 	/* progress and result */
 	int settles;      /* settle jobs the loop sent after an unknown outcome */
+	bool after_error; /* unknown after an error reply, not a lost connection */
 	unsigned retries; /* deadlock / lock-wait retries, for the metric */
 	bool declined;    /* the decision is a fresh, recorded decline (metric) */
 	struct lf_decision d;
@@ -69,7 +70,10 @@ struct lf_pay {
 /* The one way to change state (asserts the transition is allowed). */
 void lf_pay_enter(struct lf_pay *p, enum lf_pay_state next);
 /* A write may have committed and its outcome is not known: the key must
- * decide (503 "could not be confirmed" unless a settle job learns it). */
+ * decide (503 "could not be confirmed" unless a settle job learns it).
+ * That is a lost connection, and any other error of a write but a deadlock
+ * or lock wait (p->after_error: then a key without an outcome means
+ * nothing committed, 500). */
 void lf_pay_unknown(struct lf_pay *p);
 
 /* A client may debit only its own accounts (admin any): clears found[0]

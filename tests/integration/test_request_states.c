@@ -13,7 +13,11 @@
  * and then, at the server's first reply bytes on that connection, closes
  * both sides instead of forwarding them. The procedures answer only after
  * their COMMIT, so the commit happened and its result is lost:
- * deterministically, without timing.
+ * deterministically, without timing. Armed "with an error", the proxy
+ * answers that CALL with a server error packet of its own instead (the
+ * commit happened, the daemon hears 1105), swallows the real answer and
+ * forwards everything after it: an error after the COMMIT, which the key
+ * must settle too.
  */
 #include "config.h"
 
@@ -44,6 +48,8 @@ static struct lf_h_daemon d;
 struct pair {
 	int c, s;     /* the daemon's side, the server's side; -1 when unused */
 	bool trapped; /* the marker went through: drop the server's reply */
+	bool inject;  /* ... and answer with an error packet instead */
+	bool swallow; /* the rest of that reply: dropped until the next command */
 	char tail[MARKER_MAX];
 	size_t tail_len; /* the last bytes from the client, for a split marker */
 };
@@ -54,6 +60,7 @@ static struct {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	char marker[MARKER_MAX]; /* armed when non-empty; guarded by mu */
+	bool with_error;         /* guarded by mu */
 	int fired;               /* guarded by mu */
 	volatile sig_atomic_t stop;
 	struct pair p[PROXY_PAIRS];
@@ -63,6 +70,15 @@ static void proxy_arm(const char *marker)
 {
 	pthread_mutex_lock(&X.mu);
 	snprintf(X.marker, sizeof X.marker, "%s", marker);
+	X.with_error = false;
+	pthread_mutex_unlock(&X.mu);
+}
+
+static void proxy_arm_error(const char *marker)
+{
+	pthread_mutex_lock(&X.mu);
+	snprintf(X.marker, sizeof X.marker, "%s", marker);
+	X.with_error = true;
 	pthread_mutex_unlock(&X.mu);
 }
 
@@ -107,11 +123,13 @@ static bool from_client(struct pair *p, const char *buf, size_t n)
 		memcpy(joined + p->tail_len, buf, n);
 		if (memmem(joined, p->tail_len + n, X.marker, ml) != NULL) {
 			p->trapped = true;
+			p->inject = X.with_error;
 			X.marker[0] = '\0'; /* one shot */
 		}
 		free(joined);
 	}
 	pthread_mutex_unlock(&X.mu);
+	p->swallow = false; /* a new command: its answer is forwarded */
 	size_t keep = n < MARKER_MAX - 1 ? n : MARKER_MAX - 1;
 	memcpy(p->tail, buf + n - keep, keep);
 	p->tail_len = keep;
@@ -169,6 +187,26 @@ static void *proxy_thread(void *arg)
 			bool ok = n > 0;
 			if (ok && who[k] % 2 == 0) {
 				ok = from_client(p, buf, (size_t)n);
+			} else if (ok && p->trapped && p->inject) {
+				/* the server answered the trapped CALL, after its
+				 * COMMIT: the daemon hears an error instead, with
+				 * the sequence number of the real answer */
+				static const char msg[] =
+					"\xff\x51\x04#HY000injected after the commit";
+				char pkt[4 + sizeof msg];
+				size_t len = sizeof msg - 1;
+				pkt[0] = (char)len;
+				pkt[1] = pkt[2] = 0;
+				pkt[3] = n >= 4 ? buf[3] : 1;
+				memcpy(pkt + 4, msg, len);
+				pthread_mutex_lock(&X.mu);
+				X.fired++;
+				pthread_mutex_unlock(&X.mu);
+				p->trapped = p->inject = false;
+				p->swallow = true;
+				ok = write_all(p->c, pkt, 4 + len);
+			} else if (ok && p->swallow) {
+				/* the rest of the real answer */
 			} else if (ok && p->trapped) {
 				/* the server answered the trapped CALL: after its
 				 * COMMIT. The daemon never sees the answer. */
@@ -395,6 +433,91 @@ static void test_payment_lost_after_commit(void)
 	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &d, "reconcile"), 0);
 }
 
+/* An error reply after a payment's COMMIT: not "nothing was changed" but
+ * settled through the key, the money moved once. */
+static void test_payment_error_after_commit(void)
+{
+	char a[37], b[37], key[64], bal[32];
+	struct lf_h_resp r;
+	CU_ASSERT_FATAL(lf_h_account(d.port, "err-pay-a", "USD", "50.00", a) == 201);
+	CU_ASSERT_FATAL(lf_h_account(d.port, "err-pay-b", "USD", NULL, b) == 201);
+	snprintf(key, sizeof key, "err-pay-%ld", (long)getpid());
+	int before = proxy_fired();
+	proxy_arm_error(key);
+	CU_ASSERT_EQUAL(pay(key, a, b, "7.00", &r), 201);
+	CU_ASSERT_EQUAL(proxy_fired(), before + 1);
+	CU_ASSERT(replayed(&r)); /* settled from the stored outcome */
+	CU_ASSERT_FALSE(says_nothing_changed(&r));
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(pay(key, a, b, "7.00", &r), 201);
+	CU_ASSERT(replayed(&r));
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(lf_h_balance(d.port, a, bal, sizeof bal), 200);
+	CU_ASSERT_STRING_EQUAL(bal, "43.00");
+	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &d, "reconcile"), 0);
+}
+
+/* The same for an account creation: with a key the 201 that committed,
+ * once; without one "outcome unknown", and the account does exist. */
+static void test_create_error_after_commit(void)
+{
+	char key[64], name[64], body[256];
+	struct lf_h_resp r;
+	snprintf(key, sizeof key, "err-create-%ld", (long)getpid());
+	snprintf(name, sizeof name, "err-create-%ld", (long)getpid());
+	snprintf(body, sizeof body,
+		 "{\"name\":\"%s\",\"currency\":\"EUR\",\"initialBalance\":\"5\"}", name);
+	int before = proxy_fired();
+	proxy_arm_error(key);
+	CU_ASSERT_EQUAL(post("/api/accounts", key, body, &r), 201);
+	CU_ASSERT_EQUAL(proxy_fired(), before + 1);
+	CU_ASSERT(replayed(&r));
+	lf_h_resp_free(&r);
+	char sql[256];
+	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM accounts WHERE name = '%s'", name);
+	CU_ASSERT_EQUAL(count(sql), 1);
+
+	char id[37] = "0190bbbb-0000-7000-8000-000000000001", path[80];
+	snprintf(id + 24, 13, "%012lx", (unsigned long)getpid());
+	snprintf(name, sizeof name, "err-nokey-%ld", (long)getpid());
+	snprintf(body, sizeof body, "{\"id\":\"%s\",\"name\":\"%s\",\"currency\":\"USD\"}", id,
+		 name);
+	before = proxy_fired();
+	proxy_arm_error(name);
+	CU_ASSERT_EQUAL(post("/api/accounts", NULL, body, &r), 503);
+	CU_ASSERT_EQUAL(proxy_fired(), before + 1);
+	CU_ASSERT_FALSE(says_nothing_changed(&r));
+	CU_ASSERT(r.body != NULL && strstr(r.body, "may have been created") != NULL);
+	lf_h_resp_free(&r);
+	snprintf(path, sizeof path, "/api/accounts/%s", id);
+	CU_ASSERT_EQUAL(lf_h_http(d.port, "GET", path, NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	lf_h_resp_free(&r);
+}
+
+/* An account-creation key is kept as long as the account: the reaper
+ * never takes it, so a retry however late finds it. */
+static void test_create_key_kept(void)
+{
+	char key[64], name[64], body[256], sql[400];
+	struct lf_h_resp r;
+	snprintf(key, sizeof key, "kept-create-%ld", (long)getpid());
+	snprintf(name, sizeof name, "kept-create-%ld", (long)getpid());
+	snprintf(body, sizeof body, "{\"name\":\"%s\",\"currency\":\"EUR\"}", name);
+	CU_ASSERT_EQUAL(post("/api/accounts", key, body, &r), 201);
+	lf_h_resp_free(&r);
+	snprintf(sql, sizeof sql,
+		 "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '%s'"
+		 " AND expires_at = '9999-12-31 23:59:59.999'",
+		 key);
+	CU_ASSERT_EQUAL(count(sql), 1);
+	/* a payment's key keeps the configured retention */
+	snprintf(sql, sizeof sql,
+		 "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'err-pay-%%'"
+		 " AND expires_at < NOW() + INTERVAL 2 DAY");
+	CU_ASSERT_EQUAL(count(sql), 1);
+}
+
 /* The daemon reaches the database through the proxy; migrations and the
  * tests' own SQL go straight to it. */
 static int setup(void)
@@ -427,6 +550,11 @@ static const struct lf_test state_tests[] = {
 	 test_create_lost_after_commit_without_key},
 	{"payment lost after COMMIT: settled by the key, money moved once",
 	 test_payment_lost_after_commit},
+	{"payment with an error reply after COMMIT: settled by the key",
+	 test_payment_error_after_commit},
+	{"account creation with an error reply after COMMIT: key settles; no key: unknown",
+	 test_create_error_after_commit},
+	{"an account-creation key is kept as long as the account", test_create_key_kept},
 };
 static const struct lf_suite suites[] = {{"request states", LF_TESTS(state_tests)}};
 
