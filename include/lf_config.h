@@ -75,6 +75,7 @@ struct lf_config {
 	/* [ratelimit] */
 	int ratelimit_rate;           /* per client, per second; burst = rate */
 	int ratelimit_anonymous_rate; /* per source address without a valid key */
+	bool ratelimit_global;        /* also counted across hosts in Redis */
 	/* where sql/ migrations live */
 	char *sql_dir;
 };

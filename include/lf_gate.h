@@ -35,4 +35,14 @@ void lf_gate_stop(struct lf_app *app);
  * (lf_auth_pepper_load) before the workers fork. */
 void lf_gate_set_pepper(const uint8_t pepper[LF_AUTH_PEPPER_LEN]);
 
+/* ---- auth/global_limit.c: [ratelimit] global, counted in Redis ---- */
+
+/* Has this host learnt that the client is past its rate, summed over
+ * every host, in the current second? */
+bool lf_global_limit_over(struct lf_app *app, uint64_t client, int64_t now_ms,
+			  uint32_t *retry_after_s);
+/* Count one admitted request in Redis (without waiting); an answer past
+ * rate marks the client over for the rest of the second. */
+void lf_global_limit_count(struct lf_app *app, uint64_t client, uint32_t rate, int64_t now_ms);
+
 #endif

@@ -39,12 +39,14 @@ struct lf_metrics {
 	uint64_t conn_body_timeout;   /* closed: body not complete within body_timeout */
 	uint64_t accept_errors;       /* accept() failed (EMFILE, ENFILE...): accepting paused */
 	/* the gate (src/auth/gate.c) */
-	uint64_t auth_epoch;        /* gauge: the newest authentication epoch seen */
-	uint64_t auth_lookups;      /* key lookups that went to the database */
-	uint64_t auth_rejected;     /* 401 answers */
-	uint64_t auth_forbidden;    /* 403 answers */
-	uint64_t rate_limited;      /* 429 answers, keyed requests */
-	uint64_t rate_limited_anon; /* 429 answers, per source address */
+	uint64_t auth_epoch;                   /* gauge: the newest authentication epoch seen */
+	uint64_t auth_lookups;                 /* key lookups that went to the database */
+	uint64_t auth_rejected;                /* 401 answers */
+	uint64_t auth_forbidden;               /* 403 answers */
+	uint64_t rate_limited;                 /* 429 answers, keyed requests */
+	uint64_t rate_limited_anon;            /* 429 answers, per source address */
+	uint64_t rate_limited_global;          /* 429 answers, [ratelimit] global */
+	uint64_t ratelimit_global_unavailable; /* requests not counted globally: Redis */
 };
 
 static inline void lf_metrics_add(uint64_t *counter, uint64_t n)

@@ -9,7 +9,8 @@
  * found or not, is cached. The key is then checked against the row's
  * digest (HMAC-SHA-256 under the pepper, constant-time), its revocation
  * and its expiry after a rotation; the client's token bucket is charged;
- * the route's scopes are checked. A request without a valid key is charged
+ * the route's scopes are checked ([ratelimit] global adds a count across
+ * hosts in Redis: global_limit.c). A request without a valid key is charged
  * to its source address's bucket ([ratelimit] anonymous_rate) and answered
  * 401 (or 429). A lookup is made only while the address's lookup bucket
  * (the same rate) has a token, and one that finds no valid key takes one,
@@ -228,8 +229,19 @@ static void admit(struct passage *p, const struct cached_key *k)
 	r->client.admin = (k->scopes & LF_SCOPE_ADMIN) != 0;
 	snprintf(r->client.prefix, sizeof r->client.prefix, "%s", p->prefix);
 	uint32_t rate = k->rate ? k->rate : (uint32_t)r->app->cfg->ratelimit_rate;
+	int64_t now = lf_time_now_ms();
+	uint32_t retry_s = 1;
+	if (r->app->cfg->ratelimit_global &&
+	    lf_global_limit_over(r->app, r->client.id, now, &retry_s)) {
+		struct lf_rate_verdict v = {.retry_after_s = retry_s, .reset_s = retry_s};
+		lf_metrics_inc(&r->app->zone->metrics->rate_limited_global);
+		answer_429(r, "global", rate, &v);
+		return;
+	}
 	if (!charge_client(r, rate))
 		return;
+	if (r->app->cfg->ratelimit_global)
+		lf_global_limit_count(r->app, r->client.id, rate, now);
 	if (!lf_auth_scopes_allow(k->scopes, p->scopes)) {
 		lf_metrics_inc(&r->app->zone->metrics->auth_forbidden);
 		char need[160];

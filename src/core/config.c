@@ -174,6 +174,8 @@ static const struct key keys[] = {
 	 "how long a worker trusts a key lookup without asking the database"},
 	{"ratelimit", "rate", T_INT, O(ratelimit_rate), "1000", 1, 1000000, R, NULL,
 	 "requests per second per client (burst = rate); client create --rate overrides"},
+	{"ratelimit", "global", T_BOOL, O(ratelimit_global), "off", 0, 0, R, NULL,
+	 "also count each client's requests across every host in Redis (fails open)"},
 	{"ratelimit", "anonymous_rate", T_INT, O(ratelimit_anonymous_rate), "20", 1, 1000000, R,
 	 NULL, "requests per second per source address without a valid key"},
 	{"paths", "sql_dir", T_STRING, O(sql_dir), LF_DEFAULT_SQL_DIR, 0, 4096,

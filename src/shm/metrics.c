@@ -185,6 +185,25 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		(unsigned long long)load(&m->conn_body_timeout));
 	counter(out, "ledgerflow_accept_errors_total",
 		"accept() failures (EMFILE, ENFILE...) that paused accepting.", &m->accept_errors);
+	counter(out, "ledgerflow_auth_lookups_total", "API key lookups that went to the database.",
+		&m->auth_lookups);
+	counter(out, "ledgerflow_auth_rejected_total", "401 answers: no valid API key.",
+		&m->auth_rejected);
+	counter(out, "ledgerflow_auth_forbidden_total", "403 answers: a scope was missing.",
+		&m->auth_forbidden);
+	evbuffer_add_printf(
+		out,
+		"# HELP ledgerflow_rate_limited_total 429 answers, by the limit that refused.\n"
+		"# TYPE ledgerflow_rate_limited_total counter\n"
+		"ledgerflow_rate_limited_total{limit=\"client\"} %llu\n"
+		"ledgerflow_rate_limited_total{limit=\"anonymous\"} %llu\n"
+		"ledgerflow_rate_limited_total{limit=\"global\"} %llu\n",
+		(unsigned long long)load(&m->rate_limited),
+		(unsigned long long)load(&m->rate_limited_anon),
+		(unsigned long long)load(&m->rate_limited_global));
+	counter(out, "ledgerflow_ratelimit_global_unavailable_total",
+		"Requests [ratelimit] global could not count in Redis (the limit failed open).",
+		&m->ratelimit_global_unavailable);
 
 	evbuffer_add_printf(out, "# HELP ledgerflow_request_duration_seconds Request latency.\n"
 				 "# TYPE ledgerflow_request_duration_seconds histogram\n");

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -356,6 +357,113 @@ static void test_anonymous_burst(void)
 	CU_ASSERT_EQUAL(lf_h_daemon_stop(&d2, SIGTERM, 15000), 0);
 }
 
+/* Wall-clock ms (the global windows are wall-clock seconds). */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start at the beginning of a wall-clock second. */
+static void at_second_start(void)
+{
+	while (wall_ms() % 1000 > 50)
+		usleep(5 * 1000);
+}
+
+/* [ratelimit] global: two hosts (two daemons sharing the database and
+ * Redis), one client of rate 4, requests alternating between them within
+ * one second: each host's own bucket would let 8 through; counted in
+ * Redis, the rate plus at most one reply-late request per host. */
+static void test_global_burst(void)
+{
+	char key[128], path[96];
+	CU_ASSERT_FATAL(lf_h_ctl_key(&fx.env, &fx.d,
+				     "client create global-co --scopes accounts:read --rate 4", key,
+				     sizeof key) == 0);
+	struct lf_h_daemon h[2];
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_FATAL(
+			lf_h_daemon_config(&fx.env, &h[i], fx.db, 1, "[ratelimit]\nglobal = on\n"));
+		CU_ASSERT_FATAL(lf_h_daemon_start(&fx.env, &h[i]));
+	}
+	snprintf(path, sizeof path, "/api/accounts/%s", funded);
+	lf_h_auth_use(key);
+	int ok = 0, global = 0, other = 0, tries = 0;
+	bool one_window = false;
+	char policy[96] = "";
+	while (!one_window && tries++ < 3) {
+		usleep(1100 * 1000); /* the buckets are full again */
+		struct lf_h_conn c[2];
+		CU_ASSERT_FATAL(lf_h_connect(&c[0], h[0].port) && lf_h_connect(&c[1], h[1].port));
+		ok = global = other = 0;
+		at_second_start();
+		int64_t start = wall_ms();
+		for (int i = 0; i < 16; i++) {
+			struct lf_h_resp r;
+			CU_ASSERT_EQUAL(lf_h_request(&c[i % 2], "GET", path, NULL, NULL, &r), 0);
+			char pol[96] = "";
+			lf_h_header(&r, "RateLimit-Policy", pol, sizeof pol);
+			if (r.status == 404)
+				ok++;
+			else if (r.status == 429 && strncmp(pol, "\"global\"", 8) == 0) {
+				global++;
+				snprintf(policy, sizeof policy, "%s", pol);
+			} else if (r.status != 429)
+				other++;
+			lf_h_resp_free(&r);
+		}
+		one_window = wall_ms() / 1000 == start / 1000;
+		lf_h_close(&c[0]);
+		lf_h_close(&c[1]);
+	}
+	CU_ASSERT(one_window);
+	CU_ASSERT(ok >= 4 && ok <= 6);
+	if (ok < 4 || ok > 6)
+		fprintf(stderr, "\n  global burst: %d admitted, %d global 429\n", ok, global);
+	CU_ASSERT(global >= 1);
+	CU_ASSERT_EQUAL(other, 0);
+	CU_ASSERT_STRING_EQUAL(policy, "\"global\";q=4;w=1");
+	long long refused = 0, a = 0;
+	CU_ASSERT(lf_h_metric(h[0].port, "ledgerflow_rate_limited_total{limit=\"global\"}", &a));
+	CU_ASSERT(lf_h_metric(h[1].port, "ledgerflow_rate_limited_total{limit=\"global\"}",
+			      &refused));
+	CU_ASSERT_EQUAL(a + refused, global);
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL(lf_h_daemon_stop(&h[i], SIGTERM, 15000), 0);
+
+	/* Redis unreachable: the limit fails open to the host's own bucket,
+	 * with a log line and a metric */
+	struct lf_h_daemon lone;
+	char port[16];
+	snprintf(port, sizeof port, "%u", lf_h_free_port());
+	setenv("LEDGERFLOW_REDIS_PORT", port, 1);
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &lone, fx.db, 1, "[ratelimit]\nglobal = on\n"));
+	bool started = lf_h_daemon_start(&fx.env, &lone);
+	unsetenv("LEDGERFLOW_REDIS_PORT");
+	CU_ASSERT_FATAL(started);
+	usleep(1100 * 1000);
+	struct lf_h_conn c;
+	CU_ASSERT_FATAL(lf_h_connect(&c, lone.port));
+	ok = 0;
+	for (int i = 0; i < 8; i++) {
+		struct lf_h_resp r;
+		CU_ASSERT_EQUAL(lf_h_request(&c, "GET", path, NULL, NULL, &r), 0);
+		ok += r.status == 404;
+		lf_h_resp_free(&r);
+	}
+	lf_h_close(&c);
+	CU_ASSERT(ok >= 4 && ok <= 5); /* the bucket, plus a token that refilled */
+	long long unavailable = 0;
+	CU_ASSERT(lf_h_metric(lone.port, "ledgerflow_ratelimit_global_unavailable_total",
+			      &unavailable));
+	CU_ASSERT(unavailable >= 4);
+	CU_ASSERT(lf_h_log_contains(&lone, "msg=ratelimit_global_unavailable"));
+	CU_ASSERT_EQUAL(lf_h_daemon_stop(&lone, SIGTERM, 15000), 0);
+	as_admin();
+}
+
 static void test_429_not_stored(void)
 {
 	/* a payment refused by the bucket is not an outcome: the same key
@@ -495,6 +603,8 @@ static const struct lf_test auth_tests[] = {
 	{"the same Idempotency-Key from two clients", test_same_key_two_clients},
 	{"a client's burst: exactly its rate, RateLimit headers", test_client_burst},
 	{"an address's burst without a key", test_anonymous_burst},
+	{"[ratelimit] global: one limit across two hosts; fails open without Redis",
+	 test_global_burst},
 	{"a 429 is not a stored outcome", test_429_not_stored},
 	{"rotate keeps the old key through its grace; revoke within a second",
 	 test_revoke_and_rotate},

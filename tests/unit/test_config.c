@@ -159,6 +159,7 @@ static const struct kcase cases[] = {
 	{"auth.cache_ttl", "2s", V_MS, O(auth_cache_ttl_ms), NULL, 2000},
 	{"ratelimit.rate", "250", V_INT, O(ratelimit_rate), NULL, 250},
 	{"ratelimit.anonymous_rate", "7", V_INT, O(ratelimit_anonymous_rate), NULL, 7},
+	{"ratelimit.global", "on", V_BOOL, O(ratelimit_global), NULL, 1},
 	{"paths.sql_dir", "/tmp/lf-sql", V_STR, O(sql_dir), "/tmp/lf-sql", 0},
 };
 /* clang-format on */
