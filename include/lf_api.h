@@ -21,6 +21,7 @@
 struct json_object;
 struct lf_body;
 struct lf_client;
+struct lf_db_batch_kind;
 struct lf_req;
 struct lf_store_conn;
 
@@ -75,7 +76,15 @@ struct lf_api_read_spec {
 		       void *row);
 	/* on the loop: render row (false when out of memory) */
 	bool (*render)(struct lf_body *out, const void *row);
+	/* optional: n reads at once (concurrent GETs in one query): rows is
+	 * n * row_size bytes, rcs[i] as fetch's; batch's work is
+	 * lf_api_by_id_batch_work */
+	lf_rc (*fetch_many)(struct lf_store_conn *c, int n, const lf_uuid *ids,
+			    const struct lf_client *who, void *rows, lf_rc *rcs);
+	const struct lf_db_batch_kind *batch;
 };
+/* The batch work of every spec with fetch_many (lf_dbpool.h). */
+bool lf_api_by_id_batch_work(struct lf_store_conn *c, void **args, int n);
 /* GET /{resource}/{id}: 400 invalid_id, then one read scoped to r's
  * client, then 200 / 404 / 503 / 500. */
 void lf_api_get_by_id(struct lf_req *r, const char *id, const struct lf_api_read_spec *spec);

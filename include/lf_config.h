@@ -46,7 +46,9 @@ struct lf_config {
 	int64_t mysql_connect_timeout_ms;
 	int64_t mysql_lock_wait_timeout_ms;
 	int mysql_max_retries;
-	int mysql_max_queue;  /* per worker: jobs waiting for a connection; past it 503 */
+	int mysql_max_queue; /* per worker: jobs waiting for a connection; past it 503 */
+	int mysql_batch_max; /* jobs of a batch kind run together (group commit) */
+	int mysql_batch_window_us;
 	char *mysql_ssl_mode; /* disabled|preferred|required|verify_ca|verify_identity */
 	char *mysql_ssl_ca, *mysql_ssl_cert, *mysql_ssl_key; /* "" = none */
 	/* [redis] */

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lf_metrics.h"
 #include "lf_store.h"
 
 struct event_base;
@@ -25,9 +26,18 @@ typedef bool (*lf_db_work_fn)(struct lf_store_conn *conn, void *arg);
 typedef void (*lf_db_done_fn)(void *arg);
 
 /* max_queue bounds the jobs waiting for a thread (mysql.max_queue);
- * metrics (may be NULL) counts the jobs refused past it. */
+ * metrics (may be NULL) counts the jobs refused past it. batch_max and
+ * batch_window_us: the most jobs of a batch kind run together, and how long
+ * a thread waits for more after the first ([mysql] batch_max,
+ * batch_window). */
+struct lf_dbpool_limits {
+	int max_queue;
+	int batch_max;
+	int64_t batch_window_us;
+};
 struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_params *params,
-				   int size, int max_queue, struct lf_metrics *metrics);
+				   int size, const struct lf_dbpool_limits *limits,
+				   struct lf_metrics *metrics);
 /* Queue a job. deadline_ms (monotonic) bounds the wait for a connection:
  * a job still queued then runs with conn == NULL. LF_OK: queued, done()
  * will run. LF_AGAIN: max_queue jobs are already waiting, nothing was
@@ -41,6 +51,20 @@ lf_rc lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn
  * attempt left behind before it writes again (payments resolve their key). */
 lf_rc lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done,
 			     void *arg, int64_t deadline_ms) __attribute__((warn_unused_result));
+/* Work that may be done for several jobs at once: when a pool thread
+ * takes such a job it also takes the jobs of the same kind already
+ * waiting (and those arriving within the pool's batch window), up to the
+ * pool's batch_max, and runs them together: args[0..n) are the jobs'
+ * args in arrival order; conn is NULL when no connection could be had
+ * (each job then learns so). Returns false when the connection broke: the
+ * pool reconnects and runs the batch once more (as submit_rerun). */
+struct lf_db_batch_kind {
+	enum lf_metrics_batch_kind metric; /* its histogram in /metrics */
+	bool (*work)(struct lf_store_conn *conn, void **args, int n);
+};
+lf_rc lf_dbpool_submit_batch(struct lf_dbpool *pool, const struct lf_db_batch_kind *kind,
+			     lf_db_done_fn done, void *arg, int64_t deadline_ms)
+	__attribute__((warn_unused_result));
 /* Connections currently established (for /readyz and logs). */
 int lf_dbpool_connected(struct lf_dbpool *pool);
 /* Stop the threads after their current job and free the pool; queued jobs

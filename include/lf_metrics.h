@@ -13,6 +13,9 @@ struct evbuffer;
 struct lf_cache;
 
 #define LF_METRICS_LATENCY_BUCKETS 12
+/* jobs the pool hands a thread at once, by kind (lf_dbpool.h) */
+enum lf_metrics_batch_kind { LF_BATCH_ACCOUNT_READ, LF_BATCH_PAYMENT, LF_BATCH_KINDS };
+#define LF_METRICS_BATCH_BUCKETS 8 /* 1, 2, 4 ... 64, +Inf */
 
 struct lf_metrics {
 	uint64_t http_responses[6]; /* index = status / 100 (0 unused) */
@@ -26,8 +29,10 @@ struct lf_metrics {
 	uint64_t redis_errors, redis_breaker_open; /* breaker_open: times it opened */
 	int64_t redis_breaker_open_now;            /* gauge: workers whose breaker is open */
 	uint64_t db_retries, db_unavailable, db_conn_lost;
-	uint64_t db_queue_full;   /* jobs refused: the worker's job queue was at mysql.max_queue */
-	uint64_t readyz_db_pings; /* database pings made for /readyz's state */
+	uint64_t db_queue_full; /* jobs refused: the worker's job queue was at mysql.max_queue */
+	uint64_t db_batch_bucket[LF_BATCH_KINDS][LF_METRICS_BATCH_BUCKETS]; /* not cumulative */
+	uint64_t db_batch_jobs[LF_BATCH_KINDS]; /* the histogram's sum */
+	uint64_t readyz_db_pings;               /* database pings made for /readyz's state */
 	uint64_t reloads, workers_spawned, workers_died;
 	uint64_t keys_reaped;
 	uint64_t latency_bucket[LF_METRICS_LATENCY_BUCKETS]; /* cumulative at render */
@@ -54,6 +59,16 @@ static inline void lf_metrics_add(uint64_t *counter, uint64_t n)
 	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 #define lf_metrics_inc(counter) lf_metrics_add((counter), 1)
+
+/* One batch of n jobs of a kind was handed to a pool thread. */
+static inline void lf_metrics_batch(struct lf_metrics *m, enum lf_metrics_batch_kind kind, int n)
+{
+	unsigned b = 0;
+	while (b + 1 < LF_METRICS_BATCH_BUCKETS && n > (1 << b))
+		b++;
+	lf_metrics_inc(&m->db_batch_bucket[kind][b]);
+	lf_metrics_add(&m->db_batch_jobs[kind], (uint64_t)n);
+}
 
 static inline void lf_metrics_gauge_add(int64_t *gauge, int64_t n)
 {

@@ -105,6 +105,11 @@ lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_ac
 			      enum lf_create_result *result, struct lf_stored *stored);
 /* Reads take who is asking: a non-admin client sees only its own rows,
  * anything else is LF_DECLINED exactly like a missing row. */
+/* n accounts in as few queries as can be (concurrent GETs): rcs[i] is
+ * LF_OK with out[i], or LF_DECLINED when id[i] is missing or who[i] may
+ * not see it. Returns the first failure (then rcs[] mean nothing). */
+lf_rc lf_store_get_accounts(struct lf_store_conn *c, int n, const lf_uuid *ids,
+			    const struct lf_client *who, struct lf_account *out, lf_rc *rcs);
 lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
 			   struct lf_account *out);
 

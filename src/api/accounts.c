@@ -47,6 +47,17 @@ static bool render_account(struct lf_body *out, const void *row)
 	return lf_render_account_body(out, row);
 }
 
+static lf_rc fetch_accounts(struct lf_store_conn *c, int n, const lf_uuid *ids,
+			    const struct lf_client *who, void *rows, lf_rc *rcs)
+{
+	return lf_store_get_accounts(c, n, ids, who, rows, rcs);
+}
+
+static const struct lf_db_batch_kind account_reads = {
+	.metric = LF_BATCH_ACCOUNT_READ,
+	.work = lf_api_by_id_batch_work,
+};
+
 static const struct lf_api_read_spec account_spec = {
 	.invalid_id_detail = "The account id is not a UUID.",
 	.not_found_code = "account_not_found",
@@ -54,6 +65,8 @@ static const struct lf_api_read_spec account_spec = {
 	.row_size = sizeof(struct lf_account),
 	.fetch = fetch_account,
 	.render = render_account,
+	.fetch_many = fetch_accounts,
+	.batch = &account_reads,
 };
 
 void lf_accounts_get(struct lf_req *r, const char *id)

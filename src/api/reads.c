@@ -6,6 +6,8 @@
  * the whole GET-by-id path, which a resource describes with a small table
  * (lf_api_read_spec). Reads are always scoped to the asking client: the
  * store returns someone else's row exactly as it returns a missing one.
+ * A resource with fetch_many is read in batches: the GETs waiting for the
+ * pool when a thread frees up are answered from one query.
  */
 #include "config.h"
 
@@ -71,6 +73,41 @@ static bool by_id_work(struct lf_store_conn *c, void *arg)
 	return g->rc != LF_LOST;
 }
 
+bool lf_api_by_id_batch_work(struct lf_store_conn *c, void **args, int n)
+{
+	struct by_id *g0 = args[0];
+	const struct lf_api_read_spec *spec = g0->spec;
+	if (c == NULL || n == 1) {
+		for (int i = 0; i < n; i++)
+			(void)by_id_work(c, args[i]);
+		return c == NULL || ((struct by_id *)args[0])->rc != LF_LOST;
+	}
+	lf_uuid *ids = malloc((size_t)n * sizeof *ids);
+	struct lf_client *who = malloc((size_t)n * sizeof *who);
+	lf_rc *rcs = malloc((size_t)n * sizeof *rcs);
+	unsigned char *rows = malloc((size_t)n * spec->row_size);
+	lf_rc rc = LF_ERROR;
+	if (ids != NULL && who != NULL && rcs != NULL && rows != NULL) {
+		for (int i = 0; i < n; i++) {
+			struct by_id *g = args[i];
+			ids[i] = g->id;
+			who[i] = g->who;
+		}
+		rc = spec->fetch_many(c, n, ids, who, rows, rcs);
+	}
+	for (int i = 0; i < n; i++) {
+		struct by_id *g = args[i];
+		g->rc = rc == LF_OK ? rcs[i] : rc;
+		if (g->rc == LF_OK)
+			memcpy(g->row, rows + (size_t)i * spec->row_size, spec->row_size);
+	}
+	free(ids);
+	free(who);
+	free(rcs);
+	free(rows);
+	return rc != LF_LOST;
+}
+
 static void by_id_done(void *arg)
 {
 	struct by_id *g = arg;
@@ -98,6 +135,17 @@ void lf_api_get_by_id(struct lf_req *r, const char *id, const struct lf_api_read
 		return;
 	}
 	lf_req_arm_deadline(r, r->app->cfg->request_timeout_ms);
+	if (spec->batch != NULL) {
+		int64_t deadline = lf_time_monotonic_ms() + r->app->cfg->mysql_request_timeout_ms;
+		lf_req_hold(r);
+		if (lf_dbpool_submit_batch(r->app->db, spec->batch, by_id_done, g, deadline) ==
+		    LF_OK)
+			return;
+		lf_req_release(r);
+		struct lf_body none = {0};
+		lf_api_read_send(r, LF_LOST, &none, NULL, NULL); /* full or stopping */
+		return;
+	}
 	if (!lf_api_read_submit(r, by_id_work, by_id_done, g)) {
 		struct lf_body none = {0};
 		lf_api_read_send(r, LF_LOST, &none, NULL, NULL); /* the pool is stopping */

@@ -201,8 +201,10 @@ static int setup(const struct lf_config *cfg, int listen_fd, int ops_fd, int cha
 		return 1;
 
 	struct lf_db_params p = db_params(cfg);
-	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size, cfg->mysql_max_queue,
-				    zone->metrics);
+	struct lf_dbpool_limits limits = {.max_queue = cfg->mysql_max_queue,
+					  .batch_max = cfg->mysql_batch_max,
+					  .batch_window_us = cfg->mysql_batch_window_us};
+	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size, &limits, zone->metrics);
 	if (W.app.db == NULL) {
 		lf_error("worker_setup_failed", "reason=\"database pool\"");
 		return 1;

@@ -151,6 +151,32 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		&m->db_unavailable);
 	counter(out, "ledgerflow_db_connections_lost_total", "Database connections lost mid-call.",
 		&m->db_conn_lost);
+	static const char *const batch_kind[LF_BATCH_KINDS] = {"account_read", "payment"};
+	evbuffer_add_printf(out, "# HELP ledgerflow_db_batch_size Jobs handed to one pool "
+				 "thread at once (one query or one transaction), by kind.\n"
+				 "# TYPE ledgerflow_db_batch_size histogram\n");
+	for (unsigned k = 0; k < LF_BATCH_KINDS; k++) {
+		uint64_t cumulative = 0;
+		for (unsigned b = 0; b < LF_METRICS_BATCH_BUCKETS; b++) {
+			cumulative += load(&m->db_batch_bucket[k][b]);
+			if (b + 1 < LF_METRICS_BATCH_BUCKETS)
+				evbuffer_add_printf(out,
+						    "ledgerflow_db_batch_size_bucket{kind=\"%s\","
+						    "le=\"%u\"} %llu\n",
+						    batch_kind[k], 1u << b,
+						    (unsigned long long)cumulative);
+			else
+				evbuffer_add_printf(out,
+						    "ledgerflow_db_batch_size_bucket{kind=\"%s\","
+						    "le=\"+Inf\"} %llu\n",
+						    batch_kind[k], (unsigned long long)cumulative);
+		}
+		evbuffer_add_printf(out,
+				    "ledgerflow_db_batch_size_sum{kind=\"%s\"} %llu\n"
+				    "ledgerflow_db_batch_size_count{kind=\"%s\"} %llu\n",
+				    batch_kind[k], (unsigned long long)load(&m->db_batch_jobs[k]),
+				    batch_kind[k], (unsigned long long)cumulative);
+	}
 	counter(out, "ledgerflow_db_queue_full_total",
 		"Database jobs refused at once (503): the worker's job queue was full.",
 		&m->db_queue_full);

@@ -96,6 +96,76 @@ lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, const str
 	return lf_store_finish(c, st, LF_OK);
 }
 
+/* Up to LF_STORE_ACCOUNTS_PER_READ of the n accounts, from `from`. */
+static lf_rc get_accounts_chunk(struct lf_store_conn *c, int from, int n, const lf_uuid *ids,
+				const struct lf_client *who, struct lf_account *out, lf_rc *rcs)
+{
+	MYSQL_STMT *st;
+	lf_rc rc = lf_store_stmt(c, ST_GET_ACCOUNTS, &st);
+	if (rc != LF_OK)
+		return rc;
+	int m = n - from < LF_STORE_ACCOUNTS_PER_READ ? n - from : LF_STORE_ACCOUNTS_PER_READ;
+	MYSQL_BIND in[LF_STORE_ACCOUNTS_PER_READ], b[7];
+	struct col k[7];
+	memset(in, 0, sizeof in);
+	memset(b, 0, sizeof b);
+	memset(k, 0, sizeof k);
+	for (int i = 0; i < LF_STORE_ACCOUNTS_PER_READ; i++)
+		in_uuid(&in[i], &ids[from + (i < m ? i : m - 1)]);
+	if ((rc = lf_store_run(c, st, in)) != LF_OK)
+		return rc;
+	uint8_t id[16];
+	uint64_t owner = 0;
+	struct lf_account a;
+	MYSQL_TIME t_created, t_updated;
+	out_bind(&b[0], &k[0], MYSQL_TYPE_BLOB, id, sizeof id);
+	out_bind(&b[1], &k[1], MYSQL_TYPE_LONGLONG, &owner, 0);
+	b[1].is_unsigned = 1;
+	out_bind(&b[2], &k[2], MYSQL_TYPE_STRING, a.name, sizeof a.name);
+	out_bind(&b[3], &k[3], MYSQL_TYPE_STRING, a.currency, sizeof a.currency);
+	out_bind(&b[4], &k[4], MYSQL_TYPE_LONGLONG, &a.balance, 0);
+	out_bind(&b[5], &k[5], MYSQL_TYPE_DATETIME, &t_created, 0);
+	out_bind(&b[6], &k[6], MYSQL_TYPE_DATETIME, &t_updated, 0);
+	if (mysql_stmt_bind_result(st, b))
+		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	for (;;) {
+		int f = lf_store_next_row(c, st);
+		if (f < 0)
+			return lf_store_finish(c, st, lf_store_last_rc(c));
+		if (f == 1)
+			break;
+		if (!out_uuid_ok(&k[0]))
+			continue;
+		out_str_fix(a.name, sizeof a.name, &k[2]);
+		out_str_fix(a.currency, sizeof a.currency, &k[3]);
+		a.created_ms = lf_store_time_to_ms(&t_created);
+		a.updated_ms = lf_store_time_to_ms(&t_updated);
+		memcpy(a.id.b, id, 16);
+		/* every asker of this id that may see it (the same scope as
+		 * ST_GET_ACCOUNT: admin, or the owner) */
+		for (int i = from; i < from + m; i++) {
+			if (memcmp(ids[i].b, id, 16) != 0 || !(who[i].admin || who[i].id == owner))
+				continue;
+			out[i] = a;
+			rcs[i] = LF_OK;
+		}
+	}
+	return lf_store_finish(c, st, LF_OK);
+}
+
+lf_rc lf_store_get_accounts(struct lf_store_conn *c, int n, const lf_uuid *ids,
+			    const struct lf_client *who, struct lf_account *out, lf_rc *rcs)
+{
+	for (int i = 0; i < n; i++)
+		rcs[i] = LF_DECLINED;
+	for (int from = 0; from < n; from += LF_STORE_ACCOUNTS_PER_READ) {
+		lf_rc rc = get_accounts_chunk(c, from, n, ids, who, out, rcs);
+		if (rc != LF_OK)
+			return rc;
+	}
+	return LF_OK;
+}
+
 lf_rc lf_store_account_currencies(struct lf_store_conn *c, const lf_uuid ids[2], bool found[2],
 				  char currency[2][4], uint64_t owner[2])
 {

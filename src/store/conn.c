@@ -32,6 +32,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * someone else's row is not there, exactly like a missing one. */
 	[ST_GET_ACCOUNT] = "SELECT name, currency, balance, created_at, updated_at"
 			   " FROM accounts WHERE id = ? AND (? OR owner_client_id = ?)",
+	/* concurrent reads of accounts, in one query; scoped in the store
+	 * (lf_store_get_accounts), each row to its own asker */
+	[ST_GET_ACCOUNTS] = "SELECT id, owner_client_id, name, currency, balance, created_at,"
+			    " updated_at FROM accounts WHERE id IN"
+			    " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_CURRENCIES] = "SELECT id, currency, owner_client_id FROM accounts WHERE id IN (?, ?)",
 	[ST_GET_PAYMENT] = "SELECT from_account_id, to_account_id, amount, currency,"
 			   " reference, status, created_at FROM payments"
@@ -66,6 +71,7 @@ static const char *const stmt_name[ST_COUNT] = {
 	[ST_CREATE] = "create_account",
 	[ST_GET_OUTCOME] = "get_outcome",
 	[ST_GET_ACCOUNT] = "get_account",
+	[ST_GET_ACCOUNTS] = "get_accounts",
 	[ST_CURRENCIES] = "account_currencies",
 	[ST_GET_PAYMENT] = "get_payment",
 	[ST_LEDGER] = "list_ledger",

@@ -12,6 +12,14 @@
  * The FIFO is bounded (mysql.max_queue): past it a job is refused at once
  * (LF_AGAIN, counted, logged rate-limited) so a flood of requests costs a
  * fast 503 each, not memory and a 503 at its deadline.
+ *
+ * Batches: a job of a batch kind (lf_dbpool_submit_batch) is taken
+ * together with the jobs of its kind already waiting, in arrival order,
+ * and, when fewer than batch_max, the thread waits batch_window_us once for
+ * more (the group commit of payments; one query for concurrent account
+ * reads). Members whose deadline passed are answered on their own with
+ * conn == NULL. The batch runs under the first member's log context (the
+ * others' lines name it); each member's done runs under its own.
  */
 #include "config.h"
 
@@ -20,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -32,6 +41,7 @@
 #define LF_DBPOOL_RECONNECT_BACKOFF_MS 250
 
 struct job {
+	const struct lf_db_batch_kind *kind; /* a batchable job; else work */
 	lf_db_work_fn work;
 	lf_db_done_fn done;
 	void *arg;
@@ -53,6 +63,8 @@ struct lf_dbpool {
 	struct queue todo; /* guarded by lock */
 	int queued;        /* jobs in todo; guarded by lock */
 	int max_queue;
+	int batch_max;
+	int64_t batch_window_us;
 	struct lf_metrics *metrics;
 	struct queue done;               /* guarded by lock */
 	bool stopping;                   /* guarded by lock */
@@ -135,6 +147,100 @@ static void drop_conn(struct lf_dbpool *pool, struct lf_store_conn **c)
 	pthread_mutex_unlock(&pool->lock);
 }
 
+/* Move the waiting jobs of j's kind, oldest first, into batch[] (which
+ * holds n already), up to max. Under the lock. */
+static int gather(struct lf_dbpool *pool, struct job **batch, int n, int max)
+{
+	const struct lf_db_batch_kind *kind = batch[0]->kind;
+	struct job **link = &pool->todo.head, *prev = NULL;
+	while (*link != NULL && n < max) {
+		struct job *x = *link;
+		if (x->kind != kind) {
+			prev = x;
+			link = &x->next;
+			continue;
+		}
+		*link = x->next;
+		if (pool->todo.tail == x)
+			pool->todo.tail = prev;
+		pool->queued--;
+		batch[n++] = x;
+	}
+	return n;
+}
+
+/* Run a batch that begins with j (taken from the queue already). */
+static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_conn **conn)
+{
+	int max = pool->batch_max > 0 ? pool->batch_max : 1;
+	struct job *stack[64];
+	struct job **batch = max <= 64 ? stack : malloc((size_t)max * sizeof *batch);
+	if (batch == NULL) {
+		batch = stack;
+		max = 64;
+	}
+	batch[0] = j;
+	int n = 1;
+	pthread_mutex_lock(&pool->lock);
+	n = gather(pool, batch, n, max);
+	pthread_mutex_unlock(&pool->lock);
+	/* under load (others were waiting), a moment for more to arrive */
+	if (n > 1 && n < max && pool->batch_window_us > 0) {
+		struct timespec ts = {.tv_sec = pool->batch_window_us / 1000000,
+				      .tv_nsec = (pool->batch_window_us % 1000000) * 1000};
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&pool->lock);
+		n = gather(pool, batch, n, max);
+		pthread_mutex_unlock(&pool->lock);
+	}
+	if (*conn == NULL && lf_time_monotonic_ms() < j->deadline_ms)
+		*conn = pool_connect(pool);
+	/* members past their deadline, or without a connection, learn so on
+	 * their own */
+	void *args[64];
+	void **live = n <= 64 ? args : malloc((size_t)n * sizeof *live);
+	int m = 0;
+	int64_t now = lf_time_monotonic_ms();
+	for (int i = 0; i < n; i++) {
+		bool expired = now >= batch[i]->deadline_ms;
+		if (!expired && *conn != NULL && live != NULL) {
+			live[m++] = batch[i]->arg;
+			continue;
+		}
+		struct lf_log_scope scope;
+		lf_log_scope_enter(&scope, &batch[i]->log);
+		if (expired)
+			lf_log_limited(LF_LOG_WARN, "db_pool_timeout", "db_pool_timeout",
+				       "subsys=store waited_ms=%lld pool_size=%d",
+				       (long long)(now - batch[i]->submitted_ms), pool->nthreads);
+		else
+			lf_log_limited(LF_LOG_WARN, "db_unavailable", "db_unavailable",
+				       "subsys=store reason=no_connection");
+		(void)batch[i]->kind->work(NULL, &batch[i]->arg, 1);
+		lf_log_scope_leave(&scope);
+	}
+	if (m > 0) {
+		if (pool->metrics != NULL)
+			lf_metrics_batch(pool->metrics, j->kind->metric, m);
+		struct lf_log_scope scope;
+		lf_log_scope_enter(&scope, &batch[0]->log);
+		if (!j->kind->work(*conn, live, m)) {
+			drop_conn(pool, conn);
+			/* as submit_rerun: once more on a fresh connection */
+			*conn = pool_connect(pool);
+			if (!j->kind->work(*conn, live, m) && *conn != NULL)
+				drop_conn(pool, conn);
+		}
+		lf_log_scope_leave(&scope);
+	}
+	for (int i = 0; i < n; i++)
+		post_done(pool, batch[i]);
+	if (live != args)
+		free(live);
+	if (batch != stack)
+		free(batch);
+}
+
 static void *pool_thread(void *arg)
 {
 	struct lf_dbpool *pool = arg;
@@ -152,6 +258,10 @@ static void *pool_thread(void *arg)
 			break;
 		if (j == NULL)
 			continue;
+		if (j->kind != NULL) {
+			run_batch(pool, j, &conn);
+			continue;
+		}
 		struct lf_log_scope scope;
 		lf_log_scope_enter(&scope, &j->log);
 		if (conn == NULL && lf_time_monotonic_ms() < j->deadline_ms)
@@ -206,13 +316,16 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 }
 
 struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_params *params,
-				   int size, int max_queue, struct lf_metrics *metrics)
+				   int size, const struct lf_dbpool_limits *limits,
+				   struct lf_metrics *metrics)
 {
 	struct lf_dbpool *pool = calloc(1, sizeof *pool);
 	if (pool == NULL)
 		return NULL;
 	pool->efd = -1;
-	pool->max_queue = max_queue > 0 ? max_queue : 1;
+	pool->max_queue = limits->max_queue > 0 ? limits->max_queue : 1;
+	pool->batch_max = limits->batch_max > 0 ? limits->batch_max : 1;
+	pool->batch_window_us = limits->batch_window_us > 0 ? limits->batch_window_us : 0;
 	pool->metrics = metrics;
 	pool->params = *params;
 	pthread_mutex_init(&pool->lock, NULL);
@@ -239,13 +352,14 @@ fail:
 	return NULL;
 }
 
-static lf_rc submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
-		    int64_t deadline_ms, bool rerun)
+static lf_rc submit(struct lf_dbpool *pool, const struct lf_db_batch_kind *kind, lf_db_work_fn work,
+		    lf_db_done_fn done, void *arg, int64_t deadline_ms, bool rerun)
 {
 	struct job *j = malloc(sizeof *j);
 	if (j == NULL)
 		return LF_ERROR;
-	*j = (struct job){.work = work,
+	*j = (struct job){.kind = kind,
+			  .work = work,
 			  .done = done,
 			  .arg = arg,
 			  .deadline_ms = deadline_ms,
@@ -276,13 +390,19 @@ static lf_rc submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn do
 lf_rc lf_dbpool_submit(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done, void *arg,
 		       int64_t deadline_ms)
 {
-	return submit(pool, work, done, arg, deadline_ms, false);
+	return submit(pool, NULL, work, done, arg, deadline_ms, false);
 }
 
 lf_rc lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_done_fn done,
 			     void *arg, int64_t deadline_ms)
 {
-	return submit(pool, work, done, arg, deadline_ms, true);
+	return submit(pool, NULL, work, done, arg, deadline_ms, true);
+}
+
+lf_rc lf_dbpool_submit_batch(struct lf_dbpool *pool, const struct lf_db_batch_kind *kind,
+			     lf_db_done_fn done, void *arg, int64_t deadline_ms)
+{
+	return submit(pool, kind, NULL, done, arg, deadline_ms, true);
 }
 
 int lf_dbpool_connected(struct lf_dbpool *pool)
@@ -309,7 +429,10 @@ void lf_dbpool_free(struct lf_dbpool *pool)
 		pool->queued--;
 		struct lf_log_scope scope;
 		lf_log_scope_enter(&scope, &j->log);
-		(void)j->work(NULL, j->arg);
+		if (j->kind != NULL)
+			(void)j->kind->work(NULL, &j->arg, 1);
+		else
+			(void)j->work(NULL, j->arg);
 		lf_log_scope_leave(&scope);
 		queue_push(&pool->done, j);
 	}

@@ -14,6 +14,9 @@
 
 #include "lf_store.h"
 
+/* Ids one ST_GET_ACCOUNTS reads (unused places repeat an id). */
+#define LF_STORE_ACCOUNTS_PER_READ 16
+
 /* Prepared statements cached per connection. */
 enum lf_store_stmt_id {
 	ST_TRANSFER,
@@ -21,6 +24,7 @@ enum lf_store_stmt_id {
 	ST_CREATE,
 	ST_GET_OUTCOME,
 	ST_GET_ACCOUNT,
+	ST_GET_ACCOUNTS,
 	ST_CURRENCIES,
 	ST_GET_PAYMENT,
 	ST_LEDGER,
