@@ -67,9 +67,10 @@ lf_rc lf_admin_grants_print(const char *database, const char *user, const char *
 	}
 	fprintf(out,
 		"-- ledgerflowctl grants: what the runtime user '%s'@'%s' may do in `%s`.\n"
-		"-- Run as the admin user after `ledgerflowctl migrate` (the tables and the\n"
-		"-- procedures must exist), and again after every upgrade. Create the user\n"
-		"-- first: CREATE USER '%s'@'%s' IDENTIFIED BY '...';\n",
+		"-- Run after `ledgerflowctl migrate` (the tables and the procedures must\n"
+		"-- exist), and again after every upgrade, as an account that may manage\n"
+		"-- users (REVOKE ALL needs CREATE USER), e.g. root; create the user first:\n"
+		"-- CREATE USER '%s'@'%s' IDENTIFIED BY '...';\n",
 		user, host, database, user, host);
 	fprintf(out, "REVOKE ALL PRIVILEGES, GRANT OPTION FROM '%s'@'%s';\n", user, host);
 	for (size_t i = 0; i < sizeof grants / sizeof grants[0]; i++) {
