@@ -1,8 +1,9 @@
 /*
  * lf_admin.h - the database administration behind `ledgerflowctl migrate |
- * seed | reconcile | client ...`: apply sql/NNN_name.sql migrations in
- * order (each recorded in schema_migrations), load the demo accounts,
- * check that the books hold, and manage the API clients and their keys.
+ * seed | reconcile | grants | client ...`: apply sql/NNN_name.sql
+ * migrations in order (each recorded in schema_migrations with its
+ * checksum), load the demo accounts, check that the books hold, print the
+ * runtime user's privileges, and manage the API clients and their keys.
  * Blocking; human-readable output goes to `out`.
  */
 #ifndef LF_ADMIN_H
@@ -40,6 +41,23 @@ bool lf_admin_seed(const struct lf_db_params *p, const char *owner, FILE *out)
  * 1 with a report of every violation class (count and example ids) when
  * they do not, 2 when the database cannot be reached or queried. */
 int lf_admin_reconcile(const struct lf_db_params *p, FILE *out);
+
+/* ---- the runtime user's privileges (ctl/grants.c) ---- */
+struct lf_admin_grant {
+	const char *object; /* a table, or a procedure when routine */
+	bool routine;
+	const char *privileges; /* "SELECT", "SELECT, DELETE", "EXECUTE" */
+	const char *why;        /* what of the server needs it */
+};
+/* The one table of the runtime user's privileges in its database; its
+ * length into *n. */
+const struct lf_admin_grant *lf_admin_grants(size_t *n);
+/* Print, for user@host on database: a REVOKE ALL, then one GRANT per row
+ * of lf_admin_grants (each after a comment saying why), as SQL for the
+ * admin to run. LF_DECLINED (a message on err) when a name is empty, too
+ * long, or holds a quote, backslash or control character. */
+lf_rc lf_admin_grants_print(const char *database, const char *user, const char *host, FILE *out,
+			    FILE *err);
 
 /* ---- API clients (ctl/clients.c) ---- */
 struct lf_admin_auth {

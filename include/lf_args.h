@@ -31,6 +31,7 @@ enum lf_ctl_command {
 	LF_CTL_CLIENT_LIST,
 	LF_CTL_CLIENT_REVOKE,
 	LF_CTL_CLIENT_ROTATE,
+	LF_CTL_GRANTS,
 };
 
 #define LF_CTL_NAME_MAX 100     /* api_clients.name */
@@ -44,10 +45,13 @@ struct lf_ctl_args {
 	unsigned scope_bits;     /* --scopes parsed (lf_auth.h, LF_SCOPE_*) */
 	unsigned rate;           /* --rate N, 1..LF_CTL_RATE_MAX; 0 when not given */
 	const char *owner;       /* seed --owner NAME: the demo accounts' client */
+	const char *grant_user;  /* grants --user U (NULL: [mysql] user) */
+	const char *grant_host;  /* grants --host H (NULL: %) */
 	bool help;
 };
 
 /* Parse argv for ledgerflowctl: [-c FILE] migrate | seed | reconcile |
+ * grants [--user U] [--host H] |
  * client create NAME --scopes S,... [--rate N] | client list |
  * client revoke NAME | client rotate NAME. With -h/--help the command is
  * not checked. Returns false with a message on `err` for an unknown option,

@@ -39,6 +39,9 @@ struct lf_config {
 	char *mysql_user;
 	char *mysql_password; /* from password_file when that is set */
 	char *mysql_password_file;
+	char *mysql_admin_user;     /* ledgerflowctl's admin commands; "" = mysql_user */
+	char *mysql_admin_password; /* from admin_password_file, by lf_config_load_admin */
+	char *mysql_admin_password_file;
 	char *mysql_database;
 	char *mysql_socket; /* "" = TCP */
 	int pool_size;
@@ -95,6 +98,10 @@ void lf_config_defaults(struct lf_config *cfg);
  * problem. Returns true when there were no problems; on false `cfg` has
  * been freed (all zero). */
 bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
+	__attribute__((warn_unused_result));
+/* lf_config_load, and also read [mysql] admin_password_file (the daemon
+ * never does: only ledgerflowctl's administrative commands need it). */
+bool lf_config_load_admin(struct lf_config *cfg, const char *path, FILE *errors)
 	__attribute__((warn_unused_result));
 /* Frees the strings and zeroes `cfg`; safe to call twice. */
 void lf_config_clear(struct lf_config *cfg);

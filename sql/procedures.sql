@@ -36,7 +36,7 @@ CREATE OR REPLACE PROCEDURE lf_transfer(
   IN p_location       VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
   IN p_admin          TINYINT)
   MODIFIES SQL DATA
-  SQL SECURITY INVOKER
+  SQL SECURITY DEFINER
   COMMENT 'one payment: idempotency row, account locks, ledger, outcome'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
@@ -208,7 +208,7 @@ CREATE OR REPLACE PROCEDURE lf_record_outcome(
   IN p_created_at DATETIME(3),
   IN p_expires_at DATETIME(3))
   MODIFIES SQL DATA
-  SQL SECURITY INVOKER
+  SQL SECURITY DEFINER
   COMMENT 'store a decided outcome with its key, or replay the stored one'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
@@ -267,7 +267,7 @@ CREATE OR REPLACE PROCEDURE lf_create_account(
   IN p_body       MEDIUMBLOB,
   IN p_location   VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
   MODIFIES SQL DATA
-  SQL SECURITY INVOKER
+  SQL SECURITY DEFINER
   COMMENT 'open an account with its opening ledger entry'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
@@ -345,7 +345,7 @@ CREATE OR REPLACE PROCEDURE lf_get_outcome(
   IN p_client BIGINT UNSIGNED,
   IN p_key    VARBINARY(255))
   READS SQL DATA
-  SQL SECURITY INVOKER
+  SQL SECURITY DEFINER
   COMMENT 'the stored outcome of an idempotency key'
 BEGIN
   SELECT response_status, response_location, response_body, fingerprint, expires_at

@@ -2,10 +2,12 @@
 # contrib/dev/serve.sh - run LedgerFlow on a fresh Debian 12 machine with
 # everything it needs: installs packages, starts a private MariaDB and
 # Redis under .state/ (loopback, no systemd), builds, applies the
-# migrations, creates the API client "demo" (a new key on every start:
-# printed, and saved in .state/demo.key), loads the demo accounts owned by
-# it and runs `ledgerflowd -f` on port 8080 (LEDGERFLOW_SERVER_LISTEN
-# overrides). Ctrl-C stops everything.
+# migrations as the services' privileged login "ledgerflow" ([mysql]
+# admin_user), gives the runtime user "ledgerflow_app" exactly what
+# `ledgerflowctl grants` prints, creates the API client "demo" (a new key
+# on every start: printed, and saved in .state/demo.key), loads the demo
+# accounts owned by it and runs `ledgerflowd -f` as ledgerflow_app on port
+# 8080 (LEDGERFLOW_SERVER_LISTEN overrides). Ctrl-C stops everything.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,8 +40,10 @@ pid_file = $state/ledgerflowd.pid
 [mysql]
 host = 127.0.0.1
 port = $(cat "$state/mysql.port")
-user = ledgerflow
-password = ledgerflow
+user = ledgerflow_app
+password = ledgerflow_app
+admin_user = ledgerflow
+admin_password = ledgerflow
 database = ledgerflow
 [redis]
 host = 127.0.0.1
@@ -51,6 +55,7 @@ sql_dir = $top/sql
 CONF
 
 "$build/ledgerflowctl" -c "$conf" migrate
+lf_mysql_runtime_user "$state" ledgerflow_app ledgerflow_app "$build/ledgerflowctl" "$conf"
 # the demo client: may read and write its own accounts and pay from them
 # (no admin, no funds:issue); a new key on every start
 scopes=accounts:read,accounts:write,payments:read,payments:write

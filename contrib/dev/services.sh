@@ -103,17 +103,33 @@ lf_mysql_start_on() {
 	return 1
 }
 
-# Create the database and the application user (password "ledgerflow").
-# ALL ON *.* lets the integration tests create and drop their databases.
+# Create the database and the privileged login "ledgerflow" (password
+# "ledgerflow"): ALL ON *.* WITH GRANT OPTION, because with it the
+# integration tests create and drop their databases and the runtime users
+# they run the servers as, and serve.sh migrates (it is [mysql] admin_user
+# there). The server itself never runs as it: see lf_mysql_runtime_user.
 lf_mysql_provision() {
 	local state=$1 db=${2:-ledgerflow}
 	mariadb --no-defaults -uroot --socket="$state/mysql.sock" <<SQL
 CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS 'ledgerflow'@'127.0.0.1' IDENTIFIED BY 'ledgerflow';
 CREATE USER IF NOT EXISTS 'ledgerflow'@'localhost' IDENTIFIED BY 'ledgerflow';
-GRANT ALL ON *.* TO 'ledgerflow'@'127.0.0.1';
-GRANT ALL ON *.* TO 'ledgerflow'@'localhost';
+GRANT ALL ON *.* TO 'ledgerflow'@'127.0.0.1' WITH GRANT OPTION;
+GRANT ALL ON *.* TO 'ledgerflow'@'localhost' WITH GRANT OPTION;
 SQL
+}
+
+# The runtime user USER@127.0.0.1 (password PASSWORD) with exactly the
+# privileges `ledgerflowctl -c CONF grants` prints for it (REVOKE ALL, then
+# the GRANTs): run after migrate, as the tables and procedures must exist.
+lf_mysql_runtime_user() {
+	local state=$1 user=$2 password=$3 ctl=$4 conf=$5
+	mariadb --no-defaults -uroot --socket="$state/mysql.sock" <<SQL
+CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$password';
+ALTER USER '$user'@'127.0.0.1' IDENTIFIED BY '$password';
+SQL
+	"$ctl" -c "$conf" grants --user "$user" --host 127.0.0.1 |
+		mariadb --no-defaults -uroot --socket="$state/mysql.sock"
 }
 
 lf_pid_stop() {

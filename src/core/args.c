@@ -212,16 +212,34 @@ static bool parse_client(struct lf_ctl_args *out, const char *const *ops, int no
 	return true;
 }
 
+/* grants [--user U] [--host H]: ops[0] is "grants". The names are checked
+ * where they are printed (lf_admin_grants_print). */
+static bool parse_grants(struct lf_ctl_args *out, const char *const *ops, int nops,
+			 const char *rate, FILE *err, const char *prog)
+{
+	if (nops > 1)
+		return fail(err, prog, "grants: unexpected argument '%s'", ops[1]);
+	if (out->scopes || rate || out->owner)
+		return fail(err, prog, "grants: takes only --user and --host");
+	if ((out->grant_user && out->grant_user[0] == '\0') ||
+	    (out->grant_host && out->grant_host[0] == '\0'))
+		return fail(err, prog, "grants: --user and --host need a value");
+	out->command = LF_CTL_GRANTS;
+	return true;
+}
+
 bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct lf_ctl_args *out,
 		       FILE *err)
 {
-	enum { OPT_SCOPES = 0x100, OPT_RATE, OPT_OWNER };
+	enum { OPT_SCOPES = 0x100, OPT_RATE, OPT_OWNER, OPT_USER, OPT_HOST };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{"scopes", required_argument, NULL, OPT_SCOPES},
 		{"rate", required_argument, NULL, OPT_RATE},
 		{"owner", required_argument, NULL, OPT_OWNER},
+		{"user", required_argument, NULL, OPT_USER},
+		{"host", required_argument, NULL, OPT_HOST},
 		{NULL, 0, NULL, 0},
 	};
 	static const char prog[] = "ledgerflowctl";
@@ -245,6 +263,8 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 		case OPT_SCOPES: out->scopes = optarg; break;
 		case OPT_RATE: rate = optarg; break;
 		case OPT_OWNER: out->owner = optarg; break;
+		case OPT_USER: out->grant_user = optarg; break;
+		case OPT_HOST: out->grant_host = optarg; break;
 		case 1:
 			if (nops < MAX_OPERANDS)
 				ops[nops++] = optarg;
@@ -262,7 +282,13 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 	if (out->help)
 		return true;
 	if (nops == 0)
-		return fail(err, prog, "no command given (migrate, seed, reconcile or client)");
+		return fail(err, prog,
+			    "no command given (migrate, seed, reconcile, grants or client)");
+	if ((out->grant_user || out->grant_host) && strcmp(ops[0], "grants") != 0)
+		return fail(err, prog, "%s: --%s is only for grants", ops[0],
+			    out->grant_user ? "user" : "host");
+	if (strcmp(ops[0], "grants") == 0)
+		return parse_grants(out, ops, nops, rate, err, prog);
 
 	if (strcmp(ops[0], "migrate") == 0 || strcmp(ops[0], "seed") == 0 ||
 	    strcmp(ops[0], "reconcile") == 0) {
@@ -307,6 +333,9 @@ void lf_args_usage_ctl(FILE *out)
 	      "  migrate       apply the sql/ migrations that are missing, in order\n"
 	      "  seed          load the demo accounts (idempotent)\n"
 	      "  reconcile     check the books; exit 0 when they hold, 1 with a report\n"
+	      "  grants [--user U] [--host H]\n"
+	      "                print the SQL that gives the runtime user U@H (default:\n"
+	      "                [mysql] user @ %) exactly what the server needs\n"
 	      "  client create NAME --scopes S,... [--rate N]\n"
 	      "                create an API client; its key is printed once, alone on the\n"
 	      "                last line\n"

@@ -107,6 +107,12 @@ static const struct key keys[] = {
 	 "database password"},
 	{"mysql", "password_file", T_STRING, O(mysql_password_file), "", 0, 4096, R, NULL,
 	 "file whose first line is the database password; empty for none"},
+	{"mysql", "admin_user", T_STRING, O(mysql_admin_user), "", 0, 255, R, NULL,
+	 "user that ledgerflowctl migrate, seed and client connect as; empty: mysql.user"},
+	{"mysql", "admin_password", T_STRING, O(mysql_admin_password), "", 0, 1024, R | K_SECRET, NULL,
+	 "password of admin_user"},
+	{"mysql", "admin_password_file", T_STRING, O(mysql_admin_password_file), "", 0, 4096, R,
+	 NULL, "file whose first line is admin_user's password (read by ledgerflowctl only)"},
 	{"mysql", "database", T_STRING, O(mysql_database), "ledgerflow", 0, 64, R | K_NONEMPTY, NULL,
 	 "database (schema) name"},
 	{"mysql", "socket", T_STRING, O(mysql_socket), "", 0, 107, R, NULL,
@@ -635,11 +641,22 @@ static const char *key_source(const struct load_ctx *c, const struct key *k, cha
 	return buf;
 }
 
+/* The files that hold passwords: key, its password key, and whether only
+ * the administrative commands read it (ledgerflowctl; never the daemon,
+ * which need not be able to read the admin's secret). */
+static const struct {
+	const char *section, *file_key, *password_key;
+	bool admin;
+} secret_files[] = {
+	{"mysql", "password_file", "password", false},
+	{"mysql", "admin_password_file", "admin_password", true},
+	{"redis", "password_file", "password", false},
+};
+
 /* Last, with every value known: the passwords kept in files, and the
  * permissions of the files that hold secrets (config_secrets.c). */
-static void apply_secrets(struct load_ctx *c)
+static void apply_secrets(struct load_ctx *c, bool admin)
 {
-	static const char *const services[] = {"mysql", "redis"};
 	const char *policy = c->cfg->secret_permissions;
 	struct cfg_secrets x = {.errors = c->errors,
 				.refuse = policy && strcmp(policy, "refuse") == 0};
@@ -649,14 +666,17 @@ static void apply_secrets(struct load_ctx *c)
 		snprintf(src, sizeof src, "%s:%u", c->path, c->seen[k - keys]);
 		cfg_secrets_check_conf(&x, c->path, src, k->section, k->name);
 	}
-	for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
-		const struct key *fk = find_key(services[i], "password_file");
-		const struct key *pk = find_key(services[i], "password");
+	for (size_t i = 0; i < sizeof secret_files / sizeof secret_files[0]; i++) {
+		if (secret_files[i].admin && !admin)
+			continue;
+		const struct key *fk = find_key(secret_files[i].section, secret_files[i].file_key);
+		const struct key *pk =
+			find_key(secret_files[i].section, secret_files[i].password_key);
 		const char *file = *FIELD(c->cfg, fk, char *);
 		if (file && file[0])
 			cfg_secrets_password_file(&x, key_source(c, fk, src, sizeof src),
-						  services[i], file, (size_t)pk->max,
-						  FIELD(c->cfg, pk, char *));
+						  fk->section, fk->name, pk->name, file,
+						  (size_t)pk->max, FIELD(c->cfg, pk, char *));
 	}
 	/* the private keys of TLS client certificates */
 	static const char *const key_files[][2] = {{"mysql", "ssl_key"}, {"redis", "tls_key"}};
@@ -698,7 +718,7 @@ static void check_combinations(struct load_ctx *c)
 				    "mysql.ssl_cert and mysql.ssl_key go together");
 }
 
-bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
+static bool load(struct lf_config *cfg, const char *path, FILE *errors, bool admin)
 {
 	struct load_ctx c = {.cfg = cfg, .errors = errors};
 	char name[128], src[160];
@@ -713,12 +733,22 @@ bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
 			apply(&c, &keys[i], v, src);
 		}
 	}
-	apply_secrets(&c);
+	apply_secrets(&c, admin);
 	check_combinations(&c);
 	if (c.nerrors == 0)
 		return true;
 	lf_config_clear(cfg);
 	return false;
+}
+
+bool lf_config_load(struct lf_config *cfg, const char *path, FILE *errors)
+{
+	return load(cfg, path, errors, false);
+}
+
+bool lf_config_load_admin(struct lf_config *cfg, const char *path, FILE *errors)
+{
+	return load(cfg, path, errors, true);
 }
 
 void lf_config_clear(struct lf_config *cfg)

@@ -37,11 +37,13 @@ struct cfg_secrets {
 	unsigned nerrors; /* problems; a warning is not one */
 	bool refuse;      /* server.secret_permissions = refuse */
 };
-/* [service] password_file = file (set at src): replace *password, which
- * must have been left empty, with the file's first line (at most max
- * bytes). The file must be private to the user (lf_auth rules). */
-void cfg_secrets_password_file(struct cfg_secrets *x, const char *src, const char *service,
-			       const char *file, size_t max, char **password);
+/* [section] file_key = file (set at src): replace *password (the value of
+ * section.password_key), which must have been left empty, with the file's
+ * first line (at most max bytes). The file must be private to the user
+ * (lf_auth rules). */
+void cfg_secrets_password_file(struct cfg_secrets *x, const char *src, const char *section,
+			       const char *file_key, const char *password_key, const char *file,
+			       size_t max, char **password);
 /* The configuration file path sets the secret section.name (at src): it
  * must not be readable by others. */
 void cfg_secrets_check_conf(struct cfg_secrets *x, const char *path, const char *src,

@@ -1,7 +1,7 @@
 /*
  * core/config_secrets.c - the last step of loading the configuration
  * (config_int.h): a password kept in its own file ([mysql] and [redis]
- * password_file) is read into the password, and the files that hold
+ * password_file, [mysql] admin_password_file) is read into its password, and the files that hold
  * secrets are checked for who may read them. A password file must be
  * private to its owner (the lf_auth rule); the configuration file, which
  * the service's group usually reads, must not be readable by others when
@@ -33,12 +33,13 @@ say(struct cfg_secrets *x, bool problem, const char *src, const char *key, const
 	fputc('\n', x->errors);
 }
 
-void cfg_secrets_password_file(struct cfg_secrets *x, const char *src, const char *service,
-			       const char *file, size_t max, char **password)
+void cfg_secrets_password_file(struct cfg_secrets *x, const char *src, const char *section,
+			       const char *file_key, const char *password_key, const char *file,
+			       size_t max, char **password)
 {
 	char key[64], pwkey[64];
-	snprintf(key, sizeof key, "%s.password_file", service);
-	snprintf(pwkey, sizeof pwkey, "%s.password", service);
+	snprintf(key, sizeof key, "%s.%s", section, file_key);
+	snprintf(pwkey, sizeof pwkey, "%s.%s", section, password_key);
 	if (*password && (*password)[0] != '\0') {
 		say(x, true, src, key, "set together with %s; use one of the two", pwkey);
 		return;

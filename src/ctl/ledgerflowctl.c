@@ -1,7 +1,10 @@
 /*
  * ctl/ledgerflowctl.c - ledgerflowctl: administration against the database named
- * in the configuration: migrate, seed, reconcile, and the API clients
- * (client create | list | revoke | rotate).
+ * in the configuration: migrate, seed, reconcile, grants, and the API
+ * clients (client create | list | revoke | rotate). as_admin[] says which
+ * commands connect as [mysql] admin_user (when it is set): those that
+ * change the schema, the accounts' owners or the credentials. reconcile
+ * only reads, as the runtime user; grants only prints.
  */
 #include "config.h"
 
@@ -18,6 +21,37 @@
 #define LF_DEFAULT_CONFIG "/etc/ledgerflow/ledgerflow.conf"
 #endif
 
+/* grants: the SQL for the runtime user; a warning when nothing keeps the
+ * procedures' definer apart from it (REVOKE ALL would then break them). */
+static int grants(const struct lf_config *cfg, const struct lf_ctl_args *args)
+{
+	const char *user = args->grant_user ? args->grant_user : cfg->mysql_user;
+	const char *admin = cfg->mysql_admin_user[0] ? cfg->mysql_admin_user : cfg->mysql_user;
+	if (strcmp(admin, user) == 0)
+		fprintf(stderr,
+			"ledgerflowctl: warning: %s is also the user that migrates "
+			"(mysql.admin_user "
+			"%s); the procedures run with their definer's rights, so migrate as "
+			"another user before you revoke this one's\n",
+			user, cfg->mysql_admin_user[0] ? "names it" : "is not set");
+	lf_rc rc = lf_admin_grants_print(cfg->mysql_database, user,
+					 args->grant_host ? args->grant_host : "%", stdout, stderr);
+	return rc == LF_OK ? 0 : rc == LF_DECLINED ? 2 : 1;
+}
+
+/* clang-format off */
+static const bool as_admin[] = {
+	[LF_CTL_MIGRATE] = true,        /* DDL, the DEFINER procedures */
+	[LF_CTL_SEED] = true,           /* accounts' owner_client_id: an UPDATE */
+	[LF_CTL_RECONCILE] = false,     /* SELECT only */
+	[LF_CTL_GRANTS] = false,        /* no connection */
+	[LF_CTL_CLIENT_CREATE] = true,  /* api_clients, api_keys */
+	[LF_CTL_CLIENT_LIST] = true,
+	[LF_CTL_CLIENT_REVOKE] = true,
+	[LF_CTL_CLIENT_ROTATE] = true,
+};
+/* clang-format on */
+
 int main(int argc, char **argv)
 {
 	struct lf_ctl_args args;
@@ -29,18 +63,20 @@ int main(int argc, char **argv)
 		lf_args_usage_ctl(stdout);
 		return 0;
 	}
+	bool admin = args.command < sizeof as_admin / sizeof as_admin[0] && as_admin[args.command];
 	struct lf_config cfg;
-	if (!lf_config_load(&cfg, args.config_path, stderr)) {
+	if (!(admin ? lf_config_load_admin : lf_config_load)(&cfg, args.config_path, stderr)) {
 		fprintf(stderr, "ledgerflowctl: invalid configuration in %s\n", args.config_path);
 		lf_config_clear(&cfg);
 		return 2;
 	}
 	lf_log_set_role("ctl");
+	bool admin_user = admin && cfg.mysql_admin_user[0] != '\0';
 	struct lf_db_params p = {
 		.host = cfg.mysql_host,
 		.port = cfg.mysql_port,
-		.user = cfg.mysql_user,
-		.password = cfg.mysql_password,
+		.user = admin_user ? cfg.mysql_admin_user : cfg.mysql_user,
+		.password = admin_user ? cfg.mysql_admin_password : cfg.mysql_password,
 		.database = cfg.mysql_database,
 		.unix_socket = cfg.mysql_socket[0] ? cfg.mysql_socket : NULL,
 		.connect_timeout_s = (unsigned)((cfg.mysql_connect_timeout_ms + 999) / 1000),
@@ -62,6 +98,7 @@ int main(int argc, char **argv)
 	case LF_CTL_MIGRATE: rc = lf_admin_migrate(&p, cfg.sql_dir, stdout) ? 0 : 1; break;
 	case LF_CTL_SEED: rc = lf_admin_seed(&p, args.owner, stdout) ? 0 : 1; break;
 	case LF_CTL_RECONCILE: rc = lf_admin_reconcile(&p, stdout); break;
+	case LF_CTL_GRANTS: rc = grants(&cfg, &args); break;
 	case LF_CTL_CLIENT_CREATE:
 		rc = lf_admin_client_create(&p, &auth, args.client_name, args.scope_bits, args.rate,
 					    stdout, stderr) == LF_OK

@@ -2,12 +2,17 @@
  * ctl/migrate.c - `ledgerflowctl migrate`: the administrative connection
  * and the migration runner. Files sql/NNN_name.sql are applied in version
  * order, each sent as one multi-statement query (no DELIMITER lines; all
- * results drained), and recorded in schema_migrations; a version already
- * recorded is skipped, so re-running applies only what is missing. Then the
- * repeatable files (any other name.sql, e.g. procedures.sql: CREATE OR
- * REPLACE of the stored procedures) are applied, in name order, whenever
- * their SHA-256 differs from the one recorded in schema_routines. A named
- * lock (GET_LOCK) keeps two concurrent runs from interleaving.
+ * results drained), and recorded in schema_migrations with the SHA-256 of
+ * the file; a version already recorded is skipped, so re-running applies
+ * only what is missing. Before anything is applied, every recorded version
+ * is checked against its file: a file whose checksum changed, or that is
+ * gone, stops the run naming it (an applied migration is history; a change
+ * is a new file). A version recorded before checksums existed gets the
+ * file's checksum at the first run. Then the repeatable files (any other
+ * name.sql, e.g. procedures.sql: CREATE OR REPLACE of the stored
+ * procedures) are applied, in name order, whenever their SHA-256 differs
+ * from the one recorded in schema_routines. A named lock (GET_LOCK) keeps
+ * two concurrent runs from interleaving.
  */
 #include "config.h"
 
@@ -244,16 +249,115 @@ static bool is_applied(MYSQL *m, long version, bool *applied, FILE *out)
 	return true;
 }
 
-static bool record(MYSQL *m, const struct migration *mg, FILE *out)
+/* sql_dir/name's bytes (the caller frees them) and their SHA-256 as 64
+ * lower-case hex digits. NULL, with the reason on out, on failure. */
+static char *read_hashed(const char *sql_dir, const char *name, size_t *len, char hex[65],
+			 FILE *out)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", sql_dir, name);
+	char *sql = read_file(path, len, out);
+	if (!sql)
+		return NULL;
+	unsigned char sum[32];
+	unsigned int sumlen = 0;
+	if (EVP_Digest(sql, *len, sum, &sumlen, EVP_sha256(), NULL) != 1 || sumlen != sizeof sum) {
+		fprintf(out, "migrate: cannot hash %s\n", name);
+		free(sql);
+		return NULL;
+	}
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+	return sql;
+}
+
+static bool record(MYSQL *m, const struct migration *mg, const char *hex, FILE *out)
 {
 	char esc[2 * sizeof mg->name + 1];
-	char q[sizeof esc + 160];
+	char q[sizeof esc + 256];
 	mysql_real_escape_string(m, esc, mg->name, (unsigned long)strlen(mg->name));
 	snprintf(q, sizeof q,
-		 "INSERT INTO schema_migrations (version, name, applied_at) "
-		 "VALUES (%ld, '%s', UTC_TIMESTAMP(3))",
-		 mg->version, esc);
+		 "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+		 "VALUES (%ld, '%s', '%s', UTC_TIMESTAMP(3))",
+		 mg->version, esc, hex);
 	return query_ok(m, q, out);
+}
+
+static const struct migration *find_version(const struct migration *list, int n, long version)
+{
+	for (int i = 0; i < n; i++)
+		if (list[i].version == version)
+			return &list[i];
+	return NULL;
+}
+
+/* One recorded version against its file: the same checksum, or (recorded
+ * before checksums were kept) the file's checksum recorded now. False,
+ * naming the file, when it changed or is gone. */
+static bool verify_one(MYSQL *m, const char *sql_dir, const struct migration *list, int n,
+		       MYSQL_ROW row, FILE *out)
+{
+	long version = strtol(row[0], NULL, 10);
+	const struct migration *mg = find_version(list, n, version);
+	if (!mg) {
+		fprintf(out,
+			"migrate: %s (version %ld) is recorded as applied, but %s has no "
+			"version %ld: these migrations are older than the database\n",
+			row[1], version, sql_dir, version);
+		return false;
+	}
+	char hex[65];
+	size_t len = 0;
+	char *sql = read_hashed(sql_dir, mg->name, &len, hex, out);
+	if (!sql)
+		return false;
+	free(sql);
+	if (row[2] == NULL) {
+		char q[256];
+		snprintf(q, sizeof q,
+			 "UPDATE schema_migrations SET checksum = '%s' WHERE version = %ld AND "
+			 "checksum IS NULL",
+			 hex, version);
+		if (!query_ok(m, q, out))
+			return false;
+		fprintf(out, "recorded %s (sha256 %.12s), applied before checksums were kept\n",
+			mg->name, hex);
+		return true;
+	}
+	if (strcmp(row[2], hex) == 0)
+		return true;
+	fprintf(out,
+		"migrate: %s was applied with sha256 %s, but the file now has sha256 %s: an "
+		"applied migration must not change (restore it; make the change a new "
+		"migration)\n",
+		mg->name, row[2], hex);
+	return false;
+}
+
+/* Every recorded version against its file, before anything is applied;
+ * every difference is reported, not only the first. */
+static bool verify_applied(MYSQL *m, const char *sql_dir, const struct migration *list, int n,
+			   FILE *out)
+{
+	if (mysql_query(m, "SELECT version, name, checksum FROM schema_migrations ORDER BY "
+			   "version")) {
+		fprintf(out, "migrate: %s\n", mysql_error(m));
+		return false;
+	}
+	MYSQL_RES *r = mysql_store_result(m);
+	if (!r) {
+		fprintf(out, "migrate: %s\n", mysql_error(m));
+		return false;
+	}
+	bool ok = true;
+	MYSQL_ROW row;
+	/* the result is buffered: the backfill's UPDATE may run meanwhile */
+	while ((row = mysql_fetch_row(r)) != NULL)
+		ok = verify_one(m, sql_dir, list, n, row, out) && ok;
+	mysql_free_result(r);
+	if (!ok)
+		fprintf(out, "migrate: nothing applied\n");
+	return ok;
 }
 
 static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *list, int n,
@@ -262,22 +366,12 @@ static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *lis
 /* Apply a repeatable file when its SHA-256 is not the one recorded. */
 static bool apply_repeatable(MYSQL *m, const char *sql_dir, const struct migration *mg, FILE *out)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", sql_dir, mg->name);
 	size_t len = 0;
-	char *sql = read_file(path, &len, out);
+	char hex[65];
+	char *sql = read_hashed(sql_dir, mg->name, &len, hex, out);
 	if (!sql)
 		return false;
-	unsigned char sum[32];
-	unsigned int sumlen = 0;
-	if (EVP_Digest(sql, len, sum, &sumlen, EVP_sha256(), NULL) != 1 || sumlen != sizeof sum) {
-		fprintf(out, "migrate: cannot hash %s\n", mg->name);
-		free(sql);
-		return false;
-	}
-	char hex[65], esc[2 * sizeof mg->name + 1], q[sizeof esc + 256];
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+	char esc[2 * sizeof mg->name + 1], q[sizeof esc + 256];
 	mysql_real_escape_string(m, esc, mg->name, (unsigned long)strlen(mg->name));
 	snprintf(q, sizeof q, "SELECT 1 FROM schema_routines WHERE name = '%s' AND checksum = '%s'",
 		 esc, hex);
@@ -311,12 +405,21 @@ static bool apply_repeatable(MYSQL *m, const char *sql_dir, const struct migrati
 
 static bool migrate_locked(MYSQL *m, const char *sql_dir, FILE *out)
 {
+	/* checksum: NULL only for a version recorded before checksums were
+	 * kept, until the next run records it */
 	if (!query_ok(m,
 		      "CREATE TABLE IF NOT EXISTS schema_migrations ("
 		      " version INT NOT NULL PRIMARY KEY,"
 		      " name VARCHAR(255) NOT NULL,"
+		      " checksum CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL"
+		      "  COMMENT 'SHA-256 of the file as applied, lower-case hex',"
 		      " applied_at DATETIME(3) NOT NULL"
 		      ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		      out) ||
+	    !query_ok(m,
+		      "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS"
+		      " checksum CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL"
+		      "  COMMENT 'SHA-256 of the file as applied, lower-case hex' AFTER name",
 		      out) ||
 	    !query_ok(m,
 		      "CREATE TABLE IF NOT EXISTS schema_routines ("
@@ -332,7 +435,8 @@ static bool migrate_locked(MYSQL *m, const char *sql_dir, FILE *out)
 		return false;
 	}
 	int n = scan_dir(sql_dir, list, out);
-	bool ok = n > 0 && apply_all(m, sql_dir, list, n, out);
+	bool ok = n > 0 && verify_applied(m, sql_dir, list, n, out) &&
+		  apply_all(m, sql_dir, list, n, out);
 	if (n == 0)
 		fprintf(out, "migrate: no NNN_name.sql files in %s\n", sql_dir);
 	free(list);
@@ -354,17 +458,16 @@ static bool apply_all(MYSQL *m, const char *sql_dir, const struct migration *lis
 			return false;
 		if (done)
 			continue;
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", sql_dir, list[i].name);
 		size_t len = 0;
-		char *sql = read_file(path, &len, out);
+		char hex[65];
+		char *sql = read_hashed(sql_dir, list[i].name, &len, hex, out);
 		if (!sql)
 			return false;
 		bool ok = run_script(m, sql, len, list[i].name, out);
 		free(sql);
-		if (!ok || !record(m, &list[i], out))
+		if (!ok || !record(m, &list[i], hex, out))
 			return false;
-		fprintf(out, "applied %s\n", list[i].name);
+		fprintf(out, "applied %s (sha256 %.12s)\n", list[i].name, hex);
 		applied_now++;
 	}
 	fprintf(out, "migrate: %d applied, %d already up to date\n", applied_now,

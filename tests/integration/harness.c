@@ -2,7 +2,8 @@
  * harness.c - the integration tests' fixture and servers (harness.h): the
  * environment, a database per program, ledgerflowd started from the build
  * tree and stopped again, its log, worker processes and the services
- * script. The clients (HTTP, Redis) are in harness_client.c.
+ * script, and the runtime user the daemons connect as. The clients (HTTP,
+ * Redis) are in harness_client.c.
  */
 #include "config.h"
 
@@ -57,6 +58,15 @@ bool lf_h_env_load(struct lf_h_env *env)
 	copy_env(env->mysql_user, sizeof env->mysql_user, "LF_TEST_MYSQL_USER", "ledgerflow");
 	copy_env(env->mysql_password, sizeof env->mysql_password, "LF_TEST_MYSQL_PASSWORD",
 		 "ledgerflow");
+	/* the daemons' own user, for this program only; its account's host is
+	 * the address they connect from */
+	snprintf(env->runtime_user, sizeof env->runtime_user, "lf_rt_%ld", (long)getpid());
+	snprintf(env->runtime_password, sizeof env->runtime_password, "rt-%ld-%ld", (long)getpid(),
+		 (long)time(NULL));
+	const char *h = env->mysql_host;
+	bool local =
+		strcmp(h, "127.0.0.1") == 0 || strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
+	snprintf(env->runtime_host, sizeof env->runtime_host, "%s", local ? h : "%");
 	copy_env(env->builddir, sizeof env->builddir, "LF_BUILDDIR", ".");
 	copy_env(env->srcdir, sizeof env->srcdir, "LF_SRCDIR", ".");
 	copy_env(env->state_dir, sizeof env->state_dir, "LF_TEST_STATE_DIR", "");
@@ -77,7 +87,7 @@ char lf_h_admin_key[128];
 char lf_h_admin_db[64];
 uint64_t lf_h_admin_id;
 
-static MYSQL *connect_db(const struct lf_h_env *env, const char *db)
+static MYSQL *connect_db_flags(const struct lf_h_env *env, const char *db, unsigned long flags)
 {
 	MYSQL *m = mysql_init(NULL);
 	if (m == NULL)
@@ -85,12 +95,17 @@ static MYSQL *connect_db(const struct lf_h_env *env, const char *db)
 	unsigned timeout = 10;
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	if (mysql_real_connect(m, env->mysql_host, env->mysql_user, env->mysql_password, db,
-			       env->mysql_port, NULL, 0) == NULL) {
+			       env->mysql_port, NULL, flags) == NULL) {
 		fprintf(stderr, "harness: mysql connect: %s\n", mysql_error(m));
 		mysql_close(m);
 		return NULL;
 	}
 	return m;
+}
+
+static MYSQL *connect_db(const struct lf_h_env *env, const char *db)
+{
+	return connect_db_flags(env, db, 0);
 }
 
 bool lf_h_sql(const struct lf_h_env *env, const char *db, const char *sql)
@@ -128,6 +143,59 @@ bool lf_h_sql_int(const struct lf_h_env *env, const char *db, const char *sql, l
 	}
 	mysql_close(m);
 	return ok;
+}
+
+/* Several statements in one text, as the test user; every result read. */
+static bool sql_script(const struct lf_h_env *env, const char *db, const char *text)
+{
+	MYSQL *m = connect_db_flags(env, db, CLIENT_MULTI_STATEMENTS);
+	if (m == NULL)
+		return false;
+	int st = mysql_query(m, text);
+	while (st == 0) {
+		MYSQL_RES *res = mysql_store_result(m);
+		if (res)
+			mysql_free_result(res);
+		st = mysql_next_result(m);
+	}
+	bool ok = st == -1;
+	if (!ok)
+		fprintf(stderr, "harness: %s\n", mysql_error(m));
+	mysql_close(m);
+	return ok;
+}
+
+bool lf_h_runtime_grants(const struct lf_h_env *env, const struct lf_h_daemon *d)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql, "CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s'",
+		 env->runtime_user, env->runtime_host, env->runtime_password);
+	if (!lf_h_sql(env, NULL, sql))
+		return false;
+	/* the user is the configuration's: grants' default */
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "'%s/ledgerflowctl' -c '%s' grants --host '%s' 2>>'%s'",
+		 env->builddir, d->conf, env->runtime_host, d->log);
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		return false;
+	static char text[64 * 1024];
+	size_t n = fread(text, 1, sizeof text - 1, p);
+	text[n] = '\0';
+	int st = pclose(p);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || n == 0 || n == sizeof text - 1) {
+		fprintf(stderr, "harness: ledgerflowctl grants failed; log %s\n", d->log);
+		return false;
+	}
+	return sql_script(env, d->db, text);
+}
+
+bool lf_h_runtime_drop(const struct lf_h_env *env)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "DROP USER IF EXISTS '%s'@'%s'", env->runtime_user,
+		 env->runtime_host);
+	return lf_h_sql(env, NULL, sql);
 }
 
 bool lf_h_db_create(const struct lf_h_env *env, const char *name)
@@ -176,15 +244,16 @@ static bool write_config(const struct lf_h_env *env, struct lf_h_daemon *d, int 
 	fprintf(f,
 		"[server]\nlisten = 127.0.0.1:%u\nworkers = %d\npid_file = %s\n"
 		"shutdown_timeout = 10s\nrequest_timeout = 5s\n"
-		"[mysql]\nhost = %s\nport = %u\nuser = %s\npassword = %s\ndatabase = %s\n"
+		"[mysql]\nhost = %s\nport = %u\nuser = %s\npassword = %s\nadmin_user = %s\n"
+		"admin_password = %s\ndatabase = %s\n"
 		"pool_size = 4\nrequest_timeout = 3s\nconnect_timeout = 1s\n"
 		"[redis]\nhost = 127.0.0.1\nport = %u\n"
 		"[cache]\nsize = 4M\n"
 		"[auth]\npepper_file = %s/pepper\n"
 		"[paths]\nsql_dir = %s/sql\n%s",
-		d->port, workers, d->pidfile, env->mysql_host, env->mysql_port, env->mysql_user,
-		env->mysql_password, d->db, env->redis_port, d->dir, env->srcdir,
-		extra ? extra : "");
+		d->port, workers, d->pidfile, env->mysql_host, env->mysql_port, env->runtime_user,
+		env->runtime_password, env->mysql_user, env->mysql_password, d->db, env->redis_port,
+		d->dir, env->srcdir, extra ? extra : "");
 	return fclose(f) == 0;
 }
 
@@ -219,6 +288,10 @@ int lf_h_ctl(const struct lf_h_env *env, const struct lf_h_daemon *d, const char
 		 d->conf, command, d->log);
 	int st = system(cmd);
 	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	/* the daemons' user may do exactly what grants prints, on the
+	 * migrated database */
+	if (rc == 0 && strcmp(command, "migrate") == 0 && !lf_h_runtime_grants(env, d))
+		rc = 1;
 	/* a freshly migrated database gets an admin client, whose key every
 	 * request of the HTTP helpers carries unless told otherwise */
 	if (rc == 0 && strcmp(command, "migrate") == 0 && strcmp(lf_h_admin_db, d->db) != 0) {
@@ -488,5 +561,6 @@ int lf_h_fixture_main(const struct lf_suite *suites, size_t n, const struct lf_h
 		}
 	}
 	lf_h_db_drop(&fx.env, fx.db);
+	lf_h_runtime_drop(&fx.env);
 	return rc;
 }

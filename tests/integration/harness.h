@@ -19,11 +19,20 @@
 
 #define LF_H_SKIP 77
 
+/* Two database users: mysql_user (LF_TEST_MYSQL_USER) is the privileged
+ * login that creates the databases, migrates (the daemons' [mysql]
+ * admin_user, so ledgerflowctl's admin commands use it) and runs the
+ * tests' own SQL; the daemons run as runtime_user, created by the harness
+ * for this program and given exactly what `ledgerflowctl grants` prints
+ * after every migrate, so the whole suite proves those grants enough. */
 struct lf_h_env {
 	char mysql_host[64];
 	unsigned mysql_port;
 	char mysql_user[64];
 	char mysql_password[64];
+	char runtime_user[64]; /* lf_rt_<pid> */
+	char runtime_password[64];
+	char runtime_host[64]; /* the host part of its account */
 	unsigned redis_port;
 	char builddir[1024];
 	char srcdir[1024];
@@ -40,6 +49,7 @@ bool lf_h_db_create(const struct lf_h_env *env, const char *name);
 bool lf_h_db_drop(const struct lf_h_env *env, const char *name);
 /* Run one SQL statement as the test user (no result rows returned). */
 bool lf_h_sql(const struct lf_h_env *env, const char *db, const char *sql);
+
 /* Run a query returning one integer (first column of the first row). */
 bool lf_h_sql_int(const struct lf_h_env *env, const char *db, const char *sql, long long *out);
 
@@ -53,15 +63,24 @@ struct lf_h_daemon {
 	char db[64];
 };
 
-/* Write a configuration for database `db` into a fresh temp dir; extra is
- * appended verbatim (more sections/keys). */
+/* Create the runtime user if needed and give it exactly what
+ * `ledgerflowctl -c d->conf grants` prints for it on d->db (lf_h_ctl does
+ * after every migrate). */
+bool lf_h_runtime_grants(const struct lf_h_env *env, const struct lf_h_daemon *d);
+/* Drop the runtime user (the fixture does at the end). */
+bool lf_h_runtime_drop(const struct lf_h_env *env);
+
+/* Write a configuration for database `db` into a fresh temp dir: the
+ * daemon connects as the runtime user, ledgerflowctl's admin commands as
+ * the test user; extra is appended verbatim (more sections/keys). */
 bool lf_h_daemon_config(const struct lf_h_env *env, struct lf_h_daemon *d, const char *db,
 			int workers, const char *extra);
 /* Rewrite the config file (for reload tests). */
 bool lf_h_daemon_rewrite(const struct lf_h_env *env, struct lf_h_daemon *d, int workers,
 			 const char *extra);
 /* Run `ledgerflowctl -c conf ARGS...` and return its exit status. After a
- * successful "migrate" of a database not seen before, an admin client is
+ * successful "migrate" the runtime user gets its grants
+ * (lf_h_runtime_grants); of a database not seen before, an admin client is
  * created there and its key (lf_h_admin_key) becomes the one the HTTP
  * helpers send (lf_h_auth_use). */
 int lf_h_ctl(const struct lf_h_env *env, const struct lf_h_daemon *d, const char *command);

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 struct lf_db_params P;
+struct lf_db_params RT;
+char rt_user[64], rt_host[64];
+static char rt_password[64];
 char dbname[64];
 char sql_dir[1024];
 int64_t T0;
@@ -33,6 +36,19 @@ MYSQL *raw_connect(const char *db)
 		return NULL;
 	if (!mysql_real_connect(m, P.host, P.user, P.password, db, P.port, NULL, 0)) {
 		fprintf(stderr, "raw connect: %s\n", mysql_error(m));
+		mysql_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+MYSQL *rt_connect(void)
+{
+	MYSQL *m = mysql_init(NULL);
+	if (!m)
+		return NULL;
+	if (!mysql_real_connect(m, RT.host, RT.user, RT.password, dbname, RT.port, NULL, 0)) {
+		fprintf(stderr, "runtime connect: %s\n", mysql_error(m));
 		mysql_close(m);
 		return NULL;
 	}
@@ -79,7 +95,7 @@ struct lf_store_conn *conn(void)
 {
 	if (!C) {
 		char err[512];
-		C = lf_store_connect(&P, err, sizeof err);
+		C = lf_store_connect(&RT, err, sizeof err);
 		if (!C)
 			fprintf(stderr, "connect: %s\n", err);
 	}
@@ -178,6 +194,50 @@ int reconcile_quiet(void)
 
 /* ---- the fixture ---- */
 
+/* Several statements in one text, as the test user; every result read. */
+static bool raw_script(const char *db, const char *text)
+{
+	MYSQL *m = mysql_init(NULL);
+	if (!m || !mysql_real_connect(m, P.host, P.user, P.password, db, P.port, NULL,
+				      CLIENT_MULTI_STATEMENTS)) {
+		fprintf(stderr, "raw connect: %s\n", m ? mysql_error(m) : "out of memory");
+		if (m)
+			mysql_close(m);
+		return false;
+	}
+	int st = mysql_query(m, text);
+	while (st == 0) {
+		MYSQL_RES *r = mysql_store_result(m);
+		if (r)
+			mysql_free_result(r);
+		st = mysql_next_result(m);
+	}
+	if (st != -1)
+		fprintf(stderr, "raw script: %s\n", mysql_error(m));
+	mysql_close(m);
+	return st == -1;
+}
+
+/* The runtime user (the server's), with exactly the privileges `ledgerflowctl
+ * grants` prints: lf_admin_grants_print run as the test user. */
+static bool runtime_user_setup(void)
+{
+	char q[512];
+	snprintf(q, sizeof q, "CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s'", rt_user,
+		 rt_host, rt_password);
+	if (!raw_exec(NULL, q))
+		return false;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return false;
+	bool ok = lf_admin_grants_print(dbname, rt_user, rt_host, f, stderr) == LF_OK;
+	ok = fclose(f) == 0 && ok && raw_script(dbname, text);
+	free(text);
+	return ok;
+}
+
 /* A fresh database (dropped first if it exists), migrated on request. */
 static const char *fixture_setup(bool migrate)
 {
@@ -192,16 +252,20 @@ static const char *fixture_setup(bool migrate)
 	P.database = dbname;
 	if (migrate && !lf_admin_migrate(&P, sql_dir, stderr))
 		return "migrating it";
+	if (migrate && !runtime_user_setup())
+		return "the runtime user's grants";
 	return NULL;
 }
 
 static bool fixture_teardown(void)
 {
-	char q[128];
+	char q[256];
 	lf_store_close(C);
 	C = NULL;
+	snprintf(q, sizeof q, "DROP USER IF EXISTS '%s'@'%s'", rt_user, rt_host);
+	bool ok = raw_exec(NULL, q);
 	snprintf(q, sizeof q, "DROP DATABASE IF EXISTS %s", dbname);
-	return raw_exec(NULL, q);
+	return raw_exec(NULL, q) && ok;
 }
 
 static const char *env_or(const char *name, const char *dflt)
@@ -226,6 +290,17 @@ int fx_main(const struct lf_suite *suites, size_t n, const struct fx_opts *opts)
 	P.rw_timeout_s = 60;
 	P.lock_wait_timeout_s = 10;
 	snprintf(dbname, sizeof dbname, "ledgerflow_test_%ld", (long)getpid());
+	/* the server's user: the store runs as it (conn()), the admin parts
+	 * (migrate, seed, reconcile, the tests' own SQL) as P's */
+	snprintf(rt_user, sizeof rt_user, "lf_rt_%ld", (long)getpid());
+	snprintf(rt_password, sizeof rt_password, "rt-%ld-%ld", (long)getpid(), (long)time(NULL));
+	bool local = strcmp(P.host, "127.0.0.1") == 0 || strcmp(P.host, "localhost") == 0 ||
+		     strcmp(P.host, "::1") == 0;
+	snprintf(rt_host, sizeof rt_host, "%s", local ? P.host : "%");
+	RT = P;
+	RT.user = rt_user;
+	RT.password = rt_password;
+	RT.database = dbname;
 	const char *dir = getenv("LF_TEST_SQL_DIR");
 	const char *top = getenv("LF_SRCDIR");
 	const char *srcdir = getenv("srcdir");

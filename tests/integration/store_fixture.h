@@ -2,8 +2,9 @@
  * store_fixture.h - shared set-up of the database integration tests: the
  * connection parameters from LF_TEST_MYSQL_* (exit 77 when
  * LF_TEST_MYSQL_PORT is unset), a private database ledgerflow_test_<pid>
- * created before and dropped after the suites (fx_main), and small helpers
- * to make accounts and transfers.
+ * created before and dropped after the suites (fx_main), the runtime user
+ * lf_rt_<pid> that the store runs as (with exactly what `ledgerflowctl
+ * grants` prints), and small helpers to make accounts and transfers.
  */
 #ifndef STORE_FIXTURE_H
 #define STORE_FIXTURE_H
@@ -26,14 +27,17 @@
 /* the store read as an admin client sees it: every row */
 static const struct lf_client FX_ADMIN = {.id = CLIENT, .admin = true};
 
-extern struct lf_db_params P; /* points at the private database */
+extern struct lf_db_params P;         /* points at the private database, as the test user */
+extern struct lf_db_params RT;        /* the same, as the runtime user (after .migrate) */
+extern char rt_user[64], rt_host[64]; /* its account: 'lf_rt_<pid>'@'127.0.0.1' */
 extern char dbname[64];
 extern char sql_dir[1024];
 extern int64_t T0;  /* a fixed "now" with a non-zero millisecond part */
 extern FILE *quiet; /* admin output of passing steps (LF_TEST_VERBOSE: stderr) */
 
 int64_t now_ms(void);
-MYSQL *raw_connect(const char *db);
+MYSQL *raw_connect(const char *db); /* as the test user, who may do anything */
+MYSQL *rt_connect(void);            /* as the runtime user, on the private database */
 bool raw_exec(const char *db, const char *q);
 long long raw_int(const char *q); /* first column of the first row, -1 on error */
 void fp_of(const char *text, uint8_t fp[LF_FINGERPRINT_LEN]);
@@ -63,9 +67,10 @@ int reconcile_quiet(void);
  *	return fx_main(suites, LF_COUNT(suites), &opts);
  *
  * fx_main reads LF_TEST_MYSQL_* (LF_TEST_MYSQL_PORT unset: returns 77,
- * skipped), creates ledgerflow_test_<pid>, applies sql/ when asked (a
- * failure there says so and returns 1), runs the suites, then closes the
- * shared connection and drops the database. Returns the exit code: 0 all
+ * skipped), creates ledgerflow_test_<pid>, applies sql/ when asked and
+ * then gives the runtime user its grants (a failure there says so and
+ * returns 1), runs the suites, then closes the shared connection and drops
+ * the database and the runtime user. Returns the exit code: 0 all
  * passed, 1 a failure. */
 struct fx_opts {
 	const char *name; /* "store": messages say test_store */

@@ -9,8 +9,9 @@
  * LF_TEST_MYSQL_DATABASE (database to connect to for CREATE/DROP; may be
  * unset), LF_TEST_SQL_DIR (default $LF_SRCDIR/sql, $srcdir/sql, else
  * ./sql). The test creates and drops its own database
- * ledgerflow_test_<pid>, so the user needs CREATE and DROP on it (e.g.
- * GRANT ALL ON *.*). Shared set-up: store_fixture.c.
+ * ledgerflow_test_<pid> and the runtime user the store runs as, so the
+ * user needs ALL ON *.* WITH GRANT OPTION (contrib/dev/services.sh gives
+ * it that). Shared set-up: store_fixture.c.
  */
 #include "config.h"
 
@@ -564,7 +565,7 @@ static void test_connection_errors(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "1045"));
 
 	/* A connection killed under us: CONN_LOST, and ping says so. */
-	struct lf_store_conn *c = lf_store_connect(&P, err, sizeof err);
+	struct lf_store_conn *c = lf_store_connect(&RT, err, sizeof err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	lf_uuid alice;
 	lf_uuid_parse("11111111-1111-1111-1111-111111111111", 36, &alice);
@@ -621,6 +622,6 @@ int main(void)
 		{"connection errors", test_connection_errors},
 	};
 	static const struct lf_suite suites[] = {{"store", LF_TESTS(tests)}};
-	static const struct fx_opts opts = {.name = "store"};
+	static const struct fx_opts opts = {.name = "store", .migrate = true};
 	return fx_main(suites, LF_COUNT(suites), &opts);
 }

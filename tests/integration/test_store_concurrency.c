@@ -18,7 +18,7 @@
 
 static void test_lock_wait_is_retry(void)
 {
-	struct lf_db_params q = P;
+	struct lf_db_params q = RT;
 	q.lock_wait_timeout_s = 1;
 	char err[512];
 	struct lf_store_conn *c = lf_store_connect(&q, err, sizeof err);
@@ -79,7 +79,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	char err[512];
-	struct lf_store_conn *c = lf_store_connect(&P, err, sizeof err);
+	struct lf_store_conn *c = lf_store_connect(&RT, err, sizeof err);
 	if (!c) {
 		w->failed = TRANSFERS;
 		return NULL;

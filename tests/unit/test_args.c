@@ -188,6 +188,21 @@ static void test_ctl_seed_owner(void)
 	CU_ASSERT_PTR_NULL(a.owner);
 }
 
+static void test_ctl_grants(void)
+{
+	struct lf_ctl_args a;
+	CU_ASSERT_TRUE_FATAL(ctl_args(&a, A("grants")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_GRANTS);
+	CU_ASSERT_PTR_NULL(a.grant_user);
+	CU_ASSERT_PTR_NULL(a.grant_host);
+	CU_ASSERT_TRUE_FATAL(
+		ctl_args(&a, A("-c", "/g.conf", "grants", "--user", "lf_app", "--host=10.0.0.%")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_GRANTS);
+	CU_ASSERT_STRING_EQUAL(a.config_path, "/g.conf");
+	CU_ASSERT_STRING_EQUAL(a.grant_user, "lf_app");
+	CU_ASSERT_STRING_EQUAL(a.grant_host, "10.0.0.%");
+}
+
 static void test_ctl_commands(void)
 {
 	const struct {
@@ -263,6 +278,12 @@ static void test_ctl_errors(void)
 		{A("seed", "x"), "seed: unexpected argument 'x'"},
 		{A("reconcile", "x", "y"), "reconcile: unexpected argument 'x'"},
 		{A("migrate", "--scopes", "a"), "--scopes is only for client create"},
+		{A("grants", "x"), "grants: unexpected argument 'x'"},
+		{A("grants", "--user", ""), "grants: --user and --host need a value"},
+		{A("grants", "--host="), "grants: --user and --host need a value"},
+		{A("grants", "--scopes", "a"), "grants: takes only --user and --host"},
+		{A("migrate", "--user", "u"), "migrate: --user is only for grants"},
+		{A("client", "list", "--host", "h"), "client: --host is only for grants"},
 		{A("client"), "client: missing subcommand"},
 		{A("client", "delete", "x"), "client: unknown subcommand 'delete'"},
 		{A("client", "create"), "client create: missing NAME"},
@@ -433,6 +454,7 @@ int main(void)
 		{"ctl commands", test_ctl_commands},
 		{"ctl help", test_ctl_help},
 		{"ctl errors", test_ctl_errors},
+		{"ctl grants", test_ctl_grants},
 		{"ctl with POSIXLY_CORRECT", test_ctl_posixly_correct},
 		{"ctl client commands", test_ctl_clients},
 		{"ctl seed --owner", test_ctl_seed_owner},

@@ -124,6 +124,9 @@ static const struct kcase cases[] = {
 	{"mysql.user", "lfuser", V_STR, O(mysql_user), "lfuser", 0},
 	{"mysql.password", "pw-123", V_STR, O(mysql_password), "pw-123", 0},
 	{"mysql.password_file", "/tmp/lf-mpw", V_STR, O(mysql_password_file), "/tmp/lf-mpw", 0},
+	{"mysql.admin_user", "lfadmin", V_STR, O(mysql_admin_user), "lfadmin", 0},
+	{"mysql.admin_password", "apw-9", V_STR, O(mysql_admin_password), "apw-9", 0},
+	{"mysql.admin_password_file", "/tmp/lf-apw", V_STR, O(mysql_admin_password_file), "/tmp/lf-apw", 0},
 	{"mysql.database", "lfdb", V_STR, O(mysql_database), "lfdb", 0},
 	{"mysql.socket", "/run/mysqld/mysqld.sock", V_STR, O(mysql_socket), "/run/mysqld/mysqld.sock", 0},
 	{"mysql.pool_size", "16", V_INT, O(pool_size), NULL, 16},
@@ -189,7 +192,7 @@ static bool holds(const struct lf_config *cfg, const struct kcase *c)
  * its password: test_config_secrets.c covers those keys. */
 static bool names_secret_file(const struct kcase *c)
 {
-	return strstr(c->key, ".password_file") != NULL;
+	return strstr(c->key, "password_file") != NULL;
 }
 
 static void test_cases_cover_every_key(void)

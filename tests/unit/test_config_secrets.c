@@ -1,7 +1,8 @@
 /*
  * test_config_secrets.c - unit tests for the secrets of the configuration
  * (src/core/config_secrets.c and the keys around it): the passwords read
- * from [mysql] / [redis] password_file, the permission policy
+ * from [mysql] / [redis] password_file (and [mysql] admin_password_file,
+ * which only lf_config_load_admin reads), the permission policy
  * (server.secret_permissions = warn | refuse) for password files and for a
  * configuration file that holds a password, the conflicts, and that no
  * secret ever reaches a message. Also the defaults of the [auth] keys.
@@ -147,6 +148,62 @@ static void test_password_from_file(void)
 	lf_config_clear(&cfg);
 	free(errs);
 	clear_env();
+}
+
+/* Load path as ledgerflowctl's administrative commands do. */
+static bool load_admin(struct lf_config *cfg, const char *path, char **errs)
+{
+	size_t len = 0;
+	*errs = NULL;
+	FILE *f = open_memstream(errs, &len);
+	CU_ASSERT_FATAL(f != NULL);
+	bool ok = lf_config_load_admin(cfg, path, f);
+	fclose(f);
+	CU_ASSERT_PTR_NULL(strstr(*errs, SECRET));
+	return ok;
+}
+
+/* The admin's password file is read only by lf_config_load_admin: the
+ * daemon loads a configuration naming a file it cannot read, untouched. */
+static void test_admin_password_file(void)
+{
+	struct lf_config cfg;
+	char *errs, text[512];
+	const char *apw = write_file("admin.pw", "admin-" SECRET "\n", 0600);
+	snprintf(text, sizeof text, "[mysql]\nadmin_user = lf_admin\nadmin_password_file = %s\n",
+		 apw);
+	const char *conf = write_file("admin.conf", text, 0644);
+	CU_ASSERT_FATAL(load_admin(&cfg, conf, &errs));
+	CU_ASSERT_STRING_EQUAL(errs, "");
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_admin_user, "lf_admin");
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_admin_password, "admin-" SECRET);
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_password, ""); /* the runtime one is apart */
+	lf_config_clear(&cfg);
+	free(errs);
+	CU_ASSERT_FATAL(load(&cfg, conf, &errs));
+	CU_ASSERT_STRING_EQUAL(cfg.mysql_admin_password, "");
+	lf_config_clear(&cfg);
+	free(errs);
+
+	/* a file that is not there: the daemon's load does not care, the
+	 * admin's fails naming the key */
+	snprintf(text, sizeof text, "[mysql]\nadmin_password_file = %s/absent.pw\n", tmpdir);
+	conf = write_file("absent.conf", text, 0644);
+	CU_ASSERT_TRUE(load(&cfg, conf, &errs));
+	CU_ASSERT_STRING_EQUAL(errs, "");
+	lf_config_clear(&cfg);
+	free(errs);
+	CU_ASSERT_FALSE(load_admin(&cfg, conf, &errs));
+	CU_ASSERT_PTR_NOT_NULL(strstr(errs, ":2: mysql.admin_password_file: "));
+	free(errs);
+
+	/* not with admin_password, like password_file */
+	snprintf(text, sizeof text,
+		 "[mysql]\nadmin_password = " SECRET "\nadmin_password_file = %s\n", apw);
+	CU_ASSERT_FALSE(load_admin(&cfg, write_file("both.conf", text, 0600), &errs));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		errs, ":3: mysql.admin_password_file: set together with mysql.admin_password"));
+	free(errs);
 }
 
 static void test_password_file_permissions(void)
@@ -378,6 +435,7 @@ int main(void)
 		{"defaults of the new keys", test_defaults},
 		{"bad values", test_bad_values},
 		{"password from a file", test_password_from_file},
+		{"admin password from a file, for ledgerflowctl only", test_admin_password_file},
 		{"password file permissions", test_password_file_permissions},
 		{"password file problems", test_password_file_problems},
 		{"a configuration file holding a secret", test_config_file_holding_a_secret},
