@@ -81,8 +81,10 @@ void lf_stored_clear(struct lf_stored *s);
 
 enum lf_create_result {
 	LF_CREATE_CREATED,
-	LF_CREATE_EXISTS, /* an account with that id exists: 409, not stored */
-	LF_CREATE_REPLAY, /* the key already has an outcome: see stored */
+	LF_CREATE_EXISTS,           /* an account with that id exists: 409, not stored */
+	LF_CREATE_REPLAY,           /* the key already has an outcome: see stored */
+	LF_CREATE_AMOUNT_TOO_LARGE, /* the issuance account's balance would leave
+				     * int64: nothing written (422 amount_too_large) */
 };
 
 struct lf_create_account_req {
@@ -94,7 +96,8 @@ struct lf_create_account_req {
 	const char *name;     /* NUL-terminated, 1..200 characters */
 	const char *currency; /* "USD" */
 	int64_t initial_balance;
-	lf_uuid opening_entry_id; /* used when initial_balance > 0 */
+	lf_uuid opening_entry_id;  /* used when initial_balance > 0: the CREDIT */
+	lf_uuid issuance_entry_id; /* ... and the issuance account's DEBIT */
 	int64_t created_ms;
 	int64_t expires_ms; /* idempotency retention */
 	const char *body;   /* the 201 body to store with the key */
@@ -122,6 +125,7 @@ enum lf_transfer_result {
 	LF_TRANSFER_REPLAY,            /* the key already had an outcome: see stored */
 	LF_TRANSFER_ACCOUNT_NOT_FOUND, /* nothing written */
 	LF_TRANSFER_CURRENCY_MISMATCH, /* nothing written */
+	LF_TRANSFER_AMOUNT_TOO_LARGE,  /* a balance would leave int64: nothing written */
 	LF_TRANSFER_PAYMENT_EXISTS,    /* the key's stored outcome was reaped but its
 					* payment exists: stored->body holds the 16-byte
 					* payment id, stored->fingerprint its fingerprint */
