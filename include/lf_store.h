@@ -81,8 +81,10 @@ void lf_stored_clear(struct lf_stored *s);
 
 enum lf_create_result {
 	LF_CREATE_CREATED,
-	LF_CREATE_EXISTS, /* an account with that id exists: 409, not stored */
-	LF_CREATE_REPLAY, /* the key already has an outcome: see stored */
+	LF_CREATE_EXISTS,           /* an account with that id exists: 409, not stored */
+	LF_CREATE_REPLAY,           /* the key already has an outcome: see stored */
+	LF_CREATE_AMOUNT_TOO_LARGE, /* the issuance account's balance would leave
+				     * int64: nothing written (422 amount_too_large) */
 };
 
 struct lf_create_account_req {
@@ -94,7 +96,8 @@ struct lf_create_account_req {
 	const char *name;     /* NUL-terminated, 1..200 characters */
 	const char *currency; /* "USD" */
 	int64_t initial_balance;
-	lf_uuid opening_entry_id; /* used when initial_balance > 0 */
+	lf_uuid opening_entry_id;  /* used when initial_balance > 0: the CREDIT */
+	lf_uuid issuance_entry_id; /* ... and the issuance account's DEBIT */
 	int64_t created_ms;
 	int64_t expires_ms; /* idempotency retention */
 	const char *body;   /* the 201 body to store with the key */
@@ -127,6 +130,7 @@ enum lf_transfer_result {
 	LF_TRANSFER_REPLAY,            /* the key already had an outcome: see stored */
 	LF_TRANSFER_ACCOUNT_NOT_FOUND, /* nothing written */
 	LF_TRANSFER_CURRENCY_MISMATCH, /* nothing written */
+	LF_TRANSFER_AMOUNT_TOO_LARGE,  /* a balance would leave int64: nothing written */
 	LF_TRANSFER_PAYMENT_EXISTS,    /* the key's stored outcome was reaped but its
 					* payment exists: stored->body holds the 16-byte
 					* payment id, stored->fingerprint its fingerprint */
@@ -191,6 +195,7 @@ struct lf_ledger_entry {
 	int64_t balance_after;
 	int64_t seq; /* per-account sequence, 1 = first entry */
 	int64_t created_ms;
+	uint8_t hash[32]; /* SHA-256 chain (lf_ledger_hash.h) */
 };
 /* Entries of an account with seq < before_seq (INT64_MAX for the newest),
  * newest first, at most max; *more tells whether older ones exist.
@@ -200,6 +205,21 @@ lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
 			   const struct lf_client *who, int64_t before_seq, unsigned max,
 			   struct lf_ledger_entry *out, unsigned *count, bool *more,
 			   char currency[4]);
+
+/* ---- currencies (004_books.sql) ---- */
+struct lf_currency_row {
+	char code[4];
+	int exponent;
+	lf_uuid issuance_account_id; /* the account that creates this money */
+};
+/* At most max rows of the currencies table, by code. */
+lf_rc lf_store_list_currencies(struct lf_store_conn *c, struct lf_currency_row *out, unsigned max,
+			       unsigned *count);
+/* Does the currencies table agree with the built-in table (lf_money.h),
+ * code for code and exponent for exponent? LF_OK yes; LF_DECLINED no, the
+ * first difference in why; another code when the query failed (logged;
+ * a missing table is LF_ERROR, errno 1146: not migrated). */
+lf_rc lf_store_check_currencies(struct lf_store_conn *c, char *why, size_t whylen);
 
 /* ---- API keys (authentication) ---- */
 struct lf_key_row {

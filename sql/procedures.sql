@@ -11,11 +11,45 @@
 -- (with CREATE OR REPLACE there is no moment without the procedure). No
 -- DELIMITER lines: the file is sent as one multi-statement query.
 --
+-- The hash of one ledger entry, canonical encoding version 1 (see
+-- doc/database.md; src/core/ledger_hash.c computes the same bytes):
+-- SHA-256(prev || 'lf1|<account hex>|<seq>|<id hex>|<payment hex or ->|
+-- <counterparty hex>|<DEBIT or CREDIT>|<amount>|<balance_after>|
+-- <created_at as YYYY-MM-DD hh:mm:ss.ffffff>'), prev = the hash of the
+-- account's entry seq-1, 32 zero bytes for seq 1.
+CREATE OR REPLACE FUNCTION lf_entry_hash(
+  p_prev          BINARY(32),
+  p_account       BINARY(16),
+  p_seq           BIGINT,
+  p_id            BINARY(16),
+  p_payment       BINARY(16),
+  p_counterparty  BINARY(16),
+  p_direction     VARCHAR(6) CHARACTER SET ascii,
+  p_amount        BIGINT,
+  p_balance_after BIGINT,
+  p_created_at    DATETIME(3))
+  RETURNS BINARY(32)
+  DETERMINISTIC NO SQL
+  SQL SECURITY DEFINER
+  COMMENT 'ledger entry hash, canonical encoding v1'
+RETURN UNHEX(SHA2(CONCAT(CAST(p_prev AS BINARY(32)),
+  CAST(CONCAT_WS('|', 'lf1', LOWER(HEX(p_account)), p_seq, LOWER(HEX(p_id)),
+                 IFNULL(LOWER(HEX(p_payment)), '-'), LOWER(HEX(p_counterparty)),
+                 p_direction, p_amount, p_balance_after,
+                 DATE_FORMAT(p_created_at, '%Y-%m-%d %H:%i:%s.%f')) AS BINARY)), 256));
+
 -- Result row of lf_transfer / lf_record_outcome / lf_create_account:
 --   (outcome, response_status, response_location, response_body,
 --    fingerprint, expires_at)
 -- On 'replay' the last five come from the stored idempotency row; on the
 -- other outcomes response_body is NULL (the caller holds the body it sent).
+-- 'amount_too_large' (a balance would leave BIGINT) writes nothing: the
+-- caller records the 422 with the key (lf_record_outcome).
+--
+-- Money: only an ISSUANCE account (one per currency, see 004_books.sql)
+-- may go negative; every entry is hash-chained on its account
+-- (lf_entry_hash, accounts.chain_head) inside the transaction, under the
+-- account's row lock.
 
 CREATE OR REPLACE PROCEDURE lf_transfer(
   IN p_client         BIGINT UNSIGNED,
@@ -46,6 +80,9 @@ proc: BEGIN
   DECLARE v_from_cur, v_to_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
   DECLARE v_from_bal, v_to_bal, v_from_seq, v_to_seq BIGINT DEFAULT NULL;
   DECLARE v_lo_owner, v_hi_owner, v_from_owner BIGINT UNSIGNED DEFAULT NULL;
+  DECLARE v_lo_kind, v_hi_kind, v_from_kind, v_to_kind VARCHAR(8) DEFAULT NULL;
+  DECLARE v_lo_head, v_hi_head, v_from_head, v_to_head BINARY(32) DEFAULT NULL;
+  DECLARE v_debit_hash, v_credit_hash BINARY(32) DEFAULT NULL;
   DECLARE v_old_id BINARY(16) DEFAULT NULL;
   DECLARE v_old_fp BINARY(32) DEFAULT NULL;
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
@@ -97,20 +134,22 @@ proc: BEGIN
   END IF;
 
   -- (c) lock both accounts in ascending id order (no lock-order deadlock).
-  SELECT currency, balance, ledger_seq, owner_client_id
-    INTO v_lo_cur, v_lo_bal, v_lo_seq, v_lo_owner
+  SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head
+    INTO v_lo_cur, v_lo_bal, v_lo_seq, v_lo_owner, v_lo_kind, v_lo_head
     FROM accounts WHERE id = LEAST(p_from, p_to) FOR UPDATE;
-  SELECT currency, balance, ledger_seq, owner_client_id
-    INTO v_hi_cur, v_hi_bal, v_hi_seq, v_hi_owner
+  SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head
+    INTO v_hi_cur, v_hi_bal, v_hi_seq, v_hi_owner, v_hi_kind, v_hi_head
     FROM accounts WHERE id = GREATEST(p_from, p_to) FOR UPDATE;
   IF p_from < p_to THEN
     SET v_from_cur = v_lo_cur, v_from_bal = v_lo_bal, v_from_seq = v_lo_seq,
-        v_from_owner = v_lo_owner,
-        v_to_cur = v_hi_cur, v_to_bal = v_hi_bal, v_to_seq = v_hi_seq;
+        v_from_owner = v_lo_owner, v_from_kind = v_lo_kind, v_from_head = v_lo_head,
+        v_to_cur = v_hi_cur, v_to_bal = v_hi_bal, v_to_seq = v_hi_seq,
+        v_to_kind = v_hi_kind, v_to_head = v_hi_head;
   ELSE
     SET v_from_cur = v_hi_cur, v_from_bal = v_hi_bal, v_from_seq = v_hi_seq,
-        v_from_owner = v_hi_owner,
-        v_to_cur = v_lo_cur, v_to_bal = v_lo_bal, v_to_seq = v_lo_seq;
+        v_from_owner = v_hi_owner, v_from_kind = v_hi_kind, v_from_head = v_hi_head,
+        v_to_cur = v_lo_cur, v_to_bal = v_lo_bal, v_to_seq = v_lo_seq,
+        v_to_kind = v_lo_kind, v_to_head = v_lo_head;
   END IF;
 
   -- Ownership is decided here, under the lock, not only at the edge: a
@@ -133,8 +172,21 @@ proc: BEGIN
     LEAVE proc;
   END IF;
 
-  -- (d) insufficient funds: the decline is recorded and replayable.
-  IF v_from_bal < p_amount THEN
+  -- (d0) a balance would leave BIGINT (an issuance account's below its
+  -- minimum, any account's above its maximum): decided, nothing written,
+  -- the caller records the 422. DECIMAL arithmetic: no overflow here.
+  IF CAST(v_to_bal AS DECIMAL(21)) + p_amount > 9223372036854775807
+     OR CAST(v_from_bal AS DECIMAL(21)) - p_amount < -9223372036854775808 THEN
+    ROLLBACK;
+    SELECT 'amount_too_large' AS outcome, NULL AS response_status,
+           NULL AS response_location, NULL AS response_body,
+           p_fp AS fingerprint, p_expires_at AS expires_at;
+    LEAVE proc;
+  END IF;
+
+  -- (d) insufficient funds (only an issuance account may go negative):
+  -- the decline is recorded and replayable.
+  IF v_from_bal < p_amount AND v_from_kind <> 'ISSUANCE' THEN
     INSERT INTO payments (id, client_id, idempotency_key, fingerprint,
                           from_account_id, to_account_id, amount, currency,
                           reference, status, decline_reason, created_at)
@@ -156,13 +208,21 @@ proc: BEGIN
     LEAVE proc;
   END IF;
 
-  -- (e) move the money.
+  -- (e) move the money; each entry extends its account's chain.
+  SET v_debit_hash = lf_entry_hash(v_from_head, p_from, v_from_seq + 1, p_debit_id,
+                                   p_payment_id, p_to, 'DEBIT', p_amount,
+                                   v_from_bal - p_amount, p_created_at),
+      v_credit_hash = lf_entry_hash(v_to_head, p_to, v_to_seq + 1, p_credit_id,
+                                    p_payment_id, p_from, 'CREDIT', p_amount,
+                                    v_to_bal + p_amount, p_created_at);
   UPDATE accounts
      SET balance = balance - p_amount, ledger_seq = ledger_seq + 1,
+         chain_head = v_debit_hash,
          version = version + 1, updated_at = GREATEST(updated_at, p_created_at)
    WHERE id = p_from;
   UPDATE accounts
      SET balance = balance + p_amount, ledger_seq = ledger_seq + 1,
+         chain_head = v_credit_hash,
          version = version + 1, updated_at = GREATEST(updated_at, p_created_at)
    WHERE id = p_to;
   INSERT INTO payments (id, client_id, idempotency_key, fingerprint,
@@ -176,12 +236,12 @@ proc: BEGIN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
       'lf_transfer: payment id or idempotency key already used by an earlier payment';
   END IF;
-  INSERT INTO ledger_entries (account_id, seq, id, payment_id, direction,
-                              amount, balance_after, created_at)
-  VALUES (p_from, v_from_seq + 1, p_debit_id, p_payment_id, 'DEBIT',
-          p_amount, v_from_bal - p_amount, p_created_at),
-         (p_to, v_to_seq + 1, p_credit_id, p_payment_id, 'CREDIT',
-          p_amount, v_to_bal + p_amount, p_created_at);
+  INSERT INTO ledger_entries (account_id, seq, id, payment_id, counterparty_id,
+                              direction, amount, balance_after, created_at, hash)
+  VALUES (p_from, v_from_seq + 1, p_debit_id, p_payment_id, p_to, 'DEBIT',
+          p_amount, v_from_bal - p_amount, p_created_at, v_debit_hash),
+         (p_to, v_to_seq + 1, p_credit_id, p_payment_id, p_from, 'CREDIT',
+          p_amount, v_to_bal + p_amount, p_created_at, v_credit_hash);
   IF v_dup THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
@@ -250,9 +310,15 @@ proc: BEGIN
          p_fp AS fingerprint, p_expires_at AS expires_at;
 END;
 
--- Open an account; an initial balance > 0 is an opening CREDIT entry
--- (seq 1, payment_id NULL) so the balance is always the sum of entries.
--- p_key NULL: no Idempotency-Key. 'exists' (id taken) stores nothing.
+-- Open an account; an initial balance > 0 is a transfer from the
+-- currency's issuance account: an opening CREDIT on the new account (seq 1,
+-- payment_id NULL, counterparty the issuance account) and a DEBIT on the
+-- issuance account (payment_id NULL, counterparty the new account), both
+-- hash-chained, the two rows locked in ascending id order (the new one is
+-- locked by its INSERT). So the balance is always the sum of entries and
+-- every currency's balances sum to 0. p_key NULL: no Idempotency-Key.
+-- 'exists' (id taken) and 'amount_too_large' (the issuance balance would
+-- leave BIGINT) store nothing.
 CREATE OR REPLACE PROCEDURE lf_create_account(
   IN p_client     BIGINT UNSIGNED,
   IN p_key        VARBINARY(255),
@@ -265,12 +331,17 @@ CREATE OR REPLACE PROCEDURE lf_create_account(
   IN p_created_at DATETIME(3),
   IN p_expires_at DATETIME(3),
   IN p_body       MEDIUMBLOB,
-  IN p_location   VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+  IN p_location   VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_issue_entry_id BINARY(16))
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'open an account with its opening ledger entry'
+  COMMENT 'open an account with its opening transfer from issuance'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
+  DECLARE v_iss BINARY(16) DEFAULT NULL;
+  DECLARE v_iss_bal, v_iss_seq BIGINT DEFAULT NULL;
+  DECLARE v_iss_head, v_credit_hash, v_debit_hash BINARY(32) DEFAULT NULL;
+  DECLARE v_zero BINARY(32) DEFAULT x'0000000000000000000000000000000000000000000000000000000000000000';
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
   BEGIN
@@ -287,6 +358,10 @@ proc: BEGIN
            response_body, fingerprint, expires_at
       FROM idempotency_keys WHERE client_id = p_client AND idem_key = p_key;
     LEAVE proc;
+  END IF;
+  SELECT issuance_account_id INTO v_iss FROM currencies WHERE code = p_currency;
+  IF v_iss IS NULL THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_create_account: currency not in the currencies table';
   END IF;
 
   SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
@@ -305,11 +380,21 @@ proc: BEGIN
     END IF;
   END IF;
 
+  -- ascending id order: the issuance row first when its id is the lower
+  -- (always, for the built-in ids 00000000-0000-8000-8000-...)
+  IF p_initial > 0 AND v_iss < p_id THEN
+    SELECT balance, ledger_seq, chain_head INTO v_iss_bal, v_iss_seq, v_iss_head
+      FROM accounts WHERE id = v_iss FOR UPDATE;
+  END IF;
+
   -- the account belongs to the client that creates it
-  INSERT INTO accounts (id, name, currency, balance, ledger_seq, version,
-                        created_at, updated_at, owner_client_id)
-  VALUES (p_id, p_name, p_currency, p_initial, IF(p_initial > 0, 1, 0), 0,
-          p_created_at, p_created_at, p_client);
+  SET v_credit_hash = IF(p_initial > 0,
+        lf_entry_hash(v_zero, p_id, 1, p_entry_id, NULL, v_iss, 'CREDIT', p_initial,
+                      p_initial, p_created_at), v_zero);
+  INSERT INTO accounts (id, name, currency, kind, balance, ledger_seq, chain_head,
+                        version, created_at, updated_at, owner_client_id)
+  VALUES (p_id, p_name, p_currency, 'STANDARD', p_initial, IF(p_initial > 0, 1, 0),
+          v_credit_hash, 0, p_created_at, p_created_at, p_client);
   IF v_dup THEN
     ROLLBACK;
     SELECT 'exists' AS outcome, NULL AS response_status,
@@ -319,9 +404,31 @@ proc: BEGIN
   END IF;
 
   IF p_initial > 0 THEN
-    INSERT INTO ledger_entries (account_id, seq, id, payment_id, direction,
-                                amount, balance_after, created_at)
-    VALUES (p_id, 1, p_entry_id, NULL, 'CREDIT', p_initial, p_initial, p_created_at);
+    IF v_iss_bal IS NULL THEN
+      SELECT balance, ledger_seq, chain_head INTO v_iss_bal, v_iss_seq, v_iss_head
+        FROM accounts WHERE id = v_iss FOR UPDATE;
+    END IF;
+    IF CAST(v_iss_bal AS DECIMAL(21)) - p_initial < -9223372036854775808 THEN
+      ROLLBACK;
+      SELECT 'amount_too_large' AS outcome, NULL AS response_status,
+             NULL AS response_location, NULL AS response_body,
+             p_fp AS fingerprint, p_expires_at AS expires_at;
+      LEAVE proc;
+    END IF;
+    SET v_debit_hash = lf_entry_hash(v_iss_head, v_iss, v_iss_seq + 1, p_issue_entry_id,
+                                     NULL, p_id, 'DEBIT', p_initial, v_iss_bal - p_initial,
+                                     p_created_at);
+    UPDATE accounts
+       SET balance = balance - p_initial, ledger_seq = ledger_seq + 1,
+           chain_head = v_debit_hash, version = version + 1,
+           updated_at = GREATEST(updated_at, p_created_at)
+     WHERE id = v_iss;
+    INSERT INTO ledger_entries (account_id, seq, id, payment_id, counterparty_id, direction,
+                                amount, balance_after, created_at, hash)
+    VALUES (p_id, 1, p_entry_id, NULL, v_iss, 'CREDIT', p_initial, p_initial,
+            p_created_at, v_credit_hash),
+           (v_iss, v_iss_seq + 1, p_issue_entry_id, NULL, p_id, 'DEBIT', p_initial,
+            v_iss_bal - p_initial, p_created_at, v_debit_hash);
     IF v_dup THEN
       ROLLBACK;
       SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_create_account: ledger entry id already used';

@@ -68,6 +68,7 @@ struct create {
 	struct lf_body body; /* the 201 body, stored with the key by the CALL */
 	enum lf_create_result result;
 	struct lf_stored stored;
+	bool replay; /* the 422's record found an outcome under the key */
 	int max_retries;
 	unsigned retries;
 	int settles;
@@ -126,6 +127,42 @@ static lf_rc create_attempt(struct lf_store_conn *conn, void *arg)
 	return lf_store_create_account(conn, &c->req, &c->result, &c->stored);
 }
 
+static lf_rc record_attempt(struct lf_store_conn *conn, void *arg)
+{
+	struct create *c = arg;
+	lf_stored_clear(&c->stored);
+	return lf_store_record_outcome(conn, c->req.client_id, c->key.text, c->key.len,
+				       c->req.fingerprint, 422, NULL, c->d.body.data, c->d.body.len,
+				       c->req.created_ms, c->req.expires_ms, &c->replay,
+				       &c->stored);
+}
+
+/* The opening balance would take the issuance account's balance past
+ * int64 (the CALL wrote nothing): a decided 422, recorded with the key
+ * like a payment's 422 so a retry gets the same answer. Returns false
+ * when the connection broke. */
+static bool create_too_large(struct lf_store_conn *conn, struct create *c)
+{
+	lf_decision_problem(&c->d, 422, "amount_too_large",
+			    "The initialBalance would take the currency's issuance account past "
+			    "the largest amount the ledger can hold.",
+			    NULL);
+	if (!c->key.present)
+		return true;
+	c->replay = false;
+	lf_rc rc = lf_api_retry(record_attempt, conn, c, c->max_retries, &c->retries);
+	if (rc == LF_OK && c->replay)
+		lf_decision_from_stored(&c->d, &c->stored, c->req.fingerprint);
+	else if (rc == LF_OK)
+		c->d.storable = true;
+	else if (rc == LF_LOST || rc == LF_ERROR) {
+		c->after_error = rc == LF_ERROR; /* the key settles it */
+		create_unknown(c);
+	} else
+		lf_decision_failed(&c->d, rc);
+	return rc != LF_LOST;
+}
+
 /* DECIDE, on a pool thread: the CALL, retried on deadlocks, and what its
  * result means. */
 static bool create_decide(struct lf_store_conn *conn, struct create *c)
@@ -140,6 +177,10 @@ static bool create_decide(struct lf_store_conn *conn, struct create *c)
 		c->after_error = c->key.present;
 		create_unknown(c);
 		return true;
+	}
+	if (rc == LF_OK && c->result == LF_CREATE_AMOUNT_TOO_LARGE) {
+		lf_stored_clear(&c->stored);
+		return create_too_large(conn, c);
 	}
 	if (rc == LF_LOST)
 		create_unknown(c);
@@ -371,6 +412,7 @@ void lf_accounts_create(struct lf_req *r, const char *id)
 	c->req.name = c->name;
 	c->req.currency = c->currency;
 	lf_uuid_v7(&c->req.opening_entry_id);
+	lf_uuid_v7(&c->req.issuance_entry_id);
 	c->req.created_ms = lf_time_now_ms();
 	/* the key lives as long as the account: a retry however late finds
 	 * it, never a second account (the caches keep it for the retention) */

@@ -205,6 +205,10 @@ static bool transfer_decide(struct lf_store_conn *c, struct lf_pay *p, struct tr
 		return decide_422(
 			c, p, "currency_mismatch",
 			"The accounts' currencies differ from each other or from the request.");
+	case LF_TRANSFER_AMOUNT_TOO_LARGE:
+		return decide_422(c, p, "amount_too_large",
+				  "The amount would take an account's balance past the largest "
+				  "amount the ledger can hold.");
 	case LF_TRANSFER_PAYMENT_EXISTS: return replay_payment(c, p, &call->stored);
 	}
 	lf_decision_internal(&p->d);

@@ -29,6 +29,7 @@ static const struct lf_admin_grant grants[] = {
 	{"api_keys", false, "SELECT", "the gate finds a key by its prefix"},
 	{"api_clients", false, "SELECT", "a key's client: scopes, rate, revocation"},
 	{"auth_epoch", false, "SELECT", "the workers drop cached key lookups when it moves"},
+	{"currencies", false, "SELECT", "GET /api/currencies; the start checks it against the built-in table"},
 	{"lf_transfer", true, "EXECUTE", "POST /api/payments"},
 	{"lf_record_outcome", true, "EXECUTE", "a 422 decided before the transaction"},
 	{"lf_create_account", true, "EXECUTE", "POST /api/accounts"},

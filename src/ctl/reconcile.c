@@ -109,7 +109,8 @@ static const struct check checks[] = {
 		EXAMPLES("x.bad_opening", "x.txt")
 		" FROM (SELECT e.payment_id IS NOT NULL AND p.id IS NULL AS no_payment,"
 		"  a.id IS NULL AS no_account,"
-		"  e.payment_id IS NULL AND (e.direction <> 'CREDIT' OR e.seq <> 1) AS bad_opening,"
+		"  e.payment_id IS NULL AND NOT ((a.kind = 'STANDARD' AND e.direction = 'CREDIT'"
+		"   AND e.seq = 1) OR (a.kind = 'ISSUANCE' AND e.direction = 'DEBIT')) AS bad_opening,"
 		"  CONCAT('entry ', " UUID_TXT("e.id") ") AS txt"
 		"  FROM ledger_entries e"
 		"  LEFT JOIN payments p ON p.id = e.payment_id"
@@ -117,22 +118,18 @@ static const struct check checks[] = {
 		3,
 		{ "no ledger entry references a missing payment",
 		  "no ledger entry references a missing account",
-		  "entries without a payment are opening CREDITs with seq 1" },
+		  "entries without a payment are opening CREDITs with seq 1 or issuance DEBITs" },
 	},
 	{
-		/* Money is conserved: per currency, the balances add up to the
-		 * opening entries (payments only move money between accounts). */
-		"SELECT " COUNT_IF("x.total <> x.opening") ", "
-		EXAMPLES("x.total <> x.opening",
-			 "CONCAT(x.currency, ': balances ', x.total, ', opening entries ', x.opening)")
-		" FROM (SELECT a.currency, SUM(a.balance) AS total,"
-		"  COALESCE(SUM(o.amount), 0) AS opening"
-		"  FROM accounts a LEFT JOIN ledger_entries o"
-		"   ON o.account_id = a.id AND o.seq = 1 AND o.payment_id IS NULL"
-		"   AND o.direction = 'CREDIT'"
-		"  GROUP BY a.currency) x",
+		/* Money is conserved: every movement, openings included, is a
+		 * transfer (from the currency's issuance account for an opening),
+		 * so per currency the balances sum to exactly 0. */
+		"SELECT " COUNT_IF("x.total <> 0") ", "
+		EXAMPLES("x.total <> 0", "CONCAT(x.currency, ': balances sum to ', x.total)")
+		" FROM (SELECT a.currency, SUM(a.balance) AS total"
+		"  FROM accounts a GROUP BY a.currency) x",
 		1,
-		{ "money is conserved (sum of balances equals sum of opening entries)" },
+		{ "money is conserved (per currency the balances sum to 0)" },
 	},
 	{
 		"SELECT " COUNT_IF("k.response_status = 0") ", "

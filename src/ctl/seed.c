@@ -119,6 +119,7 @@ static bool seed_one(struct lf_store_conn *c, const struct lf_db_params *p, uint
 	r.currency = DEMO_CURRENCY;
 	r.initial_balance = DEMO_INITIAL;
 	lf_uuid_v7(&r.opening_entry_id);
+	lf_uuid_v7(&r.issuance_entry_id);
 	r.created_ms = now_ms();
 	r.expires_ms = r.created_ms;
 	r.location = location;

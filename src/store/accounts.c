@@ -1,7 +1,8 @@
 /*
  * store/accounts.c - the accounts' side of the database (lf_store.h):
  * creating an account (one CALL of lf_create_account, which claims the
- * key, inserts the account and its opening entry and stores the 201), and
+ * key, inserts the account and its opening transfer from the currency's
+ * issuance account and stores the 201), and
  * the reads: one account, the currencies of a payment's two accounts, and
  * a page of an account's ledger.
  */
@@ -21,7 +22,7 @@ lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_ac
 	memset(stored, 0, sizeof *stored);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND b[12];
+	MYSQL_BIND b[13];
 	MYSQL_TIME t_created, t_expires;
 	memset(b, 0, sizeof b);
 	in_u64(&b[0], &r->client_id);
@@ -36,6 +37,7 @@ lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_ac
 	in_time(&b[9], &t_expires, r->expires_ms);
 	in_body(&b[10], r->body, r->body_len);
 	in_str(&b[11], r->location);
+	in_uuid(&b[12], &r->issuance_entry_id);
 	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];
@@ -48,6 +50,8 @@ lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_ac
 		*result = LF_CREATE_EXISTS;
 	else if (row && strcmp(outcome, "replay") == 0)
 		*result = LF_CREATE_REPLAY;
+	else if (row && strcmp(outcome, "amount_too_large") == 0)
+		*result = LF_CREATE_AMOUNT_TOO_LARGE;
 	else {
 		lf_stored_clear(stored);
 		return lf_store_fail(c, 0, "lf_create_account returned an unexpected result");
@@ -224,8 +228,8 @@ lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
 	currency[0] = '\0';
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND in[6], b[8];
-	struct col k[8];
+	MYSQL_BIND in[6], b[9];
+	struct col k[9];
 	uint64_t limit = (uint64_t)max + 1;
 	struct lf_ledger_entry e;
 	char cur[4], dir[8];
@@ -250,6 +254,7 @@ lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
 	out_bind(&b[5], &k[5], MYSQL_TYPE_LONGLONG, &e.balance_after, 0);
 	out_bind(&b[6], &k[6], MYSQL_TYPE_LONGLONG, &e.seq, 0);
 	out_bind(&b[7], &k[7], MYSQL_TYPE_DATETIME, &t_created, 0);
+	out_bind(&b[8], &k[8], MYSQL_TYPE_BLOB, e.hash, sizeof e.hash);
 	if (mysql_stmt_bind_result(st, b))
 		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
 	bool any = false;

@@ -59,6 +59,8 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 		*result = LF_TRANSFER_ACCOUNT_NOT_FOUND;
 	else if (strcmp(outcome, "currency_mismatch") == 0)
 		*result = LF_TRANSFER_CURRENCY_MISMATCH;
+	else if (strcmp(outcome, "amount_too_large") == 0)
+		*result = LF_TRANSFER_AMOUNT_TOO_LARGE;
 	else if (strcmp(outcome, "payment_exists") == 0)
 		*result = LF_TRANSFER_PAYMENT_EXISTS;
 	else {

@@ -127,6 +127,7 @@ lf_rc create_account(struct lf_store_conn *c, const char *key, lf_uuid *id, cons
 	r.currency = cur;
 	r.initial_balance = initial;
 	lf_uuid_v7(&r.opening_entry_id);
+	lf_uuid_v7(&r.issuance_entry_id);
 	r.created_ms = T0;
 	r.expires_ms = T0 + 86400000;
 	r.body = body;
