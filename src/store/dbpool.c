@@ -226,10 +226,13 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 		lf_log_scope_enter(&scope, &batch[0]->log);
 		if (!j->kind->work(*conn, live, m)) {
 			drop_conn(pool, conn);
-			/* as submit_rerun: once more on a fresh connection */
-			*conn = pool_connect(pool);
-			if (!j->kind->work(*conn, live, m) && *conn != NULL)
-				drop_conn(pool, conn);
+			/* as submit_rerun: once more on a fresh connection,
+			 * while the oldest member's deadline allows */
+			if (lf_time_monotonic_ms() < j->deadline_ms) {
+				*conn = pool_connect(pool);
+				if (!j->kind->work(*conn, live, m) && *conn != NULL)
+					drop_conn(pool, conn);
+			}
 		}
 		lf_log_scope_leave(&scope);
 	}

@@ -91,11 +91,19 @@ void fp_of(const char *text, uint8_t fp[LF_FINGERPRINT_LEN])
 		fp[i % LF_FINGERPRINT_LEN] = (uint8_t)(fp[i % LF_FINGERPRINT_LEN] * 31 + text[i]);
 }
 
+static bool conn_admin;
+
+void conn_as_admin(bool on)
+{
+	conn_reset();
+	conn_admin = on;
+}
+
 struct lf_store_conn *conn(void)
 {
 	if (!C) {
 		char err[512];
-		C = lf_store_connect(&RT, err, sizeof err);
+		C = lf_store_connect(conn_admin ? &P : &RT, err, sizeof err);
 		if (!C)
 			fprintf(stderr, "connect: %s\n", err);
 	}
@@ -221,7 +229,7 @@ static bool raw_script(const char *db, const char *text)
 
 /* The runtime user (the server's), with exactly the privileges `ledgerflowctl
  * grants` prints: lf_admin_grants_print run as the test user. */
-static bool runtime_user_setup(void)
+bool fx_runtime_grants(void)
 {
 	char q[512];
 	snprintf(q, sizeof q, "CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s'", rt_user,
@@ -253,7 +261,7 @@ static const char *fixture_setup(bool migrate)
 	P.database = dbname;
 	if (migrate && !lf_admin_migrate(&P, sql_dir, stderr))
 		return "migrating it";
-	if (migrate && !runtime_user_setup())
+	if (migrate && !fx_runtime_grants())
 		return "the runtime user's grants";
 	return NULL;
 }

@@ -43,6 +43,12 @@ long long raw_int(const char *q); /* first column of the first row, -1 on error 
 void fp_of(const char *text, uint8_t fp[LF_FINGERPRINT_LEN]);
 struct lf_store_conn *conn(void); /* the shared connection of the main thread */
 void conn_reset(void);            /* close it; the next conn() reconnects */
+/* conn() as the test user (a database of an older schema, whose
+ * procedures were SQL SECURITY INVOKER) or, again, as the runtime user */
+void conn_as_admin(bool on);
+/* (Re)give the runtime user exactly what `ledgerflowctl grants` prints
+ * (fx_main does after .migrate; a test that migrates itself, again). */
+bool fx_runtime_grants(void);
 lf_rc create_account(struct lf_store_conn *c, const char *key, lf_uuid *id, const char *name,
 		     const char *cur, int64_t initial, enum lf_create_result *res,
 		     struct lf_stored *st);

@@ -130,11 +130,16 @@ static void test_procedures_are_definer(void)
 {
 	size_t n = 0;
 	const struct lf_admin_grant *g = lf_admin_grants(&n);
-	long long routines = raw_int("SELECT COUNT(*) FROM information_schema.ROUTINES"
-				     " WHERE ROUTINE_SCHEMA = DATABASE()");
+	/* the procedures; the function lf_entry_hash is called only inside
+	 * them (it runs as their definer), so the runtime user needs nothing
+	 * on it */
+	long long routines =
+		raw_int("SELECT COUNT(*) FROM information_schema.ROUTINES"
+			" WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_TYPE = 'PROCEDURE'");
 	CU_ASSERT_TRUE(routines >= 4);
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE"
-				" ROUTINE_SCHEMA = DATABASE() AND SECURITY_TYPE = 'DEFINER'"),
+				" ROUTINE_SCHEMA = DATABASE() AND ROUTINE_TYPE = 'PROCEDURE' AND "
+				"SECURITY_TYPE = 'DEFINER'"),
 			routines);
 	long long listed = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -138,11 +138,13 @@ static void test_upgrade(void)
 			0);
 	int64_t usd, jpy;
 	int openings;
+	conn_as_admin(true); /* the v1 procedures are SQL SECURITY INVOKER */
 	fill_old(&usd, &jpy, &openings);
 	long long entries_before = raw_int("SELECT COUNT(*) FROM ledger_entries");
 
-	conn_reset();
+	conn_as_admin(false);
 	CU_ASSERT_FATAL(lf_admin_migrate(&P, sql_dir, quiet));
+	CU_ASSERT_FATAL(fx_runtime_grants()); /* from now on as the server runs */
 
 	/* every currency's balances sum to 0: the issuance accounts hold -opened */
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM (SELECT currency FROM accounts"
