@@ -22,6 +22,8 @@ void lf_ops_metrics(struct lf_req *r, const char *id);
 void lf_accounts_create(struct lf_req *r, const char *id);
 void lf_accounts_get(struct lf_req *r, const char *id);
 void lf_accounts_ledger(struct lf_req *r, const char *id);
+void lf_accounts_balance_at(struct lf_req *r, const char *id); /* api/history.c */
+void lf_payments_list(struct lf_req *r, const char *id);       /* api/history.c */
 void lf_payments_create(struct lf_req *r, const char *id);
 void lf_payments_get(struct lf_req *r, const char *id);
 void lf_currencies_list(struct lf_req *r, const char *id);

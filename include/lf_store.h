@@ -184,6 +184,28 @@ struct lf_payment {
 lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
 			   struct lf_payment *out);
 
+/* ---- history (store/history.c) ---- */
+/* GET /api/payments: newest first, ids below `before` (all ones for the
+ * first page); status "" for any. */
+struct lf_payment_query {
+	bool has_account;
+	lf_uuid account;
+	char status[16];
+	lf_uuid before;
+	unsigned limit;
+};
+/* Up to q->limit payments (who's own, or every one for admin) into out;
+ * *more when there is a next page. */
+lf_rc lf_store_list_payments(struct lf_store_conn *c, const struct lf_payment_query *q,
+			     const struct lf_client *who, struct lf_payment *out, unsigned *count,
+			     bool *more);
+/* The balance after the account's last ledger entry at or before at_ms
+ * (time order, then sequence; 0 before the first). LF_DECLINED: no such
+ * account for who. */
+lf_rc lf_store_balance_at(struct lf_store_conn *c, const lf_uuid *account,
+			  const struct lf_client *who, int64_t at_ms, char currency[4],
+			  int64_t *balance);
+
 /* ---- ledger ---- */
 struct lf_ledger_entry {
 	lf_uuid id;

@@ -4,6 +4,7 @@
 #ifndef LF_TIME_H
 #define LF_TIME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define LF_TIME_STR_LEN 24 /* "2026-11-25T14:52:28.123Z", without NUL */
@@ -15,5 +16,10 @@ int64_t lf_time_now_ms(void);       /* CLOCK_REALTIME, Unix ms */
 int64_t lf_time_monotonic_ms(void); /* CLOCK_MONOTONIC ms */
 /* Unix ms -> "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), NUL-terminated. */
 void lf_time_format_ms(int64_t unix_ms, char out[LF_TIME_STR_LEN + 1]);
+/* RFC 3339 date-time ("2026-11-25T14:52:28Z", "...28.123456+01:00"; T or
+ * t, Z or z; a space where the offset's + belongs, as a query string's +
+ * decodes) -> Unix ms, fractions past the millisecond dropped. False for
+ * anything else (a bad field, a day the month lacks, a leap second). */
+bool lf_time_parse_rfc3339(const char *s, int64_t *unix_ms);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * core/time.c - clocks and timestamps. Owns reading the wall and monotonic
  * clocks in milliseconds and rendering Unix milliseconds as RFC 3339 UTC
- * text with exactly three fraction digits ("2026-11-25T14:52:28.123Z").
+ * text with exactly three fraction digits ("2026-11-25T14:52:28.123Z"),
+ * and parsing RFC 3339 date-times back (query parameters such as ?at=).
  */
 #include "config.h"
 
@@ -74,4 +75,76 @@ void lf_time_format_ms(int64_t unix_ms, char out[LF_TIME_STR_LEN + 1])
 	p = put_digits(p, ms, 3);
 	*p++ = 'Z';
 	*p = '\0';
+}
+
+/* n digits at *p as a number; false if any is not a digit. */
+static bool digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
+			return false;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+bool lf_time_parse_rfc3339(const char *s, int64_t *unix_ms)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h, mi, sec, ms = 0;
+	const char *p = s;
+	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+	    !digits(&p, 2, &d) || (*p != 'T' && *p != 't'))
+		return false;
+	p++;
+	if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' ||
+	    !digits(&p, 2, &sec))
+		return false;
+	if (*p == '.') {
+		p++;
+		int n = 0;
+		for (; *p >= '0' && *p <= '9'; p++, n++) {
+			if (n < 3)
+				ms = ms * 10 + (*p - '0');
+		}
+		if (n == 0 || n > 9)
+			return false;
+		for (; n < 3; n++)
+			ms *= 10;
+	}
+	int offset_min = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-' || *p == ' ') {
+		int sign = *p == '-' ? -1 : 1, oh, om;
+		p++;
+		if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om) || oh > 23 || om > 59)
+			return false;
+		offset_min = sign * (oh * 60 + om);
+	} else {
+		return false;
+	}
+	if (*p != '\0')
+		return false;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 ||
+	    mi > 59 || sec > 59)
+		return false;
+	int64_t t = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi - offset_min) * 60 + sec;
+	*unix_ms = t * 1000 + ms;
+	return true;
 }

@@ -52,8 +52,11 @@ static const struct route routes[] = {
 	{EXACT, "/api/accounts", NULL, NULL, lf_accounts_create, 0, AW, false, "POST"},
 	{WITH_ID_SUFFIX, "/api/accounts/", "/ledger", lf_accounts_ledger, NULL, AR, 0, false,
 	 "GET, HEAD"},
+	{WITH_ID_SUFFIX, "/api/accounts/", "/balance", lf_accounts_balance_at, NULL, AR, 0, false,
+	 "GET, HEAD"},
 	{WITH_ID, "/api/accounts/", NULL, lf_accounts_get, NULL, AR, 0, false, "GET, HEAD"},
-	{EXACT, "/api/payments", NULL, NULL, lf_payments_create, 0, PW, false, "POST"},
+	{EXACT, "/api/payments", NULL, lf_payments_list, lf_payments_create, PR, PW, false,
+	 "GET, HEAD, POST"},
 	{WITH_ID, "/api/payments/", NULL, lf_payments_get, NULL, PR, 0, false, "GET, HEAD"},
 	/* any authenticated client: no scope */
 	{EXACT, "/api/currencies", NULL, lf_currencies_list, NULL, 0, 0, false, "GET, HEAD"},

@@ -38,6 +38,33 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    " updated_at FROM accounts WHERE id IN"
 			    " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_CURRENCIES] = "SELECT id, currency, owner_client_id FROM accounts WHERE id IN (?, ?)",
+	/* GET /api/payments, newest first, keyset paged by id (UUIDv7, so
+	 * by time): each side of the account is a backward scan of its
+	 * index (which ends in the primary key), filtered and cut at the
+	 * page, then the two are merged. */
+	[ST_LIST_PAYMENTS_ACCOUNT] =
+		"SELECT p.id, p.from_account_id, p.to_account_id, p.amount, p.currency,"
+		" p.reference, p.status, p.created_at FROM payments p JOIN ("
+		" (SELECT id FROM payments WHERE from_account_id = ? AND id < ?"
+		"  AND (? OR client_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?)"
+		" UNION"
+		" (SELECT id FROM payments WHERE to_account_id = ? AND id < ?"
+		"  AND (? OR client_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?)"
+		") x ON x.id = p.id ORDER BY p.id DESC LIMIT ?",
+	[ST_LIST_PAYMENTS_CLIENT] =
+		"SELECT id, from_account_id, to_account_id, amount, currency, reference, status,"
+		" created_at FROM payments WHERE client_id = ? AND id < ?"
+		" AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?",
+	[ST_LIST_PAYMENTS_ALL] =
+		"SELECT id, from_account_id, to_account_id, amount, currency, reference, status,"
+		" created_at FROM payments WHERE id < ? AND (? = '' OR status = ?)"
+		" ORDER BY id DESC LIMIT ?",
+	/* the last entry at or before a time (time order, then sequence): one
+	 * seek of ledger_entries_time; no row without the account */
+	[ST_BALANCE_AT] = "SELECT a.currency, e.balance_after FROM accounts a LEFT JOIN"
+			  " (SELECT balance_after FROM ledger_entries WHERE account_id = ?"
+			  "  AND created_at <= ? ORDER BY created_at DESC, seq DESC LIMIT 1) e"
+			  " ON 1 = 1 WHERE a.id = ? AND (? OR a.owner_client_id = ?)",
 	[ST_GET_PAYMENT] = "SELECT from_account_id, to_account_id, amount, currency,"
 			   " reference, status, created_at FROM payments"
 			   " WHERE id = ? AND (? OR client_id = ?)",
@@ -75,6 +102,10 @@ static const char *const stmt_name[ST_COUNT] = {
 	[ST_GET_OUTCOME] = "get_outcome",
 	[ST_GET_ACCOUNT] = "get_account",
 	[ST_GET_ACCOUNTS] = "get_accounts",
+	[ST_LIST_PAYMENTS_ACCOUNT] = "list_payments",
+	[ST_LIST_PAYMENTS_CLIENT] = "list_payments",
+	[ST_LIST_PAYMENTS_ALL] = "list_payments",
+	[ST_BALANCE_AT] = "balance_at",
 	[ST_CURRENCIES] = "account_currencies",
 	[ST_GET_PAYMENT] = "get_payment",
 	[ST_LEDGER] = "list_ledger",

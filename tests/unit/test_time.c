@@ -101,6 +101,65 @@ static void test_format_round_trip(void)
 	CU_ASSERT_STRING_EQUAL(out, "2024-12-31T23:59:59.999Z");
 }
 
+static void test_parse(void)
+{
+	static const struct {
+		const char *text;
+		int64_t ms;
+	} good[] = {
+		{"1970-01-01T00:00:00Z", 0},
+		{"2026-11-25T14:52:28.123Z", INT64_C(1795618348123)},
+		{"2026-11-25t14:52:28.1234567z", INT64_C(1795618348123)},
+		{"2026-11-25T15:52:28.123+01:00", INT64_C(1795618348123)},
+		{"2026-11-25T15:52:28.123 01:00", INT64_C(1795618348123)}, /* a decoded + */
+		{"2026-11-25T13:22:28.123-01:30", INT64_C(1795618348123)},
+		{"2024-02-29T00:00:00Z", INT64_C(1709164800000)},
+		{"1969-12-31T23:59:59.999Z", -1},
+		{"9999-12-31T23:59:59.999Z", INT64_C(253402300799999)},
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		int64_t ms = 42;
+		CU_ASSERT_TRUE(lf_time_parse_rfc3339(good[i].text, &ms));
+		CU_ASSERT_EQUAL(ms, good[i].ms);
+		if (ms != good[i].ms)
+			fprintf(stderr, "%s -> %lld\n", good[i].text, (long long)ms);
+	}
+	static const char *const bad[] = {
+		"",
+		"2026-11-25",
+		"2026-11-25T14:52:28",             /* no offset */
+		"2026-11-25 14:52:28Z",            /* a space for T */
+		"2026-13-01T00:00:00Z",            /* month */
+		"2025-02-29T00:00:00Z",            /* not a leap year */
+		"2026-04-31T00:00:00Z",            /* April has 30 days */
+		"2026-11-25T24:00:00Z",            /* hour */
+		"2026-11-25T23:60:00Z",            /* minute */
+		"2026-12-31T23:59:60Z",            /* a leap second */
+		"2026-11-25T14:52:28.Z",           /* an empty fraction */
+		"2026-11-25T14:52:28.1234567890Z", /* ten fraction digits */
+		"2026-11-25T14:52:28+0100",        /* offset without a colon */
+		"2026-11-25T14:52:28+24:00",       /* offset hour */
+		"2026-11-25T14:52:28Zjunk",
+		"+2026-11-25T14:52:28Z",
+		"2026-1-25T14:52:28Z",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int64_t ms = 42;
+		CU_ASSERT_FALSE(lf_time_parse_rfc3339(bad[i], &ms));
+		if (lf_time_parse_rfc3339(bad[i], &ms))
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+	}
+	/* every formatted instant parses back to itself */
+	for (int64_t ms = INT64_C(-86400000) * 400; ms < INT64_C(253402300799999);
+	     ms += INT64_C(86400000) * 97 + 3601007) {
+		char text[LF_TIME_STR_LEN + 1];
+		int64_t back = 0;
+		lf_time_format_ms(ms, text);
+		CU_ASSERT_TRUE(lf_time_parse_rfc3339(text, &back));
+		CU_ASSERT_EQUAL(back, ms);
+	}
+}
+
 static void test_clocks(void)
 {
 	struct timespec ts;
@@ -130,6 +189,7 @@ int main(void)
 	s = CU_add_suite("time", NULL, NULL);
 	if (s == NULL || CU_add_test(s, "format known instants", test_format_known) == NULL ||
 	    CU_add_test(s, "format round trip", test_format_round_trip) == NULL ||
+	    CU_add_test(s, "parse RFC 3339", test_parse) == NULL ||
 	    CU_add_test(s, "clocks", test_clocks) == NULL) {
 		CU_cleanup_registry();
 		return 1;
