@@ -1,6 +1,6 @@
 /*
  * ctl/ledgerflowctl.c - ledgerflowctl: administration against the database named
- * in the configuration: migrate, seed, reconcile, and the API clients
+ * in the configuration: migrate, seed, reconcile, anchor, and the API clients
  * (client create | list | revoke | rotate).
  */
 #include "config.h"
@@ -61,7 +61,22 @@ int main(int argc, char **argv)
 	switch (args.command) {
 	case LF_CTL_MIGRATE: rc = lf_admin_migrate(&p, cfg.sql_dir, stdout) ? 0 : 1; break;
 	case LF_CTL_SEED: rc = lf_admin_seed(&p, args.owner, stdout) ? 0 : 1; break;
-	case LF_CTL_RECONCILE: rc = lf_admin_reconcile(&p, stdout); break;
+	case LF_CTL_RECONCILE: {
+		/* --host/--port: e.g. a replica (over TCP, not [mysql] socket) */
+		if (args.host) {
+			p.host = args.host;
+			p.unix_socket = NULL;
+		}
+		if (args.port) {
+			p.port = args.port;
+			p.unix_socket = NULL;
+		}
+		struct lf_reconcile_opts ro = {.full = args.full,
+					       .no_checkpoint = args.no_checkpoint};
+		rc = lf_admin_reconcile(&p, &ro, stdout);
+		break;
+	}
+	case LF_CTL_ANCHOR: rc = lf_admin_anchor(&p, args.metrics_file, stdout); break;
 	case LF_CTL_CLIENT_CREATE:
 		rc = lf_admin_client_create(&p, &auth, args.client_name, args.scope_bits, args.rate,
 					    stdout, stderr) == LF_OK
