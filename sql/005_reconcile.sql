@@ -7,8 +7,8 @@
 --   entries; `reconcile --full` ignores them.
 -- * reconcile_state: one row, the rest of the checkpoint: from which
 --   payment id the next incremental run re-checks payments (a UUIDv7 taken
---   some minutes before the newest payment seen, so that a payment
---   committed late is still covered), the newest anchor already checked,
+--   a minute before the newest payment seen, so that a payment committed
+--   late is still covered), the newest anchor already checked,
 --   and counts of the last clean pass.
 -- * anchors / anchor_heads: `ledgerflowctl anchor` records every account's
 --   (ledger_seq, chain_head) with a timestamp and a digest over all of

@@ -387,11 +387,35 @@ static bool write_state(struct rc_run *r)
 	       simple(r, r->w, "COMMIT");
 }
 
+/* Each pass in turn, with its time on one line. */
 static bool run_passes(struct rc_run *r)
 {
-	return rc_ledger_pass(r) && (rc_progress(r, "ledger entries", r->entries, true), true) &&
-	       rc_payment_pass(r) && rc_opening_pass(r) && currency_pass(r) && key_pass(r) &&
-	       rc_anchor_pass(r);
+	static const struct {
+		const char *name;
+		bool (*fn)(struct rc_run *);
+	} passes[] = {
+		{"ledger", rc_ledger_pass},
+		{"payments", rc_payment_pass},
+		{"openings", rc_opening_pass},
+		{"currencies", currency_pass},
+		{"keys", key_pass},
+		{"anchors", rc_anchor_pass},
+	};
+	char line[256];
+	size_t k = 0;
+	for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (!passes[i].fn(r))
+			return false;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		if (i == 0)
+			rc_progress(r, "ledger entries", r->entries, true);
+		k += (size_t)snprintf(line + k, sizeof line - k, "%s%s %.1f s", i ? ", " : "",
+				      passes[i].name, since(&a, &b));
+	}
+	fprintf(r->out, "reconcile: passes: %s\n", line);
+	return true;
 }
 
 int lf_admin_reconcile(const struct lf_db_params *p, const struct lf_reconcile_opts *o, FILE *out)

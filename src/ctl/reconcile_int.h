@@ -22,8 +22,10 @@
 #define RC_PRINT_MAX 100
 /* incremental runs re-check payments made up to this long before the
  * newest one already checked: a payment's id is taken before its
- * transaction commits, so one committed late may sort before it */
-#define RC_PAYMENT_MARGIN_MS (10 * 60 * 1000)
+ * transaction commits, so one committed late may sort before it (a
+ * transaction lasts seconds: lock waits and requests time out sooner); a
+ * new entry of an older payment is reported, never skipped */
+#define RC_PAYMENT_MARGIN_MS (60 * 1000)
 
 struct rc_run {
 	MYSQL *m; /* the consistent, read-only snapshot */
