@@ -24,5 +24,6 @@ void lf_accounts_get(struct lf_req *r, const char *id);
 void lf_accounts_ledger(struct lf_req *r, const char *id);
 void lf_payments_create(struct lf_req *r, const char *id);
 void lf_payments_get(struct lf_req *r, const char *id);
+void lf_currencies_list(struct lf_req *r, const char *id);
 
 #endif

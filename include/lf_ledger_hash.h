@@ -32,8 +32,7 @@ struct lf_ledger_hash_in {
 
 /* The canonical encoding v1 of an entry into buf (NUL-terminated);
  * returns its length. */
-size_t lf_ledger_hash_canonical(const struct lf_ledger_hash_in *e,
-				char buf[LF_LEDGER_CANON_MAX]);
+size_t lf_ledger_hash_canonical(const struct lf_ledger_hash_in *e, char buf[LF_LEDGER_CANON_MAX]);
 /* out = SHA-256(prev || canonical(e)); prev is the hash of the account's
  * entry seq-1, NULL for seq 1 (32 zero bytes). False when OpenSSL fails. */
 bool lf_ledger_hash(const uint8_t prev[LF_LEDGER_HASH_LEN], const struct lf_ledger_hash_in *e,

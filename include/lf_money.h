@@ -33,6 +33,9 @@ enum lf_money_verdict {
 
 /* Active ISO 4217 code known to the server, upper case only; NULL if unknown. */
 const struct lf_currency *lf_currency_find(const char *code);
+/* The whole built-in table, sorted by code; *n receives its length. The
+ * database's currencies table must agree with it (lf_store_check_currencies). */
+const struct lf_currency *lf_currency_table(size_t *n);
 
 /* Parse text[0..len) per the grammar ("0" / %x31-39 *DIGIT) ["." 1*DIGIT]
  * into minor units for a currency with `exponent` fraction digits.

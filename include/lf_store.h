@@ -190,6 +190,7 @@ struct lf_ledger_entry {
 	int64_t balance_after;
 	int64_t seq; /* per-account sequence, 1 = first entry */
 	int64_t created_ms;
+	uint8_t hash[32]; /* SHA-256 chain (lf_ledger_hash.h) */
 };
 /* Entries of an account with seq < before_seq (INT64_MAX for the newest),
  * newest first, at most max; *more tells whether older ones exist.
@@ -199,6 +200,21 @@ lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
 			   const struct lf_client *who, int64_t before_seq, unsigned max,
 			   struct lf_ledger_entry *out, unsigned *count, bool *more,
 			   char currency[4]);
+
+/* ---- currencies (004_books.sql) ---- */
+struct lf_currency_row {
+	char code[4];
+	int exponent;
+	lf_uuid issuance_account_id; /* the account that creates this money */
+};
+/* At most max rows of the currencies table, by code. */
+lf_rc lf_store_list_currencies(struct lf_store_conn *c, struct lf_currency_row *out, unsigned max,
+			       unsigned *count);
+/* Does the currencies table agree with the built-in table (lf_money.h),
+ * code for code and exponent for exponent? LF_OK yes; LF_DECLINED no, the
+ * first difference in why; another code when the query failed (logged;
+ * a missing table is LF_ERROR, errno 1146: not migrated). */
+lf_rc lf_store_check_currencies(struct lf_store_conn *c, char *why, size_t whylen);
 
 /* ---- API keys (authentication) ---- */
 struct lf_key_row {

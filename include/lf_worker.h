@@ -6,6 +6,7 @@
 #define LF_WORKER_H
 
 #include "lf_config.h"
+#include "lf_store.h"
 
 struct lf_zone;
 struct lf_secrets;
@@ -16,5 +17,8 @@ struct lf_secrets;
 int lf_worker_run(const struct lf_config *cfg, int listen_fd, int ops_fd, int chan_fd,
 		  struct lf_zone *zone, unsigned generation, int index,
 		  const struct lf_secrets *secrets);
+/* The database connection [mysql] describes (the pool's, and the master's
+ * check of the currencies table at start). */
+struct lf_db_params lf_worker_db_params(const struct lf_config *cfg);
 
 #endif

@@ -188,14 +188,15 @@ case $LF_BENCH_KEY in lfk_*) ;; *) die "could not create the benchmark's API cli
 export LF_BENCH_KEY
 
 log "creating $accounts accounts (lf_create_account, as POST /api/accounts does)"
-# account i: b0000000-0000-4000-8000-<i>, opening entry e0000000-...-<i>;
+# account i: b0000000-0000-4000-8000-<i>, opening entry e0000000-...-<i>
+# and the USD issuance account's matching debit f0000000-...-<i>;
 # commits are made lazy for the load only, then durable again
 {
 	echo "SET GLOBAL innodb_flush_log_at_trx_commit = 2;"
 	for i in $(seq 1 "$accounts"); do
 		printf -v n '%012d' "$i"
-		printf "CALL lf_create_account(0, NULL, UNHEX(REPEAT('00', 32)), UNHEX('%s'), 'bench-%d', 'USD', %d, UNHEX('%s'), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), NULL, '/api/accounts/b0000000-0000-4000-8000-%s');\n" \
-			"b0000000000040008000$n" "$i" "$initial_cents" "e0000000000040008000$n" "$n"
+		printf "CALL lf_create_account(0, NULL, UNHEX(REPEAT('00', 32)), UNHEX('%s'), 'bench-%d', 'USD', %d, UNHEX('%s'), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), NULL, '/api/accounts/b0000000-0000-4000-8000-%s', UNHEX('%s'));\n" \
+			"b0000000000040008000$n" "$i" "$initial_cents" "e0000000000040008000$n" "$n" "f0000000000040008000$n"
 	done
 	echo "SET GLOBAL innodb_flush_log_at_trx_commit = 1;"
 } | sql >/dev/null

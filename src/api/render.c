@@ -14,6 +14,7 @@
 
 #include "lf_http.h"
 #include "lf_json.h"
+#include "lf_ledger_hash.h"
 #include "lf_money.h"
 #include "lf_render.h"
 #include "lf_time.h"
@@ -97,7 +98,9 @@ void lf_render_ledger_entry(struct evbuffer *out, const struct lf_ledger_entry *
 	add_money(out, "balanceAfter", e->balance_after, exponent);
 	evbuffer_add(out, ",", 1);
 	add_time(out, "createdAt", e->created_ms);
-	evbuffer_add(out, "}", 1);
+	char hex[2 * LF_LEDGER_HASH_LEN + 1];
+	lf_ledger_hash_hex(e->hash, hex);
+	evbuffer_add_printf(out, ",\"hash\":\"%s\"}", hex);
 }
 
 void lf_render_declined(struct evbuffer *out, const lf_uuid *payment_id)

@@ -66,8 +66,8 @@ size_t lf_ledger_hash_canonical(const struct lf_ledger_hash_in *e, char buf[LF_L
 	unsigned mo, d, h, mi, s, milli;
 	civil(e->created_ms, &y, &mo, &d, &h, &mi, &s, &milli);
 	int n = snprintf(buf, LF_LEDGER_CANON_MAX,
-			 "lf1|%s|%" PRId64 "|%s|%s|%s|%s|%" PRId64 "|%" PRId64
-			 "|%04" PRId64 "-%02u-%02u %02u:%02u:%02u.%03u000",
+			 "lf1|%s|%" PRId64 "|%s|%s|%s|%s|%" PRId64 "|%" PRId64 "|%04" PRId64
+			 "-%02u-%02u %02u:%02u:%02u.%03u000",
 			 acc, e->seq, id, pay, cp, e->debit ? "DEBIT" : "CREDIT", e->amount,
 			 e->balance_after, y, mo, d, h, mi, s, milli);
 	return n < 0 ? 0 : (size_t)n < LF_LEDGER_CANON_MAX ? (size_t)n : LF_LEDGER_CANON_MAX - 1;

@@ -88,6 +88,12 @@ const struct lf_currency *lf_currency_find(const char *code)
 	return bsearch(code, currencies, NCURRENCIES, sizeof currencies[0], cmp_code);
 }
 
+const struct lf_currency *lf_currency_table(size_t *n)
+{
+	*n = NCURRENCIES;
+	return currencies;
+}
+
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';

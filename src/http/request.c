@@ -318,6 +318,7 @@ static const struct {
 	{"same_account", "Sender and receiver are the same account"},
 	{"currency_mismatch", "Currency mismatch"},
 	{"insufficient_funds", "Insufficient funds"},
+	{"amount_too_large", "Amount too large for the ledger"},
 	{"unsupported_media_type", "Unsupported media type"},
 	{"payload_too_large", "Payload too large"},
 	{"headers_too_large", "Request header fields too large"},

@@ -55,6 +55,8 @@ static const struct route routes[] = {
 	{WITH_ID, "/api/accounts/", NULL, lf_accounts_get, NULL, AR, 0, false, "GET, HEAD"},
 	{EXACT, "/api/payments", NULL, NULL, lf_payments_create, 0, PW, false, "POST"},
 	{WITH_ID, "/api/payments/", NULL, lf_payments_get, NULL, PR, 0, false, "GET, HEAD"},
+	/* any authenticated client: no scope */
+	{EXACT, "/api/currencies", NULL, lf_currencies_list, NULL, 0, 0, false, "GET, HEAD"},
 };
 /* clang-format on */
 

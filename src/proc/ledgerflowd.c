@@ -2,8 +2,9 @@
  * proc/ledgerflowd.c - ledgerflowd: parse arguments, load and check the
  * configuration (-t), open the listening socket, detach unless -f, write
  * the pid file, load the server's secrets (the pepper, created when
- * missing, and what is derived from it), map the shared zone, and hand
- * over to the master loop.
+ * missing, and what is derived from it), check the database's currencies
+ * table against the built-in one, map the shared zone, and hand over to
+ * the master loop.
  */
 #include "config.h"
 
@@ -25,6 +26,8 @@
 #include "lf_listen.h"
 #include "lf_log.h"
 #include "lf_master.h"
+#include "lf_store.h"
+#include "lf_worker.h"
 #include "lf_zone.h"
 
 #ifndef LF_DEFAULT_CONFIG
@@ -70,6 +73,35 @@ static bool secrets_load(const struct lf_config *cfg, struct lf_secrets *secrets
 	lf_outcome_set_secret(secrets->outcome_mac);
 	lf_gate_set_pepper(secrets->pepper);
 	return true;
+}
+
+/* The currencies table (004_books.sql) must agree with the built-in ISO
+ * 4217 table, code and exponent, or amounts would be parsed with one
+ * exponent and booked under another: refuse to start. A database that
+ * cannot be reached now is not a reason to refuse (the server serves 503s
+ * until it is back, and /readyz says so): the check is then skipped. */
+static bool currencies_check(const struct lf_config *cfg)
+{
+	struct lf_db_params p = lf_worker_db_params(cfg);
+	char err[512], q[700];
+	struct lf_store_conn *c = lf_store_connect(&p, err, sizeof err);
+	if (c == NULL) {
+		lf_warn("currencies_unchecked", "reason=\"database unreachable\" error=%s",
+			lf_log_quote(err, q, sizeof q));
+		return true;
+	}
+	lf_rc rc = lf_store_check_currencies(c, err, sizeof err);
+	lf_store_close(c);
+	if (rc == LF_LOST) {
+		lf_warn("currencies_unchecked", "reason=\"database unreachable\"");
+		return true;
+	}
+	if (rc != LF_OK)
+		lf_error("start_failed",
+			 "reason=\"the currencies table does not agree with the built-in ISO 4217 "
+			 "table (run ledgerflowctl migrate with this version's sql/)\" error=%s",
+			 lf_log_quote(err, q, sizeof q));
+	return rc == LF_OK;
 }
 
 /* Classic double fork; stdio goes to /dev/null. */
@@ -138,7 +170,7 @@ int main(int argc, char **argv)
 	}
 	lf_log_set_role("master");
 	static struct lf_secrets secrets;
-	if (!secrets_load(cfg, &secrets))
+	if (!secrets_load(cfg, &secrets) || !currencies_check(cfg))
 		return 1;
 	int listen_fd = lf_listen_open(cfg->listen_host, cfg->listen_port, cfg->backlog, stderr);
 	if (listen_fd < 0)

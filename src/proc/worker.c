@@ -131,7 +131,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	begin_stop(sig == SIGQUIT);
 }
 
-static struct lf_db_params db_params(const struct lf_config *cfg)
+struct lf_db_params lf_worker_db_params(const struct lf_config *cfg)
 {
 	return (struct lf_db_params){
 		.host = cfg->mysql_host,
@@ -200,7 +200,7 @@ static int setup(const struct lf_config *cfg, int listen_fd, int ops_fd, int cha
 	if (W.app.edge == NULL)
 		return 1;
 
-	struct lf_db_params p = db_params(cfg);
+	struct lf_db_params p = lf_worker_db_params(cfg);
 	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size, cfg->mysql_max_queue,
 				    zone->metrics);
 	if (W.app.db == NULL) {

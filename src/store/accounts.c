@@ -158,8 +158,8 @@ lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
 	currency[0] = '\0';
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND in[6], b[8];
-	struct col k[8];
+	MYSQL_BIND in[6], b[9];
+	struct col k[9];
 	uint64_t limit = (uint64_t)max + 1;
 	struct lf_ledger_entry e;
 	char cur[4], dir[8];
@@ -184,6 +184,7 @@ lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
 	out_bind(&b[5], &k[5], MYSQL_TYPE_LONGLONG, &e.balance_after, 0);
 	out_bind(&b[6], &k[6], MYSQL_TYPE_LONGLONG, &e.seq, 0);
 	out_bind(&b[7], &k[7], MYSQL_TYPE_DATETIME, &t_created, 0);
+	out_bind(&b[8], &k[8], MYSQL_TYPE_BLOB, e.hash, sizeof e.hash);
 	if (mysql_stmt_bind_result(st, b))
 		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
 	bool any = false;

@@ -41,9 +41,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * by the outer ORDER BY; the LEFT JOIN yields the currency even when
 	 * there is no entry, and no row at all when there is no account. */
 	[ST_LEDGER] = "SELECT a.currency, e.id, e.payment_id, e.direction, e.amount,"
-		      " e.balance_after, e.seq, e.created_at"
+		      " e.balance_after, e.seq, e.created_at, e.hash"
 		      " FROM accounts a LEFT JOIN"
-		      " (SELECT id, payment_id, direction, amount, balance_after, seq, created_at"
+		      " (SELECT id, payment_id, direction, amount, balance_after, seq, created_at,"
+		      "  hash"
 		      "  FROM ledger_entries WHERE account_id = ? AND seq < ?"
 		      "  ORDER BY seq DESC LIMIT ?) e ON 1 = 1"
 		      " WHERE a.id = ? AND (? OR a.owner_client_id = ?) ORDER BY e.seq DESC",
@@ -56,6 +57,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" FROM api_keys k JOIN api_clients c ON c.id = k.client_id"
 			" WHERE k.prefix = CONVERT(? USING ascii)",
 	[ST_AUTH_EPOCH] = "SELECT epoch FROM auth_epoch WHERE id = 1",
+	[ST_LIST_CURRENCIES] = "SELECT code, exponent, issuance_account_id FROM currencies"
+			       " ORDER BY code LIMIT ?",
 };
 
 /* Names for the log: what the statement does, never its text or values. */
@@ -70,6 +73,9 @@ static const char *const stmt_name[ST_COUNT] = {
 	[ST_GET_PAYMENT] = "get_payment",
 	[ST_LEDGER] = "list_ledger",
 	[ST_REAP] = "reap_keys",
+	[ST_FIND_KEY] = "find_key",
+	[ST_AUTH_EPOCH] = "auth_epoch",
+	[ST_LIST_CURRENCIES] = "list_currencies",
 };
 /* clang-format on */
 

@@ -27,6 +27,7 @@ enum lf_store_stmt_id {
 	ST_REAP,
 	ST_FIND_KEY,
 	ST_AUTH_EPOCH,
+	ST_LIST_CURRENCIES,
 	ST_COUNT
 };
 

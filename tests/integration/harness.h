@@ -140,12 +140,14 @@ bool lf_h_json_str(const char *body, const char *name, char *buf, size_t len);
 bool lf_h_json_int(const char *body, const char *name, long long *out);
 bool lf_h_json_null(const char *body, const char *name);
 /* A response amount ("12.50": exactly `exponent` fraction digits, no
- * leading zeros) in minor units; false when it is not written that way. */
+ * leading zeros; "-12.50" for an issuance account's balance) in minor
+ * units; false when it is not written that way. */
 bool lf_h_minor(const char *s, int exponent, int64_t *out);
 /* A ledger entry as GET /api/accounts/{id}/ledger gives it; amounts in
  * minor units (-1 when not written with exactly the currency's digits). */
 struct lf_h_entry {
 	char id[40], payment[40], account[40], direction[8], created[40];
+	char hash[72]; /* 64 lowercase hex characters */
 	bool payment_null;
 	int64_t amount, balance_after;
 };

@@ -291,6 +291,10 @@ bool lf_h_minor(const char *s, int exponent, int64_t *out)
 {
 	int64_t v = 0;
 	int frac = -1; /* digits after the point, -1 before it */
+	/* only an issuance account is ever negative */
+	bool negative = s != NULL && s[0] == '-';
+	if (negative)
+		s++;
 	if (s == NULL || s[0] < '0' || s[0] > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
 		return false;
 	for (const char *p = s; *p; p++) {
@@ -306,7 +310,7 @@ bool lf_h_minor(const char *s, int exponent, int64_t *out)
 	}
 	if ((frac < 0 ? 0 : frac) != exponent)
 		return false;
-	*out = v;
+	*out = negative ? -v : v;
 	return true;
 }
 
@@ -344,6 +348,7 @@ int lf_h_ledger(unsigned port, const char *account, const char *query, int expon
 			lf_h_json_str(e, "accountId", x->account, sizeof x->account);
 			lf_h_json_str(e, "direction", x->direction, sizeof x->direction);
 			lf_h_json_str(e, "createdAt", x->created, sizeof x->created);
+			lf_h_json_str(e, "hash", x->hash, sizeof x->hash);
 			lf_h_json_str(e, "amount", amt, sizeof amt);
 			lf_h_json_str(e, "balanceAfter", after, sizeof after);
 			if (!lf_h_minor(amt, exponent, &x->amount) ||

@@ -363,6 +363,13 @@ static void test_random_transfers(void)
 	CU_ASSERT(chains);
 	CU_ASSERT_EQUAL(entries, RANDOM_ACCOUNTS + 2 * ok);
 	CU_ASSERT_EQUAL(rec, 0);
+	/* every opening came from the issuance account: each currency sums to 0 */
+	long long unbalanced = -1;
+	CU_ASSERT(lf_h_sql_int(&fx.env, fx.db,
+			       "SELECT COUNT(*) FROM (SELECT currency FROM accounts"
+			       " GROUP BY currency HAVING SUM(balance) <> 0) x",
+			       &unbalanced));
+	CU_ASSERT_EQUAL(unbalanced, 0);
 }
 
 /* one key, one body, 16 clients at once: one payment */

@@ -336,6 +336,17 @@ static void test_daemonize_and_log_reopen(void)
 	CU_ASSERT(stat(d.pidfile, &sb) != 0);
 }
 
+/* The daemons refuse to start on a database whose currencies table does
+ * not agree with the built-in one (an unmigrated one included). */
+static int setup(void)
+{
+	struct lf_h_daemon d;
+	return lf_h_daemon_config(&fx.env, &d, fx.db, 1, NULL) &&
+			       lf_h_ctl(&fx.env, &d, "migrate") == 0
+		       ? 0
+		       : 1;
+}
+
 int main(void)
 {
 	static const struct lf_test tests[] = {
@@ -350,6 +361,7 @@ int main(void)
 	};
 	static const struct lf_suite suites[] = {{"process", LF_TESTS(tests)}};
 	/* every test starts (and stops) daemons of its own */
-	static const struct lf_h_fixture_opts opts = {.name = "process", .no_daemon = true};
+	static const struct lf_h_fixture_opts opts = {
+		.name = "process", .no_daemon = true, .setup = setup};
 	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }

@@ -67,6 +67,7 @@ static void test_problem_titles(void)
 		"same_account",
 		"currency_mismatch",
 		"insufficient_funds",
+		"amount_too_large",
 		"unsupported_media_type",
 		"payload_too_large",
 		"method_not_allowed",
