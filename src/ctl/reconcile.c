@@ -244,7 +244,7 @@ static bool key_pass(struct rc_run *r)
 		r->keys++;
 		if (rc_bin(row[2], len[2], RC_ID_LEN, pid))
 			rc_uuid(pid, pu);
-		if (strcmp(st, "0") == 0 && !row[2]) {
+		if (strcmp(st, "0") == 0) {
 			rc_fail(r, "idempotency key of client %s: half written (status 0)", client);
 			continue;
 		}

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,7 +200,7 @@ static bool checkpoint_chunk(struct rc_run *r, const struct acct *as, size_t n)
 	if (!r->w)
 		return true;
 	/* one row: (X'32 hex',seq,X'64 hex',balance,UTC_TIMESTAMP(3)) */
-	size_t cap = 200 + n * 180;
+	size_t cap = 600 + n * 200; /* a row is at most ~170 bytes */
 	char *q = malloc(cap);
 	if (!q) {
 		fprintf(r->out, "reconcile: out of memory\n");
@@ -224,6 +225,7 @@ static bool checkpoint_chunk(struct rc_run *r, const struct acct *as, size_t n)
 	k += (size_t)snprintf(q + k, cap - k,
 			      " ON DUPLICATE KEY UPDATE seq = VALUES(seq), hash = VALUES(hash),"
 			      " balance = VALUES(balance), checked_at = VALUES(checked_at)");
+	assert(k < cap);
 	bool ok = rows == 0 || rc_query(r, r->w, q, k, "writing the checkpoint");
 	free(q);
 	return ok;
