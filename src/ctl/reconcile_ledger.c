@@ -231,40 +231,59 @@ static bool checkpoint_chunk(struct rc_run *r, const struct acct *as, size_t n)
 	return ok;
 }
 
-/* Stream the entries of one chunk (lo exclusive, hi inclusive; NULL: open)
- * and check them against as[0..n). */
+#define ENTRY_COLS                                                                    \
+	"SELECT account_id, seq, id, payment_id, counterparty_id, direction, amount," \
+	" balance_after, created_at, hash FROM ledger_entries WHERE "
+
+/* The statement reading a chunk's entries, in (account_id, seq) order, a
+ * primary-key range scan either way: full, the range (lo, hi] (NULL: open);
+ * incremental, one range per account, from after its checkpoint (an empty
+ * range costs one index dive). Caller frees; NULL when out of memory. */
+static char *entries_sql(struct rc_run *r, const struct acct *as, size_t n, const uint8_t *lo,
+			 const uint8_t *hi, size_t *len)
+{
+	size_t cap = 200 + (r->full ? 100 : n * 100), k = 0;
+	char *q = malloc(cap), lit[2 * RC_ID_LEN + 4];
+	if (!q)
+		return NULL;
+	k += (size_t)snprintf(q + k, cap - k, "%s", ENTRY_COLS);
+	if (r->full) {
+		if (lo) {
+			rc_xlit(lo, RC_ID_LEN, lit);
+			k += (size_t)snprintf(q + k, cap - k, "account_id > %s AND ", lit);
+		}
+		if (hi) {
+			rc_xlit(hi, RC_ID_LEN, lit);
+			k += (size_t)snprintf(q + k, cap - k, "account_id <= %s AND ", lit);
+		}
+		k += (size_t)snprintf(q + k, cap - k, "TRUE");
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			rc_xlit(as[i].id, RC_ID_LEN, lit);
+			k += (size_t)snprintf(q + k, cap - k, "%s(account_id = %s AND seq > %lld)",
+					      i ? " OR " : "", lit, (long long)as[i].seq);
+		}
+	}
+	k += (size_t)snprintf(q + k, cap - k, " ORDER BY account_id, seq");
+	assert(k < cap);
+	*len = k;
+	return q;
+}
+
+/* Stream the entries of one chunk (full: lo exclusive, hi inclusive; NULL:
+ * open) and check them against as[0..n). */
 static bool chunk_entries(struct rc_run *r, struct acct *as, size_t n, const uint8_t *lo,
 			  const uint8_t *hi)
 {
-	/* the bounds: "<col> > X'..'" and "<col> <= X'..'", or TRUE when open */
-	char lit[2 * RC_ID_LEN + 4], q[1024], lc[64] = "TRUE", hc[64] = "TRUE";
-	const char *col = r->full ? "account_id" : "a.id";
-	if (lo) {
-		rc_xlit(lo, RC_ID_LEN, lit);
-		snprintf(lc, sizeof lc, "%s > %s", col, lit);
+	size_t k;
+	char *q = entries_sql(r, as, n, lo, hi, &k);
+	if (!q) {
+		fprintf(r->out, "reconcile: out of memory\n");
+		return false;
 	}
-	if (hi) {
-		rc_xlit(hi, RC_ID_LEN, lit);
-		snprintf(hc, sizeof hc, "%s <= %s", col, lit);
-	}
-	int k;
-	if (r->full)
-		k = snprintf(q, sizeof q,
-			     "SELECT account_id, seq, id, payment_id, counterparty_id, direction,"
-			     " amount, balance_after, created_at, hash FROM ledger_entries"
-			     " WHERE %s AND %s ORDER BY account_id, seq",
-			     lc, hc);
-	else /* only what follows each account's checkpoint */
-		k = snprintf(
-			q, sizeof q,
-			"SELECT e.account_id, e.seq, e.id, e.payment_id, e.counterparty_id,"
-			" e.direction, e.amount, e.balance_after, e.created_at, e.hash"
-			" FROM accounts a LEFT JOIN reconcile_checkpoints c ON c.account_id = a.id"
-			" JOIN ledger_entries e ON e.account_id = a.id"
-			"  AND e.seq > IFNULL(c.seq, 0)"
-			" WHERE %s AND %s ORDER BY e.account_id, e.seq",
-			lc, hc);
-	if (!rc_query(r, r->m, q, (size_t)k, "reading ledger entries"))
+	bool ran = rc_query(r, r->m, q, k, "reading ledger entries");
+	free(q);
+	if (!ran)
 		return false;
 	MYSQL_RES *res = mysql_use_result(r->m);
 	if (!res || mysql_num_fields(res) != E_NCOL) {
