@@ -37,10 +37,25 @@ bool lf_admin_migrate(const struct lf_db_params *p, const char *sql_dir, FILE *o
 bool lf_admin_seed(const struct lf_db_params *p, const char *owner, FILE *out)
 	__attribute__((warn_unused_result));
 
-/* Check the books on one consistent snapshot. Returns 0 when they hold,
- * 1 with a report of every violation class (count and example ids) when
- * they do not, 2 when the database cannot be reached or queried. */
-int lf_admin_reconcile(const struct lf_db_params *p, FILE *out);
+struct lf_reconcile_opts {
+	bool full;          /* every entry, not only those after the checkpoint */
+	bool no_checkpoint; /* write no checkpoint (e.g. on a replica) */
+};
+/* Check the books on one consistent, read-only snapshot, in linear passes
+ * (ctl/reconcile.c has the list), from the last clean checkpoint unless
+ * o->full; a clean run records the next checkpoint unless o->no_checkpoint
+ * or the server is read-only. Returns 0 when the books hold, 1 when they
+ * do not (each violation printed with its account and seq or its payment),
+ * 2 when the database cannot be reached or queried. A progress line goes
+ * to stderr when it is a terminal. */
+int lf_admin_reconcile(const struct lf_db_params *p, const struct lf_reconcile_opts *o, FILE *out);
+
+/* Record an anchor: every account's (ledger_seq, chain_head) with the
+ * time, and a SHA-256 digest over them (doc/database.md), in the anchors
+ * tables; print and log one line with its id, time and digest. With
+ * metrics_file, also write the Prometheus textfile-collector gauge
+ * ledgerflow_anchor_timestamp_seconds there (atomically). 0 done, 2 error. */
+int lf_admin_anchor(const struct lf_db_params *p, const char *metrics_file, FILE *out);
 
 /* ---- the runtime user's privileges (ctl/grants.c) ---- */
 struct lf_admin_grant {

@@ -27,6 +27,7 @@ enum lf_ctl_command {
 	LF_CTL_MIGRATE,
 	LF_CTL_SEED,
 	LF_CTL_RECONCILE,
+	LF_CTL_ANCHOR,
 	LF_CTL_CLIENT_CREATE,
 	LF_CTL_CLIENT_LIST,
 	LF_CTL_CLIENT_REVOKE,
@@ -40,18 +41,24 @@ enum lf_ctl_command {
 struct lf_ctl_args {
 	const char *config_path; /* -c FILE */
 	enum lf_ctl_command command;
-	const char *client_name; /* client create|revoke|rotate NAME */
-	const char *scopes;      /* --scopes S,... as written */
-	unsigned scope_bits;     /* --scopes parsed (lf_auth.h, LF_SCOPE_*) */
-	unsigned rate;           /* --rate N, 1..LF_CTL_RATE_MAX; 0 when not given */
-	const char *owner;       /* seed --owner NAME: the demo accounts' client */
-	const char *grant_user;  /* grants --user U (NULL: [mysql] user) */
-	const char *grant_host;  /* grants --host H (NULL: %) */
+	const char *client_name;  /* client create|revoke|rotate NAME */
+	const char *scopes;       /* --scopes S,... as written */
+	unsigned scope_bits;      /* --scopes parsed (lf_auth.h, LF_SCOPE_*) */
+	unsigned rate;            /* --rate N, 1..LF_CTL_RATE_MAX; 0 when not given */
+	const char *owner;        /* seed --owner NAME: the demo accounts' client */
+	bool full;                /* reconcile --full */
+	bool no_checkpoint;       /* reconcile --no-checkpoint */
+	const char *host;         /* reconcile --host H: instead of [mysql] host */
+	unsigned port;            /* reconcile --port N, 1..65535; 0 when not given */
+	const char *metrics_file; /* anchor --metrics-file FILE */
+	const char *grant_user;   /* grants --user U (NULL: [mysql] user) */
+	const char *grant_host;   /* grants --host H (NULL: %) */
 	bool help;
 };
 
-/* Parse argv for ledgerflowctl: [-c FILE] migrate | seed | reconcile |
- * grants [--user U] [--host H] |
+/* Parse argv for ledgerflowctl: [-c FILE] migrate | seed [--owner NAME] |
+ * reconcile [--full] [--no-checkpoint] [--host H] [--port N] |
+ * anchor [--metrics-file FILE] | grants [--user U] [--host H] |
  * client create NAME --scopes S,... [--rate N] | client list |
  * client revoke NAME | client rotate NAME. With -h/--help the command is
  * not checked. Returns false with a message on `err` for an unknown option,

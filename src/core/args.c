@@ -148,6 +148,21 @@ static bool parse_rate(const char *s, unsigned *out)
 	return true;
 }
 
+/* --port: decimal digits only, 1..65535. */
+static bool parse_port(const char *s, unsigned *out)
+{
+	unsigned long v = 0;
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || s[n] != '\0' || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	if (v < 1 || v > 65535)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
 /* client create NAME --scopes S,... [--rate N] | list | revoke NAME |
  * rotate NAME: ops[0] is "client". */
 static bool parse_client(struct lf_ctl_args *out, const char *const *ops, int nops, bool too_many,
@@ -231,7 +246,17 @@ static bool parse_grants(struct lf_ctl_args *out, const char *const *ops, int no
 bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct lf_ctl_args *out,
 		       FILE *err)
 {
-	enum { OPT_SCOPES = 0x100, OPT_RATE, OPT_OWNER, OPT_USER, OPT_HOST };
+	enum {
+		OPT_SCOPES = 0x100,
+		OPT_RATE,
+		OPT_OWNER,
+		OPT_USER,
+		OPT_FULL,
+		OPT_NO_CHECKPOINT,
+		OPT_HOST,
+		OPT_PORT,
+		OPT_METRICS_FILE
+	};
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
@@ -239,13 +264,17 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 		{"rate", required_argument, NULL, OPT_RATE},
 		{"owner", required_argument, NULL, OPT_OWNER},
 		{"user", required_argument, NULL, OPT_USER},
+		{"full", no_argument, NULL, OPT_FULL},
+		{"no-checkpoint", no_argument, NULL, OPT_NO_CHECKPOINT},
 		{"host", required_argument, NULL, OPT_HOST},
+		{"port", required_argument, NULL, OPT_PORT},
+		{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
 		{NULL, 0, NULL, 0},
 	};
 	static const char prog[] = "ledgerflowctl";
 #define OPTSTRING "-:c:h"
 	const char *ops[MAX_OPERANDS];
-	const char *rate = NULL;
+	const char *rate = NULL, *port = NULL;
 	int nops = 0, ch;
 	bool too_many = false;
 
@@ -264,7 +293,11 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 		case OPT_RATE: rate = optarg; break;
 		case OPT_OWNER: out->owner = optarg; break;
 		case OPT_USER: out->grant_user = optarg; break;
-		case OPT_HOST: out->grant_host = optarg; break;
+		case OPT_FULL: out->full = true; break;
+		case OPT_NO_CHECKPOINT: out->no_checkpoint = true; break;
+		case OPT_HOST: out->host = optarg; break; /* grants: the user's host */
+		case OPT_PORT: port = optarg; break;
+		case OPT_METRICS_FILE: out->metrics_file = optarg; break;
 		case 1:
 			if (nops < MAX_OPERANDS)
 				ops[nops++] = optarg;
@@ -282,18 +315,40 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 	if (out->help)
 		return true;
 	if (nops == 0)
-		return fail(err, prog,
-			    "no command given (migrate, seed, reconcile, grants or client)");
-	if ((out->grant_user || out->grant_host) && strcmp(ops[0], "grants") != 0)
-		return fail(err, prog, "%s: --%s is only for grants", ops[0],
-			    out->grant_user ? "user" : "host");
-	if (strcmp(ops[0], "grants") == 0)
+		return fail(
+			err, prog,
+			"no command given (migrate, seed, reconcile, anchor, grants or client)");
+	if (out->grant_user && strcmp(ops[0], "grants") != 0)
+		return fail(err, prog, "%s: --user is only for grants", ops[0]);
+	if (strcmp(ops[0], "grants") == 0) {
+		if (out->full || out->no_checkpoint || port || out->metrics_file)
+			return fail(
+				err, prog,
+				"grants: --full, --no-checkpoint, --port and --metrics-file are "
+				"not for grants");
+		out->grant_host = out->host;
+		out->host = NULL;
 		return parse_grants(out, ops, nops, rate, err, prog);
+	}
 
-	if (strcmp(ops[0], "migrate") == 0 || strcmp(ops[0], "seed") == 0 ||
-	    strcmp(ops[0], "reconcile") == 0) {
+	bool reconcile = strcmp(ops[0], "reconcile") == 0, anchor = strcmp(ops[0], "anchor") == 0;
+	if (!reconcile && (out->full || out->no_checkpoint || out->host || port))
+		return fail(err, prog,
+			    "%s: --full, --no-checkpoint, --host and --port are only for "
+			    "reconcile",
+			    ops[0]);
+	if (!anchor && out->metrics_file)
+		return fail(err, prog, "%s: --metrics-file is only for anchor", ops[0]);
+	if (reconcile && out->host && out->host[0] == '\0')
+		return fail(err, prog, "reconcile: --host needs a host name");
+	if (reconcile && port && !parse_port(port, &out->port))
+		return fail(err, prog, "reconcile: --port must be a port number, 1..65535");
+	if (anchor && out->metrics_file && out->metrics_file[0] == '\0')
+		return fail(err, prog, "anchor: --metrics-file needs a file name");
+	if (strcmp(ops[0], "migrate") == 0 || strcmp(ops[0], "seed") == 0 || reconcile || anchor) {
 		out->command = ops[0][0] == 'm'   ? LF_CTL_MIGRATE
 			       : ops[0][0] == 's' ? LF_CTL_SEED
+			       : anchor           ? LF_CTL_ANCHOR
 						  : LF_CTL_RECONCILE;
 		if (nops > 1)
 			return fail(err, prog, "%s: unexpected argument '%s'", ops[0], ops[1]);
@@ -332,7 +387,11 @@ void lf_args_usage_ctl(FILE *out)
 	      "Commands:\n"
 	      "  migrate       apply the sql/ migrations that are missing, in order\n"
 	      "  seed          load the demo accounts (idempotent)\n"
-	      "  reconcile     check the books; exit 0 when they hold, 1 with a report\n"
+	      "  reconcile [--full] [--no-checkpoint] [--host H] [--port N]\n"
+	      "                check the books (from the last clean checkpoint; --full:\n"
+	      "                everything); exit 0 when they hold, 1 with a report\n"
+	      "  anchor [--metrics-file FILE]\n"
+	      "                record every account's chain head with a digest\n"
 	      "  grants [--user U] [--host H]\n"
 	      "                print the SQL that gives the runtime user U@H (default:\n"
 	      "                [mysql] user @ %) exactly what the server needs\n"
@@ -351,6 +410,11 @@ void lf_args_usage_ctl(FILE *out)
 	      "  --scopes S,...      client create: the scopes, comma-separated\n"
 	      "  --rate N            client create: requests per second, 1..1000000\n"
 	      "                      (default: [ratelimit] rate)\n"
+	      "  --full              reconcile: verify every entry, not only the new ones\n"
+	      "  --no-checkpoint     reconcile: record no checkpoint (read-only)\n"
+	      "  --host H, --port N  reconcile: another server (a replica) than [mysql]'s\n"
+	      "  --metrics-file FILE anchor: write the anchor's time as a Prometheus\n"
+	      "                      textfile-collector gauge\n"
 	      "  -h, --help          show this help\n",
 	      out);
 }

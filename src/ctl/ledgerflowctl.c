@@ -1,10 +1,11 @@
 /*
  * ctl/ledgerflowctl.c - ledgerflowctl: administration against the database named
- * in the configuration: migrate, seed, reconcile, grants, and the API
- * clients (client create | list | revoke | rotate). as_admin[] says which
- * commands connect as [mysql] admin_user (when it is set): those that
- * change the schema, the accounts' owners or the credentials. reconcile
- * only reads, as the runtime user; grants only prints.
+ * in the configuration: migrate, seed, reconcile, anchor, grants, and the
+ * API clients (client create | list | revoke | rotate). as_admin[] says
+ * which commands connect as [mysql] admin_user (when it is set): those
+ * that change the schema, the accounts' owners or the credentials, and
+ * reconcile and anchor, which write checkpoints and anchors the server's
+ * own user must not be able to forge; grants only prints.
  */
 #include "config.h"
 
@@ -43,7 +44,8 @@ static int grants(const struct lf_config *cfg, const struct lf_ctl_args *args)
 static const bool as_admin[] = {
 	[LF_CTL_MIGRATE] = true,        /* DDL, the DEFINER procedures */
 	[LF_CTL_SEED] = true,           /* accounts' owner_client_id: an UPDATE */
-	[LF_CTL_RECONCILE] = false,     /* SELECT only */
+	[LF_CTL_RECONCILE] = true,      /* writes its checkpoint */
+	[LF_CTL_ANCHOR] = true,         /* writes anchors: not the server's user */
 	[LF_CTL_GRANTS] = false,        /* no connection */
 	[LF_CTL_CLIENT_CREATE] = true,  /* api_clients, api_keys */
 	[LF_CTL_CLIENT_LIST] = true,
@@ -97,7 +99,22 @@ int main(int argc, char **argv)
 	switch (args.command) {
 	case LF_CTL_MIGRATE: rc = lf_admin_migrate(&p, cfg.sql_dir, stdout) ? 0 : 1; break;
 	case LF_CTL_SEED: rc = lf_admin_seed(&p, args.owner, stdout) ? 0 : 1; break;
-	case LF_CTL_RECONCILE: rc = lf_admin_reconcile(&p, stdout); break;
+	case LF_CTL_RECONCILE: {
+		/* --host/--port: e.g. a replica (over TCP, not [mysql] socket) */
+		if (args.host) {
+			p.host = args.host;
+			p.unix_socket = NULL;
+		}
+		if (args.port) {
+			p.port = args.port;
+			p.unix_socket = NULL;
+		}
+		struct lf_reconcile_opts ro = {.full = args.full,
+					       .no_checkpoint = args.no_checkpoint};
+		rc = lf_admin_reconcile(&p, &ro, stdout);
+		break;
+	}
+	case LF_CTL_ANCHOR: rc = lf_admin_anchor(&p, args.metrics_file, stdout); break;
 	case LF_CTL_GRANTS: rc = grants(&cfg, &args); break;
 	case LF_CTL_CLIENT_CREATE:
 		rc = lf_admin_client_create(&p, &auth, args.client_name, args.scope_bits, args.rate,

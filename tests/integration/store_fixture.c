@@ -198,7 +198,8 @@ int64_t balance_of(const lf_uuid *id)
 
 int reconcile_quiet(void)
 {
-	return lf_admin_reconcile(&P, quiet);
+	static const struct lf_reconcile_opts full = {.full = true};
+	return lf_admin_reconcile(&P, &full, quiet);
 }
 
 /* ---- the fixture ---- */

@@ -250,6 +250,30 @@ static void test_ctl_commands(void)
 	}
 }
 
+/* reconcile's and anchor's options */
+static void test_ctl_reconcile_anchor(void)
+{
+	struct lf_ctl_args a;
+	CU_ASSERT_TRUE_FATAL(ctl_args(&a, A("reconcile")));
+	CU_ASSERT_FALSE(a.full);
+	CU_ASSERT_FALSE(a.no_checkpoint);
+	CU_ASSERT_PTR_NULL(a.host);
+	CU_ASSERT_EQUAL(a.port, 0);
+	CU_ASSERT_TRUE_FATAL(ctl_args(&a, A("reconcile", "--full", "--no-checkpoint", "--host",
+					    "replica", "--port", "3307")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_RECONCILE);
+	CU_ASSERT_TRUE(a.full);
+	CU_ASSERT_TRUE(a.no_checkpoint);
+	CU_ASSERT_STRING_EQUAL(a.host, "replica");
+	CU_ASSERT_EQUAL(a.port, 3307);
+	CU_ASSERT_TRUE_FATAL(ctl_args(&a, A("anchor")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_ANCHOR);
+	CU_ASSERT_PTR_NULL(a.metrics_file);
+	CU_ASSERT_TRUE_FATAL(ctl_args(&a, A("--metrics-file", "/var/lib/m.prom", "anchor")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_ANCHOR);
+	CU_ASSERT_STRING_EQUAL(a.metrics_file, "/var/lib/m.prom");
+}
+
 static void test_ctl_help(void)
 {
 	struct lf_ctl_args a;
@@ -277,6 +301,16 @@ static void test_ctl_errors(void)
 		{A("migrate", "now"), "migrate: unexpected argument 'now'"},
 		{A("seed", "x"), "seed: unexpected argument 'x'"},
 		{A("reconcile", "x", "y"), "reconcile: unexpected argument 'x'"},
+		{A("migrate", "--full"), "only for reconcile"},
+		{A("anchor", "--no-checkpoint"), "only for reconcile"},
+		{A("seed", "--host", "h"), "only for reconcile"},
+		{A("reconcile", "--metrics-file", "/m"), "--metrics-file is only for anchor"},
+		{A("reconcile", "--port", "0"), "--port must be a port number"},
+		{A("reconcile", "--port", "65536"), "--port must be a port number"},
+		{A("reconcile", "--port", "33x"), "--port must be a port number"},
+		{A("reconcile", "--host", ""), "--host needs a host name"},
+		{A("anchor", "--metrics-file="), "--metrics-file needs a file name"},
+		{A("anchor", "now"), "anchor: unexpected argument 'now'"},
 		{A("migrate", "--scopes", "a"), "--scopes is only for client create"},
 		{A("grants", "x"), "grants: unexpected argument 'x'"},
 		{A("grants", "--user", ""), "grants: --user and --host need a value"},
@@ -453,6 +487,7 @@ int main(void)
 		{"daemon parse reuse", test_daemon_reuse},
 		{"ctl commands", test_ctl_commands},
 		{"ctl help", test_ctl_help},
+		{"ctl reconcile and anchor options", test_ctl_reconcile_anchor},
 		{"ctl errors", test_ctl_errors},
 		{"ctl grants", test_ctl_grants},
 		{"ctl with POSIXLY_CORRECT", test_ctl_posixly_correct},
