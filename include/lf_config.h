@@ -63,7 +63,9 @@ struct lf_config {
 	int redis_db;
 	int64_t redis_timeout_ms;
 	int64_t redis_breaker_cooldown_ms;
-	bool redis_tls; /* through the worker's TLS relay (redis/tls.c) */
+	char *redis_sentinels;   /* "host:port,..." ("" = host and port) */
+	char *redis_master_name; /* with sentinels */
+	bool redis_tls;          /* through the worker's TLS relay (redis/tls.c) */
 	char *redis_tls_ca, *redis_tls_cert, *redis_tls_key; /* "" = system CAs / none */
 	char *redis_tls_server_name;                         /* "" = redis_host */
 	/* [cache] */
@@ -114,6 +116,9 @@ bool lf_config_parse_size(const char *s, size_t *out);     /* 64K, 1M, 2G, 123 *
 bool lf_config_parse_duration(const char *s, int64_t *ms); /* 30s, 500ms, 2m, 1h, 5 (= s) */
 bool lf_config_parse_bool(const char *s, bool *out);       /* on/off, yes/no, true/false, 1/0 */
 bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port);
+/* [redis] sentinels: 1..16 "host:port" separated by commas; else false
+ * with the reason in why. */
+bool lf_sentinel_list_ok(const char *list, char *why, size_t len);
 
 /* Iterate the key table (for `-t`, docs checks): returns the number of keys. */
 size_t lf_config_key_count(void);

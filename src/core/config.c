@@ -156,6 +156,10 @@ static const struct key keys[] = {
 	 "connect and command timeout"},
 	{"redis", "breaker_cooldown", T_DURATION, O(redis_breaker_cooldown_ms), "5s", 1, HOUR, R, NULL,
 	 "after a failure, how long Redis is skipped before it is tried again"},
+	{"redis", "sentinels", T_STRING, O(redis_sentinels), "", 0, 1024, R, NULL,
+	 "Redis Sentinels (host:port,...) that name the master; empty: host and port"},
+	{"redis", "master_name", T_STRING, O(redis_master_name), "mymaster", 0, 255, R, NULL,
+	 "the master's name the sentinels monitor (with sentinels)"},
 	{"redis", "tls", T_BOOL, O(redis_tls), "off", 0, 0, R, NULL,
 	 "speak TLS to Redis (through a relay inside each worker)"},
 	{"redis", "tls_ca", T_STRING, O(redis_tls_ca), "", 0, 4096, R, NULL,
@@ -709,6 +713,12 @@ static void check_combinations(struct load_ctx *c)
 		return; /* a value may be missing */
 	if (strcmp(cfg->mysql_ssl_mode, "verify_ca") == 0 && cfg->mysql_ssl_ca[0] == '\0')
 		combination_problem(c, "mysql", "ssl_mode", "verify_ca needs mysql.ssl_ca");
+	char why[160];
+	if (cfg->redis_sentinels[0] != '\0' &&
+	    !lf_sentinel_list_ok(cfg->redis_sentinels, why, sizeof why))
+		combination_problem(c, "redis", "sentinels", why);
+	else if (cfg->redis_sentinels[0] != '\0' && cfg->redis_master_name[0] == '\0')
+		combination_problem(c, "redis", "sentinels", "sentinels need redis.master_name");
 	if (cfg->redis_tls && (cfg->redis_tls_cert[0] == '\0') != (cfg->redis_tls_key[0] == '\0'))
 		combination_problem(c, "redis", "tls_cert",
 				    "redis.tls_cert and redis.tls_key go together");

@@ -12,6 +12,12 @@
  * through the relay's TLS connection, and a TLS failure the relay reports
  * is logged here like any other connection failure.
  *
+ * With [redis] sentinels (sentinel.c) the master's address is asked of
+ * the sentinels before connecting, and again every few seconds while
+ * connected, after a READONLY error reply (the master became a replica)
+ * and after the connection is lost; a new address drops the connection
+ * and connects there (redis_master_changed).
+ *
  * Failures are logged here, once each, with subsys=redis and rate limited
  * (lf_log.h): a connect failure or a lost connection with hiredis's text,
  * an error reply with Redis's text, a timeout, the breaker opening and
@@ -61,7 +67,16 @@ struct lf_redis {
 	bool tls_broken;          /* the relay could not be set up */
 	bool hiredis_connected;   /* to the relay; waiting for its handshake */
 	bool tls_up;              /* handshake done, Redis answered through it */
+	/* where Redis is: [redis] host/port, or the master a sentinel named */
+	char host[256];
+	unsigned port;
+	struct lf_sentinel *sentinel; /* [redis] sentinels */
+	bool have_master;             /* host/port came from a sentinel */
+	bool reresolve;               /* ask the sentinels on the next tick */
+	int64_t checked_ms;           /* when the sentinels were last asked */
 };
+
+#define SENTINEL_CHECK_MS 3000 /* while connected, ask again this often */
 
 static void drop_connection(struct lf_redis *r);
 
@@ -71,7 +86,7 @@ static void log_redis_error(const struct lf_redis *r, const char *msg, const cha
 {
 	char h[300], q[300];
 	lf_log_limited(LF_LOG_WARN, "redis_error", msg, "subsys=redis host=%s port=%u error=%s",
-		       lf_log_quote(r->cfg->redis_host, h, sizeof h), r->cfg->redis_port,
+		       lf_log_quote(r->host, h, sizeof h), r->port,
 		       lf_log_quote(detail ? detail : "", q, sizeof q));
 }
 
@@ -98,8 +113,7 @@ static void mark_up(struct lf_redis *r)
 	r->breaker_until_ms = 0;
 	char h[300];
 	lf_info("redis_connected", "subsys=redis host=%s port=%u tls=%s",
-		lf_log_quote(r->cfg->redis_host, h, sizeof h), r->cfg->redis_port,
-		r->tls ? "on" : "off");
+		lf_log_quote(r->host, h, sizeof h), r->port, r->tls ? "on" : "off");
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -187,14 +201,23 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *privdata)
 	redisAsyncDisconnect(ac);
 }
 
+static void on_sentinel(void *arg, bool found, const char *host, unsigned port, const char *error);
+
 static void start_connect(struct lf_redis *r)
 {
 	if (r->tls_broken)
 		return;
+	if (r->sentinel != NULL && !r->have_master) {
+		/* the address first; on_sentinel connects */
+		r->state = R_CONNECTING;
+		r->connect_started_ms = lf_time_monotonic_ms();
+		(void)lf_sentinel_ask(r->sentinel);
+		return;
+	}
 	/* with TLS, hiredis connects to the relay, which is on loopback */
 	redisAsyncContext *ac =
 		r->tls ? redisAsyncConnect("127.0.0.1", (int)lf_redis_tls_port(r->tls))
-		       : redisAsyncConnect(r->cfg->redis_host, (int)r->cfg->redis_port);
+		       : redisAsyncConnect(r->host, (int)r->port);
 	if (ac == NULL || ac->err) {
 		log_redis_error(r, "redis_connect_failed", ac ? ac->errstr : "out of memory");
 		if (ac)
@@ -215,7 +238,7 @@ static void start_connect(struct lf_redis *r)
 	r->hiredis_connected = false;
 	r->tls_up = false;
 	if (r->tls)
-		lf_redis_tls_expect(r->tls, ac->c.fd);
+		lf_redis_tls_expect(r->tls, ac->c.fd, r->host, r->port);
 	r->connect_started_ms = lf_time_monotonic_ms();
 	/* AUTH and SELECT are queued before any other command */
 	if (r->cfg->redis_password[0] != '\0' || r->cfg->redis_user[0] != '\0') {
@@ -246,6 +269,39 @@ static void drop_connection(struct lf_redis *r)
 	redisAsyncFree(ac); /* completes pending commands with NULL */
 }
 
+/* A sentinel named the master (or none could). */
+static void on_sentinel(void *arg, bool found, const char *host, unsigned port, const char *error)
+{
+	struct lf_redis *r = arg;
+	r->checked_ms = lf_time_monotonic_ms();
+	if (!found) {
+		if (r->state == R_UP)
+			return; /* connected: keep the master we have */
+		log_redis_error(r, "redis_connect_failed", error);
+		lf_metrics_inc(&r->metrics->redis_errors);
+		r->state = R_DOWN;
+		open_breaker(r, "no sentinel named the master");
+		return;
+	}
+	bool moved = !r->have_master || strcmp(r->host, host) != 0 || r->port != port;
+	if (moved && r->have_master) {
+		char a[300], b[300];
+		lf_log_limited(LF_LOG_WARN, "redis_master", "redis_master_changed",
+			       "subsys=redis from=%s:%u to=%s:%u",
+			       lf_log_quote(r->host, a, sizeof a), r->port,
+			       lf_log_quote(host, b, sizeof b), port);
+	}
+	snprintf(r->host, sizeof r->host, "%s", host);
+	r->port = port;
+	r->have_master = true;
+	if (moved && r->ac != NULL)
+		drop_connection(r); /* the old master: connect to the new one */
+	if (r->ac == NULL) {
+		r->state = R_DOWN;
+		start_connect(r);
+	}
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct lf_redis *r = arg;
@@ -258,8 +314,20 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		drop_connection(r);
 		open_breaker(r, "connect timeout");
 	}
-	if (r->state == R_DOWN && now >= r->breaker_until_ms)
+	if (r->sentinel != NULL && r->reresolve && r->ac != NULL) {
+		/* the master turned replica under us (READONLY) */
+		r->reresolve = false;
+		r->have_master = false;
+		drop_connection(r);
+		open_breaker(r, "the master became a replica");
+	}
+	if (r->sentinel != NULL && r->state == R_UP && now - r->checked_ms >= SENTINEL_CHECK_MS)
+		(void)lf_sentinel_ask(r->sentinel); /* a failover elsewhere */
+	if (r->state == R_DOWN && now >= r->breaker_until_ms) {
+		if (r->sentinel != NULL)
+			r->have_master = false; /* ask again after a failure */
 		start_connect(r);
+	}
 }
 
 struct lf_redis *lf_redis_create(struct event_base *base, const struct lf_config *cfg,
@@ -271,6 +339,8 @@ struct lf_redis *lf_redis_create(struct event_base *base, const struct lf_config
 	r->base = base;
 	r->cfg = cfg;
 	r->metrics = metrics;
+	snprintf(r->host, sizeof r->host, "%s", cfg->redis_host);
+	r->port = cfg->redis_port;
 	r->tick = event_new(base, -1, EV_PERSIST, on_tick, r);
 	struct timeval second = {1, 0};
 	if (r->tick == NULL || event_add(r->tick, &second) != 0) {
@@ -290,6 +360,13 @@ struct lf_redis *lf_redis_create(struct event_base *base, const struct lf_config
 			return r;
 		}
 	}
+	if (cfg->redis_sentinels[0] != '\0') {
+		r->sentinel = lf_sentinel_create(base, cfg, on_sentinel, r);
+		if (r->sentinel == NULL) {
+			lf_redis_free(r);
+			return NULL;
+		}
+	}
 	start_connect(r);
 	return r;
 }
@@ -302,6 +379,7 @@ void lf_redis_free(struct lf_redis *r)
 	if (r->breaker_until_ms != 0) /* this worker no longer counts */
 		lf_metrics_gauge_add(&r->metrics->redis_breaker_open_now, -1);
 	drop_connection(r);
+	lf_sentinel_free(r->sentinel);
 	lf_redis_tls_free(r->tls);
 	if (r->tick)
 		event_free(r->tick);
@@ -335,6 +413,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 			lf_metrics_inc(&p->r->metrics->redis_errors);
 		} else if (rep->type == REDIS_REPLY_ERROR) {
 			lf_metrics_inc(&p->r->metrics->redis_errors);
+			if (p->r->sentinel != NULL && strncmp(rep->str, "READONLY", 8) == 0)
+				p->r->reresolve = true; /* the tick asks the sentinels */
 			char q[300];
 			lf_log_limited(LF_LOG_WARN, "redis_error", "redis_error_reply",
 				       "subsys=redis command=%s error=%s", p->command,

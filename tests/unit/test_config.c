@@ -148,6 +148,8 @@ static const struct kcase cases[] = {
 	{"redis.timeout", "50ms", V_MS, O(redis_timeout_ms), NULL, 50},
 	{"redis.breaker_cooldown", "1m", V_MS, O(redis_breaker_cooldown_ms), NULL, 60000},
 	{"redis.tls", "on", V_BOOL, O(redis_tls), NULL, 1},
+	{"redis.sentinels", "10.0.0.1:26379,10.0.0.2:26379", V_STR, O(redis_sentinels), "10.0.0.1:26379,10.0.0.2:26379", 0},
+	{"redis.master_name", "lfmaster", V_STR, O(redis_master_name), "lfmaster", 0},
 	{"mysql.batch_max", "1", V_INT, O(mysql_batch_max), NULL, 1},
 	{"mysql.batch_window_us", "0", V_INT, O(mysql_batch_window_us), NULL, 0},
 	{"redis.tls_ca", "/tmp/lf-redis-ca.pem", V_STR, O(redis_tls_ca), "/tmp/lf-redis-ca.pem", 0},
