@@ -52,6 +52,7 @@ struct lf_config {
 	int mysql_max_queue; /* per worker: jobs waiting for a connection; past it 503 */
 	int mysql_batch_max; /* jobs of a batch kind run together (group commit) */
 	int mysql_batch_window_us;
+	int64_t mysql_failback_interval_ms; /* back to an earlier [mysql] host node */
 	char *mysql_ssl_mode; /* disabled|preferred|required|verify_ca|verify_identity */
 	char *mysql_ssl_ca, *mysql_ssl_cert, *mysql_ssl_key; /* "" = none */
 	/* [redis] */
@@ -119,6 +120,8 @@ bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned 
 /* [redis] sentinels: 1..16 "host:port" separated by commas; else false
  * with the reason in why. */
 bool lf_sentinel_list_ok(const char *list, char *why, size_t len);
+/* [mysql] host: one host, or nodes "host[:port],..." ([v6]:port). */
+bool lf_host_list_ok(const char *list, char *why, size_t len);
 
 /* Iterate the key table (for `-t`, docs checks): returns the number of keys. */
 size_t lf_config_key_count(void);

@@ -44,6 +44,18 @@ struct lf_store_conn;
  * time_zone '+00:00', innodb_lock_wait_timeout. NULL on failure with a
  * message in err (never containing the password). */
 struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, size_t errlen);
+/* [mysql] host may list nodes ("h1:3306,h2,[::1]:3307"; an entry without
+ * a port takes p->port): how many, and node i's address (false past the
+ * end or for an unusable entry). */
+int lf_store_node_count(const struct lf_db_params *p);
+bool lf_store_node_addr(const struct lf_db_params *p, int i, char *host, size_t hostlen,
+			unsigned *port);
+/* Connect to the first node, from `start` on (wrapping once), that
+ * answers and is ready (a Galera node that is not synced, wsrep_ready
+ * OFF, is passed over); *node says which. only_start: that node alone
+ * (a failback probe). */
+struct lf_store_conn *lf_store_connect_node(const struct lf_db_params *p, int start,
+					    bool only_start, int *node, char *err, size_t errlen);
 /* Set p's TLS options ([mysql] ssl_*) on a MYSQL handle before it
  * connects (lf_store_connect does; ledgerflowctl's connections too). */
 struct st_mysql;

@@ -98,7 +98,7 @@ static const struct key keys[] = {
 	 "log one line per request"},
 	{"server", "secret_permissions", T_STRING, O(secret_permissions), "warn", 0, 16, R,
 	 "warn|refuse", "a file holding a secret that group or others may read: warn or refuse"},
-	{"mysql", "host", T_STRING, O(mysql_host), "127.0.0.1", 0, 255, R | K_NONEMPTY, NULL,
+	{"mysql", "host", T_STRING, O(mysql_host), "127.0.0.1", 0, 1024, R | K_NONEMPTY, NULL,
 	 "MySQL/MariaDB server host"},
 	{"mysql", "port", T_UINT, O(mysql_port), "3306", 1, 65535, R, NULL, "MySQL/MariaDB server port"},
 	{"mysql", "user", T_STRING, O(mysql_user), "ledgerflow", 0, 255, R | K_NONEMPTY, NULL,
@@ -129,6 +129,8 @@ static const struct key keys[] = {
 	 "retries of a transaction after a deadlock or lock wait timeout"},
 	{"mysql", "max_queue", T_INT, O(mysql_max_queue), "256", 1, 1000000, R, NULL,
 	 "database jobs waiting for a connection, per worker; past it a request gets 503 at once"},
+	{"mysql", "failback_interval", T_DURATION, O(mysql_failback_interval_ms), "30s", SEC, HOUR, R,
+	 NULL, "with several hosts: how often an earlier, healthy node is taken back"},
 	{"mysql", "batch_max", T_INT, O(mysql_batch_max), "32", 1, 1024, R, NULL,
 	 "most payments decided in one transaction (account reads in one query); 1 = one by one"},
 	{"mysql", "batch_window_us", T_INT, O(mysql_batch_window_us), "200", 0, 100000, R, NULL,
@@ -714,6 +716,8 @@ static void check_combinations(struct load_ctx *c)
 	if (strcmp(cfg->mysql_ssl_mode, "verify_ca") == 0 && cfg->mysql_ssl_ca[0] == '\0')
 		combination_problem(c, "mysql", "ssl_mode", "verify_ca needs mysql.ssl_ca");
 	char why[160];
+	if (!lf_host_list_ok(cfg->mysql_host, why, sizeof why))
+		combination_problem(c, "mysql", "host", why);
 	if (cfg->redis_sentinels[0] != '\0' &&
 	    !lf_sentinel_list_ok(cfg->redis_sentinels, why, sizeof why))
 		combination_problem(c, "redis", "sentinels", why);

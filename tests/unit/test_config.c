@@ -151,6 +151,7 @@ static const struct kcase cases[] = {
 	{"redis.sentinels", "10.0.0.1:26379,10.0.0.2:26379", V_STR, O(redis_sentinels), "10.0.0.1:26379,10.0.0.2:26379", 0},
 	{"redis.master_name", "lfmaster", V_STR, O(redis_master_name), "lfmaster", 0},
 	{"mysql.batch_max", "1", V_INT, O(mysql_batch_max), NULL, 1},
+	{"mysql.failback_interval", "5s", V_MS, O(mysql_failback_interval_ms), NULL, 5000},
 	{"mysql.batch_window_us", "0", V_INT, O(mysql_batch_window_us), NULL, 0},
 	{"redis.tls_ca", "/tmp/lf-redis-ca.pem", V_STR, O(redis_tls_ca), "/tmp/lf-redis-ca.pem", 0},
 	{"redis.tls_cert", "/tmp/lf-redis-cert.pem", V_STR, O(redis_tls_cert), "/tmp/lf-redis-cert.pem", 0},
@@ -469,6 +470,9 @@ static const struct bad bads[] = {
 	{"mysql.ssl_mode", "on", "must be one of disabled|preferred|required|verify_ca|verify_identity"},
 	{"mysql.ssl_mode", "verify_ca", "verify_ca needs mysql.ssl_ca"},
 	{"mysql.host", "", "must not be empty"},
+	{"mysql.host", "db1:3306,,db2", "an empty entry in the list"},
+	{"mysql.host", "db1:3306,db2:x", "is not host or host:port"},
+	{"redis.sentinels", "10.0.0.1", "is not host:port"},
 	{"paths.sql_dir", "", "must not be empty"},
 	{"mysql.database", "a\tb", "control character"},
 };
