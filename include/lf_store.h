@@ -171,6 +171,25 @@ struct lf_transfer_req {
 lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
 			enum lf_transfer_result *result, struct lf_stored *stored);
 
+/* What the group commit decided for one payment of a batch. */
+enum lf_transfer_batch_result {
+	LF_TRANSFER_BATCH_COMPLETED, /* 201, written and committed with the batch */
+	LF_TRANSFER_BATCH_DECLINED,  /* 422 insufficient funds, recorded likewise */
+	LF_TRANSFER_BATCH_FALLBACK,  /* nothing written: decide it alone (lf_store_transfer) */
+};
+/* One CALL lf_transfer_batch(...): the payments r[0..n) decided in one
+ * transaction, in this order, each with lf_transfer's rules against the
+ * running balances (a decline does not affect the others). result[i] says
+ * what happened to r[i]; every payment lf_transfer would not complete or
+ * decline for insufficient funds (a key already known or repeated in the
+ * batch, an account missing or not the client's, a currency mismatch, an
+ * amount too large, a key claimed meanwhile by another transaction) is
+ * FALLBACK. The return codes are lf_store_transfer's: LF_AGAIN rolled
+ * back as a whole (retry it), LF_LOST / LF_ERROR the outcome of every
+ * payment unknown (its key decides). */
+lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_req *r, int n,
+			      enum lf_transfer_batch_result *result);
+
 /* Store a decided outcome that moved no money (a 422 decided before the
  * transaction) with its key; if the key already has one, *replay is set
  * and stored receives it. */

@@ -31,6 +31,7 @@ static const struct lf_admin_grant grants[] = {
 	{"auth_epoch", false, "SELECT", "the workers drop cached key lookups when it moves"},
 	{"currencies", false, "SELECT", "GET /api/currencies; the start checks it against the built-in table"},
 	{"lf_transfer", true, "EXECUTE", "POST /api/payments"},
+	{"lf_transfer_batch", true, "EXECUTE", "POST /api/payments: concurrent payments in one transaction"},
 	{"lf_record_outcome", true, "EXECUTE", "a 422 decided before the transaction"},
 	{"lf_create_account", true, "EXECUTE", "POST /api/accounts"},
 	{"lf_get_outcome", true, "EXECUTE", "the stored outcome of a key after a lost connection"},

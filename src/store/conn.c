@@ -27,6 +27,8 @@
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	/* the group commit: the payments as one JSON array (lf_store_transfer_batch) */
+	[ST_TRANSFER_BATCH] = "CALL lf_transfer_batch(?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
 	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_GET_OUTCOME] = "CALL lf_get_outcome(?,?)",
@@ -99,6 +101,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 /* clang-format off */
 static const char *const stmt_name[ST_COUNT] = {
 	[ST_TRANSFER] = "transfer",
+	[ST_TRANSFER_BATCH] = "transfer_batch",
 	[ST_RECORD] = "record_outcome",
 	[ST_CREATE] = "create_account",
 	[ST_GET_OUTCOME] = "get_outcome",
