@@ -364,6 +364,16 @@ bool lf_store_node_addr(const struct lf_db_params *p, int i, char *host, size_t 
  * Not Galera: no such status, ready. */
 static bool node_ready(MYSQL *m, char *err, size_t errlen)
 {
+	/* wsrep_ready is OFF on a server that is no Galera node at all */
+	if (mysql_query(m, "SELECT @@global.wsrep_on") != 0) {
+		return true; /* a server without Galera's variables */
+	}
+	MYSQL_RES *on = mysql_store_result(m);
+	MYSQL_ROW onrow = on ? mysql_fetch_row(on) : NULL;
+	bool galera = onrow != NULL && onrow[0] != NULL && strcmp(onrow[0], "1") == 0;
+	mysql_free_result(on);
+	if (!galera)
+		return true;
 	if (mysql_query(m, "SHOW GLOBAL STATUS LIKE 'wsrep_ready'") != 0)
 		return true; /* not ours to judge: the first statement will tell */
 	MYSQL_RES *res = mysql_store_result(m);

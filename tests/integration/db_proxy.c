@@ -42,9 +42,11 @@ static struct {
 	unsigned port, upstream;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	char marker[MARKER_MAX]; /* armed when non-empty; guarded by mu */
-	bool with_error;         /* guarded by mu */
-	int fired;               /* guarded by mu */
+	char marker[MARKER_MAX];    /* armed when non-empty; guarded by mu */
+	bool with_error;            /* guarded by mu */
+	int fired;                  /* guarded by mu */
+	int accepted;               /* connections forwarded; guarded by mu */
+	volatile sig_atomic_t down; /* a dead node: every connection closed */
 	volatile sig_atomic_t stop;
 	struct pair p[PROXY_PAIRS];
 } X = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -124,6 +126,10 @@ static void *proxy_thread(void *arg)
 	(void)arg;
 	char buf[65536];
 	while (!X.stop) {
+		if (X.down) /* a node that died: its connections break */
+			for (int i = 0; i < PROXY_PAIRS; i++)
+				if (X.p[i].c >= 0)
+					pair_close(&X.p[i]);
 		struct pollfd fds[1 + 2 * PROXY_PAIRS];
 		int who[1 + 2 * PROXY_PAIRS];
 		int nf = 0;
@@ -144,6 +150,11 @@ static void *proxy_thread(void *arg)
 				continue;
 			if (who[k] < 0) {
 				int c = accept(X.lfd, NULL, NULL);
+				if (X.down) { /* closed before the greeting */
+					if (c >= 0)
+						close(c);
+					continue;
+				}
 				int s = socket(AF_INET, SOCK_STREAM, 0);
 				struct sockaddr_in a = {.sin_family = AF_INET,
 							.sin_port = htons((uint16_t)X.upstream),
@@ -161,6 +172,9 @@ static void *proxy_thread(void *arg)
 					continue;
 				}
 				X.p[slot] = (struct pair){.c = c, .s = s};
+				pthread_mutex_lock(&X.mu);
+				X.accepted++;
+				pthread_mutex_unlock(&X.mu);
 				continue;
 			}
 			struct pair *p = &X.p[who[k] / 2];
@@ -235,4 +249,17 @@ void lf_h_proxy_stop(void)
 unsigned lf_h_proxy_port(void)
 {
 	return X.port;
+}
+
+void lf_h_proxy_down(bool down)
+{
+	X.down = down;
+}
+
+int lf_h_proxy_accepted(void)
+{
+	pthread_mutex_lock(&X.mu);
+	int n = X.accepted;
+	pthread_mutex_unlock(&X.mu);
+	return n;
 }

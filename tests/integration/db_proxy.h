@@ -21,5 +21,10 @@ void lf_h_proxy_arm(const char *marker);
 void lf_h_proxy_arm_error(const char *marker);
 /* How many times an armed marker fired. */
 int lf_h_proxy_fired(void);
+/* down: act as a dead node (open connections cut, new ones closed before
+ * the server's greeting); false: alive again. */
+void lf_h_proxy_down(bool down);
+/* Connections forwarded so far. */
+int lf_h_proxy_accepted(void);
 
 #endif
