@@ -6,8 +6,8 @@
  * (SETTLE). The transfer is three steps: building the call (the request
  * and both possible bodies, rendered before the call so that the stored
  * body is the one sent; payment_batch.c builds its members' the same way),
- * the retry loop (lf_api_retry), and mapping the result to a decision. Error classes: LF_LOST or LF_ERROR on a write make
- * the outcome unknown, settled through the key (lf_pay_unknown); LF_AGAIN
+ * the retry loop (lf_api_retry), and mapping the result to a decision. Error classes: LF_LOST or
+ * LF_ERROR on a write make the outcome unknown, settled through the key (lf_pay_unknown); LF_AGAIN
  * past the retries is a rolled-back 503; a read's LF_ERROR a 500; no
  * connection a 503.
  */

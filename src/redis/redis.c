@@ -40,6 +40,7 @@
 #include "lf_metrics.h"
 #include "lf_redis.h"
 #include "lf_time.h"
+#include "lf_trace.h"
 
 enum conn_state { R_DOWN, R_CONNECTING, R_UP };
 
@@ -51,6 +52,7 @@ struct pending {
 	bool answered;
 	char command[16];      /* argv[0], for the log (never the arguments) */
 	struct lf_log_ctx log; /* the sender's context, by value */
+	int64_t sent_us;       /* CLOCK_MONOTONIC, for its span */
 };
 
 struct lf_redis {
@@ -421,6 +423,13 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 				       lf_log_quote(rep->str, q, sizeof q));
 		}
 	}
+	if (p->log.sampled && p->r != NULL) {
+		char name[32];
+		snprintf(name, sizeof name, "redis %s", p->command);
+		struct lf_trace_attr attrs[] = {{"db.system", "redis", 0}};
+		lf_trace_span(&p->log, 3, name, p->sent_us, lf_trace_now_us(),
+			      rep == NULL || rep->type == REDIS_REPLY_ERROR, attrs, 1);
+	}
 	finish(p, rep);
 	lf_log_scope_leave(&scope);
 	event_free(p->timer);
@@ -457,6 +466,7 @@ bool lf_redis_command(struct lf_redis *r, lf_redis_cb cb, void *arg, int argc, c
 	p->cb = cb;
 	p->arg = arg;
 	(void)lf_log_ctx_get(&p->log);
+	p->sent_us = lf_trace_now_us();
 	/* a command name is a short word: keep letters only */
 	size_t n = 0;
 	for (size_t i = 0; argc > 0 && i < argvlen[0] && n < sizeof p->command - 1; i++) {
