@@ -418,7 +418,8 @@ static bool run_passes(struct rc_run *r)
 	return true;
 }
 
-int lf_admin_reconcile(const struct lf_db_params *p, const struct lf_reconcile_opts *o, FILE *out)
+static int reconcile(const struct lf_db_params *p, const struct lf_reconcile_opts *o,
+		     uint64_t *violations, FILE *out)
 {
 	struct rc_run r = {.out = out, .full = o->full, .progress = isatty(STDERR_FILENO) == 1};
 	clock_gettime(CLOCK_MONOTONIC, &r.started);
@@ -469,5 +470,17 @@ done:
 	if (r.w)
 		mysql_close(r.w); /* uncommitted: rolled back */
 	mysql_close(r.m);
+	*violations = r.violations;
+	return rc;
+}
+
+int lf_admin_reconcile(const struct lf_db_params *p, const struct lf_reconcile_opts *o, FILE *out)
+{
+	uint64_t violations = 0;
+	int rc = reconcile(p, o, &violations, out);
+	if (o->metrics_file &&
+	    !rc_metrics_reconcile(o->metrics_file, rc, violations, (int64_t)time(NULL), out) &&
+	    rc == 0)
+		rc = 2;
 	return rc;
 }
