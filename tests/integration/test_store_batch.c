@@ -105,10 +105,10 @@ static void test_batch_in_arrival_order(void)
 			LF_DECLINED);
 	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(conn(), &x[1].r.payment_id, &FX_ADMIN, &p),
 			      LF_OK);
-	CU_ASSERT_FALSE(p.completed);
+	CU_ASSERT_EQUAL(p.status, LF_PAYMENT_DECLINED);
 	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(conn(), &x[0].r.payment_id, &FX_ADMIN, &p),
 			      LF_OK);
-	CU_ASSERT_TRUE(p.completed);
+	CU_ASSERT_EQUAL(p.status, LF_PAYMENT_COMPLETED);
 	CU_ASSERT_STRING_EQUAL(p.reference, "first");
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_status = 0"),
 			0);
