@@ -68,6 +68,8 @@ static void test_problem_titles(void)
 		"currency_mismatch",
 		"insufficient_funds",
 		"amount_too_large",
+		"payment_not_pending",
+		"refund_exceeds_payment",
 		"unsupported_media_type",
 		"payload_too_large",
 		"method_not_allowed",
