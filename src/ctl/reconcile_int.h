@@ -86,6 +86,7 @@ void rc_xlit(const uint8_t *b, size_t n, char *out);
 bool rc_ledger_pass(struct rc_run *r);
 bool rc_payment_pass(struct rc_run *r);
 bool rc_opening_pass(struct rc_run *r);
+bool rc_holds_pass(struct rc_run *r);
 bool rc_anchor_pass(struct rc_run *r);
 
 /* The multiset element of one payment entry (reconcile_payments.c). */
