@@ -138,6 +138,34 @@ batch_histogram() {
 		END { printf "%s; %d batches, %d jobs, mean %.2f\n", out, n, sum, (n > 0 ? sum / n : 0) }' "$1"
 }
 
+# ---- an optional profile of a step (LF_BENCH_PERF="d i ...") ----
+# perf_start STEP ROUND: in the last round, `perf record -g` of the
+# servers' processes (ledgerflowd, mariadbd, redis-server) while the step runs
+perf_pid=""
+perf_start() {
+	[ -n "$perf_steps" ] && [ "$2" = "$rounds" ] && [[ " $perf_steps " == *" $1 "* ]] || return 0
+	local pids
+	pids=$(printf '%s\n' "$CPU_DB" "$CPU_REDIS" "$CPU_LF" | paste -sd, -)
+	perf record -F 499 -g -o "$state/perf-$1.data" -p "$pids" >"$state/perf-$1.out" 2>&1 &
+	perf_pid=$!
+}
+# perf_stop STEP: stop the recording; build/bench/perf-STEP.txt has the
+# report: CPU by process, then by process and function (flat, >= 0.5 %)
+perf_stop() {
+	[ -n "$perf_pid" ] || return 0
+	kill -INT "$perf_pid" 2>/dev/null || true
+	wait "$perf_pid" 2>/dev/null || true
+	perf_pid=""
+	{
+		echo "# perf record -F 499 -g of ledgerflowd, mariadbd, redis-server during step $1"
+		perf report -i "$state/perf-$1.data" --stdio --no-children --sort comm 2>/dev/null |
+			grep -v '^$'
+		perf report -i "$state/perf-$1.data" --stdio --no-children --sort comm,dso,sym \
+			-g none --percent-limit 0.5 2>/dev/null | grep -v '^$'
+	} >"$build/perf-$1.txt"
+	log "profile of step $1 in $build/perf-$1.txt"
+}
+
 # ---- the two kinds of run ----
 # run_wrk STEP ROUND CONNECTIONS URL SCRIPT [SCRIPT ARGS...]: one bounded wrk
 # run (LF_BENCH_KEY must name the key of the server behind URL)
@@ -146,12 +174,14 @@ run_wrk() {
 	shift 5
 	local out="$state/wrk-$step-$round.out" line
 	cpu_mark
+	perf_start "$step" "$round"
 	gen_run "$out" timeout -k 5 $((run_secs + 60)) wrk -t"$wrk_threads" -c"$conns" \
 		-d"${run_secs}s" --timeout 5s --latency -s "$script" "$url" -- "$@" || {
 		cat "$out" >&2
 		die "wrk failed in step $step"
 	}
 	cpu_take "$step" "$round" "$(<"$out.cpu")"
+	perf_stop "$step"
 	line=$(line_of "$out" 'BENCH ') || { cat "$out" >&2; die "no BENCH line in step $step"; }
 	store "$step" "$round" "$line"
 	R[$step.$round.ioerr]=$((${R[$step.$round.connect]} + ${R[$step.$round.read]} +
@@ -165,6 +195,7 @@ run_raw() {
 	local step=$1 round=$2 threads=$3 db=$4 naccounts=$5 tag=$6 from=${7:-}
 	local out="$state/raw-$step-$round.out"
 	cpu_mark
+	perf_start "$step" "$round"
 	# shellcheck disable=SC2086
 	gen_run "$out" timeout -k 5 $((run_secs + 60)) "$build/raw_db" 127.0.0.1 "$mysql_port" \
 		"$rt_user" "$rt_password" "$db" "$threads" "$run_secs" "$naccounts" "$tag" $from || {
@@ -172,6 +203,7 @@ run_raw() {
 		die "raw_db failed in step $step"
 	}
 	cpu_take "$step" "$round" "$(<"$out.cpu")"
+	perf_stop "$step"
 	store "$step" "$round" "$(line_of "$out" 'RAWDB ')"
 	R[$step.$round.ioerr]=${R[$step.$round.errors]}
 	R[$step.$round.status]=0

@@ -170,6 +170,7 @@ t_total=$(($(date +%s) - t_start))
 
 gnuplot -e "csv='$csv'; out='$build/results.svg'; title='LedgerFlow benchmark$mode'" \
 	"$bench/chart.gp" 2>"$state/gnuplot.err" || { cat "$state/gnuplot.err" >&2; fail "gnuplot failed"; }
+chmod 644 "$results" "$csv" "$build/results.svg" 2>/dev/null || true
 echo
 cat "$results"
 log "written to $results, $csv and $build/results.svg"

@@ -39,7 +39,10 @@
 # (200), LF_BENCH_RSS_CONNECTIONS (256), LF_BENCH_SCALE_ACCOUNTS,
 # LF_BENCH_SCALE_ENTRIES, LF_BENCH_BATCH_MAX and LF_BENCH_BATCH_WINDOW_US
 # ([mysql] batch_max / batch_window_us; default: the server's defaults),
-# LF_BENCH_POOL_SIZE (8), LF_BENCH_BUFFER_POOL (4G), LF_BENCH_ACCESS_LOG (off).
+# LF_BENCH_POOL_SIZE (8), LF_BENCH_BUFFER_POOL (4G), LF_BENCH_ACCESS_LOG (off),
+# LF_BENCH_PERF (steps to profile with perf in the last round, e.g. "d i s":
+# build/bench/perf-STEP.txt; perf slows what it watches, so the figures of
+# a profiled run are not for the table).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -72,6 +75,7 @@ connections=${LF_BENCH_CONNECTIONS:-64}
 hot_connections=${LF_BENCH_HOT_CONNECTIONS:-200}
 rss_connections=${LF_BENCH_RSS_CONNECTIONS:-256}
 access_log=${LF_BENCH_ACCESS_LOG:-off}
+perf_steps=${LF_BENCH_PERF:-}
 pool_size=${LF_BENCH_POOL_SIZE:-8}
 buffer_pool=${LF_BENCH_BUFFER_POOL:-4G}
 # the server's own default unless the environment says otherwise
@@ -99,6 +103,7 @@ t_start=$(date +%s)
 
 # ---- packages: the project's list plus the benchmark's own ----
 BENCH_PACKAGES=(wrk coreutils gawk gnuplot-nox)
+[ -z "$perf_steps" ] || BENCH_PACKAGES+=(linux-perf)
 LF_PACKAGES+=("${BENCH_PACKAGES[@]}")
 lf_install_packages
 
