@@ -158,7 +158,7 @@ perf_stop() {
 	perf_pid=""
 	{
 		echo "# perf record -F 499 -g of ledgerflowd, mariadbd, redis-server during step $1"
-		perf report -i "$state/perf-$1.data" --stdio --no-children --sort comm 2>/dev/null |
+		perf report -i "$state/perf-$1.data" --stdio --no-children --sort comm -g none 2>/dev/null |
 			grep -v '^$'
 		perf report -i "$state/perf-$1.data" --stdio --no-children --sort comm,dso,sym \
 			-g none --percent-limit 0.5 2>/dev/null | grep -v '^$'
