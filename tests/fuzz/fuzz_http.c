@@ -160,6 +160,37 @@ lf_rc lf_dbpool_submit_rerun(struct lf_dbpool *pool, lf_db_work_fn work, lf_db_d
 	return lf_dbpool_submit(pool, work, done, arg, deadline_ms);
 }
 
+/* A batch kind's work (the account reads) as a job of one. */
+struct batch_job {
+	const struct lf_db_batch_kind *kind;
+	void *arg;
+	lf_db_done_fn done_fn;
+};
+
+static bool run_batch_one(struct lf_store_conn *conn, void *arg)
+{
+	struct batch_job *b = arg;
+	return b->kind->work(conn, &b->arg, 1);
+}
+
+static void batch_done(void *arg)
+{
+	struct batch_job *b = arg;
+	lf_db_done_fn done = b->done_fn;
+	void *a = b->arg;
+	free(b);
+	done(a);
+}
+
+lf_rc lf_dbpool_submit_batch(struct lf_dbpool *pool, const struct lf_db_batch_kind *kind,
+			     lf_db_done_fn done, void *arg, int64_t deadline_ms)
+{
+	struct batch_job *b = malloc(sizeof *b);
+	CHECK(b != NULL);
+	*b = (struct batch_job){kind, arg, done};
+	return lf_dbpool_submit(pool, run_batch_one, batch_done, b, deadline_ms);
+}
+
 int lf_dbpool_connected(struct lf_dbpool *pool)
 {
 	(void)pool;
