@@ -27,5 +27,7 @@ void lf_payments_list(struct lf_req *r, const char *id);       /* api/history.c 
 void lf_payments_create(struct lf_req *r, const char *id);
 void lf_payments_get(struct lf_req *r, const char *id);
 void lf_currencies_list(struct lf_req *r, const char *id);
+void lf_events_list(struct lf_req *r, const char *id); /* api/events.c */
+void lf_events_get(struct lf_req *r, const char *id);
 
 #endif

@@ -52,6 +52,15 @@ struct lf_metrics {
 	uint64_t rate_limited_anon;            /* 429 answers, per source address */
 	uint64_t rate_limited_global;          /* 429 answers, [ratelimit] global */
 	uint64_t ratelimit_global_unavailable; /* requests not counted globally: Redis */
+	/* the webhook delivery process (src/webhooks/deliver.c) */
+	int64_t webhook_backlog;       /* gauge: deliveries pending (the database's count) */
+	int64_t webhook_given_up_now;  /* gauge: deliveries given up after max_age, kept */
+	int64_t webhook_in_flight;     /* gauge: deliveries under way */
+	int64_t webhook_oldest_age_ms; /* gauge: age of the oldest pending event seen */
+	uint64_t webhook_delivered;    /* answered 2xx */
+	uint64_t webhook_failures;     /* attempts that failed: no answer, or not 2xx */
+	uint64_t webhook_given_up;     /* deliveries given up after max_age */
+	uint64_t webhook_restarts;     /* the delivery process died and was restarted */
 };
 
 static inline void lf_metrics_add(uint64_t *counter, uint64_t n)

@@ -37,8 +37,8 @@
 
 #define RAW_MAX_THREADS 256
 #define RAW_MAX_RETRIES 5
-#define RAW_BUCKET_US 10u                      /* histogram resolution */
-#define RAW_BUCKETS 100000u                    /* 10 us .. 1 s, then overflow */
+#define RAW_BUCKET_US 10u   /* histogram resolution */
+#define RAW_BUCKETS 100000u /* 10 us .. 1 s, then overflow */
 #define RAW_RETENTION_MS (24LL * 3600 * 1000)
 
 struct raw_thread {
@@ -46,7 +46,7 @@ struct raw_thread {
 	unsigned index;
 	uint64_t completed, declined, replayed, other, retries, errors;
 	uint64_t max_us;
-	uint32_t *hist;                        /* RAW_BUCKETS + 1 */
+	uint32_t *hist; /* RAW_BUCKETS + 1 */
 	uint64_t rng;
 	bool connect_failed;
 };
@@ -136,12 +136,15 @@ static bool raw_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
 	r.location = location;
 
 	struct lf_body ok = {0}, declined = {0};
-	if (!lf_render_payment_body(&ok, &pay) || !lf_render_declined_body(&declined, &r.payment_id))
+	if (!lf_render_payment_body(&ok, &pay) ||
+	    !lf_render_declined_body(&declined, &r.payment_id))
 		abort();
 	r.body_completed = ok.data;
 	r.body_completed_len = ok.len;
 	r.body_declined = declined.data;
 	r.body_declined_len = declined.len;
+	r.event_declined = declined.data; /* the data of the declined event: any body */
+	r.event_declined_len = declined.len;
 
 	enum lf_transfer_result result = LF_TRANSFER_COMPLETED;
 	struct lf_stored stored;
@@ -231,10 +234,12 @@ int main(int argc, char **argv)
 {
 	unsigned long port, threads, seconds, accounts;
 	if (argc != 10 || !raw_uint(argv[2], 1, 65535, &port) ||
-	    !raw_uint(argv[6], 1, RAW_MAX_THREADS, &threads) || !raw_uint(argv[7], 1, 3600, &seconds) ||
-	    !raw_uint(argv[8], 2, 999999999, &accounts)) {
-		fprintf(stderr, "usage: %s HOST PORT USER PASSWORD DATABASE THREADS(1..%d) SECONDS "
-				"ACCOUNTS(>=2) TAG\n", argv[0], RAW_MAX_THREADS);
+	    !raw_uint(argv[6], 1, RAW_MAX_THREADS, &threads) ||
+	    !raw_uint(argv[7], 1, 3600, &seconds) || !raw_uint(argv[8], 2, 999999999, &accounts)) {
+		fprintf(stderr,
+			"usage: %s HOST PORT USER PASSWORD DATABASE THREADS(1..%d) SECONDS "
+			"ACCOUNTS(>=2) TAG\n",
+			argv[0], RAW_MAX_THREADS);
 		return 2;
 	}
 	raw_db.host = argv[1];
@@ -259,7 +264,8 @@ int main(int argc, char **argv)
 		ts[i].index = i;
 		ts[i].rng = (seed + 0x9E3779B97F4A7C15ULL * (i + 1)) | 1;
 		ts[i].hist = calloc(RAW_BUCKETS + 1, sizeof *ts[i].hist);
-		if (ts[i].hist == NULL || pthread_create(&ts[i].tid, NULL, raw_thread_main, &ts[i]) != 0) {
+		if (ts[i].hist == NULL ||
+		    pthread_create(&ts[i].tid, NULL, raw_thread_main, &ts[i]) != 0) {
 			fprintf(stderr, "raw_db: cannot start thread %u\n", i);
 			return 1;
 		}
@@ -296,15 +302,16 @@ int main(int argc, char **argv)
 	uint64_t decided = completed + declined;
 	/* integer rate with two decimals: decided * 100e6 / elapsed_us */
 	uint64_t rate_x100 = elapsed_us ? decided * 100000000u / elapsed_us : 0;
-	printf("RAWDB threads=%lu requests=%" PRIu64 " duration_us=%" PRIu64
-	       " seconds=%" PRIu64 ".%03" PRIu64 " completed=%" PRIu64
-	       " declined=%" PRIu64 " replayed=%" PRIu64 " other=%" PRIu64 " retries=%" PRIu64
-	       " errors=%" PRIu64 " tps=%" PRIu64 ".%02" PRIu64 " p50_us=%" PRIu64 " p90_us=%" PRIu64
-	       " p99_us=%" PRIu64 " max_us=%" PRIu64 "\n",
-	       threads, decided, elapsed_us, elapsed_us / 1000000u, elapsed_us / 1000u % 1000u, completed, declined,
-	       replayed, other, retries, errors, rate_x100 / 100u, rate_x100 % 100u,
-	       raw_percentile(hist, calls, 50, max_us), raw_percentile(hist, calls, 90, max_us),
-	       raw_percentile(hist, calls, 99, max_us), max_us);
+	printf("RAWDB threads=%lu requests=%" PRIu64 " duration_us=%" PRIu64 " seconds=%" PRIu64
+	       ".%03" PRIu64 " completed=%" PRIu64 " declined=%" PRIu64 " replayed=%" PRIu64
+	       " other=%" PRIu64 " retries=%" PRIu64 " errors=%" PRIu64 " tps=%" PRIu64
+	       ".%02" PRIu64 " p50_us=%" PRIu64 " p90_us=%" PRIu64 " p99_us=%" PRIu64
+	       " max_us=%" PRIu64 "\n",
+	       threads, decided, elapsed_us, elapsed_us / 1000000u, elapsed_us / 1000u % 1000u,
+	       completed, declined, replayed, other, retries, errors, rate_x100 / 100u,
+	       rate_x100 % 100u, raw_percentile(hist, calls, 50, max_us),
+	       raw_percentile(hist, calls, 90, max_us), raw_percentile(hist, calls, 99, max_us),
+	       max_us);
 	free(hist);
 	free(ts);
 	pthread_barrier_destroy(&raw_start);

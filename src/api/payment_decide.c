@@ -76,6 +76,7 @@ struct transfer_call {
 	struct lf_transfer_req t;
 	char location[80];
 	struct lf_body completed, declined; /* the 201 and 422 bodies */
+	struct lf_body declined_event;      /* the payment once DECLINED (its event) */
 	enum lf_transfer_result result;
 	struct lf_stored stored;
 };
@@ -121,6 +122,11 @@ static bool transfer_build(struct lf_pay *p, struct transfer_call *call)
 	if (!lf_render_payment_body(&call->completed, &pay) ||
 	    !lf_render_declined_body(&call->declined, &t->payment_id))
 		return false;
+	pay.completed = false;
+	if (!lf_render_payment_body(&call->declined_event, &pay))
+		return false;
+	t->event_declined = call->declined_event.data;
+	t->event_declined_len = call->declined_event.len;
 	t->body_completed = call->completed.data;
 	t->body_completed_len = call->completed.len;
 	t->body_declined = call->declined.data;
@@ -228,6 +234,7 @@ static bool run_transfer(struct lf_store_conn *c, struct lf_pay *p)
 	lf_stored_clear(&call.stored);
 	lf_body_clear(&call.completed);
 	lf_body_clear(&call.declined);
+	lf_body_clear(&call.declined_event);
 	return healthy;
 }
 

@@ -61,6 +61,8 @@ bool lf_config_parse_duration(const char *s, int64_t *ms)
 		mult = 60 * 1000;
 	else if (strcmp(p, "h") == 0)
 		mult = 3600 * 1000;
+	else if (strcmp(p, "d") == 0)
+		mult = 86400 * 1000;
 	else
 		return false;
 	if (n > (uint64_t)INT64_MAX / mult)

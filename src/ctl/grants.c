@@ -30,10 +30,16 @@ static const struct lf_admin_grant grants[] = {
 	{"api_clients", false, "SELECT", "a key's client: scopes, rate, revocation"},
 	{"auth_epoch", false, "SELECT", "the workers drop cached key lookups when it moves"},
 	{"currencies", false, "SELECT", "GET /api/currencies; the start checks it against the built-in table"},
+	{"events", false, "SELECT", "GET /api/events; the delivery process reads what it sends"},
+	{"webhooks", false, "SELECT", "the delivery process: endpoints, types, sealed secrets"},
+	{"webhook_deliveries", false, "SELECT", "the delivery process: its queue"},
 	{"lf_transfer", true, "EXECUTE", "POST /api/payments"},
 	{"lf_record_outcome", true, "EXECUTE", "a 422 decided before the transaction"},
 	{"lf_create_account", true, "EXECUTE", "POST /api/accounts"},
 	{"lf_get_outcome", true, "EXECUTE", "the stored outcome of a key after a lost connection"},
+	{"lf_events_sequence", true, "EXECUTE", "commit order: GET /api/events and the delivery process"},
+	{"lf_webhook_enqueue", true, "EXECUTE", "the delivery process queues a webhook's new events"},
+	{"lf_webhook_result", true, "EXECUTE", "the delivery process records an attempt"},
 };
 /* clang-format on */
 

@@ -13,6 +13,10 @@
  *   SIGCHLD  reap; a worker of the current generation that died is
  *            replaced, with a growing back-off when it keeps dying; one that
  *            exits with LF_EXIT_CONFIG is not respawned in a loop.
+ * Beside the workers it keeps one more child while [webhooks] enabled is
+ * on: the webhook delivery process, lf-webhooks (its life cycle is in
+ * webhooks_proc.c: restarted when it dies, and with the new configuration
+ * after a reload).
  * The master talks to each worker over its own socketpair (lf_channel.h).
  */
 #include "config.h"
@@ -35,6 +39,7 @@
 #endif
 
 #include "lf_channel.h"
+#include "lf_events.h"
 #include "lf_log.h"
 #include "lf_master.h"
 #include "lf_redis.h"
@@ -42,6 +47,7 @@
 #include "lf_time.h"
 #include "lf_worker.h"
 #include "lf_zone.h"
+#include "webhooks_proc.h"
 
 #define LF_MAX_SLOTS 256
 #define LF_READY_TIMEOUT_MS 15000
@@ -118,7 +124,7 @@ static int count_slots(unsigned generation, enum slot_state state)
 
 static int count_alive(void)
 {
-	int n = 0;
+	int n = lf_whproc_alive() ? 1 : 0;
 	for (int i = 0; i < LF_MAX_SLOTS; i++)
 		if (slots[i].state != SLOT_FREE)
 			n++;
@@ -198,6 +204,33 @@ static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *z
 	return true;
 }
 
+/* Fork the webhook delivery process (webhooks_proc.c decides when). */
+static pid_t spawn_webhooks(const struct lf_config *cfg, struct lf_zone *zone)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		lf_error("spawn_failed", "process=lf-webhooks reason=fork errno=%d", errno);
+		return -1;
+	}
+	if (pid == 0) {
+		close_master_channels_in_child(-1);
+		sigset_t none;
+		sigemptyset(&none);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGUSR1, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_NAME, "lf-webhooks", 0, 0, 0);
+		lf_log_set_role("webhooks");
+		_exit(lf_webhooks_run(cfg, zone, master_secrets));
+	}
+	lf_info("webhooks_spawned", "pid=%ld", (long)pid);
+	return pid;
+}
+
 static void stop_slot(struct slot *s, enum lf_channel_msg how, int64_t timeout_ms)
 {
 	if (s->state == SLOT_FREE || s->state == SLOT_STOPPING)
@@ -249,6 +282,8 @@ static void reap_children(struct lf_zone *zone, bool stopping)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (lf_whproc_reaped(pid, status, stopping, zone))
+			continue;
 		struct slot *s = NULL;
 		for (int i = 0; i < LF_MAX_SLOTS; i++)
 			if (slots[i].state != SLOT_FREE && slots[i].pid == pid)
@@ -493,6 +528,7 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 		return;
 	}
 	stop_generation(old_generation, LF_CHAN_QUIT, next->shutdown_timeout_ms);
+	lf_whproc_reload(next); /* restarted with next (or stopped) */
 	lf_config_clear(cur);
 	free(cur);
 	*cfgp = next;
@@ -551,12 +587,14 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 			if (count_alive() == 0)
 				break;
 			enforce_deadlines();
+			lf_whproc_enforce();
 		} else if (sig_terminate || sig_quit) {
 			bool graceful = sig_quit && !sig_terminate;
 			notify("STOPPING=1");
 			lf_info("stopping", "mode=%s", graceful ? "graceful" : "fast");
 			stop_all(graceful ? LF_CHAN_QUIT : LF_CHAN_TERMINATE,
 				 cfg->shutdown_timeout_ms);
+			lf_whproc_stop(cfg->shutdown_timeout_ms);
 			stopping = true;
 			continue;
 		} else if (sig_reload) {
@@ -573,6 +611,8 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 			}
 			run_respawns(cfg, listen_fd, zone);
 			enforce_deadlines();
+			lf_whproc_enforce();
+			lf_whproc_tick(cfg, zone, spawn_webhooks);
 		}
 		wait_once(&unblocked, 200);
 	}

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	memset(stored, 0, sizeof *stored);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND b[17];
+	assert(r->event_declined != NULL && r->event_declined_len > 0);
+	MYSQL_BIND b[19];
 	MYSQL_TIME t_created, t_expires;
 	memset(b, 0, sizeof b);
 	in_u64(&b[0], &r->client_id);
@@ -41,6 +43,10 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	in_str(&b[15], r->location);
 	int admin = r->admin;
 	in_int(&b[16], &admin);
+	lf_uuid event_id;
+	lf_uuid_v7(&event_id);
+	in_uuid(&b[17], &event_id);
+	in_body(&b[18], r->event_declined, r->event_declined_len);
 	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];
