@@ -52,6 +52,7 @@ struct lf_config {
 	int mysql_max_queue; /* per worker: jobs waiting for a connection; past it 503 */
 	int mysql_batch_max; /* jobs of a batch kind run together (group commit) */
 	int mysql_batch_window_us;
+	int64_t mysql_failback_interval_ms; /* back to an earlier [mysql] host node */
 	char *mysql_ssl_mode; /* disabled|preferred|required|verify_ca|verify_identity */
 	char *mysql_ssl_ca, *mysql_ssl_cert, *mysql_ssl_key; /* "" = none */
 	/* [redis] */
@@ -63,9 +64,18 @@ struct lf_config {
 	int redis_db;
 	int64_t redis_timeout_ms;
 	int64_t redis_breaker_cooldown_ms;
-	bool redis_tls; /* through the worker's TLS relay (redis/tls.c) */
+	char *redis_sentinels;   /* "host:port,..." ("" = host and port) */
+	char *redis_master_name; /* with sentinels */
+	bool redis_tls;          /* through the worker's TLS relay (redis/tls.c) */
 	char *redis_tls_ca, *redis_tls_cert, *redis_tls_key; /* "" = system CAs / none */
 	char *redis_tls_server_name;                         /* "" = redis_host */
+	/* [tracing] */
+	char *tracing_endpoint; /* "" = no traces */
+	int tracing_sample_percent;
+	int64_t tracing_flush_interval_ms;
+	int tracing_max_queue;
+	int64_t tracing_timeout_ms;
+	char *tracing_service_name;
 	/* [cache] */
 	size_t cache_size;
 	/* [idempotency] */
@@ -123,6 +133,11 @@ bool lf_config_parse_size(const char *s, size_t *out);     /* 64K, 1M, 2G, 123 *
 bool lf_config_parse_duration(const char *s, int64_t *ms); /* 30s, 500ms, 2m, 1h, 3d, 5 (= s) */
 bool lf_config_parse_bool(const char *s, bool *out);       /* on/off, yes/no, true/false, 1/0 */
 bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port);
+/* [redis] sentinels: 1..16 "host:port" separated by commas; else false
+ * with the reason in why. */
+bool lf_sentinel_list_ok(const char *list, char *why, size_t len);
+/* [mysql] host: one host, or nodes "host[:port],..." ([v6]:port). */
+bool lf_host_list_ok(const char *list, char *why, size_t len);
 
 /* Iterate the key table (for `-t`, docs checks): returns the number of keys. */
 size_t lf_config_key_count(void);

@@ -34,6 +34,7 @@ struct lf_dbpool_limits {
 	int max_queue;
 	int batch_max;
 	int64_t batch_window_us;
+	int64_t failback_interval_ms; /* [mysql] failback_interval (several nodes) */
 };
 struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_params *params,
 				   int size, const struct lf_dbpool_limits *limits,

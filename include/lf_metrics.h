@@ -52,6 +52,10 @@ struct lf_metrics {
 	uint64_t rate_limited_anon;            /* 429 answers, per source address */
 	uint64_t rate_limited_global;          /* 429 answers, [ratelimit] global */
 	uint64_t ratelimit_global_unavailable; /* requests not counted globally: Redis */
+	/* traces (src/trace/trace.c) */
+	uint64_t trace_spans_exported;
+	uint64_t trace_spans_dropped; /* the queue was full, or an export failed */
+	uint64_t trace_export_failures;
 	/* the webhook delivery process (src/webhooks/deliver.c) */
 	int64_t webhook_backlog;       /* gauge: deliveries pending (the database's count) */
 	int64_t webhook_given_up_now;  /* gauge: deliveries given up after max_age, kept */

@@ -32,6 +32,19 @@ bool lf_redis_up(const struct lf_redis *r);
 bool lf_redis_command(struct lf_redis *r, lf_redis_cb cb, void *arg, int argc, const char **argv,
 		      const size_t *argvlen);
 
+/* ---- redis/sentinel.c: the master found through Redis Sentinel ---- */
+
+struct lf_sentinel;
+/* found: host:port of the master; else error says why no sentinel told */
+typedef void (*lf_sentinel_cb)(void *arg, bool found, const char *host, unsigned port,
+			       const char *error);
+struct lf_sentinel *lf_sentinel_create(struct event_base *base, const struct lf_config *cfg,
+				       lf_sentinel_cb cb, void *arg);
+/* Ask the sentinels (one at a time) for [redis] master_name; cb later,
+ * once. False when a question is already under way. */
+bool lf_sentinel_ask(struct lf_sentinel *s);
+void lf_sentinel_free(struct lf_sentinel *s);
+
 /* ---- redis/tls.c: [redis] tls = on through a relay in the worker ---- */
 
 struct ssl_ctx_st;
@@ -54,8 +67,9 @@ struct lf_redis_tls *lf_redis_tls_create(struct event_base *base, const struct l
 					 size_t len);
 unsigned lf_redis_tls_port(const struct lf_redis_tls *t);
 /* fd: the socket hiredis has just connected to the relay; the relay
- * accepts only the connection coming from it. */
-void lf_redis_tls_expect(struct lf_redis_tls *t, int fd);
+ * accepts only the connection coming from it, and carries it to
+ * host:port (the configured Redis, or the master a sentinel named). */
+void lf_redis_tls_expect(struct lf_redis_tls *t, int fd, const char *host, unsigned port);
 /* Close the current relay, if any, without calling back. */
 void lf_redis_tls_reset(struct lf_redis_tls *t);
 void lf_redis_tls_free(struct lf_redis_tls *t);

@@ -44,6 +44,18 @@ struct lf_store_conn;
  * time_zone '+00:00', innodb_lock_wait_timeout. NULL on failure with a
  * message in err (never containing the password). */
 struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, size_t errlen);
+/* [mysql] host may list nodes ("h1:3306,h2,[::1]:3307"; an entry without
+ * a port takes p->port): how many, and node i's address (false past the
+ * end or for an unusable entry). */
+int lf_store_node_count(const struct lf_db_params *p);
+bool lf_store_node_addr(const struct lf_db_params *p, int i, char *host, size_t hostlen,
+			unsigned *port);
+/* Connect to the first node, from `start` on (wrapping once), that
+ * answers and is ready (a Galera node that is not synced, wsrep_ready
+ * OFF, is passed over); *node says which. only_start: that node alone
+ * (a failback probe). */
+struct lf_store_conn *lf_store_connect_node(const struct lf_db_params *p, int start,
+					    bool only_start, int *node, char *err, size_t errlen);
 /* Set p's TLS options ([mysql] ssl_*) on a MYSQL handle before it
  * connects (lf_store_connect does; ledgerflowctl's connections too). */
 struct st_mysql;
@@ -165,6 +177,25 @@ struct lf_transfer_req {
 /* One CALL lf_transfer(...): the whole transaction in one round trip. */
 lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
 			enum lf_transfer_result *result, struct lf_stored *stored);
+
+/* What the group commit decided for one payment of a batch. */
+enum lf_transfer_batch_result {
+	LF_TRANSFER_BATCH_COMPLETED, /* 201, written and committed with the batch */
+	LF_TRANSFER_BATCH_DECLINED,  /* 422 insufficient funds, recorded likewise */
+	LF_TRANSFER_BATCH_FALLBACK,  /* nothing written: decide it alone (lf_store_transfer) */
+};
+/* One CALL lf_transfer_batch(...): the payments r[0..n) decided in one
+ * transaction, in this order, each with lf_transfer's rules against the
+ * running balances (a decline does not affect the others). result[i] says
+ * what happened to r[i]; every payment lf_transfer would not complete or
+ * decline for insufficient funds (a key already known or repeated in the
+ * batch, an account missing or not the client's, a currency mismatch, an
+ * amount too large, a key claimed meanwhile by another transaction) is
+ * FALLBACK. The return codes are lf_store_transfer's: LF_AGAIN rolled
+ * back as a whole (retry it), LF_LOST / LF_ERROR the outcome of every
+ * payment unknown (its key decides). */
+lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_req *r, int n,
+			      enum lf_transfer_batch_result *result);
 
 /* Store a decided outcome that moved no money (a 422 decided before the
  * transaction) with its key; if the key already has one, *replay is set

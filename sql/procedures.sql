@@ -298,6 +298,295 @@ proc: BEGIN
          p_fp AS fingerprint, p_expires_at AS expires_at;
 END;
 
+-- Many payments decided in one transaction: the group commit (see
+-- doc/design.md, "Group commit"). p_items is a JSON array, in arrival
+-- order, of one object per payment with every input of lf_transfer:
+--   c client, k key, fp fingerprint (hex), id/dr/cr the payment's and its
+--   two entries' ids (hex), f/t from/to (hex), a amount, cur currency,
+--   ref reference (null: none), at/exp created_at/expires_at
+--   ('YYYY-MM-DD hh:mm:ss.fff' UTC), bc/bd the 201 and 422 bodies, loc
+--   the 201's location, adm the admin flag, ev the id of its event (hex)
+--   and ed the payment rendered DECLINED (its payment.declined event's
+--   data; bc is payment.completed's).
+-- Returns one row per item, (item, outcome): item counts from 0 in
+-- arrival order; outcome 'completed', 'declined' (insufficient funds) or
+-- 'fallback': nothing was written for it, the caller decides it alone with
+-- lf_transfer (a key already known, a later duplicate of a key in the
+-- batch, a payment under the key, an account missing or not the client's,
+-- a currency mismatch, amount_too_large, a claim lost to a concurrent
+-- transaction). The rules are lf_transfer's, applied in arrival order to
+-- the running balances; every account is locked once, in ascending id
+-- order, after the keys are claimed (the lock order of lf_transfer); each
+-- balance, seq and chain head is written once. Works in two temporary
+-- tables of the session (replaced at the next call).
+CREATE OR REPLACE PROCEDURE lf_transfer_batch(
+  IN p_items LONGTEXT CHARACTER SET utf8mb4)
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'many payments in one transaction (group commit)'
+proc: BEGIN
+  DECLARE v_dup, v_done TINYINT DEFAULT 0;
+  DECLARE v_idx INT DEFAULT NULL;
+  DECLARE v_id, v_from, v_to, v_pay, v_dr, v_cr BINARY(16) DEFAULT NULL;
+  DECLARE v_client, v_owner, v_from_owner BIGINT UNSIGNED DEFAULT NULL;
+  DECLARE v_amount, v_bal, v_seq, v_from_bal, v_to_bal, v_from_seq, v_to_seq BIGINT DEFAULT NULL;
+  DECLARE v_admin TINYINT DEFAULT NULL;
+  DECLARE v_cur, v_acur, v_from_cur, v_to_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
+  DECLARE v_kind, v_from_kind VARCHAR(8) DEFAULT NULL;
+  DECLARE v_head, v_from_head, v_to_head, v_dh, v_ch BINARY(32) DEFAULT NULL;
+  DECLARE v_at DATETIME(3) DEFAULT NULL;
+  DECLARE c_accounts CURSOR FOR SELECT id FROM lf_batch_accounts ORDER BY id;
+  DECLARE c_items CURSOR FOR
+    SELECT idx, client, from_id, to_id, amount, currency, admin, pay_id, debit_id, credit_id,
+           created_at
+      FROM lf_batch_items WHERE outcome IS NULL ORDER BY idx;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_done = 1;
+  DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    ROLLBACK;
+    RESIGNAL;
+  END;
+
+  CREATE OR REPLACE TEMPORARY TABLE lf_batch_items (
+    idx            INT             NOT NULL PRIMARY KEY,
+    client         BIGINT UNSIGNED NOT NULL,
+    idem_key       VARBINARY(255)  NOT NULL,
+    fp             BINARY(32)      NOT NULL,
+    pay_id         BINARY(16)      NOT NULL,
+    debit_id       BINARY(16)      NOT NULL,
+    credit_id      BINARY(16)      NOT NULL,
+    from_id        BINARY(16)      NOT NULL,
+    to_id          BINARY(16)      NOT NULL,
+    amount         BIGINT          NOT NULL,
+    currency       CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    reference      VARCHAR(200)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    created_at     DATETIME(3)     NOT NULL,
+    expires_at     DATETIME(3)     NOT NULL,
+    body_completed MEDIUMBLOB      NOT NULL,
+    body_declined  MEDIUMBLOB      NOT NULL,
+    location       VARCHAR(128)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    admin          TINYINT         NOT NULL,
+    event_id       BINARY(16)      NOT NULL,
+    event_declined MEDIUMBLOB      NOT NULL,
+    claimed        TINYINT         NOT NULL DEFAULT 0,
+    outcome        VARCHAR(10)     CHARACTER SET ascii NULL,
+    debit_seq      BIGINT          NULL,
+    credit_seq     BIGINT          NULL,
+    debit_after    BIGINT          NULL,
+    credit_after   BIGINT          NULL,
+    debit_hash     BINARY(32)      NULL,
+    credit_hash    BINARY(32)      NULL,
+    KEY (client, idem_key)
+  );
+  CREATE OR REPLACE TEMPORARY TABLE lf_batch_accounts (
+    id        BINARY(16)      NOT NULL PRIMARY KEY,
+    currency  CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    balance   BIGINT          NULL,
+    seq       BIGINT          NULL,
+    owner     BIGINT UNSIGNED NULL,
+    kind      VARCHAR(8)      NULL,
+    head      BINARY(32)      NULL,
+    moves     INT             NOT NULL DEFAULT 0,
+    last_at   DATETIME(3)     NULL
+  );
+
+  -- the items; a later duplicate of a (client, key) and a payment to the
+  -- sender itself fall back at once
+  INSERT INTO lf_batch_items (idx, client, idem_key, fp, pay_id, debit_id, credit_id, from_id,
+                              to_id, amount, currency, reference, created_at, expires_at,
+                              body_completed, body_declined, location, admin, event_id,
+                              event_declined, outcome)
+  SELECT j.idx, j.c, CAST(j.k AS BINARY), UNHEX(j.fp), UNHEX(j.id), UNHEX(j.dr), UNHEX(j.cr),
+         UNHEX(j.f), UNHEX(j.t), j.a, j.cur, j.ref, CAST(j.at AS DATETIME(3)),
+         CAST(j.exp AS DATETIME(3)), CAST(j.bc AS BINARY), CAST(j.bd AS BINARY), j.loc, j.adm,
+         UNHEX(j.ev), CAST(j.ed AS BINARY),
+         IF(ROW_NUMBER() OVER (PARTITION BY j.c, CAST(j.k AS BINARY) ORDER BY j.idx) > 1
+            OR j.f = j.t, 'fallback', NULL)
+    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+           idx FOR ORDINALITY,
+           c   BIGINT UNSIGNED PATH '$.c',
+           k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
+           fp  VARCHAR(64) CHARACTER SET ascii PATH '$.fp',
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           dr  VARCHAR(32) CHARACTER SET ascii PATH '$.dr',
+           cr  VARCHAR(32) CHARACTER SET ascii PATH '$.cr',
+           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
+           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
+           a   BIGINT PATH '$.a',
+           cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
+           ref VARCHAR(200) CHARACTER SET utf8mb4 PATH '$.ref',
+           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
+           exp VARCHAR(32) CHARACTER SET ascii PATH '$.exp',
+           bc  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.bc',
+           bd  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.bd',
+           loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
+           adm TINYINT PATH '$.adm',
+           ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev',
+           ed  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.ed')) j;
+
+  -- (a) a key that already has a row (decided, or being decided by a
+  -- concurrent transaction): lf_transfer replays or waits for it
+  UPDATE lf_batch_items i SET i.outcome = 'fallback'
+   WHERE i.outcome IS NULL
+     AND EXISTS (SELECT 1 FROM idempotency_keys k
+                  WHERE k.client_id = i.client AND k.idem_key = i.idem_key);
+  IF NOT EXISTS (SELECT 1 FROM lf_batch_items WHERE outcome IS NULL) THEN
+    SELECT idx - 1 AS item, outcome FROM lf_batch_items ORDER BY idx;
+    LEAVE proc;
+  END IF;
+
+  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+  START TRANSACTION;
+
+  -- (b) claim the keys, in arrival order; one claimed meanwhile by another
+  -- transaction (1062 once it committed): nothing is decided here
+  INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
+                                response_location, response_body, payment_id,
+                                created_at, expires_at)
+  SELECT client, idem_key, fp, 0, NULL, '', NULL, created_at, expires_at
+    FROM lf_batch_items WHERE outcome IS NULL ORDER BY idx;
+  IF v_dup THEN
+    ROLLBACK;
+    SELECT idx - 1 AS item, 'fallback' AS outcome FROM lf_batch_items ORDER BY idx;
+    LEAVE proc;
+  END IF;
+  UPDATE lf_batch_items SET claimed = 1 WHERE outcome IS NULL;
+
+  -- (b2) a key whose stored outcome was reaped but whose payment remains
+  UPDATE lf_batch_items i SET i.outcome = 'fallback'
+   WHERE i.outcome IS NULL
+     AND EXISTS (SELECT 1 FROM payments p
+                  WHERE p.client_id = i.client AND p.idempotency_key = i.idem_key);
+
+  -- (c) lock every account involved once, in ascending id order (a
+  -- cursor over the sorted ids, one primary-key lock each)
+  INSERT INTO lf_batch_accounts (id)
+  SELECT from_id FROM lf_batch_items WHERE outcome IS NULL
+  UNION
+  SELECT to_id FROM lf_batch_items WHERE outcome IS NULL;
+  SET v_done = 0;
+  OPEN c_accounts;
+  lock_accounts: LOOP
+    FETCH c_accounts INTO v_id;
+    IF v_done THEN
+      LEAVE lock_accounts;
+    END IF;
+    SET v_acur = NULL;
+    SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head
+      INTO v_acur, v_bal, v_seq, v_owner, v_kind, v_head
+      FROM accounts WHERE id = v_id FOR UPDATE;
+    SET v_done = 0; -- a missing account raised NOT FOUND: not the cursor's end
+    IF v_acur IS NOT NULL THEN
+      UPDATE lf_batch_accounts
+         SET currency = v_acur, balance = v_bal, seq = v_seq, owner = v_owner, kind = v_kind,
+             head = v_head
+       WHERE id = v_id;
+    END IF;
+  END LOOP;
+  CLOSE c_accounts;
+
+  -- (d) decide each payment in arrival order against the running
+  -- balances, with lf_transfer's rules; what lf_transfer would not
+  -- complete or decline for insufficient funds falls back
+  SET v_done = 0;
+  OPEN c_items;
+  decide: LOOP
+    FETCH c_items INTO v_idx, v_client, v_from, v_to, v_amount, v_cur, v_admin, v_pay, v_dr,
+                       v_cr, v_at;
+    IF v_done THEN
+      LEAVE decide;
+    END IF;
+    SELECT currency, balance, seq, owner, kind, head
+      INTO v_from_cur, v_from_bal, v_from_seq, v_from_owner, v_from_kind, v_from_head
+      FROM lf_batch_accounts WHERE id = v_from;
+    SELECT currency, balance, seq, head
+      INTO v_to_cur, v_to_bal, v_to_seq, v_to_head
+      FROM lf_batch_accounts WHERE id = v_to;
+    IF v_from_cur IS NULL OR v_to_cur IS NULL
+       OR (v_admin = 0 AND v_from_owner <> v_client)
+       OR v_from_cur <> v_cur OR v_to_cur <> v_cur
+       OR CAST(v_to_bal AS DECIMAL(21)) + v_amount > 9223372036854775807
+       OR CAST(v_from_bal AS DECIMAL(21)) - v_amount < -9223372036854775808 THEN
+      UPDATE lf_batch_items SET outcome = 'fallback' WHERE idx = v_idx;
+    ELSEIF v_from_bal < v_amount AND v_from_kind <> 'ISSUANCE' THEN
+      UPDATE lf_batch_items SET outcome = 'declined' WHERE idx = v_idx;
+    ELSE
+      SET v_dh = lf_entry_hash(v_from_head, v_from, v_from_seq + 1, v_dr, v_pay, v_to, 'DEBIT',
+                               v_amount, v_from_bal - v_amount, v_at),
+          v_ch = lf_entry_hash(v_to_head, v_to, v_to_seq + 1, v_cr, v_pay, v_from, 'CREDIT',
+                               v_amount, v_to_bal + v_amount, v_at);
+      UPDATE lf_batch_items
+         SET outcome = 'completed', debit_seq = v_from_seq + 1, credit_seq = v_to_seq + 1,
+             debit_after = v_from_bal - v_amount, credit_after = v_to_bal + v_amount,
+             debit_hash = v_dh, credit_hash = v_ch
+       WHERE idx = v_idx;
+      UPDATE lf_batch_accounts
+         SET balance = IF(id = v_from, balance - v_amount, balance + v_amount),
+             seq = seq + 1, head = IF(id = v_from, v_dh, v_ch), moves = moves + 1,
+             last_at = GREATEST(IFNULL(last_at, v_at), v_at)
+       WHERE id IN (v_from, v_to);
+    END IF;
+  END LOOP;
+  CLOSE c_items;
+
+  -- (e) write it all: payments, entries, each balance once, the outcomes
+  INSERT INTO payments (id, client_id, idempotency_key, fingerprint, from_account_id,
+                        to_account_id, amount, currency, reference, status, decline_reason,
+                        created_at)
+  SELECT pay_id, client, idem_key, fp, from_id, to_id, amount, currency, reference,
+         IF(outcome = 'completed', 'COMPLETED', 'DECLINED'),
+         IF(outcome = 'completed', NULL, 'insufficient_funds'), created_at
+    FROM lf_batch_items WHERE outcome IN ('completed', 'declined') ORDER BY idx;
+  IF v_dup THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+      'lf_transfer_batch: payment id or idempotency key already used by an earlier payment';
+  END IF;
+  INSERT INTO ledger_entries (account_id, seq, id, payment_id, counterparty_id, direction,
+                              amount, balance_after, created_at, hash)
+  SELECT from_id, debit_seq, debit_id, pay_id, to_id, 'DEBIT', amount, debit_after,
+         created_at, debit_hash
+    FROM lf_batch_items WHERE outcome = 'completed'
+  UNION ALL
+  SELECT to_id, credit_seq, credit_id, pay_id, from_id, 'CREDIT', amount, credit_after,
+         created_at, credit_hash
+    FROM lf_batch_items WHERE outcome = 'completed';
+  IF v_dup THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_batch: ledger entry id already used';
+  END IF;
+  UPDATE accounts a JOIN lf_batch_accounts b ON b.id = a.id
+     SET a.balance = b.balance, a.ledger_seq = b.seq, a.chain_head = b.head,
+         a.version = a.version + b.moves, a.updated_at = GREATEST(a.updated_at, b.last_at)
+   WHERE b.moves > 0;
+  UPDATE idempotency_keys k
+    JOIN lf_batch_items i ON k.client_id = i.client AND k.idem_key = i.idem_key
+     SET k.response_status = IF(i.outcome = 'completed', 201, 422),
+         k.response_location = IF(i.outcome = 'completed', i.location, NULL),
+         k.response_body = IF(i.outcome = 'completed', i.body_completed, i.body_declined),
+         k.payment_id = i.pay_id
+   WHERE i.claimed = 1 AND i.outcome IN ('completed', 'declined');
+  -- the outbox: lf_event_add for every decided item, set-wise, in arrival
+  -- order (the order they were decided in against the running balances)
+  INSERT INTO events (id, type, object_id, client_id, account_id, account2_id, created_at,
+                      data)
+  SELECT event_id, IF(outcome = 'completed', 'payment.completed', 'payment.declined'), pay_id,
+         client, from_id, to_id, created_at,
+         IF(outcome = 'completed', body_completed, event_declined)
+    FROM lf_batch_items WHERE outcome IN ('completed', 'declined') ORDER BY idx;
+  IF v_dup THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_batch: event id already used';
+  END IF;
+  -- the claims of what falls back: lf_transfer claims them again
+  DELETE k FROM idempotency_keys k
+    JOIN lf_batch_items i ON k.client_id = i.client AND k.idem_key = i.idem_key
+   WHERE i.claimed = 1 AND i.outcome = 'fallback';
+  COMMIT;
+  SELECT idx - 1 AS item, outcome FROM lf_batch_items ORDER BY idx;
+END;
+
 -- Store an outcome that moved no money (a 422 decided outside lf_transfer).
 CREATE OR REPLACE PROCEDURE lf_record_outcome(
   IN p_client     BIGINT UNSIGNED,

@@ -5,9 +5,9 @@
  * transfer (DECIDE), and settling an unknown outcome by asking the key
  * (SETTLE). The transfer is three steps: building the call (the request
  * and both possible bodies, rendered before the call so that the stored
- * body is the one sent), the retry loop (lf_api_retry), and mapping the
- * result to a decision. Error classes: LF_LOST or LF_ERROR on a write make
- * the outcome unknown, settled through the key (lf_pay_unknown); LF_AGAIN
+ * body is the one sent; payment_batch.c builds its members' the same way),
+ * the retry loop (lf_api_retry), and mapping the result to a decision. Error classes: LF_LOST or
+ * LF_ERROR on a write make the outcome unknown, settled through the key (lf_pay_unknown); LF_AGAIN
  * past the retries is a rolled-back 503; a read's LF_ERROR a 500; no
  * connection a 503.
  */
@@ -72,18 +72,7 @@ static bool decide_422(struct lf_store_conn *c, struct lf_pay *p, const char *co
 
 /* ---- the transfer ---- */
 
-struct transfer_call {
-	struct lf_transfer_req t;
-	char location[80];
-	struct lf_body completed, declined; /* the 201 and 422 bodies */
-	struct lf_body declined_event;      /* the payment once DECLINED (its event) */
-	enum lf_transfer_result result;
-	struct lf_stored stored;
-};
-
-/* Step 1: the request and both bodies it may store. False when out of
- * memory. */
-static bool transfer_build(struct lf_pay *p, struct transfer_call *call)
+bool lf_pay_transfer_build(struct lf_pay *p, struct lf_pay_transfer *call)
 {
 	struct lf_transfer_req *t = &call->t;
 	*t = (struct lf_transfer_req){
@@ -137,7 +126,7 @@ static bool transfer_build(struct lf_pay *p, struct transfer_call *call)
 /* Step 2, one attempt of the retry loop. */
 static lf_rc transfer_attempt(struct lf_store_conn *c, void *arg)
 {
-	struct transfer_call *call = arg;
+	struct lf_pay_transfer *call = arg;
 	lf_stored_clear(&call->stored);
 	return lf_store_transfer(c, &call->t, &call->result, &call->stored);
 }
@@ -177,7 +166,7 @@ static bool replay_payment(struct lf_store_conn *c, struct lf_pay *p, struct lf_
 
 /* Step 3: what the transaction's result means for the client. Returns
  * false when the connection broke. */
-static bool transfer_decide(struct lf_store_conn *c, struct lf_pay *p, struct transfer_call *call,
+static bool transfer_decide(struct lf_store_conn *c, struct lf_pay *p, struct lf_pay_transfer *call,
 			    lf_rc rc)
 {
 	if (rc == LF_LOST) {
@@ -223,19 +212,30 @@ static bool transfer_decide(struct lf_store_conn *c, struct lf_pay *p, struct tr
 
 static bool run_transfer(struct lf_store_conn *c, struct lf_pay *p)
 {
-	struct transfer_call call = {0};
+	struct lf_pay_transfer call = {0};
 	bool healthy = true;
-	if (!transfer_build(p, &call)) {
+	if (!lf_pay_transfer_build(p, &call)) {
 		lf_decision_internal(&p->d); /* out of memory: nothing was sent */
 	} else {
 		lf_rc rc = lf_api_retry(transfer_attempt, c, &call, p->max_retries, &p->retries);
 		healthy = transfer_decide(c, p, &call, rc);
 	}
-	lf_stored_clear(&call.stored);
-	lf_body_clear(&call.completed);
-	lf_body_clear(&call.declined);
-	lf_body_clear(&call.declined_event);
+	lf_pay_transfer_clear(&call);
 	return healthy;
+}
+
+void lf_pay_transfer_clear(struct lf_pay_transfer *call)
+{
+	lf_stored_clear(&call->stored);
+	lf_body_clear(&call->completed);
+	lf_body_clear(&call->declined);
+	lf_body_clear(&call->declined_event);
+}
+
+static bool currency_differs(const struct lf_pay *p)
+{
+	return (p->has_currency && strcmp(p->currency, p->cur[0]) != 0) ||
+	       strcmp(p->cur[0], p->cur[1]) != 0;
 }
 
 /* Every 400 is behind us and the currencies are known: the 422s that
@@ -255,12 +255,17 @@ static bool decide(struct lf_store_conn *c, struct lf_pay *p)
 	if (!p->found[1])
 		return decide_422(c, p, "account_not_found",
 				  "The receiver account does not exist.");
-	if ((p->has_currency && strcmp(p->currency, p->cur[0]) != 0) ||
-	    strcmp(p->cur[0], p->cur[1]) != 0)
+	if (currency_differs(p))
 		return decide_422(
 			c, p, "currency_mismatch",
 			"The accounts' currencies differ from each other or from the request.");
 	return run_transfer(c, p);
+}
+
+bool lf_pay_needs_transfer(const struct lf_pay *p)
+{
+	return p->state == PAY_DECIDE && p->found[0] && p->found[1] &&
+	       memcmp(p->from.b, p->to.b, 16) != 0 && !currency_differs(p);
 }
 
 /* An earlier attempt's outcome is unknown: the key's stored outcome

@@ -7,7 +7,8 @@
  * LOOKUP: when this worker does not know both accounts' currencies yet, a
  * pool job learns them, so the amount's 400 (digits of the sender's
  * currency) still comes before any idempotency lookup. CLAIM: tiers 1 and
- * 2 (a hit or a 409 finishes here). DECIDE and SETTLE: pool jobs; after an
+ * 2 (a hit or a 409 finishes here). DECIDE: a pool batch job (the group
+ * commit, payment_batch.c); SETTLE: a pool job of its own; after an
  * unknown outcome the loop sends up to LF_SETTLE_ATTEMPTS more settle
  * jobs. FINISH: the outcome goes to the tiers (or the claim is released),
  * the counters move, and the decision is sent, once; all of it also when
@@ -136,6 +137,20 @@ static bool pay_submit(struct lf_pay *p)
 	return false;
 }
 
+/* DECIDE goes to the pool as a batch job: the transfers ready together
+ * are decided in one transaction (payment_batch.c). */
+static bool pay_submit_decide(struct lf_pay *p)
+{
+	const struct lf_config *cfg = p->r->app->cfg;
+	p->batch_done = false;
+	lf_req_hold(p->r);
+	if (lf_dbpool_submit_batch(p->r->app->db, &lf_pay_batch_kind, pay_done, p,
+				   lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms) == LF_OK)
+		return true;
+	lf_req_release(p->r);
+	return false;
+}
+
 /* CLAIM is over: a tier answered, or the database decides. */
 static void pay_claimed(struct lf_req *r, bool decided)
 {
@@ -145,7 +160,7 @@ static void pay_claimed(struct lf_req *r, bool decided)
 		return;
 	}
 	lf_pay_enter(p, PAY_DECIDE);
-	if (!pay_submit(p)) {
+	if (!pay_submit_decide(p)) {
 		/* the job queue is full or the pool is stopping: nothing sent */
 		lf_decision_unavailable(&p->d);
 		pay_finish(p, true);

@@ -64,6 +64,7 @@ struct lf_pay {
 	bool after_error; /* unknown after an error reply, not a lost connection */
 	unsigned retries; /* deadlock / lock-wait retries, for the metric */
 	bool declined;    /* the decision is a fresh, recorded decline (metric) */
+	bool batch_done;  /* its part of the current DECIDE batch job is done */
 	struct lf_decision d;
 };
 
@@ -83,5 +84,28 @@ void lf_pay_check_owner(struct lf_pay *p);
 /* The pool job of every state that needs the database (LOOKUP, DECIDE,
  * SETTLE); an lf_db_work_fn. */
 bool lf_pay_work(struct lf_store_conn *c, void *arg);
+
+/* A transfer as the pool thread sends it: the request and both bodies it
+ * may store, rendered before the call so that the stored body is the one
+ * sent. */
+struct lf_pay_transfer {
+	struct lf_transfer_req t;
+	char location[80];
+	struct lf_body completed, declined; /* the 201 and 422 bodies */
+	struct lf_body declined_event;      /* the payment once DECLINED (its event) */
+	enum lf_transfer_result result;
+	struct lf_stored stored;
+};
+/* Fill call for p (new ids, the time, both bodies). False when out of
+ * memory. */
+bool lf_pay_transfer_build(struct lf_pay *p, struct lf_pay_transfer *call);
+void lf_pay_transfer_clear(struct lf_pay_transfer *call);
+/* In DECIDE, and none of the 422s decided before the transaction applies:
+ * the payment goes to lf_transfer (or a batch of them). */
+bool lf_pay_needs_transfer(const struct lf_pay *p);
+
+/* DECIDE jobs run together (payment_batch.c): the group commit. */
+struct lf_db_batch_kind;
+extern const struct lf_db_batch_kind lf_pay_batch_kind;
 
 #endif

@@ -405,10 +405,11 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 	}
 
 	bool reconcile = strcmp(ops[0], "reconcile") == 0, anchor = strcmp(ops[0], "anchor") == 0;
-	if (!reconcile && (out->full || out->no_checkpoint || out->host || port))
+	if (!reconcile && out->host)
+		return fail(err, prog, "%s: --host is only for reconcile and grants", ops[0]);
+	if (!reconcile && (out->full || out->no_checkpoint || port))
 		return fail(err, prog,
-			    "%s: --full, --no-checkpoint, --host and --port are only for "
-			    "reconcile",
+			    "%s: --full, --no-checkpoint and --port are only for reconcile",
 			    ops[0]);
 	if (!anchor && out->metrics_file)
 		return fail(err, prog, "%s: --metrics-file is only for anchor", ops[0]);

@@ -98,7 +98,7 @@ static const struct key keys[] = {
 	 "log one line per request"},
 	{"server", "secret_permissions", T_STRING, O(secret_permissions), "warn", 0, 16, R,
 	 "warn|refuse", "a file holding a secret that group or others may read: warn or refuse"},
-	{"mysql", "host", T_STRING, O(mysql_host), "127.0.0.1", 0, 255, R | K_NONEMPTY, NULL,
+	{"mysql", "host", T_STRING, O(mysql_host), "127.0.0.1", 0, 1024, R | K_NONEMPTY, NULL,
 	 "MySQL/MariaDB server host"},
 	{"mysql", "port", T_UINT, O(mysql_port), "3306", 1, 65535, R, NULL, "MySQL/MariaDB server port"},
 	{"mysql", "user", T_STRING, O(mysql_user), "ledgerflow", 0, 255, R | K_NONEMPTY, NULL,
@@ -129,6 +129,8 @@ static const struct key keys[] = {
 	 "retries of a transaction after a deadlock or lock wait timeout"},
 	{"mysql", "max_queue", T_INT, O(mysql_max_queue), "256", 1, 1000000, R, NULL,
 	 "database jobs waiting for a connection, per worker; past it a request gets 503 at once"},
+	{"mysql", "failback_interval", T_DURATION, O(mysql_failback_interval_ms), "30s", SEC, HOUR, R,
+	 NULL, "with several hosts: how often an earlier, healthy node is taken back"},
 	{"mysql", "batch_max", T_INT, O(mysql_batch_max), "32", 1, 1024, R, NULL,
 	 "most payments decided in one transaction (account reads in one query); 1 = one by one"},
 	{"mysql", "batch_window_us", T_INT, O(mysql_batch_window_us), "200", 0, 100000, R, NULL,
@@ -156,6 +158,10 @@ static const struct key keys[] = {
 	 "connect and command timeout"},
 	{"redis", "breaker_cooldown", T_DURATION, O(redis_breaker_cooldown_ms), "5s", 1, HOUR, R, NULL,
 	 "after a failure, how long Redis is skipped before it is tried again"},
+	{"redis", "sentinels", T_STRING, O(redis_sentinels), "", 0, 1024, R, NULL,
+	 "Redis Sentinels (host:port,...) that name the master; empty: host and port"},
+	{"redis", "master_name", T_STRING, O(redis_master_name), "mymaster", 0, 255, R, NULL,
+	 "the master's name the sentinels monitor (with sentinels)"},
 	{"redis", "tls", T_BOOL, O(redis_tls), "off", 0, 0, R, NULL,
 	 "speak TLS to Redis (through a relay inside each worker)"},
 	{"redis", "tls_ca", T_STRING, O(redis_tls_ca), "", 0, 4096, R, NULL,
@@ -166,6 +172,18 @@ static const struct key keys[] = {
 	 "private key file of tls_cert; empty for none"},
 	{"redis", "tls_server_name", T_STRING, O(redis_tls_server_name), "", 0, 255, R, NULL,
 	 "name Redis's certificate must carry (and the SNI); empty for host"},
+	{"tracing", "endpoint", T_STRING, O(tracing_endpoint), "", 0, 1024, R, NULL,
+	 "OTLP/HTTP traces endpoint (http://host:port/v1/traces); empty: no traces"},
+	{"tracing", "sample_percent", T_INT, O(tracing_sample_percent), "10", 0, 100, R, NULL,
+	 "requests without a traceparent that start a sampled trace, in percent"},
+	{"tracing", "flush_interval", T_DURATION, O(tracing_flush_interval_ms), "1s", 10, MINUTE, R,
+	 NULL, "how often queued spans are sent"},
+	{"tracing", "max_queue", T_INT, O(tracing_max_queue), "4096", 16, 1000000, R, NULL,
+	 "spans a worker queues for the collector; past it spans are dropped and counted"},
+	{"tracing", "timeout", T_DURATION, O(tracing_timeout_ms), "2s", SEC, MINUTE, R, NULL,
+	 "longest an export may take (whole seconds)"},
+	{"tracing", "service_name", T_STRING, O(tracing_service_name), "ledgerflow", 0, 100,
+	 R | K_NONEMPTY, NULL, "service.name of the spans"},
 	{"cache", "size", T_SIZE, O(cache_size), "64M", MB, 64 * GB, 0, NULL,
 	 "shared-memory cache size"},
 	{"idempotency", "retention", T_DURATION, O(idempotency_retention_ms), "24h", SEC,
@@ -725,6 +743,14 @@ static void check_combinations(struct load_ctx *c)
 		return; /* a value may be missing */
 	if (strcmp(cfg->mysql_ssl_mode, "verify_ca") == 0 && cfg->mysql_ssl_ca[0] == '\0')
 		combination_problem(c, "mysql", "ssl_mode", "verify_ca needs mysql.ssl_ca");
+	char why[160];
+	if (!lf_host_list_ok(cfg->mysql_host, why, sizeof why))
+		combination_problem(c, "mysql", "host", why);
+	if (cfg->redis_sentinels[0] != '\0' &&
+	    !lf_sentinel_list_ok(cfg->redis_sentinels, why, sizeof why))
+		combination_problem(c, "redis", "sentinels", why);
+	else if (cfg->redis_sentinels[0] != '\0' && cfg->redis_master_name[0] == '\0')
+		combination_problem(c, "redis", "sentinels", "sentinels need redis.master_name");
 	if (cfg->redis_tls && (cfg->redis_tls_cert[0] == '\0') != (cfg->redis_tls_key[0] == '\0'))
 		combination_problem(c, "redis", "tls_cert",
 				    "redis.tls_cert and redis.tls_key go together");

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -133,5 +134,67 @@ bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned 
 	memcpy(host, h, n);
 	host[n] = '\0';
 	*port = (unsigned)v;
+	return true;
+}
+
+bool lf_sentinel_list_ok(const char *list, char *why, size_t len)
+{
+	char buf[1100];
+	int n = 0;
+	if (strlen(list) >= sizeof buf) {
+		snprintf(why, len, "the list is too long");
+		return false;
+	}
+	snprintf(buf, sizeof buf, "%s", list);
+	for (char *save = NULL, *item = strtok_r(buf, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		while (*item == ' ')
+			item++;
+		char host[256];
+		unsigned port;
+		if (!lf_config_parse_listen(item, host, sizeof host, &port)) {
+			snprintf(why, len, "'%.60s' is not host:port", item);
+			return false;
+		}
+		if (++n > 16) {
+			snprintf(why, len, "more than 16 sentinels");
+			return false;
+		}
+	}
+	if (n == 0) {
+		snprintf(why, len, "no sentinel in the list");
+		return false;
+	}
+	return true;
+}
+
+bool lf_host_list_ok(const char *list, char *why, size_t len)
+{
+	char buf[1100];
+	if (strlen(list) >= sizeof buf) {
+		snprintf(why, len, "the list is too long");
+		return false;
+	}
+	snprintf(buf, sizeof buf, "%s", list);
+	if (strstr(buf, ",,") != NULL || buf[0] == ',' || buf[strlen(buf) - 1] == ',') {
+		snprintf(why, len, "an empty entry in the list");
+		return false;
+	}
+	for (char *save = NULL, *item = strtok_r(buf, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		while (*item == ' ')
+			item++;
+		size_t n = strlen(item);
+		while (n > 0 && item[n - 1] == ' ')
+			item[--n] = '\0';
+		char host[256];
+		unsigned port;
+		bool bracketed = item[0] == '[' && n > 2 && item[n - 1] == ']';
+		if (n == 0 || (strchr(item, ':') != NULL && !bracketed &&
+			       !lf_config_parse_listen(item, host, sizeof host, &port))) {
+			snprintf(why, len, "'%.60s' is not host or host:port", item);
+			return false;
+		}
+	}
 	return true;
 }

@@ -33,7 +33,9 @@
 #define MAX_MIGRATIONS 1000
 #define MAX_FILE_BYTES (16u * 1024u * 1024u)
 
-MYSQL *lf_admin_connect(const struct lf_db_params *p, FILE *out)
+/* One node of [mysql] host (lf_store_node_addr); NULL, said on out, when
+ * it does not answer. */
+static MYSQL *connect_one(const struct lf_db_params *p, const char *host, unsigned port, FILE *out)
 {
 	MYSQL *m = mysql_init(NULL);
 	if (!m) {
@@ -47,10 +49,11 @@ MYSQL *lf_admin_connect(const struct lf_db_params *p, FILE *out)
 	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	lf_store_tls_options(m, p);
-	if (!mysql_real_connect(m, p->host, p->user, p->password, p->database, p->port,
-				p->unix_socket, CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS)) {
+	if (!mysql_real_connect(m, p->unix_socket ? NULL : host, p->user, p->password, p->database,
+				port, p->unix_socket,
+				CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS)) {
 		fprintf(out, "mysql: cannot connect to %s:%u as %s: %s\n",
-			p->host ? p->host : "localhost", p->port, p->user ? p->user : "?",
+			p->unix_socket ? p->unix_socket : host, port, p->user ? p->user : "?",
 			mysql_error(m));
 		mysql_close(m);
 		return NULL;
@@ -69,6 +72,25 @@ MYSQL *lf_admin_connect(const struct lf_db_params *p, FILE *out)
 		return NULL;
 	}
 	return m;
+}
+
+/* The first node of [mysql] host that answers (the order every host
+ * writes in). */
+MYSQL *lf_admin_connect(const struct lf_db_params *p, FILE *out)
+{
+	int nodes = lf_store_node_count(p);
+	for (int i = 0; i < nodes; i++) {
+		char host[256];
+		unsigned port = p->port;
+		if (!lf_store_node_addr(p, i, host, sizeof host, &port)) {
+			fprintf(out, "mysql: host entry %d is not host[:port]\n", i + 1);
+			continue;
+		}
+		MYSQL *m = connect_one(p, host, port, out);
+		if (m != NULL)
+			return m;
+	}
+	return NULL;
 }
 
 struct migration {

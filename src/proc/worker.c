@@ -36,6 +36,7 @@
 #include "lf_redis.h"
 #include "lf_time.h"
 #include "lf_worker.h"
+#include "lf_trace.h"
 #include "lf_zone.h"
 
 #define LF_DRAIN_MIN_MS 200 /* grace for connections accepted just before we stopped */
@@ -203,12 +204,15 @@ static int setup(const struct lf_config *cfg, int listen_fd, int ops_fd, int cha
 	struct lf_db_params p = lf_worker_db_params(cfg);
 	struct lf_dbpool_limits limits = {.max_queue = cfg->mysql_max_queue,
 					  .batch_max = cfg->mysql_batch_max,
-					  .batch_window_us = cfg->mysql_batch_window_us};
+					  .batch_window_us = cfg->mysql_batch_window_us,
+					  .failback_interval_ms = cfg->mysql_failback_interval_ms};
 	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size, &limits, zone->metrics);
 	if (W.app.db == NULL) {
 		lf_error("worker_setup_failed", "reason=\"database pool\"");
 		return 1;
 	}
+	if (!lf_trace_start(W.app.base, cfg, zone->metrics))
+		lf_warn("worker_tracing_off", "reason=\"the [tracing] exporter could not start\"");
 	W.app.redis = lf_redis_create(W.app.base, cfg, zone->metrics);
 	W.app.accounts = lf_account_cache_create(4096);
 	if (W.app.accounts == NULL)
@@ -249,6 +253,7 @@ static void teardown(void)
 	/* Redis and the pool first: their last callbacks may still answer
 	 * requests, which must exist until evhttp_free(). */
 	lf_redis_free(W.app.redis);
+	lf_trace_stop();
 	W.app.redis = NULL;
 	lf_dbpool_free(W.app.db);
 	W.app.db = NULL;

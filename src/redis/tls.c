@@ -60,21 +60,25 @@ struct lf_redis_tls {
 	struct evdns_base *dns; /* only for a host that is a name */
 	unsigned port;          /* where the relay listens */
 	unsigned expected;      /* source port of hiredis's socket; 0 none */
-	struct relay *relay;    /* the one live relay, or NULL */
+	char target_host[256];  /* where the relay connects: Redis, or the master */
+	unsigned target_port;
+	struct relay *relay; /* the one live relay, or NULL */
 	lf_redis_tls_ready_cb on_ready;
 	lf_redis_tls_failed_cb on_failed;
 	void *arg;
 };
 
+/* The name the certificate must carry: tls_server_name, else the host the
+ * relay connects to (the configured one, or the master a sentinel named). */
+static const char *server_name(const struct lf_redis_tls *t)
+{
+	return t->cfg->redis_tls_server_name[0] ? t->cfg->redis_tls_server_name : t->target_host;
+}
+
 static bool is_ip_literal(const char *s)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-static const char *server_name(const struct lf_config *cfg)
-{
-	return cfg->redis_tls_server_name[0] ? cfg->redis_tls_server_name : cfg->redis_host;
 }
 
 /* OpenSSL's queued errors as one line (they are consumed). */
@@ -180,11 +184,11 @@ static void tls_failure(struct relay *r, short what, char *err, size_t len)
 	SSL *ssl = bufferevent_openssl_get_ssl(bev);
 	long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 	if (dns != 0) {
-		snprintf(err, len, "tls: cannot resolve %s: %s", r->t->cfg->redis_host,
+		snprintf(err, len, "tls: cannot resolve %s: %s", r->t->target_host,
 			 evutil_gai_strerror(dns));
 	} else if (verify != X509_V_OK) {
-		snprintf(err, len, "tls: certificate of %s not accepted: %s",
-			 server_name(r->t->cfg), X509_verify_cert_error_string(verify));
+		snprintf(err, len, "tls: certificate of %s not accepted: %s", server_name(r->t),
+			 X509_verify_cert_error_string(verify));
 	} else if ((e = bufferevent_get_openssl_error(bev)) != 0) {
 		ERR_error_string_n(e, one, sizeof one);
 		snprintf(err, len, "tls: %s", one);
@@ -282,7 +286,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	r->t = t;
-	const char *name = server_name(t->cfg);
+	const char *name = server_name(t);
 	if (is_ip_literal(name)) {
 		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
 	} else {
@@ -316,8 +320,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	/* an IP address connects at once; a name is resolved without
 	 * blocking the loop */
 	int rc = bufferevent_socket_connect_hostname(
-		r->tls, is_ip_literal(t->cfg->redis_host) ? NULL : t->dns, AF_UNSPEC,
-		t->cfg->redis_host, (int)t->cfg->redis_port);
+		r->tls, is_ip_literal(t->target_host) ? NULL : t->dns, AF_UNSPEC, t->target_host,
+		(int)t->target_port);
 	if (rc != 0) {
 		tls_failure(r, BEV_EVENT_ERROR, err, sizeof err);
 		relay_free(r);
@@ -344,7 +348,8 @@ struct lf_redis_tls *lf_redis_tls_create(struct event_base *base, const struct l
 	t->ctx = lf_redis_tls_context(cfg, err, len);
 	if (t->ctx == NULL)
 		goto fail;
-	if (!is_ip_literal(cfg->redis_host)) {
+	/* a name to resolve (the host, or sentinels naming masters by name) */
+	if (!is_ip_literal(cfg->redis_host) || cfg->redis_sentinels[0] != '\0') {
 		t->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 		if (t->dns == NULL) {
 			snprintf(err, len, "cannot set up the resolver for %s", cfg->redis_host);
@@ -380,8 +385,10 @@ unsigned lf_redis_tls_port(const struct lf_redis_tls *t)
 	return t->port;
 }
 
-void lf_redis_tls_expect(struct lf_redis_tls *t, int fd)
+void lf_redis_tls_expect(struct lf_redis_tls *t, int fd, const char *host, unsigned port)
 {
+	snprintf(t->target_host, sizeof t->target_host, "%s", host);
+	t->target_port = port;
 	struct sockaddr_in me;
 	socklen_t len = sizeof me;
 	t->expected = 0;

@@ -16,15 +16,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <errmsg.h>
 #include <mysql.h>
 
 #include "lf_log.h"
+#include "lf_config.h"
 #include "store_int.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	/* the group commit: the payments as one JSON array (lf_store_transfer_batch) */
+	[ST_TRANSFER_BATCH] = "CALL lf_transfer_batch(?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
 	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_GET_OUTCOME] = "CALL lf_get_outcome(?,?)",
@@ -119,6 +123,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 /* clang-format off */
 static const char *const stmt_name[ST_COUNT] = {
 	[ST_TRANSFER] = "transfer",
+	[ST_TRANSFER_BATCH] = "transfer_batch",
 	[ST_RECORD] = "record_outcome",
 	[ST_CREATE] = "create_account",
 	[ST_GET_OUTCOME] = "get_outcome",
@@ -336,47 +341,141 @@ bool lf_store_tls_check(MYSQL *m, const struct lf_db_params *p, char *err, size_
 	return false;
 }
 
-struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, size_t errlen)
+int lf_store_node_count(const struct lf_db_params *p)
+{
+	if (p->unix_socket != NULL || p->host == NULL || p->host[0] == '\0')
+		return 1;
+	int n = 1;
+	for (const char *c = p->host; *c; c++)
+		n += *c == ',';
+	return n;
+}
+
+bool lf_store_node_addr(const struct lf_db_params *p, int i, char *host, size_t hostlen,
+			unsigned *port)
+{
+	if (p->unix_socket != NULL || p->host == NULL || p->host[0] == '\0') {
+		snprintf(host, hostlen, "%s", p->host ? p->host : "localhost");
+		*port = p->port;
+		return i == 0;
+	}
+	const char *s = p->host;
+	for (int k = 0; k < i && s != NULL; k++) {
+		s = strchr(s, ',');
+		if (s != NULL)
+			s++;
+	}
+	if (s == NULL)
+		return false;
+	while (*s == ' ')
+		s++;
+	char entry[300];
+	size_t n = strcspn(s, ",");
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	if (n == 0 || n >= sizeof entry)
+		return false;
+	memcpy(entry, s, n);
+	entry[n] = '\0';
+	/* "host:port", "[v6]:port"; else the whole entry is the host */
+	if (lf_config_parse_listen(entry, host, hostlen, port))
+		return true;
+	const char *h = entry;
+	if (h[0] == '[' && entry[n - 1] == ']') {
+		entry[n - 1] = '\0';
+		h++;
+	}
+	if (strchr(h, ':') != NULL && entry[0] != '[')
+		return false; /* "host:junk" */
+	snprintf(host, hostlen, "%s", h);
+	*port = p->port;
+	return host[0] != '\0';
+}
+
+/* Galera: a node that is not synced refuses work (1047): pass it over.
+ * Not Galera: no such status, ready. */
+static bool node_ready(MYSQL *m, char *err, size_t errlen)
+{
+	/* wsrep_ready is OFF on a server that is no Galera node at all */
+	if (mysql_query(m, "SELECT @@global.wsrep_on") != 0) {
+		return true; /* a server without Galera's variables */
+	}
+	MYSQL_RES *on = mysql_store_result(m);
+	MYSQL_ROW onrow = on ? mysql_fetch_row(on) : NULL;
+	bool galera = onrow != NULL && onrow[0] != NULL && strcmp(onrow[0], "1") == 0;
+	mysql_free_result(on);
+	if (!galera)
+		return true;
+	if (mysql_query(m, "SHOW GLOBAL STATUS LIKE 'wsrep_ready'") != 0)
+		return true; /* not ours to judge: the first statement will tell */
+	MYSQL_RES *res = mysql_store_result(m);
+	MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+	bool ready = row == NULL || row[1] == NULL || strcasecmp(row[1], "ON") == 0;
+	if (!ready)
+		snprintf(err, errlen, "the node is not ready (wsrep_ready = %s)", row[1]);
+	mysql_free_result(res);
+	return ready;
+}
+
+struct lf_store_conn *lf_store_connect_node(const struct lf_db_params *p, int start,
+					    bool only_start, int *node, char *err, size_t errlen)
 {
 	pthread_once(&lib_once, lib_init);
-	struct lf_store_conn *c = calloc(1, sizeof *c);
-	MYSQL *m = c ? mysql_init(NULL) : NULL;
-	if (!m) {
-		snprintf(err, errlen, "out of memory");
-		free(c);
-		return NULL;
-	}
-	unsigned ct = p->connect_timeout_s ? p->connect_timeout_s : 5;
-	unsigned rw = p->rw_timeout_s ? p->rw_timeout_s : 30;
-	unsigned local_infile = 0;
-	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
-	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
-	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
-	mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
-	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	lf_store_tls_options(m, p);
-	if (!mysql_real_connect(m, p->host, p->user, p->password, p->database, p->port,
-				p->unix_socket, CLIENT_MULTI_RESULTS)) {
-		snprintf(err, errlen, "mysql connect %s:%u: %u %s",
-			 p->unix_socket ? p->unix_socket : (p->host ? p->host : "localhost"),
-			 p->port, mysql_errno(m), mysql_error(m));
+	int nodes = lf_store_node_count(p);
+	if (start < 0 || start >= nodes)
+		start = 0;
+	snprintf(err, errlen, "no database node");
+	for (int k = 0; k < (only_start ? 1 : nodes); k++) {
+		int i = (start + k) % nodes;
+		char host[256];
+		unsigned port = p->port;
+		if (!lf_store_node_addr(p, i, host, sizeof host, &port)) {
+			snprintf(err, errlen, "mysql host entry %d is not host[:port]", i + 1);
+			continue;
+		}
+		struct lf_store_conn *c = calloc(1, sizeof *c);
+		MYSQL *m = c ? mysql_init(NULL) : NULL;
+		if (!m) {
+			snprintf(err, errlen, "out of memory");
+			free(c);
+			return NULL;
+		}
+		unsigned ct = p->connect_timeout_s ? p->connect_timeout_s : 5;
+		unsigned rw = p->rw_timeout_s ? p->rw_timeout_s : 30;
+		unsigned local_infile = 0;
+		mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+		mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
+		mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+		mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+		mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+		lf_store_tls_options(m, p);
+		const char *where = p->unix_socket ? p->unix_socket : host;
+		if (!mysql_real_connect(m, p->unix_socket ? NULL : host, p->user, p->password,
+					p->database, port, p->unix_socket, CLIENT_MULTI_RESULTS)) {
+			snprintf(err, errlen, "mysql connect %s:%u: %u %s", where, port,
+				 mysql_errno(m), mysql_error(m));
+		} else if (!lf_store_tls_check(m, p, err, errlen)) {
+			/* err says why */
+		} else if (!node_ready(m, err, errlen)) {
+			/* err says why */
+		} else if (!session_setup(m, p->lock_wait_timeout_s)) {
+			snprintf(err, errlen, "mysql session setup: %u %s", mysql_errno(m),
+				 mysql_error(m));
+		} else {
+			c->m = m;
+			if (node != NULL)
+				*node = i;
+			return c;
+		}
 		mysql_close(m);
 		free(c);
-		return NULL;
 	}
-	if (!lf_store_tls_check(m, p, err, errlen)) {
-		mysql_close(m);
-		free(c);
-		return NULL;
-	}
-	if (!session_setup(m, p->lock_wait_timeout_s)) {
-		snprintf(err, errlen, "mysql session setup: %u %s", mysql_errno(m), mysql_error(m));
-		mysql_close(m);
-		free(c);
-		return NULL;
-	}
-	c->m = m;
-	return c;
+	return NULL;
+}
+
+struct lf_store_conn *lf_store_connect(const struct lf_db_params *p, char *err, size_t errlen)
+{
+	return lf_store_connect_node(p, 0, false, NULL, err, errlen);
 }
 
 void lf_store_close(struct lf_store_conn *c)

@@ -13,6 +13,15 @@
  * (LF_AGAIN, counted, logged rate-limited) so a flood of requests costs a
  * fast 503 each, not memory and a 503 at its deadline.
  *
+ * Nodes: [mysql] host may list several (a Galera cluster). The pool
+ * writes through one, `preferred` (at first the first that answers); a
+ * thread that cannot reach it tries the next ones in order and the pool
+ * moves there (db_failover). A watcher thread tries the earlier nodes every
+ * failback_interval and, when one is back and ready, moves the pool back
+ * (db_failback); each thread then reconnects before its next job. Every
+ * host lists the nodes in the same order, so all write through one node
+ * and certification conflicts stay rare.
+ *
  * Batches: a job of a batch kind (lf_dbpool_submit_batch) is taken
  * together with the jobs of its kind already waiting, in arrival order,
  * and, when fewer than batch_max, the thread waits batch_window_us once for
@@ -37,6 +46,7 @@
 #include "lf_log.h"
 #include "lf_metrics.h"
 #include "lf_time.h"
+#include "lf_trace.h"
 
 #define LF_DBPOOL_RECONNECT_BACKOFF_MS 250
 
@@ -48,7 +58,9 @@ struct job {
 	int64_t deadline_ms;
 	bool rerun; /* may run again after a broken connection */
 	int64_t submitted_ms;
-	struct lf_log_ctx log; /* the submitter's context, by value */
+	struct lf_log_ctx log;           /* the submitter's context, by value */
+	int64_t started_us, finished_us; /* on a thread (CLOCK_MONOTONIC): its span */
+	int batch;                       /* jobs it ran with (1: alone) */
 	struct job *next;
 };
 
@@ -74,6 +86,12 @@ struct lf_dbpool {
 	struct event *done_ev;
 	int nthreads;
 	pthread_t *threads;
+	int nodes;
+	int preferred; /* guarded by lock */
+	int64_t failback_interval_ms;
+	pthread_t watcher;
+	pthread_cond_t watch_wake; /* the watcher's own: job wake-ups are not its */
+	bool watching;
 };
 
 static void queue_push(struct queue *q, struct job *j)
@@ -109,7 +127,7 @@ static void post_done(struct lf_dbpool *pool, struct job *j)
 
 /* Try to (re)connect unless the last attempt by any thread failed within
  * the back-off period: while the database is down, fail fast. */
-static struct lf_store_conn *pool_connect(struct lf_dbpool *pool)
+static struct lf_store_conn *pool_connect(struct lf_dbpool *pool, int *node)
 {
 	int64_t now = lf_time_monotonic_ms();
 	pthread_mutex_lock(&pool->lock);
@@ -119,15 +137,36 @@ static struct lf_store_conn *pool_connect(struct lf_dbpool *pool)
 	if (backoff)
 		return NULL;
 	char err[256];
-	struct lf_store_conn *c = lf_store_connect(&pool->params, err, sizeof err);
+	pthread_mutex_lock(&pool->lock);
+	int start = pool->preferred;
+	pthread_mutex_unlock(&pool->lock);
+	int got = start;
+	struct lf_store_conn *c =
+		lf_store_connect_node(&pool->params, start, false, &got, err, sizeof err);
+	int from = -1;
 	pthread_mutex_lock(&pool->lock);
 	if (c == NULL) {
 		pool->last_connect_failure_ms = lf_time_monotonic_ms();
 	} else {
 		pool->last_connect_failure_ms = 0;
 		pool->connected++;
+		if (got != pool->preferred) {
+			from = pool->preferred;
+			pool->preferred = got; /* every thread follows */
+		}
 	}
 	pthread_mutex_unlock(&pool->lock);
+	*node = got;
+	if (from >= 0) {
+		char a[256], b[256];
+		unsigned pa = 0, pb = 0;
+		lf_store_node_addr(&pool->params, from, a, sizeof a, &pa);
+		lf_store_node_addr(&pool->params, got, b, sizeof b, &pb);
+		lf_log_limited(LF_LOG_WARN, "db_failover", "db_failover",
+			       "subsys=store from=%s:%u to=%s:%u reason=\"%s unreachable or not "
+			       "ready\"",
+			       a, pa, b, pb, a);
+	}
 	if (c == NULL) {
 		char q[300], h[300];
 		lf_log_limited(LF_LOG_WARN, "db_connect", "db_connect_failed",
@@ -170,7 +209,7 @@ static int gather(struct lf_dbpool *pool, struct job **batch, int n, int max)
 }
 
 /* Run a batch that begins with j (taken from the queue already). */
-static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_conn **conn)
+static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_conn **conn, int *node)
 {
 	int max = pool->batch_max > 0 ? pool->batch_max : 1;
 	struct job *stack[64];
@@ -194,7 +233,7 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 		pthread_mutex_unlock(&pool->lock);
 	}
 	if (*conn == NULL && lf_time_monotonic_ms() < j->deadline_ms)
-		*conn = pool_connect(pool);
+		*conn = pool_connect(pool, node);
 	/* members past their deadline, or without a connection, learn so on
 	 * their own */
 	void *args[64];
@@ -219,6 +258,7 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 		(void)batch[i]->kind->work(NULL, &batch[i]->arg, 1);
 		lf_log_scope_leave(&scope);
 	}
+	int64_t started = lf_trace_now_us();
 	if (m > 0) {
 		if (pool->metrics != NULL)
 			lf_metrics_batch(pool->metrics, j->kind->metric, m);
@@ -229,15 +269,20 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 			/* as submit_rerun: once more on a fresh connection,
 			 * while the oldest member's deadline allows */
 			if (lf_time_monotonic_ms() < j->deadline_ms) {
-				*conn = pool_connect(pool);
+				*conn = pool_connect(pool, node);
 				if (!j->kind->work(*conn, live, m) && *conn != NULL)
 					drop_conn(pool, conn);
 			}
 		}
 		lf_log_scope_leave(&scope);
 	}
-	for (int i = 0; i < n; i++)
+	int64_t finished = lf_trace_now_us();
+	for (int i = 0; i < n; i++) {
+		batch[i]->started_us = started;
+		batch[i]->finished_us = finished;
+		batch[i]->batch = m;
 		post_done(pool, batch[i]);
+	}
 	if (live != args)
 		free(live);
 	if (batch != stack)
@@ -248,6 +293,7 @@ static void *pool_thread(void *arg)
 {
 	struct lf_dbpool *pool = arg;
 	struct lf_store_conn *conn = NULL;
+	int node = 0; /* conn's */
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
 		while (pool->todo.head == NULL && !pool->stopping)
@@ -261,14 +307,20 @@ static void *pool_thread(void *arg)
 			break;
 		if (j == NULL)
 			continue;
+		/* the pool moved to another node (a failback): follow it */
+		pthread_mutex_lock(&pool->lock);
+		bool moved = conn != NULL && node != pool->preferred;
+		pthread_mutex_unlock(&pool->lock);
+		if (moved)
+			drop_conn(pool, &conn);
 		if (j->kind != NULL) {
-			run_batch(pool, j, &conn);
+			run_batch(pool, j, &conn, &node);
 			continue;
 		}
 		struct lf_log_scope scope;
 		lf_log_scope_enter(&scope, &j->log);
 		if (conn == NULL && lf_time_monotonic_ms() < j->deadline_ms)
-			conn = pool_connect(pool);
+			conn = pool_connect(pool, &node);
 		int64_t now = lf_time_monotonic_ms();
 		bool expired = now >= j->deadline_ms;
 		if (expired)
@@ -278,22 +330,67 @@ static void *pool_thread(void *arg)
 		else if (conn == NULL)
 			lf_log_limited(LF_LOG_WARN, "db_unavailable", "db_unavailable",
 				       "subsys=store reason=no_connection");
+		j->started_us = lf_trace_now_us();
+		j->batch = 1;
 		bool healthy = j->work(expired ? NULL : conn, j->arg);
 		if (!healthy && conn != NULL && !expired) {
 			drop_conn(pool, &conn);
 			/* a connection that died while idle (server restarted)
 			 * should not cost the request its answer */
 			if (j->rerun && lf_time_monotonic_ms() < j->deadline_ms) {
-				conn = pool_connect(pool);
+				conn = pool_connect(pool, &node);
 				if (!j->work(conn, j->arg) && conn != NULL)
 					drop_conn(pool, &conn);
 			}
 		}
+		j->finished_us = lf_trace_now_us();
 		lf_log_scope_leave(&scope);
 		post_done(pool, j);
 	}
 	if (conn != NULL)
 		drop_conn(pool, &conn);
+	return NULL;
+}
+
+/* Every failback_interval: is an earlier node than the one in use back
+ * and ready? Then the pool moves there. */
+static void *watcher_thread(void *arg)
+{
+	struct lf_dbpool *pool = arg;
+	pthread_mutex_lock(&pool->lock);
+	while (!pool->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		int64_t ns = until.tv_nsec + (pool->failback_interval_ms % 1000) * 1000000;
+		until.tv_sec += pool->failback_interval_ms / 1000 + ns / 1000000000;
+		until.tv_nsec = ns % 1000000000;
+		pthread_cond_timedwait(&pool->watch_wake, &pool->lock, &until);
+		int current = pool->preferred;
+		if (pool->stopping || current == 0)
+			continue;
+		pthread_mutex_unlock(&pool->lock);
+		int back = -1;
+		for (int i = 0; i < current && back < 0; i++) {
+			char err[256];
+			struct lf_store_conn *c = lf_store_connect_node(&pool->params, i, true,
+									NULL, err, sizeof err);
+			if (c != NULL) {
+				lf_store_close(c);
+				back = i;
+			}
+		}
+		pthread_mutex_lock(&pool->lock);
+		if (back >= 0 && pool->preferred == current) {
+			pool->preferred = back;
+			char a[256], b[256];
+			unsigned pa = 0, pb = 0;
+			lf_store_node_addr(&pool->params, current, a, sizeof a, &pa);
+			lf_store_node_addr(&pool->params, back, b, sizeof b, &pb);
+			lf_log_limited(LF_LOG_INFO, "db_failback", "db_failback",
+				       "subsys=store from=%s:%u to=%s:%u", a, pa, b, pb);
+		}
+	}
+	pthread_mutex_unlock(&pool->lock);
 	return NULL;
 }
 
@@ -312,6 +409,15 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 			break;
 		struct lf_log_scope scope;
 		lf_log_scope_enter(&scope, &j->log);
+		if (j->log.sampled && j->started_us != 0) {
+			struct lf_trace_attr attrs[] = {
+				{"db.system", "mysql", 0},
+				{"lf.queue_wait_us", NULL, j->started_us - j->submitted_ms * 1000},
+				{"lf.batch_size", NULL, j->batch},
+			};
+			lf_trace_span(&j->log, 3, "db job", j->started_us, j->finished_us, false,
+				      attrs, 3);
+		}
 		j->done(j->arg);
 		lf_log_scope_leave(&scope);
 		free(j);
@@ -329,10 +435,14 @@ struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_p
 	pool->max_queue = limits->max_queue > 0 ? limits->max_queue : 1;
 	pool->batch_max = limits->batch_max > 0 ? limits->batch_max : 1;
 	pool->batch_window_us = limits->batch_window_us > 0 ? limits->batch_window_us : 0;
+	pool->failback_interval_ms =
+		limits->failback_interval_ms > 0 ? limits->failback_interval_ms : 30000;
+	pool->nodes = lf_store_node_count(params);
 	pool->metrics = metrics;
 	pool->params = *params;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->wake, NULL);
+	pthread_cond_init(&pool->watch_wake, NULL);
 	pool->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pool->efd < 0)
 		goto fail;
@@ -349,6 +459,8 @@ struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_p
 	}
 	if (pool->nthreads == 0)
 		goto fail;
+	if (pool->nodes > 1)
+		pool->watching = pthread_create(&pool->watcher, NULL, watcher_thread, pool) == 0;
 	return pool;
 fail:
 	lf_dbpool_free(pool);
@@ -423,9 +535,12 @@ void lf_dbpool_free(struct lf_dbpool *pool)
 	pthread_mutex_lock(&pool->lock);
 	pool->stopping = true;
 	pthread_cond_broadcast(&pool->wake);
+	pthread_cond_broadcast(&pool->watch_wake);
 	pthread_mutex_unlock(&pool->lock);
 	for (int i = 0; i < pool->nthreads; i++)
 		pthread_join(pool->threads[i], NULL);
+	if (pool->watching)
+		pthread_join(pool->watcher, NULL);
 	/* whatever is left never reached a connection */
 	struct job *j;
 	while ((j = queue_pop(&pool->todo)) != NULL) {
@@ -452,6 +567,7 @@ void lf_dbpool_free(struct lf_dbpool *pool)
 		close(pool->efd);
 	free(pool->threads);
 	pthread_cond_destroy(&pool->wake);
+	pthread_cond_destroy(&pool->watch_wake);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool);
 }

@@ -2,7 +2,9 @@
  * store/payments.c - a payment in the database (lf_store.h): the transfer
  * itself, one CALL of lf_transfer (claim the key, lock both accounts in
  * ascending id order, decide, write balances, two ledger entries, the
- * payment and the stored response, commit), and reading a payment back.
+ * payment and the stored response, commit), the group commit of many
+ * payments (one CALL of lf_transfer_batch, the payments as one JSON array
+ * bound as a single parameter), and reading a payment back.
  */
 #include "config.h"
 
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "store_int.h"
 
@@ -76,6 +80,156 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	lf_store_keep_only_replay(
 		*result == LF_TRANSFER_REPLAY || *result == LF_TRANSFER_PAYMENT_EXISTS, stored);
 	return LF_OK;
+}
+
+/* ---- the group commit ---- */
+
+static struct json_object *json_hex(const uint8_t *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char out[2 * 32 + 1];
+	if (n > 32)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	return json_object_new_string_len(out, (int)(2 * n));
+}
+
+/* 'YYYY-MM-DD hh:mm:ss.fff' UTC, as CAST(... AS DATETIME(3)) reads it. */
+static struct json_object *json_time(int64_t ms)
+{
+	MYSQL_TIME t;
+	char out[40];
+	lf_store_ms_to_time(ms, &t);
+	int n = snprintf(out, sizeof out, "%04u-%02u-%02u %02u:%02u:%02u.%03lu", t.year, t.month,
+			 t.day, t.hour, t.minute, t.second, t.second_part / 1000);
+	return json_object_new_string_len(out, n);
+}
+
+static bool add(struct json_object *o, const char *name, struct json_object *v)
+{
+	return v != NULL && json_object_object_add(o, name, v) == 0;
+}
+
+static struct json_object *batch_item(const struct lf_transfer_req *r)
+{
+	assert(r->event_declined != NULL && r->event_declined_len > 0);
+	lf_uuid event_id; /* the event of whatever it becomes (lf_event_add) */
+	lf_uuid_v7(&event_id);
+	struct json_object *o = json_object_new_object();
+	if (o == NULL)
+		return NULL;
+	bool ok = add(o, "c", json_object_new_uint64(r->client_id)) &&
+		  add(o, "k", json_object_new_string_len(r->idem_key, (int)r->idem_key_len)) &&
+		  add(o, "fp", json_hex(r->fingerprint, LF_FINGERPRINT_LEN)) &&
+		  add(o, "id", json_hex(r->payment_id.b, 16)) &&
+		  add(o, "dr", json_hex(r->debit_entry_id.b, 16)) &&
+		  add(o, "cr", json_hex(r->credit_entry_id.b, 16)) &&
+		  add(o, "f", json_hex(r->from.b, 16)) && add(o, "t", json_hex(r->to.b, 16)) &&
+		  add(o, "a", json_object_new_int64(r->amount)) &&
+		  add(o, "cur", json_object_new_string(r->currency)) &&
+		  (r->reference == NULL ? json_object_object_add(o, "ref", NULL) == 0
+					: add(o, "ref", json_object_new_string(r->reference))) &&
+		  add(o, "at", json_time(r->created_ms)) &&
+		  add(o, "exp", json_time(r->expires_ms)) &&
+		  add(o, "bc",
+		      json_object_new_string_len(r->body_completed ? r->body_completed : "",
+						 (int)r->body_completed_len)) &&
+		  add(o, "bd",
+		      json_object_new_string_len(r->body_declined ? r->body_declined : "",
+						 (int)r->body_declined_len)) &&
+		  add(o, "loc", json_object_new_string(r->location)) &&
+		  add(o, "adm", json_object_new_int(r->admin ? 1 : 0)) &&
+		  add(o, "ev", json_hex(event_id.b, 16)) &&
+		  add(o, "ed",
+		      json_object_new_string_len(r->event_declined ? r->event_declined : "",
+						 (int)r->event_declined_len));
+	if (!ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Read the (item, outcome) rows: every item exactly once. */
+static lf_rc batch_results(struct lf_store_conn *c, MYSQL_STMT *st, int n,
+			   enum lf_transfer_batch_result *result, bool *seen)
+{
+	MYSQL_BIND b[2];
+	struct col k[2];
+	int item = -1;
+	char outcome[16];
+	memset(b, 0, sizeof b);
+	memset(k, 0, sizeof k);
+	out_bind(&b[0], &k[0], MYSQL_TYPE_LONG, &item, 0);
+	out_bind(&b[1], &k[1], MYSQL_TYPE_STRING, outcome, sizeof outcome);
+	if (mysql_stmt_field_count(st) != 2)
+		return lf_store_finish(c, st, lf_store_fail(c, 0, "lf_transfer_batch: bad result"));
+	if (mysql_stmt_bind_result(st, b))
+		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	int rows = 0, f;
+	while ((f = lf_store_next_row(c, st)) == 0) {
+		out_str_fix(outcome, sizeof outcome, &k[1]);
+		if (k[0].null || item < 0 || item >= n || seen[item])
+			return lf_store_finish(c, st,
+					       lf_store_fail(c, 0, "lf_transfer_batch: bad item"));
+		seen[item] = true;
+		rows++;
+		if (strcmp(outcome, "completed") == 0)
+			result[item] = LF_TRANSFER_BATCH_COMPLETED;
+		else if (strcmp(outcome, "declined") == 0)
+			result[item] = LF_TRANSFER_BATCH_DECLINED;
+		else if (strcmp(outcome, "fallback") == 0)
+			result[item] = LF_TRANSFER_BATCH_FALLBACK;
+		else
+			return lf_store_finish(
+				c, st, lf_store_fail(c, 0, "lf_transfer_batch: unknown outcome"));
+	}
+	if (f < 0)
+		return lf_store_finish(c, st, lf_store_last_rc(c));
+	if (rows != n)
+		return lf_store_finish(c, st,
+				       lf_store_fail(c, 0, "lf_transfer_batch: items missing"));
+	return lf_store_finish(c, st, LF_OK);
+}
+
+lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_req *r, int n,
+			      enum lf_transfer_batch_result *result)
+{
+	MYSQL_STMT *st;
+	lf_rc rc = lf_store_stmt(c, ST_TRANSFER_BATCH, &st);
+	if (rc != LF_OK)
+		return rc;
+	struct json_object *items = json_object_new_array_ext(n);
+	bool *seen = calloc((size_t)n, sizeof *seen);
+	for (int i = 0; items != NULL && seen != NULL && i < n; i++) {
+		struct json_object *o = batch_item(&r[i]);
+		if (o == NULL || json_object_array_add(items, o) != 0) {
+			json_object_put(o);
+			json_object_put(items);
+			items = NULL;
+		}
+	}
+	if (items == NULL || seen == NULL) {
+		json_object_put(items);
+		free(seen);
+		return lf_store_fail(c, 0, "out of memory for a batch of payments");
+	}
+	size_t len;
+	const char *text = json_object_to_json_string_length(
+		items, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	MYSQL_BIND b[1];
+	memset(b, 0, sizeof b);
+	in_text(&b[0], text, len);
+	rc = text != NULL ? lf_store_run(c, st, b)
+			  : lf_store_fail(c, 0, "out of memory for a batch of payments");
+	if (rc == LF_OK)
+		rc = batch_results(c, st, n, result, seen);
+	json_object_put(items);
+	free(seen);
+	return rc;
 }
 
 lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,

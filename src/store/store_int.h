@@ -20,6 +20,7 @@
 /* Prepared statements cached per connection. */
 enum lf_store_stmt_id {
 	ST_TRANSFER,
+	ST_TRANSFER_BATCH,
 	ST_RECORD,
 	ST_CREATE,
 	ST_GET_OUTCOME,

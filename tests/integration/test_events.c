@@ -355,6 +355,13 @@ static void test_commit_order(void)
 	}
 	CU_ASSERT_EQUAL(completed + declined, WRITERS * PAYS_PER_WRITER);
 	CU_ASSERT(declined > 0);
+	/* some were decided together (lf_transfer_batch writes their events) */
+	long long batches = -1, singles = -1;
+	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_db_batch_size_count{kind=\"payment\"}",
+			      &batches));
+	CU_ASSERT(lf_h_metric(
+		fx.d.port, "ledgerflow_db_batch_size_bucket{kind=\"payment\",le=\"1\"}", &singles));
+	CU_ASSERT(batches > singles);
 	/* the poller saw exactly every event: all of them once, none skipped */
 	long long in_db = -1;
 	CU_ASSERT(lf_h_sql_int(&fx.env, fx.db, "SELECT COUNT(*) FROM events", &in_db));

@@ -7,7 +7,7 @@
  * committed), and without a key is answered "outcome unknown", never
  * "nothing was changed".
  *
- * The daemon reaches MariaDB through a small TCP proxy in this program.
+ * The daemon reaches MariaDB through the test proxy (db_proxy.h).
  * Armed with a marker (an Idempotency-Key, an account name), the proxy
  * forwards the first client packet that contains it (the CALL's execute)
  * and then, at the server's first reply bytes on that connection, closes
@@ -21,233 +21,19 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 
+#include "db_proxy.h"
 #include "harness.h"
 #include "../lf_cunit.h"
 
 static struct lf_h_daemon d;
-
-/* ---- the proxy ---- */
-
-#define PROXY_PAIRS 64
-#define MARKER_MAX 128
-
-struct pair {
-	int c, s;     /* the daemon's side, the server's side; -1 when unused */
-	bool trapped; /* the marker went through: drop the server's reply */
-	bool inject;  /* ... and answer with an error packet instead */
-	bool swallow; /* the rest of that reply: dropped until the next command */
-	char tail[MARKER_MAX];
-	size_t tail_len; /* the last bytes from the client, for a split marker */
-};
-
-static struct {
-	int lfd;
-	unsigned port, upstream;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	char marker[MARKER_MAX]; /* armed when non-empty; guarded by mu */
-	bool with_error;         /* guarded by mu */
-	int fired;               /* guarded by mu */
-	volatile sig_atomic_t stop;
-	struct pair p[PROXY_PAIRS];
-} X = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static void proxy_arm(const char *marker)
-{
-	pthread_mutex_lock(&X.mu);
-	snprintf(X.marker, sizeof X.marker, "%s", marker);
-	X.with_error = false;
-	pthread_mutex_unlock(&X.mu);
-}
-
-static void proxy_arm_error(const char *marker)
-{
-	pthread_mutex_lock(&X.mu);
-	snprintf(X.marker, sizeof X.marker, "%s", marker);
-	X.with_error = true;
-	pthread_mutex_unlock(&X.mu);
-}
-
-static int proxy_fired(void)
-{
-	pthread_mutex_lock(&X.mu);
-	int n = X.fired;
-	pthread_mutex_unlock(&X.mu);
-	return n;
-}
-
-static bool write_all(int fd, const char *b, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		b += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-static void pair_close(struct pair *p)
-{
-	close(p->c);
-	close(p->s);
-	p->c = p->s = -1;
-}
-
-/* Data from the daemon: look for the armed marker (also across two
- * reads), then forward. */
-static bool from_client(struct pair *p, const char *buf, size_t n)
-{
-	pthread_mutex_lock(&X.mu);
-	size_t ml = strlen(X.marker);
-	if (ml > 0) {
-		char *joined = malloc(p->tail_len + n);
-		memcpy(joined, p->tail, p->tail_len);
-		memcpy(joined + p->tail_len, buf, n);
-		if (memmem(joined, p->tail_len + n, X.marker, ml) != NULL) {
-			p->trapped = true;
-			p->inject = X.with_error;
-			X.marker[0] = '\0'; /* one shot */
-		}
-		free(joined);
-	}
-	pthread_mutex_unlock(&X.mu);
-	p->swallow = false; /* a new command: its answer is forwarded */
-	size_t keep = n < MARKER_MAX - 1 ? n : MARKER_MAX - 1;
-	memcpy(p->tail, buf + n - keep, keep);
-	p->tail_len = keep;
-	return write_all(p->s, buf, n);
-}
-
-static void *proxy_thread(void *arg)
-{
-	(void)arg;
-	char buf[65536];
-	while (!X.stop) {
-		struct pollfd fds[1 + 2 * PROXY_PAIRS];
-		int who[1 + 2 * PROXY_PAIRS];
-		int nf = 0;
-		fds[nf] = (struct pollfd){.fd = X.lfd, .events = POLLIN};
-		who[nf++] = -1;
-		for (int i = 0; i < PROXY_PAIRS; i++) {
-			if (X.p[i].c < 0)
-				continue;
-			fds[nf] = (struct pollfd){.fd = X.p[i].c, .events = POLLIN};
-			who[nf++] = 2 * i;
-			fds[nf] = (struct pollfd){.fd = X.p[i].s, .events = POLLIN};
-			who[nf++] = 2 * i + 1;
-		}
-		if (poll(fds, (nfds_t)nf, 100) <= 0)
-			continue;
-		for (int k = 0; k < nf; k++) {
-			if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (who[k] < 0) {
-				int c = accept(X.lfd, NULL, NULL);
-				int s = socket(AF_INET, SOCK_STREAM, 0);
-				struct sockaddr_in a = {.sin_family = AF_INET,
-							.sin_port = htons((uint16_t)X.upstream),
-							.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-				int slot = -1;
-				for (int i = 0; i < PROXY_PAIRS && slot < 0; i++)
-					if (X.p[i].c < 0)
-						slot = i;
-				if (c < 0 || s < 0 || slot < 0 ||
-				    connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
-					if (c >= 0)
-						close(c);
-					if (s >= 0)
-						close(s);
-					continue;
-				}
-				X.p[slot] = (struct pair){.c = c, .s = s};
-				continue;
-			}
-			struct pair *p = &X.p[who[k] / 2];
-			if (p->c < 0 || fds[k].fd != (who[k] % 2 ? p->s : p->c))
-				continue; /* closed earlier in this round */
-			ssize_t n = recv(fds[k].fd, buf, sizeof buf, 0);
-			bool ok = n > 0;
-			if (ok && who[k] % 2 == 0) {
-				ok = from_client(p, buf, (size_t)n);
-			} else if (ok && p->trapped && p->inject) {
-				/* the server answered the trapped CALL, after its
-				 * COMMIT: the daemon hears an error instead, with
-				 * the sequence number of the real answer */
-				static const char msg[] =
-					"\xff\x51\x04#HY000injected after the commit";
-				char pkt[4 + sizeof msg];
-				size_t len = sizeof msg - 1;
-				pkt[0] = (char)len;
-				pkt[1] = pkt[2] = 0;
-				pkt[3] = n >= 4 ? buf[3] : 1;
-				memcpy(pkt + 4, msg, len);
-				pthread_mutex_lock(&X.mu);
-				X.fired++;
-				pthread_mutex_unlock(&X.mu);
-				p->trapped = p->inject = false;
-				p->swallow = true;
-				ok = write_all(p->c, pkt, 4 + len);
-			} else if (ok && p->swallow) {
-				/* the rest of the real answer */
-			} else if (ok && p->trapped) {
-				/* the server answered the trapped CALL: after its
-				 * COMMIT. The daemon never sees the answer. */
-				pthread_mutex_lock(&X.mu);
-				X.fired++;
-				pthread_mutex_unlock(&X.mu);
-				ok = false;
-			} else if (ok) {
-				ok = write_all(p->c, buf, (size_t)n);
-			}
-			if (!ok)
-				pair_close(p);
-		}
-	}
-	for (int i = 0; i < PROXY_PAIRS; i++)
-		if (X.p[i].c >= 0)
-			pair_close(&X.p[i]);
-	return NULL;
-}
-
-static bool proxy_start(unsigned upstream)
-{
-	for (int i = 0; i < PROXY_PAIRS; i++)
-		X.p[i].c = X.p[i].s = -1;
-	X.upstream = upstream;
-	X.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof a;
-	if (X.lfd < 0 || bind(X.lfd, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    listen(X.lfd, 64) != 0 || getsockname(X.lfd, (struct sockaddr *)&a, &len) != 0)
-		return false;
-	X.port = ntohs(a.sin_port);
-	return pthread_create(&X.thread, NULL, proxy_thread, NULL) == 0;
-}
-
-static void proxy_stop(void)
-{
-	X.stop = 1;
-	pthread_join(X.thread, NULL);
-	close(X.lfd);
-}
 
 /* ---- helpers ---- */
 
@@ -358,10 +144,10 @@ static void test_create_lost_after_commit_with_key(void)
 	snprintf(name, sizeof name, "lost-create-%ld", (long)getpid());
 	snprintf(body, sizeof body,
 		 "{\"name\":\"%s\",\"currency\":\"EUR\",\"initialBalance\":\"5\"}", name);
-	int before = proxy_fired();
-	proxy_arm(key);
+	int before = lf_h_proxy_fired();
+	lf_h_proxy_arm(key);
 	int st = post("/api/accounts", key, body, &r);
-	CU_ASSERT_EQUAL(proxy_fired(), before + 1);
+	CU_ASSERT_EQUAL(lf_h_proxy_fired(), before + 1);
 	CU_ASSERT_EQUAL(st, 201);
 	CU_ASSERT(replayed(&r)); /* settled from the stored outcome */
 	CU_ASSERT_FALSE(says_nothing_changed(&r));
@@ -386,10 +172,10 @@ static void test_create_lost_after_commit_without_key(void)
 	snprintf(name, sizeof name, "lost-nokey-%ld", (long)getpid());
 	snprintf(body, sizeof body, "{\"id\":\"%s\",\"name\":\"%s\",\"currency\":\"USD\"}", id,
 		 name);
-	int before = proxy_fired();
-	proxy_arm(name);
+	int before = lf_h_proxy_fired();
+	lf_h_proxy_arm(name);
 	int st = post("/api/accounts", NULL, body, &r);
-	CU_ASSERT_EQUAL(proxy_fired(), before + 1);
+	CU_ASSERT_EQUAL(lf_h_proxy_fired(), before + 1);
 	CU_ASSERT_EQUAL(st, 503);
 	CU_ASSERT(has_code(&r, "service_unavailable"));
 	CU_ASSERT_FALSE(says_nothing_changed(&r));
@@ -419,10 +205,10 @@ static void test_payment_lost_after_commit(void)
 	CU_ASSERT_EQUAL(pay(warm, a, b, "1.00", &r), 201);
 	lf_h_resp_free(&r);
 	snprintf(key, sizeof key, "lost-pay-%ld", (long)getpid());
-	int before = proxy_fired();
-	proxy_arm(key);
+	int before = lf_h_proxy_fired();
+	lf_h_proxy_arm(key);
 	CU_ASSERT_EQUAL(pay(key, a, b, "10.00", &r), 201);
-	CU_ASSERT_EQUAL(proxy_fired(), before + 1);
+	CU_ASSERT_EQUAL(lf_h_proxy_fired(), before + 1);
 	CU_ASSERT(replayed(&r));
 	lf_h_resp_free(&r);
 	CU_ASSERT_EQUAL(pay(key, a, b, "10.00", &r), 201);
@@ -442,10 +228,10 @@ static void test_payment_error_after_commit(void)
 	CU_ASSERT_FATAL(lf_h_account(d.port, "err-pay-a", "USD", "50.00", a) == 201);
 	CU_ASSERT_FATAL(lf_h_account(d.port, "err-pay-b", "USD", NULL, b) == 201);
 	snprintf(key, sizeof key, "err-pay-%ld", (long)getpid());
-	int before = proxy_fired();
-	proxy_arm_error(key);
+	int before = lf_h_proxy_fired();
+	lf_h_proxy_arm_error(key);
 	CU_ASSERT_EQUAL(pay(key, a, b, "7.00", &r), 201);
-	CU_ASSERT_EQUAL(proxy_fired(), before + 1);
+	CU_ASSERT_EQUAL(lf_h_proxy_fired(), before + 1);
 	CU_ASSERT(replayed(&r)); /* settled from the stored outcome */
 	CU_ASSERT_FALSE(says_nothing_changed(&r));
 	lf_h_resp_free(&r);
@@ -467,10 +253,10 @@ static void test_create_error_after_commit(void)
 	snprintf(name, sizeof name, "err-create-%ld", (long)getpid());
 	snprintf(body, sizeof body,
 		 "{\"name\":\"%s\",\"currency\":\"EUR\",\"initialBalance\":\"5\"}", name);
-	int before = proxy_fired();
-	proxy_arm_error(key);
+	int before = lf_h_proxy_fired();
+	lf_h_proxy_arm_error(key);
 	CU_ASSERT_EQUAL(post("/api/accounts", key, body, &r), 201);
-	CU_ASSERT_EQUAL(proxy_fired(), before + 1);
+	CU_ASSERT_EQUAL(lf_h_proxy_fired(), before + 1);
 	CU_ASSERT(replayed(&r));
 	lf_h_resp_free(&r);
 	char sql[256];
@@ -482,10 +268,10 @@ static void test_create_error_after_commit(void)
 	snprintf(name, sizeof name, "err-nokey-%ld", (long)getpid());
 	snprintf(body, sizeof body, "{\"id\":\"%s\",\"name\":\"%s\",\"currency\":\"USD\"}", id,
 		 name);
-	before = proxy_fired();
-	proxy_arm_error(name);
+	before = lf_h_proxy_fired();
+	lf_h_proxy_arm_error(name);
 	CU_ASSERT_EQUAL(post("/api/accounts", NULL, body, &r), 503);
-	CU_ASSERT_EQUAL(proxy_fired(), before + 1);
+	CU_ASSERT_EQUAL(lf_h_proxy_fired(), before + 1);
 	CU_ASSERT_FALSE(says_nothing_changed(&r));
 	CU_ASSERT(r.body != NULL && strstr(r.body, "may have been created") != NULL);
 	lf_h_resp_free(&r);
@@ -523,9 +309,9 @@ static void test_create_key_kept(void)
 static int setup(void)
 {
 	struct lf_h_env via_proxy = fx.env;
-	if (!proxy_start(fx.env.mysql_port))
+	if (!lf_h_proxy_start(fx.env.mysql_port))
 		return 1;
-	via_proxy.mysql_port = X.port;
+	via_proxy.mysql_port = lf_h_proxy_port();
 	if (!lf_h_daemon_config(&via_proxy, &d, fx.db, 1, NULL) ||
 	    lf_h_ctl(&fx.env, &d, "migrate") != 0 || !lf_h_daemon_start(&fx.env, &d)) {
 		fprintf(stderr, "test_request_states: daemon set-up failed; log %s\n", d.log);
@@ -538,7 +324,7 @@ static void teardown(void)
 {
 	if (d.pid > 0)
 		lf_h_daemon_stop(&d, SIGTERM, 15000);
-	proxy_stop();
+	lf_h_proxy_stop();
 }
 
 static const struct lf_test state_tests[] = {

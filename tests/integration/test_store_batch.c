@@ -1,0 +1,232 @@
+/*
+ * test_store_batch.c - lf_store_transfer_batch (CALL lf_transfer_batch),
+ * the group commit, against a real MariaDB as the runtime user:
+ *   - a batch decides in arrival order against the running balances
+ *     (declines do not affect the others; A->B with B->A; an issuance
+ *     sender), stores each outcome with its key, and hands back as
+ *     "fallback" (nothing written) a later duplicate of a key, a missing
+ *     receiver, a currency mismatch, another client's sender;
+ *   - a key already decided, or whose payment remains after its outcome was
+ *     reaped, falls back; so does every item when a key is claimed
+ *     meanwhile by another transaction;
+ *   - reconcile holds and every chain recomputes after each.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain_check.h"
+#include "store_fixture.h"
+
+static const lf_uuid ISSUANCE_USD = {
+	.b = {0, 0, 0, 0, 0, 0, 0x80, 0, 0x80, 0, 0, 0, 0, 0x55, 0x53, 0x44}};
+
+static void books_hold(void)
+{
+	CU_ASSERT_EQUAL(reconcile_quiet(), 0);
+	MYSQL *m = raw_connect(dbname);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	long checked = 0;
+	CU_ASSERT_EQUAL(chain_check(m, &checked), 0);
+	CU_ASSERT(checked > 0);
+	mysql_close(m);
+}
+
+static int stored_status(const char *key, char *body, size_t len)
+{
+	struct lf_stored st;
+	if (lf_store_get_outcome(conn(), CLIENT, key, strlen(key), &st) != LF_OK)
+		return -1;
+	int status = st.found ? st.status : 0;
+	if (body != NULL)
+		snprintf(body, len, "%s", st.body ? st.body : "");
+	lf_stored_clear(&st);
+	return status;
+}
+
+static lf_rc run(struct xfer *x, int n, enum lf_transfer_batch_result *res)
+{
+	struct lf_transfer_req r[16];
+	for (int i = 0; i < n; i++)
+		r[i] = x[i].r;
+	return lf_store_transfer_batch(conn(), r, n, res);
+}
+
+/* The insert position of the one event of type for a payment; -1 when
+ * there is not exactly one. */
+static long long event_pos(const lf_uuid *payment, const char *type)
+{
+	char q[300], hex[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", payment->b[i]);
+	snprintf(q, sizeof q,
+		 "SELECT IF(COUNT(*) = 1, MAX(pos), -1) FROM events WHERE object_id = UNHEX('%s')"
+		 " AND type = '%s'",
+		 hex, type);
+	return raw_int(q);
+}
+
+static void test_batch_in_arrival_order(void)
+{
+	lf_uuid a = new_account("ba-A", USD, 1000), b = new_account("ba-B", USD, 0);
+	lf_uuid c = new_account("ba-C", USD, 500), e = new_account("ba-E", "EUR", 0);
+	lf_uuid missing;
+	lf_uuid_v7(&missing);
+	struct xfer x[9];
+	xfer_init(&x[0], "ba-1", &a, &b, 600, USD, "first");  /* A 400, B 600 */
+	xfer_init(&x[1], "ba-2", &a, &b, 600, USD, NULL);     /* declined: A has 400 */
+	xfer_init(&x[2], "ba-3", &b, &a, 100, USD, NULL);     /* B 500, A 500 */
+	xfer_init(&x[3], "ba-4", &a, &c, 500, USD, NULL);     /* A 0, C 1000 */
+	xfer_init(&x[4], "ba-1", &a, &b, 600, USD, "first");  /* a duplicate key */
+	xfer_init(&x[5], "ba-6", &a, &missing, 1, USD, NULL); /* no receiver */
+	xfer_init(&x[6], "ba-7", &c, &e, 1, USD, NULL);       /* currencies differ */
+	xfer_init(&x[7], "ba-8", &ISSUANCE_USD, &c, 250, USD, NULL);
+	x[7].r.admin = true; /* C 1250; issuance never declines */
+	xfer_init(&x[8], "ba-9", &ISSUANCE_USD, &c, 1, USD, NULL); /* not its owner */
+	enum lf_transfer_batch_result res[9];
+	CU_ASSERT_EQUAL_FATAL(run(x, 9, res), LF_OK);
+	const enum lf_transfer_batch_result want[9] = {
+		LF_TRANSFER_BATCH_COMPLETED, LF_TRANSFER_BATCH_DECLINED,
+		LF_TRANSFER_BATCH_COMPLETED, LF_TRANSFER_BATCH_COMPLETED,
+		LF_TRANSFER_BATCH_FALLBACK,  LF_TRANSFER_BATCH_FALLBACK,
+		LF_TRANSFER_BATCH_FALLBACK,  LF_TRANSFER_BATCH_COMPLETED,
+		LF_TRANSFER_BATCH_FALLBACK};
+	for (int i = 0; i < 9; i++) {
+		if (res[i] != want[i])
+			fprintf(stderr, "\n  item %d: %d, want %d\n", i, res[i], want[i]);
+		CU_ASSERT_EQUAL(res[i], want[i]);
+	}
+	CU_ASSERT_EQUAL(balance_of(&a), 0);
+	CU_ASSERT_EQUAL(balance_of(&b), 500);
+	CU_ASSERT_EQUAL(balance_of(&c), 1250);
+	CU_ASSERT_EQUAL(balance_of(&e), 0);
+	/* each decided outcome stored with its key, the body it was given */
+	char body[256];
+	CU_ASSERT_EQUAL(stored_status("ba-1", body, sizeof body), 201);
+	CU_ASSERT_STRING_EQUAL(body, x[0].body_ok);
+	CU_ASSERT_EQUAL(stored_status("ba-2", body, sizeof body), 422);
+	CU_ASSERT_STRING_EQUAL(body, x[1].body_no);
+	CU_ASSERT_EQUAL(stored_status("ba-8", NULL, 0), 201);
+	/* nothing written for a fallback */
+	CU_ASSERT_EQUAL(stored_status("ba-6", NULL, 0), 0);
+	CU_ASSERT_EQUAL(stored_status("ba-7", NULL, 0), 0);
+	CU_ASSERT_EQUAL(stored_status("ba-9", NULL, 0), 0);
+	struct lf_payment p;
+	CU_ASSERT_EQUAL(lf_store_get_payment(conn(), &x[4].r.payment_id, &FX_ADMIN, &p),
+			LF_DECLINED);
+	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(conn(), &x[1].r.payment_id, &FX_ADMIN, &p),
+			      LF_OK);
+	CU_ASSERT_FALSE(p.completed);
+	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(conn(), &x[0].r.payment_id, &FX_ADMIN, &p),
+			      LF_OK);
+	CU_ASSERT_TRUE(p.completed);
+	CU_ASSERT_STRING_EQUAL(p.reference, "first");
+	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_status = 0"),
+			0);
+	/* the outbox: one event per decided item, in arrival order; none for
+	 * a fallback (lf_transfer writes its own when it decides it) */
+	long long pos[5];
+	const int decided[5] = {0, 1, 2, 3, 7};
+	for (int i = 0; i < 5; i++) {
+		pos[i] = event_pos(&x[decided[i]].r.payment_id,
+				   i == 1 ? "payment.declined" : "payment.completed");
+		CU_ASSERT(pos[i] > 0 && (i == 0 || pos[i] > pos[i - 1]));
+	}
+	const int fell[3] = {5, 6, 8};
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(event_pos(&x[fell[i]].r.payment_id, "payment.completed"), -1);
+		CU_ASSERT_EQUAL(event_pos(&x[fell[i]].r.payment_id, "payment.declined"), -1);
+	}
+	books_hold();
+}
+
+/* A key decided before (by any path), or whose outcome was reaped while
+ * its payment remains: fallback, and the rest of the batch goes on. */
+static void test_known_keys_fall_back(void)
+{
+	lf_uuid a = new_account("bk-A", USD, 100), b = new_account("bk-B", USD, 0);
+	enum lf_transfer_result single;
+	struct lf_stored st;
+	struct xfer x[3];
+	xfer_init(&x[0], "bk-1", &a, &b, 10, USD, NULL);
+	CU_ASSERT_EQUAL_FATAL(lf_store_transfer(conn(), &x[0].r, &single, &st), LF_OK);
+	lf_stored_clear(&st);
+	xfer_init(&x[1], "bk-2", &a, &b, 20, USD, NULL);
+	CU_ASSERT_EQUAL_FATAL(lf_store_transfer(conn(), &x[1].r, &single, &st), LF_OK);
+	lf_stored_clear(&st);
+	CU_ASSERT_FATAL(raw_exec(dbname, "DELETE FROM idempotency_keys WHERE idem_key = 'bk-2'"));
+	xfer_init(&x[0], "bk-1", &a, &b, 10, USD, NULL);
+	xfer_init(&x[1], "bk-2", &a, &b, 20, USD, NULL);
+	xfer_init(&x[2], "bk-3", &a, &b, 30, USD, NULL);
+	enum lf_transfer_batch_result res[3];
+	CU_ASSERT_EQUAL_FATAL(run(x, 3, res), LF_OK);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_FALLBACK);
+	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_FALLBACK);
+	CU_ASSERT_EQUAL(res[2], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(balance_of(&a), 40);
+	CU_ASSERT_EQUAL(balance_of(&b), 60);
+	CU_ASSERT_EQUAL(stored_status("bk-2", NULL, 0), 0); /* its claim was taken back */
+	books_hold();
+}
+
+/* Another transaction holds a claim on one of the keys: the batch waits
+ * for it, gets the duplicate once it commits, and hands back every item. */
+struct holder {
+	MYSQL *m;
+	int ms;
+};
+
+static void *commit_later(void *arg)
+{
+	struct holder *h = arg;
+	usleep((useconds_t)h->ms * 1000);
+	mysql_query(h->m, "COMMIT");
+	return NULL;
+}
+
+static void test_concurrent_claim_falls_back(void)
+{
+	lf_uuid a = new_account("bc-A", USD, 100), b = new_account("bc-B", USD, 0);
+	struct holder h = {.m = raw_connect(dbname), .ms = 300};
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h.m);
+	char q[400];
+	snprintf(q, sizeof q,
+		 "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,"
+		 " response_body, created_at, expires_at) VALUES (%d, 'bc-2', REPEAT('x', 32), 422,"
+		 " '{}', NOW(3), NOW(3) + INTERVAL 1 DAY)",
+		 CLIENT);
+	CU_ASSERT_FATAL(mysql_query(h.m, "START TRANSACTION") == 0 && mysql_query(h.m, q) == 0);
+	pthread_t t;
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, commit_later, &h) == 0);
+	struct xfer x[2];
+	xfer_init(&x[0], "bc-1", &a, &b, 10, USD, NULL);
+	xfer_init(&x[1], "bc-2", &a, &b, 20, USD, NULL);
+	enum lf_transfer_batch_result res[2];
+	lf_rc rc = run(x, 2, res);
+	pthread_join(t, NULL);
+	mysql_close(h.m);
+	CU_ASSERT_EQUAL_FATAL(rc, LF_OK);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_FALLBACK);
+	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_FALLBACK);
+	CU_ASSERT_EQUAL(balance_of(&a), 100);
+	CU_ASSERT_EQUAL(stored_status("bc-1", NULL, 0), 0);
+	books_hold();
+}
+
+int main(void)
+{
+	static const struct lf_test tests[] = {
+		{"a batch in arrival order: running balances, declines, fallbacks",
+		 test_batch_in_arrival_order},
+		{"keys decided before or with a reaped outcome fall back",
+		 test_known_keys_fall_back},
+		{"a key claimed by another transaction: every item falls back",
+		 test_concurrent_claim_falls_back},
+	};
+	static const struct lf_suite suites[] = {{"store batch", LF_TESTS(tests)}};
+	static const struct fx_opts opts = {.name = "store_batch", .migrate = true};
+	return fx_main(suites, LF_COUNT(suites), &opts);
+}
