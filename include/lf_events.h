@@ -34,13 +34,13 @@ void lf_event_render(struct evbuffer *out, const struct lf_event *e);
 /* A new signing secret, "whsec_" + 64 lower-case hex (NUL-terminated);
  * false when the system has no randomness to give. */
 bool lf_webhook_secret_new(char out[LF_WEBHOOK_SECRET_TEXT_LEN + 1]);
-/* Seal the secret text for the database: nonce ‖ AES-256-GCM ‖ tag, the
+/* Seal the secret text (LF_WEBHOOK_SECRET_TEXT_LEN characters, else
+ * false) for the database: nonce ‖ AES-256-GCM ‖ tag, the
  * key lf_auth_derive(pepper, "webhook-secret"), the webhook's id as
  * additional data (a box moved to another row does not open). box must
  * hold LF_WEBHOOK_SEALED_LEN bytes. */
 bool lf_webhook_secret_seal(const uint8_t pepper[LF_AUTH_PEPPER_LEN], const lf_uuid *webhook,
-			    const char secret[LF_WEBHOOK_SECRET_TEXT_LEN + 1], uint8_t *box,
-			    size_t *box_len);
+			    const char *secret, uint8_t *box, size_t *box_len);
 /* Open a sealed secret; false when it does not open (another pepper, a
  * changed row). */
 bool lf_webhook_secret_open(const uint8_t pepper[LF_AUTH_PEPPER_LEN], const lf_uuid *webhook,

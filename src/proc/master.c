@@ -39,7 +39,6 @@
 #endif
 
 #include "lf_channel.h"
-#include "lf_events.h"
 #include "lf_log.h"
 #include "lf_master.h"
 #include "lf_redis.h"
@@ -202,33 +201,6 @@ static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *z
 	lf_info("worker_spawned", "worker_pid=%ld generation=%u index=%d", (long)pid, generation,
 		index);
 	return true;
-}
-
-/* Fork the webhook delivery process (webhooks_proc.c decides when). */
-static pid_t spawn_webhooks(const struct lf_config *cfg, struct lf_zone *zone)
-{
-	pid_t pid = fork();
-	if (pid < 0) {
-		lf_error("spawn_failed", "process=lf-webhooks reason=fork errno=%d", errno);
-		return -1;
-	}
-	if (pid == 0) {
-		close_master_channels_in_child(-1);
-		sigset_t none;
-		sigemptyset(&none);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGUSR1, SIG_IGN);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		prctl(PR_SET_NAME, "lf-webhooks", 0, 0, 0);
-		lf_log_set_role("webhooks");
-		_exit(lf_webhooks_run(cfg, zone, master_secrets));
-	}
-	lf_info("webhooks_spawned", "pid=%ld", (long)pid);
-	return pid;
 }
 
 static void stop_slot(struct slot *s, enum lf_channel_msg how, int64_t timeout_ms)
@@ -612,7 +584,7 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 			run_respawns(cfg, listen_fd, zone);
 			enforce_deadlines();
 			lf_whproc_enforce();
-			lf_whproc_tick(cfg, zone, spawn_webhooks);
+			lf_whproc_tick(cfg, zone, master_secrets, close_master_channels_in_child);
 		}
 		wait_once(&unblocked, 200);
 	}

@@ -10,11 +10,15 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lf_config.h"
+#include "lf_events.h"
 #include "lf_log.h"
 #include "lf_metrics.h"
 #include "lf_time.h"
@@ -65,17 +69,41 @@ bool lf_whproc_reaped(pid_t p, int status, bool stopping, struct lf_zone *zone)
 	return true;
 }
 
+/* The child: named like a worker is, its signals as a worker's, then the
+ * delivery loop until SIGTERM. */
+static void child(const struct lf_config *cfg, struct lf_zone *zone,
+		  const struct lf_secrets *secrets, void (*close_channels)(int keep))
+{
+	close_channels(-1);
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN); /* the master coordinates a terminal ^C */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "lf-webhooks", 0, 0, 0);
+	lf_log_set_role("webhooks");
+	_exit(lf_webhooks_run(cfg, zone, secrets));
+}
+
 void lf_whproc_tick(const struct lf_config *cfg, struct lf_zone *zone,
-		    pid_t (*spawn)(const struct lf_config *cfg, struct lf_zone *zone))
+		    const struct lf_secrets *secrets, void (*close_channels)(int keep))
 {
 	int64_t now = lf_time_monotonic_ms();
 	if (pid != 0 || !cfg->webhooks_enabled || now < due_ms)
 		return;
-	pid_t p = spawn(cfg, zone);
+	pid_t p = fork();
 	if (p < 0) {
+		lf_error("spawn_failed", "process=lf-webhooks reason=fork errno=%d", errno);
 		due_ms = now + BACKOFF_MAX_MS;
 		return;
 	}
+	if (p == 0)
+		child(cfg, zone, secrets, close_channels);
+	lf_info("webhooks_spawned", "pid=%ld", (long)p);
 	pid = p;
 	started_ms = now;
 }

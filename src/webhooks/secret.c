@@ -55,8 +55,7 @@ static void seal_key(const uint8_t pepper[LF_AUTH_PEPPER_LEN], uint8_t key[LF_AU
 }
 
 bool lf_webhook_secret_seal(const uint8_t pepper[LF_AUTH_PEPPER_LEN], const lf_uuid *webhook,
-			    const char secret[LF_WEBHOOK_SECRET_TEXT_LEN + 1], uint8_t *box,
-			    size_t *box_len)
+			    const char *secret, uint8_t *box, size_t *box_len)
 {
 	uint8_t key[LF_AUTH_SECRET_LEN];
 	uint8_t *nonce = box, *ct = box + LF_WEBHOOK_NONCE_LEN;

@@ -79,6 +79,22 @@ static int pay(const char *from, const char *to, const char *amount, char id[37]
 	return st;
 }
 
+/* The line of `ledgerflowctl webhook list` that starts with id ("" none). */
+static void wh_list_line(const char *id, char *out, size_t len)
+{
+	char cmd[4096], line[4096];
+	snprintf(cmd, sizeof cmd, "'%s/ledgerflowctl' -c '%s' webhook list 2>>'%s'",
+		 fx.env.builddir, fx.d.conf, fx.d.log);
+	out[0] = '\0';
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		return;
+	while (fgets(line, sizeof line, p) != NULL)
+		if (strncmp(line, id, strlen(id)) == 0)
+			snprintf(out, len, "%.*s", (int)strcspn(line, "\n"), line);
+	pclose(p);
+}
+
 /* Wait (at most ms) until path has a 200 for the event of object. */
 static bool delivered(int path, const char *object, int ms)
 {
@@ -247,10 +263,16 @@ static void test_added_while_running(void)
 	CU_ASSERT_FALSE(delivered(1, other, 500)); /* not Y's: not for /b */
 	CU_ASSERT_TRUE(delivered(0, other, 5000)); /* the catch-all one has it */
 
+	char line[4096];
+	wh_list_line(id, line, sizeof line);
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "/b events=payment.completed client=wh-y"));
+	CU_ASSERT_PTR_NULL(strstr(line, "whsec_")); /* no secret */
 	char cmd[100];
 	snprintf(cmd, sizeof cmd, "webhook remove %s", id);
 	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &fx.d, cmd), 0);
 	CU_ASSERT_NOT_EQUAL(lf_h_ctl(&fx.env, &fx.d, cmd), 0); /* gone */
+	wh_list_line(id, line, sizeof line);
+	CU_ASSERT_STRING_EQUAL(line, "");
 	usleep(1500 * 1000);
 	lf_h_auth_use(key_y);
 	CU_ASSERT_EQUAL_FATAL(pay(y_acct, funded, "\"1.00\"", paid), 201);
