@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chain_check.h"
@@ -83,18 +84,60 @@ static bool old_open(int i, int64_t initial)
 	return raw_exec(dbname, q);
 }
 
+/* A payment through today's procedures (the store). */
 static int pay(int from, int to, int64_t amount, int n)
 {
 	char key[64];
 	snprintf(key, sizeof key, "up-%d", n);
 	struct xfer x;
 	xfer_init(&x, key, &ids[from], &ids[to], amount, cur_of(from), NULL);
-	x.r.created_ms = T0 + n; /* a chain over many distinct times */
+	x.r.created_ms = T0 + n;
 	enum lf_transfer_result res;
 	struct lf_stored st;
 	lf_rc rc = lf_store_transfer(conn(), &x.r, &res, &st);
 	lf_stored_clear(&st);
 	return rc == LF_OK ? (int)res : -1;
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t k = 0; k < n; k++)
+		snprintf(out + 2 * k, 3, "%02x", b[k]);
+}
+
+/* A payment through the old lf_transfer (17 parameters, no event): the
+ * store calls today's, so the CALL is written out here. */
+static int old_pay(int from, int to, int64_t amount, int n)
+{
+	char key[64];
+	snprintf(key, sizeof key, "up-%d", n);
+	struct xfer x;
+	xfer_init(&x, key, &ids[from], &ids[to], amount, cur_of(from), NULL);
+	int64_t at = T0 + n; /* a chain over many distinct times */
+	time_t secs = (time_t)(at / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	char when[96], fp[65], pid[33], dr[33], cr[33], f[33], t[33], q[2048];
+	snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(at % 1000));
+	hex(x.r.fingerprint, LF_FINGERPRINT_LEN, fp);
+	hex(x.r.payment_id.b, 16, pid);
+	hex(x.r.debit_entry_id.b, 16, dr);
+	hex(x.r.credit_entry_id.b, 16, cr);
+	hex(x.r.from.b, 16, f);
+	hex(x.r.to.b, 16, t);
+	snprintf(q, sizeof q,
+		 "CALL lf_transfer(%llu, '%s', UNHEX('%s'), UNHEX('%s'), UNHEX('%s'), UNHEX('%s'),"
+		 " UNHEX('%s'), UNHEX('%s'), %lld, '%s', NULL, '%s', '%s' + INTERVAL 1 DAY,"
+		 " '%s', '%s', '%s', 0)",
+		 (unsigned long long)x.r.client_id, key, fp, pid, dr, cr, f, t, (long long)amount,
+		 cur_of(from), when, when, x.body_ok, x.body_no, x.loc);
+	if (!raw_exec(dbname, q))
+		return -1;
+	snprintf(q, sizeof q,
+		 "SELECT IF(status = 'COMPLETED', %d, %d) FROM payments WHERE id = UNHEX('%s')",
+		 LF_TRANSFER_COMPLETED, LF_TRANSFER_DECLINED, pid);
+	return (int)raw_int(q);
 }
 
 /* The database as the previous version left it. */
@@ -114,13 +157,13 @@ static void fill_old(int64_t *usd_opened, int64_t *jpy_opened, int *openings)
 		seed = seed * 1103515245u + 12345u;
 		int from = (int)(seed >> 8) % ACCOUNTS;
 		int to = (from + 3 * (1 + (int)(seed >> 20) % 3)) % ACCOUNTS; /* same currency */
-		int r = pay(from, to, 1 + (int64_t)(seed >> 16) % 30000, ++n);
+		int r = old_pay(from, to, 1 + (int64_t)(seed >> 16) % 30000, ++n);
 		completed += r == LF_TRANSFER_COMPLETED;
 		declined += r == LF_TRANSFER_DECLINED;
 	}
 	/* the hot account: a chain longer than 1000 entries */
 	for (int k = 0; k < HOT_PAYMENTS; k++)
-		completed += pay(0, 3, 1, ++n) == LF_TRANSFER_COMPLETED;
+		completed += old_pay(0, 3, 1, ++n) == LF_TRANSFER_COMPLETED;
 	CU_ASSERT(declined > 0);
 	CU_ASSERT_EQUAL(completed + declined, PAYMENTS + HOT_PAYMENTS);
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM ledger_entries"), *openings + 2 * completed);
