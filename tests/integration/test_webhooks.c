@@ -13,7 +13,9 @@
  *   /metrics shows the backlog and failures while the receiver is down,
  *   and the backlog drains when it is back;
  *   the delivery process is a child of the master named lf-webhooks,
- *   restarted when killed and after SIGHUP.
+ *   restarted when killed and after SIGHUP;
+ *   with max_age = 1s (a reload) a delivery is given up, kept and counted,
+ *   and the account's next event is delivered.
  */
 #include "config.h"
 
@@ -377,6 +379,48 @@ static void test_process(void)
 	CU_ASSERT_TRUE(delivered(0, acct, 10000));
 }
 
+/* ---- given up after max_age ---- */
+
+#define WH_CONF \
+	"[webhooks]\nretry_base = 200ms\nretry_max = 1s\npoll_interval = 50ms\ntimeout = 2s\n"
+
+/* Rewrite the configuration, SIGHUP, and wait for the new lf-webhooks. */
+static bool reload_with(const char *extra)
+{
+	pid_t before = webhooks_child(fx.d.pid);
+	return lf_h_daemon_rewrite(&fx.env, &fx.d, 2, extra) && kill(fx.d.pid, SIGHUP) == 0 &&
+	       wait_child(fx.d.pid, before, 15000) > 0;
+}
+
+static void test_given_up(void)
+{
+	CU_ASSERT_TRUE_FATAL(reload_with(WH_CONF "max_age = 1s\n"));
+	long long given0 = metric("ledgerflow_webhook_given_up_total");
+	CU_ASSERT_FATAL(given0 >= 0);
+	pthread_mutex_lock(&RX.mu);
+	RX.down = true;
+	pthread_mutex_unlock(&RX.mu);
+	char first[37], second[37];
+	CU_ASSERT_EQUAL_FATAL(pay(funded, y_acct, "\"1.00\"", first), 201);
+	long long given = given0;
+	for (int64_t end = lf_h_now_ms() + 8000; lf_h_now_ms() < end && given == given0;
+	     usleep(100000))
+		given = metric("ledgerflow_webhook_given_up_total");
+	CU_ASSERT(given > given0);
+	pthread_mutex_lock(&RX.mu);
+	RX.down = false;
+	pthread_mutex_unlock(&RX.mu);
+	/* the same accounts' next event is not held back by the given-up one */
+	CU_ASSERT_EQUAL_FATAL(pay(funded, y_acct, "\"1.00\"", second), 201);
+	CU_ASSERT_TRUE(delivered(0, second, 5000));
+	CU_ASSERT_FALSE(delivered(0, first, 500)); /* never sent again */
+	long long kept = 0;
+	for (int64_t end = lf_h_now_ms() + 5000; lf_h_now_ms() < end && kept < 1; usleep(100000))
+		kept = metric("ledgerflow_webhook_given_up");
+	CU_ASSERT(kept >= 1);
+	CU_ASSERT_TRUE(reload_with(WH_CONF));
+}
+
 static int setup(void)
 {
 	snprintf(admin, sizeof admin, "%s", lf_h_admin_key);
@@ -413,6 +457,7 @@ static const struct lf_test webhook_tests[] = {
 	{"a webhook added while running; removed", test_added_while_running},
 	{"metrics: backlog and failures", test_metrics},
 	{"lf-webhooks: a child of the master, restarted", test_process},
+	{"given up after max_age, not holding the account back", test_given_up},
 };
 
 static const struct lf_suite suites[] = {{"webhooks", LF_TESTS(webhook_tests)}};
@@ -420,10 +465,6 @@ static const struct lf_suite suites[] = {{"webhooks", LF_TESTS(webhook_tests)}};
 int main(void)
 {
 	static const struct lf_h_fixture_opts opts = {
-		.name = "webhooks",
-		.setup = setup,
-		.teardown = teardown,
-		.extra_conf = "[webhooks]\nretry_base = 200ms\nretry_max = 1s\n"
-			      "poll_interval = 50ms\ntimeout = 2s\n"};
+		.name = "webhooks", .setup = setup, .teardown = teardown, .extra_conf = WH_CONF};
 	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }
