@@ -5,11 +5,13 @@
  * on every step of it, a bounded answer (its body is not read past 64 KiB,
  * nor its headers past 8 KiB), and for https:// a bufferevent_openssl
  * whose peer must present a certificate that chains to the CA store and
- * names the URL's host (SNI sent). The connection is freed from a fresh
- * event-loop turn, never inside its own callback.
+ * names the URL's host (a DNS name, SNI sent; or an IP address). The connection is freed from a
+ * fresh event-loop turn, never inside its own callback.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include <event2/http.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "webhooks_int.h"
 
@@ -35,6 +38,10 @@ struct lf_wh_client {
 struct post {
 	struct lf_wh_client *c;
 	struct evhttp_connection *conn;
+	struct bufferevent *bev; /* owned by conn */
+	bool tls;
+	enum evhttp_request_error error;
+	bool failed; /* error is set */
 	lf_wh_done_fn done;
 	void *arg;
 	bool finished;
@@ -73,6 +80,12 @@ void lf_wh_client_free(struct lf_wh_client *c)
 	free(c);
 }
 
+static bool is_ip_literal(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
 static void free_later(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -83,12 +96,34 @@ static void free_later(evutil_socket_t fd, short what, void *arg)
 	free(p);
 }
 
+/* Why there was no answer, for the log. */
+static const char *why_not(struct post *p, char *buf, size_t len)
+{
+	unsigned long e = p->tls ? bufferevent_get_openssl_error(p->bev) : 0;
+	if (e != 0) {
+		snprintf(buf, len, "tls: %s",
+			 ERR_reason_error_string(e) ? ERR_reason_error_string(e)
+						    : "handshake failed");
+		return buf;
+	}
+	if (!p->failed)
+		return "no answer";
+	switch (p->error) {
+	case EVREQ_HTTP_TIMEOUT: return "timeout";
+	case EVREQ_HTTP_EOF: return p->tls ? "eof (or a TLS handshake refused)" : "eof";
+	case EVREQ_HTTP_INVALID_HEADER: return "invalid answer";
+	case EVREQ_HTTP_BUFFER_ERROR: return "connection failed";
+	default: return "cancelled";
+	}
+}
+
 static void finish(struct post *p, int status)
 {
 	if (p->finished)
 		return;
 	p->finished = true;
-	p->done(status, p->arg);
+	char buf[200];
+	p->done(status, status == 0 ? why_not(p, buf, sizeof buf) : "", p->arg);
 	struct timeval now = {0, 0};
 	if (event_base_once(p->c->base, -1, EV_TIMEOUT, free_later, p, &now) != 0)
 		p->conn = NULL; /* leaked rather than freed inside its own callback */
@@ -102,8 +137,10 @@ static void on_answer(struct evhttp_request *req, void *arg)
 
 static void on_error(enum evhttp_request_error e, void *arg)
 {
-	(void)e;
-	finish(arg, 0);
+	struct post *p = arg;
+	p->error = e;
+	p->failed = true;
+	finish(p, 0);
 }
 
 bool lf_wh_post(struct lf_wh_client *c, const char *url, const char *event_id,
@@ -136,13 +173,22 @@ bool lf_wh_post(struct lf_wh_client *c, const char *url, const char *event_id,
 	if (p != NULL && tls) {
 		SSL *ssl = SSL_new(c->ssl);
 		if (ssl != NULL) {
-			SSL_set_tlsext_host_name(ssl, host);
-			SSL_set1_host(ssl, host);
+			/* a name is checked against DNS entries and sent as SNI; an
+			 * address against the certificate's IP entries, no SNI */
+			if (is_ip_literal(host)) {
+				X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+			} else {
+				SSL_set_tlsext_host_name(ssl, host);
+				SSL_set1_host(ssl, host);
+			}
 			bev = bufferevent_openssl_socket_new(c->base, -1, ssl,
 							     BUFFEREVENT_SSL_CONNECTING,
 							     BEV_OPT_CLOSE_ON_FREE);
 			if (bev == NULL)
 				SSL_free(ssl);
+			else /* framed by Content-Length: a close without
+			      * close_notify truncates nothing we read */
+				bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 		}
 	} else if (p != NULL) {
 		bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE);
@@ -163,7 +209,7 @@ bool lf_wh_post(struct lf_wh_client *c, const char *url, const char *event_id,
 	evhttp_connection_set_retries(conn, 0);
 	evhttp_connection_set_max_body_size(conn, ANSWER_BODY_MAX);
 	evhttp_connection_set_max_headers_size(conn, ANSWER_HEADERS_MAX);
-	*p = (struct post){.c = c, .conn = conn, .done = done, .arg = arg};
+	*p = (struct post){.c = c, .conn = conn, .bev = bev, .tls = tls, .done = done, .arg = arg};
 	struct evhttp_request *req = evhttp_request_new(on_answer, p);
 	if (req == NULL) {
 		evhttp_connection_free(conn);

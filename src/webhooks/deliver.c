@@ -220,7 +220,7 @@ static int64_t backoff_ms(const struct lf_config *cfg, unsigned failed)
 	return b / 2 + (int64_t)(r % (uint64_t)(b / 2 + 1));
 }
 
-static void landed(int status, void *arg)
+static void landed(int status, const char *why, void *arg)
 {
 	struct flight *f = arg;
 	struct dp *d = f->dp;
@@ -234,7 +234,7 @@ static void landed(int status, void *arg)
 	int64_t now = lf_time_now_ms();
 	int64_t next = now;
 	bool give_up = false;
-	char id[LF_UUID_STR_LEN + 1];
+	char id[LF_UUID_STR_LEN + 1], q[240];
 	lf_uuid_format(&f->webhook, id);
 	if (ok) {
 		lf_metrics_inc(&m->webhook_delivered);
@@ -244,11 +244,13 @@ static void landed(int status, void *arg)
 		give_up = next - f->created_ms > d->cfg->webhooks_max_age_ms;
 		if (give_up)
 			lf_metrics_inc(&m->webhook_given_up);
-		lf_log_limited(give_up ? LF_LOG_ERROR : LF_LOG_WARN, "webhook_failed",
-			       give_up ? "webhook_given_up" : "webhook_failed",
-			       "webhook=%s seq=%llu status=%d attempts=%u retry_in_ms=%lld", id,
-			       (unsigned long long)f->seq, status, f->attempts + 1,
-			       give_up ? -1LL : (long long)(next - now));
+		lf_log_limited(
+			give_up ? LF_LOG_ERROR : LF_LOG_WARN, "webhook_failed",
+			give_up ? "webhook_given_up" : "webhook_failed",
+			"webhook=%s seq=%llu status=%d error=%s attempts=%u retry_in_ms=%lld", id,
+			(unsigned long long)f->seq, status,
+			lf_log_quote(why[0] ? why : "not 2xx", q, sizeof q), f->attempts + 1,
+			give_up ? -1LL : (long long)(next - now));
 	}
 	/* not recorded (the database is away): the row stays pending and is
 	 * sent again - at least once */

@@ -21,8 +21,9 @@ struct lf_wh_client *lf_wh_client_new(struct event_base *base, const char *ca_fi
 void lf_wh_client_free(struct lf_wh_client *c);
 
 /* Called once per POST: status is the HTTP status, 0 when there was no
- * answer (connection refused, TLS failure, timeout). */
-typedef void (*lf_wh_done_fn)(int status, void *arg);
+ * answer (connection refused, TLS failure, timeout); why then says which
+ * ("timeout", "eof", "tls: <OpenSSL's reason>", ...), "" otherwise. */
+typedef void (*lf_wh_done_fn)(int status, const char *why, void *arg);
 /* POST body to url with the delivery's headers, within timeout_ms. False
  * when it could not even be started (done is then not called). */
 bool lf_wh_post(struct lf_wh_client *c, const char *url, const char *event_id,

@@ -15,7 +15,9 @@
  *   the delivery process is a child of the master named lf-webhooks,
  *   restarted when killed and after SIGHUP;
  *   with max_age = 1s (a reload) a delivery is given up, kept and counted,
- *   and the account's next event is delivered.
+ *   and the account's next event is delivered;
+ *   https: a receiver whose certificate chains to [webhooks] tls_ca (for
+ *   127.0.0.1) gets its delivery; one signed by another CA never does.
  */
 #include "config.h"
 
@@ -421,6 +423,92 @@ static void test_given_up(void)
 	CU_ASSERT_TRUE(reload_with(WH_CONF));
 }
 
+/* ---- https ---- */
+
+/* In fx.d.dir: a CA and a server certificate it signs for 127.0.0.1, and
+ * a second CA with a server certificate of its own that nothing trusts. */
+static bool make_certs(void)
+{
+	static const char *const steps[] = {
+		"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+		"-keyout ca.key -out ca.pem -days 2 -subj /CN=lf-test-ca",
+		"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+		"-keyout rogue.key -out rogue.pem -days 2 -subj /CN=lf-test-rogue-ca",
+		"openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+		"-keyout server.key -out server.csr -subj /CN=localhost",
+		"openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+		"-out server.pem -days 2 -extfile server.ext",
+		"openssl x509 -req -in server.csr -CA rogue.pem -CAkey rogue.key -CAcreateserial "
+		"-out rogue-server.pem -days 2 -extfile server.ext",
+	};
+	char ext[400];
+	snprintf(ext, sizeof ext, "%s/server.ext", fx.d.dir);
+	FILE *f = fopen(ext, "w");
+	if (f == NULL || fputs("subjectAltName=DNS:localhost,IP:127.0.0.1\n", f) < 0 ||
+	    fclose(f) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		char cmd[1200];
+		snprintf(cmd, sizeof cmd, "cd '%s' && %s >>openssl.log 2>&1", fx.d.dir, steps[i]);
+		int st = system(cmd);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			return false;
+	}
+	return true;
+}
+
+static void test_https(void)
+{
+	static struct rx good, rogue;
+	static char cert[300], key[300], rogue_cert[300], conf[600];
+	CU_ASSERT_TRUE_FATAL(make_certs());
+	snprintf(cert, sizeof cert, "%s/server.pem", fx.d.dir);
+	snprintf(key, sizeof key, "%s/server.key", fx.d.dir);
+	snprintf(rogue_cert, sizeof rogue_cert, "%s/rogue-server.pem", fx.d.dir);
+	good.cert = cert;
+	good.key = key;
+	rogue.cert = rogue_cert;
+	rogue.key = key;
+	CU_ASSERT_TRUE_FATAL(rx_start(&good));
+	CU_ASSERT_TRUE_FATAL(rx_start(&rogue));
+	snprintf(conf, sizeof conf, WH_CONF "tls_ca = %s/ca.pem\n", fx.d.dir);
+	CU_ASSERT_TRUE_FATAL(reload_with(conf));
+	char id1[40], id2[40], secret[100], args[300];
+	snprintf(args, sizeof args, "'https://127.0.0.1:%u/c' --events account.created", good.port);
+	CU_ASSERT_EQUAL_FATAL(wh_add(args, id1, secret, sizeof secret), 0);
+	snprintf(good.secret[2], sizeof good.secret[2], "%s", secret);
+	snprintf(args, sizeof args, "'https://127.0.0.1:%u/c' --events account.created",
+		 rogue.port);
+	CU_ASSERT_EQUAL_FATAL(wh_add(args, id2, secret, sizeof secret), 0);
+	usleep(1200 * 1000); /* picked up within a second */
+	char acct[37];
+	CU_ASSERT_EQUAL_FATAL(lf_h_account(fx.d.port, "wh-https", "USD", NULL, acct), 201);
+	static struct rx_hit h[RX_MAX];
+	int n = 0, ok = 0;
+	for (int64_t end = lf_h_now_ms() + 10000; lf_h_now_ms() < end && ok == 0; usleep(50000)) {
+		n = rx_hits(&good, 2, h, RX_MAX);
+		for (int i = 0; i < n; i++)
+			ok += strcmp(h[i].ev.object, acct) == 0 && h[i].status == 200 &&
+			      h[i].sig_ok;
+	}
+	CU_ASSERT_EQUAL(ok, 1); /* verified: chain to tls_ca, 127.0.0.1 in the certificate */
+	/* a certificate of a CA not trusted: the handshake fails, nothing sent */
+	for (int64_t end = lf_h_now_ms() + 5000;
+	     lf_h_now_ms() < end && __atomic_load_n(&rogue.tls_failed, __ATOMIC_RELAXED) < 2;
+	     usleep(50000))
+		;
+	CU_ASSERT(__atomic_load_n(&rogue.tls_failed, __ATOMIC_RELAXED) >= 2); /* retried */
+	CU_ASSERT_EQUAL(rx_hits(&rogue, 2, h, RX_MAX), 0);
+	char cmd[100];
+	snprintf(cmd, sizeof cmd, "webhook remove %s", id1);
+	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &fx.d, cmd), 0);
+	snprintf(cmd, sizeof cmd, "webhook remove %s", id2);
+	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &fx.d, cmd), 0);
+	CU_ASSERT_TRUE(reload_with(WH_CONF));
+	rx_stop(&good);
+	rx_stop(&rogue);
+}
+
 static int setup(void)
 {
 	snprintf(admin, sizeof admin, "%s", lf_h_admin_key);
@@ -458,6 +546,7 @@ static const struct lf_test webhook_tests[] = {
 	{"metrics: backlog and failures", test_metrics},
 	{"lf-webhooks: a child of the master, restarted", test_process},
 	{"given up after max_age, not holding the account back", test_given_up},
+	{"https: verified against tls_ca; an untrusted certificate refused", test_https},
 };
 
 static const struct lf_suite suites[] = {{"webhooks", LF_TESTS(webhook_tests)}};

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "harness.h"
 #include "test_webhooks.h"
 
@@ -40,16 +42,44 @@ static bool header(const char *head, const char *name, char *out, size_t len)
 	return false;
 }
 
+/* One connection, plain or TLS. */
+struct conn {
+	int fd;
+	SSL *ssl;
+};
+
+static ssize_t conn_read(struct conn *k, char *p, size_t n)
+{
+	return k->ssl ? SSL_read(k->ssl, p, (int)n) : read(k->fd, p, n);
+}
+
+static void conn_write(struct conn *k, const char *p, size_t n)
+{
+	if (k->ssl)
+		(void)SSL_write(k->ssl, p, (int)n);
+	else
+		(void)lf_h_send_all(k->fd, p, n);
+}
+
 static void serve(struct rx *rx, int c)
 {
 	struct timeval tv = {.tv_sec = 3};
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	struct conn k = {.fd = c};
+	if (rx->tls != NULL) {
+		k.ssl = SSL_new(rx->tls);
+		if (k.ssl == NULL || SSL_set_fd(k.ssl, c) != 1 || SSL_accept(k.ssl) != 1) {
+			__atomic_add_fetch(&rx->tls_failed, 1, __ATOMIC_RELAXED);
+			SSL_free(k.ssl);
+			return;
+		}
+	}
 	char *buf = malloc(REQ_MAX + 1);
 	size_t got = 0;
 	char *body = NULL;
 	long clen = -1;
 	while (buf != NULL && got < REQ_MAX) {
-		ssize_t r = read(c, buf + got, REQ_MAX - got);
+		ssize_t r = conn_read(&k, buf + got, REQ_MAX - got);
 		if (r <= 0)
 			break;
 		got += (size_t)r;
@@ -67,12 +97,13 @@ static void serve(struct rx *rx, int c)
 	}
 	if (body == NULL || clen < 0 || (long)(got - (size_t)(body - buf)) < clen) {
 		free(buf);
+		SSL_free(k.ssl);
 		return;
 	}
 	body[clen] = '\0';
 	*(body - 4) = '\0'; /* the header block alone */
 	struct rx_hit h = {.at_ms = lf_h_now_ms()};
-	h.path = strncmp(buf, "POST /b ", 8) == 0 ? 1 : 0;
+	h.path = strncmp(buf, "POST /b ", 8) == 0 ? 1 : strncmp(buf, "POST /c ", 8) == 0 ? 2 : 0;
 	char sig[200] = "", evid[64] = "", t[32] = "", want[200] = "";
 	header(buf, "LedgerFlow-Signature", sig, sizeof sig);
 	header(buf, "LedgerFlow-Event-Id", evid, sizeof evid);
@@ -104,7 +135,10 @@ static void serve(struct rx *rx, int c)
 	int n = snprintf(out, sizeof out,
 			 "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 			 h.status);
-	(void)lf_h_send_all(c, out, (size_t)n);
+	conn_write(&k, out, (size_t)n);
+	if (k.ssl)
+		SSL_shutdown(k.ssl);
+	SSL_free(k.ssl);
 	free(buf);
 }
 
@@ -127,6 +161,15 @@ static void *rx_main(void *arg)
 bool rx_start(struct rx *rx)
 {
 	pthread_mutex_init(&rx->mu, NULL);
+	if (rx->cert != NULL) {
+		SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+		if (ctx == NULL || SSL_CTX_use_certificate_chain_file(ctx, rx->cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, rx->key, SSL_FILETYPE_PEM) != 1) {
+			SSL_CTX_free(ctx);
+			return false;
+		}
+		rx->tls = ctx;
+	}
 	rx->fd = socket(AF_INET, SOCK_STREAM, 0);
 	int one = 1;
 	setsockopt(rx->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -144,6 +187,8 @@ void rx_stop(struct rx *rx)
 	__atomic_store_n(&rx->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(rx->thread, NULL);
 	close(rx->fd);
+	SSL_CTX_free(rx->tls);
+	rx->tls = NULL;
 }
 
 int rx_hits(struct rx *rx, int path, struct rx_hit *out, int max)
