@@ -81,6 +81,8 @@ struct lf_config {
 	/* [idempotency] */
 	int64_t idempotency_retention_ms;
 	int64_t idempotency_reap_interval_ms;
+	int64_t payments_hold_timeout_ms;    /* a hold's life unless the request says */
+	int64_t payments_expire_interval_ms; /* how often holds past their time expire */
 	/* [auth] */
 	bool auth_enabled;
 	bool auth_ops_public; /* /healthz /readyz /metrics without a key */

@@ -13,7 +13,10 @@ LF_PACKAGES=(autoconf automake libtool pkg-config make gcc
 	libevent-dev libmariadb-dev libhiredis-dev libmsgpack-dev libjemalloc-dev
 	libcunit1-dev libjson-c-dev libinih-dev libssl-dev libsystemd-dev
 	mariadb-server mariadb-client redis-server openssl curl procps iproute2
-	systemd man-db)
+	systemd man-db
+	logrotate prometheus)
+# logrotate and prometheus (for promtool, about 50 s and 100 MB to install)
+# are for the operator's kit tests (tests/ops/); without them they skip.
 
 lf_log() { printf '[services] %s\n' "$*" >&2; }
 

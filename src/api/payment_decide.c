@@ -93,13 +93,22 @@ bool lf_pay_transfer_build(struct lf_pay *p, struct lf_pay_transfer *call)
 	t->created_ms = lf_time_now_ms();
 	t->expires_ms = t->created_ms + p->retention_ms;
 
+	t->metadata = p->metadata;
+	if (p->hold)
+		t->hold_expires_ms = t->created_ms + p->hold_timeout_ms;
+	/* metadata is p's, only lent to the renderer */
 	struct lf_payment pay = {.id = t->payment_id,
 				 .from = p->from,
 				 .to = p->to,
 				 .amount = p->minor,
 				 .has_reference = p->has_reference,
-				 .completed = true,
-				 .created_ms = t->created_ms};
+				 .status = p->hold ? LF_PAYMENT_PENDING : LF_PAYMENT_COMPLETED,
+				 .is_hold = p->hold,
+				 .expires_ms = t->hold_expires_ms,
+				 .has_captured = !p->hold,
+				 .captured = p->minor,
+				 .created_ms = t->created_ms,
+				 .metadata = p->metadata};
 	memcpy(pay.currency, p->cur[0], 4);
 	if (p->has_reference)
 		snprintf(pay.reference, sizeof pay.reference, "%s", p->reference);
@@ -111,7 +120,9 @@ bool lf_pay_transfer_build(struct lf_pay *p, struct lf_pay_transfer *call)
 	if (!lf_render_payment_body(&call->completed, &pay) ||
 	    !lf_render_declined_body(&call->declined, &t->payment_id))
 		return false;
-	pay.completed = false;
+	/* the payment as GET shows it once declined: its event's data */
+	pay.status = LF_PAYMENT_DECLINED;
+	pay.has_captured = false;
 	if (!lf_render_payment_body(&call->declined_event, &pay))
 		return false;
 	t->event_declined = call->declined_event.data;
@@ -153,13 +164,22 @@ static bool replay_payment(struct lf_store_conn *c, struct lf_pay *p, struct lf_
 	lf_uuid_format(&id, idtext);
 	snprintf(location, sizeof location, "/api/payments/%s", idtext);
 	struct lf_body body;
-	bool ok = pay.completed ? lf_render_payment_body(&body, &pay)
-				: lf_render_declined_body(&body, &id);
+	/* as it was answered the first time: a hold PENDING, a payment
+	 * COMPLETED, neither refunded yet */
+	bool made = pay.status != LF_PAYMENT_DECLINED;
+	if (made) {
+		pay.status = pay.is_hold ? LF_PAYMENT_PENDING : LF_PAYMENT_COMPLETED;
+		pay.has_captured = !pay.is_hold;
+		pay.captured = pay.amount;
+		pay.refunded = 0;
+	}
+	bool ok = made ? lf_render_payment_body(&body, &pay) : lf_render_declined_body(&body, &id);
+	lf_payment_clear(&pay);
 	if (!ok) {
 		lf_decision_internal(&p->d);
 		return true;
 	}
-	lf_decision_replay(&p->d, pay.completed ? 201 : 422, &body, pay.completed ? location : NULL,
+	lf_decision_replay(&p->d, made ? 201 : 422, &body, made ? location : NULL,
 			   stored->fingerprint, p->fp);
 	return true;
 }
@@ -264,7 +284,8 @@ static bool decide(struct lf_store_conn *c, struct lf_pay *p)
 
 bool lf_pay_needs_transfer(const struct lf_pay *p)
 {
-	return p->state == PAY_DECIDE && p->found[0] && p->found[1] &&
+	/* a hold is decided on the single path (lf_transfer), never batched */
+	return p->state == PAY_DECIDE && !p->hold && p->found[0] && p->found[1] &&
 	       memcmp(p->from.b, p->to.b, 16) != 0 && !currency_differs(p);
 }
 

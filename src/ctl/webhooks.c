@@ -1,6 +1,6 @@
 /*
  * ctl/webhooks.c - `ledgerflowctl webhook add | list | remove` (lf_admin.h):
- * the endpoints the delivery process POSTs events to (007_events.sql). A
+ * the endpoints the delivery process POSTs events to (008_events.sql). A
  * signing secret is generated here, printed once alone on the last line,
  * and stored only sealed under a key derived from the pepper
  * (lf_webhook_secret_seal; doc/security.md). Runs as the admin user: the

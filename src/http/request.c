@@ -321,6 +321,8 @@ static const struct {
 	{"same_account", "Sender and receiver are the same account"},
 	{"currency_mismatch", "Currency mismatch"},
 	{"insufficient_funds", "Insufficient funds"},
+	{"payment_not_pending", "Payment is not a pending hold"},
+	{"refund_exceeds_payment", "Refund exceeds the payment"},
 	{"amount_too_large", "Amount too large for the ledger"},
 	{"unsupported_media_type", "Unsupported media type"},
 	{"payload_too_large", "Payload too large"},

@@ -4,7 +4,9 @@
  * the pid file, load the server's secrets (the pepper, created when
  * missing, and what is derived from it), check the database's currencies
  * table against the built-in one, map the shared zone, and hand over to
- * the master loop.
+ * the master loop. Started by an old master's SIGUSR2 (lf_upgrade.h), it
+ * takes the listening sockets and the zone it inherited instead, and stays
+ * attached to the old master (no detaching).
  */
 #include "config.h"
 
@@ -28,6 +30,7 @@
 #include "lf_master.h"
 #include "lf_redis.h"
 #include "lf_store.h"
+#include "lf_upgrade.h"
 #include "lf_worker.h"
 #include "lf_zone.h"
 
@@ -134,8 +137,17 @@ static bool daemonize(void)
 	return true;
 }
 
+/* [server] listen or metrics_listen: the socket an old master handed over
+ * (lf_upgrade.h) when one is bound there, else a new one. */
+static int listen_socket(const char *host, unsigned port, int backlog)
+{
+	int fd = lf_upgrade_take_socket(host, port, backlog);
+	return fd >= 0 ? fd : lf_listen_open(host, port, backlog, stderr);
+}
+
 int main(int argc, char **argv)
 {
+	lf_upgrade_init(argv);
 	struct lf_daemon_args args;
 	if (!lf_args_parse_daemon(argc, argv, LF_DEFAULT_CONFIG, &args, stderr)) {
 		usage(stderr);
@@ -177,7 +189,7 @@ int main(int argc, char **argv)
 	static struct lf_secrets secrets;
 	if (!secrets_load(cfg, &secrets) || !currencies_check(cfg))
 		goto fail;
-	listen_fd = lf_listen_open(cfg->listen_host, cfg->listen_port, cfg->backlog, stderr);
+	listen_fd = listen_socket(cfg->listen_host, cfg->listen_port, cfg->backlog);
 	if (listen_fd < 0)
 		goto fail;
 	/* [server] metrics_listen: /metrics on an address of its own */
@@ -189,11 +201,13 @@ int main(int argc, char **argv)
 				 "reason=\"server.metrics_listen is not host:port\"");
 			goto fail;
 		}
-		ops_fd = lf_listen_open(host, port, 64, stderr);
+		ops_fd = listen_socket(host, port, 64);
 		if (ops_fd < 0)
 			goto fail;
 	}
-	if (!args.foreground && !daemonize()) {
+	lf_upgrade_close_unused();
+	/* a new binary stays the old master's child: it watches us start */
+	if (!args.foreground && !lf_upgrade_inherited() && !daemonize()) {
 		lf_error("start_failed", "reason=\"cannot detach\" errno=%d", errno);
 		goto fail;
 	}
@@ -203,7 +217,9 @@ int main(int argc, char **argv)
 			 lf_log_quote(cfg->pid_file, q, sizeof q));
 		goto fail;
 	}
-	struct lf_zone *zone = lf_zone_create(cfg->cache_size);
+	struct lf_zone *zone = lf_upgrade_take_zone(cfg->cache_size);
+	if (zone == NULL)
+		zone = lf_zone_create(cfg->cache_size);
 	if (zone == NULL) {
 		lf_error("start_failed", "reason=\"cannot map the shared zone\" size=%zu",
 			 cfg->cache_size);
@@ -213,7 +229,8 @@ int main(int argc, char **argv)
 	char *pid_file = strdup(cfg->pid_file);
 	int rc = lf_master_run(&cfg, args.config_path, listen_fd, ops_fd, zone, &secrets);
 	lf_auth_secrets_clear(&secrets);
-	lf_pidfile_remove(pid_file);
+	lf_upgrade_exit();
+	lf_pidfile_remove(lf_upgrade_pid_path(pid_file));
 	free(pid_file);
 	lf_config_clear(cfg);
 	free(cfg);

@@ -1,6 +1,6 @@
 /*
  * store/events.c - the events of the transactional outbox (lf_store.h,
- * 007_events.sql): numbering the committed ones in commit order
+ * 008_events.sql): numbering the committed ones in commit order
  * (lf_events_sequence) and reading them by that order, scoped to the
  * asking client like every read. The events themselves are written by the
  * procedures that make the changes, never from here.

@@ -1,6 +1,6 @@
 /*
  * store/webhooks.c - the delivery process's side of the database
- * (lf_store.h, 007_events.sql): the webhooks to deliver to, queueing each
+ * (lf_store.h, 008_events.sql): the webhooks to deliver to, queueing each
  * one's new events (lf_webhook_enqueue), reading its oldest pending
  * deliveries with their events, recording an attempt (lf_webhook_result),
  * the backlog for /metrics, and the named lock that makes one process the

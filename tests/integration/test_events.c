@@ -5,7 +5,8 @@
  *   payment.completed, payment.declined; a 422 decided before the
  *   transaction (account_not_found) has none; an event's data is byte for
  *   byte the object's GET (the payment), GET /api/events/{id} the same
- *   event;
+ *   event; holds and refunds: payment.pending, payment.captured,
+ *   payment.voided and refund.completed carry the bodies those answered;
  *   isolation: a client sees only its own events (another's is 404
  *   event_not_found), admin sees all; no events:read scope is 403;
  *   paging: limit and after checked (400), pages of 1 give the same list,
@@ -119,6 +120,81 @@ static void test_each_change(void)
 	CU_ASSERT_EQUAL(get("/api/events/not-a-uuid", &r), 400);
 	lf_h_resp_free(&r);
 	lf_h_auth_use(admin);
+}
+
+/* POST path with an Idempotency-Key and a body: its status; the body's
+ * "id" into id (may be NULL), the whole body into keep (may be NULL). */
+static int post(const char *path, const char *body, char id[37], char *keep, size_t klen)
+{
+	static int seq;
+	char headers[128];
+	snprintf(headers, sizeof headers, "Idempotency-Key: evh-%ld-%d\r\n", (long)getpid(),
+		 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	struct lf_h_resp r;
+	int st = lf_h_http(fx.d.port, "POST", path, headers, body, &r) == 0 ? r.status : -1;
+	if (id != NULL && !(st >= 200 && st < 300 && lf_h_json_str(r.body, "id", id, 37)))
+		id[0] = '\0';
+	if (keep != NULL)
+		snprintf(keep, klen, "%s", st > 0 && r.body ? r.body : "");
+	lf_h_resp_free(&r);
+	return st;
+}
+
+/* The data of the one event of type for object, as text; false if none. */
+static bool event_data(const char *type, const char *object, char *out, size_t len)
+{
+	static struct ev evs[MAX_EVENTS];
+	int n = all_events(evs, MAX_EVENTS);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(evs[i].type, type) != 0 || strcmp(evs[i].object, object) != 0)
+			continue;
+		char path[100];
+		struct lf_h_resp r;
+		snprintf(path, sizeof path, "/api/events/%s", evs[i].id);
+		bool ok = get(path, &r) == 200 && strstr(r.body, "\"data\":") != NULL;
+		if (ok) {
+			const char *d = strstr(r.body, "\"data\":") + 7;
+			snprintf(out, len, "%.*s", (int)(strlen(d) - 1),
+				 d); /* without the event's } */
+		}
+		lf_h_resp_free(&r);
+		return ok;
+	}
+	return false;
+}
+
+/* Holds and refunds: payment.pending (the 201 body), payment.captured and
+ * payment.voided (the 200 body: the payment in its new state),
+ * refund.completed (the refund's 201 body). */
+static void test_holds_and_refunds(void)
+{
+	static char body[4096], data[4096];
+	char from[37], to[37], hold[37], hold2[37], refund[37], req[300];
+	lf_h_auth_use(admin);
+	CU_ASSERT_EQUAL_FATAL(lf_h_account(fx.d.port, "ev-h1", "USD", "50.00", from), 201);
+	CU_ASSERT_EQUAL_FATAL(lf_h_account(fx.d.port, "ev-h2", "USD", NULL, to), 201);
+	snprintf(req, sizeof req,
+		 "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":\"10.00\","
+		 "\"capture\":false}",
+		 from, to);
+	CU_ASSERT_EQUAL_FATAL(post("/api/payments", req, hold, body, sizeof body), 201);
+	CU_ASSERT_TRUE(event_data("payment.pending", hold, data, sizeof data));
+	CU_ASSERT_STRING_EQUAL(data, body);
+	char path[120];
+	snprintf(path, sizeof path, "/api/payments/%s/capture", hold);
+	CU_ASSERT_EQUAL_FATAL(post(path, "{\"amount\":\"6.00\"}", NULL, body, sizeof body), 200);
+	CU_ASSERT_TRUE(event_data("payment.captured", hold, data, sizeof data));
+	CU_ASSERT_STRING_EQUAL(data, body);
+	CU_ASSERT_PTR_NOT_NULL(strstr(data, "\"status\":\"COMPLETED\""));
+	CU_ASSERT_EQUAL_FATAL(post("/api/payments", req, hold2, NULL, 0), 201);
+	snprintf(path, sizeof path, "/api/payments/%s/void", hold2);
+	CU_ASSERT_EQUAL_FATAL(post(path, "{}", NULL, body, sizeof body), 200);
+	CU_ASSERT_TRUE(event_data("payment.voided", hold2, data, sizeof data));
+	CU_ASSERT_STRING_EQUAL(data, body);
+	snprintf(path, sizeof path, "/api/payments/%s/refunds", hold);
+	CU_ASSERT_EQUAL_FATAL(post(path, "{\"amount\":\"2.00\"}", refund, body, sizeof body), 201);
+	CU_ASSERT_TRUE(event_data("refund.completed", refund, data, sizeof data));
+	CU_ASSERT_STRING_EQUAL(data, body);
 }
 
 static void test_isolation(void)
@@ -419,6 +495,7 @@ static int setup(void)
 
 static const struct lf_test event_tests[] = {
 	{"an event for each change, data as its GET", test_each_change},
+	{"holds and refunds: pending, captured, voided, refund.completed", test_holds_and_refunds},
 	{"a client sees only its own events; scope", test_isolation},
 	{"paging with nextCursor; bad parameters", test_paging},
 	{"commit order: a poller under concurrent writers", test_commit_order},

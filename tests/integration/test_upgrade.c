@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "chain_check.h"
@@ -84,7 +83,39 @@ static bool old_open(int i, int64_t initial)
 	return raw_exec(dbname, q);
 }
 
-/* A payment through today's procedures (the store). */
+/* A payment through the old lf_transfer: 17 parameters (no hold, no
+ * metadata), so a raw CALL; its result read back from the payment row. */
+static int old_pay(int from, int to, int64_t amount, int n)
+{
+	lf_uuid pid, dr, cr;
+	lf_uuid_v7(&pid);
+	lf_uuid_v7(&dr);
+	lf_uuid_v7(&cr);
+	char hex[5][33];
+	const lf_uuid *u[5] = {&pid, &dr, &cr, &ids[from], &ids[to]};
+	for (int j = 0; j < 5; j++)
+		for (int k = 0; k < 16; k++)
+			snprintf(hex[j] + 2 * k, 3, "%02x", u[j]->b[k]);
+	/* a chain over many distinct times */
+	long long at = (long long)(T0 + n) * 1000;
+	char q[1200];
+	snprintf(q, sizeof q,
+		 "CALL lf_transfer(%d, 'up-%d', REPEAT('f', 32), UNHEX('%s'), UNHEX('%s'),"
+		 " UNHEX('%s'), UNHEX('%s'), UNHEX('%s'), %lld, '%s', NULL,"
+		 " TIMESTAMPADD(MICROSECOND, %lld, '1970-01-01 00:00:00'),"
+		 " TIMESTAMPADD(MICROSECOND, %lld, '1970-01-02 00:00:00'), '{}', '{}',"
+		 " '/api/payments/x', 1)",
+		 CLIENT, n, hex[0], hex[1], hex[2], hex[3], hex[4], (long long)amount, cur_of(from),
+		 at, at);
+	if (!raw_exec(dbname, q))
+		return -1;
+	char s[120];
+	snprintf(s, sizeof s, "SELECT status + 0 FROM payments WHERE idempotency_key = 'up-%d'", n);
+	long long st = raw_int(s); /* ENUM('COMPLETED','DECLINED'): 1 or 2 */
+	return st == 1 ? LF_TRANSFER_COMPLETED : st == 2 ? LF_TRANSFER_DECLINED : -1;
+}
+
+/* A payment through the current procedures (after the migration). */
 static int pay(int from, int to, int64_t amount, int n)
 {
 	char key[64];
@@ -97,47 +128,6 @@ static int pay(int from, int to, int64_t amount, int n)
 	lf_rc rc = lf_store_transfer(conn(), &x.r, &res, &st);
 	lf_stored_clear(&st);
 	return rc == LF_OK ? (int)res : -1;
-}
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	for (size_t k = 0; k < n; k++)
-		snprintf(out + 2 * k, 3, "%02x", b[k]);
-}
-
-/* A payment through the old lf_transfer (17 parameters, no event): the
- * store calls today's, so the CALL is written out here. */
-static int old_pay(int from, int to, int64_t amount, int n)
-{
-	char key[64];
-	snprintf(key, sizeof key, "up-%d", n);
-	struct xfer x;
-	xfer_init(&x, key, &ids[from], &ids[to], amount, cur_of(from), NULL);
-	int64_t at = T0 + n; /* a chain over many distinct times */
-	time_t secs = (time_t)(at / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	char when[96], fp[65], pid[33], dr[33], cr[33], f[33], t[33], q[2048];
-	snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(at % 1000));
-	hex(x.r.fingerprint, LF_FINGERPRINT_LEN, fp);
-	hex(x.r.payment_id.b, 16, pid);
-	hex(x.r.debit_entry_id.b, 16, dr);
-	hex(x.r.credit_entry_id.b, 16, cr);
-	hex(x.r.from.b, 16, f);
-	hex(x.r.to.b, 16, t);
-	snprintf(q, sizeof q,
-		 "CALL lf_transfer(%llu, '%s', UNHEX('%s'), UNHEX('%s'), UNHEX('%s'), UNHEX('%s'),"
-		 " UNHEX('%s'), UNHEX('%s'), %lld, '%s', NULL, '%s', '%s' + INTERVAL 1 DAY,"
-		 " '%s', '%s', '%s', 0)",
-		 (unsigned long long)x.r.client_id, key, fp, pid, dr, cr, f, t, (long long)amount,
-		 cur_of(from), when, when, x.body_ok, x.body_no, x.loc);
-	if (!raw_exec(dbname, q))
-		return -1;
-	snprintf(q, sizeof q,
-		 "SELECT IF(status = 'COMPLETED', %d, %d) FROM payments WHERE id = UNHEX('%s')",
-		 LF_TRANSFER_COMPLETED, LF_TRANSFER_DECLINED, pid);
-	return (int)raw_int(q);
 }
 
 /* The database as the previous version left it. */

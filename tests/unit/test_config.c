@@ -166,6 +166,8 @@ static const struct kcase cases[] = {
 	{"cache.size", "1G", V_SIZE, O(cache_size), NULL, 1073741824},
 	{"idempotency.retention", "2s", V_MS, O(idempotency_retention_ms), NULL, 2000},
 	{"idempotency.reap_interval", "1h", V_MS, O(idempotency_reap_interval_ms), NULL, 3600000},
+	{"payments.hold_timeout", "2d", V_MS, O(payments_hold_timeout_ms), NULL, 172800000},
+	{"payments.expire_interval", "250ms", V_MS, O(payments_expire_interval_ms), NULL, 250},
 	{"auth.enabled", "no", V_BOOL, O(auth_enabled), NULL, 0},
 	{"auth.ops_public", "false", V_BOOL, O(auth_ops_public), NULL, 0},
 	{"auth.pepper_file", "/tmp/lf-pepper", V_STR, O(auth_pepper_file), "/tmp/lf-pepper", 0},
@@ -368,6 +370,8 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(cfg.cache_size, 64 * 1024 * 1024);
 	CU_ASSERT_EQUAL(cfg.idempotency_retention_ms, 24 * 3600 * 1000LL);
 	CU_ASSERT_EQUAL(cfg.idempotency_reap_interval_ms, 60000);
+	CU_ASSERT_EQUAL(cfg.payments_hold_timeout_ms, 7 * 24 * 3600 * 1000LL);
+	CU_ASSERT_EQUAL(cfg.payments_expire_interval_ms, 5000);
 	CU_ASSERT_TRUE(cfg.auth_enabled); /* on by default (the v2 contract) */
 	CU_ASSERT_TRUE(cfg.auth_ops_public);
 	CU_ASSERT_EQUAL(cfg.ratelimit_rate, 1000);
@@ -447,6 +451,7 @@ static const struct bad bads[] = {
 	{"mysql.lock_wait_timeout", "1500ms", "whole number of seconds"},
 	{"mysql.lock_wait_timeout", "500ms", "out of range (1s..1h)"},
 	{"idempotency.retention", "500ms", "out of range (1s.."},
+	{"payments.hold_timeout", "31d", "out of range (1s.."},
 	{"redis.timeout", "2m", "out of range"},
 	/* bool */
 	{"server.access_log", "maybe", "not a boolean"},

@@ -133,6 +133,7 @@ static void test_parse_duration(void)
 		{"106751991167d", true, 106751991167LL * 86400000},
 		{"106751991168d", false, 0},
 		{"1dd", false, 0},
+		{"1w", false, 0},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int64_t v = 12345;

@@ -1,4 +1,4 @@
--- 007_events.sql - the transactional outbox and the webhooks
+-- 008_events.sql - the transactional outbox and the webhooks
 -- (doc/design.md, "Events and webhooks"; doc/database.md, "Events").
 --
 -- * events: one row per committed state change, written by the procedure
