@@ -4,7 +4,7 @@
  * DATA LOCAL INFILE, every row in primary-key order and every hash chain
  * correct (lf_ledger_hash), so that a clean `ledgerflowctl reconcile`
  * passes over it:
- *   gen_ledger DIR ACCOUNTS ENTRIES INCREMENT
+ *   gen_ledger [-b] DIR ACCOUNTS ENTRIES INCREMENT
  * writes DIR/accounts.tsv (ACCOUNTS USD accounts), DIR/entries.tsv (each
  * account's opening transfer from the USD issuance account, then its
  * payments), DIR/payments.tsv (payments between random accounts until the ledger holds
@@ -12,6 +12,9 @@
  * state), and the INCREMENT more entries of later payments in
  * DIR/inc_payments.tsv, DIR/inc_entries.tsv and DIR/inc_accounts.tsv (the
  * accounts' state after them). Deterministic (a fixed xorshift seed).
+ * With -b, account i has the id run.sh gives benchmark account i
+ * (b0000000-0000-4000-8000-<i as 12 decimal digits>), so the wrk scripts
+ * and raw_db can pay between the loaded accounts (run.sh's scale scenario).
  */
 #include "config.h"
 
@@ -31,6 +34,7 @@ struct acct {
 };
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static bool bench_ids; /* -b: run.sh's account ids */
 static uint64_t next(void)
 {
 	rng ^= rng << 13;
@@ -49,6 +53,14 @@ static void acct_id(uint32_t i, lf_uuid *u)
 		return;
 	}
 	memset(u->b, 0, 16);
+	if (bench_ids) { /* b0000000-0000-4000-8000-<i, 12 decimal digits> */
+		u->b[0] = 0xb0;
+		u->b[6] = 0x40;
+		u->b[8] = 0x80;
+		for (int k = 0; k < 6; k++, i /= 100)
+			u->b[15 - k] = (uint8_t)((i % 100 / 10) << 4 | i % 10);
+		return;
+	}
 	u->b[0] = 0x01;
 	u->b[6] = 0x70;
 	u->b[8] = 0x80;
@@ -247,8 +259,13 @@ static void write_accounts(const char *path, const struct acct *as, uint32_t na)
 
 int main(int argc, char **argv)
 {
+	if (argc == 6 && strcmp(argv[1], "-b") == 0) {
+		bench_ids = true;
+		argc--;
+		argv++;
+	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: gen_ledger DIR ACCOUNTS ENTRIES INCREMENT\n");
+		fprintf(stderr, "usage: gen_ledger [-b] DIR ACCOUNTS ENTRIES INCREMENT\n");
 		return 2;
 	}
 	const char *dir = argv[1];

@@ -11,9 +11,12 @@
  * retried like the server does (5 times). No HTTP, no JSON parsing, no
  * Redis, no shared memory.
  *
- *   raw_db HOST PORT USER PASSWORD DATABASE THREADS SECONDS ACCOUNTS TAG
+ *   raw_db HOST PORT USER PASSWORD DATABASE THREADS SECONDS ACCOUNTS TAG [FROM]
  *
  * Account i (1..ACCOUNTS) has the id b0000000-0000-4000-8000-<i, 12 digits>.
+ * With FROM (an account number, possibly outside 1..ACCOUNTS), every
+ * payment is from that one account to a random other of the ACCOUNTS: the
+ * hot-sender baseline, where every transaction waits for the sender's row.
  * Prints one line "RAWDB key=value ..." (requests = payments decided,
  * latencies in microseconds) and exits 0, or 1 when a thread could not
  * connect or a call failed.
@@ -53,6 +56,7 @@ struct raw_thread {
 
 static struct lf_db_params raw_db;
 static unsigned raw_accounts;
+static unsigned raw_from; /* 0: a random sender per payment */
 static const char *raw_tag;
 static int64_t raw_seconds;
 static pthread_barrier_t raw_start;
@@ -94,10 +98,18 @@ static void raw_report_error(struct raw_thread *t, struct lf_store_conn *c, cons
  * connection is no longer usable. */
 static bool raw_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
 {
-	unsigned a = 1 + (unsigned)(raw_rand(&t->rng) % raw_accounts);
-	unsigned b = 1 + (unsigned)(raw_rand(&t->rng) % (raw_accounts - 1));
-	if (b >= a)
-		b++;
+	unsigned a, b;
+	if (raw_from != 0) {
+		a = raw_from;
+		do
+			b = 1 + (unsigned)(raw_rand(&t->rng) % raw_accounts);
+		while (b == a);
+	} else {
+		a = 1 + (unsigned)(raw_rand(&t->rng) % raw_accounts);
+		b = 1 + (unsigned)(raw_rand(&t->rng) % (raw_accounts - 1));
+		if (b >= a)
+			b++;
+	}
 	char key[96];
 	int key_len = snprintf(key, sizeof key, "raw-%s-%u-%" PRIu64, raw_tag, t->index, n);
 
@@ -232,16 +244,18 @@ static bool raw_uint(const char *s, unsigned long lo, unsigned long hi, unsigned
 
 int main(int argc, char **argv)
 {
-	unsigned long port, threads, seconds, accounts;
-	if (argc != 10 || !raw_uint(argv[2], 1, 65535, &port) ||
+	unsigned long port, threads, seconds, accounts, from = 0;
+	if ((argc != 10 && argc != 11) || !raw_uint(argv[2], 1, 65535, &port) ||
 	    !raw_uint(argv[6], 1, RAW_MAX_THREADS, &threads) ||
-	    !raw_uint(argv[7], 1, 3600, &seconds) || !raw_uint(argv[8], 2, 999999999, &accounts)) {
+	    !raw_uint(argv[7], 1, 3600, &seconds) || !raw_uint(argv[8], 2, 999999999, &accounts) ||
+	    (argc == 11 && !raw_uint(argv[10], 1, 999999999, &from))) {
 		fprintf(stderr,
 			"usage: %s HOST PORT USER PASSWORD DATABASE THREADS(1..%d) SECONDS "
-			"ACCOUNTS(>=2) TAG\n",
+			"ACCOUNTS(>=2) TAG [FROM]\n",
 			argv[0], RAW_MAX_THREADS);
 		return 2;
 	}
+	raw_from = (unsigned)from;
 	raw_db.host = argv[1];
 	raw_db.port = (unsigned)port;
 	raw_db.user = argv[3];
@@ -302,14 +316,14 @@ int main(int argc, char **argv)
 	uint64_t decided = completed + declined;
 	/* integer rate with two decimals: decided * 100e6 / elapsed_us */
 	uint64_t rate_x100 = elapsed_us ? decided * 100000000u / elapsed_us : 0;
-	printf("RAWDB threads=%lu requests=%" PRIu64 " duration_us=%" PRIu64 " seconds=%" PRIu64
-	       ".%03" PRIu64 " completed=%" PRIu64 " declined=%" PRIu64 " replayed=%" PRIu64
-	       " other=%" PRIu64 " retries=%" PRIu64 " errors=%" PRIu64 " tps=%" PRIu64
-	       ".%02" PRIu64 " p50_us=%" PRIu64 " p90_us=%" PRIu64 " p99_us=%" PRIu64
-	       " max_us=%" PRIu64 "\n",
-	       threads, decided, elapsed_us, elapsed_us / 1000000u, elapsed_us / 1000u % 1000u,
-	       completed, declined, replayed, other, retries, errors, rate_x100 / 100u,
-	       rate_x100 % 100u, raw_percentile(hist, calls, 50, max_us),
+	printf("RAWDB threads=%lu from=%lu requests=%" PRIu64 " duration_us=%" PRIu64
+	       " seconds=%" PRIu64 ".%03" PRIu64 " completed=%" PRIu64 " declined=%" PRIu64
+	       " replayed=%" PRIu64 " other=%" PRIu64 " retries=%" PRIu64 " errors=%" PRIu64
+	       " tps=%" PRIu64 ".%02" PRIu64 " p50_us=%" PRIu64 " p90_us=%" PRIu64
+	       " p99_us=%" PRIu64 " max_us=%" PRIu64 "\n",
+	       threads, from, decided, elapsed_us, elapsed_us / 1000000u,
+	       elapsed_us / 1000u % 1000u, completed, declined, replayed, other, retries, errors,
+	       rate_x100 / 100u, rate_x100 % 100u, raw_percentile(hist, calls, 50, max_us),
 	       raw_percentile(hist, calls, 90, max_us), raw_percentile(hist, calls, 99, max_us),
 	       max_us);
 	free(hist);

@@ -1,34 +1,56 @@
 #!/usr/bin/env bash
 # contrib/bench/run.sh - LedgerFlow's benchmark in one command. Installs
-# what it needs (wrk too), starts a private MariaDB and Redis on free
-# loopback ports in a temporary state directory, builds a release-style
-# ledgerflowd (-O2, jemalloc, no sanitizers) in build/bench, creates the
-# benchmark accounts, and measures each figure next to its baseline in the
-# same run, so that the RATIOS mean something on a small shared machine:
-#   a. bare evhttp GET /healthz (contrib/bench/bare_evhttp.c)   HTTP reference
-#   b. ledgerflowd GET /healthz                                  / a
-#   c. raw CALL lf_transfer, 16 connections (raw_db.c)           DB reference
-#   d. ledgerflowd POST /api/payments, unique keys               / c
-#   e. ledgerflowd POST /api/payments replays (shared-memory tier)
-#   f. ledgerflowd GET /api/accounts/{id}
-#   g. RSS of the master and each lf-worker
-# The steps run in ROUNDS short rounds (a b c d e f, a b c d e f, ...), so a
-# baseline and its subject are always measured seconds apart and a burst of
-# load from elsewhere hits both; a ratio is the median of the per-round
-# ratios. Then `ledgerflowctl reconcile` (must exit 0) and a markdown summary
-# on stdout and in build/bench/results.md. Everything is stopped on exit.
+# what it needs (wrk, gnuplot too), starts a private MariaDB and Redis on
+# free loopback ports in a temporary state directory, builds a
+# release-style ledgerflowd (-O2, jemalloc, no sanitizers) in build/bench,
+# creates the benchmark accounts and bulk-loads the scale ledger, and
+# measures each figure next to its baseline in the same run, so that the
+# RATIOS mean something on a small shared machine:
+#   a   bare evhttp GET /healthz (bare_evhttp.c)                HTTP reference
+#   b   ledgerflowd GET /healthz                                 / a
+#   c   raw CALL lf_transfer (raw_db.c), uniform: the best of
+#       c16 c32 c64 (16, 32, 64 connections)                     DB reference
+#   d   POST /api/payments, uniform over ACCOUNTS accounts       / c  (>= 1.5)
+#   e   POST /api/payments replays (shared-memory tier)          / a  (>= 0.8)
+#   f   GET /api/accounts/{id}                                   / b  (>= 0.5)
+#   h   raw CALL lf_transfer, hot: every payment from one
+#       sender, the best of h16 h32 h64                          hot DB reference
+#   i   POST /api/payments, hot sender, 64 connections           / h  (>= 2.5)
+#   j   the same at 200 connections: p99 < 100 ms, no non-2xx   / h
+#   s   POST /api/payments, uniform over the scale ledger
+#       (SCALE_ACCOUNTS accounts, SCALE_ENTRIES entries)         / d  (>= 0.8)
+#   m   POST /api/payments at 256 connections, then the peak RSS
+#       (VmHWM) of each lf-worker (< 32 MiB)
+# The steps run in ROUNDS short rounds (a b c.. s, a b c.. s, ...), so a
+# baseline and its subject are always measured seconds apart; a ratio is
+# the median of the per-round ratios. After the money scenarios: the batch
+# size histograms of /metrics, then `ledgerflowctl reconcile --full` of both
+# databases (must exit 0). Results: a markdown summary on stdout and in
+# build/bench/results.md, build/bench/results.csv, build/bench/results.svg.
+# Any error (a non-2xx answer, a raw_db failure, a payment declined, reconcile
+# not 0) makes the exit status 1, after the results are written.
 #   contrib/bench/run.sh [--quick]
-# Full: 5 rounds of 2 s per step (10 s a step); --quick: 3 rounds of 1 s;
-# both after a 1 s warm-up round that is not counted.
+# Full: 5 rounds of 2 s per step, the scale ledger 1,000,000 accounts and
+# 10,000,000 entries, after a 1 s warm-up round that is not counted;
+# --quick: 2 rounds of 1 s, no warm-up, 20,000 accounts and 200,000 entries
+# (for CI: that the harness works and the books hold, not how fast).
 # Environment: LF_BENCH_ROUNDS, LF_BENCH_DURATION (s per run),
-# LF_BENCH_ACCOUNTS (1000), LF_BENCH_CONNECTIONS (64), LF_BENCH_RAW_THREADS
-# (16), LF_BENCH_ACCESS_LOG (off).
+# LF_BENCH_ACCOUNTS (1000), LF_BENCH_CONNECTIONS (64), LF_BENCH_HOT_CONNECTIONS
+# (200), LF_BENCH_RSS_CONNECTIONS (256), LF_BENCH_SCALE_ACCOUNTS,
+# LF_BENCH_SCALE_ENTRIES, LF_BENCH_BATCH_MAX and LF_BENCH_BATCH_WINDOW_US
+# ([mysql] batch_max / batch_window_us; default: the server's defaults),
+# LF_BENCH_POOL_SIZE (8), LF_BENCH_BUFFER_POOL (4G), LF_BENCH_ACCESS_LOG (off),
+# LF_BENCH_PERF (steps to profile with perf in the last round, e.g. "d i s":
+# build/bench/perf-STEP.txt; perf slows what it watches, so the figures of
+# a profiled run are not for the table).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bench="$top/contrib/bench"
 # shellcheck source=contrib/dev/services.sh
 . "$top/contrib/dev/services.sh"
+# shellcheck source=contrib/bench/lib.sh
+. "$bench/lib.sh"
 
 usage() { echo "usage: $0 [--quick]" >&2; exit 2; }
 quick=no
@@ -41,33 +63,47 @@ for arg in "$@"; do
 done
 
 if [ "$quick" = yes ]; then
-	rounds=${LF_BENCH_ROUNDS:-3} duration=${LF_BENCH_DURATION:-1}
+	rounds=${LF_BENCH_ROUNDS:-2} duration=${LF_BENCH_DURATION:-1}
+	scale_accounts=${LF_BENCH_SCALE_ACCOUNTS:-20000} scale_entries=${LF_BENCH_SCALE_ENTRIES:-200000}
 else
 	rounds=${LF_BENCH_ROUNDS:-5} duration=${LF_BENCH_DURATION:-2}
+	scale_accounts=${LF_BENCH_SCALE_ACCOUNTS:-1000000} scale_entries=${LF_BENCH_SCALE_ENTRIES:-10000000}
 fi
 accounts=${LF_BENCH_ACCOUNTS:-1000}
 wrk_threads=2
 connections=${LF_BENCH_CONNECTIONS:-64}
-raw_threads=${LF_BENCH_RAW_THREADS:-16}
+hot_connections=${LF_BENCH_HOT_CONNECTIONS:-200}
+rss_connections=${LF_BENCH_RSS_CONNECTIONS:-256}
 access_log=${LF_BENCH_ACCESS_LOG:-off}
+perf_steps=${LF_BENCH_PERF:-}
+pool_size=${LF_BENCH_POOL_SIZE:-8}
+buffer_pool=${LF_BENCH_BUFFER_POOL:-4G}
+# the server's own default unless the environment says otherwise
+conf_default() { sed -n "s/^$1 = //p" "$top/etc/ledgerflow.conf" | head -1; }
+batch_max=${LF_BENCH_BATCH_MAX:-$(conf_default batch_max)}
+batch_window_us=${LF_BENCH_BATCH_WINDOW_US:-$(conf_default batch_window_us)}
 workers=2
-pool_size=8
 replay_keys=64
-initial_cents=100000000 # 1,000,000.00 USD per account: no payment is declined
-steps=(a b c d e f)
-for v in rounds duration accounts connections raw_threads; do
+raw_counts=(16 32 64) # raw_db connections: each baseline is its best of these
+initial_cents=100000000    # 1,000,000.00 USD per account: no payment is declined
+hot_cents=100000000000000  # the hot sender: 1,000,000,000,000.00 USD
+hot=$((accounts + 1))      # its account number
+for v in rounds duration accounts connections hot_connections rss_connections pool_size \
+	scale_accounts scale_entries; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer, not '${!v}'" >&2; exit 2; }
 done
+for v in batch_max batch_window_us; do
+	[[ -z ${!v} || ${!v} =~ ^[0-9]+$ ]] || { echo "$v must be an integer, not '${!v}'" >&2; exit 2; }
+done
 [ "$accounts" -ge "$replay_keys" ] || { echo "LF_BENCH_ACCOUNTS must be at least $replay_keys" >&2; exit 2; }
+[ "$scale_entries" -ge $((2 * scale_accounts)) ] ||
+	{ echo "LF_BENCH_SCALE_ENTRIES must be at least twice LF_BENCH_SCALE_ACCOUNTS" >&2; exit 2; }
 case "$access_log" in on | off) ;; *) echo "LF_BENCH_ACCESS_LOG must be on or off" >&2; exit 2 ;; esac
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-# a port that looks free, from a random base (fewer races with other jobs)
-pick_port() { lf_free_port $(($1 + RANDOM % 2000)); }
+t_start=$(date +%s)
 
 # ---- packages: the project's list plus the benchmark's own ----
-BENCH_PACKAGES=(wrk coreutils gawk)
+BENCH_PACKAGES=(wrk coreutils gawk gnuplot-nox)
+[ -z "$perf_steps" ] || BENCH_PACKAGES+=(linux-perf)
 LF_PACKAGES+=("${BENCH_PACKAGES[@]}")
 lf_install_packages
 
@@ -75,20 +111,7 @@ lf_install_packages
 build="$top/build/bench"
 mkdir -p "$build"
 state=$(mktemp -d /tmp/ledgerflow-bench-XXXXXX)
-daemon_pid=""
-bare_pid=""
-
-stop_pid() { # PID: TERM, wait up to 30 s, then KILL; reap it
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-	for _ in $(seq 1 300); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
+daemon_pid="" scale_pid="" bare_pid=""
 
 cleanup() {
 	local rc=$?
@@ -96,7 +119,10 @@ cleanup() {
 	trap - EXIT INT TERM
 	stop_pid "$bare_pid"
 	stop_pid "$daemon_pid"
-	[ ! -f "$state/ledgerflowd.log" ] || cp "$state/ledgerflowd.log" "$build/ledgerflowd.log"
+	stop_pid "$scale_pid"
+	for f in ledgerflowd.log scale.log; do
+		[ ! -f "$state/$f" ] || cp "$state/$f" "$build/$f"
+	done
 	lf_services_stop "$state"
 	rm -rf "$state"
 	exit "$rc"
@@ -109,7 +135,13 @@ trap 'exit 143' TERM
 lf_services_start "$state" "$(pick_port 34000)" "$(pick_port 36500)"
 mysql_port=$(cat "$state/mysql.port")
 redis_port=$(cat "$state/redis.port")
-sql() { mariadb --no-defaults -uroot --socket="$state/mysql.sock" -N -B ledgerflow "$@"; }
+sqlroot() { mariadb --no-defaults -uroot --socket="$state/mysql.sock" -N -B "$@"; }
+sql() { sqlroot ledgerflow "$@"; }
+# room for the scale ledger's hot set, and a redo log that does not make a
+# bulk load wait for checkpoints (both as a production server would have)
+sqlroot -e "SET GLOBAL innodb_buffer_pool_size = $(numfmt --from=iec "$buffer_pool");
+	SET GLOBAL innodb_log_file_size = 1073741824" ||
+	log "could not resize the buffer pool or the redo log; going on"
 
 # ---- release-style build ----
 if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ] ||
@@ -136,147 +168,155 @@ for v in LIBEVENT MARIADB HIREDIS MSGPACK JSONC INIH LIBCRYPTO LIBSYSTEMD JEMALL
 	lib_libs+=" $(mkvar "${v}_LIBS")"
 done
 bench_cc=(gcc -std=gnu11 -Wall -Wextra -O2 -pthread)
-log "building bare_evhttp, raw_db"
+log "building bare_evhttp, raw_db, gen_ledger"
 # shellcheck disable=SC2046
 "${bench_cc[@]}" "$bench/bare_evhttp.c" $(mkvar LIBEVENT_CFLAGS) $(mkvar LIBEVENT_LIBS) \
 	-o "$build/bare_evhttp"
 # shellcheck disable=SC2086
 "${bench_cc[@]}" -I"$top/include" -I"$build" $lib_cflags "$bench/raw_db.c" \
 	"$build/libledgerflow.a" $lib_libs -o "$build/raw_db"
+# shellcheck disable=SC2046
+"${bench_cc[@]}" -I"$top/include" -I"$build" -include "$build/config.h" "$bench/gen_ledger.c" \
+	"$top/src/core/ledger_hash.c" $(mkvar LIBCRYPTO_LIBS) -o "$build/gen_ledger"
 
-# ---- configuration, schema, accounts ----
-conf="$state/ledgerflow.conf"
-umask 077 # the configuration holds a password, the state a pepper
-write_conf() { # LISTEN_PORT
-	cat >"$conf" <<CONF
+# ---- configurations: the main database and the scale one ----
+# The daemons run as runtime users with exactly what `ledgerflowctl grants`
+# prints (as in production); migrations, clients and reconcile use the
+# administrative login "ledgerflow".
+rt_user=lf_bench_rt rt_password=lf_bench_rt_pw
+umask 077 # the configurations hold passwords, the state a pepper
+write_conf() { # FILE LISTEN_PORT DATABASE NAME REDIS_DB
+	{
+		cat <<CONF
 # written by contrib/bench/run.sh
 [server]
-listen = 127.0.0.1:$1
+listen = 127.0.0.1:$2
 workers = $workers
-pid_file = $state/ledgerflowd.pid
-log_file = $state/ledgerflowd.log
+pid_file = $state/$4.pid
+log_file = $state/$4.log
 access_log = $access_log
 [mysql]
 host = 127.0.0.1
 port = $mysql_port
-user = ledgerflow
-password = ledgerflow
-database = ledgerflow
+user = $rt_user
+password = $rt_password
+admin_user = ledgerflow
+admin_password = ledgerflow
+database = $3
 pool_size = $pool_size
+CONF
+		[ -z "$batch_max" ] || echo "batch_max = $batch_max"
+		[ -z "$batch_window_us" ] || echo "batch_window_us = $batch_window_us"
+		cat <<CONF
 [redis]
 host = 127.0.0.1
 port = $redis_port
+db = $5
 [auth]
 pepper_file = $state/pepper
 [paths]
 sql_dir = $top/sql
 CONF
+	} >"$1"
 }
-write_conf 42000 # the real port is chosen when the daemon starts
+conf="$state/ledgerflow.conf" sconf="$state/scale.conf"
+write_conf "$conf" 42000 ledgerflow ledgerflowd 0 # the real ports are chosen at start
+write_conf "$sconf" 42001 ledgerflow_scale scale 1
+sqlroot -e "CREATE DATABASE ledgerflow_scale CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 "$build/ledgerflowd" -t -c "$conf" >/dev/null || die "configuration rejected"
-"$build/ledgerflowctl" -c "$conf" migrate >"$state/migrate.out" 2>&1 ||
-	{ cat "$state/migrate.out"; die "migrate failed"; }
+for c in "$conf" "$sconf"; do
+	"$build/ledgerflowctl" -c "$c" migrate >"$state/migrate.out" 2>&1 ||
+		{ cat "$state/migrate.out"; die "migrate failed"; }
+done
 # authentication is on, as by default: the load carries an admin key (the
 # benchmark accounts belong to no client) with a rate no run reaches
-if "$build/ledgerflowctl" -c "$conf" client list 2>/dev/null | awk '{print $2}' | grep -qx bench; then
-	LF_BENCH_KEY=$("$build/ledgerflowctl" -c "$conf" client rotate bench 2>/dev/null | tail -n 1)
-else
-	LF_BENCH_KEY=$("$build/ledgerflowctl" -c "$conf" client create bench --scopes admin \
-		--rate 1000000 2>/dev/null | tail -n 1)
-fi
-case $LF_BENCH_KEY in lfk_*) ;; *) die "could not create the benchmark's API client" ;; esac
-export LF_BENCH_KEY
+bench_key() { # CONF: a new key of the client "bench"
+	local key
+	key=$("$build/ledgerflowctl" -c "$1" client create bench --scopes admin --rate 1000000 \
+		2>/dev/null | tail -n 1)
+	case $key in lfk_*) echo "$key" ;; *) die "could not create the benchmark's API client" ;; esac
+}
+main_key=$(bench_key "$conf")
+scale_key=$(bench_key "$sconf")
 
-log "creating $accounts accounts (lf_create_account, as POST /api/accounts does)"
+log "creating $accounts accounts and the hot sender (lf_create_account, as POST /api/accounts does)"
 # account i: b0000000-0000-4000-8000-<i>, opening entry e0000000-...-<i>
-# and the USD issuance account's matching debit f0000000-...-<i>;
-# commits are made lazy for the load only, then durable again
+# and the USD issuance account's matching debit f0000000-...-<i>; the hot
+# sender is account ACCOUNTS+1 with a far bigger opening. Commits are made
+# lazy for the load only, then durable again
 {
 	echo "SET GLOBAL innodb_flush_log_at_trx_commit = 2;"
-	for i in $(seq 1 "$accounts"); do
+	for i in $(seq 1 "$hot"); do
 		printf -v n '%012d' "$i"
-		printf "CALL lf_create_account(0, NULL, UNHEX(REPEAT('00', 32)), UNHEX('%s'), 'bench-%d', 'USD', %d, UNHEX('%s'), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), NULL, '/api/accounts/b0000000-0000-4000-8000-%s', UNHEX('%s'));\n" \
-			"b0000000000040008000$n" "$i" "$initial_cents" "e0000000000040008000$n" "$n" "f0000000000040008000$n"
+		cents=$initial_cents
+		[ "$i" -ne "$hot" ] || cents=$hot_cents
+		# the body is the account.created event's data (a stand-in: the
+		# loader renders no account); no metadata; the event's id made by
+		# lf_event_add
+		printf "CALL lf_create_account(0, NULL, UNHEX(REPEAT('00', 32)), UNHEX('%s'), 'bench-%d', 'USD', %d, UNHEX('%s'), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), '{\"id\":\"b0000000-0000-4000-8000-%s\"}', '/api/accounts/b0000000-0000-4000-8000-%s', UNHEX('%s'), NULL, NULL);\n" \
+			"b0000000000040008000$n" "$i" "$cents" "e0000000000040008000$n" "$n" "$n" "f0000000000040008000$n"
 	done
 	echo "SET GLOBAL innodb_flush_log_at_trx_commit = 1;"
 } | sql >/dev/null
 created=$(sql -e "SELECT COUNT(*) FROM accounts WHERE name LIKE 'bench-%'")
-[ "$created" = "$accounts" ] || die "created $created accounts, wanted $accounts"
+[ "$created" = "$hot" ] || die "created $created accounts, wanted $hot"
 
-# ---- helpers for the measurements ----
-declare -A R # R[STEP.ROUND.KEY]: one run's figures
+# ---- the scale ledger: generated with correct chains, bulk-loaded ----
+log "scale: generating $scale_accounts accounts, $scale_entries ledger entries (gen_ledger -b)"
+gen="$state/gen"
+mkdir -p "$gen"
+t0=$(date +%s)
+"$build/gen_ledger" -b "$gen" "$scale_accounts" "$scale_entries" 0 >"$state/gen.out" ||
+	{ cat "$state/gen.out"; die "gen_ledger failed"; }
+t_gen=$(($(date +%s) - t0))
+log "scale: $(cat "$state/gen.out") in ${t_gen} s; loading (LOAD DATA LOCAL INFILE)"
+t0=$(date +%s)
+# The two secondary indexes of ledger_entries whose keys come in random
+# order (and the foreign key that needs one) are built after the load, by
+# sorting: the same definitions as 001_schema.sql, checked below
+table_shape() { sqlroot -r ledgerflow_scale -e "SHOW CREATE TABLE ledger_entries" | sed 's/,$//' | sort; }
+create_before=$(table_shape)
+sqlroot ledgerflow_scale --local-infile=1 >/dev/null <<SQL || die "loading the scale ledger failed"
+SET foreign_key_checks = 0, unique_checks = 0;
+ALTER TABLE ledger_entries DROP FOREIGN KEY ledger_payment_fk,
+  DROP INDEX ledger_entries_payment, DROP INDEX ledger_entries_id;
+LOAD DATA LOCAL INFILE '$gen/accounts.tsv' INTO TABLE accounts
+  (@id, name, currency, kind, balance, ledger_seq, @head, version, created_at, updated_at,
+   owner_client_id) SET id = UNHEX(@id), chain_head = UNHEX(@head);
+LOAD DATA LOCAL INFILE '$gen/payments.tsv' INTO TABLE payments
+  (@id, client_id, idempotency_key, @fp, @f, @t, amount, currency, reference, status,
+   decline_reason, created_at)
+  SET id = UNHEX(@id), fingerprint = UNHEX(@fp), from_account_id = UNHEX(@f),
+      to_account_id = UNHEX(@t);
+LOAD DATA LOCAL INFILE '$gen/entries.tsv' INTO TABLE ledger_entries
+  (@a, seq, @id, @p, @cp, direction, amount, balance_after, created_at, @h)
+  SET account_id = UNHEX(@a), id = UNHEX(@id), payment_id = UNHEX(@p),
+      counterparty_id = UNHEX(@cp), hash = UNHEX(@h);
+ALTER TABLE ledger_entries ADD UNIQUE KEY ledger_entries_id (id),
+  ADD KEY ledger_entries_payment (payment_id),
+  ADD CONSTRAINT ledger_payment_fk FOREIGN KEY (payment_id) REFERENCES payments (id);
+SOURCE $gen/issuance.sql;
+SQL
+t_load=$(($(date +%s) - t0))
+rm -rf "$gen"
+[ "$create_before" = "$(table_shape)" ] ||
+	die "ledger_entries of the scale database differs from the schema after the load"
+scale_rows=$(sqlroot ledgerflow_scale -e "SELECT (SELECT COUNT(*) FROM accounts WHERE kind = 'STANDARD'),
+	(SELECT COUNT(*) FROM ledger_entries)")
+read -r scale_loaded_accounts scale_loaded_entries <<<"$scale_rows"
+[ "$scale_loaded_accounts" = "$scale_accounts" ] ||
+	die "the scale database has $scale_loaded_accounts accounts, not $scale_accounts"
+[ "$scale_loaded_entries" -ge "$scale_entries" ] ||
+	die "the scale database has $scale_loaded_entries ledger entries, fewer than $scale_entries"
+log "scale: loaded $scale_loaded_accounts accounts, $scale_loaded_entries entries in ${t_load} s"
 
-url_ok() { curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$1" 2>/dev/null || true; }
-# wait_ours URL PID PORT: up to 20 s for a 200 from PID's own socket on PORT
-# (other people's servers run on this machine too); false if PID exits
-wait_ours() {
-	for _ in $(seq 1 200); do
-		kill -0 "$2" 2>/dev/null || return 1
-		if [ "$(url_ok "$1")" = 200 ] && ss -Hltnp "sport = :$3" 2>/dev/null | grep -q "pid=$2,"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-# store STEP ROUND LINE: "TAG k=v k=v ..." -> R[STEP.ROUND.k]
-store() {
-	local kv
-	for kv in ${3#* }; do
-		R[$1.$2.${kv%%=*}]=${kv#*=}
-	done
-	R[$1.$2.rps]=$(awk -v n="${R[$1.$2.requests]}" -v d="${R[$1.$2.duration_us]}" \
-		'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }')
-}
-
-# run_wrk STEP ROUND URL SCRIPT [SCRIPT ARGS...]: one bounded wrk run
-run_wrk() {
-	local step=$1 round=$2 url=$3 script=$4
-	shift 4
-	local out="$state/wrk-$step-$round.out" line
-	timeout -k 5 $((run_secs + 60)) wrk -t"$wrk_threads" -c"$connections" -d"${run_secs}s" \
-		--timeout 5s -s "$script" "$url" -- "$@" >"$out" 2>&1 || {
-		cat "$out" >&2
-		die "wrk failed in step $step"
-	}
-	line=$(grep '^BENCH ' "$out") || { cat "$out" >&2; die "no BENCH line in step $step"; }
-	store "$step" "$round" "$line"
-	R[$step.$round.ioerr]=$((R[$step.$round.connect] + R[$step.$round.read] +
-		R[$step.$round.write] + R[$step.$round.timeout]))
-}
-
-# metrics_snapshot FILE: the aggregated /metrics of ledgerflowd
-metrics_snapshot() { curl -s --max-time 5 "$lf_base/metrics" >"$1"; }
-# metric FILE NAME{labels}: its value (0 when absent)
-metric() { awk -v m="$2" '$1 == m { v = $2 } END { printf "%d", v + 0 }' "$1"; }
-# delta BEFORE AFTER NAME{labels}
-delta() { echo $(($(metric "$2" "$3") - $(metric "$1" "$3"))); }
-
-rss_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-
-# values STEP KEY: the key over all rounds, one per line
-values() {
-	local r
-	for r in $(seq 1 "$rounds"); do echo "${R[$1.$r.$2]:-0}"; done
-}
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-total() { awk '{ s += $1 } END { printf "%d", s }'; }
-# per-round ratios of STEP1's req/s to STEP2's, one per line
-ratios() {
-	local r
-	for r in $(seq 1 "$rounds"); do
-		awk -v a="${R[$1.$r.rps]}" -v b="${R[$2.$r.rps]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'
-	done
-}
-fmt2() { awk -v x="$1" 'BEGIN { printf "%.2f", x }'; }
-# "median (min-max)" of STEP1/STEP2 over the rounds
-ratio_text() {
-	local list
-	list=$(ratios "$1" "$2")
-	echo "$(fmt2 "$(median <<<"$list")") ($(fmt2 "$(sort -g <<<"$list" | head -1)")–$(fmt2 "$(sort -g <<<"$list" | tail -1)"))"
-}
+# the runtime users, after migrate (the tables and procedures must exist)
+lf_mysql_runtime_user "$state" "$rt_user" "$rt_password" "$build/ledgerflowctl" "$conf" >/dev/null
+"$build/ledgerflowctl" -c "$sconf" grants --user "$rt_user" --host 127.0.0.1 2>/dev/null |
+	grep -v '^REVOKE' | sqlroot
 
 # ---- servers (a port taken between the check and the bind: try another) ----
+declare -A R # R[STEP.ROUND.KEY]: one run's figures
 for try in 1 2 3 4 5; do
 	bare_port=$(pick_port 40000)
 	"$build/bare_evhttp" "$bare_port" "$workers" >"$state/bare.out" 2>&1 &
@@ -287,89 +327,120 @@ for try in 1 2 3 4 5; do
 	[ "$try" -lt 5 ] || { cat "$state/bare.out" >&2; die "bare_evhttp did not start"; }
 done
 
-for try in 1 2 3 4 5; do
-	lf_port=$(pick_port 42000)
-	write_conf "$lf_port"
-	log "starting ledgerflowd on 127.0.0.1:$lf_port ($workers workers, pool_size $pool_size)"
-	"$build/ledgerflowd" -f -c "$conf" >"$state/ledgerflowd.out" 2>&1 &
-	daemon_pid=$!
-	lf_base="http://127.0.0.1:$lf_port"
-	wait_ours "$lf_base/readyz" "$daemon_pid" "$lf_port" && break
-	stop_pid "$daemon_pid"
-	daemon_pid=""
-	if [ "$try" -eq 5 ]; then
-		cat "$state/ledgerflowd.out" "$state/ledgerflowd.log" 2>/dev/null | tail -30 >&2
-		die "ledgerflowd did not become ready"
-	fi
+start_daemon() { # CONF NAME BASE_PORT: sets started_pid, started_base
+	local try port
+	for try in 1 2 3 4 5; do
+		port=$(pick_port "$3")
+		sed -i "s/^listen = .*/listen = 127.0.0.1:$port/" "$1"
+		log "starting ledgerflowd ($2) on 127.0.0.1:$port ($workers workers, pool_size $pool_size)"
+		"$build/ledgerflowd" -f -c "$1" >"$state/$2.out" 2>&1 &
+		started_pid=$!
+		started_base="http://127.0.0.1:$port"
+		wait_ours "$started_base/readyz" "$started_pid" "$port" && return 0
+		stop_pid "$started_pid"
+		if [ "$try" -eq 5 ]; then
+			cat "$state/$2.out" "$state/$2.log" 2>/dev/null | tail -30 >&2
+			die "ledgerflowd ($2) did not become ready"
+		fi
+	done
+}
+start_daemon "$conf" ledgerflowd 42000
+daemon_pid=$started_pid lf_base=$started_base
+start_daemon "$sconf" scale 44000
+scale_pid=$started_pid scale_base=$started_base
+cpu_pids
+for b in "$lf_base" "$scale_base"; do
+	curl -s --max-time 5 "$b/readyz" | grep -q '"ready"' || log "warning: $b/readyz is not \"ready\" (Redis?)"
 done
-curl -s --max-time 5 "$lf_base/readyz" | grep -q '"ready"' || log "warning: /readyz is not \"ready\" (Redis?)"
 
 log "deciding $replay_keys payments whose keys step e replays"
 for i in $(seq 1 "$replay_keys"); do
 	printf -v from 'b0000000-0000-4000-8000-%012d' "$i"
 	printf -v to 'b0000000-0000-4000-8000-%012d' $((i % accounts + 1))
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "$lf_base/api/payments" \
-		-H "Authorization: Bearer $LF_BENCH_KEY" \
+		-H "Authorization: Bearer $main_key" \
 		-H 'Content-Type: application/json' -H "Idempotency-Key: replay$$-$i" \
 		-d "{\"fromAccountId\":\"$from\",\"toAccountId\":\"$to\",\"amount\":\"1.00\",\"currency\":\"USD\"}")
 	[ "$code" = 201 ] || die "deciding replay key $i: HTTP $code"
 done
 
 # ---- the rounds (round 0 is a 1 s warm-up whose figures are not used) ----
-for round in $(seq 0 "$rounds"); do
+# money_step STEP ROUND BASE CONNECTIONS ACCOUNTS TAG [FROM]: payments, with
+# the server's counters around them
+money_step() {
+	local s=$1 r=$2 base=$3
+	metrics_snapshot "$base" "$state/m-$s-0"
+	run_wrk "$s" "$r" "$4" "$base/api/payments" "$bench/payments.lua" "${@:5}"
+	metrics_snapshot "$base" "$state/m-$s-1"
+	money_deltas "$s" "$r" "$state/m-$s-0" "$state/m-$s-1"
+}
+steps=(a b c d e f h i j s)
+first_round=0
+[ "$quick" = no ] || first_round=1 # --quick: no warm-up
+for round in $(seq "$first_round" "$rounds"); do
 	if [ "$round" -eq 0 ]; then
 		run_secs=1
-		log "warm-up round: a b c d e f, 1 s each"
+		log "warm-up round: ${steps[*]}, 1 s each"
 	else
 		run_secs=$duration
-		log "round $round/$rounds: a b c d e f, ${duration} s each (wrk -t$wrk_threads -c$connections)"
+		log "round $round/$rounds: ${steps[*]}, ${duration} s each"
 	fi
-	# a. bare evhttp GET /healthz
-	run_wrk a "$round" "http://127.0.0.1:$bare_port/healthz" "$bench/get.lua"
-	# b. ledgerflowd GET /healthz
-	run_wrk b "$round" "$lf_base/healthz" "$bench/get.lua"
-	# c. raw database baseline
-	timeout -k 5 $((run_secs + 60)) "$build/raw_db" 127.0.0.1 "$mysql_port" ledgerflow ledgerflow \
-		ledgerflow "$raw_threads" "$run_secs" "$accounts" "r$$x$round" >"$state/raw-$round.out" 2>&1 || {
-		cat "$state/raw-$round.out" >&2
-		die "raw_db failed"
-	}
-	store c "$round" "$(grep '^RAWDB ' "$state/raw-$round.out")"
-	# d. POST /api/payments with new keys
-	metrics_snapshot "$state/m-d0"
-	run_wrk d "$round" "$lf_base/api/payments" "$bench/payments.lua" "$accounts" "p$$x$round"
-	metrics_snapshot "$state/m-d1"
-	R[d.$round.completed]=$(delta "$state/m-d0" "$state/m-d1" 'ledgerflow_payments_total{status="completed"}')
-	R[d.$round.declined]=$(delta "$state/m-d0" "$state/m-d1" 'ledgerflow_payments_total{status="declined"}')
-	R[d.$round.retries]=$(delta "$state/m-d0" "$state/m-d1" ledgerflow_db_retries_total)
-	R[d.$round.c5xx]=$(delta "$state/m-d0" "$state/m-d1" 'ledgerflow_http_responses_total{class="5xx"}')
-	# e. replays of decided keys
-	metrics_snapshot "$state/m-e0"
-	run_wrk e "$round" "$lf_base/api/payments" "$bench/replay.lua" "$replay_keys" "$accounts" "replay$$"
-	metrics_snapshot "$state/m-e1"
-	for t in shm redis db; do
-		R[e.$round.hit_$t]=$(delta "$state/m-e0" "$state/m-e1" \
-			"ledgerflow_idempotency_lookups_total{result=\"hit\",tier=\"$t\"}")
+	export LF_BENCH_KEY=$main_key
+	run_wrk a "$round" "$connections" "http://127.0.0.1:$bare_port/healthz" "$bench/get.lua"
+	run_wrk b "$round" "$connections" "$lf_base/healthz" "$bench/get.lua"
+	for n in "${raw_counts[@]}"; do
+		run_raw "c$n" "$round" "$n" ledgerflow "$accounts" "r$$x${round}c$n"
 	done
-	R[e.$round.miss]=$(delta "$state/m-e0" "$state/m-e1" \
-		'ledgerflow_idempotency_lookups_total{result="miss",tier="none"}')
-	R[e.$round.decided]=$(($(delta "$state/m-e0" "$state/m-e1" 'ledgerflow_payments_total{status="completed"}') +
-		$(delta "$state/m-e0" "$state/m-e1" 'ledgerflow_payments_total{status="declined"}')))
-	R[e.$round.in_flight]=$(delta "$state/m-e0" "$state/m-e1" ledgerflow_idempotency_in_flight_total)
-	# f. GET /api/accounts/{id}
-	run_wrk f "$round" "$lf_base/api/accounts/b0000000-0000-4000-8000-000000000001" \
+	best c "$round" "${raw_counts[@]/#/c}"
+	money_step d "$round" "$lf_base" "$connections" "$accounts" "p$$x$round"
+	metrics_snapshot "$lf_base" "$state/m-e0"
+	run_wrk e "$round" "$connections" "$lf_base/api/payments" "$bench/replay.lua" \
+		"$replay_keys" "$accounts" "replay$$"
+	metrics_snapshot "$lf_base" "$state/m-e1"
+	read -r R["e.$round.hit_shm"] R["e.$round.hit_redis"] R["e.$round.hit_db"] R["e.$round.miss"] \
+		R["e.$round.completed"] R["e.$round.declined"] R["e.$round.in_flight"] <<<"$(deltas \
+		"$state/m-e0" "$state/m-e1" \
+		'ledgerflow_idempotency_lookups_total{result="hit",tier="shm"}' \
+		'ledgerflow_idempotency_lookups_total{result="hit",tier="redis"}' \
+		'ledgerflow_idempotency_lookups_total{result="hit",tier="db"}' \
+		'ledgerflow_idempotency_lookups_total{result="miss",tier="none"}' \
+		'ledgerflow_payments_total{status="completed"}' \
+		'ledgerflow_payments_total{status="declined"}' ledgerflow_idempotency_in_flight_total)"
+	R[e.$round.decided]=$((${R[e.$round.completed]} + ${R[e.$round.declined]}))
+	metrics_snapshot "$lf_base" "$state/m-f0"
+	run_wrk f "$round" "$connections" "$lf_base/api/accounts/b0000000-0000-4000-8000-000000000001" \
 		"$bench/accounts.lua" "$accounts"
+	metrics_snapshot "$lf_base" "$state/m-f1"
+	read -r R["f.$round.batches"] R["f.$round.batched"] <<<"$(deltas "$state/m-f0" "$state/m-f1" \
+		'ledgerflow_db_batch_size_count{kind="account_read"}' \
+		'ledgerflow_db_batch_size_sum{kind="account_read"}')"
+	for n in "${raw_counts[@]}"; do
+		run_raw "h$n" "$round" "$n" ledgerflow "$accounts" "rh$$x${round}h$n" "$hot"
+	done
+	best h "$round" "${raw_counts[@]/#/h}"
+	money_step i "$round" "$lf_base" "$connections" "$accounts" "ph$$x$round" "$hot"
+	money_step j "$round" "$lf_base" "$hot_connections" "$accounts" "pj$$x$round" "$hot"
+	export LF_BENCH_KEY=$scale_key
+	money_step s "$round" "$scale_base" "$connections" "$scale_accounts" "ps$$x$round"
 done
 
-# ---- g. memory ----
+# ---- m: 256 connections, then the workers' peak RSS ----
+log "256 connections: POST /api/payments for $((2 * duration)) s, then each worker's VmHWM"
+export LF_BENCH_KEY=$main_key
+# shellcheck disable=SC2034 # run_secs is read by lib.sh
+run_secs=$((2 * duration))
+money_step m 1 "$lf_base" "$rss_connections" "$accounts" "pm$$"
+rss_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 mem_row() { # LABEL PID
-	echo "| $1 | $(rss_field "$2" VmRSS) | $(rss_field "$2" RssAnon) | $(rss_field "$2" RssFile) | $(rss_field "$2" RssShmem) |"
+	echo "| $1 | $(rss_field "$2" VmHWM) | $(rss_field "$2" VmRSS) | $(rss_field "$2" RssAnon) | $(rss_field "$2" RssFile) | $(rss_field "$2" RssShmem) |"
 }
 mem_rows=$(mem_row "ledgerflowd master (pid $daemon_pid)" "$daemon_pid")
-nworkers=0
+nworkers=0 worker_hwm_max=0
 while read -r pid comm; do
 	[ "$comm" = lf-worker ] || continue
 	nworkers=$((nworkers + 1))
+	hwm=$(rss_field "$pid" VmHWM)
+	[ "$hwm" -le "$worker_hwm_max" ] || worker_hwm_max=$hwm
 	mem_rows+=$'\n'"$(mem_row "lf-worker (pid $pid)" "$pid")"
 done < <(ps -o pid=,comm= --ppid "$daemon_pid")
 [ "$nworkers" -gt 0 ] || die "no lf-worker found under pid $daemon_pid"
@@ -379,77 +450,32 @@ done < <(ps -o pid=,comm= --ppid "$bare_pid")
 mem_rows+=$'\n'"$(mem_row "mariadbd" "$(cat "$state/mysql.pid")")"
 mem_rows+=$'\n'"$(mem_row "redis-server" "$(cat "$state/redis.pid")")"
 
+# ---- the batch sizes, over the whole run ----
+metrics_snapshot "$lf_base" "$state/m-end"
+metrics_snapshot "$scale_base" "$state/m-scale-end"
+hist_payment=$(batch_histogram "$state/m-end" payment)
+hist_read=$(batch_histogram "$state/m-end" account_read)
+hist_scale=$(batch_histogram "$state/m-scale-end" payment)
+
 # ---- the books ----
 stop_pid "$bare_pid"
 bare_pid=""
 stop_pid "$daemon_pid"
 daemon_pid=""
-log "ledgerflowctl reconcile"
-reconcile_rc=0
-"$build/ledgerflowctl" -c "$conf" reconcile >"$state/reconcile.out" 2>&1 || reconcile_rc=$?
-cat "$state/reconcile.out"
-echo "reconcile exit status: $reconcile_rc"
+stop_pid "$scale_pid"
+scale_pid=""
+reconcile() { # CONF NAME: reconcile --full, its exit status in reconcile_rc_NAME
+	local rc=0 t0
+	log "ledgerflowctl reconcile --full ($2)"
+	t0=$(date +%s)
+	"$build/ledgerflowctl" -c "$1" reconcile --full >"$state/reconcile-$2.out" 2>&1 || rc=$?
+	sed "s/^/[$2] /" "$state/reconcile-$2.out" >&2
+	printf -v "reconcile_rc_$2" '%s' "$rc"
+	printf -v "reconcile_s_$2" '%s' "$(($(date +%s) - t0))"
+}
+reconcile "$conf" main
+reconcile "$sconf" scale
 payments_rows=$(sql -e "SELECT COUNT(*) FROM payments")
 
-# ---- summary ----
-ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
-sum_of() { values "$1" "$2" | total; }
-# overall req/s of a step: all its requests over all its time
-overall_rps() {
-	awk -v n="$(sum_of "$1" requests)" -v d="$(sum_of "$1" duration_us)" \
-		'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }'
-}
-row() { # STEP LABEL ERRORS-TEXT RATIO-TEXT
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$(overall_rps "$1")" \
-		"$(ms "$(values "$1" p50_us | median)")" "$(ms "$(values "$1" p90_us | median)")" \
-		"$(ms "$(values "$1" p99_us | median)")" "$3" "$4"
-}
-http_errors() { echo "$(sum_of "$1" ioerr) io, $(sum_of "$1" status) ≥400"; }
-results="$build/results.md"
-{
-	mode=""
-	[ "$quick" = no ] || mode=" (--quick)"
-	echo "# LedgerFlow benchmark"
-	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC')$mode: $rounds rounds × ${duration} s per step;" \
-		"$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) shared by" \
-		"wrk, the server, MariaDB, Redis and whatever else ran on the machine."
-	echo "ledgerflowd: $workers workers, pool_size $pool_size, access_log $access_log, -O2, jemalloc;" \
-		"bare evhttp: $workers pre-forked processes; wrk -t$wrk_threads -c$connections;" \
-		"raw_db: $raw_threads connections; $accounts accounts."
-	echo "req/s: all requests of a step over all its time; latencies: median over the rounds;" \
-		"ratio: median of the per-round ratios (min–max)."
-	echo
-	echo "| step | measurement | req/s | p50 ms | p90 ms | p99 ms | errors | ratio |"
-	echo "|---|---|---:|---:|---:|---:|---|---|"
-	row a "bare evhttp GET /healthz" "$(http_errors a)" "1 (HTTP reference)"
-	row b "ledgerflowd GET /healthz" "$(http_errors b)" "$(ratio_text b a) of a"
-	row c "raw CALL lf_transfer, no HTTP (payments/s)" \
-		"$(sum_of c errors) errors, $(sum_of c retries) retries" "1 (DB reference)"
-	row d "ledgerflowd POST /api/payments, new keys" \
-		"$(http_errors d), $(sum_of d retries) retries" "$(ratio_text d c) of c"
-	row e "ledgerflowd POST /api/payments, replays" "$(http_errors e)" \
-		"$(ratio_text e d) × d; $(ratio_text e b) of b"
-	row f "ledgerflowd GET /api/accounts/{id}" "$(http_errors f)" "$(ratio_text f b) of b"
-	echo
-	echo "- c: $(sum_of c completed) payments completed, $(sum_of c declined) declined by raw_db."
-	echo "- d: $(sum_of d completed) payments completed, $(sum_of d declined) declined," \
-		"$(sum_of d c5xx) answered 5xx (server counters)."
-	echo "- e: replays of $replay_keys decided keys; idempotency lookups hit shm $(sum_of e hit_shm)," \
-		"redis $(sum_of e hit_redis), db $(sum_of e hit_db), missed $(sum_of e miss);" \
-		"payments decided $(sum_of e decided) (must be 0); 409 in flight $(sum_of e in_flight)."
-	echo "- req/s per round:"
-	for s in "${steps[@]}"; do
-		echo "  $s: $(values "$s" rps | paste -sd' ')"
-	done
-	echo
-	echo "| process, after the rounds | VmRSS KiB | RssAnon KiB | RssFile KiB | RssShmem KiB |"
-	echo "|---|---:|---:|---:|---:|"
-	echo "$mem_rows"
-	echo
-	echo "ledgerflowctl reconcile: exit $reconcile_rc; $payments_rows payments in the database."
-} >"$results"
-echo
-cat "$results"
-log "written to $results"
-[ "$reconcile_rc" -eq 0 ] || die "reconcile failed"
+# shellcheck source=contrib/bench/report.sh
+. "$bench/report.sh"
