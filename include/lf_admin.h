@@ -107,4 +107,19 @@ lf_rc lf_admin_client_revoke(const struct lf_db_params *p, const char *name, FIL
 lf_rc lf_admin_client_rotate(const struct lf_db_params *p, const struct lf_admin_auth *a,
 			     const char *name, FILE *out, FILE *err);
 
+/* ---- webhooks (ctl/webhooks.c) ---- */
+/* Register url for the comma-separated event types, of one client's
+ * objects (client NULL: every client's). Prints the webhook's id alone on
+ * the first line and its signing secret alone on the last, once; the
+ * database keeps the secret sealed under the pepper. Only events numbered
+ * after it was added are delivered. LF_DECLINED: no such client. */
+lf_rc lf_admin_webhook_add(const struct lf_db_params *p, const struct lf_admin_auth *a,
+			   const char *url, const char *types, const char *client, FILE *out,
+			   FILE *err);
+/* One line per webhook not removed: id, url, types, client, created,
+ * pending and given-up deliveries. No secret. */
+lf_rc lf_admin_webhook_list(const struct lf_db_params *p, FILE *out, FILE *err);
+/* Remove the webhook and its queue; LF_DECLINED when there is none. */
+lf_rc lf_admin_webhook_remove(const struct lf_db_params *p, const char *id, FILE *out, FILE *err);
+
 #endif

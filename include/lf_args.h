@@ -33,6 +33,9 @@ enum lf_ctl_command {
 	LF_CTL_CLIENT_REVOKE,
 	LF_CTL_CLIENT_ROTATE,
 	LF_CTL_GRANTS,
+	LF_CTL_WEBHOOK_ADD,
+	LF_CTL_WEBHOOK_LIST,
+	LF_CTL_WEBHOOK_REMOVE,
 };
 
 #define LF_CTL_NAME_MAX 100     /* api_clients.name */
@@ -41,18 +44,22 @@ enum lf_ctl_command {
 struct lf_ctl_args {
 	const char *config_path; /* -c FILE */
 	enum lf_ctl_command command;
-	const char *client_name;  /* client create|revoke|rotate NAME */
-	const char *scopes;       /* --scopes S,... as written */
-	unsigned scope_bits;      /* --scopes parsed (lf_auth.h, LF_SCOPE_*) */
-	unsigned rate;            /* --rate N, 1..LF_CTL_RATE_MAX; 0 when not given */
-	const char *owner;        /* seed --owner NAME: the demo accounts' client */
-	bool full;                /* reconcile --full */
-	bool no_checkpoint;       /* reconcile --no-checkpoint */
-	const char *host;         /* reconcile --host H: instead of [mysql] host */
-	unsigned port;            /* reconcile --port N, 1..65535; 0 when not given */
-	const char *metrics_file; /* reconcile, anchor --metrics-file FILE */
-	const char *grant_user;   /* grants --user U (NULL: [mysql] user) */
-	const char *grant_host;   /* grants --host H (NULL: %) */
+	const char *client_name;    /* client create|revoke|rotate NAME */
+	const char *scopes;         /* --scopes S,... as written */
+	unsigned scope_bits;        /* --scopes parsed (lf_auth.h, LF_SCOPE_*) */
+	unsigned rate;              /* --rate N, 1..LF_CTL_RATE_MAX; 0 when not given */
+	const char *owner;          /* seed --owner NAME: the demo accounts' client */
+	bool full;                  /* reconcile --full */
+	bool no_checkpoint;         /* reconcile --no-checkpoint */
+	const char *host;           /* reconcile --host H: instead of [mysql] host */
+	unsigned port;              /* reconcile --port N, 1..65535; 0 when not given */
+	const char *metrics_file;   /* reconcile, anchor --metrics-file FILE */
+	const char *grant_user;     /* grants --user U (NULL: [mysql] user) */
+	const char *grant_host;     /* grants --host H (NULL: %) */
+	const char *webhook_url;    /* webhook add URL */
+	const char *webhook_events; /* webhook add --events T,... */
+	const char *webhook_client; /* webhook add --client NAME (NULL: every client) */
+	const char *webhook_id;     /* webhook remove ID */
 	bool help;
 };
 
@@ -60,7 +67,8 @@ struct lf_ctl_args {
  * reconcile [--full] [--no-checkpoint] [--host H] [--port N] [--metrics-file FILE] |
  * anchor [--metrics-file FILE] | grants [--user U] [--host H] |
  * client create NAME --scopes S,... [--rate N] | client list |
- * client revoke NAME | client rotate NAME. With -h/--help the command is
+ * client revoke NAME | client rotate NAME | webhook add URL --events T,...
+ * [--client NAME] | webhook list | webhook remove ID. With -h/--help the command is
  * not checked. Returns false with a message on `err` for an unknown option,
  * command or scope, a missing or malformed NAME (1..100 characters of
  * A-Z a-z 0-9 . _ - : @), a missing --scopes, a --rate out of 1..1000000,

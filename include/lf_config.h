@@ -95,6 +95,15 @@ struct lf_config {
 	bool ratelimit_global;        /* also counted across hosts in Redis */
 	/* where sql/ migrations live */
 	char *sql_dir;
+	/* [webhooks]: the delivery process (src/webhooks/) */
+	bool webhooks_enabled;
+	int64_t webhooks_max_age_ms;       /* retried until the event is this old */
+	int64_t webhooks_timeout_ms;       /* one delivery: connect, send, answer */
+	int webhooks_max_in_flight;        /* deliveries under way at once */
+	int64_t webhooks_retry_base_ms;    /* first back-off; doubles per attempt */
+	int64_t webhooks_retry_max_ms;     /* longest back-off */
+	int64_t webhooks_poll_interval_ms; /* how often new events are looked for */
+	char *webhooks_tls_ca;             /* https: CA file; "" for the system's */
 };
 
 /* Defaults only (strings are allocated: lf_config_clear() them). `cfg` is
@@ -123,7 +132,7 @@ void lf_config_keep_unreloadable(const struct lf_config *cur, struct lf_config *
 
 /* Value parsers (exported for tests). */
 bool lf_config_parse_size(const char *s, size_t *out);     /* 64K, 1M, 2G, 123 */
-bool lf_config_parse_duration(const char *s, int64_t *ms); /* 30s, 500ms, 2m, 1h, 5 (= s) */
+bool lf_config_parse_duration(const char *s, int64_t *ms); /* 30s, 500ms, 2m, 1h, 3d, 5 (= s) */
 bool lf_config_parse_bool(const char *s, bool *out);       /* on/off, yes/no, true/false, 1/0 */
 bool lf_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port);
 /* [redis] sentinels: 1..16 "host:port" separated by commas; else false

@@ -32,5 +32,7 @@ void lf_payments_void(struct lf_req *r, const char *id);
 void lf_payments_refund(struct lf_req *r, const char *id);
 void lf_payments_refunds_list(struct lf_req *r, const char *id); /* api/refunds.c */
 void lf_currencies_list(struct lf_req *r, const char *id);
+void lf_events_list(struct lf_req *r, const char *id); /* api/events.c */
+void lf_events_get(struct lf_req *r, const char *id);
 
 #endif

@@ -56,6 +56,15 @@ struct lf_metrics {
 	uint64_t trace_spans_exported;
 	uint64_t trace_spans_dropped; /* the queue was full, or an export failed */
 	uint64_t trace_export_failures;
+	/* the webhook delivery process (src/webhooks/deliver.c) */
+	int64_t webhook_backlog;       /* gauge: deliveries pending (the database's count) */
+	int64_t webhook_given_up_now;  /* gauge: deliveries given up after max_age, kept */
+	int64_t webhook_in_flight;     /* gauge: deliveries under way */
+	int64_t webhook_oldest_age_ms; /* gauge: age of the oldest pending event seen */
+	uint64_t webhook_delivered;    /* answered 2xx */
+	uint64_t webhook_failures;     /* attempts that failed: no answer, or not 2xx */
+	uint64_t webhook_given_up;     /* deliveries given up after max_age */
+	uint64_t webhook_restarts;     /* the delivery process died and was restarted */
 };
 
 static inline void lf_metrics_add(uint64_t *counter, uint64_t n)

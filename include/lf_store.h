@@ -120,11 +120,14 @@ struct lf_create_account_req {
 	lf_uuid issuance_entry_id; /* ... and the issuance account's DEBIT */
 	int64_t created_ms;
 	int64_t expires_ms; /* idempotency retention */
-	const char *body;   /* the 201 body to store with the key */
+	const char *body;   /* the 201 body to store with the key, and the
+			     * data of its account.created event */
 	size_t body_len;
 	const char *location; /* "/api/accounts/{id}" */
 	const char *metadata; /* canonical JSON object; NULL: none */
 };
+/* Every write of the store writes its event in its transaction (the outbox,
+ * 008_events.sql); the event's id is a UUIDv7 the store makes per call. */
 lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_account_req *r,
 			      enum lf_create_result *result, struct lf_stored *stored);
 /* Reads take who is asking: a non-admin client sees only its own rows,
@@ -177,6 +180,10 @@ struct lf_transfer_req {
 	const char *location;     /* "/api/payments/{id}" for the 201 */
 	int64_t hold_expires_ms;  /* > 0: a hold (capture false) that expires then */
 	const char *metadata;     /* canonical JSON object; NULL: none */
+	/* the payment as GET renders it once DECLINED: the data of the
+	 * payment.declined event (body_completed is payment.completed's) */
+	const char *event_declined;
+	size_t event_declined_len;
 };
 /* One CALL lf_transfer(...): the whole transaction in one round trip. */
 lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
@@ -363,6 +370,69 @@ lf_rc lf_store_list_currencies(struct lf_store_conn *c, struct lf_currency_row *
  * first difference in why; another code when the query failed (logged;
  * a missing table is LF_ERROR, errno 1146: not migrated). */
 lf_rc lf_store_check_currencies(struct lf_store_conn *c, char *why, size_t whylen);
+
+/* ---- events (store/events.c, 008_events.sql) ---- */
+#define LF_EVENT_TYPE_MAX 32
+struct lf_event {
+	uint64_t seq; /* commit order: the cursor */
+	lf_uuid id;
+	char type[LF_EVENT_TYPE_MAX];
+	int64_t created_ms;
+	char *data; /* the object's JSON, malloc'd, NUL-terminated: lf_event_clear */
+	size_t data_len;
+};
+void lf_event_clear(struct lf_event *e);
+/* Give the committed events without a place in commit order theirs (CALL
+ * lf_events_sequence, at most max of them). LF_OK also when another
+ * sequencer was running (it numbers them). */
+lf_rc lf_store_sequence_events(struct lf_store_conn *c, unsigned max);
+/* Up to max events with seq > after, in seq order: who's own, or every
+ * client's for admin. out[0..*count) are filled (lf_event_clear each). */
+lf_rc lf_store_list_events(struct lf_store_conn *c, uint64_t after, const struct lf_client *who,
+			   struct lf_event *out, unsigned max, unsigned *count);
+/* One event by id (only once it has a seq); LF_DECLINED when none for who. */
+lf_rc lf_store_get_event(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
+			 struct lf_event *out);
+
+/* ---- webhooks (store/webhooks.c): the delivery process's calls ---- */
+#define LF_WEBHOOK_URL_MAX 2048
+#define LF_WEBHOOK_TYPES_MAX 512
+#define LF_WEBHOOK_BOX_MAX 128
+struct lf_webhook_row {
+	lf_uuid id;
+	char url[LF_WEBHOOK_URL_MAX + 1];
+	char types[LF_WEBHOOK_TYPES_MAX + 1]; /* comma-separated */
+	bool has_client;
+	uint64_t client_id;
+	uint8_t secret_box[LF_WEBHOOK_BOX_MAX]; /* sealed: lf_webhook_secret_open */
+	size_t secret_box_len;
+};
+/* The webhooks not removed, at most max, by id. */
+lf_rc lf_store_list_webhooks(struct lf_store_conn *c, struct lf_webhook_row *out, unsigned max,
+			     unsigned *count);
+/* Queue the webhook's new events (lf_webhook_enqueue), looking at most max. */
+lf_rc lf_store_webhook_enqueue(struct lf_store_conn *c, const lf_uuid *webhook, unsigned max,
+			       int64_t now_ms, unsigned *queued);
+struct lf_delivery_row {
+	uint64_t seq;
+	unsigned attempts;
+	int64_t next_ms; /* not before */
+	struct lf_event ev;
+	lf_uuid account, account2; /* delivery order keys */
+	bool has_account2;
+};
+void lf_delivery_row_clear(struct lf_delivery_row *d);
+/* The webhook's oldest pending deliveries, at most max, in seq order. */
+lf_rc lf_store_webhook_pending(struct lf_store_conn *c, const lf_uuid *webhook,
+			       struct lf_delivery_row *out, unsigned max, unsigned *count);
+/* Record one attempt (lf_webhook_result). */
+lf_rc lf_store_webhook_result(struct lf_store_conn *c, const lf_uuid *webhook, uint64_t seq,
+			      bool delivered, int status, int64_t next_ms, bool give_up);
+/* Deliveries pending and given up, over every webhook. */
+lf_rc lf_store_webhook_backlog(struct lf_store_conn *c, uint64_t *pending, uint64_t *failed);
+/* Become the one delivering process of this database (a named lock held
+ * by this connection while it lives): *leader true when it is. */
+lf_rc lf_store_webhook_lead(struct lf_store_conn *c, bool *leader);
 
 /* ---- API keys (authentication) ---- */
 struct lf_key_row {

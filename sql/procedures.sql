@@ -38,6 +38,51 @@ RETURN UNHEX(SHA2(CONCAT(CAST(p_prev AS BINARY(32)),
                  p_direction, p_amount, p_balance_after,
                  DATE_FORMAT(p_created_at, '%Y-%m-%d %H:%i:%s.%f')) AS BINARY)), 256));
 
+-- One event of the transactional outbox (008_events.sql), written by the
+-- procedure that makes the change, inside its transaction, after it holds
+-- the rows it changes (so two events of one account are inserted, and
+-- committed, in the order of their transactions). p_data is the object as
+-- its own GET renders it; p_account / p_account2 the accounts whose order
+-- of delivery it keeps (a payment: sender and receiver). Not granted to the
+-- runtime user: an event exists only with its change. This is the hook of
+-- every state change: lf_transfer writes 'payment.pending' for a hold,
+-- lf_finish_hold 'payment.captured' and 'payment.voided' (the payment
+-- rendered in its new state, its 200 body), lf_refund 'refund.completed'
+-- (the refund; p_account the original receiver, who pays it back,
+-- p_account2 the original sender). p_id NULL: a UUIDv7 is made here (for
+-- callers whose C side passes none).
+CREATE OR REPLACE PROCEDURE lf_event_add(
+  IN p_id         BINARY(16),
+  IN p_type       VARCHAR(32) CHARACTER SET ascii,
+  IN p_object     BINARY(16),
+  IN p_client     BIGINT UNSIGNED,
+  IN p_account    BINARY(16),
+  IN p_account2   BINARY(16),
+  IN p_created_at DATETIME(3),
+  IN p_data       MEDIUMBLOB)
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'the outbox: one event in the caller''s transaction'
+BEGIN
+  DECLARE v_id BINARY(16) DEFAULT p_id;
+  -- not 1062 to the caller, whose CONTINUE handler would commit without it
+  DECLARE EXIT HANDLER FOR 1062
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_event_add: event id already used';
+  IF p_data IS NULL OR LENGTH(p_data) = 0 THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_event_add: an event needs its data';
+  END IF;
+  -- no id given: a UUIDv7 made here (48-bit ms, version 7, variant 10)
+  IF v_id IS NULL THEN
+    SET v_id = UNHEX(CONCAT(
+      LPAD(HEX(CAST(UNIX_TIMESTAMP(p_created_at) * 1000 AS UNSIGNED)), 12, '0'),
+      '7', SUBSTRING(HEX(RANDOM_BYTES(2)), 2, 3),
+      LPAD(HEX(128 | (ASCII(RANDOM_BYTES(1)) & 63)), 2, '0'),
+      SUBSTRING(HEX(RANDOM_BYTES(8)), 3)));
+  END IF;
+  INSERT INTO events (id, type, object_id, client_id, account_id, account2_id, created_at, data)
+  VALUES (v_id, p_type, p_object, p_client, p_account, p_account2, p_created_at, p_data);
+END;
+
 -- Result row of lf_transfer / lf_record_outcome / lf_create_account:
 --   (outcome, response_status, response_location, response_body,
 --    fingerprint, expires_at)
@@ -70,10 +115,12 @@ CREATE OR REPLACE PROCEDURE lf_transfer(
   IN p_location       VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
   IN p_admin          TINYINT,
   IN p_hold_expires   DATETIME(3),
-  IN p_metadata       MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+  IN p_metadata       MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_event_id       BINARY(16),
+  IN p_event_declined MEDIUMBLOB)
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'one payment or hold: idempotency row, account locks, ledger, outcome'
+  COMMENT 'one payment or hold: idempotency row, account locks, ledger, outcome, event'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
   DECLARE v_nf TINYINT DEFAULT 0;
@@ -208,6 +255,8 @@ proc: BEGIN
        SET response_status = 422, response_location = NULL,
            response_body = p_body_declined, payment_id = p_payment_id
      WHERE client_id = p_client AND idem_key = p_key;
+    CALL lf_event_add(p_event_id, 'payment.declined', p_payment_id, p_client, p_from, p_to,
+                      p_created_at, p_event_declined);
     COMMIT;
     SELECT 'declined' AS outcome, 422 AS response_status,
            NULL AS response_location, NULL AS response_body,
@@ -233,11 +282,13 @@ proc: BEGIN
       SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
         'lf_transfer: payment id or idempotency key already used by an earlier payment';
     END IF;
-    -- events hook: payment.pending
     UPDATE idempotency_keys
        SET response_status = 201, response_location = p_location,
            response_body = p_body_completed, payment_id = p_payment_id
      WHERE client_id = p_client AND idem_key = p_key;
+    -- the 201 body of a hold is the payment PENDING
+    CALL lf_event_add(p_event_id, 'payment.pending', p_payment_id, p_client, p_from, p_to,
+                      p_created_at, p_body_completed);
     COMMIT;
     SELECT 'completed' AS outcome, 201 AS response_status,
            p_location AS response_location, NULL AS response_body,
@@ -289,6 +340,8 @@ proc: BEGIN
      SET response_status = 201, response_location = p_location,
          response_body = p_body_completed, payment_id = p_payment_id
    WHERE client_id = p_client AND idem_key = p_key;
+  CALL lf_event_add(p_event_id, 'payment.completed', p_payment_id, p_client, p_from, p_to,
+                    p_created_at, p_body_completed);
   COMMIT;
   SELECT 'completed' AS outcome, 201 AS response_status,
          p_location AS response_location, NULL AS response_body,
@@ -302,7 +355,9 @@ END;
 --   two entries' ids (hex), f/t from/to (hex), a amount, cur currency,
 --   ref reference (null: none), at/exp created_at/expires_at
 --   ('YYYY-MM-DD hh:mm:ss.fff' UTC), bc/bd the 201 and 422 bodies, loc
---   the 201's location, adm the admin flag.
+--   the 201's location, adm the admin flag, ev the id of its event (hex)
+--   and ed the payment rendered DECLINED (its payment.declined event's
+--   data; bc is payment.completed's).
 -- Returns one row per item, (item, outcome): item counts from 0 in
 -- arrival order; outcome 'completed', 'declined' (insufficient funds) or
 -- 'fallback': nothing was written for it, the caller decides it alone with
@@ -364,6 +419,8 @@ proc: BEGIN
     body_declined  MEDIUMBLOB      NOT NULL,
     location       VARCHAR(128)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
     admin          TINYINT         NOT NULL,
+    event_id       BINARY(16)      NOT NULL,
+    event_declined MEDIUMBLOB      NOT NULL,
     claimed        TINYINT         NOT NULL DEFAULT 0,
     outcome        VARCHAR(10)     CHARACTER SET ascii NULL,
     debit_seq      BIGINT          NULL,
@@ -392,10 +449,11 @@ proc: BEGIN
   INSERT INTO lf_batch_items (idx, client, idem_key, fp, pay_id, debit_id, credit_id, from_id,
                               to_id, amount, currency, reference, metadata, created_at,
                               expires_at, body_completed, body_declined, location, admin,
-                              outcome)
+                              event_id, event_declined, outcome)
   SELECT j.idx, j.c, CAST(j.k AS BINARY), UNHEX(j.fp), UNHEX(j.id), UNHEX(j.dr), UNHEX(j.cr),
          UNHEX(j.f), UNHEX(j.t), j.a, j.cur, j.ref, j.md, CAST(j.at AS DATETIME(3)),
          CAST(j.exp AS DATETIME(3)), CAST(j.bc AS BINARY), CAST(j.bd AS BINARY), j.loc, j.adm,
+         UNHEX(j.ev), CAST(j.ed AS BINARY),
          IF(ROW_NUMBER() OVER (PARTITION BY j.c, CAST(j.k AS BINARY) ORDER BY j.idx) > 1
             OR j.f = j.t, 'fallback', NULL)
     FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
@@ -417,7 +475,9 @@ proc: BEGIN
            bc  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.bc',
            bd  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.bd',
            loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
-           adm TINYINT PATH '$.adm')) j;
+           adm TINYINT PATH '$.adm',
+           ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev',
+           ed  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.ed')) j;
 
   -- (a) a key that already has a row (decided, or being decided by a
   -- concurrent transaction): lf_transfer replays or waits for it
@@ -565,6 +625,18 @@ proc: BEGIN
          k.response_body = IF(i.outcome = 'completed', i.body_completed, i.body_declined),
          k.payment_id = i.pay_id
    WHERE i.claimed = 1 AND i.outcome IN ('completed', 'declined');
+  -- the outbox: lf_event_add for every decided item, set-wise, in arrival
+  -- order (the order they were decided in against the running balances)
+  INSERT INTO events (id, type, object_id, client_id, account_id, account2_id, created_at,
+                      data)
+  SELECT event_id, IF(outcome = 'completed', 'payment.completed', 'payment.declined'), pay_id,
+         client, from_id, to_id, created_at,
+         IF(outcome = 'completed', body_completed, event_declined)
+    FROM lf_batch_items WHERE outcome IN ('completed', 'declined') ORDER BY idx;
+  IF v_dup THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_batch: event id already used';
+  END IF;
   -- the claims of what falls back: lf_transfer claims them again
   DELETE k FROM idempotency_keys k
     JOIN lf_batch_items i ON k.client_id = i.client AND k.idem_key = i.idem_key
@@ -649,10 +721,11 @@ CREATE OR REPLACE PROCEDURE lf_create_account(
   IN p_body       MEDIUMBLOB,
   IN p_location   VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
   IN p_issue_entry_id BINARY(16),
-  IN p_metadata   MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+  IN p_metadata   MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_event_id   BINARY(16))
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'open an account with its opening transfer from issuance'
+  COMMENT 'open an account with its opening transfer from issuance, and its event'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
   DECLARE v_iss BINARY(16) DEFAULT NULL;
@@ -759,6 +832,8 @@ proc: BEGIN
            response_body = COALESCE(p_body, '')
      WHERE client_id = p_client AND idem_key = p_key;
   END IF;
+  CALL lf_event_add(p_event_id, 'account.created', p_id, p_client, p_id, NULL, p_created_at,
+                    p_body);
   COMMIT;
   SELECT 'created' AS outcome, 201 AS response_status,
          p_location AS response_location, NULL AS response_body,
@@ -776,4 +851,125 @@ BEGIN
   SELECT response_status, response_location, response_body, fingerprint, expires_at
     FROM idempotency_keys
    WHERE client_id = p_client AND idem_key = p_key AND response_status <> 0;
+END;
+
+-- ---- events and webhooks (008_events.sql) ----
+
+-- Give the committed events without a seq the next numbers, in insert
+-- order, at most p_max of them; returns (sequenced, last_seq). One
+-- sequencer at a time: the others see event_sequence locked and leave at
+-- once (SKIP LOCKED) - the running one numbers what they would have. An
+-- event still uncommitted is not numbered now (the UPDATE skips it or
+-- waits for its COMMIT, both fine): it gets a larger seq at a later call,
+-- so a reader that pages by seq never skips it. Called by GET /api/events
+-- before it reads and by the delivery process every round.
+CREATE OR REPLACE PROCEDURE lf_events_sequence(IN p_max INT)
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'commit order: number the committed events'
+proc: BEGIN
+  DECLARE v_last BIGINT UNSIGNED DEFAULT NULL;
+  DECLARE v_n BIGINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_last = NULL;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    ROLLBACK;
+    RESIGNAL;
+  END;
+  IF NOT EXISTS (SELECT 1 FROM events WHERE seq IS NULL) THEN
+    SELECT 0 AS sequenced, (SELECT last_seq FROM event_sequence WHERE id = 1) AS last_seq;
+    LEAVE proc;
+  END IF;
+  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+  START TRANSACTION;
+  SELECT last_seq INTO v_last FROM event_sequence WHERE id = 1 FOR UPDATE SKIP LOCKED;
+  IF v_last IS NULL THEN
+    ROLLBACK;
+    SELECT 0 AS sequenced, NULL AS last_seq;
+    LEAVE proc;
+  END IF;
+  SET @lf_seq = v_last;
+  UPDATE events SET seq = (@lf_seq := @lf_seq + 1)
+   WHERE seq IS NULL ORDER BY pos LIMIT p_max;
+  SET v_n = @lf_seq - v_last;
+  UPDATE event_sequence SET last_seq = @lf_seq WHERE id = 1;
+  COMMIT;
+  SELECT v_n AS sequenced, @lf_seq AS last_seq;
+END;
+
+-- Queue for one webhook the events after its cursor_seq that it takes
+-- (its types; its client's, or every client's when client_id is NULL),
+-- looking at most p_max events, and move the cursor past what it looked
+-- at; returns (queued, cursor_seq). A removed webhook queues nothing.
+CREATE OR REPLACE PROCEDURE lf_webhook_enqueue(
+  IN p_webhook BINARY(16),
+  IN p_max     INT,
+  IN p_now     DATETIME(3))
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'queue the new events a webhook takes'
+proc: BEGIN
+  DECLARE v_cursor, v_to BIGINT UNSIGNED DEFAULT NULL;
+  DECLARE v_types VARCHAR(512) CHARACTER SET ascii DEFAULT NULL;
+  DECLARE v_client BIGINT UNSIGNED DEFAULT NULL;
+  DECLARE v_n BIGINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_cursor = NULL;
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    ROLLBACK;
+    RESIGNAL;
+  END;
+  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+  START TRANSACTION;
+  SELECT cursor_seq, event_types, client_id INTO v_cursor, v_types, v_client
+    FROM webhooks WHERE id = p_webhook AND removed_at IS NULL FOR UPDATE;
+  IF v_cursor IS NULL THEN
+    ROLLBACK;
+    SELECT 0 AS queued, NULL AS cursor_seq;
+    LEAVE proc;
+  END IF;
+  SELECT MAX(seq) INTO v_to
+    FROM (SELECT seq FROM events WHERE seq > v_cursor ORDER BY seq LIMIT p_max) x;
+  IF v_to IS NULL THEN
+    ROLLBACK;
+    SELECT 0 AS queued, v_cursor AS cursor_seq;
+    LEAVE proc;
+  END IF;
+  INSERT IGNORE INTO webhook_deliveries (webhook_id, seq, state, attempts, next_at)
+  SELECT p_webhook, seq, 'pending', 0, p_now
+    FROM events
+   WHERE seq > v_cursor AND seq <= v_to
+     AND FIND_IN_SET(type, v_types) > 0
+     AND (v_client IS NULL OR client_id = v_client)
+   ORDER BY seq;
+  SET v_n = ROW_COUNT();
+  UPDATE webhooks SET cursor_seq = v_to WHERE id = p_webhook;
+  COMMIT;
+  SELECT v_n AS queued, v_to AS cursor_seq;
+END;
+
+-- The result of one delivery attempt: delivered (a 2xx) deletes the row;
+-- otherwise the attempt is counted, the next one set at p_next_at, and
+-- with p_give_up (past [webhooks] max_age) the row is kept as 'failed'
+-- and no longer holds back the events after it. Returns (changed).
+CREATE OR REPLACE PROCEDURE lf_webhook_result(
+  IN p_webhook   BINARY(16),
+  IN p_seq       BIGINT UNSIGNED,
+  IN p_delivered TINYINT,
+  IN p_status    SMALLINT,
+  IN p_next_at   DATETIME(3),
+  IN p_give_up   TINYINT)
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'record a webhook delivery attempt'
+BEGIN
+  IF p_delivered THEN
+    DELETE FROM webhook_deliveries WHERE webhook_id = p_webhook AND seq = p_seq;
+  ELSE
+    UPDATE webhook_deliveries
+       SET attempts = attempts + 1, last_status = p_status, next_at = p_next_at,
+           state = IF(p_give_up, 'failed', 'pending')
+     WHERE webhook_id = p_webhook AND seq = p_seq AND state = 'pending';
+  END IF;
+  SELECT ROW_COUNT() AS changed;
 END;

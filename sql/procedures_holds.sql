@@ -128,10 +128,11 @@ proc: BEGIN
        SET held = held - v_amount, version = version + 1,
            updated_at = GREATEST(updated_at, p_created_at)
      WHERE id = v_from;
-    -- events hook: payment.voided
     UPDATE idempotency_keys
        SET response_status = 200, response_location = NULL, response_body = p_body_ok
      WHERE client_id = p_client AND idem_key = p_key;
+    CALL lf_event_add(NULL, 'payment.voided', p_payment, v_owner, v_from, v_to, p_created_at,
+                      p_body_ok);
     COMMIT;
     SELECT 'voided' AS outcome, 200 AS response_status, NULL AS response_location,
            NULL AS response_body, p_fp AS fingerprint, p_expires_at AS expires_at;
@@ -180,10 +181,11 @@ proc: BEGIN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_finish_hold: ledger entry id already used';
   END IF;
   UPDATE payments SET status = 'COMPLETED', captured_amount = v_cap WHERE id = p_payment;
-  -- events hook: payment.captured
   UPDATE idempotency_keys
      SET response_status = 200, response_location = NULL, response_body = p_body_ok
    WHERE client_id = p_client AND idem_key = p_key;
+  CALL lf_event_add(NULL, 'payment.captured', p_payment, v_owner, v_from, v_to, p_created_at,
+                    p_body_ok);
   COMMIT;
   SELECT 'captured' AS outcome, 200 AS response_status, NULL AS response_location,
          NULL AS response_body, p_fp AS fingerprint, p_expires_at AS expires_at;
@@ -355,10 +357,11 @@ proc: BEGIN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_refund: an id or key already used';
   END IF;
   UPDATE payments SET refunded_amount = refunded_amount + p_amount WHERE id = p_payment;
-  -- events hook: refund.completed
   UPDATE idempotency_keys
      SET response_status = 201, response_location = NULL, response_body = p_body_ok
    WHERE client_id = p_client AND idem_key = p_key;
+  CALL lf_event_add(NULL, 'refund.completed', p_refund_id, v_owner, v_to, v_from, p_created_at,
+                    p_body_ok);
   COMMIT;
   SELECT 'completed' AS outcome, 201 AS response_status, NULL AS response_location,
          NULL AS response_body, p_fp AS fingerprint, p_expires_at AS expires_at;

@@ -155,6 +155,8 @@ static bool raw_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
 	r.body_completed_len = ok.len;
 	r.body_declined = declined.data;
 	r.body_declined_len = declined.len;
+	r.event_declined = declined.data; /* the data of the declined event: any body */
+	r.event_declined_len = declined.len;
 
 	enum lf_transfer_result result = LF_TRANSFER_COMPLETED;
 	struct lf_stored stored;

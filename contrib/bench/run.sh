@@ -250,8 +250,11 @@ log "creating $accounts accounts and the hot sender (lf_create_account, as POST 
 		printf -v n '%012d' "$i"
 		cents=$initial_cents
 		[ "$i" -ne "$hot" ] || cents=$hot_cents
-		printf "CALL lf_create_account(0, NULL, UNHEX(REPEAT('00', 32)), UNHEX('%s'), 'bench-%d', 'USD', %d, UNHEX('%s'), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), NULL, '/api/accounts/b0000000-0000-4000-8000-%s', UNHEX('%s'));\n" \
-			"b0000000000040008000$n" "$i" "$cents" "e0000000000040008000$n" "$n" "f0000000000040008000$n"
+		# the body is the account.created event's data (a stand-in: the
+		# loader renders no account); no metadata; the event's id made by
+		# lf_event_add
+		printf "CALL lf_create_account(0, NULL, UNHEX(REPEAT('00', 32)), UNHEX('%s'), 'bench-%d', 'USD', %d, UNHEX('%s'), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), '{\"id\":\"b0000000-0000-4000-8000-%s\"}', '/api/accounts/b0000000-0000-4000-8000-%s', UNHEX('%s'), NULL, NULL);\n" \
+			"b0000000000040008000$n" "$i" "$cents" "e0000000000040008000$n" "$n" "$n" "f0000000000040008000$n"
 	done
 	echo "SET GLOBAL innodb_flush_log_at_trx_commit = 1;"
 } | sql >/dev/null

@@ -120,6 +120,13 @@ bool lf_pay_transfer_build(struct lf_pay *p, struct lf_pay_transfer *call)
 	if (!lf_render_payment_body(&call->completed, &pay) ||
 	    !lf_render_declined_body(&call->declined, &t->payment_id))
 		return false;
+	/* the payment as GET shows it once declined: its event's data */
+	pay.status = LF_PAYMENT_DECLINED;
+	pay.has_captured = false;
+	if (!lf_render_payment_body(&call->declined_event, &pay))
+		return false;
+	t->event_declined = call->declined_event.data;
+	t->event_declined_len = call->declined_event.len;
 	t->body_completed = call->completed.data;
 	t->body_completed_len = call->completed.len;
 	t->body_declined = call->declined.data;
@@ -242,6 +249,7 @@ void lf_pay_transfer_clear(struct lf_pay_transfer *call)
 	lf_stored_clear(&call->stored);
 	lf_body_clear(&call->completed);
 	lf_body_clear(&call->declined);
+	lf_body_clear(&call->declined_event);
 }
 
 static bool currency_differs(const struct lf_pay *p)

@@ -101,6 +101,7 @@ struct lf_pay_transfer {
 	struct lf_transfer_req t;
 	char location[80];
 	struct lf_body completed, declined; /* the 201 and 422 bodies */
+	struct lf_body declined_event;      /* the payment once DECLINED (its event) */
 	enum lf_transfer_result result;
 	struct lf_stored stored;
 };

@@ -13,6 +13,8 @@
 
 #include "lf_args.h"
 #include "lf_auth.h"
+#include "lf_events.h"
+#include "lf_uuid.h"
 
 #define MAX_OPERANDS 8
 
@@ -227,6 +229,66 @@ static bool parse_client(struct lf_ctl_args *out, const char *const *ops, int no
 	return true;
 }
 
+/* webhook add URL --events T,... [--client NAME] | list | remove ID: ops[0]
+ * is "webhook". */
+static bool parse_webhook(struct lf_ctl_args *out, const char *const *ops, int nops, bool too_many,
+			  const char *rate, bool port, FILE *err, const char *prog)
+{
+	if (nops < 2)
+		return fail(err, prog, "webhook: missing subcommand (add, list or remove)");
+	const char *sub = ops[1];
+	bool add = strcmp(sub, "add") == 0, list = strcmp(sub, "list") == 0,
+	     remove = strcmp(sub, "remove") == 0;
+	if (!add && !list && !remove)
+		return fail(err, prog, "webhook: unknown subcommand '%s'", sub);
+	if (out->scopes || rate || out->owner || out->grant_user || out->full ||
+	    out->no_checkpoint || out->host || port || out->metrics_file)
+		return fail(err, prog, "webhook %s: takes no such option", sub);
+	if (!add && (out->webhook_events || out->webhook_client))
+		return fail(err, prog, "webhook %s: --events and --client are only for webhook add",
+			    sub);
+	int want = list ? 2 : 3;
+	if (nops < want)
+		return fail(err, prog, "webhook %s: missing %s", sub, add ? "URL" : "ID");
+	if (nops > want || too_many)
+		return fail(err, prog, "webhook %s: unexpected argument '%s'", sub,
+			    nops > want ? ops[want] : "");
+	if (add) {
+		char bad[40];
+		if (!lf_webhook_url_valid(ops[2]))
+			return fail(err, prog,
+				    "webhook add: URL must be an http:// or https:// URL with a "
+				    "host, without credentials, at most %d characters",
+				    LF_WEBHOOK_URL_MAX);
+		if (!out->webhook_events)
+			return fail(err, prog, "webhook add: --events T,... is required");
+		if (!lf_webhook_types_valid(out->webhook_events, bad))
+			return fail(err, prog,
+				    "webhook add: unknown event type '%s' (types: account.created "
+				    "payment.completed payment.declined payment.pending "
+				    "payment.captured payment.voided payment.expired "
+				    "refund.completed refund.declined)",
+				    bad);
+		if (out->webhook_client && !valid_name(out->webhook_client))
+			return fail(err, prog,
+				    "webhook add: --client NAME must be 1..%d characters of A-Z "
+				    "a-z 0-9 . _ - : @",
+				    LF_CTL_NAME_MAX);
+		out->webhook_url = ops[2];
+		out->command = LF_CTL_WEBHOOK_ADD;
+	} else if (remove) {
+		lf_uuid id;
+		if (!lf_uuid_parse(ops[2], strlen(ops[2]), &id))
+			return fail(err, prog,
+				    "webhook remove: ID must be a webhook's id (a UUID)");
+		out->webhook_id = ops[2];
+		out->command = LF_CTL_WEBHOOK_REMOVE;
+	} else {
+		out->command = LF_CTL_WEBHOOK_LIST;
+	}
+	return true;
+}
+
 /* grants [--user U] [--host H]: ops[0] is "grants". The names are checked
  * where they are printed (lf_admin_grants_print). */
 static bool parse_grants(struct lf_ctl_args *out, const char *const *ops, int nops,
@@ -255,7 +317,9 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 		OPT_NO_CHECKPOINT,
 		OPT_HOST,
 		OPT_PORT,
-		OPT_METRICS_FILE
+		OPT_METRICS_FILE,
+		OPT_EVENTS,
+		OPT_CLIENT
 	};
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -269,6 +333,8 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 		{"host", required_argument, NULL, OPT_HOST},
 		{"port", required_argument, NULL, OPT_PORT},
 		{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+		{"events", required_argument, NULL, OPT_EVENTS},
+		{"client", required_argument, NULL, OPT_CLIENT},
 		{NULL, 0, NULL, 0},
 	};
 	static const char prog[] = "ledgerflowctl";
@@ -298,6 +364,8 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 		case OPT_HOST: out->host = optarg; break; /* grants: the user's host */
 		case OPT_PORT: port = optarg; break;
 		case OPT_METRICS_FILE: out->metrics_file = optarg; break;
+		case OPT_EVENTS: out->webhook_events = optarg; break;
+		case OPT_CLIENT: out->webhook_client = optarg; break;
 		case 1:
 			if (nops < MAX_OPERANDS)
 				ops[nops++] = optarg;
@@ -315,9 +383,14 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 	if (out->help)
 		return true;
 	if (nops == 0)
-		return fail(
-			err, prog,
-			"no command given (migrate, seed, reconcile, anchor, grants or client)");
+		return fail(err, prog,
+			    "no command given (migrate, seed, reconcile, anchor, grants, client or "
+			    "webhook)");
+	if ((out->webhook_events || out->webhook_client) && strcmp(ops[0], "webhook") != 0)
+		return fail(err, prog, "%s: --events and --client are only for webhook add",
+			    ops[0]);
+	if (strcmp(ops[0], "webhook") == 0)
+		return parse_webhook(out, ops, nops, too_many, rate, port != NULL, err, prog);
 	if (out->grant_user && strcmp(ops[0], "grants") != 0)
 		return fail(err, prog, "%s: --user is only for grants", ops[0]);
 	if (strcmp(ops[0], "grants") == 0) {
@@ -406,6 +479,13 @@ void lf_args_usage_ctl(FILE *out)
 	      "                revoke the client and every key it has, at once\n"
 	      "  client rotate NAME\n"
 	      "                print a new key; the old ones work for [auth] rotate_grace\n"
+	      "  webhook add URL --events T,... [--client NAME]\n"
+	      "                register an http(s) endpoint for those event types (of one\n"
+	      "                client, or of every client); prints its id, and its signing\n"
+	      "                secret once, alone on the last line\n"
+	      "  webhook list  the webhooks, their types, clients and backlogs (no secrets)\n"
+	      "  webhook remove ID\n"
+	      "                stop delivering to the webhook (within 5 s) and drop its queue\n"
 	      "Scopes: accounts:read accounts:write payments:read payments:write funds:issue\n"
 	      "        events:read admin\n"
 	      "Options:\n"
@@ -419,6 +499,8 @@ void lf_args_usage_ctl(FILE *out)
 	      "  --metrics-file FILE reconcile: write the run's result and time, and the\n"
 	      "                      last clean run's time; anchor: the anchor's time;\n"
 	      "                      as Prometheus textfile-collector gauges\n"
+	      "  --events T,...      webhook add: the event types, comma-separated\n"
+	      "  --client NAME       webhook add: only this client's events\n"
 	      "  -h, --help          show this help\n",
 	      out);
 }

@@ -212,6 +212,22 @@ static const struct key keys[] = {
 	 NULL, "requests per second per source address without a valid key"},
 	{"paths", "sql_dir", T_STRING, O(sql_dir), LF_DEFAULT_SQL_DIR, 0, 4096,
 	 R | K_NONEMPTY | K_BUILD, NULL, "directory holding the sql/ migrations"},
+	{"webhooks", "enabled", T_BOOL, O(webhooks_enabled), "on", 0, 0, R, NULL,
+	 "run the webhook delivery process (lf-webhooks)"},
+	{"webhooks", "max_age", T_DURATION, O(webhooks_max_age_ms), "3d", SEC, 8760 * HOUR, R,
+	 NULL, "a failing delivery is retried until its event is this old, then given up"},
+	{"webhooks", "timeout", T_DURATION, O(webhooks_timeout_ms), "10s", 100, 10 * MINUTE, R,
+	 NULL, "time for one delivery: connect, send, and the answer"},
+	{"webhooks", "max_in_flight", T_INT, O(webhooks_max_in_flight), "16", 1, 1024, R, NULL,
+	 "deliveries under way at once"},
+	{"webhooks", "retry_base", T_DURATION, O(webhooks_retry_base_ms), "1s", 10, HOUR, R, NULL,
+	 "back-off before the first retry; doubled per attempt, with full jitter"},
+	{"webhooks", "retry_max", T_DURATION, O(webhooks_retry_max_ms), "1h", 10, 24 * HOUR, R,
+	 NULL, "longest back-off between two attempts"},
+	{"webhooks", "poll_interval", T_DURATION, O(webhooks_poll_interval_ms), "200ms", 10,
+	 5 * SEC, R, NULL, "how often the delivery process looks for new events and webhooks"},
+	{"webhooks", "tls_ca", T_STRING, O(webhooks_tls_ca), "", 0, 4096, R, NULL,
+	 "CA file https endpoints are verified against; empty for the system's"},
 };
 /* clang-format on */
 #define NKEYS (sizeof keys / sizeof keys[0])

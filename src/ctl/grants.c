@@ -31,6 +31,9 @@ static const struct lf_admin_grant grants[] = {
 	{"auth_epoch", false, "SELECT", "the workers drop cached key lookups when it moves"},
 	{"refunds", false, "SELECT", "GET /api/payments/{id}/refunds"},
 	{"currencies", false, "SELECT", "GET /api/currencies; the start checks it against the built-in table"},
+	{"events", false, "SELECT", "GET /api/events; the delivery process reads what it sends"},
+	{"webhooks", false, "SELECT", "the delivery process: endpoints, types, sealed secrets"},
+	{"webhook_deliveries", false, "SELECT", "the delivery process: its queue"},
 	{"lf_transfer", true, "EXECUTE", "POST /api/payments"},
 	{"lf_transfer_batch", true, "EXECUTE", "POST /api/payments: concurrent payments in one transaction"},
 	{"lf_record_outcome", true, "EXECUTE", "a 422 decided before the transaction"},
@@ -39,6 +42,9 @@ static const struct lf_admin_grant grants[] = {
 	{"lf_finish_hold", true, "EXECUTE", "POST /api/payments/{id}/capture and /void"},
 	{"lf_refund", true, "EXECUTE", "POST /api/payments/{id}/refunds"},
 	{"lf_expire_holds", true, "EXECUTE", "the reaper expires holds past their time"},
+	{"lf_events_sequence", true, "EXECUTE", "commit order: GET /api/events and the delivery process"},
+	{"lf_webhook_enqueue", true, "EXECUTE", "the delivery process queues a webhook's new events"},
+	{"lf_webhook_result", true, "EXECUTE", "the delivery process records an attempt"},
 };
 /* clang-format on */
 

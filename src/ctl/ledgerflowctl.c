@@ -1,7 +1,8 @@
 /*
  * ctl/ledgerflowctl.c - ledgerflowctl: administration against the database named
  * in the configuration: migrate, seed, reconcile, anchor, grants, and the
- * API clients (client create | list | revoke | rotate). as_admin[] says
+ * API clients (client create | list | revoke | rotate) and the webhooks
+ * (webhook add | list | remove). as_admin[] says
  * which commands connect as [mysql] admin_user (when it is set): those
  * that change the schema, the accounts' owners or the credentials, and
  * reconcile and anchor, which write checkpoints and anchors the server's
@@ -51,6 +52,9 @@ static const bool as_admin[] = {
 	[LF_CTL_CLIENT_LIST] = true,
 	[LF_CTL_CLIENT_REVOKE] = true,
 	[LF_CTL_CLIENT_ROTATE] = true,
+	[LF_CTL_WEBHOOK_ADD] = true,    /* webhooks: the runtime user only reads them */
+	[LF_CTL_WEBHOOK_LIST] = true,
+	[LF_CTL_WEBHOOK_REMOVE] = true,
 };
 /* clang-format on */
 
@@ -133,6 +137,18 @@ int main(int argc, char **argv)
 		rc = lf_admin_client_rotate(&p, &auth, args.client_name, stdout, stderr) == LF_OK
 			     ? 0
 			     : 1;
+		break;
+	case LF_CTL_WEBHOOK_ADD:
+		rc = lf_admin_webhook_add(&p, &auth, args.webhook_url, args.webhook_events,
+					  args.webhook_client, stdout, stderr) == LF_OK
+			     ? 0
+			     : 1;
+		break;
+	case LF_CTL_WEBHOOK_LIST:
+		rc = lf_admin_webhook_list(&p, stdout, stderr) == LF_OK ? 0 : 1;
+		break;
+	case LF_CTL_WEBHOOK_REMOVE:
+		rc = lf_admin_webhook_remove(&p, args.webhook_id, stdout, stderr) == LF_OK ? 0 : 1;
 		break;
 	case LF_CTL_NONE: lf_args_usage_ctl(stderr); break;
 	}

@@ -15,6 +15,8 @@
 
 #include <mysql.h>
 
+#include "lf_body.h"
+#include "lf_render.h"
 #include "lf_store.h"
 #include "lf_uuid.h"
 
@@ -123,6 +125,20 @@ static bool seed_one(struct lf_store_conn *c, const struct lf_db_params *p, uint
 	r.created_ms = now_ms();
 	r.expires_ms = r.created_ms;
 	r.location = location;
+	/* the account as its GET renders it: the data of its account.created event */
+	struct lf_account a = {.id = r.id,
+			       .balance = r.initial_balance,
+			       .created_ms = r.created_ms,
+			       .updated_ms = r.created_ms};
+	snprintf(a.name, sizeof a.name, "%s", name);
+	snprintf(a.currency, sizeof a.currency, "%s", DEMO_CURRENCY);
+	struct lf_body body;
+	if (!lf_render_account_body(&body, &a)) {
+		fprintf(out, "seed: out of memory\n");
+		return false;
+	}
+	r.body = body.data;
+	r.body_len = body.len;
 
 	enum lf_create_result res = LF_CREATE_CREATED;
 	struct lf_stored stored;
@@ -130,6 +146,7 @@ static bool seed_one(struct lf_store_conn *c, const struct lf_db_params *p, uint
 	for (int i = 0; i < SEED_RETRIES && rc == LF_AGAIN; i++)
 		rc = lf_store_create_account(c, &r, &res, &stored);
 	lf_stored_clear(&stored);
+	lf_body_clear(&body);
 	if (rc != LF_OK) {
 		fprintf(out, "seed: creating %s failed: %s\n", id_text, lf_store_error(c));
 		return false;

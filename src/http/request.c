@@ -317,6 +317,7 @@ static const struct {
 	{"account_exists", "Account already exists"},
 	{"account_not_found", "Account not found"},
 	{"payment_not_found", "Payment not found"},
+	{"event_not_found", "Event not found"},
 	{"same_account", "Sender and receiver are the same account"},
 	{"currency_mismatch", "Currency mismatch"},
 	{"insufficient_funds", "Insufficient funds"},

@@ -42,6 +42,7 @@ struct route {
 #define AW LF_SCOPE_ACCOUNTS_WRITE
 #define PR LF_SCOPE_PAYMENTS_READ
 #define PW LF_SCOPE_PAYMENTS_WRITE
+#define ER LF_SCOPE_EVENTS_READ
 #define ADM LF_SCOPE_ADMIN
 
 /* clang-format off */
@@ -63,6 +64,8 @@ static const struct route routes[] = {
 	{WITH_ID_SUFFIX, "/api/payments/", "/refunds", lf_payments_refunds_list, lf_payments_refund,
 	 PR, PW, false, "GET, HEAD, POST"},
 	{WITH_ID, "/api/payments/", NULL, lf_payments_get, NULL, PR, 0, false, "GET, HEAD"},
+	{EXACT, "/api/events", NULL, lf_events_list, NULL, ER, 0, false, "GET, HEAD"},
+	{WITH_ID, "/api/events/", NULL, lf_events_get, NULL, ER, 0, false, "GET, HEAD"},
 	/* any authenticated client: no scope */
 	{EXACT, "/api/currencies", NULL, lf_currencies_list, NULL, 0, 0, false, "GET, HEAD"},
 };

@@ -18,6 +18,10 @@
  *   SIGCHLD  reap; a worker of the current generation that died is
  *            replaced, with a growing back-off when it keeps dying; one that
  *            exits with LF_EXIT_CONFIG is not respawned in a loop.
+ * Beside the workers it keeps one more child while [webhooks] enabled is
+ * on: the webhook delivery process, lf-webhooks (its life cycle is in
+ * webhooks_proc.c: restarted when it dies, and with the new configuration
+ * after a reload).
  * The master talks to each worker over its own socketpair (lf_channel.h).
  */
 #include "config.h"
@@ -48,6 +52,7 @@
 #include "lf_upgrade.h"
 #include "lf_worker.h"
 #include "lf_zone.h"
+#include "webhooks_proc.h"
 
 #define LF_MAX_SLOTS 256
 #define LF_READY_TIMEOUT_MS 15000
@@ -128,7 +133,7 @@ static int count_slots(unsigned generation, enum slot_state state)
 
 static int count_alive(void)
 {
-	int n = 0;
+	int n = lf_whproc_alive() ? 1 : 0;
 	for (int i = 0; i < LF_MAX_SLOTS; i++)
 		if (slots[i].state != SLOT_FREE)
 			n++;
@@ -261,6 +266,8 @@ static void reap_children(struct lf_zone *zone, bool stopping)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (lf_whproc_reaped(pid, status, stopping, zone))
+			continue;
 		struct slot *s = NULL;
 		for (int i = 0; i < LF_MAX_SLOTS; i++)
 			if (slots[i].state != SLOT_FREE && slots[i].pid == pid)
@@ -507,6 +514,7 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 		return;
 	}
 	stop_generation(old_generation, LF_CHAN_QUIT, next->shutdown_timeout_ms);
+	lf_whproc_reload(next); /* restarted with next (or stopped) */
 	lf_config_clear(cur);
 	free(cur);
 	*cfgp = next;
@@ -617,12 +625,14 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 			if (count_alive() == 0)
 				break;
 			enforce_deadlines();
+			lf_whproc_enforce();
 		} else if (sig_terminate || sig_quit) {
 			bool graceful = sig_quit && !sig_terminate;
 			notify("STOPPING=1");
 			lf_info("stopping", "mode=%s", graceful ? "graceful" : "fast");
 			stop_all(graceful ? LF_CHAN_QUIT : LF_CHAN_TERMINATE,
 				 cfg->shutdown_timeout_ms);
+			lf_whproc_stop(cfg->shutdown_timeout_ms);
 			stopping = true;
 			continue;
 		} else if (sig_reload && winched) {
@@ -643,6 +653,8 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 			upgrade_tick(cfg, listen_fd, &unblocked, zone);
 			run_respawns(cfg, listen_fd, zone);
 			enforce_deadlines();
+			lf_whproc_enforce();
+			lf_whproc_tick(cfg, zone, master_secrets, close_master_channels_in_child);
 		}
 		wait_once(&unblocked, 200);
 	}

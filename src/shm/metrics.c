@@ -50,6 +50,37 @@ static void gauge_value(struct evbuffer *out, const char *name, const char *help
 			    (unsigned long long)v);
 }
 
+static int64_t gauge_load(const int64_t *v)
+{
+	int64_t x = __atomic_load_n(v, __ATOMIC_RELAXED);
+	return x > 0 ? x : 0;
+}
+
+/* The webhook delivery process: its backlog and failures. */
+static void render_webhooks(const struct lf_metrics *m, struct evbuffer *out)
+{
+	gauge_value(out, "ledgerflow_webhook_backlog",
+		    "Webhook deliveries pending (not yet answered 2xx), as last counted.",
+		    (uint64_t)gauge_load(&m->webhook_backlog));
+	gauge_value(out, "ledgerflow_webhook_given_up",
+		    "Webhook deliveries given up after [webhooks] max_age, kept in the database.",
+		    (uint64_t)gauge_load(&m->webhook_given_up_now));
+	gauge_value(out, "ledgerflow_webhook_in_flight", "Webhook deliveries under way.",
+		    (uint64_t)gauge_load(&m->webhook_in_flight));
+	gauge_value(out, "ledgerflow_webhook_oldest_pending_seconds",
+		    "Age of the oldest pending webhook delivery's event.",
+		    (uint64_t)gauge_load(&m->webhook_oldest_age_ms) / 1000);
+	counter(out, "ledgerflow_webhook_delivered_total", "Webhook deliveries answered 2xx.",
+		&m->webhook_delivered);
+	counter(out, "ledgerflow_webhook_failures_total",
+		"Webhook delivery attempts that failed (no answer in time, or not 2xx).",
+		&m->webhook_failures);
+	counter(out, "ledgerflow_webhook_given_up_total",
+		"Webhook deliveries given up after [webhooks] max_age.", &m->webhook_given_up);
+	counter(out, "ledgerflow_webhook_process_restarts_total",
+		"Times the webhook delivery process died and was restarted.", &m->webhook_restarts);
+}
+
 /* The shared cache (idempotency tier 1): its counters live in its
  * partitions, summed over them. */
 static void render_cache(struct lf_cache *cache, struct evbuffer *out)
@@ -190,6 +221,7 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		&m->workers_died);
 	counter(out, "ledgerflow_idempotency_keys_reaped_total",
 		"Expired idempotency keys removed.", &m->keys_reaped);
+	render_webhooks(m, out);
 	if (cache != NULL)
 		render_cache(cache, out);
 	evbuffer_add_printf(

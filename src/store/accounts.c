@@ -22,7 +22,7 @@ lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_ac
 	memset(stored, 0, sizeof *stored);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND b[14];
+	MYSQL_BIND b[15];
 	MYSQL_TIME t_created, t_expires;
 	memset(b, 0, sizeof b);
 	in_str(&b[13], r->metadata);
@@ -39,6 +39,9 @@ lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_ac
 	in_body(&b[10], r->body, r->body_len);
 	in_str(&b[11], r->location);
 	in_uuid(&b[12], &r->issuance_entry_id);
+	lf_uuid event_id;
+	lf_uuid_v7(&event_id);
+	in_uuid(&b[14], &event_id);
 	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];

@@ -26,11 +26,11 @@
 #include "store_int.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	/* the group commit: the payments as one JSON array (lf_store_transfer_batch) */
 	[ST_TRANSFER_BATCH] = "CALL lf_transfer_batch(?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
-	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_FINISH_HOLD] = "CALL lf_finish_hold(?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_REFUND] = "CALL lf_refund(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_EXPIRE_HOLDS] = "CALL lf_expire_holds(?,?)",
@@ -99,6 +99,28 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_AUTH_EPOCH] = "SELECT epoch FROM auth_epoch WHERE id = 1",
 	[ST_LIST_CURRENCIES] = "SELECT code, exponent, issuance_account_id FROM currencies"
 			       " ORDER BY code LIMIT ?",
+	/* events in commit order (seq), scoped like every read */
+	[ST_EVENTS_SEQUENCE] = "CALL lf_events_sequence(?)",
+	[ST_LIST_EVENTS_CLIENT] = "SELECT seq, id, type, created_at, data FROM events"
+				  " WHERE client_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+	[ST_LIST_EVENTS_ALL] = "SELECT seq, id, type, created_at, data FROM events"
+			       " WHERE seq > ? ORDER BY seq LIMIT ?",
+	[ST_GET_EVENT] = "SELECT seq, id, type, created_at, data FROM events"
+			 " WHERE id = ? AND seq IS NOT NULL AND (? OR client_id = ?)",
+	[ST_WEBHOOKS] = "SELECT id, url, event_types, client_id, secret_box FROM webhooks"
+			" WHERE removed_at IS NULL ORDER BY id LIMIT ?",
+	[ST_WEBHOOK_ENQUEUE] = "CALL lf_webhook_enqueue(?,?,?)",
+	[ST_WEBHOOK_PENDING] = "SELECT d.seq, d.attempts, d.next_at, e.id, e.type, e.created_at,"
+			       " e.account_id, e.account2_id, e.data"
+			       " FROM webhook_deliveries d JOIN events e ON e.seq = d.seq"
+			       " WHERE d.webhook_id = ? AND d.state = 'pending'"
+			       " ORDER BY d.seq LIMIT ?",
+	[ST_WEBHOOK_RESULT] = "CALL lf_webhook_result(?,?,?,?,?,?)",
+	[ST_WEBHOOK_BACKLOG] = "SELECT (SELECT COUNT(*) FROM webhook_deliveries"
+			       "  WHERE state = 'pending'),"
+			       " (SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'failed')",
+	/* one delivering process per database: a lock of this connection */
+	[ST_WEBHOOK_LEAD] = "SELECT GET_LOCK(CONCAT(DATABASE(), '.ledgerflow.webhooks'), 0)",
 };
 
 /* Names for the log: what the statement does, never its text or values. */
@@ -126,6 +148,16 @@ static const char *const stmt_name[ST_COUNT] = {
 	[ST_FIND_KEY] = "find_key",
 	[ST_AUTH_EPOCH] = "auth_epoch",
 	[ST_LIST_CURRENCIES] = "list_currencies",
+	[ST_EVENTS_SEQUENCE] = "events_sequence",
+	[ST_LIST_EVENTS_CLIENT] = "list_events",
+	[ST_LIST_EVENTS_ALL] = "list_events",
+	[ST_GET_EVENT] = "get_event",
+	[ST_WEBHOOKS] = "list_webhooks",
+	[ST_WEBHOOK_ENQUEUE] = "webhook_enqueue",
+	[ST_WEBHOOK_PENDING] = "webhook_pending",
+	[ST_WEBHOOK_RESULT] = "webhook_result",
+	[ST_WEBHOOK_BACKLOG] = "webhook_backlog",
+	[ST_WEBHOOK_LEAD] = "webhook_lead",
 };
 /* clang-format on */
 

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	memset(stored, 0, sizeof *stored);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND b[19];
+	assert(r->event_declined != NULL && r->event_declined_len > 0);
+	MYSQL_BIND b[21];
 	MYSQL_TIME t_created, t_expires, t_hold;
 	memset(b, 0, sizeof b);
 	in_u64(&b[0], &r->client_id);
@@ -50,6 +52,10 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	else
 		b[17].buffer_type = MYSQL_TYPE_NULL;
 	in_str(&b[18], r->metadata);
+	lf_uuid event_id;
+	lf_uuid_v7(&event_id);
+	in_uuid(&b[19], &event_id);
+	in_body(&b[20], r->event_declined, r->event_declined_len);
 	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];
@@ -114,6 +120,9 @@ static bool add(struct json_object *o, const char *name, struct json_object *v)
 
 static struct json_object *batch_item(const struct lf_transfer_req *r)
 {
+	assert(r->event_declined != NULL && r->event_declined_len > 0);
+	lf_uuid event_id; /* the event of whatever it becomes (lf_event_add) */
+	lf_uuid_v7(&event_id);
 	struct json_object *o = json_object_new_object();
 	if (o == NULL)
 		return NULL;
@@ -139,7 +148,11 @@ static struct json_object *batch_item(const struct lf_transfer_req *r)
 		      json_object_new_string_len(r->body_declined ? r->body_declined : "",
 						 (int)r->body_declined_len)) &&
 		  add(o, "loc", json_object_new_string(r->location)) &&
-		  add(o, "adm", json_object_new_int(r->admin ? 1 : 0));
+		  add(o, "adm", json_object_new_int(r->admin ? 1 : 0)) &&
+		  add(o, "ev", json_hex(event_id.b, 16)) &&
+		  add(o, "ed",
+		      json_object_new_string_len(r->event_declined ? r->event_declined : "",
+						 (int)r->event_declined_len));
 	if (!ok) {
 		json_object_put(o);
 		return NULL;

@@ -41,6 +41,16 @@ enum lf_store_stmt_id {
 	ST_FIND_KEY,
 	ST_AUTH_EPOCH,
 	ST_LIST_CURRENCIES,
+	ST_EVENTS_SEQUENCE,
+	ST_LIST_EVENTS_CLIENT,
+	ST_LIST_EVENTS_ALL,
+	ST_GET_EVENT,
+	ST_WEBHOOKS,
+	ST_WEBHOOK_ENQUEUE,
+	ST_WEBHOOK_PENDING,
+	ST_WEBHOOK_RESULT,
+	ST_WEBHOOK_BACKLOG,
+	ST_WEBHOOK_LEAD,
 	ST_COUNT
 };
 
@@ -87,6 +97,10 @@ lf_rc lf_store_last_rc(struct lf_store_conn *c);
  * and drain the rest; *got_row false when the procedure returned none. */
 lf_rc lf_store_fetch_outcome(struct lf_store_conn *c, MYSQL_STMT *st, bool with_outcome,
 			     char outcome[32], struct lf_stored *s, bool *got_row);
+/* Read column `col` of the current row, *len bytes long (its bound
+ * length), into a malloc'd NUL-terminated buffer (*out); LF_ERROR logged. */
+lf_rc lf_store_fetch_blob(struct lf_store_conn *c, MYSQL_STMT *st, unsigned col, size_t len,
+			  char **out);
 /* Keep stored only when it is a replay; otherwise clear it. */
 void lf_store_keep_only_replay(bool replay, struct lf_stored *s);
 /* Unix ms <-> MYSQL_TIME (UTC, exact milliseconds). */

@@ -185,6 +185,8 @@ void xfer_init(struct xfer *x, const char *key, const lf_uuid *from, const lf_uu
 	x->r.body_completed_len = strlen(x->body_ok);
 	x->r.body_declined = x->body_no;
 	x->r.body_declined_len = strlen(x->body_no);
+	x->r.event_declined = x->body_no;
+	x->r.event_declined_len = strlen(x->body_no);
 	x->r.location = x->loc;
 }
 

@@ -55,6 +55,20 @@ static lf_rc run(struct xfer *x, int n, enum lf_transfer_batch_result *res)
 	return lf_store_transfer_batch(conn(), r, n, res);
 }
 
+/* The insert position of the one event of type for a payment; -1 when
+ * there is not exactly one. */
+static long long event_pos(const lf_uuid *payment, const char *type)
+{
+	char q[300], hex[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", payment->b[i]);
+	snprintf(q, sizeof q,
+		 "SELECT IF(COUNT(*) = 1, MAX(pos), -1) FROM events WHERE object_id = UNHEX('%s')"
+		 " AND type = '%s'",
+		 hex, type);
+	return raw_int(q);
+}
+
 static void test_batch_in_arrival_order(void)
 {
 	lf_uuid a = new_account("ba-A", USD, 1000), b = new_account("ba-B", USD, 0);
@@ -112,6 +126,20 @@ static void test_batch_in_arrival_order(void)
 	CU_ASSERT_STRING_EQUAL(p.reference, "first");
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_status = 0"),
 			0);
+	/* the outbox: one event per decided item, in arrival order; none for
+	 * a fallback (lf_transfer writes its own when it decides it) */
+	long long pos[5];
+	const int decided[5] = {0, 1, 2, 3, 7};
+	for (int i = 0; i < 5; i++) {
+		pos[i] = event_pos(&x[decided[i]].r.payment_id,
+				   i == 1 ? "payment.declined" : "payment.completed");
+		CU_ASSERT(pos[i] > 0 && (i == 0 || pos[i] > pos[i - 1]));
+	}
+	const int fell[3] = {5, 6, 8};
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(event_pos(&x[fell[i]].r.payment_id, "payment.completed"), -1);
+		CU_ASSERT_EQUAL(event_pos(&x[fell[i]].r.payment_id, "payment.declined"), -1);
+	}
 	books_hold();
 }
 

@@ -65,6 +65,66 @@ static bool ctl_args(struct lf_ctl_args *out, const char *const *args)
 #define A(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define NONE ((const char *const[]){NULL})
 
+/* ---- ledgerflowctl webhook ---- */
+
+static void test_ctl_webhooks(void)
+{
+	struct lf_ctl_args a;
+	CU_ASSERT_TRUE_FATAL(
+		ctl_args(&a, A("webhook", "add", "https://hooks.example/x?a=1", "--events",
+			       "payment.completed,account.created", "--client", "shop")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_WEBHOOK_ADD);
+	CU_ASSERT_STRING_EQUAL(a.webhook_url, "https://hooks.example/x?a=1");
+	CU_ASSERT_STRING_EQUAL(a.webhook_events, "payment.completed,account.created");
+	CU_ASSERT_STRING_EQUAL(a.webhook_client, "shop");
+	CU_ASSERT_TRUE_FATAL(ctl_args(
+		&a, A("--events=refund.declined", "webhook", "add", "http://127.0.0.1:9/h")));
+	CU_ASSERT_PTR_NULL(a.webhook_client);
+	CU_ASSERT_TRUE_FATAL(ctl_args(&a, A("webhook", "list")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_WEBHOOK_LIST);
+	CU_ASSERT_TRUE_FATAL(
+		ctl_args(&a, A("webhook", "remove", "0193B1C2-0000-7000-8000-000000000001")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_WEBHOOK_REMOVE);
+	CU_ASSERT_STRING_EQUAL(a.webhook_id, "0193B1C2-0000-7000-8000-000000000001");
+
+	const struct {
+		const char *const *args;
+		const char *says;
+	} t[] = {
+		{A("webhook"), "webhook: missing subcommand"},
+		{A("webhook", "send"), "webhook: unknown subcommand 'send'"},
+		{A("webhook", "add", "--events", "payment.completed"), "webhook add: missing URL"},
+		{A("webhook", "add", "http://h/"), "--events T,... is required"},
+		{A("webhook", "add", "ftp://h/", "--events", "payment.completed"),
+		 "http:// or https://"},
+		{A("webhook", "add", "http://user:pw@h/", "--events", "payment.completed"),
+		 "without credentials"},
+		{A("webhook", "add", "http:///nohost", "--events", "payment.completed"),
+		 "with a host"},
+		{A("webhook", "add", "http://h/", "--events", "payment.done"),
+		 "unknown event type 'payment.done'"},
+		{A("webhook", "add", "http://h/", "--events", "payment.completed,"),
+		 "unknown event type ''"},
+		{A("webhook", "add", "http://h/", "--events", "account.created", "--client",
+		   "bad name"),
+		 "--client NAME"},
+		{A("webhook", "list", "--events", "account.created"),
+		 "--events and --client are only for webhook add"},
+		{A("webhook", "remove"), "webhook remove: missing ID"},
+		{A("webhook", "remove", "42"), "ID must be a webhook's id"},
+		{A("webhook", "remove", "0193b1c2-0000-7000-8000-000000000001", "x"),
+		 "unexpected argument 'x'"},
+		{A("migrate", "--events", "account.created"), "only for webhook add"},
+		{A("webhook", "list", "--scopes", "admin"), "takes no such option"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CU_ASSERT_FALSE(ctl_args(&a, t[i].args));
+		if (!strstr(errbuf, t[i].says))
+			fprintf(stderr, "webhook case %zu: got \"%s\"\n", i, errbuf);
+		CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, t[i].says));
+	}
+}
+
 /* ---- ledgerflowd ---- */
 
 static void test_daemon_defaults(void)
@@ -501,6 +561,7 @@ int main(void)
 		{"ctl with POSIXLY_CORRECT", test_ctl_posixly_correct},
 		{"ctl client commands", test_ctl_clients},
 		{"ctl seed --owner", test_ctl_seed_owner},
+		{"ctl webhook commands", test_ctl_webhooks},
 		{"usage text", test_usage},
 	};
 	CU_pSuite suite;

@@ -177,6 +177,14 @@ static const struct kcase cases[] = {
 	{"ratelimit.anonymous_rate", "7", V_INT, O(ratelimit_anonymous_rate), NULL, 7},
 	{"ratelimit.global", "on", V_BOOL, O(ratelimit_global), NULL, 1},
 	{"paths.sql_dir", "/tmp/lf-sql", V_STR, O(sql_dir), "/tmp/lf-sql", 0},
+	{"webhooks.enabled", "off", V_BOOL, O(webhooks_enabled), NULL, 0},
+	{"webhooks.max_age", "2d", V_MS, O(webhooks_max_age_ms), NULL, 172800000},
+	{"webhooks.timeout", "2500ms", V_MS, O(webhooks_timeout_ms), NULL, 2500},
+	{"webhooks.max_in_flight", "4", V_INT, O(webhooks_max_in_flight), NULL, 4},
+	{"webhooks.retry_base", "250ms", V_MS, O(webhooks_retry_base_ms), NULL, 250},
+	{"webhooks.retry_max", "10m", V_MS, O(webhooks_retry_max_ms), NULL, 600000},
+	{"webhooks.poll_interval", "50ms", V_MS, O(webhooks_poll_interval_ms), NULL, 50},
+	{"webhooks.tls_ca", "/tmp/lf-wh-ca.pem", V_STR, O(webhooks_tls_ca), "/tmp/lf-wh-ca.pem", 0},
 };
 /* clang-format on */
 #define NCASES (sizeof(cases) / sizeof(cases[0]))

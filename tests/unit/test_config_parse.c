@@ -129,6 +129,10 @@ static void test_parse_duration(void)
 		{"5mss", false, 0},
 		{" 5", false, 0},
 		{"1d", true, 86400000},
+		{"3d", true, 259200000},
+		{"106751991167d", true, 106751991167LL * 86400000},
+		{"106751991168d", false, 0},
+		{"1dd", false, 0},
 		{"1w", false, 0},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
