@@ -13,6 +13,9 @@
 #   contrib/cluster/up.sh galera-kill STATE_DIR N    # kill -9 node N (1..3)
 #   contrib/cluster/up.sh galera-start STATE_DIR N   # bring it back (IST after
 #                                                     # mariadbd --wsrep-recover)
+#   contrib/cluster/up.sh redis-kill STATE_DIR N     # kill -9 Redis N (1 master, 2 replica)
+#   contrib/cluster/up.sh redis-start STATE_DIR N    # start it again as first configured
+#                                                     # (the Sentinels reconfigure it)
 #   contrib/cluster/up.sh host-start STATE_DIR N | host-stop STATE_DIR N
 #
 # Environment: LF_BUILD_DIR (where ledgerflowd and ledgerflowctl are;
@@ -111,7 +114,7 @@ wsrep_node_address=127.0.0.1:$gp
 wsrep_node_incoming_address=127.0.0.1:$mp
 wsrep_sst_method=rsync
 wsrep_sst_receive_address=127.0.0.1:$sp
-wsrep_provider_options="base_host=127.0.0.1;base_port=$gp;gmcast.listen_addr=tcp://127.0.0.1:$gp;ist.recv_addr=127.0.0.1:$ip;gcache.size=32M"
+wsrep_provider_options="base_host=127.0.0.1;base_port=$gp;gmcast.listen_addr=tcp://127.0.0.1:$gp;ist.recv_addr=127.0.0.1:$ip;gcache.size=32M;evs.suspect_timeout=PT10S;evs.inactive_timeout=PT30S;evs.install_timeout=PT20S"
 wsrep_slave_threads=2
 EOF
 }
@@ -142,7 +145,12 @@ wait_synced() { # node i Synced within $2 seconds
 node_launch() { # start node i with extra mariadbd arguments
 	local i=$1
 	shift
-	local d="$gdir/node$i"
+	local d="$gdir/node$i" old
+	old=$(cat "$d/launch.pid" 2>/dev/null || true)
+	if [ -n "$old" ] && kill -0 "$old" 2>/dev/null; then # a stuck earlier attempt
+		kill -KILL "$old" 2>/dev/null || true
+		sleep 1
+	fi
 	# setsid: the node outlives this script and is not in a test's group
 	setsid "$(lf_mysqld_bin)" --defaults-file="$d/my.cnf" "$@" >>"$d/stdout.log" 2>&1 </dev/null &
 	echo $! >"$d/launch.pid"
@@ -165,9 +173,16 @@ galera_init() {
 galera_start_all() {
 	clog "bootstrapping node 1 (127.0.0.1:$(env_get galera1_port))"
 	node_launch 1 --wsrep-new-cluster
-	wait_synced 1 60 || return 1
+	if ! wait_synced 1 60; then
+		clog "node 1 did not start: once more"
+		node_launch 1 --wsrep-new-cluster
+		wait_synced 1 60 || return 1
+	fi
 	for i in $(seq 2 $NODES); do
 		clog "node $i joins (127.0.0.1:$(env_get galera${i}_port), full state transfer)"
+		node_launch "$i"
+		wait_synced "$i" 120 && continue
+		clog "node $i did not join: once more"
 		node_launch "$i"
 		wait_synced "$i" 120 || return 1
 	done
@@ -176,7 +191,12 @@ galera_start_all() {
 	[ "$size" = "$NODES" ] || die "cluster size $size, expected $NODES"
 }
 
-node_pid() { cat "$gdir/node$1/mysqld.pid" 2>/dev/null || true; }
+node_pid() { # the server's pid file, else the last launch's pid while it lives
+	local p
+	p=$(cat "$gdir/node$1/mysqld.pid" 2>/dev/null || true)
+	[ -n "$p" ] || p=$(cat "$gdir/node$1/launch.pid" 2>/dev/null || true)
+	[ -z "$p" ] || ! kill -0 "$p" 2>/dev/null || echo "$p"
+}
 
 galera_kill() {
 	local i=$1 pid
@@ -193,14 +213,19 @@ galera_kill() {
 }
 
 # After a kill -9 a node started as is would take a full copy: recover its
-# position first, so it rejoins by IST (only the writesets it missed).
+# position first, so it rejoins by IST (only the writesets it missed). A
+# joiner can abort when its donor stalls (a loaded machine): once more.
 galera_start() {
-	local i=$1 d pos
 	galera_dirs
+	[ "$(node_state "$1")" != Synced ] || return 0
+	galera_rejoin "$1" && return 0
+	clog "node $1 did not rejoin: once more"
+	galera_rejoin "$1"
+}
+
+galera_rejoin() {
+	local i=$1 d pos
 	d="$gdir/node$i"
-	if [ "$(node_state "$i")" = Synced ]; then
-		return 0
-	fi
 	rm -f "$d/recover.log"
 	"$(lf_mysqld_bin)" --defaults-file="$d/my.cnf" --wsrep-recover --log-error="$d/recover.log" \
 		>/dev/null 2>&1 || true
@@ -439,7 +464,7 @@ cluster_status() {
 cmd=${1:-}
 state=${2:-}
 [ -n "$cmd" ] && [ -n "$state" ] || {
-	echo "usage: $0 start|stop|status STATE_DIR | galera-kill|galera-start|host-start|host-stop STATE_DIR N" >&2
+	echo "usage: $0 start|stop|status STATE_DIR | galera-kill|galera-start|redis-kill|redis-start|host-start|host-stop STATE_DIR N" >&2
 	exit 2
 }
 [ "$cmd" = start ] || [ -d "$state" ] || die "no state directory $state"
@@ -454,6 +479,8 @@ stop) cluster_stop ;;
 status) cluster_status ;;
 galera-kill) galera_kill "${3:?node}" ;;
 galera-start) galera_start "${3:?node}" ;;
+redis-kill) lf_pid_stop "$state/redis${3:?node}/redis.pid" KILL ;;
+redis-start) redis_start_node "${3:?node}" ;;
 host-start) host_start "${3:?host}" ;;
 host-stop) host_stop "${3:?host}" ;;
 *) echo "unknown command $cmd" >&2; exit 2 ;;
