@@ -15,7 +15,7 @@ LF_PACKAGES=(autoconf automake libtool pkg-config make gcc
 	libevent-dev libmariadb-dev libhiredis-dev libmsgpack-dev libjemalloc-dev
 	libcunit1-dev libjson-c-dev libinih-dev libssl-dev libsystemd-dev
 	mariadb-server mariadb-client redis-server openssl curl procps iproute2
-	systemd man-db)
+	systemd man-db galera-4 rsync)
 
 lf_log() { printf '[services] %s\n' "$*" >&2; }
 
