@@ -20,7 +20,8 @@
 #
 # Environment: LF_BUILD_DIR (where ledgerflowd and ledgerflowctl are;
 # default build/dev of this tree), LF_CLUSTER_PORT_BASE (first port to try;
-# default random in 20000..39999). The endpoints land in STATE_DIR/cluster.env
+# default random in 20000..31999, below Linux's ephemeral ports; only odd
+# ports are used). The endpoints land in STATE_DIR/cluster.env
 # (name=value lines, also read by the test). Exit 3: Galera cannot run on
 # this machine (the tests then skip).
 set -euo pipefail
@@ -39,9 +40,17 @@ die() { clog "$*"; exit 1; }
 
 # ---- ports and the environment file ----
 
-put_port() { # name=a free port at or after $next; next moves past it
+# Linux gives connect() even ports of ip_local_port_range first (bind(0)
+# the odd ones): a server that listens on an even port in that range may
+# find it taken by some outgoing connection when it starts (seen here with
+# Galera's IST and SST ports). So: odd ports, and by default below the
+# range altogether.
+put_port() { # name=a free odd port at or after $next; next moves past it
 	local p
 	p=$(lf_free_port "$next")
+	while [ $((p % 2)) -eq 0 ]; do
+		p=$(lf_free_port $((p + 1)))
+	done
 	next=$((p + 1))
 	env_put "$1" "$p"
 }
@@ -405,7 +414,7 @@ cluster_start() {
 	mkdir -p "$state"
 	state=$(cd "$state" && pwd)
 	[ ! -s "$state/cluster.env" ] || die "$state already holds a cluster (stop it first)"
-	next=${LF_CLUSTER_PORT_BASE:-$((20000 + RANDOM % 20000))}
+	next=${LF_CLUSTER_PORT_BASE:-$((20000 + RANDOM % 12000))}
 	: >"$state/cluster.env"
 	for i in $(seq 1 $NODES); do
 		put_port "galera${i}_port"
@@ -439,6 +448,9 @@ cluster_stop() {
 		galera_stop || true
 		local g
 		g=$(readlink -f "$state/galera")
+		for i in $(seq 1 $NODES); do # the logs outlive the data
+			cp "$g/node$i/mysqld.err" "$state/galera-node$i.err" 2>/dev/null || true
+		done
 		if [ -L "$state/galera" ]; then
 			rm -rf "$g"
 			rm -f "$state/galera"

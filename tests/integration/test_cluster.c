@@ -469,6 +469,17 @@ int main(void)
 			cl.dir);
 	if (own_cluster) {
 		(void)cl_up("stop", 0);
+		/* the suite scans the logs one level under LF_TEST_TMPDIR for sanitizer
+		 * reports; the hosts' logs are a level deeper, so here */
+		char scan[800];
+		snprintf(scan, sizeof scan,
+			 "grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "
+			 "'%s'/host*/ledgerflowd.log >&2",
+			 cl.dir);
+		if (system(scan) == 0) {
+			fprintf(stderr, "test_cluster: sanitizer reports in the hosts' logs\n");
+			rc = 1;
+		}
 		if (rc == 1) {
 			fprintf(stderr, "test_cluster: the cluster's logs are left in %s\n",
 				cl.dir);
