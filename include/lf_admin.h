@@ -40,14 +40,19 @@ bool lf_admin_seed(const struct lf_db_params *p, const char *owner, FILE *out)
 struct lf_reconcile_opts {
 	bool full;          /* every entry, not only those after the checkpoint */
 	bool no_checkpoint; /* write no checkpoint (e.g. on a replica) */
+	/* NULL, or a file for the Prometheus textfile collector: the run's
+	 * result and end time, its violations, and the end time of the last
+	 * clean run (carried over from the file when this one is not) */
+	const char *metrics_file;
 };
 /* Check the books on one consistent, read-only snapshot, in linear passes
  * (ctl/reconcile.c has the list), from the last clean checkpoint unless
  * o->full; a clean run records the next checkpoint unless o->no_checkpoint
  * or the server is read-only. Returns 0 when the books hold, 1 when they
  * do not (each violation printed with its account and seq or its payment),
- * 2 when the database cannot be reached or queried. A progress line goes
- * to stderr when it is a terminal. */
+ * 2 when the database cannot be reached or queried (or o->metrics_file
+ * cannot be written after the books held). A progress line goes to stderr
+ * when it is a terminal. */
 int lf_admin_reconcile(const struct lf_db_params *p, const struct lf_reconcile_opts *o, FILE *out);
 
 /* Record an anchor: every account's (ledger_seq, chain_head) with the

@@ -16,6 +16,7 @@
 #include "lf_core.h"
 #include "lf_dbpool.h"
 #include "lf_idempotency.h"
+#include "lf_json.h"
 #include "lf_uuid.h"
 
 struct json_object;
@@ -43,6 +44,15 @@ enum lf_api_key_rule { LF_API_KEY_REQUIRED, LF_API_KEY_OPTIONAL };
  * detail ("POST /api/payments"). */
 bool lf_api_prelude(struct lf_req *r, enum lf_api_key_rule rule, const char *what,
 		    struct lf_api_key *key, struct json_object **obj);
+
+/* ---- metadata (metadata.c) ---- */
+
+/* The request object's "metadata" member: LF_FIELD_ABSENT (absent or
+ * null), LF_FIELD_OK with *out its canonical text (malloc'd, the caller
+ * frees: members sorted by key), or LF_FIELD_WRONG_TYPE for anything the
+ * contract refuses (not an object of at most 20 string values, keys of
+ * 1..40 and values of 0..500 characters): a 400 invalid_request. */
+enum lf_field_verdict lf_api_metadata_parse(struct json_object *obj, char **out);
 
 /* ---- retries (retry.c) ---- */
 
@@ -79,6 +89,8 @@ struct lf_api_read_spec {
 		       void *row);
 	/* on the loop: render row (false when out of memory) */
 	bool (*render)(struct lf_body *out, const void *row);
+	/* optional: free what a fetched row holds (a zeroed row too) */
+	void (*clear)(void *row);
 	/* optional: n reads at once (concurrent GETs in one query): rows is
 	 * n * row_size bytes, rcs[i] as fetch's; batch's work is
 	 * lf_api_by_id_batch_work */

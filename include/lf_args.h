@@ -50,14 +50,14 @@ struct lf_ctl_args {
 	bool no_checkpoint;       /* reconcile --no-checkpoint */
 	const char *host;         /* reconcile --host H: instead of [mysql] host */
 	unsigned port;            /* reconcile --port N, 1..65535; 0 when not given */
-	const char *metrics_file; /* anchor --metrics-file FILE */
+	const char *metrics_file; /* reconcile, anchor --metrics-file FILE */
 	const char *grant_user;   /* grants --user U (NULL: [mysql] user) */
 	const char *grant_host;   /* grants --host H (NULL: %) */
 	bool help;
 };
 
 /* Parse argv for ledgerflowctl: [-c FILE] migrate | seed [--owner NAME] |
- * reconcile [--full] [--no-checkpoint] [--host H] [--port N] |
+ * reconcile [--full] [--no-checkpoint] [--host H] [--port N] [--metrics-file FILE] |
  * anchor [--metrics-file FILE] | grants [--user U] [--host H] |
  * client create NAME --scopes S,... [--rate N] | client list |
  * client revoke NAME | client rotate NAME. With -h/--help the command is

@@ -81,11 +81,20 @@ struct lf_config {
 	bool redis_tls;          /* through the worker's TLS relay (redis/tls.c) */
 	char *redis_tls_ca, *redis_tls_cert, *redis_tls_key; /* "" = system CAs / none */
 	char *redis_tls_server_name;                         /* "" = redis_host */
+	/* [tracing] */
+	char *tracing_endpoint; /* "" = no traces */
+	int tracing_sample_percent;
+	int64_t tracing_flush_interval_ms;
+	int tracing_max_queue;
+	int64_t tracing_timeout_ms;
+	char *tracing_service_name;
 	/* [cache] */
 	size_t cache_size;
 	/* [idempotency] */
 	int64_t idempotency_retention_ms;
 	int64_t idempotency_reap_interval_ms;
+	int64_t payments_hold_timeout_ms;    /* a hold's life unless the request says */
+	int64_t payments_expire_interval_ms; /* how often holds past their time expire */
 	/* [auth] */
 	bool auth_enabled;
 	bool auth_ops_public; /* /healthz /readyz /metrics without a key */

@@ -3,7 +3,7 @@
  * thread (or by the idempotency tiers) and sent on the event loop. Every
  * kind but LF_DEC_NONE carries its status and its body:
  *   LF_DEC_REPLY        an answer: fresh, or a replay of a stored outcome
- *                       (storable when it is a decided 201/422);
+ *                       (storable when it is a decided outcome);
  *   LF_DEC_UNAVAILABLE  503: no connection, or a rolled-back transient
  *                       failure: nothing was changed;
  *   LF_DEC_UNKNOWN      503: a write may have committed and its outcome
@@ -45,7 +45,7 @@ struct lf_decision {
 	char location[128]; /* "" when none */
 	bool replayed;      /* answered from a stored outcome */
 	bool reused;        /* 422 idempotency_key_reused: counted, never stored */
-	bool storable;      /* a decided outcome (201/422) the caches may keep */
+	bool storable;      /* a decided outcome the caches may keep */
 	bool retry_after;   /* send Retry-After: 1 (409 in flight, every 503) */
 };
 

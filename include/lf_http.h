@@ -26,6 +26,8 @@ struct lf_req {
 	struct evhttp_request *req;
 	char request_id[LF_REQUEST_ID_MAX + 1];
 	char trace_id[33];
+	char span_id[17], parent_span_id[17]; /* tracing (lf_trace.h) */
+	bool sampled;
 	enum evhttp_cmd_type method;
 	char path[512];    /* path part of the URI, as sent */
 	const char *query; /* query part or NULL (points into the URI) */

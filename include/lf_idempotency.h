@@ -109,7 +109,7 @@ void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t clien
 			  struct lf_decision *d, void (*next)(struct lf_req *r, bool decided));
 
 /* Before the decision is sent (it reads d->body, which sending hands
- * over): a decided outcome (LF_DEC_REPLY, storable, 201 or 422) fills
+ * over): a decided outcome (LF_DEC_REPLY, storable: 200, 201, 409 or 422) fills
  * Redis and the shm cache; anything else, a 500 or a 503 included,
  * releases our claim so the client may retry at once. */
 void lf_idempotency_finish(struct lf_req *r, struct lf_idem *idem, const struct lf_decision *d);

@@ -55,6 +55,10 @@ const char *lf_log_quote(const char *value, char *buf, unsigned len);
 struct lf_log_ctx {
 	char request_id[129];
 	char trace_id[33];
+	/* tracing (lf_trace.h): the request's span, its parent, sampled */
+	char span_id[17];
+	char parent_span_id[17];
+	bool sampled;
 };
 
 /* Make a copy of ctx the calling thread's current context (NULL or an

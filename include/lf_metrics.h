@@ -52,6 +52,10 @@ struct lf_metrics {
 	uint64_t rate_limited_anon;            /* 429 answers, per source address */
 	uint64_t rate_limited_global;          /* 429 answers, [ratelimit] global */
 	uint64_t ratelimit_global_unavailable; /* requests not counted globally: Redis */
+	/* traces (src/trace/trace.c) */
+	uint64_t trace_spans_exported;
+	uint64_t trace_spans_dropped; /* the queue was full, or an export failed */
+	uint64_t trace_export_failures;
 };
 
 static inline void lf_metrics_add(uint64_t *counter, uint64_t n)

@@ -32,6 +32,9 @@ size_t lf_ratelimit_size(unsigned slots);
 /* Lay out a table in mem[0..size) (8-byte aligned shared memory); NULL
  * when size is too small for one partition. */
 struct lf_ratelimit *lf_ratelimit_init(void *mem, size_t size);
+/* The buckets laid out by lf_ratelimit_init(mem, size) in a region mapped
+ * again (a binary upgrade's new master); NULL unless they match. */
+struct lf_ratelimit *lf_ratelimit_attach(void *mem, size_t size);
 
 /* Take one token from the bucket of key[0..klen) (klen <= max). rate and
  * burst >= 1. now_us is a monotonic clock in microseconds (injectable for

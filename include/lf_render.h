@@ -19,6 +19,7 @@ struct evbuffer;
 
 void lf_render_account(struct evbuffer *out, const struct lf_account *a);
 void lf_render_payment(struct evbuffer *out, const struct lf_payment *p);
+void lf_render_refund(struct evbuffer *out, const struct lf_refund *x);
 void lf_render_ledger_entry(struct evbuffer *out, const struct lf_ledger_entry *e, int exponent);
 /* The 422 insufficient_funds problem of a declined payment. */
 void lf_render_declined(struct evbuffer *out, const lf_uuid *payment_id);
@@ -29,6 +30,7 @@ bool lf_render_body(struct lf_body *out, struct evbuffer *b);
 /* The same bodies rendered into an owned lf_body; false when out of memory. */
 bool lf_render_payment_body(struct lf_body *out, const struct lf_payment *p);
 bool lf_render_account_body(struct lf_body *out, const struct lf_account *a);
+bool lf_render_refund_body(struct lf_body *out, const struct lf_refund *x);
 bool lf_render_declined_body(struct lf_body *out, const lf_uuid *payment_id);
 bool lf_render_problem_body(struct lf_body *out, int status, const char *code, const char *detail,
 			    const char *extra);

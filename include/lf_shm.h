@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define LF_SHM_MAGIC UINT64_C(0x4c46534d454d3031) /* "LFSMEM01" */
-#define LF_SHM_LAYOUT_VERSION 1
+#define LF_SHM_LAYOUT_VERSION 2 /* 2: the zone's layout record follows the header */
 
 /* Header at offset 0 of the region. */
 struct lf_shm_header {
@@ -23,9 +23,17 @@ struct lf_shm_header {
 	uint64_t generation; /* bumped by the master at each worker generation */
 };
 
-/* Map an anonymous shared region of `size` bytes (rounded up to pages),
- * zeroed, with its header written. NULL on failure (errno set). */
+/* Map a shared region of `size` bytes (rounded up to pages), zeroed, with
+ * its header written, backed by a memfd whose fd (close-on-exec; the
+ * caller closes it) goes to *fd, so another program can map the same
+ * pages. NULL on failure (errno set). */
+void *lf_shm_create_fd(size_t size, int *fd);
+/* The same without keeping the fd (tests). */
 void *lf_shm_create(size_t size);
+/* Map the region of an inherited memfd made by lf_shm_create_fd(size)
+ * after checking that its size, magic and layout version are this build's;
+ * NULL with *why saying what differed. */
+void *lf_shm_attach(int fd, size_t size, const char **why);
 void lf_shm_destroy(void *base, size_t size);
 
 /* Initialise a process-shared, robust mutex living in shared memory. */

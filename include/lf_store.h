@@ -70,14 +70,22 @@ bool lf_store_ping(struct lf_store_conn *c);
 unsigned lf_store_errno(struct lf_store_conn *c);
 const char *lf_store_error(struct lf_store_conn *c);
 
+/* The longest canonical metadata text (lf_api_metadata_parse) a row
+ * holds: 20 keys of 40 and values of 500 characters fit. */
+#define LF_METADATA_TEXT_MAX 65536
+
 /* ---- accounts ---- */
 struct lf_account {
 	lf_uuid id;
 	char name[201 * 4]; /* utf8mb4, NUL-terminated */
 	char currency[4];
 	int64_t balance; /* minor units */
+	int64_t held;    /* the sum of its PENDING holds: available = balance - held */
 	int64_t created_ms, updated_ms;
+	char *metadata; /* canonical JSON object, malloc'd (lf_account_clear); NULL: none */
 };
+/* Free what a row read by the store holds (its metadata); NULL is fine. */
+void lf_account_clear(struct lf_account *a);
 
 /* Stored idempotent outcome, as kept in the idempotency_keys table. */
 struct lf_stored {
@@ -115,6 +123,7 @@ struct lf_create_account_req {
 	const char *body;   /* the 201 body to store with the key */
 	size_t body_len;
 	const char *location; /* "/api/accounts/{id}" */
+	const char *metadata; /* canonical JSON object; NULL: none */
 };
 lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_account_req *r,
 			      enum lf_create_result *result, struct lf_stored *stored);
@@ -166,6 +175,8 @@ struct lf_transfer_req {
 	const char *body_declined;
 	size_t body_declined_len; /* 422 body */
 	const char *location;     /* "/api/payments/{id}" for the 201 */
+	int64_t hold_expires_ms;  /* > 0: a hold (capture false) that expires then */
+	const char *metadata;     /* canonical JSON object; NULL: none */
 };
 /* One CALL lf_transfer(...): the whole transaction in one round trip. */
 lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
@@ -203,17 +214,96 @@ lf_rc lf_store_record_outcome(struct lf_store_conn *c, uint64_t client_id, const
 lf_rc lf_store_get_outcome(struct lf_store_conn *c, uint64_t client_id, const char *key,
 			   size_t key_len, struct lf_stored *stored);
 
+enum lf_payment_status {
+	LF_PAYMENT_COMPLETED,
+	LF_PAYMENT_DECLINED,
+	LF_PAYMENT_PENDING, /* a hold, not captured, voided or expired yet */
+	LF_PAYMENT_VOIDED,
+	LF_PAYMENT_EXPIRED,
+};
+/* "COMPLETED", ... and back (false for an unknown name). */
+const char *lf_payment_status_name(enum lf_payment_status s);
+bool lf_payment_status_parse(const char *name, enum lf_payment_status *out);
+
 struct lf_payment {
 	lf_uuid id, from, to;
 	int64_t amount;
 	char currency[4];
 	bool has_reference;
 	char reference[201 * 4];
+	enum lf_payment_status status;
+	bool is_hold;       /* made with capture false: expires_ms is its expiry */
+	int64_t expires_ms; /* a hold's */
+	bool has_captured;  /* capturedAmount: a COMPLETED payment's */
+	int64_t captured;   /* the amount, or what a capture took */
+	int64_t refunded;   /* sum of the COMPLETED refunds */
+	int64_t created_ms;
+	char *metadata; /* canonical JSON object, malloc'd (lf_payment_clear); NULL: none */
+};
+/* Free what a row read by the store holds (its metadata); NULL is fine. */
+void lf_payment_clear(struct lf_payment *p);
+lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
+			   struct lf_payment *out);
+
+/* ---- holds and refunds (store/holds.c) ---- */
+enum lf_hold_result {
+	LF_HOLD_DONE,             /* captured / voided / refunded: the 2xx stored */
+	LF_HOLD_NOT_PENDING,      /* 409 payment_not_pending stored (capture, void) */
+	LF_HOLD_EXCEEDS,          /* 422 refund_exceeds_payment stored (refund) */
+	LF_HOLD_DECLINED,         /* 422 insufficient_funds, a DECLINED refund, stored */
+	LF_HOLD_REPLAY,           /* the key already had an outcome: see stored */
+	LF_HOLD_NOT_FOUND,        /* no such payment for the client: nothing written */
+	LF_HOLD_AMOUNT_TOO_LARGE, /* a balance would leave int64: nothing written */
+	LF_HOLD_INVALID_AMOUNT,   /* more than held: nothing written */
+	LF_HOLD_STALE,            /* the refund's "rest" changed meanwhile: nothing written */
+};
+
+/* Capture (capture true; amount 0: all of it) or void a hold, one CALL
+ * lf_finish_hold. body_ok is the 200, body_other the 409. */
+struct lf_hold_req {
+	uint64_t client_id;
+	bool admin;
+	const char *idem_key;
+	size_t idem_key_len;
+	uint8_t fingerprint[LF_FINGERPRINT_LEN];
+	lf_uuid payment_id;
+	/* a refund's own id; the entries' ids of a capture or refund */
+	lf_uuid refund_id, debit_entry_id, credit_entry_id;
+	bool capture;   /* lf_finish_hold: capture, else void */
+	int64_t amount; /* capture: 0 for all; refund: the amount */
+	bool rest;      /* refund: amount is what was read as the rest */
+	const char *reason;
+	int64_t created_ms, expires_ms;
+	const char *body_ok; /* 200 (capture, void) or 201 (refund) */
+	size_t body_ok_len;
+	const char *body_other; /* 409 not pending (hold); 422 declined (refund) */
+	size_t body_other_len;
+	const char *body_exceeds; /* refund: 422 refund_exceeds_payment */
+	size_t body_exceeds_len;
+};
+lf_rc lf_store_finish_hold(struct lf_store_conn *c, const struct lf_hold_req *r,
+			   enum lf_hold_result *result, struct lf_stored *stored);
+/* One CALL lf_refund. */
+lf_rc lf_store_refund(struct lf_store_conn *c, const struct lf_hold_req *r,
+		      enum lf_hold_result *result, struct lf_stored *stored);
+/* The reaper: up to `limit` holds past their expiry become EXPIRED. */
+lf_rc lf_store_expire_holds(struct lf_store_conn *c, int64_t now_ms, unsigned limit,
+			    unsigned long *expired);
+
+struct lf_refund {
+	lf_uuid id, payment_id;
+	int64_t amount;
+	char currency[4];
+	bool has_reason;
+	char reason[201 * 4];
 	bool completed; /* COMPLETED, else DECLINED */
 	int64_t created_ms;
 };
-lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
-			   struct lf_payment *out);
+/* A payment's refunds, oldest first, at most max (LF_DECLINED: no such
+ * payment for who). */
+lf_rc lf_store_list_refunds(struct lf_store_conn *c, const lf_uuid *payment,
+			    const struct lf_client *who, struct lf_refund *out, unsigned max,
+			    unsigned *count);
 
 /* ---- history (store/history.c) ---- */
 /* GET /api/payments: newest first, ids below `before` (all ones for the

@@ -2,7 +2,8 @@
  * lf_zone.h - the shared memory zone the master maps before forking: the
  * region header, the metrics counters, the rate-limit buckets and the
  * response cache. It outlives
- * worker generations (a reload keeps it).
+ * worker generations (a reload keeps it) and, handed over as a memfd, a
+ * binary upgrade (the new master maps the same pages).
  */
 #ifndef LF_ZONE_H
 #define LF_ZONE_H
@@ -19,6 +20,7 @@ struct lf_shm_header;
 struct lf_zone {
 	void *base;
 	size_t size;
+	int fd; /* the memfd behind the mapping (close-on-exec), -1 when none */
 	struct lf_shm_header *header;
 	struct lf_metrics *metrics;
 	struct lf_ratelimit *ratelimit;
@@ -27,6 +29,13 @@ struct lf_zone {
 
 /* Map and lay out a zone with a cache of cache_size bytes. */
 struct lf_zone *lf_zone_create(size_t cache_size);
+/* Map the zone an old master handed over as the memfd fd, if it is laid
+ * out exactly as lf_zone_create(cache_size) of this build would lay it
+ * out (header, layout record, rate-limit table and cache headers); on
+ * success the zone owns fd. NULL with *why saying what differed (fd is
+ * then still the caller's). */
+struct lf_zone *lf_zone_attach(int fd, size_t cache_size, const char **why);
+/* Unmap and close the memfd. */
 void lf_zone_destroy(struct lf_zone *zone);
 
 #endif

@@ -68,17 +68,19 @@ CREATE OR REPLACE PROCEDURE lf_transfer(
   IN p_body_completed MEDIUMBLOB,
   IN p_body_declined  MEDIUMBLOB,
   IN p_location       VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN p_admin          TINYINT)
+  IN p_admin          TINYINT,
+  IN p_hold_expires   DATETIME(3),
+  IN p_metadata       MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'one payment: idempotency row, account locks, ledger, outcome'
+  COMMENT 'one payment or hold: idempotency row, account locks, ledger, outcome'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
   DECLARE v_nf TINYINT DEFAULT 0;
   DECLARE v_lo_cur, v_hi_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE v_lo_bal, v_hi_bal, v_lo_seq, v_hi_seq BIGINT DEFAULT NULL;
+  DECLARE v_lo_bal, v_hi_bal, v_lo_seq, v_hi_seq, v_lo_held, v_hi_held BIGINT DEFAULT NULL;
   DECLARE v_from_cur, v_to_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE v_from_bal, v_to_bal, v_from_seq, v_to_seq BIGINT DEFAULT NULL;
+  DECLARE v_from_bal, v_to_bal, v_from_seq, v_to_seq, v_from_held BIGINT DEFAULT NULL;
   DECLARE v_lo_owner, v_hi_owner, v_from_owner BIGINT UNSIGNED DEFAULT NULL;
   DECLARE v_lo_kind, v_hi_kind, v_from_kind, v_to_kind VARCHAR(8) DEFAULT NULL;
   DECLARE v_lo_head, v_hi_head, v_from_head, v_to_head BINARY(32) DEFAULT NULL;
@@ -134,20 +136,21 @@ proc: BEGIN
   END IF;
 
   -- (c) lock both accounts in ascending id order (no lock-order deadlock).
-  SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head
-    INTO v_lo_cur, v_lo_bal, v_lo_seq, v_lo_owner, v_lo_kind, v_lo_head
+  SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head, held
+    INTO v_lo_cur, v_lo_bal, v_lo_seq, v_lo_owner, v_lo_kind, v_lo_head, v_lo_held
     FROM accounts WHERE id = LEAST(p_from, p_to) FOR UPDATE;
-  SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head
-    INTO v_hi_cur, v_hi_bal, v_hi_seq, v_hi_owner, v_hi_kind, v_hi_head
+  SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head, held
+    INTO v_hi_cur, v_hi_bal, v_hi_seq, v_hi_owner, v_hi_kind, v_hi_head, v_hi_held
     FROM accounts WHERE id = GREATEST(p_from, p_to) FOR UPDATE;
   IF p_from < p_to THEN
     SET v_from_cur = v_lo_cur, v_from_bal = v_lo_bal, v_from_seq = v_lo_seq,
+        v_from_held = v_lo_held,
         v_from_owner = v_lo_owner, v_from_kind = v_lo_kind, v_from_head = v_lo_head,
         v_to_cur = v_hi_cur, v_to_bal = v_hi_bal, v_to_seq = v_hi_seq,
         v_to_kind = v_hi_kind, v_to_head = v_hi_head;
   ELSE
     SET v_from_cur = v_hi_cur, v_from_bal = v_hi_bal, v_from_seq = v_hi_seq,
-        v_from_owner = v_hi_owner, v_from_kind = v_hi_kind, v_from_head = v_hi_head,
+        v_from_held = v_hi_held, v_from_owner = v_hi_owner, v_from_kind = v_hi_kind, v_from_head = v_hi_head,
         v_to_cur = v_lo_cur, v_to_bal = v_lo_bal, v_to_seq = v_lo_seq,
         v_to_kind = v_lo_kind, v_to_head = v_lo_head;
   END IF;
@@ -176,7 +179,8 @@ proc: BEGIN
   -- minimum, any account's above its maximum): decided, nothing written,
   -- the caller records the 422. DECIMAL arithmetic: no overflow here.
   IF CAST(v_to_bal AS DECIMAL(21)) + p_amount > 9223372036854775807
-     OR CAST(v_from_bal AS DECIMAL(21)) - p_amount < -9223372036854775808 THEN
+     OR CAST(v_from_bal AS DECIMAL(21)) - p_amount < -9223372036854775808
+     OR CAST(v_from_held AS DECIMAL(21)) + p_amount > 9223372036854775807 THEN
     ROLLBACK;
     SELECT 'amount_too_large' AS outcome, NULL AS response_status,
            NULL AS response_location, NULL AS response_body,
@@ -184,19 +188,22 @@ proc: BEGIN
     LEAVE proc;
   END IF;
 
-  -- (d) insufficient funds (only an issuance account may go negative):
-  -- the decline is recorded and replayable.
-  IF v_from_bal < p_amount AND v_from_kind <> 'ISSUANCE' THEN
+  -- (d) insufficient funds: the available balance (balance - held) does
+  -- not cover a payment or a new hold (only an issuance account may go
+  -- negative): the decline is recorded and replayable.
+  IF CAST(v_from_bal AS DECIMAL(21)) - v_from_held < p_amount AND v_from_kind <> 'ISSUANCE' THEN
     INSERT INTO payments (id, client_id, idempotency_key, fingerprint,
                           from_account_id, to_account_id, amount, currency,
-                          reference, status, decline_reason, created_at)
+                          reference, status, decline_reason, created_at, metadata)
     VALUES (p_payment_id, p_client, p_key, p_fp, p_from, p_to, p_amount,
-            p_currency, p_reference, 'DECLINED', 'insufficient_funds', p_created_at);
+            p_currency, p_reference, 'DECLINED', 'insufficient_funds', p_created_at,
+            p_metadata);
     IF v_dup THEN
       ROLLBACK;
       SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
         'lf_transfer: payment id or idempotency key already used by an earlier payment';
     END IF;
+    -- events hook: payment.declined
     UPDATE idempotency_keys
        SET response_status = 422, response_location = NULL,
            response_body = p_body_declined, payment_id = p_payment_id
@@ -204,6 +211,36 @@ proc: BEGIN
     COMMIT;
     SELECT 'declined' AS outcome, 422 AS response_status,
            NULL AS response_location, NULL AS response_body,
+           p_fp AS fingerprint, p_expires_at AS expires_at;
+    LEAVE proc;
+  END IF;
+
+  -- (d2) a hold: reserve the amount on the sender (held), move nothing.
+  IF p_hold_expires IS NOT NULL THEN
+    UPDATE accounts
+       SET held = held + p_amount, version = version + 1,
+           updated_at = GREATEST(updated_at, p_created_at)
+     WHERE id = p_from;
+    INSERT INTO payments (id, client_id, idempotency_key, fingerprint,
+                          from_account_id, to_account_id, amount, currency,
+                          reference, status, decline_reason, created_at, expires_at,
+                          metadata)
+    VALUES (p_payment_id, p_client, p_key, p_fp, p_from, p_to, p_amount,
+            p_currency, p_reference, 'PENDING', NULL, p_created_at, p_hold_expires,
+            p_metadata);
+    IF v_dup THEN
+      ROLLBACK;
+      SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+        'lf_transfer: payment id or idempotency key already used by an earlier payment';
+    END IF;
+    -- events hook: payment.pending
+    UPDATE idempotency_keys
+       SET response_status = 201, response_location = p_location,
+           response_body = p_body_completed, payment_id = p_payment_id
+     WHERE client_id = p_client AND idem_key = p_key;
+    COMMIT;
+    SELECT 'completed' AS outcome, 201 AS response_status,
+           p_location AS response_location, NULL AS response_body,
            p_fp AS fingerprint, p_expires_at AS expires_at;
     LEAVE proc;
   END IF;
@@ -227,9 +264,9 @@ proc: BEGIN
    WHERE id = p_to;
   INSERT INTO payments (id, client_id, idempotency_key, fingerprint,
                         from_account_id, to_account_id, amount, currency,
-                        reference, status, decline_reason, created_at)
+                        reference, status, decline_reason, created_at, metadata)
   VALUES (p_payment_id, p_client, p_key, p_fp, p_from, p_to, p_amount,
-          p_currency, p_reference, 'COMPLETED', NULL, p_created_at);
+          p_currency, p_reference, 'COMPLETED', NULL, p_created_at, p_metadata);
   IF v_dup THEN
     -- The key's stored outcome was reaped but its payment remains.
     ROLLBACK;
@@ -247,6 +284,7 @@ proc: BEGIN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
       'lf_transfer: ledger entry id already used';
   END IF;
+  -- events hook: payment.completed
   UPDATE idempotency_keys
      SET response_status = 201, response_location = p_location,
          response_body = p_body_completed, payment_id = p_payment_id
@@ -287,6 +325,7 @@ proc: BEGIN
   DECLARE v_id, v_from, v_to, v_pay, v_dr, v_cr BINARY(16) DEFAULT NULL;
   DECLARE v_client, v_owner, v_from_owner BIGINT UNSIGNED DEFAULT NULL;
   DECLARE v_amount, v_bal, v_seq, v_from_bal, v_to_bal, v_from_seq, v_to_seq BIGINT DEFAULT NULL;
+  DECLARE v_held, v_from_held BIGINT DEFAULT NULL;
   DECLARE v_admin TINYINT DEFAULT NULL;
   DECLARE v_cur, v_acur, v_from_cur, v_to_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
   DECLARE v_kind, v_from_kind VARCHAR(8) DEFAULT NULL;
@@ -318,6 +357,7 @@ proc: BEGIN
     amount         BIGINT          NOT NULL,
     currency       CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
     reference      VARCHAR(200)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    metadata       MEDIUMTEXT      CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
     created_at     DATETIME(3)     NOT NULL,
     expires_at     DATETIME(3)     NOT NULL,
     body_completed MEDIUMBLOB      NOT NULL,
@@ -338,6 +378,7 @@ proc: BEGIN
     id        BINARY(16)      NOT NULL PRIMARY KEY,
     currency  CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
     balance   BIGINT          NULL,
+    held      BIGINT          NULL,
     seq       BIGINT          NULL,
     owner     BIGINT UNSIGNED NULL,
     kind      VARCHAR(8)      NULL,
@@ -349,10 +390,11 @@ proc: BEGIN
   -- the items; a later duplicate of a (client, key) and a payment to the
   -- sender itself fall back at once
   INSERT INTO lf_batch_items (idx, client, idem_key, fp, pay_id, debit_id, credit_id, from_id,
-                              to_id, amount, currency, reference, created_at, expires_at,
-                              body_completed, body_declined, location, admin, outcome)
+                              to_id, amount, currency, reference, metadata, created_at,
+                              expires_at, body_completed, body_declined, location, admin,
+                              outcome)
   SELECT j.idx, j.c, CAST(j.k AS BINARY), UNHEX(j.fp), UNHEX(j.id), UNHEX(j.dr), UNHEX(j.cr),
-         UNHEX(j.f), UNHEX(j.t), j.a, j.cur, j.ref, CAST(j.at AS DATETIME(3)),
+         UNHEX(j.f), UNHEX(j.t), j.a, j.cur, j.ref, j.md, CAST(j.at AS DATETIME(3)),
          CAST(j.exp AS DATETIME(3)), CAST(j.bc AS BINARY), CAST(j.bd AS BINARY), j.loc, j.adm,
          IF(ROW_NUMBER() OVER (PARTITION BY j.c, CAST(j.k AS BINARY) ORDER BY j.idx) > 1
             OR j.f = j.t, 'fallback', NULL)
@@ -369,6 +411,7 @@ proc: BEGIN
            a   BIGINT PATH '$.a',
            cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
            ref VARCHAR(200) CHARACTER SET utf8mb4 PATH '$.ref',
+           md  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.md',
            at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
            exp VARCHAR(32) CHARACTER SET ascii PATH '$.exp',
            bc  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.bc',
@@ -424,14 +467,14 @@ proc: BEGIN
       LEAVE lock_accounts;
     END IF;
     SET v_acur = NULL;
-    SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head
-      INTO v_acur, v_bal, v_seq, v_owner, v_kind, v_head
+    SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head, held
+      INTO v_acur, v_bal, v_seq, v_owner, v_kind, v_head, v_held
       FROM accounts WHERE id = v_id FOR UPDATE;
     SET v_done = 0; -- a missing account raised NOT FOUND: not the cursor's end
     IF v_acur IS NOT NULL THEN
       UPDATE lf_batch_accounts
          SET currency = v_acur, balance = v_bal, seq = v_seq, owner = v_owner, kind = v_kind,
-             head = v_head
+             head = v_head, held = v_held
        WHERE id = v_id;
     END IF;
   END LOOP;
@@ -448,8 +491,9 @@ proc: BEGIN
     IF v_done THEN
       LEAVE decide;
     END IF;
-    SELECT currency, balance, seq, owner, kind, head
-      INTO v_from_cur, v_from_bal, v_from_seq, v_from_owner, v_from_kind, v_from_head
+    SELECT currency, balance, seq, owner, kind, head, held
+      INTO v_from_cur, v_from_bal, v_from_seq, v_from_owner, v_from_kind, v_from_head,
+           v_from_held
       FROM lf_batch_accounts WHERE id = v_from;
     SELECT currency, balance, seq, head
       INTO v_to_cur, v_to_bal, v_to_seq, v_to_head
@@ -460,7 +504,9 @@ proc: BEGIN
        OR CAST(v_to_bal AS DECIMAL(21)) + v_amount > 9223372036854775807
        OR CAST(v_from_bal AS DECIMAL(21)) - v_amount < -9223372036854775808 THEN
       UPDATE lf_batch_items SET outcome = 'fallback' WHERE idx = v_idx;
-    ELSEIF v_from_bal < v_amount AND v_from_kind <> 'ISSUANCE' THEN
+    ELSEIF CAST(v_from_bal AS DECIMAL(21)) - v_from_held < v_amount
+           AND v_from_kind <> 'ISSUANCE' THEN
+      -- the available balance: held funds are not spent
       UPDATE lf_batch_items SET outcome = 'declined' WHERE idx = v_idx;
     ELSE
       SET v_dh = lf_entry_hash(v_from_head, v_from, v_from_seq + 1, v_dr, v_pay, v_to, 'DEBIT',
@@ -482,12 +528,13 @@ proc: BEGIN
   CLOSE c_items;
 
   -- (e) write it all: payments, entries, each balance once, the outcomes
+  -- events hook: payment.completed / payment.declined for each item
   INSERT INTO payments (id, client_id, idempotency_key, fingerprint, from_account_id,
                         to_account_id, amount, currency, reference, status, decline_reason,
-                        created_at)
+                        created_at, metadata)
   SELECT pay_id, client, idem_key, fp, from_id, to_id, amount, currency, reference,
          IF(outcome = 'completed', 'COMPLETED', 'DECLINED'),
-         IF(outcome = 'completed', NULL, 'insufficient_funds'), created_at
+         IF(outcome = 'completed', NULL, 'insufficient_funds'), created_at, metadata
     FROM lf_batch_items WHERE outcome IN ('completed', 'declined') ORDER BY idx;
   IF v_dup THEN
     ROLLBACK;
@@ -601,7 +648,8 @@ CREATE OR REPLACE PROCEDURE lf_create_account(
   IN p_expires_at DATETIME(3),
   IN p_body       MEDIUMBLOB,
   IN p_location   VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN p_issue_entry_id BINARY(16))
+  IN p_issue_entry_id BINARY(16),
+  IN p_metadata   MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
   COMMENT 'open an account with its opening transfer from issuance'
@@ -661,9 +709,9 @@ proc: BEGIN
         lf_entry_hash(v_zero, p_id, 1, p_entry_id, NULL, v_iss, 'CREDIT', p_initial,
                       p_initial, p_created_at), v_zero);
   INSERT INTO accounts (id, name, currency, kind, balance, ledger_seq, chain_head,
-                        version, created_at, updated_at, owner_client_id)
+                        version, created_at, updated_at, owner_client_id, metadata)
   VALUES (p_id, p_name, p_currency, 'STANDARD', p_initial, IF(p_initial > 0, 1, 0),
-          v_credit_hash, 0, p_created_at, p_created_at, p_client);
+          v_credit_hash, 0, p_created_at, p_created_at, p_client, p_metadata);
   IF v_dup THEN
     ROLLBACK;
     SELECT 'exists' AS outcome, NULL AS response_status,
@@ -704,6 +752,7 @@ proc: BEGIN
     END IF;
   END IF;
 
+  -- events hook: account.created
   IF p_key IS NOT NULL THEN
     UPDATE idempotency_keys
        SET response_status = 201, response_location = p_location,

@@ -65,6 +65,7 @@ struct create {
 	char name[201 * 4 + 1];
 	char currency[4];
 	char location[64];
+	char *metadata;      /* canonical text (malloc'd); NULL: none */
 	struct lf_body body; /* the 201 body, stored with the key by the CALL */
 	enum lf_create_result result;
 	struct lf_stored stored;
@@ -117,6 +118,7 @@ static void create_free(void *state)
 	lf_decision_clear(&c->d);
 	lf_body_clear(&c->body);
 	lf_stored_clear(&c->stored);
+	free(c->metadata);
 	free(c);
 }
 
@@ -323,6 +325,7 @@ static bool parse_create(struct lf_req *r, struct create *c)
 	enum lf_field_verdict crc = lf_field_string(obj, "currency", &cur, &cur_n);
 	enum lf_field_verdict irc = lf_field_string(obj, "id", &id_s, &id_n);
 	struct json_object *bal = lf_field_get(obj, "initialBalance");
+	enum lf_field_verdict mrc = lf_api_metadata_parse(obj, &c->metadata);
 	const struct lf_currency *currency = NULL;
 	int64_t initial = 0;
 	if (nrc == LF_FIELD_ABSENT || crc == LF_FIELD_ABSENT) {
@@ -347,6 +350,11 @@ static bool parse_create(struct lf_req *r, struct create *c)
 			       "initialBalance must be a decimal >= 0 with at most the currency's "
 			       "minor digits.",
 			       NULL);
+	} else if (mrc == LF_FIELD_WRONG_TYPE) {
+		lf_req_problem(r, 400, "invalid_request",
+			       "metadata is an object of at most 20 string values, keys of 1 to 40 "
+			       "and values of at most 500 characters.",
+			       NULL);
 	} else {
 		memcpy(c->name, name, name_n);
 		c->name[name_n] = '\0';
@@ -368,6 +376,9 @@ static bool parse_create(struct lf_req *r, struct create *c)
 		lf_fp_field(&fp, "currency", c->currency, 3);
 		snprintf(canon, sizeof canon, "%" PRId64, initial);
 		lf_fp_field(&fp, "initialBalance", canon, strlen(canon));
+		/* only when given: a v1 request's fingerprint is unchanged */
+		if (c->metadata != NULL)
+			lf_fp_field(&fp, "metadata", c->metadata, strlen(c->metadata));
 		lf_fp_end(&fp, c->req.fingerprint);
 		ok = true;
 	}
@@ -423,6 +434,8 @@ void lf_accounts_create(struct lf_req *r, const char *id)
 			       .updated_ms = c->req.created_ms};
 	memcpy(a.name, c->name, strlen(c->name) + 1);
 	memcpy(a.currency, c->currency, 4);
+	a.metadata = c->metadata; /* lent to the renderer */
+	c->req.metadata = c->metadata;
 	if (!lf_render_account_body(&c->body, &a)) {
 		lf_decision_internal(&c->d); /* out of memory */
 		create_finish(c, false);

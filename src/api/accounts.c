@@ -58,7 +58,13 @@ static const struct lf_db_batch_kind account_reads = {
 	.work = lf_api_by_id_batch_work,
 };
 
+static void clear_account(void *row)
+{
+	lf_account_clear(row);
+}
+
 static const struct lf_api_read_spec account_spec = {
+	.clear = clear_account,
 	.invalid_id_detail = "The account id is not a UUID.",
 	.not_found_code = "account_not_found",
 	.not_found_detail = "No account has this id.",

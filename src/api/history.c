@@ -118,6 +118,14 @@ struct listing {
 	struct lf_payment rows[]; /* q.limit of them */
 };
 
+static void listing_free(void *state)
+{
+	struct listing *l = state;
+	for (unsigned i = 0; i < l->count; i++)
+		lf_payment_clear(&l->rows[i]);
+	free(l);
+}
+
 static bool list_work(struct lf_store_conn *conn, void *arg)
 {
 	struct listing *l = arg;
@@ -180,9 +188,8 @@ void lf_payments_list(struct lf_req *r, const char *id)
 	const char *problem = NULL;
 	if (account != NULL && !lf_uuid_parse(account, strlen(account), &q.account))
 		problem = "accountId is not a UUID.";
-	else if (status != NULL && strcmp(status, "COMPLETED") != 0 &&
-		 strcmp(status, "DECLINED") != 0)
-		problem = "status must be COMPLETED or DECLINED.";
+	else if (status != NULL && !lf_payment_status_parse(status, &(enum lf_payment_status){0}))
+		problem = "status must be COMPLETED, DECLINED, PENDING, VOIDED or EXPIRED.";
 	else if (limit != NULL && !parse_limit(limit, &q.limit))
 		problem = "limit must be an integer from 1 to 500.";
 	if (problem == NULL) {
@@ -204,7 +211,7 @@ void lf_payments_list(struct lf_req *r, const char *id)
 		return;
 	}
 	r->state = l;
-	r->free_state = free;
+	r->free_state = listing_free;
 	l->r = r;
 	l->q = q;
 	l->who = r->client;

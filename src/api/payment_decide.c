@@ -6,8 +6,8 @@
  * (SETTLE). The transfer is three steps: building the call (the request
  * and both possible bodies, rendered before the call so that the stored
  * body is the one sent; payment_batch.c builds its members' the same way),
- * the retry loop (lf_api_retry), and mapping the result to a decision. Error classes: LF_LOST or LF_ERROR on a write make
- * the outcome unknown, settled through the key (lf_pay_unknown); LF_AGAIN
+ * the retry loop (lf_api_retry), and mapping the result to a decision. Error classes: LF_LOST or
+ * LF_ERROR on a write make the outcome unknown, settled through the key (lf_pay_unknown); LF_AGAIN
  * past the retries is a rolled-back 503; a read's LF_ERROR a 500; no
  * connection a 503.
  */
@@ -93,13 +93,22 @@ bool lf_pay_transfer_build(struct lf_pay *p, struct lf_pay_transfer *call)
 	t->created_ms = lf_time_now_ms();
 	t->expires_ms = t->created_ms + p->retention_ms;
 
+	t->metadata = p->metadata;
+	if (p->hold)
+		t->hold_expires_ms = t->created_ms + p->hold_timeout_ms;
+	/* metadata is p's, only lent to the renderer */
 	struct lf_payment pay = {.id = t->payment_id,
 				 .from = p->from,
 				 .to = p->to,
 				 .amount = p->minor,
 				 .has_reference = p->has_reference,
-				 .completed = true,
-				 .created_ms = t->created_ms};
+				 .status = p->hold ? LF_PAYMENT_PENDING : LF_PAYMENT_COMPLETED,
+				 .is_hold = p->hold,
+				 .expires_ms = t->hold_expires_ms,
+				 .has_captured = !p->hold,
+				 .captured = p->minor,
+				 .created_ms = t->created_ms,
+				 .metadata = p->metadata};
 	memcpy(pay.currency, p->cur[0], 4);
 	if (p->has_reference)
 		snprintf(pay.reference, sizeof pay.reference, "%s", p->reference);
@@ -148,13 +157,22 @@ static bool replay_payment(struct lf_store_conn *c, struct lf_pay *p, struct lf_
 	lf_uuid_format(&id, idtext);
 	snprintf(location, sizeof location, "/api/payments/%s", idtext);
 	struct lf_body body;
-	bool ok = pay.completed ? lf_render_payment_body(&body, &pay)
-				: lf_render_declined_body(&body, &id);
+	/* as it was answered the first time: a hold PENDING, a payment
+	 * COMPLETED, neither refunded yet */
+	bool made = pay.status != LF_PAYMENT_DECLINED;
+	if (made) {
+		pay.status = pay.is_hold ? LF_PAYMENT_PENDING : LF_PAYMENT_COMPLETED;
+		pay.has_captured = !pay.is_hold;
+		pay.captured = pay.amount;
+		pay.refunded = 0;
+	}
+	bool ok = made ? lf_render_payment_body(&body, &pay) : lf_render_declined_body(&body, &id);
+	lf_payment_clear(&pay);
 	if (!ok) {
 		lf_decision_internal(&p->d);
 		return true;
 	}
-	lf_decision_replay(&p->d, pay.completed ? 201 : 422, &body, pay.completed ? location : NULL,
+	lf_decision_replay(&p->d, made ? 201 : 422, &body, made ? location : NULL,
 			   stored->fingerprint, p->fp);
 	return true;
 }
@@ -258,7 +276,8 @@ static bool decide(struct lf_store_conn *c, struct lf_pay *p)
 
 bool lf_pay_needs_transfer(const struct lf_pay *p)
 {
-	return p->state == PAY_DECIDE && p->found[0] && p->found[1] &&
+	/* a hold is decided on the single path (lf_transfer), never batched */
+	return p->state == PAY_DECIDE && !p->hold && p->found[0] && p->found[1] &&
 	       memcmp(p->from.b, p->to.b, 16) != 0 && !currency_differs(p);
 }
 

@@ -76,7 +76,25 @@ static void pay_free(void *state)
 {
 	struct lf_pay *p = state;
 	lf_decision_clear(&p->d);
+	free(p->metadata);
 	free(p);
+}
+
+bool lf_pay_hold_timeout(const char *s, size_t n, int64_t *ms)
+{
+	/* "<seconds>s": 1 to 30 days in whole seconds, no sign or leading zero */
+	if (n < 2 || n > 9 || s[n - 1] != 's' || s[0] == '0')
+		return false;
+	int64_t v = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < 1 || v > LF_HOLD_TIMEOUT_MAX_S)
+		return false;
+	*ms = v * 1000;
+	return true;
 }
 
 /* The amount against the sender's currency (its exponent and the 10^15
@@ -232,6 +250,11 @@ static bool parse_request(struct lf_req *r, struct lf_pay *p)
 	struct json_object *amount = lf_field_get(obj, "amount");
 	enum lf_field_verdict crc = lf_field_string(obj, "currency", &cur_s, &cur_n);
 	enum lf_field_verdict rrc = lf_field_string(obj, "reference", &ref_s, &ref_n);
+	struct json_object *capture = lf_field_get(obj, "capture");
+	const char *ht_s = NULL;
+	size_t ht_n = 0;
+	enum lf_field_verdict hrc = lf_field_string(obj, "holdTimeout", &ht_s, &ht_n);
+	enum lf_field_verdict mrc = lf_api_metadata_parse(obj, &p->metadata);
 	if (frc == LF_FIELD_ABSENT || trc == LF_FIELD_ABSENT || amount == NULL) {
 		lf_req_problem(r, 400, "invalid_request",
 			       "fromAccountId, toAccountId and amount are required.", NULL);
@@ -254,7 +277,24 @@ static bool parse_request(struct lf_req *r, struct lf_pay *p)
 		    memchr(ref_s, '\0', ref_n) != NULL)) {
 		lf_req_problem(r, 400, "invalid_request",
 			       "reference is at most 200 characters, without U+0000.", NULL);
+	} else if (capture != NULL && json_object_get_type(capture) != json_type_boolean) {
+		lf_req_problem(r, 400, "invalid_request", "capture must be true or false.", NULL);
+	} else if (hrc == LF_FIELD_WRONG_TYPE ||
+		   (hrc == LF_FIELD_OK && !lf_pay_hold_timeout(ht_s, ht_n, &p->hold_timeout_ms))) {
+		lf_req_problem(r, 400, "invalid_request",
+			       "holdTimeout is \"<seconds>s\", from 1s to 2592000s (30 days).",
+			       NULL);
+	} else if (hrc == LF_FIELD_OK && (capture == NULL || json_object_get_boolean(capture))) {
+		lf_req_problem(r, 400, "invalid_request",
+			       "holdTimeout applies to a hold only (\"capture\": false).", NULL);
+	} else if (mrc == LF_FIELD_WRONG_TYPE) {
+		lf_req_problem(r, 400, "invalid_request",
+			       "metadata is an object of at most 20 string values, keys of 1 to 40 "
+			       "and values of at most 500 characters.",
+			       NULL);
 	} else {
+		p->hold = capture != NULL && !json_object_get_boolean(capture);
+		p->has_hold_timeout = hrc == LF_FIELD_OK;
 		int64_t ignored;
 		enum lf_money_verdict merr =
 			amount_n > LF_AMOUNT_TEXT_MAX
@@ -307,6 +347,17 @@ static void fingerprint(struct lf_pay *p)
 		lf_fp_field(&fp, "reference", p->reference, strlen(p->reference));
 	else
 		lf_fp_null(&fp, "reference");
+	/* the v2 members only when given: a v1 request's fingerprint is
+	 * unchanged */
+	if (p->hold)
+		lf_fp_field(&fp, "capture", "false", 5);
+	if (p->has_hold_timeout) {
+		char t[32];
+		int tn = snprintf(t, sizeof t, "%lld", (long long)(p->hold_timeout_ms / 1000));
+		lf_fp_field(&fp, "holdTimeout", t, (size_t)tn);
+	}
+	if (p->metadata != NULL)
+		lf_fp_field(&fp, "metadata", p->metadata, strlen(p->metadata));
 	lf_fp_end(&fp, p->fp);
 }
 
@@ -332,6 +383,8 @@ void lf_payments_create(struct lf_req *r, const char *id)
 	p->admin = r->client.admin;
 	p->max_retries = cfg->mysql_max_retries;
 	p->retention_ms = cfg->idempotency_retention_ms;
+	if (p->hold && !p->has_hold_timeout)
+		p->hold_timeout_ms = cfg->payments_hold_timeout_ms;
 	p->cur_known = lf_account_cache_get(r->app->accounts, &p->from, p->cur[0], &p->owner[0]) &&
 		       lf_account_cache_get(r->app->accounts, &p->to, p->cur[1], &p->owner[1]);
 	if (p->cur_known) {
@@ -365,7 +418,13 @@ static bool render_payment(struct lf_body *out, const void *row)
 	return lf_render_payment_body(out, row);
 }
 
+static void clear_payment(void *row)
+{
+	lf_payment_clear(row);
+}
+
 static const struct lf_api_read_spec payment_spec = {
+	.clear = clear_payment,
 	.invalid_id_detail = "The payment id is not a UUID.",
 	.not_found_code = "payment_not_found",
 	.not_found_detail = "No payment has this id.",

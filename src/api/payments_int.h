@@ -48,8 +48,12 @@ struct lf_pay {
 	char currency[4];
 	bool has_reference;
 	char reference[201 * 4];
-	uint64_t client_id; /* who pays (r->client) */
-	bool admin;         /* may debit any account */
+	bool hold;               /* "capture": false */
+	bool has_hold_timeout;   /* "holdTimeout" given */
+	int64_t hold_timeout_ms; /* the request's, else [payments] hold_timeout */
+	char *metadata;          /* canonical text (malloc'd); NULL: none */
+	uint64_t client_id;      /* who pays (r->client) */
+	bool admin;              /* may debit any account */
 	int max_retries;
 	int64_t retention_ms;
 	/* accounts' currencies and owners: [0] sender, [1] receiver; found[0]
@@ -67,6 +71,11 @@ struct lf_pay {
 	bool batch_done;  /* its part of the current DECIDE batch job is done */
 	struct lf_decision d;
 };
+
+/* The longest hold a request may ask for (holdTimeout), in seconds. */
+#define LF_HOLD_TIMEOUT_MAX_S (30 * 24 * 3600)
+/* "holdTimeout": "<seconds>s" (1..LF_HOLD_TIMEOUT_MAX_S) into ms. */
+bool lf_pay_hold_timeout(const char *s, size_t n, int64_t *ms);
 
 /* The one way to change state (asserts the transition is allowed). */
 void lf_pay_enter(struct lf_pay *p, enum lf_pay_state next);

@@ -114,7 +114,7 @@ bool lf_api_by_id_batch_work(struct lf_store_conn *c, void **args, int n)
 	lf_uuid *ids = malloc((size_t)n * sizeof *ids);
 	struct lf_client *who = malloc((size_t)n * sizeof *who);
 	lf_rc *rcs = malloc((size_t)n * sizeof *rcs);
-	unsigned char *rows = malloc((size_t)n * spec->row_size);
+	unsigned char *rows = calloc((size_t)n, spec->row_size);
 	lf_rc rc = LF_ERROR;
 	if (ids != NULL && who != NULL && rcs != NULL && rows != NULL) {
 		for (int i = 0; i < n; i++) {
@@ -129,6 +129,8 @@ bool lf_api_by_id_batch_work(struct lf_store_conn *c, void **args, int n)
 		g->rc = rc == LF_OK ? rcs[i] : rc;
 		if (g->rc == LF_OK)
 			memcpy(g->row, rows + (size_t)i * spec->row_size, spec->row_size);
+		else if (rows != NULL && spec->clear != NULL)
+			spec->clear(rows + (size_t)i * spec->row_size);
 	}
 	free(ids);
 	free(who);
@@ -147,6 +149,14 @@ static void by_id_done(void *arg)
 	lf_req_release(g->r);
 }
 
+static void by_id_free(void *state)
+{
+	struct by_id *g = state;
+	if (g->spec->clear != NULL)
+		g->spec->clear(g->row);
+	free(g);
+}
+
 void lf_api_get_by_id(struct lf_req *r, const char *id, const struct lf_api_read_spec *spec)
 {
 	struct by_id *g = calloc(1, sizeof *g + spec->row_size);
@@ -155,7 +165,7 @@ void lf_api_get_by_id(struct lf_req *r, const char *id, const struct lf_api_read
 		return;
 	}
 	r->state = g;
-	r->free_state = free;
+	r->free_state = by_id_free;
 	g->r = r;
 	g->spec = spec;
 	g->who = r->client;

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,17 @@ static void add_time(struct evbuffer *out, const char *name, int64_t ms)
 	evbuffer_add_printf(out, "\"%s\":\"%s\"", name, s);
 }
 
+/* The canonical metadata text is a JSON object already (rendered by
+ * lf_api_metadata_parse, read back as stored). */
+static void add_metadata(struct evbuffer *out, const char *metadata)
+{
+	evbuffer_add_printf(out, "\"metadata\":");
+	if (metadata != NULL)
+		evbuffer_add(out, metadata, strlen(metadata));
+	else
+		evbuffer_add(out, "null", 4);
+}
+
 void lf_render_account(struct evbuffer *out, const struct lf_account *a)
 {
 	evbuffer_add(out, "{", 1);
@@ -53,7 +65,16 @@ void lf_render_account(struct evbuffer *out, const struct lf_account *a)
 	evbuffer_add_printf(out, ",\"name\":");
 	lf_json_append_string(out, a->name, strlen(a->name));
 	evbuffer_add_printf(out, ",\"currency\":\"%s\",", a->currency);
-	add_money(out, "balance", a->balance, exponent_of(a->currency));
+	int exp = exponent_of(a->currency);
+	add_money(out, "balance", a->balance, exp);
+	evbuffer_add(out, ",", 1);
+	/* an issuance account's balance may be below what it holds */
+	int64_t avail = a->balance >= INT64_MIN + a->held ? a->balance - a->held : INT64_MIN;
+	add_money(out, "availableBalance", avail, exp);
+	evbuffer_add(out, ",", 1);
+	add_money(out, "heldBalance", a->held, exp);
+	evbuffer_add(out, ",", 1);
+	add_metadata(out, a->metadata);
 	evbuffer_add(out, ",", 1);
 	add_time(out, "createdAt", a->created_ms);
 	evbuffer_add(out, ",", 1);
@@ -65,7 +86,7 @@ void lf_render_payment(struct evbuffer *out, const struct lf_payment *p)
 {
 	evbuffer_add(out, "{", 1);
 	add_uuid(out, "id", &p->id);
-	evbuffer_add_printf(out, ",\"status\":\"%s\",", p->completed ? "COMPLETED" : "DECLINED");
+	evbuffer_add_printf(out, ",\"status\":\"%s\",", lf_payment_status_name(p->status));
 	add_uuid(out, "fromAccountId", &p->from);
 	evbuffer_add(out, ",", 1);
 	add_uuid(out, "toAccountId", &p->to);
@@ -76,9 +97,56 @@ void lf_render_payment(struct evbuffer *out, const struct lf_payment *p)
 		lf_json_append_string(out, p->reference, strlen(p->reference));
 	else
 		evbuffer_add(out, "null", 4);
+	int exp = exponent_of(p->currency);
+	evbuffer_add(out, ",", 1);
+	if (p->has_captured)
+		add_money(out, "capturedAmount", p->captured, exp);
+	else
+		evbuffer_add_printf(out, "\"capturedAmount\":null");
+	evbuffer_add(out, ",", 1);
+	add_money(out, "refundedAmount", p->refunded, exp);
+	evbuffer_add(out, ",", 1);
+	if (p->is_hold && (p->status == LF_PAYMENT_PENDING || p->status == LF_PAYMENT_EXPIRED))
+		add_time(out, "expiresAt", p->expires_ms);
+	else
+		evbuffer_add_printf(out, "\"expiresAt\":null");
+	evbuffer_add(out, ",", 1);
+	add_metadata(out, p->metadata);
 	evbuffer_add(out, ",", 1);
 	add_time(out, "createdAt", p->created_ms);
 	evbuffer_add(out, "}", 1);
+}
+
+void lf_render_refund(struct evbuffer *out, const struct lf_refund *x)
+{
+	evbuffer_add(out, "{", 1);
+	add_uuid(out, "id", &x->id);
+	evbuffer_add(out, ",", 1);
+	add_uuid(out, "paymentId", &x->payment_id);
+	evbuffer_add(out, ",", 1);
+	add_money(out, "amount", x->amount, exponent_of(x->currency));
+	evbuffer_add_printf(out, ",\"currency\":\"%s\",\"status\":\"%s\",\"reason\":", x->currency,
+			    x->completed ? "COMPLETED" : "DECLINED");
+	if (x->has_reason)
+		lf_json_append_string(out, x->reason, strlen(x->reason));
+	else
+		evbuffer_add(out, "null", 4);
+	evbuffer_add(out, ",", 1);
+	add_time(out, "createdAt", x->created_ms);
+	evbuffer_add(out, "}", 1);
+}
+
+bool lf_render_refund_body(struct lf_body *out, const struct lf_refund *x)
+{
+	struct evbuffer *b = evbuffer_new();
+	out->data = NULL;
+	out->len = 0;
+	if (b == NULL)
+		return false;
+	lf_render_refund(b, x);
+	bool ok = lf_render_body(out, b);
+	evbuffer_free(b);
+	return ok;
 }
 
 void lf_render_ledger_entry(struct evbuffer *out, const struct lf_ledger_entry *e, int exponent)

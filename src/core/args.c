@@ -338,14 +338,15 @@ bool lf_args_parse_ctl(int argc, char **argv, const char *default_config, struct
 		return fail(err, prog,
 			    "%s: --full, --no-checkpoint and --port are only for reconcile",
 			    ops[0]);
-	if (!anchor && out->metrics_file)
-		return fail(err, prog, "%s: --metrics-file is only for anchor", ops[0]);
+	if (!anchor && !reconcile && out->metrics_file)
+		return fail(err, prog, "%s: --metrics-file is only for reconcile and anchor",
+			    ops[0]);
 	if (reconcile && out->host && out->host[0] == '\0')
 		return fail(err, prog, "reconcile: --host needs a host name");
 	if (reconcile && port && !parse_port(port, &out->port))
 		return fail(err, prog, "reconcile: --port must be a port number, 1..65535");
-	if (anchor && out->metrics_file && out->metrics_file[0] == '\0')
-		return fail(err, prog, "anchor: --metrics-file needs a file name");
+	if (out->metrics_file && out->metrics_file[0] == '\0')
+		return fail(err, prog, "%s: --metrics-file needs a file name", ops[0]);
 	if (strcmp(ops[0], "migrate") == 0 || strcmp(ops[0], "seed") == 0 || reconcile || anchor) {
 		out->command = ops[0][0] == 'm'   ? LF_CTL_MIGRATE
 			       : ops[0][0] == 's' ? LF_CTL_SEED
@@ -389,6 +390,7 @@ void lf_args_usage_ctl(FILE *out)
 	      "  migrate       apply the sql/ migrations that are missing, in order\n"
 	      "  seed          load the demo accounts (idempotent)\n"
 	      "  reconcile [--full] [--no-checkpoint] [--host H] [--port N]\n"
+	      "            [--metrics-file FILE]\n"
 	      "                check the books (from the last clean checkpoint; --full:\n"
 	      "                everything); exit 0 when they hold, 1 with a report\n"
 	      "  anchor [--metrics-file FILE]\n"
@@ -414,8 +416,9 @@ void lf_args_usage_ctl(FILE *out)
 	      "  --full              reconcile: verify every entry, not only the new ones\n"
 	      "  --no-checkpoint     reconcile: record no checkpoint (read-only)\n"
 	      "  --host H, --port N  reconcile: another server (a replica) than [mysql]'s\n"
-	      "  --metrics-file FILE anchor: write the anchor's time as a Prometheus\n"
-	      "                      textfile-collector gauge\n"
+	      "  --metrics-file FILE reconcile: write the run's result and time, and the\n"
+	      "                      last clean run's time; anchor: the anchor's time;\n"
+	      "                      as Prometheus textfile-collector gauges\n"
 	      "  -h, --help          show this help\n",
 	      out);
 }

@@ -1,6 +1,6 @@
 /*
  * core/config_value.c - the value parsers of the configuration: sizes (64K, 1M),
- * durations (500ms, 30s, 2m, 1h), booleans (on/off, yes/no, true/false,
+ * durations (500ms, 30s, 2m, 1h, 7d), booleans (on/off, yes/no, true/false,
  * 1/0) and listen addresses (host:port, [v6addr]:port). They only turn
  * text into a value, strictly (no signs, no blanks, no overflow); the key
  * table, ranges and error messages live in config.c.
@@ -62,6 +62,8 @@ bool lf_config_parse_duration(const char *s, int64_t *ms)
 		mult = 60 * 1000;
 	else if (strcmp(p, "h") == 0)
 		mult = 3600 * 1000;
+	else if (strcmp(p, "d") == 0)
+		mult = 24 * 3600 * 1000;
 	else
 		return false;
 	if (n > (uint64_t)INT64_MAX / mult)

@@ -135,6 +135,8 @@ void lf_log_ctx_set(const struct lf_log_ctx *ctx)
 	cur_ctx = *ctx;
 	cur_ctx.request_id[sizeof cur_ctx.request_id - 1] = '\0';
 	cur_ctx.trace_id[sizeof cur_ctx.trace_id - 1] = '\0';
+	cur_ctx.span_id[sizeof cur_ctx.span_id - 1] = '\0';
+	cur_ctx.parent_span_id[sizeof cur_ctx.parent_span_id - 1] = '\0';
 	cur_set = true;
 }
 

@@ -250,24 +250,14 @@ static bool copy_heads(MYSQL *m, uint64_t id, struct digest *d, int64_t *n, FILE
 
 static bool write_metric(const char *path, const char *unix_time, FILE *out)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	bool ok =
-		f && fprintf(f,
-			     "# HELP ledgerflow_anchor_timestamp_seconds Time of the newest anchor"
-			     " of the chain heads.\n"
-			     "# TYPE ledgerflow_anchor_timestamp_seconds gauge\n"
-			     "ledgerflow_anchor_timestamp_seconds %s\n",
-			     unix_time) > 0;
-	if (f)
-		ok = fclose(f) == 0 && ok;
-	ok = ok && rename(tmp, path) == 0;
-	if (!ok) {
-		fprintf(out, "anchor: cannot write %s\n", path);
-		remove(tmp);
-	}
-	return ok;
+	char text[512];
+	snprintf(text, sizeof text,
+		 "# HELP ledgerflow_anchor_timestamp_seconds Time of the newest anchor"
+		 " of the chain heads.\n"
+		 "# TYPE ledgerflow_anchor_timestamp_seconds gauge\n"
+		 "ledgerflow_anchor_timestamp_seconds %.64s\n",
+		 unix_time);
+	return rc_metrics_write(path, text, "anchor", out);
 }
 
 int lf_admin_anchor(const struct lf_db_params *p, const char *metrics_file, FILE *out)

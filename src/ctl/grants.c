@@ -29,12 +29,16 @@ static const struct lf_admin_grant grants[] = {
 	{"api_keys", false, "SELECT", "the gate finds a key by its prefix"},
 	{"api_clients", false, "SELECT", "a key's client: scopes, rate, revocation"},
 	{"auth_epoch", false, "SELECT", "the workers drop cached key lookups when it moves"},
+	{"refunds", false, "SELECT", "GET /api/payments/{id}/refunds"},
 	{"currencies", false, "SELECT", "GET /api/currencies; the start checks it against the built-in table"},
 	{"lf_transfer", true, "EXECUTE", "POST /api/payments"},
 	{"lf_transfer_batch", true, "EXECUTE", "POST /api/payments: concurrent payments in one transaction"},
 	{"lf_record_outcome", true, "EXECUTE", "a 422 decided before the transaction"},
 	{"lf_create_account", true, "EXECUTE", "POST /api/accounts"},
 	{"lf_get_outcome", true, "EXECUTE", "the stored outcome of a key after a lost connection"},
+	{"lf_finish_hold", true, "EXECUTE", "POST /api/payments/{id}/capture and /void"},
+	{"lf_refund", true, "EXECUTE", "POST /api/payments/{id}/refunds"},
+	{"lf_expire_holds", true, "EXECUTE", "the reaper expires holds past their time"},
 };
 /* clang-format on */
 

@@ -110,7 +110,8 @@ int main(int argc, char **argv)
 			p.unix_socket = NULL;
 		}
 		struct lf_reconcile_opts ro = {.full = args.full,
-					       .no_checkpoint = args.no_checkpoint};
+					       .no_checkpoint = args.no_checkpoint,
+					       .metrics_file = args.metrics_file};
 		rc = lf_admin_reconcile(&p, &ro, stdout);
 		break;
 	}

@@ -35,8 +35,7 @@
 
 /* One node of [mysql] host (lf_store_node_addr); NULL, said on out, when
  * it does not answer. */
-static MYSQL *connect_one(const struct lf_db_params *p, const char *host, unsigned port,
-			  FILE *out)
+static MYSQL *connect_one(const struct lf_db_params *p, const char *host, unsigned port, FILE *out)
 {
 	MYSQL *m = mysql_init(NULL);
 	if (!m) {

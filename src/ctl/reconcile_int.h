@@ -52,6 +52,16 @@ struct rc_run {
 	struct timespec started, last_progress;
 };
 
+/* ---- metrics_file.c: Prometheus textfile-collector files ---- */
+/* Replace path with text atomically (path.tmp, renamed); on failure a line
+ * "<who>: cannot write <path>" on out. */
+bool rc_metrics_write(const char *path, const char *text, const char *who, FILE *out);
+/* reconcile --metrics-file: the run's end time (now, Unix seconds), its
+ * result (0, 1, 2: the exit status) and violations, and the last clean
+ * run's end time: now when result is 0, else the one the old file had. */
+bool rc_metrics_reconcile(const char *path, int result, uint64_t violations, int64_t now,
+			  FILE *out);
+
 /* One violation: "reconcile: FAIL <text>" (the first RC_PRINT_MAX only). */
 void rc_fail(struct rc_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A query that failed: the statement's purpose and MySQL's error, on out. */
@@ -76,6 +86,7 @@ void rc_xlit(const uint8_t *b, size_t n, char *out);
 bool rc_ledger_pass(struct rc_run *r);
 bool rc_payment_pass(struct rc_run *r);
 bool rc_opening_pass(struct rc_run *r);
+bool rc_holds_pass(struct rc_run *r);
 bool rc_anchor_pass(struct rc_run *r);
 
 /* The multiset element of one payment entry (reconcile_payments.c). */

@@ -51,14 +51,17 @@ struct pay_entry {
 
 struct pay {
 	uint8_t id[RC_ID_LEN], from[RC_ID_LEN], to[RC_ID_LEN];
-	int64_t amount;
+	int64_t amount, captured, refunded;
 	char currency[4];
-	bool completed, declined;
+	bool completed, declined, known;
 	size_t n; /* entries, even past PAY_MAX_ENTRIES */
 	struct pay_entry e[PAY_MAX_ENTRIES];
+	/* the refund direction's entries (DEBIT on to, CREDIT on from) */
+	size_t rd, rc, fd, fc; /* ... and the forward pair's (of the captured amount) */
+	int64_t rd_sum, rc_sum;
 };
 
-enum { P_ID, P_FROM, P_TO, P_AMT, P_CUR, P_STATUS, P_NCOL };
+enum { P_ID, P_FROM, P_TO, P_AMT, P_CUR, P_STATUS, P_CAP, P_REF, P_NCOL };
 enum { J_ACCT = P_NCOL, J_SEQ, J_DIR, J_AMT, J_CP, J_CUR, J_NCOL };
 
 static bool pay_load(struct pay *p, MYSQL_ROW row, unsigned long *len)
@@ -68,11 +71,16 @@ static bool pay_load(struct pay *p, MYSQL_ROW row, unsigned long *len)
 	    !rc_bin(row[P_FROM], len[P_FROM], RC_ID_LEN, p->from) ||
 	    !rc_bin(row[P_TO], len[P_TO], RC_ID_LEN, p->to) ||
 	    !rc_int(row[P_AMT], len[P_AMT], &p->amount) || !row[P_CUR] || len[P_CUR] != 3 ||
-	    !row[P_STATUS])
+	    !row[P_STATUS] || !rc_int(row[P_CAP], len[P_CAP], &p->captured) ||
+	    !rc_int(row[P_REF], len[P_REF], &p->refunded))
 		return false;
 	memcpy(p->currency, row[P_CUR], 3);
 	p->completed = strcmp(row[P_STATUS], "COMPLETED") == 0;
-	p->declined = strcmp(row[P_STATUS], "DECLINED") == 0;
+	/* a hold not captured moves nothing, like a decline */
+	p->declined = strcmp(row[P_STATUS], "DECLINED") == 0 ||
+		      strcmp(row[P_STATUS], "PENDING") == 0 ||
+		      strcmp(row[P_STATUS], "VOIDED") == 0 || strcmp(row[P_STATUS], "EXPIRED") == 0;
+	p->known = p->completed || p->declined;
 	return true;
 }
 
@@ -85,13 +93,19 @@ static void pay_basic(struct rc_run *r, const struct pay *p)
 		rc_fail(r, "payment %s: from and to are the same account", u);
 	if (p->amount <= 0)
 		rc_fail(r, "payment %s: amount %lld", u, (long long)p->amount);
-	if (!p->completed && !p->declined)
-		rc_fail(r, "payment %s: status is neither COMPLETED nor DECLINED", u);
+	if (!p->known)
+		rc_fail(r, "payment %s: unknown status", u);
+	if (p->captured <= 0 || p->captured > p->amount)
+		rc_fail(r, "payment %s: captured %lld of %lld", u, (long long)p->captured,
+			(long long)p->amount);
+	if (p->refunded < 0 || p->refunded > (p->completed ? p->captured : 0))
+		rc_fail(r, "payment %s: refunded %lld of %lld captured", u, (long long)p->refunded,
+			p->completed ? (long long)p->captured : 0LL);
 }
 
 static bool entry_is(const struct pay_entry *e, const struct pay *p, bool debit)
 {
-	return e->debit == debit && e->amount == p->amount &&
+	return e->debit == debit && e->amount == p->captured &&
 	       memcmp(e->account, debit ? p->from : p->to, RC_ID_LEN) == 0 &&
 	       memcmp(e->cp, debit ? p->to : p->from, RC_ID_LEN) == 0 &&
 	       memcmp(e->currency, p->currency, 3) == 0;
@@ -100,12 +114,14 @@ static bool entry_is(const struct pay_entry *e, const struct pay *p, bool debit)
 /* The payment against the entries that name it. */
 static void pay_judge(struct rc_run *r, const struct pay *p)
 {
-	size_t d = 0, c = 0, n = p->n < PAY_MAX_ENTRIES ? p->n : PAY_MAX_ENTRIES;
-	for (size_t i = 0; i < n; i++) {
-		d += entry_is(&p->e[i], p, true);
-		c += entry_is(&p->e[i], p, false);
-	}
-	bool ok = p->completed ? p->n == 2 && d == 1 && c == 1 : p->n == 0;
+	size_t n = p->n < PAY_MAX_ENTRIES ? p->n : PAY_MAX_ENTRIES;
+	/* the forward pair and every other entry a refund's, summing to
+	 * refunded_amount each way (counted while reading; the first
+	 * PAY_MAX_ENTRIES are kept for the report) */
+	bool ok = p->completed ? p->fd == 1 && p->fc == 1 && p->n == 2 + p->rd + p->rc &&
+					 p->rd == p->rc && p->rd_sum == p->refunded &&
+					 p->rc_sum == p->refunded
+			       : p->n == 0;
 	if (ok)
 		return;
 	char u[37], list[4 * 96] = "";
@@ -143,7 +159,8 @@ static bool pay_join(struct rc_run *r, const uint8_t *from, bool basic)
 	}
 	int k = snprintf(q, sizeof q,
 			 "SELECT p.id, p.from_account_id, p.to_account_id, p.amount, p.currency,"
-			 " p.status, e.account_id, e.seq, e.direction, e.amount, e.counterparty_id,"
+			 " p.status, IFNULL(p.captured_amount, p.amount), p.refunded_amount,"
+			 " e.account_id, e.seq, e.direction, e.amount, e.counterparty_id,"
 			 " a.currency FROM payments p"
 			 " LEFT JOIN ledger_entries e ON e.payment_id = p.id"
 			 " LEFT JOIN accounts a ON a.id = e.account_id"
@@ -187,6 +204,34 @@ static bool pay_join(struct rc_run *r, const uint8_t *from, bool basic)
 		}
 		if (!row[J_ACCT])
 			continue; /* no entries */
+		{
+			uint8_t acct[RC_ID_LEN], cp[RC_ID_LEN];
+			int64_t amt;
+			if (row[J_DIR] && rc_bin(row[J_ACCT], len[J_ACCT], RC_ID_LEN, acct) &&
+			    rc_bin(row[J_CP], len[J_CP], RC_ID_LEN, cp) &&
+			    rc_int(row[J_AMT], len[J_AMT], &amt)) {
+				bool debit = strcmp(row[J_DIR], "DEBIT") == 0;
+				struct pay_entry fe = {.debit = debit, .amount = amt};
+				memcpy(fe.account, acct, RC_ID_LEN);
+				memcpy(fe.cp, cp, RC_ID_LEN);
+				if (row[J_CUR] && len[J_CUR] == 3)
+					memcpy(fe.currency, row[J_CUR], 3);
+				if (entry_is(&fe, &p, debit)) {
+					if (debit)
+						p.fd++;
+					else
+						p.fc++;
+				} else if (debit && memcmp(acct, p.to, RC_ID_LEN) == 0 &&
+					   memcmp(cp, p.from, RC_ID_LEN) == 0) {
+					p.rd++;
+					p.rd_sum += amt;
+				} else if (!debit && memcmp(acct, p.from, RC_ID_LEN) == 0 &&
+					   memcmp(cp, p.to, RC_ID_LEN) == 0) {
+					p.rc++;
+					p.rc_sum += amt;
+				}
+			}
+		}
 		if (p.n < PAY_MAX_ENTRIES) {
 			struct pay_entry *e = &p.e[p.n];
 			if (!rc_bin(row[J_ACCT], len[J_ACCT], RC_ID_LEN, e->account) ||
@@ -256,7 +301,8 @@ static bool orphans(struct rc_run *r, const uint8_t *from)
 static bool pay_scan(struct rc_run *r)
 {
 	static const char q[] = "SELECT id, from_account_id, to_account_id, amount, currency,"
-				" status FROM payments ORDER BY id";
+				" status, IFNULL(captured_amount, amount), refunded_amount"
+				" FROM payments ORDER BY id";
 	if (!rc_query(r, r->m, q, sizeof q - 1, "reading payments"))
 		return false;
 	MYSQL_RES *res = mysql_use_result(r->m);
@@ -277,9 +323,9 @@ static bool pay_scan(struct rc_run *r)
 		}
 		pay_basic(r, &p);
 		if (p.completed) {
-			rc_mset_add(r, r->sum_payments, p.id, p.from, 'D', p.amount, p.to,
+			rc_mset_add(r, r->sum_payments, p.id, p.from, 'D', p.captured, p.to,
 				    p.currency);
-			rc_mset_add(r, r->sum_payments, p.id, p.to, 'C', p.amount, p.from,
+			rc_mset_add(r, r->sum_payments, p.id, p.to, 'C', p.captured, p.from,
 				    p.currency);
 			r->n_payments += 2;
 		}
@@ -297,12 +343,52 @@ static bool pay_scan(struct rc_run *r)
 	return ok;
 }
 
+/* Full: every COMPLETED refund's two entries into the multiset (the
+ * payment's receiver gives back to its sender). */
+static bool refund_scan(struct rc_run *r)
+{
+	static const char q[] = "SELECT x.payment_id, p.from_account_id, p.to_account_id, x.amount,"
+				" p.currency FROM refunds x JOIN payments p ON p.id = x.payment_id"
+				" WHERE x.status = 'COMPLETED'";
+	if (!rc_query(r, r->m, q, sizeof q - 1, "reading refunds"))
+		return false;
+	MYSQL_RES *res = mysql_use_result(r->m);
+	if (!res) {
+		rc_sql_error(r, r->m, "reading refunds");
+		return false;
+	}
+	bool ok = true;
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res))) {
+		unsigned long *len = mysql_fetch_lengths(res);
+		uint8_t id[RC_ID_LEN], from[RC_ID_LEN], to[RC_ID_LEN];
+		int64_t amount;
+		if (!rc_bin(row[0], len[0], RC_ID_LEN, id) ||
+		    !rc_bin(row[1], len[1], RC_ID_LEN, from) ||
+		    !rc_bin(row[2], len[2], RC_ID_LEN, to) || !rc_int(row[3], len[3], &amount) ||
+		    !row[4] || len[4] != 3) {
+			fprintf(r->out, "reconcile: a malformed refund row\n");
+			ok = false;
+			break;
+		}
+		rc_mset_add(r, r->sum_payments, id, to, 'D', amount, from, row[4]);
+		rc_mset_add(r, r->sum_payments, id, from, 'C', amount, to, row[4]);
+		r->n_payments += 2;
+	}
+	if (ok && mysql_errno(r->m)) {
+		rc_sql_error(r, r->m, "reading refunds");
+		ok = false;
+	}
+	mysql_free_result(res);
+	return ok;
+}
+
 bool rc_payment_pass(struct rc_run *r)
 {
 	if (!r->full)
 		return pay_join(r, r->have_from ? r->payments_from : NULL, true) &&
 		       orphans(r, r->have_from ? r->payments_from : NULL);
-	if (!pay_scan(r))
+	if (!pay_scan(r) || !refund_scan(r))
 		return false;
 	if (r->n_ledger == r->n_payments && r->sum_ledger[0] == r->sum_payments[0] &&
 	    r->sum_ledger[1] == r->sum_payments[1])
@@ -388,4 +474,49 @@ bool rc_opening_pass(struct rc_run *r)
 		rc_sql_error(r, r->m, "matching openings");
 	mysql_free_result(res);
 	return ok;
+}
+
+/* Holds and refunds: each account's held is the sum of its PENDING holds,
+ * each payment's refunded_amount the sum of its COMPLETED refunds. */
+bool rc_holds_pass(struct rc_run *r)
+{
+	static const char *const q[2] = {
+		"SELECT a.id, a.held, IFNULL(h.total, 0) FROM accounts a LEFT JOIN"
+		" (SELECT from_account_id, SUM(amount) AS total FROM payments"
+		"  WHERE status = 'PENDING' GROUP BY from_account_id) h"
+		" ON h.from_account_id = a.id WHERE a.held <> IFNULL(h.total, 0)",
+		"SELECT p.id, p.refunded_amount, IFNULL(x.total, 0) FROM payments p LEFT JOIN"
+		" (SELECT payment_id, SUM(amount) AS total FROM refunds"
+		"  WHERE status = 'COMPLETED' GROUP BY payment_id) x ON x.payment_id = p.id"
+		" WHERE p.refunded_amount <> IFNULL(x.total, 0)",
+	};
+	static const char *const what[2] = {"checking held amounts", "checking refunded amounts"};
+	for (int i = 0; i < 2; i++) {
+		if (!rc_query(r, r->m, q[i], strlen(q[i]), what[i]))
+			return false;
+		MYSQL_RES *res = mysql_store_result(r->m);
+		if (!res) {
+			rc_sql_error(r, r->m, what[i]);
+			return false;
+		}
+		MYSQL_ROW row;
+		while ((row = mysql_fetch_row(res))) {
+			unsigned long *len = mysql_fetch_lengths(res);
+			uint8_t id[RC_ID_LEN];
+			char u[37] = "?";
+			if (rc_bin(row[0], len[0], RC_ID_LEN, id))
+				rc_uuid(id, u);
+			if (i == 0)
+				rc_fail(r, "account %s: held %s but its PENDING holds sum to %s", u,
+					row[1] ? row[1] : "?", row[2] ? row[2] : "?");
+			else
+				rc_fail(r,
+					"payment %s: refunded_amount %s but its COMPLETED refunds "
+					"sum "
+					"to %s",
+					u, row[1] ? row[1] : "?", row[2] ? row[2] : "?");
+		}
+		mysql_free_result(res);
+	}
+	return true;
 }

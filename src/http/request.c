@@ -25,6 +25,7 @@
 #include "lf_http.h"
 #include "lf_json.h"
 #include "lf_log.h"
+#include "lf_trace.h"
 #include "lf_metrics.h"
 #include "lf_time.h"
 #include "lf_uuid.h"
@@ -49,28 +50,6 @@ static bool request_id_ok(const char *s)
 			return false;
 	}
 	return true;
-}
-
-static bool is_lower_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-/* traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags> */
-static void parse_traceparent(const char *tp, char out[33])
-{
-	out[0] = '\0';
-	if (tp == NULL || strlen(tp) < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-')
-		return;
-	if (!is_lower_hex(tp, 2) || !is_lower_hex(tp + 3, 32) || !is_lower_hex(tp + 36, 16))
-		return;
-	if (strspn(tp + 3, "0") >= 32)
-		return; /* all-zero trace id is invalid */
-	memcpy(out, tp + 3, 32);
-	out[32] = '\0';
 }
 
 /* Once replied, r->req is evhttp's to free (after the reply is written):
@@ -109,7 +88,12 @@ struct lf_req *lf_req_begin(struct lf_app *app, struct evhttp_request *req)
 		lf_uuid_v7(&id);
 		lf_uuid_format(&id, r->request_id);
 	}
-	parse_traceparent(lf_req_header(r, "traceparent"), r->trace_id);
+	struct lf_log_ctx tc;
+	lf_trace_begin(lf_req_header(r, "traceparent"), &tc);
+	memcpy(r->trace_id, tc.trace_id, sizeof r->trace_id);
+	memcpy(r->span_id, tc.span_id, sizeof r->span_id);
+	memcpy(r->parent_span_id, tc.parent_span_id, sizeof r->parent_span_id);
+	r->sampled = tc.sampled;
 	const char *uri = evhttp_request_get_uri(req);
 	size_t plen = strcspn(uri, "?#");
 	if (plen >= sizeof r->path)
@@ -126,6 +110,9 @@ void lf_req_log_ctx(const struct lf_req *r, struct lf_log_ctx *out)
 {
 	memcpy(out->request_id, r->request_id, sizeof out->request_id);
 	memcpy(out->trace_id, r->trace_id, sizeof out->trace_id);
+	memcpy(out->span_id, r->span_id, sizeof out->span_id);
+	memcpy(out->parent_span_id, r->parent_span_id, sizeof out->parent_span_id);
+	out->sampled = r->sampled;
 }
 
 void lf_req_hold(struct lf_req *r)
@@ -233,8 +220,23 @@ void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct
 	r->req = NULL; /* evhttp frees it once written: a late use must fault */
 	r->app->inflight--;
 
-	int64_t us = monotonic_us() - r->start_us;
+	int64_t end_us = monotonic_us();
+	int64_t us = end_us - r->start_us;
 	struct lf_metrics *m = r->app->zone->metrics;
+	if (r->sampled) {
+		struct lf_log_ctx ctx;
+		lf_req_log_ctx(r, &ctx);
+		char name[32];
+		snprintf(name, sizeof name, "HTTP %s", method_name(r->method));
+		struct lf_trace_attr attrs[] = {
+			{"http.request.method", method_name(r->method), 0},
+			{"url.path", r->path, 0},
+			{"http.response.status_code", NULL, status},
+			{"lf.request_id", r->request_id, 0},
+		};
+		lf_trace_span(&ctx, 2, name, r->start_us, end_us, status >= 500, attrs,
+			      (int)(sizeof attrs / sizeof attrs[0]));
+	}
 	if (status >= 100 && status < 600)
 		lf_metrics_inc(&m->http_responses[status / 100]);
 	lf_metrics_observe_latency(m, (uint64_t)us);
@@ -318,6 +320,8 @@ static const struct {
 	{"same_account", "Sender and receiver are the same account"},
 	{"currency_mismatch", "Currency mismatch"},
 	{"insufficient_funds", "Insufficient funds"},
+	{"payment_not_pending", "Payment is not a pending hold"},
+	{"refund_exceeds_payment", "Refund exceeds the payment"},
 	{"amount_too_large", "Amount too large for the ledger"},
 	{"unsupported_media_type", "Unsupported media type"},
 	{"payload_too_large", "Payload too large"},

@@ -57,6 +57,11 @@ static const struct route routes[] = {
 	{WITH_ID, "/api/accounts/", NULL, lf_accounts_get, NULL, AR, 0, false, "GET, HEAD"},
 	{EXACT, "/api/payments", NULL, lf_payments_list, lf_payments_create, PR, PW, false,
 	 "GET, HEAD, POST"},
+	{WITH_ID_SUFFIX, "/api/payments/", "/capture", NULL, lf_payments_capture, 0, PW, false,
+	 "POST"},
+	{WITH_ID_SUFFIX, "/api/payments/", "/void", NULL, lf_payments_void, 0, PW, false, "POST"},
+	{WITH_ID_SUFFIX, "/api/payments/", "/refunds", lf_payments_refunds_list, lf_payments_refund,
+	 PR, PW, false, "GET, HEAD, POST"},
 	{WITH_ID, "/api/payments/", NULL, lf_payments_get, NULL, PR, 0, false, "GET, HEAD"},
 	/* any authenticated client: no scope */
 	{EXACT, "/api/currencies", NULL, lf_currencies_list, NULL, 0, 0, false, "GET, HEAD"},

@@ -1,7 +1,10 @@
 /*
  * idempotency/reaper.c - deletes expired idempotency rows in small batches (short
- * transactions, no long locks) every [idempotency] reap_interval, on the
- * worker's database pool like any other job.
+ * transactions, no long locks) every [idempotency] reap_interval, and
+ * expires the holds past their expiresAt (PENDING -> EXPIRED, the held
+ * amount released; CALL lf_expire_holds, one short transaction per hold)
+ * every [payments] expire_interval, on the worker's database pool like
+ * any other job.
  */
 #include "config.h"
 
@@ -20,13 +23,44 @@
 
 #define LF_REAP_BATCH 1000
 #define LF_REAP_MAX_BATCHES 50 /* per round: bounded work */
+#define LF_EXPIRE_BATCH 1000   /* holds expired per round at most */
 
 struct lf_reaper {
 	struct lf_app *app;
-	struct event *timer;
-	bool busy;
-	unsigned long deleted;
+	struct event *timer, *expire_timer;
+	bool busy, expiring;
+	unsigned long deleted, expired;
 };
+
+static bool expire_work(struct lf_store_conn *c, void *arg)
+{
+	struct lf_reaper *rp = arg;
+	rp->expired = 0;
+	if (c == NULL)
+		return true;
+	lf_rc rc = lf_store_expire_holds(c, lf_time_now_ms(), LF_EXPIRE_BATCH, &rp->expired);
+	return rc != LF_LOST;
+}
+
+static void expire_done(void *arg)
+{
+	struct lf_reaper *rp = arg;
+	rp->expiring = false;
+	if (rp->expired > 0)
+		lf_info("holds_expired", "count=%lu", rp->expired);
+}
+
+static void on_expire_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct lf_reaper *rp = arg;
+	(void)fd;
+	(void)what;
+	if (rp->expiring || rp->app->draining)
+		return;
+	rp->expiring = lf_dbpool_submit(rp->app->db, expire_work, expire_done, rp,
+					lf_time_monotonic_ms() +
+						rp->app->cfg->mysql_request_timeout_ms) == LF_OK;
+}
 
 static bool reap_work(struct lf_store_conn *c, void *arg)
 {
@@ -82,6 +116,13 @@ struct lf_reaper *lf_reaper_start(struct lf_app *app)
 		lf_reaper_stop(rp);
 		return NULL;
 	}
+	rp->expire_timer = event_new(app->base, -1, EV_PERSIST, on_expire_timer, rp);
+	ms = app->cfg->payments_expire_interval_ms;
+	tv = (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	if (rp->expire_timer == NULL || event_add(rp->expire_timer, &tv) != 0) {
+		lf_reaper_stop(rp);
+		return NULL;
+	}
 	return rp;
 }
 
@@ -91,5 +132,7 @@ void lf_reaper_stop(struct lf_reaper *rp)
 		return;
 	if (rp->timer)
 		event_free(rp->timer);
+	if (rp->expire_timer)
+		event_free(rp->expire_timer);
 	free(rp);
 }

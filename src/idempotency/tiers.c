@@ -249,7 +249,9 @@ void lf_idempotency_finish(struct lf_req *r, struct lf_idem *idem, const struct 
 {
 	if (idem->tkey_len == 0)
 		return;
-	if (d->kind == LF_DEC_REPLY && d->storable && (d->status == 201 || d->status == 422)) {
+	/* 200 and 409 are the decided answers of capture, void and refund */
+	if (d->kind == LF_DEC_REPLY && d->storable &&
+	    (d->status == 200 || d->status == 201 || d->status == 409 || d->status == 422)) {
 		if (!d->replayed)
 			lf_metrics_inc(&r->app->zone->metrics->idem_miss); /* decided afresh */
 		int64_t expires = lf_time_now_ms() + r->app->cfg->idempotency_retention_ms;

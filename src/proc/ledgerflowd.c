@@ -4,7 +4,9 @@
  * the pid file, load the server's secrets (the pepper, created when
  * missing, and what is derived from it), check the database's currencies
  * table against the built-in one, map the shared zone, and hand over to
- * the master loop.
+ * the master loop. Started by an old master's SIGUSR2 (lf_upgrade.h), it
+ * takes the listening sockets and the zone it inherited instead, and stays
+ * attached to the old master (no detaching).
  */
 #include "config.h"
 
@@ -28,6 +30,7 @@
 #include "lf_master.h"
 #include "lf_redis.h"
 #include "lf_store.h"
+#include "lf_upgrade.h"
 #include "lf_worker.h"
 #include "lf_zone.h"
 
@@ -134,8 +137,17 @@ static bool daemonize(void)
 	return true;
 }
 
+/* [server] listen or metrics_listen: the socket an old master handed over
+ * (lf_upgrade.h) when one is bound there, else a new one. */
+static int listen_socket(const char *host, unsigned port, int backlog)
+{
+	int fd = lf_upgrade_take_socket(host, port, backlog);
+	return fd >= 0 ? fd : lf_listen_open(host, port, backlog, stderr);
+}
+
 int main(int argc, char **argv)
 {
+	lf_upgrade_init(argv);
 	struct lf_daemon_args args;
 	if (!lf_args_parse_daemon(argc, argv, LF_DEFAULT_CONFIG, &args, stderr)) {
 		usage(stderr);
@@ -152,6 +164,7 @@ int main(int argc, char **argv)
 	struct lf_config *cfg = calloc(1, sizeof *cfg);
 	if (cfg == NULL)
 		return 1;
+	int listen_fd = -1, ops_fd = -1;
 	bool ok = lf_config_load(cfg, args.config_path, stderr);
 	/* [redis] tls: the files load and the key fits the certificate */
 	if (ok && !lf_redis_tls_check(cfg, stderr))
@@ -166,54 +179,58 @@ int main(int argc, char **argv)
 	 * two go to stderr, which is still the terminal or the journal */
 	if (!ok) {
 		fprintf(stderr, "ledgerflowd: invalid configuration in %s\n", args.config_path);
-		return 1;
+		goto fail;
 	}
 	if (!lf_log_open(cfg->log_file, cfg->log_level)) {
 		fprintf(stderr, "server.log_file: cannot open %s\n", cfg->log_file);
-		return 1;
+		goto fail;
 	}
 	lf_log_set_role("master");
 	static struct lf_secrets secrets;
 	if (!secrets_load(cfg, &secrets) || !currencies_check(cfg))
-		return 1;
-	int listen_fd = lf_listen_open(cfg->listen_host, cfg->listen_port, cfg->backlog, stderr);
+		goto fail;
+	listen_fd = listen_socket(cfg->listen_host, cfg->listen_port, cfg->backlog);
 	if (listen_fd < 0)
-		return 1;
+		goto fail;
 	/* [server] metrics_listen: /metrics on an address of its own */
-	int ops_fd = -1;
 	if (cfg->metrics_listen[0] != '\0') {
 		char host[256];
 		unsigned port = 0;
 		if (!lf_config_parse_listen(cfg->metrics_listen, host, sizeof host, &port)) {
 			lf_error("start_failed",
 				 "reason=\"server.metrics_listen is not host:port\"");
-			return 1;
+			goto fail;
 		}
-		ops_fd = lf_listen_open(host, port, 64, stderr);
+		ops_fd = listen_socket(host, port, 64);
 		if (ops_fd < 0)
-			return 1;
+			goto fail;
 	}
-	if (!args.foreground && !daemonize()) {
+	lf_upgrade_close_unused();
+	/* a new binary stays the old master's child: it watches us start */
+	if (!args.foreground && !lf_upgrade_inherited() && !daemonize()) {
 		lf_error("start_failed", "reason=\"cannot detach\" errno=%d", errno);
-		return 1;
+		goto fail;
 	}
 	if (!lf_pidfile_write(cfg->pid_file, stderr)) {
 		char q[600];
 		lf_error("start_failed", "reason=\"pid file\" path=%s",
 			 lf_log_quote(cfg->pid_file, q, sizeof q));
-		return 1;
+		goto fail;
 	}
-	struct lf_zone *zone = lf_zone_create(cfg->cache_size);
+	struct lf_zone *zone = lf_upgrade_take_zone(cfg->cache_size);
+	if (zone == NULL)
+		zone = lf_zone_create(cfg->cache_size);
 	if (zone == NULL) {
 		lf_error("start_failed", "reason=\"cannot map the shared zone\" size=%zu",
 			 cfg->cache_size);
 		lf_pidfile_remove(cfg->pid_file);
-		return 1;
+		goto fail;
 	}
 	char *pid_file = strdup(cfg->pid_file);
 	int rc = lf_master_run(&cfg, args.config_path, listen_fd, ops_fd, zone, &secrets);
 	lf_auth_secrets_clear(&secrets);
-	lf_pidfile_remove(pid_file);
+	lf_upgrade_exit();
+	lf_pidfile_remove(lf_upgrade_pid_path(pid_file));
 	free(pid_file);
 	lf_config_clear(cfg);
 	free(cfg);
@@ -223,4 +240,15 @@ int main(int argc, char **argv)
 		close(ops_fd);
 	lf_log_close();
 	return rc;
+fail:
+	/* a start that failed frees what it had (the sanitizers' leak check
+	 * runs on every exit) */
+	if (listen_fd >= 0)
+		close(listen_fd);
+	if (ops_fd >= 0)
+		close(ops_fd);
+	lf_config_clear(cfg);
+	free(cfg);
+	lf_log_close();
+	return 1;
 }

@@ -10,6 +10,11 @@
  *   SIGTERM/SIGINT  fast stop: workers finish in-flight requests and exit.
  *   SIGQUIT  graceful stop: workers also let idle keep-alive clients finish.
  *   SIGUSR1  reopen log files (master and workers).
+ *   SIGUSR2  binary upgrade (upgrade.c): start the binary again with the
+ *            listening sockets and the shared zone; both generations serve.
+ *   SIGWINCH (only while a new master runs) stop our workers gracefully and
+ *            stay, for a rollback: SIGHUP then starts workers again, as does
+ *            the new master's exit.
  *   SIGCHLD  reap; a worker of the current generation that died is
  *            replaced, with a growing back-off when it keeps dying; one that
  *            exits with LF_EXIT_CONFIG is not respawned in a loop.
@@ -40,6 +45,7 @@
 #include "lf_redis.h"
 #include "lf_shm.h"
 #include "lf_time.h"
+#include "lf_upgrade.h"
 #include "lf_worker.h"
 #include "lf_zone.h"
 
@@ -78,6 +84,7 @@ struct pending_respawn {
 };
 
 static volatile sig_atomic_t sig_reload, sig_terminate, sig_quit, sig_reopen;
+static volatile sig_atomic_t sig_upgrade, sig_winch;
 
 static struct slot slots[LF_MAX_SLOTS];
 static struct pending_respawn respawns[LF_MAX_SLOTS];
@@ -93,6 +100,8 @@ static void on_signal(int signo)
 	case SIGINT: sig_terminate = 1; break;
 	case SIGQUIT: sig_quit = 1; break;
 	case SIGUSR1: sig_reopen = 1; break;
+	case SIGUSR2: sig_upgrade = 1; break;
+	case SIGWINCH: sig_winch = 1; break;
 	case SIGCHLD: break; /* only wakes ppoll(): the loop reaps every round */
 	default: break;
 	}
@@ -101,7 +110,8 @@ static void on_signal(int signo)
 static void notify(const char *state)
 {
 #ifdef LF_WITH_SYSTEMD
-	(void)sd_notify(0, state);
+	if (lf_upgrade_notify_allowed())
+		(void)sd_notify(0, state);
 #else
 	(void)state;
 #endif
@@ -172,6 +182,8 @@ static bool spawn_worker(struct lf_config *cfg, int listen_fd, struct lf_zone *z
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN); /* the master coordinates a terminal ^C */
 		signal(SIGUSR1, SIG_IGN);
+		signal(SIGUSR2, SIG_IGN); /* `systemctl kill -s USR2` without --kill-whom=main */
+		signal(SIGWINCH, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGQUIT, SIG_DFL);
@@ -253,8 +265,10 @@ static void reap_children(struct lf_zone *zone, bool stopping)
 		for (int i = 0; i < LF_MAX_SLOTS; i++)
 			if (slots[i].state != SLOT_FREE && slots[i].pid == pid)
 				s = &slots[i];
-		if (s == NULL)
+		if (s == NULL) {
+			(void)lf_upgrade_reaped(pid, status); /* a new binary's master? */
 			continue;
+		}
 		bool expected = s->state == SLOT_STOPPING;
 		bool ready_before = s->state == SLOT_READY;
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -502,6 +516,57 @@ static void reload(struct lf_config **cfgp, const char *config_path, int listen_
 	notify("READY=1");
 }
 
+/* ---- binary upgrade (upgrade.c does the hand-over) ---- */
+
+static bool winched;             /* SIGWINCH stopped our workers; a new master serves */
+static int64_t restart_after_ms; /* no restart of workers before (a failed one) */
+
+/* Start a generation again after SIGWINCH: SIGHUP, or the new master left. */
+static void restart_workers(struct lf_config *cfg, int listen_fd, const sigset_t *unblocked,
+			    struct lf_zone *zone)
+{
+	if (start_generation(cfg, listen_fd, zone) && wait_generation_ready(cfg, unblocked, zone)) {
+		winched = false;
+		crash_streak = 0;
+		lf_info("workers_restarted", "generation=%u workers=%d", current_generation,
+			cfg->workers);
+		return;
+	}
+	lf_error("workers_restart_failed", "reason=\"workers did not become ready\"");
+	stop_generation(current_generation, LF_CHAN_TERMINATE, 1000);
+	restart_after_ms = lf_time_monotonic_ms() + 1000;
+}
+
+static void upgrade_tick(struct lf_config *cfg, int listen_fd, const sigset_t *unblocked,
+			 struct lf_zone *zone)
+{
+	if (sig_upgrade) {
+		sig_upgrade = 0;
+		int fds[2] = {listen_fd, master_ops_fd};
+		(void)lf_upgrade_begin(cfg->pid_file, fds, master_ops_fd >= 0 ? 2 : 1, zone->fd);
+	}
+	lf_upgrade_poll();
+	if (sig_winch) {
+		sig_winch = 0;
+		if (lf_upgrade_state() != LF_UPGRADE_RUNNING) {
+			/* stopping every worker with no new master would refuse
+			 * connections (and a terminal's resize sends SIGWINCH) */
+			lf_warn("winch_ignored", "reason=\"no new master is serving\"");
+		} else if (!winched) {
+			lf_info("workers_stopping", "reason=SIGWINCH new_pid=%ld",
+				(long)lf_upgrade_new_pid());
+			stop_all(LF_CHAN_QUIT, cfg->shutdown_timeout_ms);
+			winched = true;
+		}
+	}
+	/* the new master left while we had no workers: serve again */
+	if (winched && lf_upgrade_state() == LF_UPGRADE_NONE &&
+	    lf_time_monotonic_ms() >= restart_after_ms) {
+		lf_warn("workers_restarting", "reason=\"the new master exited\"");
+		restart_workers(cfg, listen_fd, unblocked, zone);
+	}
+}
+
 int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_fd, int ops_fd,
 		  struct lf_zone *zone, const struct lf_secrets *secrets)
 {
@@ -510,7 +575,7 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 	master_ops_fd = ops_fd;
 	sigset_t blocked, unblocked;
 	sigemptyset(&blocked);
-	int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGCHLD};
+	int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -540,7 +605,8 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 	char ql[300];
 	lf_info("started", "workers=%d listen=%s", cfg->workers,
 		lf_log_quote(cfg->listen, ql, sizeof ql));
-	notify("READY=1");
+	if (!lf_upgrade_started()) /* else the old master announces us */
+		notify("READY=1");
 
 	bool stopping = false;
 	for (;;) {
@@ -559,6 +625,9 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 				 cfg->shutdown_timeout_ms);
 			stopping = true;
 			continue;
+		} else if (sig_reload && winched) {
+			sig_reload = 0;
+			restart_workers(cfg, listen_fd, &unblocked, zone);
 		} else if (sig_reload) {
 			sig_reload = 0;
 			reload(&cfg, config_path, listen_fd, &unblocked, zone);
@@ -571,6 +640,7 @@ int lf_master_run(struct lf_config **cfgp, const char *config_path, int listen_f
 				broadcast(LF_CHAN_REOPEN);
 				lf_info("logs_reopened", "%s", "");
 			}
+			upgrade_tick(cfg, listen_fd, &unblocked, zone);
 			run_respawns(cfg, listen_fd, zone);
 			enforce_deadlines();
 		}

@@ -37,6 +37,7 @@
 #include "lf_replica.h"
 #include "lf_time.h"
 #include "lf_worker.h"
+#include "lf_trace.h"
 #include "lf_zone.h"
 
 #define LF_DRAIN_MIN_MS 200 /* grace for connections accepted just before we stopped */
@@ -238,6 +239,8 @@ static int setup(const struct lf_config *cfg, int listen_fd, int ops_fd, int cha
 			return 1;
 		}
 	}
+	if (!lf_trace_start(W.app.base, cfg, zone->metrics))
+		lf_warn("worker_tracing_off", "reason=\"the [tracing] exporter could not start\"");
 	W.app.redis = lf_redis_create(W.app.base, cfg, zone->metrics);
 	W.app.accounts = lf_account_cache_create(4096);
 	if (W.app.accounts == NULL)
@@ -278,6 +281,7 @@ static void teardown(void)
 	/* Redis and the pool first: their last callbacks may still answer
 	 * requests, which must exist until evhttp_free(). */
 	lf_redis_free(W.app.redis);
+	lf_trace_stop();
 	W.app.redis = NULL;
 	lf_replica_free(W.app.replica); /* hands jobs to the primary's pool */
 	W.app.replica = NULL;

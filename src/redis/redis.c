@@ -18,6 +18,13 @@
  * and after the connection is lost; a new address drops the connection
  * and connects there (redis_master_changed).
  *
+ * Scripts: an EVAL of a script this process has sent before goes out as
+ * EVALSHA once the script is known to be in the server's cache (after its
+ * first EVAL on the current connection answered), so the script's text
+ * crosses the wire once per connection, not once per request. A NOSCRIPT
+ * answer (the cache was flushed) fails that command like any error reply
+ * and sends the text again next time.
+ *
  * Failures are logged here, once each, with subsys=redis and rate limited
  * (lf_log.h): a connect failure or a lost connection with hiredis's text,
  * an error reply with Redis's text, a timeout, the breaker opening and
@@ -40,6 +47,8 @@
 #include "lf_metrics.h"
 #include "lf_redis.h"
 #include "lf_time.h"
+#include <openssl/sha.h>
+#include "lf_trace.h"
 
 enum conn_state { R_DOWN, R_CONNECTING, R_UP };
 
@@ -51,6 +60,8 @@ struct pending {
 	bool answered;
 	char command[16];      /* argv[0], for the log (never the arguments) */
 	struct lf_log_ctx log; /* the sender's context, by value */
+	int64_t sent_us;       /* CLOCK_MONOTONIC, for its span */
+	int script;            /* 1 + index in scripts[] for an EVAL/EVALSHA; 0 none */
 };
 
 struct lf_redis {
@@ -67,6 +78,7 @@ struct lf_redis {
 	bool tls_broken;          /* the relay could not be set up */
 	bool hiredis_connected;   /* to the relay; waiting for its handshake */
 	bool tls_up;              /* handshake done, Redis answered through it */
+	unsigned scripts_loaded;  /* bit i: scripts[i] is in the server's cache */
 	/* where Redis is: [redis] host/port, or the master a sentinel named */
 	char host[256];
 	unsigned port;
@@ -77,6 +89,30 @@ struct lf_redis {
 };
 
 #define SENTINEL_CHECK_MS 3000 /* while connected, ask again this often */
+
+/* The scripts EVAL'd so far (the callers' static texts, by address). */
+#define MAX_SCRIPTS 16
+static struct {
+	const char *text;
+	char sha[41];
+} scripts[MAX_SCRIPTS];
+static int nscripts;
+
+static int script_index(const char *text, size_t len)
+{
+	for (int i = 0; i < nscripts; i++)
+		if (scripts[i].text == text)
+			return i;
+	if (nscripts == MAX_SCRIPTS)
+		return -1;
+	unsigned char md[SHA_DIGEST_LENGTH];
+	if (SHA1((const unsigned char *)text, len, md) == NULL)
+		return -1;
+	for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+		snprintf(scripts[nscripts].sha + 2 * i, 3, "%02x", md[i]);
+	scripts[nscripts].text = text;
+	return nscripts++;
+}
 
 static void drop_connection(struct lf_redis *r);
 
@@ -237,6 +273,7 @@ static void start_connect(struct lf_redis *r)
 	r->state = R_CONNECTING;
 	r->hiredis_connected = false;
 	r->tls_up = false;
+	r->scripts_loaded = 0; /* perhaps another server now */
 	if (r->tls)
 		lf_redis_tls_expect(r->tls, ac->c.fd, r->host, r->port);
 	r->connect_started_ms = lf_time_monotonic_ms();
@@ -413,6 +450,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 			lf_metrics_inc(&p->r->metrics->redis_errors);
 		} else if (rep->type == REDIS_REPLY_ERROR) {
 			lf_metrics_inc(&p->r->metrics->redis_errors);
+			if (p->script && strncmp(rep->str, "NOSCRIPT", 8) == 0)
+				p->r->scripts_loaded &= ~(1u << (p->script - 1));
 			if (p->r->sentinel != NULL && strncmp(rep->str, "READONLY", 8) == 0)
 				p->r->reresolve = true; /* the tick asks the sentinels */
 			char q[300];
@@ -420,6 +459,16 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 				       "subsys=redis command=%s error=%s", p->command,
 				       lf_log_quote(rep->str, q, sizeof q));
 		}
+	}
+	if (p->script && p->r != NULL && rep != NULL &&
+	    !(rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0))
+		p->r->scripts_loaded |= 1u << (p->script - 1);
+	if (p->log.sampled && p->r != NULL) {
+		char name[32];
+		snprintf(name, sizeof name, "redis %s", p->command);
+		struct lf_trace_attr attrs[] = {{"db.system", "redis", 0}};
+		lf_trace_span(&p->log, 3, name, p->sent_us, lf_trace_now_us(),
+			      rep == NULL || rep->type == REDIS_REPLY_ERROR, attrs, 1);
 	}
 	finish(p, rep);
 	lf_log_scope_leave(&scope);
@@ -457,6 +506,7 @@ bool lf_redis_command(struct lf_redis *r, lf_redis_cb cb, void *arg, int argc, c
 	p->cb = cb;
 	p->arg = arg;
 	(void)lf_log_ctx_get(&p->log);
+	p->sent_us = lf_trace_now_us();
 	/* a command name is a short word: keep letters only */
 	size_t n = 0;
 	for (size_t i = 0; argc > 0 && i < argvlen[0] && n < sizeof p->command - 1; i++) {
@@ -465,6 +515,25 @@ bool lf_redis_command(struct lf_redis *r, lf_redis_cb cb, void *arg, int argc, c
 			p->command[n++] = ch;
 	}
 	p->command[n] = '\0';
+	/* a script already in the server's cache: by its SHA1 */
+	const char *eval_argv[32];
+	size_t eval_len[32];
+	if (argc >= 2 && argc <= 32 && argvlen[0] == 4 && memcmp(argv[0], "EVAL", 4) == 0) {
+		int i = script_index(argv[1], argvlen[1]);
+		if (i >= 0) {
+			p->script = i + 1;
+			if (r->scripts_loaded & (1u << i)) {
+				memcpy(eval_argv, argv, (size_t)argc * sizeof *argv);
+				memcpy(eval_len, argvlen, (size_t)argc * sizeof *argvlen);
+				eval_argv[0] = "EVALSHA";
+				eval_len[0] = 7;
+				eval_argv[1] = scripts[i].sha;
+				eval_len[1] = 40;
+				argv = eval_argv;
+				argvlen = eval_len;
+			}
+		}
+	}
 	p->timer = evtimer_new(r->base, on_timeout, p);
 	if (p->timer == NULL) {
 		free(p);

@@ -227,6 +227,13 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		(unsigned long long)load(&m->rate_limited),
 		(unsigned long long)load(&m->rate_limited_anon),
 		(unsigned long long)load(&m->rate_limited_global));
+	counter(out, "ledgerflow_trace_spans_exported_total",
+		"Spans the collector accepted ([tracing] endpoint).", &m->trace_spans_exported);
+	counter(out, "ledgerflow_trace_spans_dropped_total",
+		"Spans dropped: the queue was full (a slow collector) or their export failed.",
+		&m->trace_spans_dropped);
+	counter(out, "ledgerflow_trace_export_failures_total",
+		"Exports to the collector that failed or timed out.", &m->trace_export_failures);
 	counter(out, "ledgerflow_ratelimit_global_unavailable_total",
 		"Requests [ratelimit] global could not count in Redis (the limit failed open).",
 		&m->ratelimit_global_unavailable);

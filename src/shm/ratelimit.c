@@ -82,6 +82,15 @@ struct lf_ratelimit *lf_ratelimit_init(void *mem, size_t size)
 	return rl;
 }
 
+struct lf_ratelimit *lf_ratelimit_attach(void *mem, size_t size)
+{
+	struct lf_ratelimit *rl = mem;
+	if (size < HEADER_SIZE + PART_SIZE || rl->magic != RL_MAGIC ||
+	    rl->nparts != (uint32_t)((size - HEADER_SIZE) / PART_SIZE))
+		return NULL;
+	return rl;
+}
+
 /* The tokens of a bucket at now_us (a full bucket when it is new). */
 static int64_t refill(const struct slot *s, uint32_t rate, uint32_t burst, int64_t now_us)
 {

@@ -1,10 +1,11 @@
 /*
  * shm/shm.c - the shared-memory region and its robust mutexes.
  *
- * Owns the anonymous MAP_SHARED mapping the master creates before forking
- * (so every worker generation sees the same pages), the header at offset 0
- * of that region, and the process-shared robust mutexes that guard what
- * lives inside it. A mutex whose owner died is made consistent here; the
+ * Owns the MAP_SHARED mapping of a memfd the master creates before forking
+ * (so every worker generation sees the same pages, and a new binary started
+ * by a binary upgrade can map the same pages from the inherited fd), the
+ * header at offset 0 of that region, and the process-shared robust mutexes
+ * that guard what lives inside it. A mutex whose owner died is made consistent here; the
  * caller is told so and repairs (wipes) whatever the mutex guards.
  */
 #include "config.h"
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(struct lf_shm_header) == 32, "lf_shm_header layout changed");
@@ -28,8 +30,9 @@ static size_t shm_round(size_t size)
 	return (size + page - 1) / page * page;
 }
 
-void *lf_shm_create(size_t size)
+void *lf_shm_create_fd(size_t size, int *fd_out)
 {
+	*fd_out = -1;
 	if (size < sizeof(struct lf_shm_header)) {
 		errno = EINVAL;
 		return NULL;
@@ -39,16 +42,67 @@ void *lf_shm_create(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
+	int fd = memfd_create("ledgerflow-zone", MFD_CLOEXEC);
+	if (fd < 0)
 		return NULL;
-	/* Anonymous mappings come zeroed; only the header needs writing. */
+	if (ftruncate(fd, (off_t)len) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	/* A new memfd reads as zeros; only the header needs writing. */
 	struct lf_shm_header *h = base;
 	h->magic = LF_SHM_MAGIC;
 	h->layout_version = LF_SHM_LAYOUT_VERSION;
 	h->reserved = 0;
 	h->size = len;
 	h->generation = 0;
+	*fd_out = fd;
+	return base;
+}
+
+void *lf_shm_create(size_t size)
+{
+	int fd;
+	void *base = lf_shm_create_fd(size, &fd);
+	if (base != NULL)
+		close(fd); /* the mapping keeps the pages */
+	return base;
+}
+
+void *lf_shm_attach(int fd, size_t size, const char **why)
+{
+	size_t len = shm_round(size);
+	struct stat st;
+	*why = NULL;
+	if (len == 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a shared memory file";
+		return NULL;
+	}
+	if ((uint64_t)st.st_size != len) {
+		*why = "size differs";
+		return NULL;
+	}
+	void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		*why = "mmap failed";
+		return NULL;
+	}
+	const struct lf_shm_header *h = base;
+	if (h->magic != LF_SHM_MAGIC || h->layout_version != LF_SHM_LAYOUT_VERSION ||
+	    h->size != len) {
+		*why = "header magic, layout version or size differs";
+		munmap(base, len);
+		return NULL;
+	}
 	return base;
 }
 

@@ -22,9 +22,10 @@ lf_rc lf_store_create_account(struct lf_store_conn *c, const struct lf_create_ac
 	memset(stored, 0, sizeof *stored);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND b[13];
+	MYSQL_BIND b[14];
 	MYSQL_TIME t_created, t_expires;
 	memset(b, 0, sizeof b);
+	in_str(&b[13], r->metadata);
 	in_u64(&b[0], &r->client_id);
 	in_bytes(&b[1], r->idem_key, r->idem_key_len);
 	in_bytes(&b[2], r->fingerprint, LF_FINGERPRINT_LEN);
@@ -67,9 +68,12 @@ lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, const str
 	lf_rc rc = lf_store_stmt(c, ST_GET_ACCOUNT, &st);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND in[3], b[5];
-	struct col k[5];
+	MYSQL_BIND in[3], b[7];
+	struct col k[7];
 	MYSQL_TIME t_created, t_updated;
+	char *md = malloc(LF_METADATA_TEXT_MAX);
+	if (md == NULL)
+		return lf_store_fail(c, 0, "out of memory for an account");
 	memset(in, 0, sizeof in);
 	memset(b, 0, sizeof b);
 	memset(k, 0, sizeof k);
@@ -78,26 +82,37 @@ lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, const str
 	in_uuid(&in[0], id);
 	in_int(&in[1], &admin);
 	in_u64(&in[2], &who->id);
-	if ((rc = lf_store_run(c, st, in)) != LF_OK)
+	if ((rc = lf_store_run(c, st, in)) != LF_OK) {
+		free(md);
 		return rc;
+	}
 	out_bind(&b[0], &k[0], MYSQL_TYPE_STRING, out->name, sizeof out->name);
 	out_bind(&b[1], &k[1], MYSQL_TYPE_STRING, out->currency, sizeof out->currency);
 	out_bind(&b[2], &k[2], MYSQL_TYPE_LONGLONG, &out->balance, 0);
 	out_bind(&b[3], &k[3], MYSQL_TYPE_DATETIME, &t_created, 0);
 	out_bind(&b[4], &k[4], MYSQL_TYPE_DATETIME, &t_updated, 0);
-	if (mysql_stmt_bind_result(st, b))
-		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
-	int f = lf_store_next_row(c, st);
-	if (f < 0)
-		return lf_store_finish(c, st, lf_store_last_rc(c));
-	if (f == 1)
-		return lf_store_finish(c, st, LF_DECLINED);
-	out->id = *id;
-	out_str_fix(out->name, sizeof out->name, &k[0]);
-	out_str_fix(out->currency, sizeof out->currency, &k[1]);
-	out->created_ms = lf_store_time_to_ms(&t_created);
-	out->updated_ms = lf_store_time_to_ms(&t_updated);
-	return lf_store_finish(c, st, LF_OK);
+	out_bind(&b[5], &k[5], MYSQL_TYPE_LONGLONG, &out->held, 0);
+	out_bind(&b[6], &k[6], MYSQL_TYPE_STRING, md, LF_METADATA_TEXT_MAX);
+	if (rc == LF_OK && mysql_stmt_bind_result(st, b))
+		rc = lf_store_stmt_fail(c, st);
+	int f = rc == LF_OK ? lf_store_next_row(c, st) : 1;
+	if (rc == LF_OK && f < 0)
+		rc = lf_store_last_rc(c);
+	else if (rc == LF_OK && f == 1)
+		rc = LF_DECLINED;
+	else if (rc == LF_OK) {
+		out->id = *id;
+		out_str_fix(out->name, sizeof out->name, &k[0]);
+		out_str_fix(out->currency, sizeof out->currency, &k[1]);
+		out->created_ms = lf_store_time_to_ms(&t_created);
+		out->updated_ms = lf_store_time_to_ms(&t_updated);
+		bool ok = true;
+		out->metadata = lf_store_text_dup(md, LF_METADATA_TEXT_MAX, &k[6], &ok);
+		if (!ok)
+			rc = lf_store_fail(c, 0, "out of memory for an account's metadata");
+	}
+	free(md);
+	return lf_store_finish(c, st, rc);
 }
 
 /* Up to LF_STORE_ACCOUNTS_PER_READ of the n accounts, from `from`. */
@@ -109,8 +124,8 @@ static lf_rc get_accounts_chunk(struct lf_store_conn *c, int from, int n, const 
 	if (rc != LF_OK)
 		return rc;
 	int m = n - from < LF_STORE_ACCOUNTS_PER_READ ? n - from : LF_STORE_ACCOUNTS_PER_READ;
-	MYSQL_BIND in[LF_STORE_ACCOUNTS_PER_READ], b[7];
-	struct col k[7];
+	MYSQL_BIND in[LF_STORE_ACCOUNTS_PER_READ], b[9];
+	struct col k[9];
 	memset(in, 0, sizeof in);
 	memset(b, 0, sizeof b);
 	memset(k, 0, sizeof k);
@@ -130,12 +145,21 @@ static lf_rc get_accounts_chunk(struct lf_store_conn *c, int from, int n, const 
 	out_bind(&b[4], &k[4], MYSQL_TYPE_LONGLONG, &a.balance, 0);
 	out_bind(&b[5], &k[5], MYSQL_TYPE_DATETIME, &t_created, 0);
 	out_bind(&b[6], &k[6], MYSQL_TYPE_DATETIME, &t_updated, 0);
-	if (mysql_stmt_bind_result(st, b))
+	out_bind(&b[7], &k[7], MYSQL_TYPE_LONGLONG, &a.held, 0);
+	char *md = malloc(LF_METADATA_TEXT_MAX);
+	out_bind(&b[8], &k[8], MYSQL_TYPE_STRING, md, LF_METADATA_TEXT_MAX);
+	if (md == NULL)
+		return lf_store_finish(c, st, lf_store_fail(c, 0, "out of memory for accounts"));
+	if (mysql_stmt_bind_result(st, b)) {
+		free(md);
 		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	}
 	for (;;) {
 		int f = lf_store_next_row(c, st);
-		if (f < 0)
+		if (f < 0) {
+			free(md);
 			return lf_store_finish(c, st, lf_store_last_rc(c));
+		}
 		if (f == 1)
 			break;
 		if (!out_uuid_ok(&k[0]))
@@ -150,10 +174,13 @@ static lf_rc get_accounts_chunk(struct lf_store_conn *c, int from, int n, const 
 		for (int i = from; i < from + m; i++) {
 			if (memcmp(ids[i].b, id, 16) != 0 || !(who[i].admin || who[i].id == owner))
 				continue;
+			bool ok = true;
 			out[i] = a;
-			rcs[i] = LF_OK;
+			out[i].metadata = lf_store_text_dup(md, LF_METADATA_TEXT_MAX, &k[8], &ok);
+			rcs[i] = ok ? LF_OK : lf_store_fail(c, 0, "out of memory for metadata");
 		}
 	}
+	free(md);
 	return lf_store_finish(c, st, LF_OK);
 }
 
@@ -286,4 +313,12 @@ lf_rc lf_store_list_ledger(struct lf_store_conn *c, const lf_uuid *account,
 		out[(*count)++] = e;
 	}
 	return lf_store_finish(c, st, any ? LF_OK : LF_DECLINED);
+}
+
+void lf_account_clear(struct lf_account *a)
+{
+	if (a == NULL)
+		return;
+	free(a->metadata);
+	a->metadata = NULL;
 }

@@ -26,20 +26,28 @@
 #include "store_int.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	/* the group commit: the payments as one JSON array (lf_store_transfer_batch) */
 	[ST_TRANSFER_BATCH] = "CALL lf_transfer_batch(?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
-	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_FINISH_HOLD] = "CALL lf_finish_hold(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_REFUND] = "CALL lf_refund(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_EXPIRE_HOLDS] = "CALL lf_expire_holds(?,?)",
+	/* a payment's refunds, oldest first; no row at all without the
+	 * payment (for who) */
+	[ST_LIST_REFUNDS] = "SELECT r.id, r.amount, r.currency, r.reason, r.status, r.created_at"
+			    " FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id"
+			    " WHERE p.id = ? AND (? OR p.client_id = ?) ORDER BY r.id LIMIT ?",
 	[ST_GET_OUTCOME] = "CALL lf_get_outcome(?,?)",
 	/* Reads are scoped to the asking client (or admin: the first ?):
 	 * someone else's row is not there, exactly like a missing one. */
-	[ST_GET_ACCOUNT] = "SELECT name, currency, balance, created_at, updated_at"
+	[ST_GET_ACCOUNT] = "SELECT name, currency, balance, created_at, updated_at, held, metadata"
 			   " FROM accounts WHERE id = ? AND (? OR owner_client_id = ?)",
 	/* concurrent reads of accounts, in one query; scoped in the store
 	 * (lf_store_get_accounts), each row to its own asker */
 	[ST_GET_ACCOUNTS] = "SELECT id, owner_client_id, name, currency, balance, created_at,"
-			    " updated_at FROM accounts WHERE id IN"
+			    " updated_at, held, metadata FROM accounts WHERE id IN"
 			    " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_CURRENCIES] = "SELECT id, currency, owner_client_id FROM accounts WHERE id IN (?, ?)",
 	/* GET /api/payments, newest first, keyset paged by id (UUIDv7, so
@@ -47,8 +55,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * index (which ends in the primary key), filtered and cut at the
 	 * page, then the two are merged. */
 	[ST_LIST_PAYMENTS_ACCOUNT] =
-		"SELECT p.id, p.from_account_id, p.to_account_id, p.amount, p.currency,"
-		" p.reference, p.status, p.created_at FROM payments p JOIN ("
+		"SELECT " LF_PAYMENT_COLUMNS " FROM payments p JOIN ("
 		" (SELECT id FROM payments WHERE from_account_id = ? AND id < ?"
 		"  AND (? OR client_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?)"
 		" UNION"
@@ -56,21 +63,18 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"  AND (? OR client_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?)"
 		") x ON x.id = p.id ORDER BY p.id DESC LIMIT ?",
 	[ST_LIST_PAYMENTS_CLIENT] =
-		"SELECT id, from_account_id, to_account_id, amount, currency, reference, status,"
-		" created_at FROM payments WHERE client_id = ? AND id < ?"
+		"SELECT " LF_PAYMENT_COLUMNS " FROM payments p WHERE client_id = ? AND id < ?"
 		" AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?",
-	[ST_LIST_PAYMENTS_ALL] =
-		"SELECT id, from_account_id, to_account_id, amount, currency, reference, status,"
-		" created_at FROM payments WHERE id < ? AND (? = '' OR status = ?)"
-		" ORDER BY id DESC LIMIT ?",
+	[ST_LIST_PAYMENTS_ALL] = "SELECT " LF_PAYMENT_COLUMNS
+				 " FROM payments p WHERE id < ? AND (? = '' OR status = ?)"
+				 " ORDER BY id DESC LIMIT ?",
 	/* the last entry at or before a time (time order, then sequence): one
 	 * seek of ledger_entries_time; no row without the account */
 	[ST_BALANCE_AT] = "SELECT a.currency, e.balance_after FROM accounts a LEFT JOIN"
 			  " (SELECT balance_after FROM ledger_entries WHERE account_id = ?"
 			  "  AND created_at <= ? ORDER BY created_at DESC, seq DESC LIMIT 1) e"
 			  " ON 1 = 1 WHERE a.id = ? AND (? OR a.owner_client_id = ?)",
-	[ST_GET_PAYMENT] = "SELECT from_account_id, to_account_id, amount, currency,"
-			   " reference, status, created_at FROM payments"
+	[ST_GET_PAYMENT] = "SELECT " LF_PAYMENT_COLUMNS " FROM payments p"
 			   " WHERE id = ? AND (? OR client_id = ?)",
 	/* The entries are picked by a backward range scan of the primary key
 	 * (account_id, seq) in a derived table, so only max+1 rows are sorted
@@ -104,6 +108,10 @@ static const char *const stmt_name[ST_COUNT] = {
 	[ST_TRANSFER_BATCH] = "transfer_batch",
 	[ST_RECORD] = "record_outcome",
 	[ST_CREATE] = "create_account",
+	[ST_FINISH_HOLD] = "finish_hold",
+	[ST_REFUND] = "refund",
+	[ST_EXPIRE_HOLDS] = "expire_holds",
+	[ST_LIST_REFUNDS] = "list_refunds",
 	[ST_GET_OUTCOME] = "get_outcome",
 	[ST_GET_ACCOUNT] = "get_account",
 	[ST_GET_ACCOUNTS] = "get_accounts",

@@ -50,6 +50,7 @@
 #include "lf_log.h"
 #include "lf_metrics.h"
 #include "lf_time.h"
+#include "lf_trace.h"
 
 #define LF_DBPOOL_RECONNECT_BACKOFF_MS 250
 
@@ -61,7 +62,9 @@ struct job {
 	int64_t deadline_ms;
 	bool rerun; /* may run again after a broken connection */
 	int64_t submitted_ms;
-	struct lf_log_ctx log; /* the submitter's context, by value */
+	struct lf_log_ctx log;           /* the submitter's context, by value */
+	int64_t started_us, finished_us; /* on a thread (CLOCK_MONOTONIC): its span */
+	int batch;                       /* jobs it ran with (1: alone) */
 	struct job *next;
 };
 
@@ -283,6 +286,7 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 		(void)batch[i]->kind->work(NULL, &batch[i]->arg, 1);
 		lf_log_scope_leave(&scope);
 	}
+	int64_t started = lf_trace_now_us();
 	if (m > 0) {
 		if (pool->metrics != NULL)
 			lf_metrics_batch(pool->metrics, j->kind->metric, m);
@@ -300,9 +304,15 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 		}
 		lf_log_scope_leave(&scope);
 	}
-	for (int i = 0; i < n; i++)
-		if (batch[i] != NULL)
-			post_done(pool, batch[i]);
+	int64_t finished = lf_trace_now_us();
+	for (int i = 0; i < n; i++) {
+		if (batch[i] == NULL)
+			continue; /* forwarded to the fallback pool */
+		batch[i]->started_us = started;
+		batch[i]->finished_us = finished;
+		batch[i]->batch = m;
+		post_done(pool, batch[i]);
+	}
 	if (live != args)
 		free(live);
 	if (batch != stack)
@@ -354,6 +364,8 @@ static void *pool_thread(void *arg)
 		else if (conn == NULL)
 			lf_log_limited(LF_LOG_WARN, "db_unavailable", "db_unavailable",
 				       "subsys=store reason=no_connection");
+		j->started_us = lf_trace_now_us();
+		j->batch = 1;
 		bool healthy = j->work(expired ? NULL : conn, j->arg);
 		if (!healthy && conn != NULL && !expired) {
 			drop_conn(pool, &conn);
@@ -369,6 +381,7 @@ static void *pool_thread(void *arg)
 					drop_conn(pool, &conn);
 			}
 		}
+		j->finished_us = lf_trace_now_us();
 		lf_log_scope_leave(&scope);
 		post_done(pool, j);
 	}
@@ -434,6 +447,15 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 			break;
 		struct lf_log_scope scope;
 		lf_log_scope_enter(&scope, &j->log);
+		if (j->log.sampled && j->started_us != 0) {
+			struct lf_trace_attr attrs[] = {
+				{"db.system", "mysql", 0},
+				{"lf.queue_wait_us", NULL, j->started_us - j->submitted_ms * 1000},
+				{"lf.batch_size", NULL, j->batch},
+			};
+			lf_trace_span(&j->log, 3, "db job", j->started_us, j->finished_us, false,
+				      attrs, 3);
+		}
 		j->done(j->arg);
 		lf_log_scope_leave(&scope);
 		free(j);

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -52,11 +53,8 @@ lf_rc lf_store_list_payments(struct lf_store_conn *c, const struct lf_payment_qu
 {
 	*count = 0;
 	*more = false;
-	MYSQL_BIND in[15], b[8];
-	struct col k[8];
+	MYSQL_BIND in[15];
 	memset(in, 0, sizeof in);
-	memset(b, 0, sizeof b);
-	memset(k, 0, sizeof k);
 	int admin;
 	uint64_t limit = (uint64_t)q->limit + 1; /* one more: is there a next page? */
 	enum lf_store_stmt_id id = list_params(q, who, in, &admin, &limit);
@@ -66,39 +64,39 @@ lf_rc lf_store_list_payments(struct lf_store_conn *c, const struct lf_payment_qu
 		return rc;
 	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
-	struct lf_payment p;
-	char status[16];
-	MYSQL_TIME t_created;
-	out_bind(&b[0], &k[0], MYSQL_TYPE_BLOB, p.id.b, 16);
-	out_bind(&b[1], &k[1], MYSQL_TYPE_BLOB, p.from.b, 16);
-	out_bind(&b[2], &k[2], MYSQL_TYPE_BLOB, p.to.b, 16);
-	out_bind(&b[3], &k[3], MYSQL_TYPE_LONGLONG, &p.amount, 0);
-	out_bind(&b[4], &k[4], MYSQL_TYPE_STRING, p.currency, sizeof p.currency);
-	out_bind(&b[5], &k[5], MYSQL_TYPE_STRING, p.reference, sizeof p.reference);
-	out_bind(&b[6], &k[6], MYSQL_TYPE_STRING, status, sizeof status);
-	out_bind(&b[7], &k[7], MYSQL_TYPE_DATETIME, &t_created, 0);
-	if (mysql_stmt_bind_result(st, b))
-		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	struct lf_store_payment_row *w = malloc(sizeof *w);
+	if (w == NULL)
+		return lf_store_finish(c, st, lf_store_fail(c, 0, "out of memory for payments"));
+	if (!lf_store_payment_bind(c, st, w)) {
+		free(w);
+		return lf_store_finish(c, st, lf_store_last_rc(c));
+	}
+	rc = LF_OK;
 	for (;;) {
-		memset(&p, 0, sizeof p);
 		int f = lf_store_next_row(c, st);
-		if (f < 0)
-			return lf_store_finish(c, st, lf_store_last_rc(c));
+		if (f < 0) {
+			rc = lf_store_last_rc(c);
+			break;
+		}
 		if (f == 1)
 			break;
 		if (*count == q->limit) {
 			*more = true;
 			break;
 		}
-		out_str_fix(p.currency, sizeof p.currency, &k[4]);
-		p.has_reference = !k[5].null;
-		out_str_fix(p.reference, sizeof p.reference, &k[5]);
-		out_str_fix(status, sizeof status, &k[6]);
-		p.completed = strcmp(status, "COMPLETED") == 0;
-		p.created_ms = lf_store_time_to_ms(&t_created);
-		out[(*count)++] = p;
+		if (!lf_store_payment_take(w, &out[*count])) {
+			rc = lf_store_fail(c, 0, "out of memory for a payment's metadata");
+			break;
+		}
+		(*count)++;
 	}
-	return lf_store_finish(c, st, LF_OK);
+	free(w);
+	if (rc != LF_OK) {
+		for (unsigned i = 0; i < *count; i++)
+			lf_payment_clear(&out[i]);
+		*count = 0;
+	}
+	return lf_store_finish(c, st, rc);
 }
 
 lf_rc lf_store_balance_at(struct lf_store_conn *c, const lf_uuid *account,

@@ -24,8 +24,8 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	memset(stored, 0, sizeof *stored);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND b[17];
-	MYSQL_TIME t_created, t_expires;
+	MYSQL_BIND b[19];
+	MYSQL_TIME t_created, t_expires, t_hold;
 	memset(b, 0, sizeof b);
 	in_u64(&b[0], &r->client_id);
 	in_bytes(&b[1], r->idem_key, r->idem_key_len);
@@ -45,6 +45,11 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	in_str(&b[15], r->location);
 	int admin = r->admin;
 	in_int(&b[16], &admin);
+	if (r->hold_expires_ms > 0)
+		in_time(&b[17], &t_hold, r->hold_expires_ms);
+	else
+		b[17].buffer_type = MYSQL_TYPE_NULL;
+	in_str(&b[18], r->metadata);
 	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];
@@ -123,6 +128,8 @@ static struct json_object *batch_item(const struct lf_transfer_req *r)
 		  add(o, "cur", json_object_new_string(r->currency)) &&
 		  (r->reference == NULL ? json_object_object_add(o, "ref", NULL) == 0
 					: add(o, "ref", json_object_new_string(r->reference))) &&
+		  (r->metadata == NULL ? json_object_object_add(o, "md", NULL) == 0
+				       : add(o, "md", json_object_new_string(r->metadata))) &&
 		  add(o, "at", json_time(r->created_ms)) &&
 		  add(o, "exp", json_time(r->expires_ms)) &&
 		  add(o, "bc",
@@ -219,47 +226,134 @@ lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_
 	return rc;
 }
 
+/* ---- payment rows ---- */
+
+static const char *const status_names[] = {
+	[LF_PAYMENT_COMPLETED] = "COMPLETED", [LF_PAYMENT_DECLINED] = "DECLINED",
+	[LF_PAYMENT_PENDING] = "PENDING",     [LF_PAYMENT_VOIDED] = "VOIDED",
+	[LF_PAYMENT_EXPIRED] = "EXPIRED",
+};
+
+const char *lf_payment_status_name(enum lf_payment_status s)
+{
+	return (size_t)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "?";
+}
+
+bool lf_payment_status_parse(const char *name, enum lf_payment_status *out)
+{
+	for (size_t i = 0; i < sizeof status_names / sizeof status_names[0]; i++)
+		if (strcmp(name, status_names[i]) == 0) {
+			*out = (enum lf_payment_status)i;
+			return true;
+		}
+	return false;
+}
+
+void lf_payment_clear(struct lf_payment *p)
+{
+	if (p == NULL)
+		return;
+	free(p->metadata);
+	p->metadata = NULL;
+}
+
+char *lf_store_text_dup(const char *buf, size_t cap, const struct col *k, bool *ok)
+{
+	if (k->null)
+		return NULL;
+	if (k->len >= cap) {
+		*ok = false;
+		return NULL;
+	}
+	char *s = malloc(k->len + 1);
+	if (s == NULL) {
+		*ok = false;
+		return NULL;
+	}
+	memcpy(s, buf, k->len);
+	s[k->len] = '\0';
+	return s;
+}
+
+bool lf_store_payment_bind(struct lf_store_conn *c, MYSQL_STMT *st, struct lf_store_payment_row *w)
+{
+	struct lf_payment *p = &w->p;
+	memset(w->b, 0, sizeof w->b);
+	memset(w->k, 0, sizeof w->k);
+	out_bind(&w->b[0], &w->k[0], MYSQL_TYPE_BLOB, p->id.b, 16);
+	out_bind(&w->b[1], &w->k[1], MYSQL_TYPE_BLOB, p->from.b, 16);
+	out_bind(&w->b[2], &w->k[2], MYSQL_TYPE_BLOB, p->to.b, 16);
+	out_bind(&w->b[3], &w->k[3], MYSQL_TYPE_LONGLONG, &p->amount, 0);
+	out_bind(&w->b[4], &w->k[4], MYSQL_TYPE_STRING, p->currency, sizeof p->currency);
+	out_bind(&w->b[5], &w->k[5], MYSQL_TYPE_STRING, p->reference, sizeof p->reference);
+	out_bind(&w->b[6], &w->k[6], MYSQL_TYPE_STRING, w->status, sizeof w->status);
+	out_bind(&w->b[7], &w->k[7], MYSQL_TYPE_DATETIME, &w->t_created, 0);
+	out_bind(&w->b[8], &w->k[8], MYSQL_TYPE_LONGLONG, &w->captured, 0);
+	out_bind(&w->b[9], &w->k[9], MYSQL_TYPE_LONGLONG, &p->refunded, 0);
+	out_bind(&w->b[10], &w->k[10], MYSQL_TYPE_DATETIME, &w->t_expires, 0);
+	out_bind(&w->b[11], &w->k[11], MYSQL_TYPE_STRING, w->md, sizeof w->md);
+	if (mysql_stmt_field_count(st) != LF_PAYMENT_NCOL) {
+		lf_store_fail(c, 0, "a payment row has the wrong columns");
+		return false;
+	}
+	if (mysql_stmt_bind_result(st, w->b)) {
+		lf_store_stmt_fail(c, st);
+		return false;
+	}
+	return true;
+}
+
+bool lf_store_payment_take(struct lf_store_payment_row *w, struct lf_payment *out)
+{
+	struct lf_payment *p = &w->p;
+	*out = *p;
+	out->metadata = NULL;
+	out_str_fix(out->currency, sizeof out->currency, &w->k[4]);
+	out->has_reference = !w->k[5].null;
+	out_str_fix(out->reference, sizeof out->reference, &w->k[5]);
+	out_str_fix(w->status, sizeof w->status, &w->k[6]);
+	if (!lf_payment_status_parse(w->status, &out->status))
+		out->status = LF_PAYMENT_DECLINED;
+	out->created_ms = lf_store_time_to_ms(&w->t_created);
+	out->has_captured = out->status == LF_PAYMENT_COMPLETED;
+	out->captured = w->k[8].null ? out->amount : w->captured;
+	out->is_hold = !w->k[10].null;
+	out->expires_ms = out->is_hold ? lf_store_time_to_ms(&w->t_expires) : 0;
+	bool ok = true;
+	out->metadata = lf_store_text_dup(w->md, sizeof w->md, &w->k[11], &ok);
+	return ok;
+}
+
 lf_rc lf_store_get_payment(struct lf_store_conn *c, const lf_uuid *id, const struct lf_client *who,
 			   struct lf_payment *out)
 {
 	MYSQL_STMT *st;
+	memset(out, 0, sizeof *out);
 	lf_rc rc = lf_store_stmt(c, ST_GET_PAYMENT, &st);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND in[3], b[7];
-	struct col k[7];
-	MYSQL_TIME t_created;
-	char status[16];
+	MYSQL_BIND in[3];
 	memset(in, 0, sizeof in);
-	memset(b, 0, sizeof b);
-	memset(k, 0, sizeof k);
-	memset(out, 0, sizeof *out);
 	int admin = who->admin;
 	in_uuid(&in[0], id);
 	in_int(&in[1], &admin);
 	in_u64(&in[2], &who->id);
 	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
-	out_bind(&b[0], &k[0], MYSQL_TYPE_BLOB, out->from.b, 16);
-	out_bind(&b[1], &k[1], MYSQL_TYPE_BLOB, out->to.b, 16);
-	out_bind(&b[2], &k[2], MYSQL_TYPE_LONGLONG, &out->amount, 0);
-	out_bind(&b[3], &k[3], MYSQL_TYPE_STRING, out->currency, sizeof out->currency);
-	out_bind(&b[4], &k[4], MYSQL_TYPE_STRING, out->reference, sizeof out->reference);
-	out_bind(&b[5], &k[5], MYSQL_TYPE_STRING, status, sizeof status);
-	out_bind(&b[6], &k[6], MYSQL_TYPE_DATETIME, &t_created, 0);
-	if (mysql_stmt_bind_result(st, b))
-		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	struct lf_store_payment_row *w = malloc(sizeof *w);
+	if (w == NULL)
+		return lf_store_finish(c, st, lf_store_fail(c, 0, "out of memory for a payment"));
+	if (!lf_store_payment_bind(c, st, w)) {
+		free(w);
+		return lf_store_finish(c, st, lf_store_last_rc(c));
+	}
 	int f = lf_store_next_row(c, st);
 	if (f < 0)
-		return lf_store_finish(c, st, lf_store_last_rc(c));
-	if (f == 1)
-		return lf_store_finish(c, st, LF_DECLINED);
-	out->id = *id;
-	out_str_fix(out->currency, sizeof out->currency, &k[3]);
-	out->has_reference = !k[4].null;
-	out_str_fix(out->reference, sizeof out->reference, &k[4]);
-	out_str_fix(status, sizeof status, &k[5]);
-	out->completed = strcmp(status, "COMPLETED") == 0;
-	out->created_ms = lf_store_time_to_ms(&t_created);
-	return lf_store_finish(c, st, LF_OK);
+		rc = lf_store_last_rc(c);
+	else if (f == 1)
+		rc = LF_DECLINED;
+	else if (!lf_store_payment_take(w, out))
+		rc = lf_store_fail(c, 0, "out of memory for a payment's metadata");
+	free(w);
+	return lf_store_finish(c, st, rc);
 }

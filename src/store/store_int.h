@@ -23,6 +23,10 @@ enum lf_store_stmt_id {
 	ST_TRANSFER_BATCH,
 	ST_RECORD,
 	ST_CREATE,
+	ST_FINISH_HOLD,
+	ST_REFUND,
+	ST_EXPIRE_HOLDS,
+	ST_LIST_REFUNDS,
 	ST_GET_OUTCOME,
 	ST_GET_ACCOUNT,
 	ST_GET_ACCOUNTS,
@@ -39,6 +43,14 @@ enum lf_store_stmt_id {
 	ST_LIST_CURRENCIES,
 	ST_COUNT
 };
+
+/* The columns of a payment row, in the order lf_store_payment_bind binds
+ * them (the table is aliased p). */
+#define LF_PAYMENT_COLUMNS                                                             \
+	"p.id, p.from_account_id, p.to_account_id, p.amount, p.currency, p.reference," \
+	" p.status, p.created_at, p.captured_amount, p.refunded_amount, p.expires_at," \
+	" p.metadata"
+#define LF_PAYMENT_NCOL 12
 
 struct lf_store_conn {
 	MYSQL *m;
@@ -178,5 +190,25 @@ static inline bool out_uuid_ok(const struct col *k)
 {
 	return !k->null && k->len == 16;
 }
+
+/* Result buffers of one payment row (LF_PAYMENT_COLUMNS); big (the
+ * metadata): put it on the heap or a pool thread's stack. */
+struct lf_store_payment_row {
+	struct lf_payment p;
+	char status[16];
+	MYSQL_TIME t_created, t_expires;
+	int64_t captured;
+	char md[LF_METADATA_TEXT_MAX];
+	MYSQL_BIND b[LF_PAYMENT_NCOL];
+	struct col k[LF_PAYMENT_NCOL];
+};
+/* Bind w's buffers as the result of st; false (recorded) on failure. */
+bool lf_store_payment_bind(struct lf_store_conn *c, MYSQL_STMT *st, struct lf_store_payment_row *w);
+/* The fetched row into out (its metadata malloc'd); false when out of
+ * memory or the metadata was cut. */
+bool lf_store_payment_take(struct lf_store_payment_row *w, struct lf_payment *out);
+/* A fetched text column into a malloc'd string (NULL when SQL NULL; *ok
+ * false when out of memory or longer than cap - 1). */
+char *lf_store_text_dup(const char *buf, size_t cap, const struct col *k, bool *ok);
 
 #endif

@@ -428,14 +428,20 @@ static void test_global_burst(void)
 			} else if (r.status != 429)
 				other++;
 			lf_h_resp_free(&r);
+			/* room for the count's answer to come back (it is not
+			 * waited for): 16 x 25 ms stay within the second */
+			usleep(25 * 1000);
 		}
 		one_window = wall_ms() / 1000 == start / 1000;
 		lf_h_close(&c[0]);
 		lf_h_close(&c[1]);
 	}
 	CU_ASSERT(one_window);
-	CU_ASSERT(ok >= 4 && ok <= 6);
-	if (ok < 4 || ok > 6)
+	/* the rate, plus what got in before a count's answer came back (one
+	 * per host when the machine is idle); the hosts' own buckets alone
+	 * would admit 8 */
+	CU_ASSERT(ok >= 4 && ok < 8);
+	if (ok < 4 || ok >= 8)
 		fprintf(stderr, "\n  global burst: %d admitted, %d global 429\n", ok, global);
 	CU_ASSERT(global >= 1);
 	CU_ASSERT_EQUAL(other, 0);

@@ -5,7 +5,8 @@
  * exit 1 and a line naming the account and seq (an amount edited
  * consistently everywhere, an entry deleted, one inserted, two swapped, a
  * balance edited, every chain recomputed after an anchor); an incremental
- * run reads only what is new; a hot account of 100k entries is checked.
+ * run reads only what is new; --metrics-file reports each run's result and
+ * keeps the last clean run's time; a hot account of 100k entries is checked.
  * Each tamper test saves the books first and puts them back after.
  */
 #include "config.h"
@@ -352,6 +353,84 @@ static void test_incremental(void)
 	restore();
 }
 
+/* One gauge of a textfile-collector file; -1 when it is not there. */
+static long long gauge(const char *path, const char *name)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char line[256];
+	long long v = -1;
+	size_t n = strlen(name);
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, name, n) == 0 && line[n] == ' ') {
+			v = strtoll(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+#define M_RUN "ledgerflow_reconcile_last_run_timestamp_seconds"
+#define M_OK "ledgerflow_reconcile_last_success_timestamp_seconds"
+#define M_RESULT "ledgerflow_reconcile_result"
+#define M_VIOLATIONS "ledgerflow_reconcile_violations"
+
+/* The file says a clean run ended now; then, with an old clean run in it
+ * (time 1000), a run that finds the books broken and one that cannot reach
+ * the database each say so and keep the time of the old clean run: what
+ * the ReconcileFailing and ReconcileStale alerts read. An unwritable file
+ * fails a clean run with 2. */
+static void test_metrics_file(void)
+{
+	struct books k;
+	books(&k);
+	char path[256], old[600];
+	snprintf(path, sizeof path, "/tmp/lf-reconcile-%d.prom", (int)getpid());
+	struct lf_reconcile_opts o = {.full = true, .metrics_file = path};
+	long long t0 = (long long)time(NULL);
+	CU_ASSERT_EQUAL(lf_admin_reconcile(&P, &o, quiet), 0);
+	long long t1 = (long long)time(NULL);
+	CU_ASSERT_EQUAL(gauge(path, M_RESULT), 0);
+	CU_ASSERT_EQUAL(gauge(path, M_VIOLATIONS), 0);
+	CU_ASSERT_TRUE(gauge(path, M_OK) >= t0 && gauge(path, M_OK) <= t1);
+	CU_ASSERT_EQUAL(gauge(path, M_RUN), gauge(path, M_OK));
+
+	snprintf(old, sizeof old, "%s 1000\n", M_OK);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(old, f);
+	fclose(f);
+	save();
+	char q[256];
+	snprintf(q, sizeof q, "UPDATE accounts SET balance = balance + 5 WHERE id = X'%s'", k.ah);
+	CU_ASSERT_TRUE_FATAL(sql(q));
+	CU_ASSERT_EQUAL(lf_admin_reconcile(&P, &o, quiet), 1);
+	CU_ASSERT_EQUAL(gauge(path, M_RESULT), 1);
+	CU_ASSERT_TRUE(gauge(path, M_VIOLATIONS) >= 1);
+	CU_ASSERT_EQUAL(gauge(path, M_OK), 1000);
+	CU_ASSERT_TRUE(gauge(path, M_RUN) >= t0);
+	restore();
+
+	struct lf_db_params down = P;
+	down.host = "127.0.0.1";
+	down.port = 1; /* nothing listens there */
+	down.unix_socket = NULL;
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(old, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(lf_admin_reconcile(&down, &o, quiet), 2);
+	CU_ASSERT_EQUAL(gauge(path, M_RESULT), 2);
+	CU_ASSERT_EQUAL(gauge(path, M_OK), 1000);
+	CU_ASSERT_TRUE(gauge(path, M_RUN) >= t0);
+	unlink(path);
+
+	struct lf_reconcile_opts nowhere = {.full = true,
+					    .metrics_file = "/nonexistent-lf-dir/r.prom"};
+	CU_ASSERT_EQUAL(lf_admin_reconcile(&P, &nowhere, quiet), 2);
+}
+
 static void drop_triggers(void)
 {
 	CU_ASSERT_TRUE_FATAL(sql("DROP TRIGGER IF EXISTS ledger_entries_no_update;"
@@ -522,6 +601,7 @@ int main(void)
 		{"chains recomputed after an anchor: the anchor",
 		 test_chains_recomputed_after_anchor},
 		{"incremental: only what is new", test_incremental},
+		{"--metrics-file: result, violations, last clean run", test_metrics_file},
 	};
 	static const struct lf_test hot[] = {
 		{"a hot account of 100k entries", test_hot_account},

@@ -258,6 +258,28 @@ static void test_payments_through_tls(void)
 	CU_ASSERT(lf_h_log_count(&d, "redis_connect_failed") == 0);
 	CU_ASSERT(lf_h_log_count(&d, "redis_connection_lost") == 0);
 
+	/* the claim script's text went once; the next claims by its SHA1 */
+	CU_ASSERT(pay_fresh(d.port, tier, sizeof tier) == 201);
+	CU_ASSERT(tls_exists(port_any, tier) == 1);
+	char cmd[1024], line[256];
+	snprintf(
+		cmd, sizeof cmd,
+		"redis-cli --tls --cacert '%s/ca.pem' --cert '%s/client.pem' --key '%s/client.key' "
+		"-h 127.0.0.1 -p %u INFO commandstats 2>&1",
+		dir, dir, dir, port_any);
+	FILE *p = popen(cmd, "r");
+	long evalsha = 0, eval = 0;
+	while (p != NULL && fgets(line, sizeof line, p) != NULL) {
+		if (strncmp(line, "cmdstat_evalsha:calls=", 22) == 0)
+			evalsha = atol(line + 22);
+		else if (strncmp(line, "cmdstat_eval:calls=", 19) == 0)
+			eval = atol(line + 19);
+	}
+	if (p != NULL)
+		pclose(p);
+	CU_ASSERT(evalsha >= 1);
+	CU_ASSERT(eval >= 1 && eval <= 2); /* the first claim (and release) of the connection */
+
 	/* Redis restarted: the worker connects again after the cool-down
 	 * (the loss logged once), and outcomes land there again */
 	redis_stop(port_any);

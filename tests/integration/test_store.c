@@ -31,7 +31,7 @@ static void test_migrate_twice(void)
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM schema_migrations"), n1);
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM information_schema.routines WHERE "
 				"routine_schema = DATABASE() AND routine_name LIKE 'lf\\_%'"),
-			6); /* five procedures and lf_entry_hash */
+			9); /* eight procedures and lf_entry_hash */
 	/* A procedure file may be re-applied. */
 	char q[128];
 	snprintf(q, sizeof q, "DELETE FROM %s.schema_migrations WHERE version = 2", dbname);
@@ -189,7 +189,7 @@ static void test_transfer_completed(void)
 	CU_ASSERT_EQUAL(balance_of(&b), 600);
 	struct lf_payment p;
 	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(c, &x.r.payment_id, &FX_ADMIN, &p), LF_OK);
-	CU_ASSERT_TRUE(p.completed);
+	CU_ASSERT_EQUAL(p.status, LF_PAYMENT_COMPLETED);
 	CU_ASSERT_EQUAL(p.amount, 600);
 	CU_ASSERT_STRING_EQUAL(p.currency, USD);
 	CU_ASSERT_TRUE(p.has_reference);
@@ -232,7 +232,7 @@ static void test_transfer_declined(void)
 	lf_stored_clear(&st);
 	CU_ASSERT_EQUAL(balance_of(&a), 400);
 	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(c, &x.r.payment_id, &FX_ADMIN, &p), LF_OK);
-	CU_ASSERT_FALSE(p.completed);
+	CU_ASSERT_EQUAL(p.status, LF_PAYMENT_DECLINED);
 	CU_ASSERT_FALSE(p.has_reference);
 	xfer_init(&again, "pay-2", &a, &b, 401, USD, NULL);
 	CU_ASSERT_EQUAL(lf_store_transfer(c, &again.r, &res, &st), LF_OK);
@@ -339,7 +339,7 @@ static void test_transfer_key_per_client_and_reaped(void)
 		lf_uuid old_id;
 		memcpy(old_id.b, st.body, 16);
 		CU_ASSERT_EQUAL(lf_store_get_payment(c, &old_id, &FX_ADMIN, &old), LF_OK);
-		CU_ASSERT_TRUE(old.completed);
+		CU_ASSERT_EQUAL(old.status, LF_PAYMENT_COMPLETED);
 		CU_ASSERT_EQUAL(memcmp(old.from.b, a.b, 16), 0);
 		CU_ASSERT_NOT_EQUAL(old.amount, 1); /* not the retry's amount */
 	}

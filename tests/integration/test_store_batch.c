@@ -105,13 +105,38 @@ static void test_batch_in_arrival_order(void)
 			LF_DECLINED);
 	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(conn(), &x[1].r.payment_id, &FX_ADMIN, &p),
 			      LF_OK);
-	CU_ASSERT_FALSE(p.completed);
+	CU_ASSERT_EQUAL(p.status, LF_PAYMENT_DECLINED);
 	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(conn(), &x[0].r.payment_id, &FX_ADMIN, &p),
 			      LF_OK);
-	CU_ASSERT_TRUE(p.completed);
+	CU_ASSERT_EQUAL(p.status, LF_PAYMENT_COMPLETED);
 	CU_ASSERT_STRING_EQUAL(p.reference, "first");
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_status = 0"),
 			0);
+	books_hold();
+}
+
+/* A hold reserves funds the group commit must not spend: the batch's
+ * payments are checked against balance - held. */
+static void test_batch_respects_holds(void)
+{
+	lf_uuid a = new_account("bh-A", USD, 100), b = new_account("bh-B", USD, 0);
+	enum lf_transfer_result single;
+	struct lf_stored st;
+	struct xfer hold, x[2];
+	xfer_init(&hold, "bh-hold", &a, &b, 70, USD, NULL);
+	hold.r.hold_expires_ms = hold.r.created_ms + 3600 * 1000;
+	CU_ASSERT_EQUAL_FATAL(lf_store_transfer(conn(), &hold.r, &single, &st), LF_OK);
+	lf_stored_clear(&st);
+	CU_ASSERT_EQUAL(single, LF_TRANSFER_COMPLETED);
+	CU_ASSERT_EQUAL(balance_of(&a), 100);            /* reserved, not moved */
+	xfer_init(&x[0], "bh-1", &a, &b, 40, USD, NULL); /* only 30 available */
+	xfer_init(&x[1], "bh-2", &a, &b, 30, USD, NULL);
+	enum lf_transfer_batch_result res[2];
+	CU_ASSERT_EQUAL_FATAL(run(x, 2, res), LF_OK);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_DECLINED);
+	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(balance_of(&a), 70);
+	CU_ASSERT_EQUAL(raw_int("SELECT held FROM accounts WHERE name = 'bh-A'"), 70);
 	books_hold();
 }
 
@@ -193,6 +218,7 @@ int main(void)
 	static const struct lf_test tests[] = {
 		{"a batch in arrival order: running balances, declines, fallbacks",
 		 test_batch_in_arrival_order},
+		{"a hold's funds are not spent by a batch", test_batch_respects_holds},
 		{"keys decided before or with a reaped outcome fall back",
 		 test_known_keys_fall_back},
 		{"a key claimed by another transaction: every item falls back",

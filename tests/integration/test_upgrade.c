@@ -83,13 +83,46 @@ static bool old_open(int i, int64_t initial)
 	return raw_exec(dbname, q);
 }
 
+/* A payment through the old lf_transfer: 17 parameters (no hold, no
+ * metadata), so a raw CALL; its result read back from the payment row. */
+static int old_pay(int from, int to, int64_t amount, int n)
+{
+	lf_uuid pid, dr, cr;
+	lf_uuid_v7(&pid);
+	lf_uuid_v7(&dr);
+	lf_uuid_v7(&cr);
+	char hex[5][33];
+	const lf_uuid *u[5] = {&pid, &dr, &cr, &ids[from], &ids[to]};
+	for (int j = 0; j < 5; j++)
+		for (int k = 0; k < 16; k++)
+			snprintf(hex[j] + 2 * k, 3, "%02x", u[j]->b[k]);
+	/* a chain over many distinct times */
+	long long at = (long long)(T0 + n) * 1000;
+	char q[1200];
+	snprintf(q, sizeof q,
+		 "CALL lf_transfer(%d, 'up-%d', REPEAT('f', 32), UNHEX('%s'), UNHEX('%s'),"
+		 " UNHEX('%s'), UNHEX('%s'), UNHEX('%s'), %lld, '%s', NULL,"
+		 " TIMESTAMPADD(MICROSECOND, %lld, '1970-01-01 00:00:00'),"
+		 " TIMESTAMPADD(MICROSECOND, %lld, '1970-01-02 00:00:00'), '{}', '{}',"
+		 " '/api/payments/x', 1)",
+		 CLIENT, n, hex[0], hex[1], hex[2], hex[3], hex[4], (long long)amount, cur_of(from),
+		 at, at);
+	if (!raw_exec(dbname, q))
+		return -1;
+	char s[120];
+	snprintf(s, sizeof s, "SELECT status + 0 FROM payments WHERE idempotency_key = 'up-%d'", n);
+	long long st = raw_int(s); /* ENUM('COMPLETED','DECLINED'): 1 or 2 */
+	return st == 1 ? LF_TRANSFER_COMPLETED : st == 2 ? LF_TRANSFER_DECLINED : -1;
+}
+
+/* A payment through the current procedures (after the migration). */
 static int pay(int from, int to, int64_t amount, int n)
 {
 	char key[64];
 	snprintf(key, sizeof key, "up-%d", n);
 	struct xfer x;
 	xfer_init(&x, key, &ids[from], &ids[to], amount, cur_of(from), NULL);
-	x.r.created_ms = T0 + n; /* a chain over many distinct times */
+	x.r.created_ms = T0 + n;
 	enum lf_transfer_result res;
 	struct lf_stored st;
 	lf_rc rc = lf_store_transfer(conn(), &x.r, &res, &st);
@@ -114,13 +147,13 @@ static void fill_old(int64_t *usd_opened, int64_t *jpy_opened, int *openings)
 		seed = seed * 1103515245u + 12345u;
 		int from = (int)(seed >> 8) % ACCOUNTS;
 		int to = (from + 3 * (1 + (int)(seed >> 20) % 3)) % ACCOUNTS; /* same currency */
-		int r = pay(from, to, 1 + (int64_t)(seed >> 16) % 30000, ++n);
+		int r = old_pay(from, to, 1 + (int64_t)(seed >> 16) % 30000, ++n);
 		completed += r == LF_TRANSFER_COMPLETED;
 		declined += r == LF_TRANSFER_DECLINED;
 	}
 	/* the hot account: a chain longer than 1000 entries */
 	for (int k = 0; k < HOT_PAYMENTS; k++)
-		completed += pay(0, 3, 1, ++n) == LF_TRANSFER_COMPLETED;
+		completed += old_pay(0, 3, 1, ++n) == LF_TRANSFER_COMPLETED;
 	CU_ASSERT(declined > 0);
 	CU_ASSERT_EQUAL(completed + declined, PAYMENTS + HOT_PAYMENTS);
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM ledger_entries"), *openings + 2 * completed);

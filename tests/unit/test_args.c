@@ -272,6 +272,9 @@ static void test_ctl_reconcile_anchor(void)
 	CU_ASSERT_TRUE_FATAL(ctl_args(&a, A("--metrics-file", "/var/lib/m.prom", "anchor")));
 	CU_ASSERT_EQUAL(a.command, LF_CTL_ANCHOR);
 	CU_ASSERT_STRING_EQUAL(a.metrics_file, "/var/lib/m.prom");
+	CU_ASSERT_TRUE_FATAL(ctl_args(&a, A("reconcile", "--metrics-file", "/var/lib/r.prom")));
+	CU_ASSERT_EQUAL(a.command, LF_CTL_RECONCILE);
+	CU_ASSERT_STRING_EQUAL(a.metrics_file, "/var/lib/r.prom");
 }
 
 static void test_ctl_help(void)
@@ -304,7 +307,11 @@ static void test_ctl_errors(void)
 		{A("migrate", "--full"), "only for reconcile"},
 		{A("anchor", "--no-checkpoint"), "only for reconcile"},
 		{A("seed", "--host", "h"), "only for reconcile"},
-		{A("reconcile", "--metrics-file", "/m"), "--metrics-file is only for anchor"},
+		{A("migrate", "--metrics-file", "/m"),
+		 "migrate: --metrics-file is only for reconcile and anchor"},
+		{A("client", "list", "--metrics-file", "/m"),
+		 "--metrics-file is only for reconcile"},
+		{A("reconcile", "--metrics-file="), "reconcile: --metrics-file needs a file name"},
 		{A("reconcile", "--port", "0"), "--port must be a port number"},
 		{A("reconcile", "--port", "65536"), "--port must be a port number"},
 		{A("reconcile", "--port", "33x"), "--port must be a port number"},

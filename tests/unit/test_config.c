@@ -152,6 +152,12 @@ static const struct kcase cases[] = {
 	{"redis.master_name", "lfmaster", V_STR, O(redis_master_name), "lfmaster", 0},
 	{"mysql.batch_max", "1", V_INT, O(mysql_batch_max), NULL, 1},
 	{"mysql.failback_interval", "5s", V_MS, O(mysql_failback_interval_ms), NULL, 5000},
+	{"tracing.endpoint", "http://127.0.0.1:4318/v1/traces", V_STR, O(tracing_endpoint), "http://127.0.0.1:4318/v1/traces", 0},
+	{"tracing.sample_percent", "100", V_INT, O(tracing_sample_percent), NULL, 100},
+	{"tracing.flush_interval", "250ms", V_MS, O(tracing_flush_interval_ms), NULL, 250},
+	{"tracing.max_queue", "64", V_INT, O(tracing_max_queue), NULL, 64},
+	{"tracing.timeout", "5s", V_MS, O(tracing_timeout_ms), NULL, 5000},
+	{"tracing.service_name", "ledgerflow-eu", V_STR, O(tracing_service_name), "ledgerflow-eu", 0},
 	{"mysql.batch_window_us", "0", V_INT, O(mysql_batch_window_us), NULL, 0},
 	{"redis.tls_ca", "/tmp/lf-redis-ca.pem", V_STR, O(redis_tls_ca), "/tmp/lf-redis-ca.pem", 0},
 	{"redis.tls_cert", "/tmp/lf-redis-cert.pem", V_STR, O(redis_tls_cert), "/tmp/lf-redis-cert.pem", 0},
@@ -171,6 +177,8 @@ static const struct kcase cases[] = {
 	{"cache.size", "1G", V_SIZE, O(cache_size), NULL, 1073741824},
 	{"idempotency.retention", "2s", V_MS, O(idempotency_retention_ms), NULL, 2000},
 	{"idempotency.reap_interval", "1h", V_MS, O(idempotency_reap_interval_ms), NULL, 3600000},
+	{"payments.hold_timeout", "2d", V_MS, O(payments_hold_timeout_ms), NULL, 172800000},
+	{"payments.expire_interval", "250ms", V_MS, O(payments_expire_interval_ms), NULL, 250},
 	{"auth.enabled", "no", V_BOOL, O(auth_enabled), NULL, 0},
 	{"auth.ops_public", "false", V_BOOL, O(auth_ops_public), NULL, 0},
 	{"auth.pepper_file", "/tmp/lf-pepper", V_STR, O(auth_pepper_file), "/tmp/lf-pepper", 0},
@@ -365,6 +373,8 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(cfg.cache_size, 64 * 1024 * 1024);
 	CU_ASSERT_EQUAL(cfg.idempotency_retention_ms, 24 * 3600 * 1000LL);
 	CU_ASSERT_EQUAL(cfg.idempotency_reap_interval_ms, 60000);
+	CU_ASSERT_EQUAL(cfg.payments_hold_timeout_ms, 7 * 24 * 3600 * 1000LL);
+	CU_ASSERT_EQUAL(cfg.payments_expire_interval_ms, 5000);
 	CU_ASSERT_TRUE(cfg.auth_enabled); /* on by default (the v2 contract) */
 	CU_ASSERT_TRUE(cfg.auth_ops_public);
 	CU_ASSERT_EQUAL(cfg.ratelimit_rate, 1000);
@@ -444,6 +454,7 @@ static const struct bad bads[] = {
 	{"mysql.lock_wait_timeout", "1500ms", "whole number of seconds"},
 	{"mysql.lock_wait_timeout", "500ms", "out of range (1s..1h)"},
 	{"idempotency.retention", "500ms", "out of range (1s.."},
+	{"payments.hold_timeout", "31d", "out of range (1s.."},
 	{"redis.timeout", "2m", "out of range"},
 	/* bool */
 	{"server.access_log", "maybe", "not a boolean"},

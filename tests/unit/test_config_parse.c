@@ -128,7 +128,8 @@ static void test_parse_duration(void)
 		{"5sec", false, 0},
 		{"5mss", false, 0},
 		{" 5", false, 0},
-		{"1d", false, 0},
+		{"1d", true, 86400000},
+		{"1w", false, 0},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int64_t v = 12345;

@@ -68,6 +68,8 @@ static void test_problem_titles(void)
 		"currency_mismatch",
 		"insufficient_funds",
 		"amount_too_large",
+		"payment_not_pending",
+		"refund_exceeds_payment",
 		"unsupported_media_type",
 		"payload_too_large",
 		"method_not_allowed",
@@ -91,7 +93,9 @@ static void test_render_payment_and_account(void)
 	CU_ASSERT(lf_uuid_parse("22222222-2222-2222-2222-222222222222", 36, &p.to));
 	p.amount = 10050;
 	memcpy(p.currency, "USD", 4);
-	p.completed = true;
+	p.status = LF_PAYMENT_COMPLETED;
+	p.has_captured = true;
+	p.captured = p.amount;
 	p.created_ms = 1764082348123LL; /* 2025-11-25T14:52:28.123Z */
 	struct evbuffer *b = evbuffer_new();
 	lf_render_payment(b, &p);
@@ -101,12 +105,32 @@ static void test_render_payment_and_account(void)
 		   "\"fromAccountId\":\"11111111-1111-1111-1111-111111111111\","
 		   "\"toAccountId\":\"22222222-2222-2222-2222-222222222222\","
 		   "\"amount\":\"100.50\",\"currency\":\"USD\",\"reference\":null,"
+		   "\"capturedAmount\":\"100.50\",\"refundedAmount\":\"0.00\","
+		   "\"expiresAt\":null,\"metadata\":null,"
 		   "\"createdAt\":\"2025-11-25T14:52:28.123Z\"}");
 	free(s);
 
+	/* a hold: PENDING, nothing captured, its expiry, metadata as given */
+	char md[] = "{\"order\":\"7\"}";
+	p.status = LF_PAYMENT_PENDING;
+	p.has_captured = false;
+	p.is_hold = true;
+	p.expires_ms = p.created_ms + 1000;
+	p.metadata = md;
+	b = evbuffer_new();
+	lf_render_payment(b, &p);
+	s = take(b);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"status\":\"PENDING\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"capturedAmount\":null,\"refundedAmount\":\"0.00\","
+					 "\"expiresAt\":\"2025-11-25T14:52:29.123Z\","
+					 "\"metadata\":{\"order\":\"7\"}"));
+	free(s);
+	p.metadata = NULL;
+	p.is_hold = false;
+
 	p.has_reference = true;
 	strcpy(p.reference, "inv \"7\"");
-	p.completed = false;
+	p.status = LF_PAYMENT_DECLINED;
 	memcpy(p.currency, "KWD", 4);
 	p.amount = 1250;
 	b = evbuffer_new();
@@ -122,13 +146,15 @@ static void test_render_payment_and_account(void)
 	strcpy(a.name, "Alice");
 	memcpy(a.currency, "JPY", 4);
 	a.balance = 500;
+	a.held = 200;
 	a.created_ms = a.updated_ms = 0;
 	b = evbuffer_new();
 	lf_render_account(b, &a);
 	s = take(b);
 	CU_ASSERT_STRING_EQUAL(
 		s, "{\"id\":\"11111111-1111-1111-1111-111111111111\",\"name\":\"Alice\","
-		   "\"currency\":\"JPY\",\"balance\":\"500\","
+		   "\"currency\":\"JPY\",\"balance\":\"500\",\"availableBalance\":\"300\","
+		   "\"heldBalance\":\"200\",\"metadata\":null,"
 		   "\"createdAt\":\"1970-01-01T00:00:00.000Z\","
 		   "\"updatedAt\":\"1970-01-01T00:00:00.000Z\"}");
 	free(s);
