@@ -4,7 +4,8 @@
 # cluster (Debian's galera-4, rsync SST, IST on restart), Redis with one
 # replica and three Sentinels, and two ledgerflowd instances as two
 # "hosts" (own ports, pid files, shared-memory zones and logs; both list
-# the Galera nodes in the same order and the three sentinels). Used by
+# the Galera nodes in the same order and the three sentinels, and read
+# from node 3 as their [mysql_replica]). Used by
 # hand and by tests/integration/test_cluster.c.
 #
 #   contrib/cluster/up.sh start STATE_DIR      # everything; prints the endpoints
@@ -361,6 +362,9 @@ pool_size = 4
 request_timeout = 6s
 connect_timeout = 1s
 failback_interval = 2s
+[mysql_replica]
+# reads from the last node while it is Synced with a short receive queue
+host = 127.0.0.1:$(env_get galera3_port)
 [redis]
 sentinels = $sentinels
 master_name = lfmaster

@@ -29,6 +29,9 @@ extern struct cl cl;
 
 /* `up.sh COMMAND DIR [N]`; its exit status. */
 int cl_up(const char *command, int n);
+/* SQL on Galera node (0-based) as the admin login; the first column of
+ * the first row into out (may be NULL: no row needed). */
+bool cl_sql_node(int node, const char *sql, char *out, size_t len);
 /* One integer from SQL on the first Galera node that answers (as the
  * admin login); false when none answers or the query fails. */
 bool cl_sql_int(const char *sql, long long *out);
@@ -67,9 +70,12 @@ void cl_load_clear(struct cl_load *l);
 int cl_load_ok(struct cl_load *l); /* 201s so far, both hosts */
 /* The end of every scenario: every acknowledged payment readable from a
  * host with its reference (lost), payments per reference of this tag
- * beyond the first (dups), and ledgerflowctl reconcile --full's status. */
+ * beyond the first (dups), and ledgerflowctl reconcile --full's status.
+ * The hosts read from Galera node 3: a payment it has not applied yet is
+ * read again with ?consistency=strong (stale), and only then lost. */
 struct cl_verdict {
 	int acked, lost, dups, reconcile;
+	int stale; /* 404 from the replica (Galera node 3), then found on the primary */
 };
 struct cl_verdict cl_verify(struct cl_load *l);
 void cl_report(const char *scenario, const struct cl_load *l, const struct cl_verdict *v,
@@ -77,6 +83,7 @@ void cl_report(const char *scenario, const struct cl_load *l, const struct cl_ve
 
 /* the scenarios (test_cluster_faults.c) */
 void test_galera_node_killed(void);
+void test_reads_from_node3(void);
 void test_redis_failover(void);
 void test_same_key_two_hosts(void);
 void test_reload_one_host(void);

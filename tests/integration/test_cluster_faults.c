@@ -1,7 +1,9 @@
 /*
- * test_cluster_faults.c - the scenarios of test_cluster, each under load
- * on both hosts and each ending with cl_verify (every acknowledged payment
- * present, no duplicate, reconcile --full clean):
+ * test_cluster_faults.c - the scenarios of test_cluster. First, the hosts
+ * read from Galera node 3 ([mysql_replica]) and ?consistency=strong from
+ * the node they write through. Then, each under load on both hosts and
+ * each ending with cl_verify (every acknowledged payment present, no
+ * duplicate, reconcile --full clean):
  *   - the same Idempotency-Key sent to both hosts at once moves money once:
  *     one original, the other its byte-identical replay or a 409 in
  *     flight whose retry replays;
@@ -166,6 +168,51 @@ void test_same_key_two_hosts(void)
 	cl_report("same key on both hosts", &l, &v, fig);
 	free(l.acks);
 	pthread_mutex_destroy(&l.lock);
+}
+
+/* ---- reads from Galera node 3 ---- */
+
+/* GET the account on host h (query "" or "?consistency=strong"): its name. */
+static int account_name(int h, const char *id, const char *query, char *name, size_t len)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/api/accounts/%s%s", id, query);
+	struct lf_h_resp r;
+	int st = lf_h_http(cl.host[h], "GET", path, NULL, NULL, &r) == 0 ? r.status : -1;
+	if (st != 200 || !lf_h_json_str(r.body, "name", name, len))
+		name[0] = '\0';
+	lf_h_resp_free(&r);
+	return st;
+}
+
+/* An account renamed on node 3 alone (wsrep_on OFF for that session; no
+ * payment ever touches it): an answer with that name came from node 3. */
+void test_reads_from_node3(void)
+{
+	char id[37], sql[300], v[64];
+	CU_ASSERT_FATAL(lf_h_account(cl.host[0], "node3", "USD", NULL, id) == 201);
+	snprintf(sql, sizeof sql,
+		 "SELECT COUNT(*) FROM accounts WHERE id = UNHEX(REPLACE('%s', '-', ''))", id);
+	int64_t until = lf_h_now_ms() + 10000;
+	while (lf_h_now_ms() < until && !(cl_sql_node(2, sql, v, sizeof v) && strcmp(v, "1") == 0))
+		usleep(100 * 1000);
+	snprintf(sql, sizeof sql,
+		 "SET SESSION wsrep_on = OFF; UPDATE accounts SET name = 'node3-only' WHERE id = "
+		 "UNHEX(REPLACE('%s', '-', ''))",
+		 id);
+	CU_ASSERT_FATAL(cl_sql_node(2, sql, NULL, 0));
+	for (int h = 0; h < CL_HOSTS; h++) {
+		char name[64] = "";
+		until = lf_h_now_ms() + 8000;
+		while (lf_h_now_ms() < until && strcmp(name, "node3-only") != 0) {
+			CU_ASSERT_EQUAL(account_name(h, id, "", name, sizeof name), 200);
+			usleep(100 * 1000);
+		}
+		CU_ASSERT_STRING_EQUAL(name, "node3-only");
+		CU_ASSERT_EQUAL(account_name(h, id, "?consistency=strong", name, sizeof name), 200);
+		CU_ASSERT_STRING_EQUAL(name, "node3");
+		CU_ASSERT(cl_log_count(h, "msg=db_replica_usable") > 0);
+	}
 }
 
 /* ---- SIGHUP one host ---- */
