@@ -70,6 +70,9 @@ lf_rc lf_api_retry(lf_rc (*attempt)(struct lf_store_conn *c, void *arg), struct 
  * full or the pool is stopping (nothing was queued, r not held: answer
  * 503 at once). */
 bool lf_api_read_submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg);
+/* The pool a read goes to: the replica's while it is usable and the
+ * request does not say ?consistency=strong, else the primary's. */
+struct lf_dbpool *lf_api_read_pool(struct lf_req *r);
 /* Answer a read: 200 with body (taken), 404 code/detail for LF_DECLINED,
  * 503 or 500 for a failure. */
 void lf_api_read_send(struct lf_req *r, lf_rc rc, struct lf_body *body, const char *code,

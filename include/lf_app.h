@@ -15,6 +15,7 @@ struct evhttp;
 struct lf_config;
 struct lf_zone;
 struct lf_dbpool;
+struct lf_replica;
 struct lf_redis;
 struct lf_account_cache;
 struct lf_edge;
@@ -26,6 +27,7 @@ struct lf_app {
 	const struct lf_config *cfg;
 	struct lf_zone *zone;
 	struct lf_dbpool *db;
+	struct lf_replica *replica; /* [mysql_replica], or NULL: reads (lf_api_read_pool) */
 	struct lf_redis *redis;
 	struct lf_account_cache *accounts; /* account id -> currency (immutable facts) */
 	struct lf_edge *edge;              /* connection limits and deadlines */

@@ -55,6 +55,18 @@ struct lf_config {
 	int64_t mysql_failback_interval_ms; /* back to an earlier [mysql] host node */
 	char *mysql_ssl_mode; /* disabled|preferred|required|verify_ca|verify_identity */
 	char *mysql_ssl_ca, *mysql_ssl_cert, *mysql_ssl_key; /* "" = none */
+	/* [mysql_replica]: reads while it is healthy and not behind */
+	char *replica_host; /* "" = none */
+	unsigned replica_port;
+	char *replica_user;     /* "" = mysql_user (and mysql_password) */
+	char *replica_password; /* from password_file when that is set */
+	char *replica_password_file;
+	char *replica_database; /* "" = mysql_database */
+	char *replica_socket;   /* "" = TCP */
+	int replica_pool_size;
+	int64_t replica_connect_timeout_ms;
+	int64_t replica_request_timeout_ms;
+	int64_t replica_max_lag_ms;
 	/* [redis] */
 	char *redis_host;
 	unsigned redis_port;

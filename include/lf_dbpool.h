@@ -66,6 +66,10 @@ struct lf_db_batch_kind {
 lf_rc lf_dbpool_submit_batch(struct lf_dbpool *pool, const struct lf_db_batch_kind *kind,
 			     lf_db_done_fn done, void *arg, int64_t deadline_ms)
 	__attribute__((warn_unused_result));
+/* A read replica's pool: jobs it cannot get a connection for (before
+ * their deadline) are handed to fallback (the primary's pool, on the same
+ * event loop, freed after this one) instead of running with conn == NULL. */
+void lf_dbpool_set_fallback(struct lf_dbpool *pool, struct lf_dbpool *fallback);
 /* Connections currently established (for /readyz and logs). */
 int lf_dbpool_connected(struct lf_dbpool *pool);
 /* Stop the threads after their current job and free the pool; queued jobs

@@ -7,16 +7,19 @@
 #   contrib/dev/services.sh stop STATE_DIR
 #   contrib/dev/services.sh mysql-stop STATE_DIR | mysql-start STATE_DIR
 #   contrib/dev/services.sh redis-stop STATE_DIR | redis-start STATE_DIR
+#   contrib/dev/services.sh replica-start STATE_DIR PORT [DB_PATTERN]
+#   contrib/dev/services.sh replica-stop STATE_DIR | replica-drop STATE_DIR
 set -euo pipefail
 
 LF_PACKAGES=(autoconf automake libtool pkg-config make gcc
 	libevent-dev libmariadb-dev libhiredis-dev libmsgpack-dev libjemalloc-dev
 	libcunit1-dev libjson-c-dev libinih-dev libssl-dev libsystemd-dev
 	mariadb-server mariadb-client redis-server openssl curl procps iproute2
-	systemd man-db
+	systemd man-db galera-4 rsync
 	logrotate prometheus)
+# galera-4 and rsync are for the cluster test (tests/integration/test_cluster);
 # logrotate and prometheus (for promtool, about 50 s and 100 MB to install)
-# are for the operator's kit tests (tests/ops/); without them they skip.
+# for the operator's kit tests (tests/ops/); without them they skip.
 
 lf_log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -88,7 +91,9 @@ lf_mysql_start_on() {
 	lf_log "starting MariaDB on 127.0.0.1:$port"
 	"$(lf_mysqld_bin)" --no-defaults --datadir="$state/mysql" --socket="$state/mysql.sock" \
 		--port="$port" --bind-address=127.0.0.1 --pid-file="$state/mysql.pid" \
-		--log-error="$state/mysql.err" --user="$(id -un)" --skip-log-bin \
+		--log-error="$state/mysql.err" --user="$(id -un)" \
+		--log-bin="$state/mysql-bin" --server-id=1 --binlog-format=ROW \
+		--log-bin-trust-function-creators=1 --expire-logs-days=1 \
 		--innodb-buffer-pool-size=256M --innodb-log-file-size=128M \
 		--innodb-flush-log-at-trx-commit=1 --max-connections=500 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
@@ -151,6 +156,60 @@ lf_pid_stop() {
 
 lf_mysql_stop() { lf_pid_stop "$1/mysql.pid"; }
 
+# A second MariaDB replicating from the one above by GTID (read-replica
+# tests): data in STATE_DIR/replica, port PORT, socket STATE_DIR/replica.sock.
+# A fresh one starts from the primary's current position (what exists before is
+# not copied: create the databases it should hold afterwards) and applies
+# only the databases matching DB_PATTERN (a replicate-wild-do-table
+# pattern, default every database but mysql's). The login "ledgerflow" is
+# its own (as on the primary).
+lf_replica_start() {
+	local state=$1 port=$2 pattern=${3:-%}
+	local dir="$state/replica" fresh=no
+	if [ ! -d "$dir/mysql" ]; then
+		fresh=yes
+		mariadb-install-db --no-defaults --datadir="$dir" --user="$(id -un)" \
+			--auth-root-authentication-method=socket --skip-test-db >"$state/replica-init.log" 2>&1
+	fi
+	echo "$port" >"$state/replica.port"
+	lf_log "starting the replica on 127.0.0.1:$port"
+	"$(lf_mysqld_bin)" --no-defaults --datadir="$dir" --socket="$state/replica.sock" \
+		--port="$port" --bind-address=127.0.0.1 --pid-file="$state/replica.pid" \
+		--log-error="$state/replica.err" --user="$(id -un)" --skip-log-bin --server-id=2 \
+		--innodb-buffer-pool-size=64M --max-connections=300 \
+		--replicate-wild-do-table="$pattern.%" --replicate-wild-ignore-table="mysql.%" \
+		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+		>/dev/null 2>&1 &
+	local pid=$! sql=(mariadb --no-defaults -uroot --socket="$state/replica.sock")
+	for _ in $(seq 1 300); do
+		mariadb-admin --no-defaults -uroot --socket="$state/replica.sock" ping >/dev/null 2>&1 && break
+		kill -0 "$pid" 2>/dev/null || { lf_log "the replica did not start; see $state/replica.err"; return 1; }
+		sleep 0.1
+	done
+	# started again: it goes on from where it stopped
+	[ "$fresh" = yes ] || return 0
+	local pos
+	pos=$(mariadb --no-defaults -uroot --socket="$state/mysql.sock" -N -B -e "SELECT @@global.gtid_binlog_pos")
+	"${sql[@]}" <<SQL
+CREATE USER IF NOT EXISTS 'ledgerflow'@'127.0.0.1' IDENTIFIED BY 'ledgerflow';
+GRANT ALL ON *.* TO 'ledgerflow'@'127.0.0.1' WITH GRANT OPTION;
+STOP SLAVE;
+SET GLOBAL gtid_slave_pos = '$pos';
+CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$(cat "$state/mysql.port"),
+  MASTER_USER='ledgerflow', MASTER_PASSWORD='ledgerflow', MASTER_USE_GTID=slave_pos,
+  MASTER_DELAY=0;
+START SLAVE;
+SQL
+}
+
+# replica-stop stops it and keeps its data (replica-start goes on from
+# there); replica-drop also deletes it.
+lf_replica_stop() { lf_pid_stop "$1/replica.pid"; }
+lf_replica_drop() {
+	lf_replica_stop "$1"
+	rm -rf "$1/replica" "$1/replica.port" "$1/replica.err" "$1/replica-init.log"
+}
+
 lf_redis_start() {
 	local state=$1 port=${2:-}
 	mkdir -p "$state/redis"
@@ -207,6 +266,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	mysql-stop) lf_mysql_stop "$@" ;;
 	redis-start) lf_redis_start "$@" ;;
 	redis-stop) lf_redis_stop "$@" ;;
-	*) echo "usage: $0 install|start|stop|mysql-start|mysql-stop|redis-start|redis-stop STATE_DIR" >&2; exit 2 ;;
+	replica-start) lf_replica_start "$@" ;;
+	replica-stop) lf_replica_stop "$@" ;;
+	replica-drop) lf_replica_drop "$@" ;;
+	*) echo "usage: $0 install|start|stop|mysql-start|mysql-stop|redis-start|redis-stop|replica-start|replica-stop|replica-drop STATE_DIR" >&2; exit 2 ;;
 	esac
 fi

@@ -8,6 +8,9 @@
  * store returns someone else's row exactly as it returns a missing one.
  * A resource with fetch_many is read in batches: the GETs waiting for the
  * pool when a thread frees up are answered from one query.
+ * Every read goes to the read replica ([mysql_replica]) while its last lag
+ * check found it usable, unless the request says ?consistency=strong; a
+ * read the replica cannot take falls back to the primary (lf_replica.h).
  */
 #include "config.h"
 
@@ -15,20 +18,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
 #include "lf_api.h"
 #include "lf_app.h"
 #include "lf_config.h"
 #include "lf_dbpool.h"
 #include "lf_decision.h"
 #include "lf_http.h"
+#include "lf_replica.h"
 #include "lf_time.h"
+
+/* ?consistency=strong: read on the primary whatever the replica's state */
+static bool wants_strong(const struct lf_req *r)
+{
+	if (r->query == NULL || strstr(r->query, "consistency") == NULL)
+		return false;
+	struct evkeyvalq kv;
+	if (evhttp_parse_query_str(r->query, &kv) != 0)
+		return true; /* the handler answers 400 on its own */
+	const char *v = evhttp_find_header(&kv, "consistency");
+	bool strong = v != NULL && strcmp(v, "strong") == 0;
+	evhttp_clear_headers(&kv);
+	return strong;
+}
+
+struct lf_dbpool *lf_api_read_pool(struct lf_req *r)
+{
+	struct lf_app *app = r->app;
+	if (lf_replica_usable(app->replica) && !wants_strong(r))
+		return lf_replica_pool(app->replica);
+	return app->db;
+}
 
 bool lf_api_read_submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg)
 {
 	const struct lf_config *cfg = r->app->cfg;
 	int64_t deadline = lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms;
 	lf_req_hold(r);
-	if (lf_dbpool_submit_rerun(r->app->db, work, done, arg, deadline) == LF_OK)
+	if (lf_dbpool_submit_rerun(lf_api_read_pool(r), work, done, arg, deadline) == LF_OK)
 		return true;
 	lf_req_release(r);
 	return false;
@@ -148,8 +177,8 @@ void lf_api_get_by_id(struct lf_req *r, const char *id, const struct lf_api_read
 	if (spec->batch != NULL) {
 		int64_t deadline = lf_time_monotonic_ms() + r->app->cfg->mysql_request_timeout_ms;
 		lf_req_hold(r);
-		if (lf_dbpool_submit_batch(r->app->db, spec->batch, by_id_done, g, deadline) ==
-		    LF_OK)
+		if (lf_dbpool_submit_batch(lf_api_read_pool(r), spec->batch, by_id_done, g,
+					   deadline) == LF_OK)
 			return;
 		lf_req_release(r);
 		struct lf_body none = {0};

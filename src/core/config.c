@@ -144,6 +144,28 @@ static const struct key keys[] = {
 	 "client certificate file for the database; empty for none"},
 	{"mysql", "ssl_key", T_STRING, O(mysql_ssl_key), "", 0, 4096, R, NULL,
 	 "private key file of ssl_cert; empty for none"},
+	{"mysql_replica", "host", T_STRING, O(replica_host), "", 0, 1024, R, NULL,
+	 "a read replica (or nodes host[:port],...); \"\": every read on the primary"},
+	{"mysql_replica", "port", T_UINT, O(replica_port), "3306", 1, 65535, R, NULL,
+	 "the replica's port (of an entry without one)"},
+	{"mysql_replica", "user", T_STRING, O(replica_user), "", 0, 255, R, NULL,
+	 "the replica's login; \"\": mysql.user"},
+	{"mysql_replica", "password", T_STRING, O(replica_password), "", 0, 1024, R | K_SECRET, NULL,
+	 "its password (with user; else mysql.password)"},
+	{"mysql_replica", "password_file", T_STRING, O(replica_password_file), "", 0, 4096, R, NULL,
+	 "a file holding the replica login's password"},
+	{"mysql_replica", "database", T_STRING, O(replica_database), "", 0, 64, R, NULL,
+	 "the database on the replica; \"\": mysql.database"},
+	{"mysql_replica", "socket", T_STRING, O(replica_socket), "", 0, 107, R, NULL,
+	 "Unix socket of the replica instead of TCP"},
+	{"mysql_replica", "pool_size", T_INT, O(replica_pool_size), "4", 1, 256, R, NULL,
+	 "connections to the replica per worker"},
+	{"mysql_replica", "connect_timeout", T_DURATION, O(replica_connect_timeout_ms), "1s", 1, HOUR,
+	 R, NULL, "connecting to the replica (then reads go to the primary)"},
+	{"mysql_replica", "request_timeout", T_DURATION, O(replica_request_timeout_ms), "5s", 1, HOUR,
+	 R, NULL, "one read on the replica"},
+	{"mysql_replica", "max_lag", T_DURATION, O(replica_max_lag_ms), "1s", 1, HOUR, R, NULL,
+	 "reads go to the primary while the replica is this far behind (checked once a second)"},
 	{"redis", "host", T_STRING, O(redis_host), "127.0.0.1", 0, 255, R | K_NONEMPTY, NULL,
 	 "Redis server host"},
 	{"redis", "port", T_UINT, O(redis_port), "6379", 1, 65535, R, NULL, "Redis server port"},
@@ -689,6 +711,7 @@ static const struct {
 	{"mysql", "password_file", "password", false},
 	{"mysql", "admin_password_file", "admin_password", true},
 	{"redis", "password_file", "password", false},
+	{"mysql_replica", "password_file", "password", false},
 };
 
 /* Last, with every value known: the passwords kept in files, and the
@@ -750,6 +773,8 @@ static void check_combinations(struct load_ctx *c)
 	char why[160];
 	if (!lf_host_list_ok(cfg->mysql_host, why, sizeof why))
 		combination_problem(c, "mysql", "host", why);
+	if (cfg->replica_host[0] != '\0' && !lf_host_list_ok(cfg->replica_host, why, sizeof why))
+		combination_problem(c, "mysql_replica", "host", why);
 	if (cfg->redis_sentinels[0] != '\0' &&
 	    !lf_sentinel_list_ok(cfg->redis_sentinels, why, sizeof why))
 		combination_problem(c, "redis", "sentinels", why);

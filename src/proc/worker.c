@@ -34,6 +34,7 @@
 #include "lf_master.h"
 #include "lf_reaper.h"
 #include "lf_redis.h"
+#include "lf_replica.h"
 #include "lf_time.h"
 #include "lf_worker.h"
 #include "lf_trace.h"
@@ -151,6 +152,24 @@ struct lf_db_params lf_worker_db_params(const struct lf_config *cfg)
 	};
 }
 
+/* [mysql_replica]: its own address and login, the rest as [mysql] */
+static struct lf_db_params replica_params(const struct lf_config *cfg)
+{
+	struct lf_db_params p = lf_worker_db_params(cfg);
+	p.host = cfg->replica_host;
+	p.port = cfg->replica_port;
+	if (cfg->replica_user[0] != '\0') {
+		p.user = cfg->replica_user;
+		p.password = cfg->replica_password;
+	}
+	if (cfg->replica_database[0] != '\0')
+		p.database = cfg->replica_database;
+	p.unix_socket = cfg->replica_socket[0] ? cfg->replica_socket : NULL;
+	p.connect_timeout_s = (unsigned)((cfg->replica_connect_timeout_ms + 999) / 1000);
+	p.rw_timeout_s = (unsigned)((cfg->replica_request_timeout_ms + 999) / 1000);
+	return p;
+}
+
 /* The evhttp of [server] metrics_listen: /metrics, /healthz, /readyz
  * only, without a key (an address for the operators, not the clients). */
 static bool setup_ops(const struct lf_config *cfg, int ops_fd)
@@ -211,6 +230,15 @@ static int setup(const struct lf_config *cfg, int listen_fd, int ops_fd, int cha
 		lf_error("worker_setup_failed", "reason=\"database pool\"");
 		return 1;
 	}
+	if (cfg->replica_host[0] != '\0') {
+		struct lf_db_params rp = replica_params(cfg);
+		W.app.replica = lf_replica_create(W.app.base, &rp, cfg->replica_pool_size, &limits,
+						  cfg->replica_max_lag_ms, W.app.db, zone->metrics);
+		if (W.app.replica == NULL) {
+			lf_error("worker_setup_failed", "reason=\"read replica pool\"");
+			return 1;
+		}
+	}
 	if (!lf_trace_start(W.app.base, cfg, zone->metrics))
 		lf_warn("worker_tracing_off", "reason=\"the [tracing] exporter could not start\"");
 	W.app.redis = lf_redis_create(W.app.base, cfg, zone->metrics);
@@ -255,6 +283,8 @@ static void teardown(void)
 	lf_redis_free(W.app.redis);
 	lf_trace_stop();
 	W.app.redis = NULL;
+	lf_replica_free(W.app.replica); /* hands jobs to the primary's pool */
+	W.app.replica = NULL;
 	lf_dbpool_free(W.app.db);
 	W.app.db = NULL;
 	lf_reaper_stop(W.reaper); /* after the pool: its last job has completed */

@@ -22,6 +22,10 @@
  * host lists the nodes in the same order, so all write through one node
  * and certification conflicts stay rare.
  *
+ * Fallback: a read replica's pool names the primary's; a job it cannot get
+ * a connection for (before its deadline) moves to the primary's queue
+ * instead of failing.
+ *
  * Batches: a job of a batch kind (lf_dbpool_submit_batch) is taken
  * together with the jobs of its kind already waiting, in arrival order,
  * and, when fewer than batch_max, the thread waits batch_window_us once for
@@ -92,6 +96,7 @@ struct lf_dbpool {
 	pthread_t watcher;
 	pthread_cond_t watch_wake; /* the watcher's own: job wake-ups are not its */
 	bool watching;
+	struct lf_dbpool *fallback; /* a read replica's: the primary's pool */
 };
 
 static void queue_push(struct queue *q, struct job *j)
@@ -123,6 +128,25 @@ static void post_done(struct lf_dbpool *pool, struct job *j)
 	uint64_t one = 1;
 	ssize_t w = write(pool->efd, &one, sizeof one);
 	(void)w;
+}
+
+/* A job this pool has no connection for, to the fallback pool's queue
+ * (past its max_queue: the job was admitted here already). The fallback
+ * completes it through its own eventfd, on the same event loop. */
+static bool forward(struct lf_dbpool *pool, struct job *j)
+{
+	struct lf_dbpool *to = pool->fallback;
+	if (to == NULL)
+		return false;
+	pthread_mutex_lock(&to->lock);
+	bool ok = !to->stopping;
+	if (ok) {
+		queue_push(&to->todo, j);
+		to->queued++;
+		pthread_cond_signal(&to->wake);
+	}
+	pthread_mutex_unlock(&to->lock);
+	return ok;
 }
 
 /* Try to (re)connect unless the last attempt by any thread failed within
@@ -246,6 +270,10 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 			live[m++] = batch[i]->arg;
 			continue;
 		}
+		if (!expired && *conn == NULL && forward(pool, batch[i])) {
+			batch[i] = NULL; /* the fallback answers it */
+			continue;
+		}
 		struct lf_log_scope scope;
 		lf_log_scope_enter(&scope, &batch[i]->log);
 		if (expired)
@@ -278,6 +306,8 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 	}
 	int64_t finished = lf_trace_now_us();
 	for (int i = 0; i < n; i++) {
+		if (batch[i] == NULL)
+			continue; /* forwarded to the fallback pool */
 		batch[i]->started_us = started;
 		batch[i]->finished_us = finished;
 		batch[i]->batch = m;
@@ -323,6 +353,10 @@ static void *pool_thread(void *arg)
 			conn = pool_connect(pool, &node);
 		int64_t now = lf_time_monotonic_ms();
 		bool expired = now >= j->deadline_ms;
+		if (!expired && conn == NULL && forward(pool, j)) {
+			lf_log_scope_leave(&scope);
+			continue;
+		}
 		if (expired)
 			lf_log_limited(LF_LOG_WARN, "db_pool_timeout", "db_pool_timeout",
 				       "subsys=store waited_ms=%lld pool_size=%d",
@@ -339,6 +373,10 @@ static void *pool_thread(void *arg)
 			 * should not cost the request its answer */
 			if (j->rerun && lf_time_monotonic_ms() < j->deadline_ms) {
 				conn = pool_connect(pool, &node);
+				if (conn == NULL && forward(pool, j)) {
+					lf_log_scope_leave(&scope);
+					continue;
+				}
 				if (!j->work(conn, j->arg) && conn != NULL)
 					drop_conn(pool, &conn);
 			}
@@ -518,6 +556,11 @@ lf_rc lf_dbpool_submit_batch(struct lf_dbpool *pool, const struct lf_db_batch_ki
 			     lf_db_done_fn done, void *arg, int64_t deadline_ms)
 {
 	return submit(pool, kind, NULL, done, arg, deadline_ms, true);
+}
+
+void lf_dbpool_set_fallback(struct lf_dbpool *pool, struct lf_dbpool *fallback)
+{
+	pool->fallback = fallback;
 }
 
 int lf_dbpool_connected(struct lf_dbpool *pool)

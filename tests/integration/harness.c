@@ -536,10 +536,14 @@ int lf_h_fixture_main(const struct lf_suite *suites, size_t n, const struct lf_h
 		failed = "creating the database";
 	else if (!opts->no_daemon)
 		failed = fixture_daemon(opts);
-	if (failed == NULL && opts->setup != NULL && opts->setup() != 0)
+	int setup_rc = 0;
+	if (failed == NULL && opts->setup != NULL && (setup_rc = opts->setup()) != 0 &&
+	    setup_rc != LF_H_SKIP)
 		failed = "the program's own set-up";
 	int rc;
-	if (failed != NULL) {
+	if (setup_rc == LF_H_SKIP) {
+		rc = LF_H_SKIP; /* the set-up said why */
+	} else if (failed != NULL) {
 		fprintf(stderr, "test_%s: set-up failed: %s; log %s\n", opts->name, failed,
 			fx.d.log[0] ? fx.d.log : "(no daemon)");
 		rc = 1;

@@ -223,7 +223,8 @@ struct lf_h_fixture_opts {
 	bool seed;               /* ledgerflowctl seed after migrate */
 	bool no_daemon;          /* the database only: the tests start their own daemons */
 	bool need_state_dir;     /* the tests stop/start servers: skip without LF_TEST_STATE_DIR */
-	int (*setup)(void);      /* after the daemon is up, before the tests; non-zero fails */
+	int (*setup)(void);      /* after the daemon is up, before the tests; non-zero fails,
+				  * LF_H_SKIP skips the program */
 	void (*teardown)(void);  /* after the tests (or a failed set-up), before the stop */
 	void (*on_signal)(void); /* async-signal-safe restore on SIGTERM/SIGINT */
 };
