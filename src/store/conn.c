@@ -221,6 +221,12 @@ static lf_rc map_errno(unsigned e)
 	case CR_SERVER_LOST_EXTENDED:
 	case CR_ERR_NET_READ:
 	case CR_ERR_NET_WRITE:
+	/* the stream is out of step with the server: never reuse it (a
+	 * malformed reply followed by more statements on the same handle
+	 * has crashed Connector/C) */
+	case CR_MALFORMED_PACKET:
+	case CR_UNKNOWN_ERROR:
+	case CR_NET_PACKET_TOO_LARGE:
 	case 1053: /* ER_SERVER_SHUTDOWN */
 	case 1927: /* ER_CONNECTION_KILLED */
 	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */ return LF_LOST;

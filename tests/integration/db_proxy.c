@@ -4,7 +4,7 @@
  * it forwards the first client packet that contains it (the CALL's
  * execute) and then, at the server's first reply bytes on that connection,
  * closes both sides instead of forwarding them (or, armed "with an error",
- * answers with an error packet of its own and swallows the real answer).
+ * answers with an error packet of its own and then closes both sides).
  * The procedures answer only after their COMMIT, so the commit happened
  * and its result is lost: deterministically, without timing.
  */
@@ -200,8 +200,12 @@ static void *proxy_thread(void *arg)
 				X.fired++;
 				pthread_mutex_unlock(&X.mu);
 				p->trapped = p->inject = false;
-				p->swallow = true;
-				ok = write_all(p->c, pkt, 4 + len);
+				/* then the connection ends: the rest of the real
+				 * answer may still be on its way, and forwarded
+				 * after the daemon's next command it would be read
+				 * as that command's answer */
+				(void)write_all(p->c, pkt, 4 + len);
+				ok = false;
 			} else if (ok && p->swallow) {
 				/* the rest of the real answer */
 			} else if (ok && p->trapped) {

@@ -17,7 +17,8 @@ void lf_h_proxy_stop(void);
 unsigned lf_h_proxy_port(void);
 /* Cut the connection at the reply to the next packet containing marker. */
 void lf_h_proxy_arm(const char *marker);
-/* Answer that packet with an error (1105) instead, after the server ran it. */
+/* Answer that packet with an error (1105) instead, after the server ran
+ * it, then end the connection (the rest of the real answer is dropped). */
 void lf_h_proxy_arm_error(const char *marker);
 /* How many times an armed marker fired. */
 int lf_h_proxy_fired(void);
