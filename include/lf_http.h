@@ -27,6 +27,7 @@ struct lf_req {
 	char request_id[LF_REQUEST_ID_MAX + 1];
 	char trace_id[33];
 	char span_id[17], parent_span_id[17]; /* tracing (lf_trace.h) */
+	char trace_state[513];                /* W3C tracestate, kept on the span */
 	bool sampled;
 	enum evhttp_cmd_type method;
 	char path[512];    /* path part of the URI, as sent */

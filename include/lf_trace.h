@@ -47,6 +47,15 @@ struct lf_trace_attr {
 void lf_trace_span(const struct lf_log_ctx *ctx, int kind, const char *name, int64_t start_mono_us,
 		   int64_t end_mono_us, bool error, const struct lf_trace_attr *attrs, int nattrs);
 
+/* The same for a request's own span, with the W3C tracestate it came
+ * with (NULL or "" for none; kept as the span's traceState). */
+void lf_trace_server_span(const struct lf_log_ctx *ctx, const char *trace_state, const char *name,
+			  int64_t start_mono_us, int64_t end_mono_us, bool error,
+			  const struct lf_trace_attr *attrs, int nattrs);
+/* Is this a tracestate worth keeping (W3C: at most 512 printable
+ * characters, list members key=value)? */
+bool lf_trace_state_ok(const char *s);
+
 int64_t lf_trace_now_us(void); /* CLOCK_MONOTONIC microseconds */
 
 #endif

@@ -94,6 +94,9 @@ struct lf_req *lf_req_begin(struct lf_app *app, struct evhttp_request *req)
 	memcpy(r->span_id, tc.span_id, sizeof r->span_id);
 	memcpy(r->parent_span_id, tc.parent_span_id, sizeof r->parent_span_id);
 	r->sampled = tc.sampled;
+	const char *ts = lf_req_header(r, "tracestate");
+	if (r->sampled && r->parent_span_id[0] != '\0' && lf_trace_state_ok(ts))
+		snprintf(r->trace_state, sizeof r->trace_state, "%s", ts);
 	const char *uri = evhttp_request_get_uri(req);
 	size_t plen = strcspn(uri, "?#");
 	if (plen >= sizeof r->path)
@@ -234,8 +237,8 @@ void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct
 			{"http.response.status_code", NULL, status},
 			{"lf.request_id", r->request_id, 0},
 		};
-		lf_trace_span(&ctx, 2, name, r->start_us, end_us, status >= 500, attrs,
-			      (int)(sizeof attrs / sizeof attrs[0]));
+		lf_trace_server_span(&ctx, r->trace_state, name, r->start_us, end_us, status >= 500,
+				     attrs, (int)(sizeof attrs / sizeof attrs[0]));
 	}
 	if (status >= 100 && status < 600)
 		lf_metrics_inc(&m->http_responses[status / 100]);

@@ -141,8 +141,9 @@ static void json_str(struct evbuffer *b, const char *s)
 
 static void export_now(void);
 
-void lf_trace_span(const struct lf_log_ctx *ctx, int kind, const char *name, int64_t start_mono_us,
-		   int64_t end_mono_us, bool error, const struct lf_trace_attr *attrs, int nattrs)
+static void span_out(const struct lf_log_ctx *ctx, const char *trace_state, int kind,
+		     const char *name, int64_t start_mono_us, int64_t end_mono_us, bool error,
+		     const struct lf_trace_attr *attrs, int nattrs)
 {
 	if (X == NULL || ctx == NULL || !ctx->sampled || ctx->span_id[0] == '\0')
 		return;
@@ -164,6 +165,11 @@ void lf_trace_span(const struct lf_log_ctx *ctx, int kind, const char *name, int
 	evbuffer_add_printf(b, "{\"traceId\":\"%s\",\"spanId\":\"%s\",", ctx->trace_id, span);
 	if (parent[0] != '\0')
 		evbuffer_add_printf(b, "\"parentSpanId\":\"%s\",", parent);
+	if (trace_state != NULL && trace_state[0] != '\0') {
+		evbuffer_add_printf(b, "\"traceState\":");
+		json_str(b, trace_state);
+		evbuffer_add(b, ",", 1);
+	}
 	evbuffer_add_printf(b, "\"name\":");
 	json_str(b, name);
 	evbuffer_add_printf(b,
@@ -186,6 +192,30 @@ void lf_trace_span(const struct lf_log_ctx *ctx, int kind, const char *name, int
 	X->queued++;
 	if (X->in_flight == 0 && X->queued >= (unsigned)X->cfg->tracing_max_queue / 2)
 		export_now();
+}
+
+void lf_trace_span(const struct lf_log_ctx *ctx, int kind, const char *name, int64_t start_mono_us,
+		   int64_t end_mono_us, bool error, const struct lf_trace_attr *attrs, int nattrs)
+{
+	span_out(ctx, NULL, kind, name, start_mono_us, end_mono_us, error, attrs, nattrs);
+}
+
+void lf_trace_server_span(const struct lf_log_ctx *ctx, const char *trace_state, const char *name,
+			  int64_t start_mono_us, int64_t end_mono_us, bool error,
+			  const struct lf_trace_attr *attrs, int nattrs)
+{
+	span_out(ctx, trace_state, 2, name, start_mono_us, end_mono_us, error, attrs, nattrs);
+}
+
+bool lf_trace_state_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 512 || strchr(s, '=') == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
 }
 
 static void on_export_done(struct evhttp_request *req, void *arg)

@@ -204,11 +204,19 @@ static void test_sampled_request(void)
 	char tp[80], path[96];
 	snprintf(tp, sizeof tp, "00-%s-00f067aa0ba902b7-01", tid);
 	snprintf(path, sizeof path, "/api/accounts/%s", funded);
-	CU_ASSERT_EQUAL(get_with(path, tp), 200);
+	/* with a tracestate, kept on the request's span */
+	char h0[300];
+	snprintf(h0, sizeof h0,
+		 "traceparent: %s\r\ntracestate: rojo=00f067aa0ba902b7,congo=t61rcWkgMzE\r\n", tp);
+	struct lf_h_resp r0;
+	CU_ASSERT_EQUAL(lf_h_http(d.port, "GET", path, h0, NULL, &r0), 0);
+	CU_ASSERT_EQUAL(r0.status, 200);
+	lf_h_resp_free(&r0);
 	char trace[64];
 	snprintf(trace, sizeof trace, "\"traceId\":\"%s\"", tid);
 	const char *server[] = {trace,
 				"\"parentSpanId\":\"00f067aa0ba902b7\"",
+				"\"traceState\":\"rojo=00f067aa0ba902b7,congo=t61rcWkgMzE\"",
 				"\"name\":\"HTTP GET\"",
 				"\"kind\":2",
 				"\"intValue\":\"200\"",
