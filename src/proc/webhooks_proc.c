@@ -80,7 +80,7 @@ static void child(const struct lf_config *cfg, struct lf_zone *zone,
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN); /* the master coordinates a terminal ^C */
 	signal(SIGUSR1, SIG_IGN);
-	signal(SIGUSR2, SIG_IGN);  /* a binary upgrade is the master's */
+	signal(SIGUSR2, SIG_IGN); /* a binary upgrade is the master's */
 	signal(SIGWINCH, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
