@@ -191,6 +191,19 @@ lf_rc lf_dbpool_submit_batch(struct lf_dbpool *pool, const struct lf_db_batch_ki
 	return lf_dbpool_submit(pool, run_batch_one, batch_done, b, deadline_ms);
 }
 
+/* No read replica (its module would bring the real pool along). */
+bool lf_replica_usable(const struct lf_replica *r)
+{
+	(void)r;
+	return false;
+}
+
+struct lf_dbpool *lf_replica_pool(struct lf_replica *r)
+{
+	(void)r;
+	return NULL;
+}
+
 int lf_dbpool_connected(struct lf_dbpool *pool)
 {
 	(void)pool;
