@@ -140,7 +140,9 @@ static bool raw_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
 	pay.to = r.to;
 	pay.amount = r.amount;
 	memcpy(pay.currency, "USD", 4);
-	pay.completed = true;
+	pay.status = LF_PAYMENT_COMPLETED; /* a plain payment: captured in full */
+	pay.has_captured = true;
+	pay.captured = r.amount;
 	pay.created_ms = r.created_ms;
 	char id[LF_UUID_STR_LEN + 1], location[80];
 	lf_uuid_format(&r.payment_id, id);

@@ -163,7 +163,7 @@ make -C "$build" -j"$(nproc)" ledgerflowd ledgerflowctl libledgerflow.a >"$build
 # the same libraries configure found for the daemon
 mkvar() { sed -n "s/^$1 = //p" "$build/Makefile" | head -1; }
 lib_cflags="" lib_libs=""
-for v in LIBEVENT MARIADB HIREDIS MSGPACK JSONC INIH LIBCRYPTO LIBSYSTEMD JEMALLOC; do
+for v in LIBEVENT MARIADB HIREDIS MSGPACK JSONC INIH LIBSSL LIBCRYPTO LIBSYSTEMD JEMALLOC; do
 	lib_cflags+=" $(mkvar "${v}_CFLAGS")"
 	lib_libs+=" $(mkvar "${v}_LIBS")"
 done
