@@ -70,6 +70,12 @@ lf_rc lf_api_retry(lf_rc (*attempt)(struct lf_store_conn *c, void *arg), struct 
  * full or the pool is stopping (nothing was queued, r not held: answer
  * 503 at once). */
 bool lf_api_read_submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg);
+/* The same on the primary whatever the replica's state: for a read that
+ * also writes (the events listing numbers what committed first). */
+bool lf_api_read_submit_primary(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done,
+				void *arg);
+/* A page size: 1..max, decimal digits only, no leading zero. */
+bool lf_api_parse_limit(const char *s, unsigned max, unsigned *out);
 /* The pool a read goes to: the replica's while it is usable and the
  * request does not say ?consistency=strong, else the primary's. */
 struct lf_dbpool *lf_api_read_pool(struct lf_req *r);

@@ -145,22 +145,6 @@ static bool cursor_parse(const struct lf_app *app, const lf_uuid *account, uint6
 	return true;
 }
 
-static bool parse_limit(const char *s, unsigned *out)
-{
-	unsigned v = 0;
-	if (*s < '1' || *s > '9')
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > LF_LEDGER_MAX_LIMIT)
-			return false;
-		v = v * 10 + (unsigned)(*s - '0');
-	}
-	if (v < 1 || v > LF_LEDGER_MAX_LIMIT)
-		return false;
-	*out = v;
-	return true;
-}
-
 static bool ledger_work(struct lf_store_conn *conn, void *arg)
 {
 	struct ledger *l = arg;
@@ -223,7 +207,7 @@ void lf_accounts_ledger(struct lf_req *r, const char *id)
 	const char *limit_s = evhttp_find_header(&q, "limit");
 	const char *cursor = evhttp_find_header(&q, "cursor");
 	bool ok = true;
-	if (limit_s != NULL && !parse_limit(limit_s, &limit)) {
+	if (limit_s != NULL && !lf_api_parse_limit(limit_s, LF_LEDGER_MAX_LIMIT, &limit)) {
 		lf_req_problem(r, 400, "invalid_request", "limit must be an integer from 1 to 500.",
 			       NULL);
 		ok = false;

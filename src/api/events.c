@@ -67,15 +67,6 @@ static bool parse_cursor(const char *s, uint64_t *out)
 	return true;
 }
 
-static bool parse_limit(const char *s, unsigned *out)
-{
-	uint64_t v;
-	if (!parse_cursor(s, &v) || v < 1 || v > EVENTS_MAX_LIMIT)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
-
 /* ---- GET /api/events ---- */
 
 struct listing {
@@ -151,7 +142,7 @@ void lf_events_list(struct lf_req *r, const char *id)
 	const char *problem = NULL;
 	if (a != NULL && !parse_cursor(a, &after))
 		problem = "after must be a cursor this server issued (nextCursor).";
-	else if (n != NULL && !parse_limit(n, &limit))
+	else if (n != NULL && !lf_api_parse_limit(n, EVENTS_MAX_LIMIT, &limit))
 		problem = "limit must be an integer from 1 to 500.";
 	evhttp_clear_headers(&kv);
 	if (problem != NULL) {
@@ -170,7 +161,9 @@ void lf_events_list(struct lf_req *r, const char *id)
 	l->after = after;
 	l->limit = limit;
 	lf_req_arm_deadline(r, r->app->cfg->request_timeout_ms);
-	if (!lf_api_read_submit(r, list_work, list_done, l)) {
+	/* on the primary: the listing numbers committed events first (a
+	 * write), which a replica must never do */
+	if (!lf_api_read_submit_primary(r, list_work, list_done, l)) {
 		struct lf_body none = {0};
 		lf_api_read_send(r, LF_LOST, &none, NULL, NULL); /* queue full or stopping: 503 */
 	}

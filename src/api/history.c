@@ -90,22 +90,6 @@ static bool cursor_parse(const struct lf_app *app, const struct lf_payment_query
 	       CRYPTO_memcmp(tag, s + 33, CURSOR_TAG_HEX) == 0;
 }
 
-static bool parse_limit(const char *s, unsigned *out)
-{
-	unsigned v = 0;
-	if (*s < '1' || *s > '9')
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > LIST_MAX_LIMIT)
-			return false;
-		v = v * 10 + (unsigned)(*s - '0');
-	}
-	if (v > LIST_MAX_LIMIT)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* ---- GET /api/payments ---- */
 
 struct listing {
@@ -190,7 +174,7 @@ void lf_payments_list(struct lf_req *r, const char *id)
 		problem = "accountId is not a UUID.";
 	else if (status != NULL && !lf_payment_status_parse(status, &(enum lf_payment_status){0}))
 		problem = "status must be COMPLETED, DECLINED, PENDING, VOIDED or EXPIRED.";
-	else if (limit != NULL && !parse_limit(limit, &q.limit))
+	else if (limit != NULL && !lf_api_parse_limit(limit, LIST_MAX_LIMIT, &q.limit))
 		problem = "limit must be an integer from 1 to 500.";
 	if (problem == NULL) {
 		q.has_account = account != NULL;

@@ -52,15 +52,42 @@ struct lf_dbpool *lf_api_read_pool(struct lf_req *r)
 	return app->db;
 }
 
-bool lf_api_read_submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg)
+static bool submit_on(struct lf_req *r, struct lf_dbpool *pool, lf_db_work_fn work,
+		      lf_db_done_fn done, void *arg)
 {
 	const struct lf_config *cfg = r->app->cfg;
 	int64_t deadline = lf_time_monotonic_ms() + cfg->mysql_request_timeout_ms;
 	lf_req_hold(r);
-	if (lf_dbpool_submit_rerun(lf_api_read_pool(r), work, done, arg, deadline) == LF_OK)
+	if (lf_dbpool_submit_rerun(pool, work, done, arg, deadline) == LF_OK)
 		return true;
 	lf_req_release(r);
 	return false;
+}
+
+bool lf_api_read_submit(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg)
+{
+	return submit_on(r, lf_api_read_pool(r), work, done, arg);
+}
+
+bool lf_api_read_submit_primary(struct lf_req *r, lf_db_work_fn work, lf_db_done_fn done, void *arg)
+{
+	return submit_on(r, r->app->db, work, done, arg);
+}
+
+bool lf_api_parse_limit(const char *s, unsigned max, unsigned *out)
+{
+	unsigned v = 0;
+	if (*s < '1' || *s > '9')
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > max)
+			return false;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
 }
 
 void lf_api_read_send(struct lf_req *r, lf_rc rc, struct lf_body *body, const char *code,
