@@ -195,16 +195,24 @@ enum lf_transfer_batch_result {
 	LF_TRANSFER_BATCH_DECLINED,  /* 422 insufficient funds, recorded likewise */
 	LF_TRANSFER_BATCH_FALLBACK,  /* nothing written: decide it alone (lf_store_transfer) */
 };
-/* One CALL lf_transfer_batch(...): the payments r[0..n) decided in one
- * transaction, in this order, each with lf_transfer's rules against the
- * running balances (a decline does not affect the others). result[i] says
- * what happened to r[i]; every payment lf_transfer would not complete or
- * decline for insufficient funds (a key already known or repeated in the
- * batch, an account missing or not the client's, a currency mismatch, an
- * amount too large, a key claimed meanwhile by another transaction) is
- * FALLBACK. The return codes are lf_store_transfer's: LF_AGAIN rolled
- * back as a whole (retry it), LF_LOST / LF_ERROR the outcome of every
- * payment unknown (its key decides). */
+/* The group commit (store/group.c, doc/design.md "Group commit"): the
+ * payments r[0..n) decided in one transaction, in this order, each with
+ * lf_transfer's rules against the running balances (a decline does not
+ * affect the others). The decisions are taken here, in C, from the
+ * accounts read without a lock; one CALL lf_transfer_group then locks the
+ * accounts in ascending id order, checks that they are as read and that
+ * every entry follows from them (sequence, arithmetic, hash chain,
+ * available funds, ownership, currency), and writes it all set-wise with
+ * one COMMIT. When an account moved in between, the procedure answers its
+ * locked state and keeps the transaction open; the group is decided again
+ * from it and applied in that transaction. result[i] says what happened
+ * to r[i]; every payment lf_transfer would not complete or decline for
+ * insufficient funds (a key already known or repeated in the batch, an
+ * account missing or not the client's, a currency mismatch, an amount too
+ * large) is FALLBACK: nothing written for it. The return codes are
+ * lf_store_transfer's: LF_AGAIN rolled back as a whole (retry it),
+ * LF_LOST / LF_ERROR the outcome of every payment unknown (its key
+ * decides). */
 lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_req *r, int n,
 			      enum lf_transfer_batch_result *result);
 

@@ -349,49 +349,52 @@ proc: BEGIN
 END;
 
 -- Many payments decided in one transaction: the group commit (see
--- doc/design.md, "Group commit"). p_items is a JSON array, in arrival
--- order, of one object per payment with every input of lf_transfer:
---   c client, k key, fp fingerprint (hex), id/dr/cr the payment's and its
---   two entries' ids (hex), f/t from/to (hex), a amount, cur currency,
---   ref reference (null: none), at/exp created_at/expires_at
---   ('YYYY-MM-DD hh:mm:ss.fff' UTC), bc/bd the 201 and 422 bodies, loc
---   the 201's location, adm the admin flag, ev the id of its event (hex)
---   and ed the payment rendered DECLINED (its payment.declined event's
---   data; bc is payment.completed's).
--- Returns one row per item, (item, outcome): item counts from 0 in
--- arrival order; outcome 'completed', 'declined' (insufficient funds) or
--- 'fallback': nothing was written for it, the caller decides it alone with
--- lf_transfer (a key already known, a later duplicate of a key in the
--- batch, a payment under the key, an account missing or not the client's,
--- a currency mismatch, amount_too_large, a claim lost to a concurrent
--- transaction). The rules are lf_transfer's, applied in arrival order to
--- the running balances; every account is locked once, in ascending id
--- order, after the keys are claimed (the lock order of lf_transfer); each
--- balance, seq and chain head is written once. Works in two temporary
--- tables of the session (replaced at the next call).
-CREATE OR REPLACE PROCEDURE lf_transfer_batch(
-  IN p_items LONGTEXT CHARACTER SET utf8mb4)
+-- doc/design.md, "Group commit"). The caller has read the accounts
+-- without a lock, decided every payment in arrival order against the
+-- running balances with lf_transfer's rules, and computed each entry
+-- (seq, balance after, hash); this procedure is the judge: it locks the
+-- accounts, checks that they are as the caller saw them and that every
+-- entry follows from them (sequence, arithmetic, hash chain, available
+-- funds, ownership, currency), and then writes everything set-wise, a
+-- fixed number of statements whatever the number of payments.
+--
+-- p_accounts: JSON array, in ascending id order (the lock order), one
+-- object per account the payments touch:
+--   id (hex), b/h/s/hd: balance, held, ledger_seq and chain head (hex) as
+--   read; nb/ns/nh: balance, seq and head after the group; mv: entries
+--   added; la: the last entry's created_at.
+-- p_items: JSON array, in arrival order, one object per payment:
+--   c client, adm admin flag, k key, fp fingerprint (hex), id payment id,
+--   f/t from/to, a amount, cur currency, ref reference (null: none), md
+--   metadata (null: none), at/exp created_at/the key's expires_at
+--   ('YYYY-MM-DD hh:mm:ss.fff' UTC), o outcome ('c' completed, 'd'
+--   declined for insufficient funds), loc the 201's location, body the
+--   stored response (201 or 422 body), ev the event id, ed the event's
+--   data when declined (the payment DECLINED; a completion's is body);
+--   for a completion dr/ds/db/dh and cr/cs/cb/ch: the debit's and the
+--   credit's entry id, seq, balance after and hash (hex).
+-- p_continue: 0 begins the transaction (claims the keys, locks the
+-- accounts); 1 continues the transaction a 'stale' answer left open,
+-- with the payments decided again from the state it returned.
+-- Answers rows (outcome, item, id, balance, held, seq, head):
+--   'ok': committed.
+--   'stale': an account changed since the caller read it: one row per
+--     account with its locked state; the transaction stays open, the
+--     caller decides again and calls with p_continue = 1 (or rolls back).
+--   'conflict': a key is already known (stored, claimed and committed
+--     meanwhile, or a payment under it): rolled back, one row per such
+--     item (0-based); the caller decides those alone.
+-- A check that fails raises an error (rolled back): the caller has a bug.
+CREATE OR REPLACE PROCEDURE lf_transfer_group(
+  IN p_continue TINYINT,
+  IN p_accounts LONGTEXT CHARACTER SET utf8mb4,
+  IN p_items    LONGTEXT CHARACTER SET utf8mb4)
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'many payments in one transaction (group commit)'
+  COMMENT 'many payments in one transaction (group commit), decided by the caller'
 proc: BEGIN
-  DECLARE v_dup, v_done TINYINT DEFAULT 0;
-  DECLARE v_idx INT DEFAULT NULL;
-  DECLARE v_id, v_from, v_to, v_pay, v_dr, v_cr BINARY(16) DEFAULT NULL;
-  DECLARE v_client, v_owner, v_from_owner BIGINT UNSIGNED DEFAULT NULL;
-  DECLARE v_amount, v_bal, v_seq, v_from_bal, v_to_bal, v_from_seq, v_to_seq BIGINT DEFAULT NULL;
-  DECLARE v_held, v_from_held BIGINT DEFAULT NULL;
-  DECLARE v_admin TINYINT DEFAULT NULL;
-  DECLARE v_cur, v_acur, v_from_cur, v_to_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE v_kind, v_from_kind VARCHAR(8) DEFAULT NULL;
-  DECLARE v_head, v_from_head, v_to_head, v_dh, v_ch BINARY(32) DEFAULT NULL;
-  DECLARE v_at DATETIME(3) DEFAULT NULL;
-  DECLARE c_accounts CURSOR FOR SELECT id FROM lf_batch_accounts ORDER BY id;
-  DECLARE c_items CURSOR FOR
-    SELECT idx, client, from_id, to_id, amount, currency, admin, pay_id, debit_id, credit_id,
-           created_at
-      FROM lf_batch_items WHERE outcome IS NULL ORDER BY idx;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_done = 1;
+  DECLARE v_dup TINYINT DEFAULT 0;
+  DECLARE v_n, v_stale, v_bad INT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
   BEGIN
@@ -399,71 +402,163 @@ proc: BEGIN
     RESIGNAL;
   END;
 
-  CREATE OR REPLACE TEMPORARY TABLE lf_batch_items (
-    idx            INT             NOT NULL PRIMARY KEY,
-    client         BIGINT UNSIGNED NOT NULL,
-    idem_key       VARBINARY(255)  NOT NULL,
-    fp             BINARY(32)      NOT NULL,
-    pay_id         BINARY(16)      NOT NULL,
-    debit_id       BINARY(16)      NOT NULL,
-    credit_id      BINARY(16)      NOT NULL,
-    from_id        BINARY(16)      NOT NULL,
-    to_id          BINARY(16)      NOT NULL,
-    amount         BIGINT          NOT NULL,
-    currency       CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-    reference      VARCHAR(200)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
-    metadata       MEDIUMTEXT      CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
-    created_at     DATETIME(3)     NOT NULL,
-    expires_at     DATETIME(3)     NOT NULL,
-    body_completed MEDIUMBLOB      NOT NULL,
-    body_declined  MEDIUMBLOB      NOT NULL,
-    location       VARCHAR(128)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-    admin          TINYINT         NOT NULL,
-    event_id       BINARY(16)      NOT NULL,
-    event_declined MEDIUMBLOB      NOT NULL,
-    claimed        TINYINT         NOT NULL DEFAULT 0,
-    outcome        VARCHAR(10)     CHARACTER SET ascii NULL,
-    debit_seq      BIGINT          NULL,
-    credit_seq     BIGINT          NULL,
-    debit_after    BIGINT          NULL,
-    credit_after   BIGINT          NULL,
-    debit_hash     BINARY(32)      NULL,
-    credit_hash    BINARY(32)      NULL,
-    KEY (client, idem_key)
-  );
-  CREATE OR REPLACE TEMPORARY TABLE lf_batch_accounts (
-    id        BINARY(16)      NOT NULL PRIMARY KEY,
-    currency  CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
-    balance   BIGINT          NULL,
-    held      BIGINT          NULL,
-    seq       BIGINT          NULL,
-    owner     BIGINT UNSIGNED NULL,
-    kind      VARCHAR(8)      NULL,
-    head      BINARY(32)      NULL,
-    moves     INT             NOT NULL DEFAULT 0,
-    last_at   DATETIME(3)     NULL
-  );
+  IF p_continue = 0 THEN
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+    START TRANSACTION;
+    -- (a) claim the keys first, like lf_transfer: a concurrent duplicate
+    -- waits for us, then fails with 1062 and replays our outcome
+    INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
+                                  response_location, response_body, payment_id,
+                                  created_at, expires_at)
+    SELECT j.c, CAST(j.k AS BINARY), UNHEX(j.fp), 0, NULL, '', NULL, CAST(j.at AS DATETIME(3)),
+           CAST(j.exp AS DATETIME(3))
+      FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+             idx FOR ORDINALITY,
+             c   BIGINT UNSIGNED PATH '$.c',
+             k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
+             fp  VARCHAR(64) CHARACTER SET ascii PATH '$.fp',
+             at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
+             exp VARCHAR(32) CHARACTER SET ascii PATH '$.exp')) j
+     ORDER BY j.idx;
+    IF v_dup THEN
+      ROLLBACK;
+      SELECT 'conflict' AS outcome, j.idx - 1 AS item, NULL AS id, NULL AS balance,
+             NULL AS held, NULL AS seq, NULL AS head
+        FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+               idx FOR ORDINALITY,
+               c   BIGINT UNSIGNED PATH '$.c',
+               k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k')) j
+       WHERE EXISTS (SELECT 1 FROM idempotency_keys x
+                      WHERE x.client_id = j.c AND x.idem_key = CAST(j.k AS BINARY))
+          OR EXISTS (SELECT 1 FROM payments x
+                      WHERE x.client_id = j.c AND x.idempotency_key = CAST(j.k AS BINARY));
+      LEAVE proc;
+    END IF;
+  END IF;
 
-  -- the items; a later duplicate of a (client, key) and a payment to the
-  -- sender itself fall back at once
-  INSERT INTO lf_batch_items (idx, client, idem_key, fp, pay_id, debit_id, credit_id, from_id,
-                              to_id, amount, currency, reference, metadata, created_at,
-                              expires_at, body_completed, body_declined, location, admin,
-                              event_id, event_declined, outcome)
-  SELECT j.idx, j.c, CAST(j.k AS BINARY), UNHEX(j.fp), UNHEX(j.id), UNHEX(j.dr), UNHEX(j.cr),
-         UNHEX(j.f), UNHEX(j.t), j.a, j.cur, j.ref, j.md, CAST(j.at AS DATETIME(3)),
-         CAST(j.exp AS DATETIME(3)), CAST(j.bc AS BINARY), CAST(j.bd AS BINARY), j.loc, j.adm,
-         UNHEX(j.ev), CAST(j.ed AS BINARY),
-         IF(ROW_NUMBER() OVER (PARTITION BY j.c, CAST(j.k AS BINARY) ORDER BY j.idx) > 1
-            OR j.f = j.t, 'fallback', NULL)
+  -- (b) lock every account once, in the array's (ascending id) order, and
+  -- compare with what the caller read
+  SELECT COUNT(*),
+         IFNULL(SUM(NOT (a.balance = j.b AND a.held = j.h AND a.ledger_seq = j.s
+                         AND a.chain_head = UNHEX(j.hd))), 0)
+    INTO v_n, v_stale
+    FROM JSON_TABLE(p_accounts, '$[*]' COLUMNS (
+           idx FOR ORDINALITY,
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           b   BIGINT PATH '$.b',
+           h   BIGINT PATH '$.h',
+           s   BIGINT PATH '$.s',
+           hd  VARCHAR(64) CHARACTER SET ascii PATH '$.hd')) j
+    STRAIGHT_JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)
+     FOR UPDATE;
+  IF v_n <> JSON_LENGTH(p_accounts) THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: an account is missing';
+  END IF;
+  IF v_stale > 0 THEN
+    IF p_continue <> 0 THEN
+      ROLLBACK;
+      SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+        'lf_transfer_group: decided again from a state that is not the locked one';
+    END IF;
+    SELECT 'stale' AS outcome, NULL AS item, a.id, a.balance, a.held, a.ledger_seq AS seq,
+           a.chain_head AS head
+      FROM JSON_TABLE(p_accounts, '$[*]' COLUMNS (
+             idx FOR ORDINALITY,
+             id  VARCHAR(32) CHARACTER SET ascii PATH '$.id')) j
+      STRAIGHT_JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)
+     ORDER BY j.idx;
+    LEAVE proc;
+  END IF;
+
+  -- (c) the judge: every entry follows from the locked state or from the
+  -- entry before it in the group; every completion debits an account the
+  -- client may debit, in the payment's currency, within its available
+  -- balance (issuance accounts excepted); each account ends at its last
+  -- entry
+  SELECT COUNT(*) INTO v_bad
+    FROM (SELECT i.idx AS x, i.f AS acc, i.t AS cp, 'DEBIT' AS d, i.ds AS s, i.dr AS eid,
+                 i.db AS b, i.dh AS h, i.id AS pay, i.a AS m, i.at AS at, i.c AS c,
+                 i.adm AS adm, i.cur AS cur
+            FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+                   idx FOR ORDINALITY,
+                   c   BIGINT UNSIGNED PATH '$.c', adm TINYINT PATH '$.adm',
+                   id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+                   f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
+                   t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
+                   a   BIGINT PATH '$.a',
+                   cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
+                   at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
+                   o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+                   dr  VARCHAR(32) CHARACTER SET ascii PATH '$.dr',
+                   ds  BIGINT PATH '$.ds', db BIGINT PATH '$.db',
+                   dh  VARCHAR(64) CHARACTER SET ascii PATH '$.dh')) i
+           WHERE i.o = 'c'
+          UNION ALL
+          SELECT i.idx, i.t, i.f, 'CREDIT', i.cs, i.cr, i.cb, i.ch, i.id, i.a, i.at, i.c,
+                 1, i.cur
+            FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+                   idx FOR ORDINALITY,
+                   c   BIGINT UNSIGNED PATH '$.c',
+                   id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+                   f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
+                   t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
+                   a   BIGINT PATH '$.a',
+                   cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
+                   at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
+                   o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+                   cr  VARCHAR(32) CHARACTER SET ascii PATH '$.cr',
+                   cs  BIGINT PATH '$.cs', cb BIGINT PATH '$.cb',
+                   ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) i
+           WHERE i.o = 'c') e
+    JOIN JSON_TABLE(p_accounts, '$[*]' COLUMNS (
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           b   BIGINT PATH '$.b', s BIGINT PATH '$.s',
+           hd  VARCHAR(64) CHARACTER SET ascii PATH '$.hd',
+           ns  BIGINT PATH '$.ns')) j ON j.id = e.acc
+    JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = UNHEX(e.acc)
+    LEFT JOIN JSON_TABLE(p_items, '$[*]' COLUMNS (
+           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
+           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
+           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+           ds  BIGINT PATH '$.ds', db BIGINT PATH '$.db',
+           dh  VARCHAR(64) CHARACTER SET ascii PATH '$.dh',
+           cs  BIGINT PATH '$.cs', cb BIGINT PATH '$.cb',
+           ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) p
+      ON p.o = 'c' AND ((p.f = e.acc AND p.ds = e.s - 1) OR (p.t = e.acc AND p.cs = e.s - 1))
+   WHERE NOT (
+     e.m > 0 AND e.s > j.s AND e.s <= j.ns AND a.currency = e.cur
+     AND (e.d = 'CREDIT' OR e.adm = 1 OR a.owner_client_id = e.c)
+     AND (e.d = 'CREDIT' OR a.kind = 'ISSUANCE' OR e.b - a.held >= 0)
+     AND IF(p.o IS NULL, e.s = j.s + 1, TRUE)
+     AND e.b = IF(p.o IS NULL, j.b, IF(p.f = e.acc AND p.ds = e.s - 1, p.db, p.cb))
+               + IF(e.d = 'DEBIT', -e.m, e.m)
+     AND UNHEX(e.h) = UNHEX(SHA2(CONCAT(
+           IF(p.o IS NULL, UNHEX(j.hd), UNHEX(IF(p.f = e.acc AND p.ds = e.s - 1, p.dh, p.ch))),
+           CAST(CONCAT_WS('|', 'lf1', CAST(e.acc AS BINARY), e.s, CAST(e.eid AS BINARY),
+                          CAST(e.pay AS BINARY), CAST(e.cp AS BINARY), CAST(e.d AS BINARY),
+                          e.m, e.b,
+                          DATE_FORMAT(CAST(e.at AS DATETIME(3)), '%Y-%m-%d %H:%i:%s.%f'))
+                AS BINARY)), 256)));
+  IF v_bad > 0 THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: an entry does not follow';
+  END IF;
+
+  -- (e) write it all: payments, entries, each balance once, the outcomes,
+  -- the events (the outbox, in arrival order)
+  INSERT INTO payments (id, client_id, idempotency_key, fingerprint, from_account_id,
+                        to_account_id, amount, currency, reference, status, decline_reason,
+                        created_at, metadata)
+  SELECT UNHEX(i.id), i.c, CAST(i.k AS BINARY), UNHEX(i.fp), UNHEX(i.f), UNHEX(i.t), i.a,
+         i.cur, i.ref, IF(i.o = 'c', 'COMPLETED', 'DECLINED'),
+         IF(i.o = 'c', NULL, 'insufficient_funds'), CAST(i.at AS DATETIME(3)), i.md
     FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
            idx FOR ORDINALITY,
            c   BIGINT UNSIGNED PATH '$.c',
            k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
            fp  VARCHAR(64) CHARACTER SET ascii PATH '$.fp',
            id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           dr  VARCHAR(32) CHARACTER SET ascii PATH '$.dr',
-           cr  VARCHAR(32) CHARACTER SET ascii PATH '$.cr',
            f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
            t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
            a   BIGINT PATH '$.a',
@@ -471,179 +566,118 @@ proc: BEGIN
            ref VARCHAR(200) CHARACTER SET utf8mb4 PATH '$.ref',
            md  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.md',
            at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-           exp VARCHAR(32) CHARACTER SET ascii PATH '$.exp',
-           bc  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.bc',
-           bd  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.bd',
-           loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
-           adm TINYINT PATH '$.adm',
-           ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev',
-           ed  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.ed')) j;
-
-  -- (a) a key that already has a row (decided, or being decided by a
-  -- concurrent transaction): lf_transfer replays or waits for it
-  UPDATE lf_batch_items i SET i.outcome = 'fallback'
-   WHERE i.outcome IS NULL
-     AND EXISTS (SELECT 1 FROM idempotency_keys k
-                  WHERE k.client_id = i.client AND k.idem_key = i.idem_key);
-  IF NOT EXISTS (SELECT 1 FROM lf_batch_items WHERE outcome IS NULL) THEN
-    SELECT idx - 1 AS item, outcome FROM lf_batch_items ORDER BY idx;
-    LEAVE proc;
-  END IF;
-
-  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
-  START TRANSACTION;
-
-  -- (b) claim the keys, in arrival order; one claimed meanwhile by another
-  -- transaction (1062 once it committed): nothing is decided here
-  INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
-                                response_location, response_body, payment_id,
-                                created_at, expires_at)
-  SELECT client, idem_key, fp, 0, NULL, '', NULL, created_at, expires_at
-    FROM lf_batch_items WHERE outcome IS NULL ORDER BY idx;
+           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o')) i
+   ORDER BY i.idx;
   IF v_dup THEN
+    -- a payment under a key whose stored outcome was reaped
     ROLLBACK;
-    SELECT idx - 1 AS item, 'fallback' AS outcome FROM lf_batch_items ORDER BY idx;
+    SELECT 'conflict' AS outcome, j.idx - 1 AS item, NULL AS id, NULL AS balance,
+           NULL AS held, NULL AS seq, NULL AS head
+      FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+             idx FOR ORDINALITY,
+             c   BIGINT UNSIGNED PATH '$.c',
+             k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k')) j
+     WHERE EXISTS (SELECT 1 FROM payments x
+                    WHERE x.client_id = j.c AND x.idempotency_key = CAST(j.k AS BINARY));
     LEAVE proc;
-  END IF;
-  UPDATE lf_batch_items SET claimed = 1 WHERE outcome IS NULL;
-
-  -- (b2) a key whose stored outcome was reaped but whose payment remains
-  UPDATE lf_batch_items i SET i.outcome = 'fallback'
-   WHERE i.outcome IS NULL
-     AND EXISTS (SELECT 1 FROM payments p
-                  WHERE p.client_id = i.client AND p.idempotency_key = i.idem_key);
-
-  -- (c) lock every account involved once, in ascending id order (a
-  -- cursor over the sorted ids, one primary-key lock each)
-  INSERT INTO lf_batch_accounts (id)
-  SELECT from_id FROM lf_batch_items WHERE outcome IS NULL
-  UNION
-  SELECT to_id FROM lf_batch_items WHERE outcome IS NULL;
-  SET v_done = 0;
-  OPEN c_accounts;
-  lock_accounts: LOOP
-    FETCH c_accounts INTO v_id;
-    IF v_done THEN
-      LEAVE lock_accounts;
-    END IF;
-    SET v_acur = NULL;
-    SELECT currency, balance, ledger_seq, owner_client_id, kind, chain_head, held
-      INTO v_acur, v_bal, v_seq, v_owner, v_kind, v_head, v_held
-      FROM accounts WHERE id = v_id FOR UPDATE;
-    SET v_done = 0; -- a missing account raised NOT FOUND: not the cursor's end
-    IF v_acur IS NOT NULL THEN
-      UPDATE lf_batch_accounts
-         SET currency = v_acur, balance = v_bal, seq = v_seq, owner = v_owner, kind = v_kind,
-             head = v_head, held = v_held
-       WHERE id = v_id;
-    END IF;
-  END LOOP;
-  CLOSE c_accounts;
-
-  -- (d) decide each payment in arrival order against the running
-  -- balances, with lf_transfer's rules; what lf_transfer would not
-  -- complete or decline for insufficient funds falls back
-  SET v_done = 0;
-  OPEN c_items;
-  decide: LOOP
-    FETCH c_items INTO v_idx, v_client, v_from, v_to, v_amount, v_cur, v_admin, v_pay, v_dr,
-                       v_cr, v_at;
-    IF v_done THEN
-      LEAVE decide;
-    END IF;
-    SELECT currency, balance, seq, owner, kind, head, held
-      INTO v_from_cur, v_from_bal, v_from_seq, v_from_owner, v_from_kind, v_from_head,
-           v_from_held
-      FROM lf_batch_accounts WHERE id = v_from;
-    SELECT currency, balance, seq, head
-      INTO v_to_cur, v_to_bal, v_to_seq, v_to_head
-      FROM lf_batch_accounts WHERE id = v_to;
-    IF v_from_cur IS NULL OR v_to_cur IS NULL
-       OR (v_admin = 0 AND v_from_owner <> v_client)
-       OR v_from_cur <> v_cur OR v_to_cur <> v_cur
-       OR CAST(v_to_bal AS DECIMAL(21)) + v_amount > 9223372036854775807
-       OR CAST(v_from_bal AS DECIMAL(21)) - v_amount < -9223372036854775808 THEN
-      UPDATE lf_batch_items SET outcome = 'fallback' WHERE idx = v_idx;
-    ELSEIF CAST(v_from_bal AS DECIMAL(21)) - v_from_held < v_amount
-           AND v_from_kind <> 'ISSUANCE' THEN
-      -- the available balance: held funds are not spent
-      UPDATE lf_batch_items SET outcome = 'declined' WHERE idx = v_idx;
-    ELSE
-      SET v_dh = lf_entry_hash(v_from_head, v_from, v_from_seq + 1, v_dr, v_pay, v_to, 'DEBIT',
-                               v_amount, v_from_bal - v_amount, v_at),
-          v_ch = lf_entry_hash(v_to_head, v_to, v_to_seq + 1, v_cr, v_pay, v_from, 'CREDIT',
-                               v_amount, v_to_bal + v_amount, v_at);
-      UPDATE lf_batch_items
-         SET outcome = 'completed', debit_seq = v_from_seq + 1, credit_seq = v_to_seq + 1,
-             debit_after = v_from_bal - v_amount, credit_after = v_to_bal + v_amount,
-             debit_hash = v_dh, credit_hash = v_ch
-       WHERE idx = v_idx;
-      UPDATE lf_batch_accounts
-         SET balance = IF(id = v_from, balance - v_amount, balance + v_amount),
-             seq = seq + 1, head = IF(id = v_from, v_dh, v_ch), moves = moves + 1,
-             last_at = GREATEST(IFNULL(last_at, v_at), v_at)
-       WHERE id IN (v_from, v_to);
-    END IF;
-  END LOOP;
-  CLOSE c_items;
-
-  -- (e) write it all: payments, entries, each balance once, the outcomes
-  -- events hook: payment.completed / payment.declined for each item
-  INSERT INTO payments (id, client_id, idempotency_key, fingerprint, from_account_id,
-                        to_account_id, amount, currency, reference, status, decline_reason,
-                        created_at, metadata)
-  SELECT pay_id, client, idem_key, fp, from_id, to_id, amount, currency, reference,
-         IF(outcome = 'completed', 'COMPLETED', 'DECLINED'),
-         IF(outcome = 'completed', NULL, 'insufficient_funds'), created_at, metadata
-    FROM lf_batch_items WHERE outcome IN ('completed', 'declined') ORDER BY idx;
-  IF v_dup THEN
-    ROLLBACK;
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
-      'lf_transfer_batch: payment id or idempotency key already used by an earlier payment';
   END IF;
   INSERT INTO ledger_entries (account_id, seq, id, payment_id, counterparty_id, direction,
                               amount, balance_after, created_at, hash)
-  SELECT from_id, debit_seq, debit_id, pay_id, to_id, 'DEBIT', amount, debit_after,
-         created_at, debit_hash
-    FROM lf_batch_items WHERE outcome = 'completed'
+  SELECT UNHEX(i.f), i.ds, UNHEX(i.dr), UNHEX(i.id), UNHEX(i.t), 'DEBIT', i.a, i.db,
+         CAST(i.at AS DATETIME(3)), UNHEX(i.dh)
+    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
+           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
+           a   BIGINT PATH '$.a',
+           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
+           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+           dr  VARCHAR(32) CHARACTER SET ascii PATH '$.dr',
+           ds  BIGINT PATH '$.ds', db BIGINT PATH '$.db',
+           dh  VARCHAR(64) CHARACTER SET ascii PATH '$.dh')) i
+   WHERE i.o = 'c'
   UNION ALL
-  SELECT to_id, credit_seq, credit_id, pay_id, from_id, 'CREDIT', amount, credit_after,
-         created_at, credit_hash
-    FROM lf_batch_items WHERE outcome = 'completed';
+  SELECT UNHEX(i.t), i.cs, UNHEX(i.cr), UNHEX(i.id), UNHEX(i.f), 'CREDIT', i.a, i.cb,
+         CAST(i.at AS DATETIME(3)), UNHEX(i.ch)
+    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
+           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
+           a   BIGINT PATH '$.a',
+           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
+           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+           cr  VARCHAR(32) CHARACTER SET ascii PATH '$.cr',
+           cs  BIGINT PATH '$.cs', cb BIGINT PATH '$.cb',
+           ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) i
+   WHERE i.o = 'c';
   IF v_dup THEN
     ROLLBACK;
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_batch: ledger entry id already used';
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: ledger entry already used';
   END IF;
-  UPDATE accounts a JOIN lf_batch_accounts b ON b.id = a.id
-     SET a.balance = b.balance, a.ledger_seq = b.seq, a.chain_head = b.head,
-         a.version = a.version + b.moves, a.updated_at = GREATEST(a.updated_at, b.last_at)
-   WHERE b.moves > 0;
+  UPDATE accounts a FORCE INDEX (PRIMARY)
+    JOIN JSON_TABLE(p_accounts, '$[*]' COLUMNS (
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           nb  BIGINT PATH '$.nb', ns BIGINT PATH '$.ns',
+           nh  VARCHAR(64) CHARACTER SET ascii PATH '$.nh',
+           mv  INT PATH '$.mv',
+           la  VARCHAR(32) CHARACTER SET ascii PATH '$.la')) j ON a.id = UNHEX(j.id)
+     SET a.balance = j.nb, a.ledger_seq = j.ns, a.chain_head = UNHEX(j.nh),
+         a.version = a.version + j.mv,
+         a.updated_at = GREATEST(a.updated_at, CAST(j.la AS DATETIME(3)))
+   WHERE j.mv > 0;
+  -- each account ends at its last entry
+  SELECT COUNT(*) INTO v_bad
+    FROM JSON_TABLE(p_accounts, '$[*]' COLUMNS (
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           s   BIGINT PATH '$.s', mv INT PATH '$.mv')) j
+    JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)
+    LEFT JOIN ledger_entries e ON e.account_id = a.id AND e.seq = a.ledger_seq
+   WHERE a.ledger_seq <> j.s + j.mv
+      OR (j.mv > 0 AND NOT (e.balance_after <=> a.balance AND e.hash <=> a.chain_head));
+  IF v_bad > 0 THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+      'lf_transfer_group: an account does not end at its last entry';
+  END IF;
   UPDATE idempotency_keys k
-    JOIN lf_batch_items i ON k.client_id = i.client AND k.idem_key = i.idem_key
-     SET k.response_status = IF(i.outcome = 'completed', 201, 422),
-         k.response_location = IF(i.outcome = 'completed', i.location, NULL),
-         k.response_body = IF(i.outcome = 'completed', i.body_completed, i.body_declined),
-         k.payment_id = i.pay_id
-   WHERE i.claimed = 1 AND i.outcome IN ('completed', 'declined');
-  -- the outbox: lf_event_add for every decided item, set-wise, in arrival
-  -- order (the order they were decided in against the running balances)
+    JOIN JSON_TABLE(p_items, '$[*]' COLUMNS (
+           c    BIGINT UNSIGNED PATH '$.c',
+           k    VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
+           id   VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           o    VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+           loc  VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
+           body MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.body')) i
+      ON k.client_id = i.c AND k.idem_key = CAST(i.k AS BINARY)
+     SET k.response_status = IF(i.o = 'c', 201, 422),
+         k.response_location = IF(i.o = 'c', i.loc, NULL),
+         k.response_body = CAST(i.body AS BINARY), k.payment_id = UNHEX(i.id);
   INSERT INTO events (id, type, object_id, client_id, account_id, account2_id, created_at,
                       data)
-  SELECT event_id, IF(outcome = 'completed', 'payment.completed', 'payment.declined'), pay_id,
-         client, from_id, to_id, created_at,
-         IF(outcome = 'completed', body_completed, event_declined)
-    FROM lf_batch_items WHERE outcome IN ('completed', 'declined') ORDER BY idx;
+  SELECT UNHEX(i.ev), IF(i.o = 'c', 'payment.completed', 'payment.declined'), UNHEX(i.id),
+         i.c, UNHEX(i.f), UNHEX(i.t), CAST(i.at AS DATETIME(3)),
+         CAST(IF(i.o = 'c', i.body, i.ed) AS BINARY)
+    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+           idx  FOR ORDINALITY,
+           c    BIGINT UNSIGNED PATH '$.c',
+           id   VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           f    VARCHAR(32) CHARACTER SET ascii PATH '$.f',
+           t    VARCHAR(32) CHARACTER SET ascii PATH '$.t',
+           at   VARCHAR(32) CHARACTER SET ascii PATH '$.at',
+           o    VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+           ev   VARCHAR(32) CHARACTER SET ascii PATH '$.ev',
+           body MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.body',
+           ed   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.ed')) i
+   ORDER BY i.idx;
   IF v_dup THEN
     ROLLBACK;
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_batch: event id already used';
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: event id already used';
   END IF;
-  -- the claims of what falls back: lf_transfer claims them again
-  DELETE k FROM idempotency_keys k
-    JOIN lf_batch_items i ON k.client_id = i.client AND k.idem_key = i.idem_key
-   WHERE i.claimed = 1 AND i.outcome = 'fallback';
   COMMIT;
-  SELECT idx - 1 AS item, outcome FROM lf_batch_items ORDER BY idx;
+  SELECT 'ok' AS outcome, NULL AS item, NULL AS id, NULL AS balance, NULL AS held,
+         NULL AS seq, NULL AS head;
 END;
+
+DROP PROCEDURE IF EXISTS lf_transfer_batch;
 
 -- Store an outcome that moved no money (a 422 decided outside lf_transfer).
 CREATE OR REPLACE PROCEDURE lf_record_outcome(

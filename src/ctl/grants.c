@@ -35,7 +35,7 @@ static const struct lf_admin_grant grants[] = {
 	{"webhooks", false, "SELECT", "the delivery process: endpoints, types, sealed secrets"},
 	{"webhook_deliveries", false, "SELECT", "the delivery process: its queue"},
 	{"lf_transfer", true, "EXECUTE", "POST /api/payments"},
-	{"lf_transfer_batch", true, "EXECUTE", "POST /api/payments: concurrent payments in one transaction"},
+	{"lf_transfer_group", true, "EXECUTE", "POST /api/payments: concurrent payments in one transaction"},
 	{"lf_record_outcome", true, "EXECUTE", "a 422 decided before the transaction"},
 	{"lf_create_account", true, "EXECUTE", "POST /api/accounts"},
 	{"lf_get_outcome", true, "EXECUTE", "the stored outcome of a key after a lost connection"},

@@ -27,8 +27,14 @@
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	/* the group commit: the payments as one JSON array (lf_store_transfer_batch) */
-	[ST_TRANSFER_BATCH] = "CALL lf_transfer_batch(?)",
+	/* the group commit (group.c): the accounts read without a lock (one
+	 * JSON array of hex ids, each looked up by its primary key), then one
+	 * CALL with the accounts and the payments as two JSON arrays */
+	[ST_GROUP_READ] = "SELECT a.id, a.currency, a.owner_client_id, a.kind, a.balance, a.held,"
+			  " a.ledger_seq, a.chain_head FROM JSON_TABLE(?, '$[*]' COLUMNS (id"
+			  " VARCHAR(32) CHARACTER SET ascii PATH '$')) j STRAIGHT_JOIN accounts a"
+			  " FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)",
+	[ST_GROUP_APPLY] = "CALL lf_transfer_group(?,?,?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
 	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_FINISH_HOLD] = "CALL lf_finish_hold(?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -127,7 +133,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 /* clang-format off */
 static const char *const stmt_name[ST_COUNT] = {
 	[ST_TRANSFER] = "transfer",
-	[ST_TRANSFER_BATCH] = "transfer_batch",
+	[ST_GROUP_READ] = "group_read",
+	[ST_GROUP_APPLY] = "transfer_group",
 	[ST_RECORD] = "record_outcome",
 	[ST_CREATE] = "create_account",
 	[ST_FINISH_HOLD] = "finish_hold",

@@ -20,7 +20,8 @@
 /* Prepared statements cached per connection. */
 enum lf_store_stmt_id {
 	ST_TRANSFER,
-	ST_TRANSFER_BATCH,
+	ST_GROUP_READ,
+	ST_GROUP_APPLY,
 	ST_RECORD,
 	ST_CREATE,
 	ST_FINISH_HOLD,

@@ -1,14 +1,21 @@
 /*
- * test_store_batch.c - lf_store_transfer_batch (CALL lf_transfer_batch),
- * the group commit, against a real MariaDB as the runtime user:
+ * test_store_batch.c - lf_store_transfer_batch (decided in C, judged and
+ * written by CALL lf_transfer_group), the group commit, against a real
+ * MariaDB as the runtime user:
  *   - a batch decides in arrival order against the running balances
  *     (declines do not affect the others; A->B with B->A; an issuance
  *     sender), stores each outcome with its key, and hands back as
  *     "fallback" (nothing written) a later duplicate of a key, a missing
  *     receiver, a currency mismatch, another client's sender;
  *   - a key already decided, or whose payment remains after its outcome was
- *     reaped, falls back; so does every item when a key is claimed
- *     meanwhile by another transaction;
+ *     reaped, falls back; so does a key claimed meanwhile by another
+ *     transaction, and the rest of the batch is still decided together;
+ *   - an account that moves between the unlocked read and the lock: the
+ *     batch is decided again from the locked state, in the same
+ *     transaction;
+ *   - the procedure is the judge: called with an entry whose hash does not
+ *     follow from the account's chain head, it refuses and writes nothing;
+ *     the same call with the right hash is accepted;
  *   - reconcile holds and every chain recomputes after each.
  */
 #include "config.h"
@@ -198,46 +205,172 @@ static void test_known_keys_fall_back(void)
 }
 
 /* Another transaction holds a claim on one of the keys: the batch waits
- * for it, gets the duplicate once it commits, and hands back every item. */
+ * for it, gets the duplicate once it commits, and decides the others
+ * together without it (that key is decided alone). */
 struct holder {
 	MYSQL *m;
 	int ms;
+	const char *end; /* COMMIT or ROLLBACK */
+	lf_uuid from, to;
+	int64_t amount; /* > 0: first a payment from `from`, committed */
 };
 
-static void *commit_later(void *arg)
+static void *end_later(void *arg)
 {
 	struct holder *h = arg;
 	usleep((useconds_t)h->ms * 1000);
-	mysql_query(h->m, "COMMIT");
+	if (h->amount > 0) {
+		/* an account moves while the batch waits */
+		char err[256];
+		struct lf_store_conn *c = lf_store_connect(&RT, err, sizeof err);
+		if (c != NULL) {
+			struct xfer x;
+			xfer_init(&x, "moved-meanwhile", &h->from, &h->to, h->amount, USD, NULL);
+			enum lf_transfer_result single;
+			struct lf_stored st;
+			if (lf_store_transfer(c, &x.r, &single, &st) == LF_OK)
+				lf_stored_clear(&st);
+			lf_store_close(c);
+		}
+	}
+	mysql_query(h->m, h->end);
 	return NULL;
+}
+
+static bool claim_key(struct holder *h, const char *key)
+{
+	char q[400];
+	snprintf(q, sizeof q,
+		 "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,"
+		 " response_body, created_at, expires_at) VALUES (%d, '%s', REPEAT('x', 32), 422,"
+		 " '{}', NOW(3), NOW(3) + INTERVAL 1 DAY)",
+		 CLIENT, key);
+	return mysql_query(h->m, "START TRANSACTION") == 0 && mysql_query(h->m, q) == 0;
 }
 
 static void test_concurrent_claim_falls_back(void)
 {
 	lf_uuid a = new_account("bc-A", USD, 100), b = new_account("bc-B", USD, 0);
-	struct holder h = {.m = raw_connect(dbname), .ms = 300};
+	struct holder h = {.m = raw_connect(dbname), .ms = 300, .end = "COMMIT"};
 	CU_ASSERT_PTR_NOT_NULL_FATAL(h.m);
-	char q[400];
-	snprintf(q, sizeof q,
-		 "INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,"
-		 " response_body, created_at, expires_at) VALUES (%d, 'bc-2', REPEAT('x', 32), 422,"
-		 " '{}', NOW(3), NOW(3) + INTERVAL 1 DAY)",
-		 CLIENT);
-	CU_ASSERT_FATAL(mysql_query(h.m, "START TRANSACTION") == 0 && mysql_query(h.m, q) == 0);
+	CU_ASSERT_FATAL(claim_key(&h, "bc-2"));
 	pthread_t t;
-	CU_ASSERT_FATAL(pthread_create(&t, NULL, commit_later, &h) == 0);
-	struct xfer x[2];
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, end_later, &h) == 0);
+	struct xfer x[3];
 	xfer_init(&x[0], "bc-1", &a, &b, 10, USD, NULL);
 	xfer_init(&x[1], "bc-2", &a, &b, 20, USD, NULL);
+	xfer_init(&x[2], "bc-3", &a, &b, 30, USD, NULL);
+	enum lf_transfer_batch_result res[3];
+	lf_rc rc = run(x, 3, res);
+	pthread_join(t, NULL);
+	mysql_close(h.m);
+	CU_ASSERT_EQUAL_FATAL(rc, LF_OK);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_FALLBACK);
+	CU_ASSERT_EQUAL(res[2], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(balance_of(&a), 60);
+	CU_ASSERT_EQUAL(stored_status("bc-1", NULL, 0), 201);
+	CU_ASSERT_EQUAL(stored_status("bc-2", NULL, 0), 422); /* the other's */
+	books_hold();
+}
+
+/* The batch reads A (100) without a lock, then waits on a key another
+ * transaction claimed; meanwhile a payment of 80 from A commits, and the
+ * claim is rolled back. The batch finds A moved under its lock and is
+ * decided again from there: the second 15 no longer fits. */
+static void test_stale_read_decided_again(void)
+{
+	lf_uuid a = new_account("bs-A", USD, 100), b = new_account("bs-B", USD, 0);
+	struct holder h = {.m = raw_connect(dbname),
+			   .ms = 300,
+			   .end = "ROLLBACK",
+			   .from = a,
+			   .to = b,
+			   .amount = 80};
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h.m);
+	CU_ASSERT_FATAL(claim_key(&h, "bs-2"));
+	pthread_t t;
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, end_later, &h) == 0);
+	struct xfer x[2];
+	xfer_init(&x[0], "bs-1", &a, &b, 15, USD, NULL);
+	xfer_init(&x[1], "bs-2", &a, &b, 15, USD, NULL);
 	enum lf_transfer_batch_result res[2];
 	lf_rc rc = run(x, 2, res);
 	pthread_join(t, NULL);
 	mysql_close(h.m);
 	CU_ASSERT_EQUAL_FATAL(rc, LF_OK);
-	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_FALLBACK);
-	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_FALLBACK);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_DECLINED);
+	CU_ASSERT_EQUAL(balance_of(&a), 5);
+	CU_ASSERT_EQUAL(balance_of(&b), 95);
+	CU_ASSERT_EQUAL(stored_status("bs-2", NULL, 0), 422);
+	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_status = 0"),
+			0);
+	books_hold();
+}
+
+/* The procedure does not take the caller's word: an entry whose hash does
+ * not follow from the account's chain head is refused, nothing written. */
+static void test_judge_refuses_a_broken_chain(void)
+{
+	lf_uuid a = new_account("bj-A", USD, 100), b = new_account("bj-B", USD, 0);
+	(void)b;
+	long long seq = raw_int("SELECT ledger_seq FROM accounts WHERE name = 'bj-A'");
+	CU_ASSERT_EQUAL_FATAL(seq, 1);
+	MYSQL *m = raw_connect(dbname);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	const char *steps[] = {
+		"SET @acc = (SELECT JSON_ARRAYAGG(x) FROM (SELECT JSON_OBJECT('id', LOWER(HEX(id)),"
+		" 'b', balance, 'h', held, 's', ledger_seq, 'hd', LOWER(HEX(chain_head)),"
+		" 'nb', balance + IF(name = 'bj-A', -10, 10), 'ns', ledger_seq + 1,"
+		" 'nh', REPEAT('ab', 32), 'mv', 1, 'la', '2026-11-30 12:00:00.000') AS x"
+		" FROM accounts WHERE name IN ('bj-A', 'bj-B') ORDER BY id) s)",
+		"SET @a = (SELECT LOWER(HEX(id)) FROM accounts WHERE name = 'bj-A'),"
+		" @b = (SELECT LOWER(HEX(id)) FROM accounts WHERE name = 'bj-B')",
+		"SET @pay = REPLACE(UUID(), '-', ''), @dr = REPLACE(UUID(), '-', ''),"
+		" @cr = REPLACE(UUID(), '-', ''), @at = '2026-11-30 12:00:00.000'",
+		/* the right hashes, by the database's own function */
+		"SET @dh = LOWER(HEX(lf_entry_hash((SELECT chain_head FROM accounts WHERE name ="
+		" 'bj-A'), UNHEX(@a), 2, UNHEX(@dr), UNHEX(@pay), UNHEX(@b), 'DEBIT', 10, 90, "
+		"@at))),"
+		" @ch = LOWER(HEX(lf_entry_hash((SELECT chain_head FROM accounts WHERE name ="
+		" 'bj-B'), UNHEX(@b), 1, UNHEX(@cr), UNHEX(@pay), UNHEX(@a), 'CREDIT', 10, 10, "
+		"@at)))",
+		"SET @acc = JSON_SET(@acc, '$[0].nh', IF(@a < @b, @dh, @ch), '$[1].nh',"
+		" IF(@a < @b, @ch, @dh))",
+		"SET @item = JSON_OBJECT('c', 7, 'adm', 1, 'k', 'bj-1', 'fp', REPEAT('00', 32), "
+		"'id',"
+		" @pay, 'f', @a, 't', @b, 'a', 10, 'cur', 'USD', 'ref', NULL, 'md', NULL, 'at', "
+		"@at,"
+		" 'exp', '2026-12-01 12:00:00.000', 'o', 'c', 'loc', '/x', 'body', '{}',"
+		" 'ev', REPLACE(UUID(), '-', ''), 'dr', @dr, 'ds', 2, 'db', 90, 'dh', @dh,"
+		" 'cr', @cr, 'cs', 1, 'cb', 10, 'ch', @ch)",
+	};
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		CU_ASSERT_FATAL(mysql_query(m, steps[i]) == 0);
+	/* one byte of the debit's hash changed: refused */
+	CU_ASSERT_FATAL(mysql_query(m, "SET @bad = JSON_ARRAY(JSON_SET(@item, '$.dh', CONCAT("
+				       "IF(LEFT(@dh, 1) = '0', '1', '0'), SUBSTR(@dh, 2))))") == 0);
+	CU_ASSERT_NOT_EQUAL(mysql_query(m, "CALL lf_transfer_group(0, @acc, @bad)"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(mysql_error(m), "does not follow"));
+	CU_ASSERT_EQUAL(raw_int("SELECT ledger_seq FROM accounts WHERE name = 'bj-A'"), 1);
 	CU_ASSERT_EQUAL(balance_of(&a), 100);
-	CU_ASSERT_EQUAL(stored_status("bc-1", NULL, 0), 0);
+	CU_ASSERT_EQUAL(stored_status("bj-1", NULL, 0), 0);
+	/* the same with the right hash: accepted (so the hash was the fault) */
+	int ok = mysql_query(
+		m, "CALL lf_transfer_group(0, @acc, JSON_ARRAY(JSON_EXTRACT(@item, '$')))");
+	if (ok != 0)
+		fprintf(stderr, "\n  lf_transfer_group: %s\n", mysql_error(m));
+	CU_ASSERT_EQUAL(ok, 0);
+	do {
+		MYSQL_RES *r = mysql_store_result(m);
+		if (r)
+			mysql_free_result(r);
+	} while (mysql_next_result(m) == 0);
+	mysql_close(m);
+	CU_ASSERT_EQUAL(raw_int("SELECT ledger_seq FROM accounts WHERE name = 'bj-A'"), 2);
+	CU_ASSERT_EQUAL(balance_of(&a), 90);
+	CU_ASSERT_EQUAL(stored_status("bj-1", NULL, 0), 201);
 	books_hold();
 }
 
@@ -249,8 +382,12 @@ int main(void)
 		{"a hold's funds are not spent by a batch", test_batch_respects_holds},
 		{"keys decided before or with a reaped outcome fall back",
 		 test_known_keys_fall_back},
-		{"a key claimed by another transaction: every item falls back",
+		{"a key claimed by another transaction: it falls back, the rest together",
 		 test_concurrent_claim_falls_back},
+		{"an account moved after the read: decided again under the lock",
+		 test_stale_read_decided_again},
+		{"the procedure refuses an entry whose hash does not follow",
+		 test_judge_refuses_a_broken_chain},
 	};
 	static const struct lf_suite suites[] = {{"store batch", LF_TESTS(tests)}};
 	static const struct fx_opts opts = {.name = "store_batch", .migrate = true};

@@ -1,0 +1,617 @@
+/*
+ * store/group.c - the group commit in the database (lf_store.h,
+ * doc/design.md "Group commit"): lf_store_transfer_batch. The accounts of
+ * the payments are read without a lock (one SELECT over a JSON array of
+ * ids); each payment is decided here, in arrival order, with lf_transfer's
+ * rules against the running balances, and its two entries computed and
+ * hash-chained; one CALL lf_transfer_group then judges and writes it all
+ * (the accounts and the payments as two JSON arrays, each bound as a
+ * single parameter, written straight into an evbuffer).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "lf_json.h"
+#include "lf_ledger_hash.h"
+#include "store_int.h"
+
+/* An account of the group: as read (or as locked, after STALE), and after
+ * the group as decided. */
+struct lf_group_account {
+	lf_uuid id;
+	bool found;
+	char currency[4];
+	uint64_t owner;
+	bool issuance;
+	int64_t balance, held, seq;
+	uint8_t head[LF_LEDGER_HASH_LEN];
+	int64_t new_balance, new_seq;
+	uint8_t new_head[LF_LEDGER_HASH_LEN];
+	int moves;       /* entries the group adds to it */
+	int64_t last_ms; /* created_at of its last entry */
+};
+
+struct lf_group_entry {
+	lf_uuid id;
+	int64_t seq, after;
+	uint8_t hash[LF_LEDGER_HASH_LEN];
+};
+
+/* A payment of the transaction. */
+struct lf_group_item {
+	const struct lf_transfer_req *t;
+	bool completed; /* else declined: insufficient funds */
+	struct lf_group_entry debit, credit;
+	const char *body; /* the stored response (201 or 422) */
+	size_t body_len;
+	lf_uuid event_id; /* payment.completed / payment.declined */
+};
+
+enum lf_group_result {
+	LF_GROUP_OK,       /* committed */
+	LF_GROUP_STALE,    /* an account moved since it was read: a[] holds the
+			    * locked state, the transaction is open */
+	LF_GROUP_CONFLICT, /* rolled back: conflict[i] for each item whose key is
+			    * already known */
+};
+
+/* ---- JSON text ---- */
+
+static void put_hex(struct evbuffer *b, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char out[2 * LF_LEDGER_HASH_LEN + 2];
+	size_t k = 0;
+	out[k++] = '"';
+	for (size_t i = 0; i < n && i < LF_LEDGER_HASH_LEN; i++) {
+		out[k++] = digits[p[i] >> 4];
+		out[k++] = digits[p[i] & 15];
+	}
+	out[k++] = '"';
+	evbuffer_add(b, out, k);
+}
+
+/* 'YYYY-MM-DD hh:mm:ss.fff' UTC, as CAST(... AS DATETIME(3)) reads it. */
+static void put_time(struct evbuffer *b, int64_t ms)
+{
+	MYSQL_TIME t;
+	lf_store_ms_to_time(ms, &t);
+	evbuffer_add_printf(b, "\"%04u-%02u-%02u %02u:%02u:%02u.%03lu\"", t.year, t.month, t.day,
+			    t.hour, t.minute, t.second, t.second_part / 1000);
+}
+
+static void put_text(struct evbuffer *b, const char *s, size_t n)
+{
+	if (s == NULL)
+		evbuffer_add(b, "null", 4);
+	else
+		lf_json_append_string(b, s, n);
+}
+
+static void put_accounts(struct evbuffer *b, const struct lf_group_account *a, int n)
+{
+	evbuffer_add(b, "[", 1);
+	for (int i = 0; i < n; i++) {
+		const struct lf_group_account *x = &a[i];
+		evbuffer_add_printf(b, "%s{\"id\":", i ? "," : "");
+		put_hex(b, x->id.b, 16);
+		evbuffer_add_printf(b, ",\"b\":%lld,\"h\":%lld,\"s\":%lld,\"hd\":",
+				    (long long)x->balance, (long long)x->held, (long long)x->seq);
+		put_hex(b, x->head, LF_LEDGER_HASH_LEN);
+		evbuffer_add_printf(b,
+				    ",\"nb\":%lld,\"ns\":%lld,\"nh\":", (long long)x->new_balance,
+				    (long long)x->new_seq);
+		put_hex(b, x->new_head, LF_LEDGER_HASH_LEN);
+		evbuffer_add_printf(b, ",\"mv\":%d,\"la\":", x->moves);
+		put_time(b, x->moves > 0 ? x->last_ms : 0);
+		evbuffer_add(b, "}", 1);
+	}
+	evbuffer_add(b, "]", 1);
+}
+
+static void put_entry(struct evbuffer *b, char side, const struct lf_group_entry *e)
+{
+	evbuffer_add_printf(b, ",\"%cr\":", side);
+	put_hex(b, e->id.b, 16);
+	evbuffer_add_printf(b, ",\"%cs\":%lld,\"%cb\":%lld,\"%ch\":", side, (long long)e->seq, side,
+			    (long long)e->after, side);
+	put_hex(b, e->hash, LF_LEDGER_HASH_LEN);
+}
+
+static void put_items(struct evbuffer *b, const struct lf_group_item *it, int n)
+{
+	evbuffer_add(b, "[", 1);
+	for (int i = 0; i < n; i++) {
+		const struct lf_group_item *x = &it[i];
+		const struct lf_transfer_req *t = x->t;
+		evbuffer_add_printf(b, "%s{\"c\":%llu,\"adm\":%d,\"k\":", i ? "," : "",
+				    (unsigned long long)t->client_id, t->admin ? 1 : 0);
+		lf_json_append_string(b, t->idem_key, t->idem_key_len);
+		evbuffer_add(b, ",\"fp\":", 6);
+		put_hex(b, t->fingerprint, LF_FINGERPRINT_LEN);
+		evbuffer_add(b, ",\"id\":", 6);
+		put_hex(b, t->payment_id.b, 16);
+		evbuffer_add(b, ",\"f\":", 5);
+		put_hex(b, t->from.b, 16);
+		evbuffer_add(b, ",\"t\":", 5);
+		put_hex(b, t->to.b, 16);
+		evbuffer_add_printf(b, ",\"a\":%lld,\"cur\":", (long long)t->amount);
+		put_text(b, t->currency, strlen(t->currency));
+		evbuffer_add(b, ",\"ref\":", 7);
+		put_text(b, t->reference, t->reference ? strlen(t->reference) : 0);
+		evbuffer_add(b, ",\"md\":", 6);
+		put_text(b, t->metadata, t->metadata ? strlen(t->metadata) : 0);
+		evbuffer_add(b, ",\"at\":", 6);
+		put_time(b, t->created_ms);
+		evbuffer_add(b, ",\"exp\":", 7);
+		put_time(b, t->expires_ms);
+		evbuffer_add_printf(b, ",\"o\":\"%c\",\"loc\":", x->completed ? 'c' : 'd');
+		put_text(b, t->location, strlen(t->location));
+		evbuffer_add(b, ",\"body\":", 8);
+		put_text(b, x->body, x->body_len);
+		evbuffer_add(b, ",\"ev\":", 6);
+		put_hex(b, x->event_id.b, 16);
+		if (x->completed) {
+			put_entry(b, 'd', &x->debit);
+			put_entry(b, 'c', &x->credit);
+		} else {
+			evbuffer_add(b, ",\"ed\":", 6);
+			put_text(b, t->event_declined, t->event_declined_len);
+		}
+		evbuffer_add(b, "}", 1);
+	}
+	evbuffer_add(b, "]", 1);
+}
+
+/* ---- rows ---- */
+
+/* The state columns of one account row: id, balance, held, seq, head. */
+struct state_row {
+	MYSQL_BIND b[8];
+	struct col k[8];
+	uint8_t id[16];
+	char currency[8];
+	char kind[16];
+	uint64_t owner;
+	int64_t balance, held, seq;
+	uint8_t head[LF_LEDGER_HASH_LEN];
+};
+
+static struct lf_group_account *find(struct lf_group_account *a, int n, const uint8_t id[16])
+{
+	for (int i = 0; i < n; i++)
+		if (memcmp(a[i].id.b, id, 16) == 0)
+			return &a[i];
+	return NULL;
+}
+
+static lf_rc group_read(struct lf_store_conn *c, struct lf_group_account *a, int n)
+{
+	MYSQL_STMT *st;
+	lf_rc rc = lf_store_stmt(c, ST_GROUP_READ, &st);
+	if (rc != LF_OK)
+		return rc;
+	struct evbuffer *ids = evbuffer_new();
+	if (ids == NULL)
+		return lf_store_fail(c, 0, "out of memory for a group of payments");
+	evbuffer_add(ids, "[", 1);
+	for (int i = 0; i < n; i++) {
+		a[i].found = false;
+		if (i)
+			evbuffer_add(ids, ",", 1);
+		put_hex(ids, a[i].id.b, 16);
+	}
+	evbuffer_add(ids, "]", 1);
+	size_t len = evbuffer_get_length(ids);
+	const char *text = (const char *)evbuffer_pullup(ids, -1);
+	MYSQL_BIND p[1];
+	memset(p, 0, sizeof p);
+	in_text(&p[0], text, len);
+	rc = text != NULL ? lf_store_run(c, st, p)
+			  : lf_store_fail(c, 0, "out of memory for a group of payments");
+	evbuffer_free(ids);
+	if (rc != LF_OK)
+		return rc;
+	struct state_row w;
+	memset(&w, 0, sizeof w);
+	out_bind(&w.b[0], &w.k[0], MYSQL_TYPE_BLOB, w.id, sizeof w.id);
+	out_bind(&w.b[1], &w.k[1], MYSQL_TYPE_STRING, w.currency, sizeof w.currency);
+	out_bind(&w.b[2], &w.k[2], MYSQL_TYPE_LONGLONG, &w.owner, 0);
+	w.b[2].is_unsigned = 1;
+	out_bind(&w.b[3], &w.k[3], MYSQL_TYPE_STRING, w.kind, sizeof w.kind);
+	out_bind(&w.b[4], &w.k[4], MYSQL_TYPE_LONGLONG, &w.balance, 0);
+	out_bind(&w.b[5], &w.k[5], MYSQL_TYPE_LONGLONG, &w.held, 0);
+	out_bind(&w.b[6], &w.k[6], MYSQL_TYPE_LONGLONG, &w.seq, 0);
+	out_bind(&w.b[7], &w.k[7], MYSQL_TYPE_BLOB, w.head, sizeof w.head);
+	if (mysql_stmt_field_count(st) != 8)
+		return lf_store_finish(c, st, lf_store_fail(c, 0, "group read: bad result"));
+	if (mysql_stmt_bind_result(st, w.b))
+		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	int f;
+	while ((f = lf_store_next_row(c, st)) == 0) {
+		struct lf_group_account *x = w.k[0].len == 16 ? find(a, n, w.id) : NULL;
+		if (x == NULL || w.k[7].len != LF_LEDGER_HASH_LEN)
+			return lf_store_finish(c, st, lf_store_fail(c, 0, "group read: bad row"));
+		out_str_fix(w.currency, sizeof w.currency, &w.k[1]);
+		out_str_fix(w.kind, sizeof w.kind, &w.k[3]);
+		x->found = true;
+		if (strlen(w.currency) != 3)
+			return lf_store_finish(c, st,
+					       lf_store_fail(c, 0, "group read: bad currency"));
+		memcpy(x->currency, w.currency, 4);
+		x->owner = w.owner;
+		x->issuance = strcmp(w.kind, "ISSUANCE") == 0;
+		x->balance = w.balance;
+		x->held = w.held;
+		x->seq = w.seq;
+		memcpy(x->head, w.head, sizeof x->head);
+	}
+	return lf_store_finish(c, st, f < 0 ? lf_store_last_rc(c) : LF_OK);
+}
+
+/* The answer rows of lf_transfer_group: (outcome, item, id, balance,
+ * held, seq, head). */
+static lf_rc apply_rows(struct lf_store_conn *c, MYSQL_STMT *st, struct lf_group_account *a, int na,
+			int ni, enum lf_group_result *result, bool *conflict)
+{
+	char outcome[16];
+	int item = -1;
+	struct state_row w;
+	memset(&w, 0, sizeof w);
+	out_bind(&w.b[0], &w.k[0], MYSQL_TYPE_STRING, outcome, sizeof outcome);
+	out_bind(&w.b[1], &w.k[1], MYSQL_TYPE_LONG, &item, 0);
+	out_bind(&w.b[2], &w.k[2], MYSQL_TYPE_BLOB, w.id, sizeof w.id);
+	out_bind(&w.b[3], &w.k[3], MYSQL_TYPE_LONGLONG, &w.balance, 0);
+	out_bind(&w.b[4], &w.k[4], MYSQL_TYPE_LONGLONG, &w.held, 0);
+	out_bind(&w.b[5], &w.k[5], MYSQL_TYPE_LONGLONG, &w.seq, 0);
+	out_bind(&w.b[6], &w.k[6], MYSQL_TYPE_BLOB, w.head, sizeof w.head);
+	if (mysql_stmt_field_count(st) != 7)
+		return lf_store_finish(c, st, lf_store_fail(c, 0, "lf_transfer_group: bad result"));
+	if (mysql_stmt_bind_result(st, w.b))
+		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
+	int rows = 0, f;
+	bool ok = false, stale = false, conflicted = false;
+	while ((f = lf_store_next_row(c, st)) == 0) {
+		out_str_fix(outcome, sizeof outcome, &w.k[0]);
+		rows++;
+		if (strcmp(outcome, "ok") == 0) {
+			ok = true;
+		} else if (strcmp(outcome, "conflict") == 0) {
+			if (w.k[1].null || item < 0 || item >= ni)
+				break;
+			conflict[item] = true;
+			conflicted = true;
+		} else if (strcmp(outcome, "stale") == 0) {
+			struct lf_group_account *x = w.k[2].len == 16 ? find(a, na, w.id) : NULL;
+			if (x == NULL || w.k[6].len != LF_LEDGER_HASH_LEN)
+				break;
+			x->balance = w.balance;
+			x->held = w.held;
+			x->seq = w.seq;
+			memcpy(x->head, w.head, sizeof x->head);
+			stale = true;
+		} else {
+			break;
+		}
+	}
+	if (f < 0)
+		return lf_store_finish(c, st, lf_store_last_rc(c));
+	if (f == 0 || ok + stale + conflicted != 1 || (ok && rows != 1) || (stale && rows != na)) {
+		/* an answer of the wrong shape: whatever it did, the caller
+		 * cannot know it (and a stale transaction may be open) */
+		lf_store_finish(c, st, LF_OK);
+		c->broken = true;
+		return lf_store_fail_state(c, 2027, "HY000", "lf_transfer_group: bad answer");
+	}
+	*result = ok ? LF_GROUP_OK : stale ? LF_GROUP_STALE : LF_GROUP_CONFLICT;
+	return lf_store_finish(c, st, LF_OK);
+}
+
+static lf_rc group_apply(struct lf_store_conn *c, bool cont, struct lf_group_account *a, int na,
+			 const struct lf_group_item *it, int ni, enum lf_group_result *result,
+			 bool *conflict)
+{
+	MYSQL_STMT *st;
+	lf_rc rc = lf_store_stmt(c, ST_GROUP_APPLY, &st);
+	if (rc != LF_OK)
+		return rc;
+	memset(conflict, 0, (size_t)ni * sizeof *conflict);
+	struct evbuffer *accounts = evbuffer_new(), *items = evbuffer_new();
+	if (accounts == NULL || items == NULL) {
+		if (accounts)
+			evbuffer_free(accounts);
+		if (items)
+			evbuffer_free(items);
+		return lf_store_fail(c, 0, "out of memory for a group of payments");
+	}
+	put_accounts(accounts, a, na);
+	put_items(items, it, ni);
+	size_t alen = evbuffer_get_length(accounts), ilen = evbuffer_get_length(items);
+	const char *atext = (const char *)evbuffer_pullup(accounts, -1);
+	const char *itext = (const char *)evbuffer_pullup(items, -1);
+	MYSQL_BIND p[3];
+	memset(p, 0, sizeof p);
+	int continued = cont ? 1 : 0;
+	in_int(&p[0], &continued);
+	in_text(&p[1], atext, alen);
+	in_text(&p[2], itext, ilen);
+	rc = atext != NULL && itext != NULL
+		     ? lf_store_run(c, st, p)
+		     : lf_store_fail(c, 0, "out of memory for a group of payments");
+	evbuffer_free(accounts);
+	evbuffer_free(items);
+	if (rc != LF_OK)
+		return rc;
+	return apply_rows(c, st, a, na, ni, result, conflict);
+}
+
+static void group_abort(struct lf_store_conn *c)
+{
+	if (c->broken)
+		return;
+	if (mysql_rollback(c->m) != 0) {
+		lf_store_fail(c, mysql_errno(c->m), mysql_error(c->m));
+		c->broken = true;
+	}
+}
+
+/* ---- the decisions ---- */
+
+struct group {
+	const struct lf_transfer_req *r; /* the payments, in arrival order */
+	int n;
+	bool *out;                    /* left to the single path (FALLBACK) */
+	struct lf_group_account *acc; /* the accounts, ascending by id */
+	int nacc;
+	struct lf_group_item *items; /* the payments in the transaction */
+	int *member;                 /* items[i] is r[member[i]] */
+	int nitems;
+	bool *conflict; /* per item: its key is known already */
+};
+
+/* A group's key conflicts are looked at this many times; then the rest
+ * falls back. */
+#define GROUP_CONFLICT_ROUNDS 2
+
+static int cmp_account(const void *a, const void *b)
+{
+	return memcmp(((const struct lf_group_account *)a)->id.b,
+		      ((const struct lf_group_account *)b)->id.b, 16);
+}
+
+static struct lf_group_account *account(struct group *g, const lf_uuid *id)
+{
+	struct lf_group_account key = {.id = *id};
+	return bsearch(&key, g->acc, (size_t)g->nacc, sizeof key, cmp_account);
+}
+
+/* The distinct accounts of the payments still in, sorted: the lock
+ * order. */
+static void collect_accounts(struct group *g)
+{
+	g->nacc = 0;
+	for (int k = 0; k < g->n; k++) {
+		if (g->out[k])
+			continue;
+		g->acc[g->nacc++] = (struct lf_group_account){.id = g->r[k].from};
+		g->acc[g->nacc++] = (struct lf_group_account){.id = g->r[k].to};
+	}
+	qsort(g->acc, (size_t)g->nacc, sizeof *g->acc, cmp_account);
+	int u = 0;
+	for (int i = 0; i < g->nacc; i++)
+		if (u == 0 || memcmp(g->acc[u - 1].id.b, g->acc[i].id.b, 16) != 0)
+			g->acc[u++] = g->acc[i];
+	g->nacc = u;
+}
+
+/* The next entry of account a for payment t: the account's running state
+ * moves on. False when hashing fails. */
+static bool next_entry(struct lf_group_account *a, const struct lf_transfer_req *t, bool debit,
+		       struct lf_group_entry *e)
+{
+	e->id = debit ? t->debit_entry_id : t->credit_entry_id;
+	e->seq = a->new_seq + 1;
+	e->after = debit ? a->new_balance - t->amount : a->new_balance + t->amount;
+	struct lf_ledger_hash_in in = {.account_id = a->id,
+				       .seq = e->seq,
+				       .id = e->id,
+				       .has_payment = true,
+				       .payment_id = t->payment_id,
+				       .counterparty_id = debit ? t->to : t->from,
+				       .debit = debit,
+				       .amount = t->amount,
+				       .balance_after = e->after,
+				       .created_ms = t->created_ms};
+	if (!lf_ledger_hash(a->new_head, &in, e->hash))
+		return false;
+	a->new_seq = e->seq;
+	a->new_balance = e->after;
+	memcpy(a->new_head, e->hash, LF_LEDGER_HASH_LEN);
+	a->moves++;
+	if (t->created_ms > a->last_ms)
+		a->last_ms = t->created_ms;
+	return true;
+}
+
+/* lf_transfer's rules, in arrival order, against the running balances:
+ * items[] gets the payments that complete or are declined for
+ * insufficient funds; any other (an account missing or not the client's,
+ * a currency that differs, an amount too large) is left out. With
+ * `again`, the state is the locked one of a STALE answer and the items
+ * must stay those of the call before: false when they would not (or when
+ * hashing fails). */
+static bool decide(struct group *g, bool again)
+{
+	for (int i = 0; i < g->nacc; i++) {
+		struct lf_group_account *a = &g->acc[i];
+		a->new_balance = a->balance;
+		a->new_seq = a->seq;
+		memcpy(a->new_head, a->head, LF_LEDGER_HASH_LEN);
+		a->moves = 0;
+		a->last_ms = 0;
+	}
+	int ni = 0;
+	for (int k = 0; k < g->n; k++) {
+		if (g->out[k])
+			continue;
+		const struct lf_transfer_req *t = &g->r[k];
+		struct lf_group_account *f = account(g, &t->from), *to = account(g, &t->to);
+		int64_t sum;
+		bool in = f != NULL && to != NULL && f != to && f->found && to->found &&
+			  (t->admin || f->owner == t->client_id) &&
+			  strcmp(f->currency, t->currency) == 0 &&
+			  strcmp(to->currency, t->currency) == 0 &&
+			  !__builtin_add_overflow(to->new_balance, t->amount, &sum) &&
+			  !__builtin_sub_overflow(f->new_balance, t->amount, &sum) &&
+			  !__builtin_add_overflow(f->held, t->amount, &sum);
+		if (again && (!in || ni >= g->nitems || g->member[ni] != k))
+			return false;
+		if (!in) {
+			g->out[k] = true;
+			continue;
+		}
+		struct lf_group_item *it = &g->items[ni];
+		lf_uuid event_id = it->event_id;
+		g->member[ni++] = k;
+		/* the available balance: held funds are not spent */
+		bool funds = f->issuance ||
+			     (__int128)f->new_balance - (__int128)f->held >= (__int128)t->amount;
+		*it = (struct lf_group_item){.t = t, .completed = funds, .event_id = event_id};
+		if (!again)
+			lf_uuid_v7(&it->event_id);
+		if (funds) {
+			if (!next_entry(f, t, true, &it->debit) ||
+			    !next_entry(to, t, false, &it->credit))
+				return false;
+			it->body = t->body_completed;
+			it->body_len = t->body_completed_len;
+		} else {
+			it->body = t->body_declined;
+			it->body_len = t->body_declined_len;
+		}
+	}
+	if (again && ni != g->nitems)
+		return false;
+	g->nitems = ni;
+	return true;
+}
+
+/* Only the accounts the items touch are locked and sent (a payment left
+ * out may name one that does not exist); the order stays ascending. */
+static void keep_used_accounts(struct group *g)
+{
+	int u = 0;
+	for (int i = 0; i < g->nacc; i++) {
+		const lf_uuid *id = &g->acc[i].id;
+		bool used = false;
+		for (int k = 0; k < g->nitems && !used; k++) {
+			const struct lf_transfer_req *t = g->items[k].t;
+			used = memcmp(t->from.b, id->b, 16) == 0 || memcmp(t->to.b, id->b, 16) == 0;
+		}
+		if (used)
+			g->acc[u++] = g->acc[i];
+	}
+	g->nacc = u;
+}
+
+/* Read, decide, apply (and once more in the same transaction when the
+ * state moved); key conflicts leave their payments out and start again.
+ * LF_OK with nitems 0: nothing left to do together. */
+static lf_rc run_group(struct lf_store_conn *c, struct group *g)
+{
+	for (int round = 0;; round++) {
+		collect_accounts(g);
+		g->nitems = 0;
+		if (g->nacc == 0)
+			return LF_OK;
+		lf_rc rc = group_read(c, g->acc, g->nacc);
+		if (rc != LF_OK)
+			return rc;
+		if (!decide(g, false))
+			return lf_store_fail(c, 0, "group commit: hashing an entry failed");
+		if (g->nitems == 0)
+			return LF_OK;
+		keep_used_accounts(g);
+		enum lf_group_result res;
+		rc = group_apply(c, false, g->acc, g->nacc, g->items, g->nitems, &res, g->conflict);
+		if (rc == LF_OK && res == LF_GROUP_STALE) {
+			if (!decide(g, true)) {
+				/* which payments are in would change (an amount
+				 * now too large): they all fall back */
+				group_abort(c);
+				for (int k = 0; k < g->n; k++)
+					g->out[k] = true;
+				g->nitems = 0;
+				return c->broken ? LF_LOST : LF_OK;
+			}
+			rc = group_apply(c, true, g->acc, g->nacc, g->items, g->nitems, &res,
+					 g->conflict);
+			if (rc == LF_OK && res != LF_GROUP_OK) {
+				group_abort(c);
+				return lf_store_fail(c, 0,
+						     "lf_transfer_group: stale under its locks");
+			}
+		}
+		if (rc != LF_OK || res == LF_GROUP_OK)
+			return rc;
+		/* CONFLICT (rolled back): those keys are decided alone */
+		for (int i = 0; i < g->nitems; i++)
+			if (g->conflict[i])
+				g->out[g->member[i]] = true;
+		if (round + 1 >= GROUP_CONFLICT_ROUNDS) {
+			for (int k = 0; k < g->n; k++)
+				g->out[k] = true;
+			g->nitems = 0;
+			return LF_OK;
+		}
+	}
+}
+
+lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_req *r, int n,
+			      enum lf_transfer_batch_result *result)
+{
+	struct group g = {.r = r, .n = n};
+	g.out = calloc((size_t)n, sizeof *g.out);
+	g.acc = calloc(2 * (size_t)n, sizeof *g.acc);
+	g.items = calloc((size_t)n, sizeof *g.items);
+	g.member = calloc((size_t)n, sizeof *g.member);
+	g.conflict = calloc((size_t)n, sizeof *g.conflict);
+	lf_rc rc;
+	if (g.out == NULL || g.acc == NULL || g.items == NULL || g.member == NULL ||
+	    g.conflict == NULL) {
+		rc = lf_store_fail(c, 0, "out of memory for a batch of payments");
+		goto done;
+	}
+	/* a later payment with the key of an earlier one (same client)
+	 * waits for it: the single path replays the first one's outcome */
+	for (int k = 0; k < n; k++) {
+		for (int j = 0; j < k && !g.out[k]; j++)
+			if (r[j].client_id == r[k].client_id &&
+			    r[j].idem_key_len == r[k].idem_key_len &&
+			    memcmp(r[j].idem_key, r[k].idem_key, r[k].idem_key_len) == 0)
+				g.out[k] = true;
+		/* a hold is decided on the single path */
+		if (r[k].hold_expires_ms > 0)
+			g.out[k] = true;
+	}
+	rc = run_group(c, &g);
+	if (rc == LF_OK) {
+		for (int k = 0; k < n; k++)
+			result[k] = LF_TRANSFER_BATCH_FALLBACK;
+		for (int i = 0; i < g.nitems; i++)
+			result[g.member[i]] = g.items[i].completed ? LF_TRANSFER_BATCH_COMPLETED
+								   : LF_TRANSFER_BATCH_DECLINED;
+	}
+done:
+	free(g.out);
+	free(g.acc);
+	free(g.items);
+	free(g.member);
+	free(g.conflict);
+	return rc;
+}
