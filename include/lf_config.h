@@ -52,6 +52,7 @@ struct lf_config {
 	int mysql_max_queue; /* per worker: jobs waiting for a connection; past it 503 */
 	int mysql_batch_max; /* jobs of a batch kind run together (group commit) */
 	int mysql_batch_window_us;
+	int mysql_batch_concurrency;
 	int64_t mysql_failback_interval_ms; /* back to an earlier [mysql] host node */
 	char *mysql_ssl_mode; /* disabled|preferred|required|verify_ca|verify_identity */
 	char *mysql_ssl_ca, *mysql_ssl_cert, *mysql_ssl_key; /* "" = none */

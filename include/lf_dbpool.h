@@ -29,11 +29,13 @@ typedef void (*lf_db_done_fn)(void *arg);
  * metrics (may be NULL) counts the jobs refused past it. batch_max and
  * batch_window_us: the most jobs of a batch kind run together, and how long
  * a thread waits for more after the first ([mysql] batch_max,
- * batch_window). */
+ * batch_window); batch_concurrency: how many threads run batches of one
+ * kind at once ([mysql] batch_concurrency). */
 struct lf_dbpool_limits {
 	int max_queue;
 	int batch_max;
 	int64_t batch_window_us;
+	int batch_concurrency;        /* threads running batches of one kind at once */
 	int64_t failback_interval_ms; /* [mysql] failback_interval (several nodes) */
 };
 struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_params *params,

@@ -224,6 +224,7 @@ static int setup(const struct lf_config *cfg, int listen_fd, int ops_fd, int cha
 	struct lf_dbpool_limits limits = {.max_queue = cfg->mysql_max_queue,
 					  .batch_max = cfg->mysql_batch_max,
 					  .batch_window_us = cfg->mysql_batch_window_us,
+					  .batch_concurrency = cfg->mysql_batch_concurrency,
 					  .failback_interval_ms = cfg->mysql_failback_interval_ms};
 	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size, &limits, zone->metrics);
 	if (W.app.db == NULL) {

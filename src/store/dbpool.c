@@ -32,7 +32,11 @@
  * more (the group commit of payments; one query for concurrent account
  * reads). Members whose deadline passed are answered on their own with
  * conn == NULL. The batch runs under the first member's log context (the
- * others' lines name it); each member's done runs under its own.
+ * others' lines name it); each member's done runs under its own. At most
+ * batch_concurrency threads run batches of one kind at once: a thread
+ * passes over the jobs of a kind at its limit (they wait to join the next
+ * batch, which is what makes batches grow under load) and takes the next
+ * job of another kind.
  */
 #include "config.h"
 
@@ -81,6 +85,9 @@ struct lf_dbpool {
 	int max_queue;
 	int batch_max;
 	int64_t batch_window_us;
+	int batch_concurrency;
+	int batch_running[LF_BATCH_KINDS]; /* threads running a batch of each kind; guarded by lock
+					    */
 	struct lf_metrics *metrics;
 	struct queue done;               /* guarded by lock */
 	bool stopping;                   /* guarded by lock */
@@ -319,6 +326,26 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 		free(batch);
 }
 
+/* The oldest job a thread may take: one alone, or of a batch kind below
+ * its concurrency. Under the lock. */
+static struct job *take(struct lf_dbpool *pool)
+{
+	struct job **link = &pool->todo.head, *prev = NULL;
+	for (struct job *x = *link; x != NULL; prev = x, link = &x->next, x = *link) {
+		if (x->kind != NULL &&
+		    pool->batch_running[x->kind->metric] >= pool->batch_concurrency)
+			continue;
+		*link = x->next;
+		if (pool->todo.tail == x)
+			pool->todo.tail = prev;
+		pool->queued--;
+		if (x->kind != NULL)
+			pool->batch_running[x->kind->metric]++;
+		return x;
+	}
+	return NULL;
+}
+
 static void *pool_thread(void *arg)
 {
 	struct lf_dbpool *pool = arg;
@@ -326,11 +353,9 @@ static void *pool_thread(void *arg)
 	int node = 0; /* conn's */
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
-		while (pool->todo.head == NULL && !pool->stopping)
+		struct job *j;
+		while ((j = take(pool)) == NULL && !pool->stopping)
 			pthread_cond_wait(&pool->wake, &pool->lock);
-		struct job *j = queue_pop(&pool->todo);
-		if (j != NULL)
-			pool->queued--;
 		bool stopping = pool->stopping;
 		pthread_mutex_unlock(&pool->lock);
 		if (j == NULL && stopping)
@@ -344,7 +369,13 @@ static void *pool_thread(void *arg)
 		if (moved)
 			drop_conn(pool, &conn);
 		if (j->kind != NULL) {
-			run_batch(pool, j, &conn, &node);
+			enum lf_metrics_batch_kind kind = j->kind->metric;
+			run_batch(pool, j, &conn, &node); /* j is posted: gone */
+			pthread_mutex_lock(&pool->lock);
+			pool->batch_running[kind]--;
+			/* the jobs of that kind passed over may be taken now */
+			pthread_cond_broadcast(&pool->wake);
+			pthread_mutex_unlock(&pool->lock);
 			continue;
 		}
 		struct lf_log_scope scope;
@@ -473,6 +504,7 @@ struct lf_dbpool *lf_dbpool_create(struct event_base *base, const struct lf_db_p
 	pool->max_queue = limits->max_queue > 0 ? limits->max_queue : 1;
 	pool->batch_max = limits->batch_max > 0 ? limits->batch_max : 1;
 	pool->batch_window_us = limits->batch_window_us > 0 ? limits->batch_window_us : 0;
+	pool->batch_concurrency = limits->batch_concurrency > 0 ? limits->batch_concurrency : size;
 	pool->failback_interval_ms =
 		limits->failback_interval_ms > 0 ? limits->failback_interval_ms : 30000;
 	pool->nodes = lf_store_node_count(params);
