@@ -368,14 +368,17 @@ END;
 --   f/t from/to, a amount, cur currency, ref reference (null: none), md
 --   metadata (null: none), at/exp created_at/the key's expires_at
 --   ('YYYY-MM-DD hh:mm:ss.fff' UTC), o outcome ('c' completed, 'd'
---   declined for insufficient funds), loc the 201's location, body the
---   stored response (201 or 422 body), ev the event id, ed the event's
---   data when declined (the payment DECLINED; a completion's is body);
---   for a completion dr/ds/db/dh and cr/cs/cb/ch: the debit's and the
---   credit's entry id, seq, balance after and hash (hex).
--- p_continue: 0 begins the transaction (claims the keys, locks the
--- accounts); 1 continues the transaction a 'stale' answer left open,
--- with the payments decided again from the state it returned.
+--   declined for insufficient funds), loc the 201's location, ev the
+--   event id; for a completion dr/ds/db/dh and cr/cs/cb/ch: the debit's
+--   and the credit's entry id, seq, balance after and hash (hex).
+-- p_bodies: JSON array, one object per item in the same order: b the
+--   stored response (201 or 422 body), e the event's data when declined
+--   (the payment DECLINED; a completion's is b). Apart from p_items so
+--   that the statements that do not need them do not parse them.
+-- p_continue: 0 begins the transaction (claims each key with its decided
+-- outcome, locks the accounts); 1 continues the transaction a 'stale'
+-- answer left open, with the payments decided again from the state it
+-- returned (their outcomes are then written again).
 -- Answers rows (outcome, item, id, balance, held, seq, head):
 --   'ok': committed.
 --   'stale': an account changed since the caller read it: one row per
@@ -388,7 +391,8 @@ END;
 CREATE OR REPLACE PROCEDURE lf_transfer_group(
   IN p_continue TINYINT,
   IN p_accounts LONGTEXT CHARACTER SET utf8mb4,
-  IN p_items    LONGTEXT CHARACTER SET utf8mb4)
+  IN p_items    LONGTEXT CHARACTER SET utf8mb4,
+  IN p_bodies   LONGTEXT CHARACTER SET utf8mb4)
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
   COMMENT 'many payments in one transaction (group commit), decided by the caller'
@@ -405,20 +409,28 @@ proc: BEGIN
   IF p_continue = 0 THEN
     SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     START TRANSACTION;
-    -- (a) claim the keys first, like lf_transfer: a concurrent duplicate
-    -- waits for us, then fails with 1062 and replays our outcome
+    -- (a) claim the keys first, like lf_transfer (a concurrent duplicate
+    -- waits for us, then fails with 1062 and replays our outcome), each
+    -- with the outcome decided for it
     INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
                                   response_location, response_body, payment_id,
                                   created_at, expires_at)
-    SELECT j.c, CAST(j.k AS BINARY), UNHEX(j.fp), 0, NULL, '', NULL, CAST(j.at AS DATETIME(3)),
-           CAST(j.exp AS DATETIME(3))
+    SELECT j.c, CAST(j.k AS BINARY), UNHEX(j.fp), IF(j.o = 'c', 201, 422),
+           IF(j.o = 'c', j.loc, NULL), CAST(b.b AS BINARY), UNHEX(j.id),
+           CAST(j.at AS DATETIME(3)), CAST(j.exp AS DATETIME(3))
       FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
              idx FOR ORDINALITY,
              c   BIGINT UNSIGNED PATH '$.c',
              k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
              fp  VARCHAR(64) CHARACTER SET ascii PATH '$.fp',
+             id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+             o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+             loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
              at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
              exp VARCHAR(32) CHARACTER SET ascii PATH '$.exp')) j
+      JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
+             idx FOR ORDINALITY,
+             b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b')) b ON b.idx = j.idx
      ORDER BY j.idx;
     IF v_dup THEN
       ROLLBACK;
@@ -639,23 +651,28 @@ proc: BEGIN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
       'lf_transfer_group: an account does not end at its last entry';
   END IF;
-  UPDATE idempotency_keys k
-    JOIN JSON_TABLE(p_items, '$[*]' COLUMNS (
-           c    BIGINT UNSIGNED PATH '$.c',
-           k    VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
-           id   VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           o    VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-           loc  VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
-           body MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.body')) i
-      ON k.client_id = i.c AND k.idem_key = CAST(i.k AS BINARY)
-     SET k.response_status = IF(i.o = 'c', 201, 422),
-         k.response_location = IF(i.o = 'c', i.loc, NULL),
-         k.response_body = CAST(i.body AS BINARY), k.payment_id = UNHEX(i.id);
+  IF p_continue <> 0 THEN
+    -- decided again after 'stale': the outcomes as they are now
+    UPDATE idempotency_keys k
+      JOIN JSON_TABLE(p_items, '$[*]' COLUMNS (
+             idx  FOR ORDINALITY,
+             c    BIGINT UNSIGNED PATH '$.c',
+             k    VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
+             o    VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+             loc  VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc')) i
+        ON k.client_id = i.c AND k.idem_key = CAST(i.k AS BINARY)
+      JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
+             idx FOR ORDINALITY,
+             b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b')) b ON b.idx = i.idx
+       SET k.response_status = IF(i.o = 'c', 201, 422),
+           k.response_location = IF(i.o = 'c', i.loc, NULL),
+           k.response_body = CAST(b.b AS BINARY);
+  END IF;
   INSERT INTO events (id, type, object_id, client_id, account_id, account2_id, created_at,
                       data)
   SELECT UNHEX(i.ev), IF(i.o = 'c', 'payment.completed', 'payment.declined'), UNHEX(i.id),
          i.c, UNHEX(i.f), UNHEX(i.t), CAST(i.at AS DATETIME(3)),
-         CAST(IF(i.o = 'c', i.body, i.ed) AS BINARY)
+         CAST(IF(i.o = 'c', b.b, b.e) AS BINARY)
     FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
            idx  FOR ORDINALITY,
            c    BIGINT UNSIGNED PATH '$.c',
@@ -664,9 +681,11 @@ proc: BEGIN
            t    VARCHAR(32) CHARACTER SET ascii PATH '$.t',
            at   VARCHAR(32) CHARACTER SET ascii PATH '$.at',
            o    VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-           ev   VARCHAR(32) CHARACTER SET ascii PATH '$.ev',
-           body MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.body',
-           ed   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.ed')) i
+           ev   VARCHAR(32) CHARACTER SET ascii PATH '$.ev')) i
+    JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
+           idx FOR ORDINALITY,
+           b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b',
+           e   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.e')) b ON b.idx = i.idx
    ORDER BY i.idx;
   IF v_dup THEN
     ROLLBACK;

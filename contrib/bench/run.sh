@@ -37,8 +37,9 @@
 # Environment: LF_BENCH_ROUNDS, LF_BENCH_DURATION (s per run),
 # LF_BENCH_ACCOUNTS (1000), LF_BENCH_CONNECTIONS (64), LF_BENCH_HOT_CONNECTIONS
 # (200), LF_BENCH_RSS_CONNECTIONS (256), LF_BENCH_SCALE_ACCOUNTS,
-# LF_BENCH_SCALE_ENTRIES, LF_BENCH_BATCH_MAX and LF_BENCH_BATCH_WINDOW_US
-# ([mysql] batch_max / batch_window_us; default: the server's defaults),
+# LF_BENCH_SCALE_ENTRIES, LF_BENCH_BATCH_MAX, LF_BENCH_BATCH_WINDOW_US and
+# LF_BENCH_BATCH_CONCURRENCY ([mysql] batch_max / batch_window_us /
+# batch_concurrency; default: the server's defaults),
 # LF_BENCH_POOL_SIZE (8), LF_BENCH_BUFFER_POOL (4G), LF_BENCH_ACCESS_LOG (off),
 # LF_BENCH_PERF (steps to profile with perf in the last round, e.g. "d i s":
 # build/bench/perf-STEP.txt; perf slows what it watches, so the figures of
@@ -82,6 +83,7 @@ buffer_pool=${LF_BENCH_BUFFER_POOL:-4G}
 conf_default() { sed -n "s/^$1 = //p" "$top/etc/ledgerflow.conf" | head -1; }
 batch_max=${LF_BENCH_BATCH_MAX:-$(conf_default batch_max)}
 batch_window_us=${LF_BENCH_BATCH_WINDOW_US:-$(conf_default batch_window_us)}
+batch_concurrency=${LF_BENCH_BATCH_CONCURRENCY:-$(conf_default batch_concurrency)}
 workers=2
 replay_keys=64
 raw_counts=(16 32 64) # raw_db connections: each baseline is its best of these
@@ -92,7 +94,7 @@ for v in rounds duration accounts connections hot_connections rss_connections po
 	scale_accounts scale_entries; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer, not '${!v}'" >&2; exit 2; }
 done
-for v in batch_max batch_window_us; do
+for v in batch_max batch_window_us batch_concurrency; do
 	[[ -z ${!v} || ${!v} =~ ^[0-9]+$ ]] || { echo "$v must be an integer, not '${!v}'" >&2; exit 2; }
 done
 [ "$accounts" -ge "$replay_keys" ] || { echo "LF_BENCH_ACCOUNTS must be at least $replay_keys" >&2; exit 2; }
@@ -207,6 +209,7 @@ pool_size = $pool_size
 CONF
 		[ -z "$batch_max" ] || echo "batch_max = $batch_max"
 		[ -z "$batch_window_us" ] || echo "batch_window_us = $batch_window_us"
+		[ -z "$batch_concurrency" ] || echo "batch_concurrency = $batch_concurrency"
 		cat <<CONF
 [redis]
 host = 127.0.0.1

@@ -135,7 +135,7 @@ static const struct key keys[] = {
 	 "most payments decided in one transaction (account reads in one query); 1 = one by one"},
 	{"mysql", "batch_window_us", T_INT, O(mysql_batch_window_us), "200", 0, 100000, R, NULL,
 	 "under load, how long (microseconds) a pool thread waits for more jobs of a batch"},
-	{"mysql", "batch_concurrency", T_INT, O(mysql_batch_concurrency), "2", 1, 1024, R, NULL,
+	{"mysql", "batch_concurrency", T_INT, O(mysql_batch_concurrency), "1", 1, 1024, R, NULL,
 	 "pool threads of a worker running batches of one kind at once (the rest queue and join the next batch)"},
 	{"mysql", "ssl_mode", T_STRING, O(mysql_ssl_mode), "disabled", 0, 16, R,
 	 "disabled|preferred|required|verify_ca|verify_identity",

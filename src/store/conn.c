@@ -29,12 +29,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	/* the group commit (group.c): the accounts read without a lock (one
 	 * JSON array of hex ids, each looked up by its primary key), then one
-	 * CALL with the accounts and the payments as two JSON arrays */
+	 * CALL with the accounts, the payments and their bodies as three JSON
+	 * arrays */
 	[ST_GROUP_READ] = "SELECT a.id, a.currency, a.owner_client_id, a.kind, a.balance, a.held,"
 			  " a.ledger_seq, a.chain_head FROM JSON_TABLE(?, '$[*]' COLUMNS (id"
 			  " VARCHAR(32) CHARACTER SET ascii PATH '$')) j STRAIGHT_JOIN accounts a"
 			  " FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)",
-	[ST_GROUP_APPLY] = "CALL lf_transfer_group(?,?,?)",
+	[ST_GROUP_APPLY] = "CALL lf_transfer_group(?,?,?,?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
 	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_FINISH_HOLD] = "CALL lf_finish_hold(?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -152,16 +152,29 @@ static void put_items(struct evbuffer *b, const struct lf_group_item *it, int n)
 		put_time(b, t->expires_ms);
 		evbuffer_add_printf(b, ",\"o\":\"%c\",\"loc\":", x->completed ? 'c' : 'd');
 		put_text(b, t->location, strlen(t->location));
-		evbuffer_add(b, ",\"body\":", 8);
-		put_text(b, x->body, x->body_len);
 		evbuffer_add(b, ",\"ev\":", 6);
 		put_hex(b, x->event_id.b, 16);
 		if (x->completed) {
 			put_entry(b, 'd', &x->debit);
 			put_entry(b, 'c', &x->credit);
-		} else {
-			evbuffer_add(b, ",\"ed\":", 6);
-			put_text(b, t->event_declined, t->event_declined_len);
+		}
+		evbuffer_add(b, "}", 1);
+	}
+	evbuffer_add(b, "]", 1);
+}
+
+/* The stored responses and the declined payments' event data, in item
+ * order: only the statements that write them parse them. */
+static void put_bodies(struct evbuffer *b, const struct lf_group_item *it, int n)
+{
+	evbuffer_add(b, "[", 1);
+	for (int i = 0; i < n; i++) {
+		const struct lf_group_item *x = &it[i];
+		evbuffer_add(b, i ? ",{\"b\":" : "{\"b\":", i ? 6 : 5);
+		put_text(b, x->body, x->body_len);
+		if (!x->completed) {
+			evbuffer_add(b, ",\"e\":", 5);
+			put_text(b, x->t->event_declined, x->t->event_declined_len);
 		}
 		evbuffer_add(b, "}", 1);
 	}
@@ -321,30 +334,30 @@ static lf_rc group_apply(struct lf_store_conn *c, bool cont, struct lf_group_acc
 	if (rc != LF_OK)
 		return rc;
 	memset(conflict, 0, (size_t)ni * sizeof *conflict);
-	struct evbuffer *accounts = evbuffer_new(), *items = evbuffer_new();
-	if (accounts == NULL || items == NULL) {
-		if (accounts)
-			evbuffer_free(accounts);
-		if (items)
-			evbuffer_free(items);
-		return lf_store_fail(c, 0, "out of memory for a group of payments");
+	struct evbuffer *buf[3] = {evbuffer_new(), evbuffer_new(), evbuffer_new()};
+	const char *text[3] = {NULL, NULL, NULL};
+	size_t len[3] = {0, 0, 0};
+	if (buf[0] != NULL && buf[1] != NULL && buf[2] != NULL) {
+		put_accounts(buf[0], a, na);
+		put_items(buf[1], it, ni);
+		put_bodies(buf[2], it, ni);
+		for (int i = 0; i < 3; i++) {
+			len[i] = evbuffer_get_length(buf[i]);
+			text[i] = (const char *)evbuffer_pullup(buf[i], -1);
+		}
 	}
-	put_accounts(accounts, a, na);
-	put_items(items, it, ni);
-	size_t alen = evbuffer_get_length(accounts), ilen = evbuffer_get_length(items);
-	const char *atext = (const char *)evbuffer_pullup(accounts, -1);
-	const char *itext = (const char *)evbuffer_pullup(items, -1);
-	MYSQL_BIND p[3];
+	MYSQL_BIND p[4];
 	memset(p, 0, sizeof p);
 	int continued = cont ? 1 : 0;
 	in_int(&p[0], &continued);
-	in_text(&p[1], atext, alen);
-	in_text(&p[2], itext, ilen);
-	rc = atext != NULL && itext != NULL
+	for (int i = 0; i < 3; i++)
+		in_text(&p[1 + i], text[i], len[i]);
+	rc = text[0] != NULL && text[1] != NULL && text[2] != NULL
 		     ? lf_store_run(c, st, p)
 		     : lf_store_fail(c, 0, "out of memory for a group of payments");
-	evbuffer_free(accounts);
-	evbuffer_free(items);
+	for (int i = 0; i < 3; i++)
+		if (buf[i] != NULL)
+			evbuffer_free(buf[i]);
 	if (rc != LF_OK)
 		return rc;
 	return apply_rows(c, st, a, na, ni, result, conflict);
