@@ -168,6 +168,8 @@ static void fails_at(const char *a, const struct item *it, int n, int index, con
 	long long idx = -1;
 	CU_ASSERT(lf_h_json_str(r.body, "code", got, sizeof got));
 	CU_ASSERT_STRING_EQUAL(got, "batch_failed");
+	CU_ASSERT(lf_h_json_str(r.body, "title", got, sizeof got));
+	CU_ASSERT_STRING_EQUAL(got, "A payment of the atomic batch could not be made");
 	CU_ASSERT(lf_h_json_int(r.body, "index", &idx));
 	CU_ASSERT_EQUAL(idx, index);
 	snprintf(want, sizeof want, "\"error\":{\"type\":\"urn:ledgerflow:problem:%s\"", code);
