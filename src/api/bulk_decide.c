@@ -243,6 +243,20 @@ static bool atomic(struct lf_store_conn *c, struct lf_bulk *b)
 		lf_decision_unavailable(&b->d); /* nothing was sent */
 		return true;
 	}
+	/* items under this key decided for another batch (an independent
+	 * one cut short): the key is taken */
+	bool prior = false;
+	uint8_t prior_fp[LF_FINGERPRINT_LEN];
+	lf_rc prc = lf_store_bulk_prior(c, b->client_id, b->prefix, &prior, prior_fp);
+	if (prc != LF_OK) {
+		lf_decision_failed(&b->d, prc); /* a read: nothing was changed */
+		return prc != LF_LOST;
+	}
+	if (prior && memcmp(prior_fp, b->fp, LF_FINGERPRINT_LEN) != 0) {
+		struct lf_body none = {0};
+		lf_decision_replay(&b->d, 422, &none, NULL, prior_fp, b->fp);
+		return true;
+	}
 	int64_t now = lf_time_now_ms();
 	struct lf_bulk_atomic_item *items = calloc((size_t)b->n, sizeof *items);
 	struct lf_body *bodies = calloc((size_t)b->n, sizeof *bodies);

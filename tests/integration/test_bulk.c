@@ -435,6 +435,47 @@ static void test_thousand_items(void)
 	books_clean();
 }
 
+/* An independent batch cut short after its items were decided (its own
+ * answer never stored; here: deleted): the same batch again replays every
+ * item and answers the same bytes; another batch under the key is 422. */
+static void test_cut_short(void)
+{
+	char a[37], b[37];
+	account("10.00", a);
+	account(NULL, b);
+	/* 200 items: an answer over 64 KiB, which the shm tier does not keep */
+	struct item it[200];
+	for (int i = 0; i < 200; i++)
+		it[i] = (struct item){a, b, "\"0.01\""};
+	char *body = batch_body("false", it, 200), *other = batch_body("true", it, 2);
+	char k[64], sql[200], code[64] = "";
+	snprintf(k, sizeof k, "%s", key());
+	struct lf_h_resp first, r;
+	CU_ASSERT_EQUAL_FATAL(post_batch(k, body, &first), 200);
+	CU_ASSERT(first.body_len > 65536);
+	snprintf(sql, sizeof sql, "DELETE FROM idempotency_keys WHERE idem_key = '%s'", k);
+	CU_ASSERT(lf_h_sql(&fx.env, fx.db, sql));
+	/* Redis still holds it: flush it */
+	const char *flush[] = {"FLUSHALL"};
+	char type;
+	long long num;
+	char buf[64];
+	CU_ASSERT(lf_h_redis(&fx.env, 1, flush, &type, &num, buf, sizeof buf));
+	CU_ASSERT_EQUAL(post_batch(k, other, &r), 422);
+	CU_ASSERT(lf_h_json_str(r.body, "code", code, sizeof code));
+	CU_ASSERT_STRING_EQUAL(code, "idempotency_key_reused");
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(post_batch(k, body, &r), 200);
+	CU_ASSERT_STRING_EQUAL(r.body, first.body);
+	lf_h_resp_free(&r);
+	balance_is(a, "8.00");
+	balance_is(b, "2.00");
+	free(body);
+	free(other);
+	lf_h_resp_free(&first);
+	books_clean();
+}
+
 static int setup(void)
 {
 	snprintf(admin, sizeof admin, "%s", lf_h_admin_key);
@@ -456,6 +497,7 @@ static const struct lf_test tests[] = {
 	{"another client's sender is account_not_found inside the batch", test_ownership},
 	{"the same batch raced under one key moves money once", test_same_key_race},
 	{"1000 items atomic, 200 independent", test_thousand_items},
+	{"a batch cut short replays its decided items; another batch is 422", test_cut_short},
 };
 
 static const struct lf_suite suites[] = {{"bulk", LF_TESTS(tests)}};
