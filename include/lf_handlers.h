@@ -26,6 +26,8 @@ void lf_accounts_balance_at(struct lf_req *r, const char *id); /* api/history.c 
 void lf_payments_list(struct lf_req *r, const char *id);       /* api/history.c */
 void lf_payments_create(struct lf_req *r, const char *id);
 void lf_payments_get(struct lf_req *r, const char *id);
+/* POST /api/payments/batch (src/api/bulk.c) */
+void lf_payments_batch(struct lf_req *r, const char *id);
 /* api/payment_action.c: a hold's capture and void, a payment's refund */
 void lf_payments_capture(struct lf_req *r, const char *id);
 void lf_payments_void(struct lf_req *r, const char *id);

@@ -65,6 +65,9 @@ struct lf_metrics {
 	uint64_t webhook_failures;     /* attempts that failed: no answer, or not 2xx */
 	uint64_t webhook_given_up;     /* deliveries given up after max_age */
 	uint64_t webhook_restarts;     /* the delivery process died and was restarted */
+	/* POST /api/payments/batch decided afresh: atomic 201, atomic 422
+	 * batch_failed, independent 200 (src/api/bulk.c) */
+	uint64_t payment_batches[3];
 };
 
 static inline void lf_metrics_add(uint64_t *counter, uint64_t n)

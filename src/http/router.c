@@ -58,6 +58,8 @@ static const struct route routes[] = {
 	{WITH_ID, "/api/accounts/", NULL, lf_accounts_get, NULL, AR, 0, false, "GET, HEAD"},
 	{EXACT, "/api/payments", NULL, lf_payments_list, lf_payments_create, PR, PW, false,
 	 "GET, HEAD, POST"},
+	/* before /api/payments/{id}: "batch" is not an id */
+	{EXACT, "/api/payments/batch", NULL, NULL, lf_payments_batch, 0, PW, false, "POST"},
 	{WITH_ID_SUFFIX, "/api/payments/", "/capture", NULL, lf_payments_capture, 0, PW, false,
 	 "POST"},
 	{WITH_ID_SUFFIX, "/api/payments/", "/void", NULL, lf_payments_void, 0, PW, false, "POST"},

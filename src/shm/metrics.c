@@ -134,6 +134,17 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 			    "ledgerflow_payments_total{status=\"declined\"} %llu\n",
 			    (unsigned long long)load(&m->payments_completed),
 			    (unsigned long long)load(&m->payments_declined));
+	evbuffer_add_printf(
+		out,
+		"# HELP ledgerflow_payment_batches_total Batches of POST /api/payments/batch "
+		"decided, by mode and outcome.\n"
+		"# TYPE ledgerflow_payment_batches_total counter\n"
+		"ledgerflow_payment_batches_total{mode=\"atomic\",outcome=\"completed\"} %llu\n"
+		"ledgerflow_payment_batches_total{mode=\"atomic\",outcome=\"failed\"} %llu\n"
+		"ledgerflow_payment_batches_total{mode=\"independent\",outcome=\"decided\"} %llu\n",
+		(unsigned long long)load(&m->payment_batches[0]),
+		(unsigned long long)load(&m->payment_batches[1]),
+		(unsigned long long)load(&m->payment_batches[2]));
 	counter(out, "ledgerflow_accounts_created_total", "Accounts created.",
 		&m->accounts_created);
 	evbuffer_add_printf(

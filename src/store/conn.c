@@ -128,6 +128,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 			       " (SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'failed')",
 	/* one delivering process per database: a lock of this connection */
 	[ST_WEBHOOK_LEAD] = "SELECT GET_LOCK(CONCAT(DATABASE(), '.ledgerflow.webhooks'), 0)",
+	/* POST /api/payments/batch (store/bulk.c): a batch's accounts, the ids
+	 * as one JSON array of hex; any item of a batch key decided already;
+	 * an atomic batch */
+	[ST_BULK_ACCOUNTS] = "SELECT id, currency, owner_client_id FROM accounts WHERE id IN"
+			     " (SELECT UNHEX(j.h) FROM JSON_TABLE(?, '$[*]'"
+			     "  COLUMNS (h VARCHAR(32) CHARACTER SET ascii PATH '$')) j)",
+	[ST_BULK_PRIOR] = "SELECT fingerprint FROM idempotency_keys"
+			  " WHERE client_id = ? AND idem_key >= ? AND idem_key < ?"
+			  " AND response_status <> 0 LIMIT 1",
+	[ST_BULK_ATOMIC] = "CALL lf_bulk_atomic(?,?,?,?,?,?,?,?)",
 };
 
 /* Names for the log: what the statement does, never its text or values. */
@@ -166,6 +176,9 @@ static const char *const stmt_name[ST_COUNT] = {
 	[ST_WEBHOOK_RESULT] = "webhook_result",
 	[ST_WEBHOOK_BACKLOG] = "webhook_backlog",
 	[ST_WEBHOOK_LEAD] = "webhook_lead",
+	[ST_BULK_ACCOUNTS] = "bulk_accounts",
+	[ST_BULK_PRIOR] = "bulk_prior",
+	[ST_BULK_ATOMIC] = "bulk_atomic",
 };
 /* clang-format on */
 

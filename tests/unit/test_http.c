@@ -70,6 +70,7 @@ static void test_problem_titles(void)
 		"amount_too_large",
 		"payment_not_pending",
 		"refund_exceeds_payment",
+		"batch_failed",
 		"unsupported_media_type",
 		"payload_too_large",
 		"method_not_allowed",
