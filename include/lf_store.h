@@ -295,15 +295,26 @@ struct lf_hold_req {
 	size_t body_other_len;
 	const char *body_exceeds; /* refund: 422 refund_exceeds_payment */
 	size_t body_exceeds_len;
+	/* the event's data when the other outcome happens: the payment
+	 * rendered EXPIRED (hold: payment.expired; NULL for a payment that is
+	 * not a hold), the refund rendered DECLINED (refund: refund.declined) */
+	const char *event_other;
+	size_t event_other_len;
 };
 lf_rc lf_store_finish_hold(struct lf_store_conn *c, const struct lf_hold_req *r,
 			   enum lf_hold_result *result, struct lf_stored *stored);
 /* One CALL lf_refund. */
 lf_rc lf_store_refund(struct lf_store_conn *c, const struct lf_hold_req *r,
 		      enum lf_hold_result *result, struct lf_stored *stored);
-/* The reaper: up to `limit` holds past their expiry become EXPIRED. */
-lf_rc lf_store_expire_holds(struct lf_store_conn *c, int64_t now_ms, unsigned limit,
-			    unsigned long *expired);
+/* The reaper, first: up to max PENDING holds whose expiry is at or before
+ * now_ms, oldest expiry first, into out (each to lf_payment_clear). */
+lf_rc lf_store_due_holds(struct lf_store_conn *c, int64_t now_ms, struct lf_payment *out,
+			 unsigned max, unsigned *count);
+/* Then each: one CALL lf_expire_hold, which expires it (*expired) if it is
+ * still PENDING and due at now_ms, with data (the payment rendered
+ * EXPIRED) as its payment.expired event's, in one transaction. */
+lf_rc lf_store_expire_hold(struct lf_store_conn *c, const lf_uuid *id, int64_t now_ms,
+			   const char *data, size_t len, bool *expired);
 
 struct lf_refund {
 	lf_uuid id, payment_id;

@@ -47,10 +47,11 @@ RETURN UNHEX(SHA2(CONCAT(CAST(p_prev AS BINARY(32)),
 -- runtime user: an event exists only with its change. This is the hook of
 -- every state change: lf_transfer writes 'payment.pending' for a hold,
 -- lf_finish_hold 'payment.captured' and 'payment.voided' (the payment
--- rendered in its new state, its 200 body), lf_refund 'refund.completed'
--- (the refund; p_account the original receiver, who pays it back,
--- p_account2 the original sender). p_id NULL: a UUIDv7 is made here (for
--- callers whose C side passes none).
+-- rendered in its new state, its 200 body) or 'payment.expired', lf_refund
+-- 'refund.completed' or 'refund.declined' (the refund; p_account the
+-- original receiver, who pays it back, p_account2 the original sender),
+-- lf_expire_hold 'payment.expired' (procedures_holds.sql). p_id NULL: a
+-- UUIDv7 is made here (for callers whose C side passes none).
 CREATE OR REPLACE PROCEDURE lf_event_add(
   IN p_id         BINARY(16),
   IN p_type       VARCHAR(32) CHARACTER SET ascii,

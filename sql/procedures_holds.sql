@@ -1,15 +1,22 @@
 -- procedures_holds.sql - the stored procedures of holds and refunds
 -- (007_holds.sql has the tables): the end of a hold (capture or void,
--- lf_finish_hold), a refund (lf_refund) and the expiry of holds past their
--- time (lf_expire_holds, the reaper's). Repeatable like procedures.sql
+-- lf_finish_hold), a refund (lf_refund) and the expiry of one hold past its
+-- time (lf_expire_hold, the reaper's). Repeatable like procedures.sql
 -- (applied after it, in name order, whenever its SHA-256 changes); the
 -- conventions are that file's: one result row, errors re-raised after
 -- ROLLBACK (1213 and 1205 are retried by the caller), nothing half written.
 --
 -- Lock order, the same everywhere: the idempotency key's row (claimed
 -- first), then the payment's two accounts in ascending id order, then the
--- payment's row. lf_expire_holds locks the sender's account, then the
+-- payment's row. lf_expire_hold locks the sender's account, then the
 -- payment.
+--
+-- Each writes the event of the change it commits (lf_event_add, in its
+-- transaction) with the object the C code rendered for it, as its own GET
+-- shows it after the change: payment.captured / payment.voided (the 200
+-- body), payment.expired (p_event_expired, p_data: the payment EXPIRED),
+-- refund.completed (the 201 body), refund.declined (p_event_declined: the
+-- refund DECLINED, as GET /api/payments/{id}/refunds lists it).
 --
 -- Result row of lf_finish_hold and lf_refund: lf_transfer's
 --   (outcome, response_status, response_location, response_body,
@@ -23,7 +30,9 @@
 -- Capture (p_capture 1: p_amount of the held amount, NULL for all of it;
 -- the rest is released) or void (p_capture 0) a PENDING hold. A hold past
 -- its expires_at is expired here first, so a late capture or void is 409
--- payment_not_pending like one after the reaper.
+-- payment_not_pending like one after the reaper, and writes its
+-- payment.expired (p_event_expired: the payment rendered EXPIRED; NULL for
+-- a payment that is not a hold, which never expires).
 CREATE OR REPLACE PROCEDURE lf_finish_hold(
   IN p_client           BIGINT UNSIGNED,
   IN p_key              VARBINARY(255),
@@ -37,7 +46,8 @@ CREATE OR REPLACE PROCEDURE lf_finish_hold(
   IN p_created_at       DATETIME(3),
   IN p_expires_at       DATETIME(3),
   IN p_body_ok          MEDIUMBLOB,
-  IN p_body_not_pending MEDIUMBLOB)
+  IN p_body_not_pending MEDIUMBLOB,
+  IN p_event_expired    MEDIUMBLOB)
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
   COMMENT 'capture or void a hold'
@@ -108,7 +118,8 @@ proc: BEGIN
     UPDATE payments SET status = 'EXPIRED' WHERE id = p_payment;
     UPDATE accounts SET held = held - v_amount, version = version + 1
      WHERE id = v_from;
-    -- events hook: payment.expired
+    CALL lf_event_add(NULL, 'payment.expired', p_payment, v_owner, v_from, v_to, p_created_at,
+                      p_event_expired);
     SET v_status = 'EXPIRED';
   END IF;
 
@@ -197,7 +208,8 @@ END;
 -- amount is what the caller read as the rest (captured - refunded); it
 -- must still be ('stale' otherwise). More than the rest (0 for a payment
 -- not COMPLETED): 'exceeds', the 422 stored. The receiver's available
--- balance short: a DECLINED refund recorded, its 422 stored.
+-- balance short: a DECLINED refund recorded, its 422 stored, and its
+-- refund.declined event (p_event_declined: the refund rendered DECLINED).
 CREATE OR REPLACE PROCEDURE lf_refund(
   IN p_client        BIGINT UNSIGNED,
   IN p_key           VARBINARY(255),
@@ -214,7 +226,8 @@ CREATE OR REPLACE PROCEDURE lf_refund(
   IN p_expires_at    DATETIME(3),
   IN p_body_ok       MEDIUMBLOB,
   IN p_body_declined MEDIUMBLOB,
-  IN p_body_exceeds  MEDIUMBLOB)
+  IN p_body_exceeds  MEDIUMBLOB,
+  IN p_event_declined MEDIUMBLOB)
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
   COMMENT 'refund (part of) a payment'
@@ -313,10 +326,11 @@ proc: BEGIN
       ROLLBACK;
       SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_refund: refund id or key already used';
     END IF;
-    -- events hook: refund.declined
     UPDATE idempotency_keys
        SET response_status = 422, response_location = NULL, response_body = p_body_declined
      WHERE client_id = p_client AND idem_key = p_key;
+    CALL lf_event_add(NULL, 'refund.declined', p_refund_id, v_owner, v_to, v_from,
+                      p_created_at, p_event_declined);
     COMMIT;
     SELECT 'declined' AS outcome, 422 AS response_status, NULL AS response_location,
            NULL AS response_body, p_fp AS fingerprint, p_expires_at AS expires_at;
@@ -367,19 +381,24 @@ proc: BEGIN
          NULL AS response_body, p_fp AS fingerprint, p_expires_at AS expires_at;
 END;
 
--- The reaper: up to p_limit PENDING holds whose expires_at is at or
--- before p_now become EXPIRED and release their amount, each in a short
--- transaction of its own (the sender's row, then the payment's). Returns
--- one row: how many expired.
-CREATE OR REPLACE PROCEDURE lf_expire_holds(
-  IN p_now   DATETIME(3),
-  IN p_limit INT)
+-- The reaper's, one hold at a time (the C side lists the holds past their
+-- time and renders each as its GET will show it once EXPIRED, p_data): if
+-- p_payment is still PENDING and its expires_at is at or before p_now, it
+-- becomes EXPIRED, releases its amount and writes payment.expired, in one
+-- short transaction (the sender's row, then the payment's). Returns one
+-- row: 1 when it expired here, 0 when it was no longer PENDING (captured,
+-- voided or expired meanwhile) or not yet due.
+CREATE OR REPLACE PROCEDURE lf_expire_hold(
+  IN p_payment BINARY(16),
+  IN p_now     DATETIME(3),
+  IN p_data    MEDIUMBLOB)
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'expire the holds past their time'
+  COMMENT 'expire one hold past its time'
 proc: BEGIN
-  DECLARE v_n, v_i INT DEFAULT 0;
-  DECLARE v_id, v_from BINARY(16) DEFAULT NULL;
+  DECLARE v_n INT DEFAULT 0;
+  DECLARE v_from, v_to BINARY(16) DEFAULT NULL;
+  DECLARE v_owner BIGINT UNSIGNED DEFAULT NULL;
   DECLARE v_status VARCHAR(16) DEFAULT NULL;
   DECLARE v_amount, v_held BIGINT DEFAULT NULL;
   DECLARE v_exp DATETIME(3) DEFAULT NULL;
@@ -390,25 +409,28 @@ proc: BEGIN
     RESIGNAL;
   END;
 
+  -- the accounts and the owner (immutable columns: no lock needed)
+  SELECT from_account_id, to_account_id, client_id INTO v_from, v_to, v_owner
+    FROM payments WHERE id = p_payment;
+  IF v_from IS NULL THEN
+    SELECT 0 AS expired;
+    LEAVE proc;
+  END IF;
   SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
-  expire: WHILE v_i < p_limit DO
-    SET v_i = v_i + 1, v_id = NULL, v_status = NULL;
-    SELECT id, from_account_id INTO v_id, v_from FROM payments
-     WHERE status = 'PENDING' AND expires_at <= p_now ORDER BY expires_at LIMIT 1;
-    IF v_id IS NULL THEN
-      LEAVE expire;
-    END IF;
-    START TRANSACTION;
-    SELECT held INTO v_held FROM accounts WHERE id = v_from FOR UPDATE;
-    SELECT status, amount, expires_at INTO v_status, v_amount, v_exp
-      FROM payments WHERE id = v_id FOR UPDATE;
-    IF v_status = 'PENDING' AND v_exp <= p_now THEN
-      UPDATE payments SET status = 'EXPIRED' WHERE id = v_id;
-      UPDATE accounts SET held = held - v_amount, version = version + 1 WHERE id = v_from;
-      -- events hook: payment.expired
-      SET v_n = v_n + 1;
-    END IF;
-    COMMIT;
-  END WHILE;
+  START TRANSACTION;
+  SELECT held INTO v_held FROM accounts WHERE id = v_from FOR UPDATE;
+  SELECT status, amount, expires_at INTO v_status, v_amount, v_exp
+    FROM payments WHERE id = p_payment FOR UPDATE;
+  IF v_status = 'PENDING' AND v_exp <= p_now THEN
+    UPDATE payments SET status = 'EXPIRED' WHERE id = p_payment;
+    UPDATE accounts SET held = held - v_amount, version = version + 1 WHERE id = v_from;
+    CALL lf_event_add(NULL, 'payment.expired', p_payment, v_owner, v_from, v_to, p_now, p_data);
+    SET v_n = 1;
+  END IF;
+  COMMIT;
   SELECT v_n AS expired;
 END;
+
+-- lf_expire_holds (the reaper's loop in SQL, before events) expired holds
+-- without their event: gone, so that nothing can.
+DROP PROCEDURE IF EXISTS lf_expire_holds;

@@ -116,7 +116,7 @@ static void act_free(void *state)
 
 struct act_call {
 	struct lf_hold_req h;
-	struct lf_body ok, other, exceeds;
+	struct lf_body ok, other, exceeds, event_other;
 	enum lf_hold_result result;
 	struct lf_stored stored;
 };
@@ -126,6 +126,7 @@ static void call_clear(struct act_call *k)
 	lf_body_clear(&k->ok);
 	lf_body_clear(&k->other);
 	lf_body_clear(&k->exceeds);
+	lf_body_clear(&k->event_other);
 	lf_stored_clear(&k->stored);
 }
 
@@ -135,7 +136,9 @@ static bool render_problem(struct lf_body *out, int status, const char *code, co
 	return lf_render_problem_body(out, status, code, detail, extra);
 }
 
-/* The request and the bodies it may store, from a->pay. */
+/* The request, the bodies it may store and the events' data, from a->pay:
+ * the payment's other columns never change, so each is what its GET shows
+ * after that outcome. */
 static bool call_build(struct act *a, struct act_call *k)
 {
 	struct lf_hold_req *h = &k->h;
@@ -166,7 +169,14 @@ static bool call_build(struct act *a, struct act_call *k)
 			after.status = LF_PAYMENT_VOIDED;
 			after.has_captured = false;
 		}
+		/* a hold past its time expires in the CALL: payment.expired */
+		struct lf_payment expired = a->pay;
+		expired.status = LF_PAYMENT_EXPIRED;
+		expired.has_captured = false;
+		expired.refunded = 0;
 		snprintf(extra, sizeof extra, "\"paymentId\":\"%s\"", pid);
+		if (a->pay.is_hold && !lf_render_payment_body(&k->event_other, &expired))
+			return false;
 		if (!lf_render_payment_body(&k->ok, &after) ||
 		    !render_problem(&k->other, 409, "payment_not_pending",
 				    "The payment is not a PENDING hold: only a pending hold can be "
@@ -189,7 +199,10 @@ static bool call_build(struct act *a, struct act_call *k)
 		char rid[LF_UUID_STR_LEN + 1];
 		lf_uuid_format(&h->refund_id, rid);
 		snprintf(extra, sizeof extra, "\"paymentId\":\"%s\",\"refundId\":\"%s\"", pid, rid);
+		struct lf_refund declined = x;
+		declined.completed = false;
 		bool ok = lf_render_refund_body(&k->ok, &x) &&
+			  lf_render_refund_body(&k->event_other, &declined) &&
 			  render_problem(&k->other, 422, "insufficient_funds",
 					 "The receiver's available balance does not cover the "
 					 "refund; the refund was declined and recorded.",
@@ -207,6 +220,8 @@ static bool call_build(struct act *a, struct act_call *k)
 	h->body_ok_len = k->ok.len;
 	h->body_other = k->other.data;
 	h->body_other_len = k->other.len;
+	h->event_other = k->event_other.data;
+	h->event_other_len = k->event_other.len;
 	return true;
 }
 

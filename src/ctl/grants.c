@@ -42,7 +42,7 @@ static const struct lf_admin_grant grants[] = {
 	{"lf_finish_hold", true, "EXECUTE", "POST /api/payments/{id}/capture and /void"},
 	{"lf_refund", true, "EXECUTE", "POST /api/payments/{id}/refunds"},
 	{"lf_bulk_atomic", true, "EXECUTE", "POST /api/payments/batch, an atomic batch"},
-	{"lf_expire_holds", true, "EXECUTE", "the reaper expires holds past their time"},
+	{"lf_expire_hold", true, "EXECUTE", "the reaper expires holds past their time"},
 	{"lf_events_sequence", true, "EXECUTE", "commit order: GET /api/events and the delivery process"},
 	{"lf_webhook_enqueue", true, "EXECUTE", "the delivery process queues a webhook's new events"},
 	{"lf_webhook_result", true, "EXECUTE", "the delivery process records an attempt"},

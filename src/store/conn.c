@@ -38,9 +38,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GROUP_APPLY] = "CALL lf_transfer_group(?,?,?,?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
 	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[ST_FINISH_HOLD] = "CALL lf_finish_hold(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[ST_REFUND] = "CALL lf_refund(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[ST_EXPIRE_HOLDS] = "CALL lf_expire_holds(?,?)",
+	[ST_FINISH_HOLD] = "CALL lf_finish_hold(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_REFUND] = "CALL lf_refund(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	/* the reaper's: the holds past their time, oldest expiry first (the
+	 * index payments_pending), then each expired by its own CALL */
+	[ST_DUE_HOLDS] = "SELECT " LF_PAYMENT_COLUMNS " FROM payments p"
+			 " WHERE status = 'PENDING' AND expires_at <= ?"
+			 " ORDER BY expires_at LIMIT ?",
+	[ST_EXPIRE_HOLD] = "CALL lf_expire_hold(?,?,?)",
 	/* a payment's refunds, oldest first; no row at all without the
 	 * payment (for who) */
 	[ST_LIST_REFUNDS] = "SELECT r.id, r.amount, r.currency, r.reason, r.status, r.created_at"
@@ -150,7 +155,8 @@ static const char *const stmt_name[ST_COUNT] = {
 	[ST_CREATE] = "create_account",
 	[ST_FINISH_HOLD] = "finish_hold",
 	[ST_REFUND] = "refund",
-	[ST_EXPIRE_HOLDS] = "expire_holds",
+	[ST_DUE_HOLDS] = "due_holds",
+	[ST_EXPIRE_HOLD] = "expire_hold",
 	[ST_LIST_REFUNDS] = "list_refunds",
 	[ST_GET_OUTCOME] = "get_outcome",
 	[ST_GET_ACCOUNT] = "get_account",

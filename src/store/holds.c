@@ -1,9 +1,9 @@
 /*
  * store/holds.c - holds and refunds in the database (lf_store.h): the end
  * of a hold (one CALL lf_finish_hold: capture or void), a refund (one CALL
- * lf_refund), the reaper's expiry of holds past their time (CALL
- * lf_expire_holds) and a payment's refunds. The procedures are in
- * sql/procedures_holds.sql.
+ * lf_refund), the reaper's expiry of holds past their time (the due holds
+ * read, then one CALL lf_expire_hold each) and a payment's refunds. The
+ * procedures are in sql/procedures_holds.sql.
  */
 #include "config.h"
 
@@ -61,7 +61,7 @@ lf_rc lf_store_finish_hold(struct lf_store_conn *c, const struct lf_hold_req *r,
 	memset(stored, 0, sizeof *stored);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND b[13];
+	MYSQL_BIND b[14];
 	MYSQL_TIME t_created, t_expires;
 	memset(b, 0, sizeof b);
 	int capture = r->capture, admin = r->admin;
@@ -81,6 +81,7 @@ lf_rc lf_store_finish_hold(struct lf_store_conn *c, const struct lf_hold_req *r,
 	in_time(&b[10], &t_expires, r->expires_ms);
 	in_body(&b[11], r->body_ok, r->body_ok_len);
 	in_body(&b[12], r->body_other, r->body_other_len);
+	in_body(&b[13], r->event_other, r->event_other_len);
 	return hold_call(c, st, b, "lf_finish_hold returned an unexpected result", result, stored);
 }
 
@@ -92,7 +93,7 @@ lf_rc lf_store_refund(struct lf_store_conn *c, const struct lf_hold_req *r,
 	memset(stored, 0, sizeof *stored);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND b[16];
+	MYSQL_BIND b[17];
 	MYSQL_TIME t_created, t_expires;
 	memset(b, 0, sizeof b);
 	int rest = r->rest, admin = r->admin;
@@ -112,36 +113,85 @@ lf_rc lf_store_refund(struct lf_store_conn *c, const struct lf_hold_req *r,
 	in_body(&b[13], r->body_ok, r->body_ok_len);
 	in_body(&b[14], r->body_other, r->body_other_len);
 	in_body(&b[15], r->body_exceeds, r->body_exceeds_len);
+	in_body(&b[16], r->event_other, r->event_other_len);
 	return hold_call(c, st, b, "lf_refund returned an unexpected result", result, stored);
 }
 
-lf_rc lf_store_expire_holds(struct lf_store_conn *c, int64_t now_ms, unsigned limit,
-			    unsigned long *expired)
+lf_rc lf_store_due_holds(struct lf_store_conn *c, int64_t now_ms, struct lf_payment *out,
+			 unsigned max, unsigned *count)
 {
 	MYSQL_STMT *st;
-	*expired = 0;
-	lf_rc rc = lf_store_stmt(c, ST_EXPIRE_HOLDS, &st);
+	*count = 0;
+	lf_rc rc = lf_store_stmt(c, ST_DUE_HOLDS, &st);
 	if (rc != LF_OK)
 		return rc;
-	MYSQL_BIND in[2], b[1];
+	MYSQL_BIND in[2];
+	MYSQL_TIME t_now;
+	uint64_t limit = max;
+	memset(in, 0, sizeof in);
+	in_time(&in[0], &t_now, now_ms);
+	in_u64(&in[1], &limit);
+	if ((rc = lf_store_run(c, st, in)) != LF_OK)
+		return rc;
+	struct lf_store_payment_row *w = malloc(sizeof *w);
+	if (w == NULL)
+		return lf_store_finish(c, st, lf_store_fail(c, 0, "out of memory for holds"));
+	if (!lf_store_payment_bind(c, st, w)) {
+		free(w);
+		return lf_store_finish(c, st, lf_store_last_rc(c));
+	}
+	for (;;) {
+		int f = lf_store_next_row(c, st);
+		if (f < 0) {
+			rc = lf_store_last_rc(c);
+			break;
+		}
+		if (f == 1 || *count == max)
+			break;
+		if (!lf_store_payment_take(w, &out[*count])) {
+			rc = lf_store_fail(c, 0, "out of memory for a payment's metadata");
+			break;
+		}
+		(*count)++;
+	}
+	free(w);
+	if (rc != LF_OK) {
+		for (unsigned i = 0; i < *count; i++)
+			lf_payment_clear(&out[i]);
+		*count = 0;
+	}
+	return lf_store_finish(c, st, rc);
+}
+
+lf_rc lf_store_expire_hold(struct lf_store_conn *c, const lf_uuid *id, int64_t now_ms,
+			   const char *data, size_t len, bool *expired)
+{
+	MYSQL_STMT *st;
+	*expired = false;
+	lf_rc rc = lf_store_stmt(c, ST_EXPIRE_HOLD, &st);
+	if (rc != LF_OK)
+		return rc;
+	MYSQL_BIND in[3], b[1];
 	struct col k[1];
 	MYSQL_TIME t_now;
-	int lim = (int)limit;
 	memset(in, 0, sizeof in);
 	memset(b, 0, sizeof b);
 	memset(k, 0, sizeof k);
-	in_time(&in[0], &t_now, now_ms);
-	in_int(&in[1], &lim);
+	in_uuid(&in[0], id);
+	in_time(&in[1], &t_now, now_ms);
+	in_body(&in[2], data, len);
 	if ((rc = lf_store_run(c, st, in)) != LF_OK)
 		return rc;
 	long long n = 0;
 	out_bind(&b[0], &k[0], MYSQL_TYPE_LONGLONG, &n, 0);
 	if (mysql_stmt_field_count(st) != 1 || mysql_stmt_bind_result(st, b))
-		return lf_store_finish(c, st, lf_store_fail(c, 0, "lf_expire_holds: bad result"));
+		return lf_store_finish(c, st, lf_store_fail(c, 0, "lf_expire_hold: bad result"));
 	int f = lf_store_next_row(c, st);
 	if (f < 0)
 		return lf_store_finish(c, st, lf_store_last_rc(c));
-	*expired = f == 0 && n > 0 ? (unsigned long)n : 0;
+	if (f == 1)
+		return lf_store_finish(c, st, lf_store_fail(c, 0, "lf_expire_hold: no result"));
+	*expired = n == 1;
 	return lf_store_finish(c, st, LF_OK);
 }
 

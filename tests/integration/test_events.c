@@ -14,7 +14,9 @@
  *   commit order under concurrent writers: a poller that follows
  *   nextCursor while 8 threads pay among 6 accounts (completed and
  *   declined) sees every event exactly once, and each account's payment
- *   events in the order of its ledger.
+ *   events in the order of its ledger;
+ *   every kind of change, each once (test_events_kinds.c), with
+ *   payment.expired and refund.declined.
  */
 #include "config.h"
 
@@ -27,19 +29,18 @@
 #include <CUnit/Basic.h>
 #include <mysql.h>
 
-#include "events_util.h"
-#include "harness.h"
+#include "test_events.h"
 #include "../lf_cunit.h"
 
-static char key_x[128], key_y[128], key_plain[128], admin[128];
-static char funded[37];
+static char key_x[128], key_plain[128], admin[128];
+char te_key_y[128], te_funded[37];
 
 #define WRITERS 8
 #define PAYS_PER_WRITER 30
 #define HOT 6
 #define MAX_EVENTS 2000
 
-static int get(const char *path, struct lf_h_resp *r)
+int te_get(const char *path, struct lf_h_resp *r)
 {
 	return lf_h_http(fx.d.port, "GET", path, NULL, NULL, r) == 0 ? r->status : -1;
 }
@@ -64,7 +65,7 @@ static int pay(const char *from, const char *to, const char *amount, char id[37]
 }
 
 /* The events the current key sees, from the beginning. */
-static int all_events(struct ev *out, int max)
+int te_all_events(struct ev *out, int max)
 {
 	return ev_all(fx.d.port, out, max);
 }
@@ -76,13 +77,14 @@ static void test_each_change(void)
 	lf_h_auth_use(key_x);
 	CU_ASSERT_EQUAL_FATAL(lf_h_account(fx.d.port, "ev-x1", "USD", NULL, acct), 201);
 	lf_h_auth_use(admin);
-	CU_ASSERT_EQUAL_FATAL(pay(funded, acct, "\"5.00\"", NULL), 201);
+	CU_ASSERT_EQUAL_FATAL(pay(te_funded, acct, "\"5.00\"", NULL), 201);
 	lf_h_auth_use(key_x);
-	CU_ASSERT_EQUAL_FATAL(pay(acct, funded, "\"2.00\"", paid), 201);
-	CU_ASSERT_EQUAL_FATAL(pay(acct, funded, "\"9.00\"", declined), 422);
+	CU_ASSERT_EQUAL_FATAL(pay(acct, te_funded, "\"2.00\"", paid), 201);
+	CU_ASSERT_EQUAL_FATAL(pay(acct, te_funded, "\"9.00\"", declined), 422);
 	/* decided before any transaction: no event */
-	CU_ASSERT_EQUAL(pay("00000000-0000-7000-8000-00000000abcd", funded, "\"1.00\"", NULL), 422);
-	int n = all_events(evs, 64);
+	CU_ASSERT_EQUAL(pay("00000000-0000-7000-8000-00000000abcd", te_funded, "\"1.00\"", NULL),
+			422);
+	int n = te_all_events(evs, 64);
 	CU_ASSERT_EQUAL_FATAL(n, 3); /* the admin's funding is not X's */
 	CU_ASSERT_STRING_EQUAL(evs[0].type, "account.created");
 	CU_ASSERT_STRING_EQUAL(evs[0].object, acct);
@@ -97,9 +99,9 @@ static void test_each_change(void)
 	for (int i = 1; i < 3; i++) {
 		struct lf_h_resp e, p;
 		snprintf(path, sizeof path, "/api/events/%s", evs[i].id);
-		CU_ASSERT_EQUAL_FATAL(get(path, &e), 200);
+		CU_ASSERT_EQUAL_FATAL(te_get(path, &e), 200);
 		snprintf(path, sizeof path, "/api/payments/%s", evs[i].object);
-		CU_ASSERT_EQUAL_FATAL(get(path, &p), 200);
+		CU_ASSERT_EQUAL_FATAL(te_get(path, &p), 200);
 		const char *data = strstr(e.body, "\"data\":");
 		CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 		data += 7;
@@ -109,22 +111,22 @@ static void test_each_change(void)
 		lf_h_resp_free(&p);
 	}
 	/* another client: 404, never 403 */
-	lf_h_auth_use(key_y);
+	lf_h_auth_use(te_key_y);
 	struct lf_h_resp r;
 	snprintf(path, sizeof path, "/api/events/%s", evs[1].id);
-	CU_ASSERT_EQUAL(get(path, &r), 404);
+	CU_ASSERT_EQUAL(te_get(path, &r), 404);
 	char code[40];
 	CU_ASSERT(lf_h_json_str(r.body, "code", code, sizeof code) &&
 		  strcmp(code, "event_not_found") == 0);
 	lf_h_resp_free(&r);
-	CU_ASSERT_EQUAL(get("/api/events/not-a-uuid", &r), 400);
+	CU_ASSERT_EQUAL(te_get("/api/events/not-a-uuid", &r), 400);
 	lf_h_resp_free(&r);
 	lf_h_auth_use(admin);
 }
 
 /* POST path with an Idempotency-Key and a body: its status; the body's
  * "id" into id (may be NULL), the whole body into keep (may be NULL). */
-static int post(const char *path, const char *body, char id[37], char *keep, size_t klen)
+int te_post(const char *path, const char *body, char id[37], char *keep, size_t klen)
 {
 	static int seq;
 	char headers[128];
@@ -141,17 +143,17 @@ static int post(const char *path, const char *body, char id[37], char *keep, siz
 }
 
 /* The data of the one event of type for object, as text; false if none. */
-static bool event_data(const char *type, const char *object, char *out, size_t len)
+bool te_event_data(const char *type, const char *object, char *out, size_t len)
 {
 	static struct ev evs[MAX_EVENTS];
-	int n = all_events(evs, MAX_EVENTS);
+	int n = te_all_events(evs, MAX_EVENTS);
 	for (int i = 0; i < n; i++) {
 		if (strcmp(evs[i].type, type) != 0 || strcmp(evs[i].object, object) != 0)
 			continue;
 		char path[100];
 		struct lf_h_resp r;
 		snprintf(path, sizeof path, "/api/events/%s", evs[i].id);
-		bool ok = get(path, &r) == 200 && strstr(r.body, "\"data\":") != NULL;
+		bool ok = te_get(path, &r) == 200 && strstr(r.body, "\"data\":") != NULL;
 		if (ok) {
 			const char *d = strstr(r.body, "\"data\":") + 7;
 			snprintf(out, len, "%.*s", (int)(strlen(d) - 1),
@@ -177,23 +179,24 @@ static void test_holds_and_refunds(void)
 		 "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":\"10.00\","
 		 "\"capture\":false}",
 		 from, to);
-	CU_ASSERT_EQUAL_FATAL(post("/api/payments", req, hold, body, sizeof body), 201);
-	CU_ASSERT_TRUE(event_data("payment.pending", hold, data, sizeof data));
+	CU_ASSERT_EQUAL_FATAL(te_post("/api/payments", req, hold, body, sizeof body), 201);
+	CU_ASSERT_TRUE(te_event_data("payment.pending", hold, data, sizeof data));
 	CU_ASSERT_STRING_EQUAL(data, body);
 	char path[120];
 	snprintf(path, sizeof path, "/api/payments/%s/capture", hold);
-	CU_ASSERT_EQUAL_FATAL(post(path, "{\"amount\":\"6.00\"}", NULL, body, sizeof body), 200);
-	CU_ASSERT_TRUE(event_data("payment.captured", hold, data, sizeof data));
+	CU_ASSERT_EQUAL_FATAL(te_post(path, "{\"amount\":\"6.00\"}", NULL, body, sizeof body), 200);
+	CU_ASSERT_TRUE(te_event_data("payment.captured", hold, data, sizeof data));
 	CU_ASSERT_STRING_EQUAL(data, body);
 	CU_ASSERT_PTR_NOT_NULL(strstr(data, "\"status\":\"COMPLETED\""));
-	CU_ASSERT_EQUAL_FATAL(post("/api/payments", req, hold2, NULL, 0), 201);
+	CU_ASSERT_EQUAL_FATAL(te_post("/api/payments", req, hold2, NULL, 0), 201);
 	snprintf(path, sizeof path, "/api/payments/%s/void", hold2);
-	CU_ASSERT_EQUAL_FATAL(post(path, "{}", NULL, body, sizeof body), 200);
-	CU_ASSERT_TRUE(event_data("payment.voided", hold2, data, sizeof data));
+	CU_ASSERT_EQUAL_FATAL(te_post(path, "{}", NULL, body, sizeof body), 200);
+	CU_ASSERT_TRUE(te_event_data("payment.voided", hold2, data, sizeof data));
 	CU_ASSERT_STRING_EQUAL(data, body);
 	snprintf(path, sizeof path, "/api/payments/%s/refunds", hold);
-	CU_ASSERT_EQUAL_FATAL(post(path, "{\"amount\":\"2.00\"}", refund, body, sizeof body), 201);
-	CU_ASSERT_TRUE(event_data("refund.completed", refund, data, sizeof data));
+	CU_ASSERT_EQUAL_FATAL(te_post(path, "{\"amount\":\"2.00\"}", refund, body, sizeof body),
+			      201);
+	CU_ASSERT_TRUE(te_event_data("refund.completed", refund, data, sizeof data));
 	CU_ASSERT_STRING_EQUAL(data, body);
 }
 
@@ -201,13 +204,13 @@ static void test_isolation(void)
 {
 	static struct ev xs[256], ys[256], as[512];
 	char acct[37];
-	lf_h_auth_use(key_y);
+	lf_h_auth_use(te_key_y);
 	CU_ASSERT_EQUAL_FATAL(lf_h_account(fx.d.port, "ev-y1", "USD", NULL, acct), 201);
-	int ny = all_events(ys, 256);
+	int ny = te_all_events(ys, 256);
 	lf_h_auth_use(key_x);
-	int nx = all_events(xs, 256);
+	int nx = te_all_events(xs, 256);
 	lf_h_auth_use(admin);
-	int na = all_events(as, 512);
+	int na = te_all_events(as, 512);
 	CU_ASSERT_FATAL(nx > 0 && ny > 0 && na >= nx + ny);
 	CU_ASSERT_STRING_EQUAL(ys[ny - 1].object, acct);
 	for (int i = 0; i < nx; i++)
@@ -223,7 +226,7 @@ static void test_isolation(void)
 	/* no events:read: 403 */
 	lf_h_auth_use(key_plain);
 	struct lf_h_resp r;
-	CU_ASSERT_EQUAL(get("/api/events", &r), 403);
+	CU_ASSERT_EQUAL(te_get("/api/events", &r), 403);
 	lf_h_resp_free(&r);
 	lf_h_auth_use(admin);
 }
@@ -232,7 +235,7 @@ static void test_paging(void)
 {
 	static struct ev all[512], one[2];
 	lf_h_auth_use(key_x);
-	int n = all_events(all, 512);
+	int n = te_all_events(all, 512);
 	CU_ASSERT_FATAL(n >= 3);
 	char cursor[40] = "", next[40];
 	int status, got = 0;
@@ -254,11 +257,11 @@ static void test_paging(void)
 			     "/api/events?after=01", "/api/events?after=abc"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct lf_h_resp r;
-		CU_ASSERT_EQUAL(get(bad[i], &r), 400);
+		CU_ASSERT_EQUAL(te_get(bad[i], &r), 400);
 		lf_h_resp_free(&r);
 	}
 	struct lf_h_resp r;
-	CU_ASSERT_EQUAL(get("/api/events?limit=500", &r), 200);
+	CU_ASSERT_EQUAL(te_get("/api/events?limit=500", &r), 200);
 	lf_h_resp_free(&r);
 	lf_h_auth_use(admin);
 }
@@ -400,7 +403,7 @@ static void test_commit_order(void)
 		CU_ASSERT_EQUAL_FATAL(lf_h_account(fx.d.port, name, "USD", "10.00", hot[i]), 201);
 	}
 	static struct ev before[MAX_EVENTS];
-	int n0 = all_events(before, MAX_EVENTS);
+	int n0 = te_all_events(before, MAX_EVENTS);
 	CU_ASSERT_FATAL(n0 >= 0);
 	static struct ev seen[MAX_EVENTS];
 	struct writer w[WRITERS + 1] = {0};
@@ -485,12 +488,12 @@ static int setup(void)
 	if (lf_h_ctl_key(&fx.env, &fx.d, cmd, key_x, sizeof key_x) != 0)
 		return 1;
 	snprintf(cmd, sizeof cmd, "client create ev-y %s,events:read", scopes);
-	if (lf_h_ctl_key(&fx.env, &fx.d, cmd, key_y, sizeof key_y) != 0)
+	if (lf_h_ctl_key(&fx.env, &fx.d, cmd, te_key_y, sizeof te_key_y) != 0)
 		return 1;
 	snprintf(cmd, sizeof cmd, "client create ev-plain %s", scopes);
 	if (lf_h_ctl_key(&fx.env, &fx.d, cmd, key_plain, sizeof key_plain) != 0)
 		return 1;
-	return lf_h_account(fx.d.port, "ev-funded", "USD", "1000.00", funded) == 201 ? 0 : 1;
+	return lf_h_account(fx.d.port, "ev-te_funded", "USD", "1000.00", te_funded) == 201 ? 0 : 1;
 }
 
 static const struct lf_test event_tests[] = {
@@ -499,6 +502,7 @@ static const struct lf_test event_tests[] = {
 	{"a client sees only its own events; scope", test_isolation},
 	{"paging with nextCursor; bad parameters", test_paging},
 	{"commit order: a poller under concurrent writers", test_commit_order},
+	{"every kind of change once, in order; expired and declined data", test_every_kind},
 };
 
 static const struct lf_suite suites[] = {{"events", LF_TESTS(event_tests)}};
@@ -506,6 +510,9 @@ static const struct lf_suite suites[] = {{"events", LF_TESTS(event_tests)}};
 int main(void)
 {
 	static const struct lf_h_fixture_opts opts = {
-		.name = "events", .setup = setup, .extra_conf = "[webhooks]\nenabled = off\n"};
+		.name = "events",
+		.setup = setup,
+		/* no reaper: a late capture is what expires a hold here */
+		.extra_conf = "[webhooks]\nenabled = off\n[payments]\nexpire_interval = 1h\n"};
 	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
 }

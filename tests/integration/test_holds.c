@@ -7,7 +7,10 @@
  * and in part, concurrent refunds never beyond the captured amount, a
  * declined refund recorded and replayed, idempotent replays of capture,
  * void and refund, another client's payment 404, metadata validated and
- * returned. ledgerflowctl reconcile exits 0 after every scenario.
+ * returned; payment.expired written once by the reaper with the payment's
+ * GET as its data, and captures racing expiry (each hold captured or
+ * expired, with exactly one event). ledgerflowctl reconcile exits 0 after
+ * every scenario.
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "events_util.h"
 #include "harness.h"
 #include "../lf_cunit.h"
 
@@ -97,6 +101,31 @@ static int action(const char *id, const char *what, const char *k, const char *b
 static void reconcile_clean(void)
 {
 	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &fx.d, "reconcile"), 0);
+}
+
+/* How many events of type there are for object (the admin sees every
+ * client's); the first one's data, as text, into data. -1: no listing. */
+static int events_of(const char *type, const char *object, char *data, size_t len)
+{
+	static struct ev evs[2000];
+	int n = ev_all(fx.d.port, evs, 2000), count = 0;
+	data[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strcmp(evs[i].type, type) != 0 || strcmp(evs[i].object, object) != 0)
+			continue;
+		if (count++ > 0)
+			continue;
+		char path[100];
+		struct lf_h_resp r;
+		snprintf(path, sizeof path, "/api/events/%.40s", evs[i].id);
+		if (get(path, &r) == 200 && strstr(r.body, "\"data\":") != NULL) {
+			const char *d = strstr(r.body, "\"data\":") + 7;
+			snprintf(data, len, "%.*s", (int)(strlen(d) - 1),
+				 d); /* not the event's } */
+		}
+		lf_h_resp_free(&r);
+	}
+	return n < 0 ? -1 : count;
 }
 
 static void test_hold_capture(void)
@@ -196,6 +225,14 @@ static void test_void_and_expiry(void)
 	CU_ASSERT_STRING_EQUAL(bal, "10.00");
 	CU_ASSERT_STRING_EQUAL(av, "10.00");
 	CU_ASSERT_EQUAL(action(h2, "capture", key(), "{}", &r), 409);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "payment_not_pending"));
+	lf_h_resp_free(&r);
+	/* the reaper wrote payment.expired, once (the capture after it none),
+	 * with the payment exactly as its GET shows it */
+	static char data[4096];
+	CU_ASSERT_EQUAL(events_of("payment.expired", h2, data, sizeof data), 1);
+	CU_ASSERT_EQUAL_FATAL(get(path, &r), 200);
+	CU_ASSERT_STRING_EQUAL(data, r.body);
 	lf_h_resp_free(&r);
 	/* bad holdTimeout, capture not a boolean */
 	CU_ASSERT_EQUAL(pay(a, b, "1", ",\"capture\":false,\"holdTimeout\":\"0s\"", NULL, NULL),
@@ -206,6 +243,7 @@ static void test_void_and_expiry(void)
 
 struct racer {
 	char id[37], what[16], key[64];
+	int delay_ms; /* before it sends */
 	int status;
 };
 
@@ -213,6 +251,8 @@ static void *race(void *arg)
 {
 	struct racer *x = arg;
 	struct lf_h_resp r;
+	if (x->delay_ms > 0)
+		usleep((useconds_t)x->delay_ms * 1000);
 	x->status = action(x->id, x->what, x->key, "{}", &r);
 	lf_h_resp_free(&r);
 	return NULL;
@@ -240,6 +280,7 @@ static void test_racing_captures(void)
 	for (int round = 0; round < 5; round++) {
 		CU_ASSERT_EQUAL_FATAL(pay(a, b, "\"1.00\"", ",\"capture\":false", h, NULL), 201);
 		struct racer x[4];
+		memset(x, 0, sizeof x);
 		for (int i = 0; i < 4; i++) {
 			snprintf(x[i].id, sizeof x[i].id, "%s", h);
 			snprintf(x[i].what, sizeof x[i].what, "%s", i == 3 ? "void" : "capture");
@@ -253,6 +294,56 @@ static void test_racing_captures(void)
 		CU_ASSERT_EQUAL(conflicts, 3);
 	}
 	balances(a, bal, av, held);
+	CU_ASSERT_STRING_EQUAL(held, "0.00");
+	reconcile_clean();
+}
+
+/* Captures racing expiry (the reaper every 200ms, and lf_finish_hold
+ * finding a hold past its time): captures spread around the moment the
+ * holds expire; each hold ends captured (200, one payment.captured) or
+ * expired (409, one payment.expired), never both, never two events. */
+static void test_capture_racing_expiry(void)
+{
+	enum { N = 6 };
+	char a[37], b[37], bal[32], av[32], held[32], path[80], status[16];
+	static char data[4096];
+	account("50.00", a);
+	account(NULL, b);
+	struct racer x[N];
+	memset(x, 0, sizeof x);
+	for (int i = 0; i < N; i++) {
+		CU_ASSERT_EQUAL_FATAL(pay(a, b, "\"1.00\"",
+					  ",\"capture\":false,\"holdTimeout\":\"1s\"", x[i].id,
+					  NULL),
+				      201);
+		snprintf(x[i].what, sizeof x[i].what, "capture");
+		snprintf(x[i].key, sizeof x[i].key, "%s", key());
+		x[i].delay_ms = 800 + 70 * i; /* 0.8 s .. 1.15 s after the holds */
+	}
+	run_race(x, N, 200);
+	usleep(600 * 1000); /* three more reaper rounds: none writes a second event */
+	int captured = 0;
+	for (int i = 0; i < N; i++) {
+		CU_ASSERT(x[i].status == 200 || x[i].status == 409);
+		int c = events_of("payment.captured", x[i].id, data, sizeof data);
+		int e = events_of("payment.expired", x[i].id, data, sizeof data);
+		CU_ASSERT_EQUAL(c, x[i].status == 200 ? 1 : 0);
+		CU_ASSERT_EQUAL(e, x[i].status == 200 ? 0 : 1);
+		struct lf_h_resp r;
+		snprintf(path, sizeof path, "/api/payments/%.36s", x[i].id);
+		CU_ASSERT_EQUAL_FATAL(get(path, &r), 200);
+		CU_ASSERT(lf_h_json_str(r.body, "status", status, sizeof status));
+		CU_ASSERT_STRING_EQUAL(status, x[i].status == 200 ? "COMPLETED" : "EXPIRED");
+		if (e == 1)
+			CU_ASSERT_STRING_EQUAL(data, r.body); /* the expired payment's GET */
+		lf_h_resp_free(&r);
+		captured += x[i].status == 200;
+	}
+	balances(a, bal, av, held);
+	char want[32];
+	snprintf(want, sizeof want, "%d.00", 50 - captured);
+	CU_ASSERT_STRING_EQUAL(bal, want);
+	CU_ASSERT_STRING_EQUAL(av, want);
 	CU_ASSERT_STRING_EQUAL(held, "0.00");
 	reconcile_clean();
 }
@@ -282,6 +373,7 @@ static void test_refunds(void)
 	lf_h_resp_free(&r);
 	/* concurrent refunds of 5.00 each: never past the 30.00 left */
 	struct racer x[8];
+	memset(x, 0, sizeof x);
 	for (int i = 0; i < 8; i++) {
 		snprintf(x[i].id, sizeof x[i].id, "%s", p);
 		snprintf(x[i].what, sizeof x[i].what, "refunds");
@@ -449,6 +541,7 @@ static const struct lf_test tests[] = {
 	{"hold, partial and full capture, available balance, replay", test_hold_capture},
 	{"void, expiry by the reaper", test_void_and_expiry},
 	{"racing captures and a void: exactly one wins", test_racing_captures},
+	{"captures racing expiry: captured or expired, one event", test_capture_racing_expiry},
 	{"refunds: partial, replayed, over the rest, concurrent", test_refunds},
 	{"a declined refund is recorded and replayed", test_declined_refund},
 	{"another client's payment is 404", test_other_client},
