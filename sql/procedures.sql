@@ -50,8 +50,11 @@ RETURN UNHEX(SHA2(CONCAT(CAST(p_prev AS BINARY(32)),
 -- rendered in its new state, its 200 body) or 'payment.expired', lf_refund
 -- 'refund.completed' or 'refund.declined' (the refund; p_account the
 -- original receiver, who pays it back, p_account2 the original sender),
--- lf_expire_hold 'payment.expired' (procedures_holds.sql). p_id NULL: a
--- UUIDv7 is made here (for callers whose C side passes none).
+-- lf_expire_hold 'payment.expired' (procedures_holds.sql). The group
+-- commit, lf_transfer_group, writes its payments' 'payment.completed' and
+-- 'payment.declined' itself, one multi-row INSERT of the same columns in
+-- arrival order. p_id NULL: a UUIDv7 is made here (for callers whose C
+-- side passes none).
 CREATE OR REPLACE PROCEDURE lf_event_add(
   IN p_id         BINARY(16),
   IN p_type       VARCHAR(32) CHARACTER SET ascii,
@@ -95,7 +98,8 @@ END;
 -- Money: only an ISSUANCE account (one per currency, see 004_books.sql)
 -- may go negative; every entry is hash-chained on its account
 -- (lf_entry_hash, accounts.chain_head) inside the transaction, under the
--- account's row lock.
+-- account's row lock (a group commit's entries are hashed by the caller
+-- and recomputed with SHA2() by lf_transfer_group under the lock).
 
 CREATE OR REPLACE PROCEDURE lf_transfer(
   IN p_client         BIGINT UNSIGNED,

@@ -4,14 +4,16 @@
  * (lf_dbpool_submit_batch, kind LF_BATCH_PAYMENT, up to [mysql]
  * batch_max). One job alone is exactly the single path (lf_pay_work).
  * Otherwise: the members decide() answers without a transaction (its
- * 422s) are decided alone; the others go through one CALL
- * lf_transfer_batch (each member's bodies rendered first, as the single
+ * 422s) are decided alone; the others go to lf_store_transfer_batch
+ * (store/group.c: decided in C, judged and written by one CALL
+ * lf_transfer_group; each member's bodies rendered first, as the single
  * path does), and each gets the decision the single path would give
- * (201 / 422 declined, the same bodies and counters); the members the
- * procedure hands back ("fallback") are then decided alone, in arrival
- * order. Errors of the batch CALL: LF_AGAIN past the retries is every
- * member's rolled-back 503; LF_LOST and LF_ERROR make every member's
- * outcome unknown, settled through its own key (lf_pay_unknown).
+ * (201 / 422 declined, the same bodies and counters); the members it
+ * hands back (LF_TRANSFER_BATCH_FALLBACK, nothing written) are then
+ * decided alone, in arrival order. Errors of the group commit: LF_AGAIN
+ * past the retries is every member's rolled-back 503; LF_LOST and
+ * LF_ERROR make every member's outcome unknown, settled through its own
+ * key (lf_pay_unknown).
  *
  * The pool runs the work once more on a fresh connection when it returns
  * false (a broken connection): a member whose part is done is skipped

@@ -5,7 +5,7 @@
  * whether a batch key's items were decided already (a range scan of the
  * idempotency table's primary key), and an atomic batch as one CALL
  * lf_bulk_atomic (sql/procedures_bulk.sql), its items as one JSON array
- * bound as a single parameter, the style of lf_transfer_batch.
+ * bound as a single parameter and read with JSON_TABLE.
  */
 #include "config.h"
 
