@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "lf_risk.h"
+
 struct evbuffer;
 struct lf_cache;
 
@@ -65,6 +67,9 @@ struct lf_metrics {
 	uint64_t webhook_failures;     /* attempts that failed: no answer, or not 2xx */
 	uint64_t webhook_given_up;     /* deliveries given up after max_age */
 	uint64_t webhook_restarts;     /* the delivery process died and was restarted */
+	/* the risk rules (lf_risk.h) */
+	uint64_t risk_declined[LF_RISK_NRULES]; /* fresh risk declines, by rule */
+	uint64_t risk_webhook_failures;         /* risk webhook calls without an answer */
 };
 
 static inline void lf_metrics_add(uint64_t *counter, uint64_t n)

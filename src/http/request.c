@@ -327,6 +327,7 @@ static const struct {
 	{"payment_not_pending", "Payment is not a pending hold"},
 	{"refund_exceeds_payment", "Refund exceeds the payment"},
 	{"amount_too_large", "Amount too large for the ledger"},
+	{"risk_declined", "Declined by a risk rule"},
 	{"unsupported_media_type", "Unsupported media type"},
 	{"payload_too_large", "Payload too large"},
 	{"headers_too_large", "Request header fields too large"},
