@@ -117,6 +117,15 @@ struct lf_config {
 	int64_t webhooks_retry_max_ms;     /* longest back-off */
 	int64_t webhooks_poll_interval_ms; /* how often new events are looked for */
 	char *webhooks_tls_ca;             /* https: CA file; "" for the system's */
+	/* [risk]: the risk rules (lf_risk.h); every one off by default */
+	char *risk_max_amount;           /* "CUR:amount,...": largest payment; "" off */
+	int risk_velocity_count;         /* payments per account per window; 0 off */
+	char *risk_velocity_sum;         /* "CUR:amount,...": per account per window */
+	int64_t risk_velocity_window_ms; /* the velocity rules' window */
+	char *risk_daily_limit;          /* "CUR:amount,...": per client per UTC day */
+	char *risk_webhook_url;          /* "" = no risk webhook */
+	int64_t risk_webhook_timeout_ms; /* the whole call: connect, send, answer */
+	char *risk_webhook_policy;       /* open|closed: what a failed call means */
 };
 
 /* Defaults only (strings are allocated: lf_config_clear() them). `cfg` is

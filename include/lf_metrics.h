@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "lf_risk.h"
+
 struct evbuffer;
 struct lf_cache;
 
@@ -68,6 +70,9 @@ struct lf_metrics {
 	/* POST /api/payments/batch decided afresh: atomic 201, atomic 422
 	 * batch_failed, independent 200 (src/api/bulk.c) */
 	uint64_t payment_batches[3];
+	/* the risk rules (lf_risk.h) */
+	uint64_t risk_declined[LF_RISK_NRULES]; /* fresh risk declines, by rule */
+	uint64_t risk_webhook_failures;         /* risk webhook calls without an answer */
 };
 
 static inline void lf_metrics_add(uint64_t *counter, uint64_t n)

@@ -23,6 +23,9 @@ void lf_render_refund(struct evbuffer *out, const struct lf_refund *x);
 void lf_render_ledger_entry(struct evbuffer *out, const struct lf_ledger_entry *e, int exponent);
 /* The 422 insufficient_funds problem of a declined payment. */
 void lf_render_declined(struct evbuffer *out, const lf_uuid *payment_id);
+/* The 422 risk_declined problem of a payment a risk rule stopped (the same
+ * bytes whichever rule it was, so a replay from the payment row matches). */
+void lf_render_risk_declined(struct evbuffer *out, const lf_uuid *payment_id);
 
 /* Move the buffer's bytes into *out (malloc'd, NUL-terminated; the one
  * copy a body gets); b is left empty. False when out of memory (out empty). */
@@ -32,6 +35,7 @@ bool lf_render_payment_body(struct lf_body *out, const struct lf_payment *p);
 bool lf_render_account_body(struct lf_body *out, const struct lf_account *a);
 bool lf_render_refund_body(struct lf_body *out, const struct lf_refund *x);
 bool lf_render_declined_body(struct lf_body *out, const lf_uuid *payment_id);
+bool lf_render_risk_declined_body(struct lf_body *out, const lf_uuid *payment_id);
 bool lf_render_problem_body(struct lf_body *out, int status, const char *code, const char *detail,
 			    const char *extra);
 

@@ -158,6 +158,8 @@ enum lf_transfer_result {
 	LF_TRANSFER_PAYMENT_EXISTS,    /* the key's stored outcome was reaped but its
 					* payment exists: stored->body holds the 16-byte
 					* payment id, stored->fingerprint its fingerprint */
+	LF_TRANSFER_RISK_DECLINED,     /* a risk rule stopped it, recorded (body_risk);
+					* stored->location holds the rule's name */
 };
 
 struct lf_transfer_req {
@@ -184,6 +186,14 @@ struct lf_transfer_req {
 	 * payment.declined event (body_completed is payment.completed's) */
 	const char *event_declined;
 	size_t event_declined_len;
+	/* the risk rules (lf_risk.h); zero: off. risk_rule: a rule decided
+	 * before the call (max_amount, the webhook) declines it; the others
+	 * are thresholds lf_transfer checks under the locks. body_risk is the
+	 * 422 risk_declined body, needed when any of them is set. */
+	int risk_rule; /* enum lf_risk_rule */
+	int64_t velocity_count, velocity_sum, velocity_window_ms, daily_limit;
+	const char *body_risk;
+	size_t body_risk_len;
 };
 /* One CALL lf_transfer(...): the whole transaction in one round trip. */
 lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
@@ -253,7 +263,8 @@ struct lf_payment {
 	int64_t captured;   /* the amount, or what a capture took */
 	int64_t refunded;   /* sum of the COMPLETED refunds */
 	int64_t created_ms;
-	char *metadata; /* canonical JSON object, malloc'd (lf_payment_clear); NULL: none */
+	char *metadata;     /* canonical JSON object, malloc'd (lf_payment_clear); NULL: none */
+	bool risk_declined; /* DECLINED by a risk rule, not for funds */
 };
 /* Free what a row read by the store holds (its metadata); NULL is fine. */
 void lf_payment_clear(struct lf_payment *p);

@@ -122,10 +122,16 @@ CREATE OR REPLACE PROCEDURE lf_transfer(
   IN p_hold_expires   DATETIME(3),
   IN p_metadata       MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
   IN p_event_id       BINARY(16),
-  IN p_event_declined MEDIUMBLOB)
+  IN p_event_declined MEDIUMBLOB,
+  IN p_risk_rule      VARCHAR(32) CHARACTER SET ascii,
+  IN p_body_risk      MEDIUMBLOB,
+  IN p_velocity_count BIGINT,
+  IN p_velocity_sum   BIGINT,
+  IN p_velocity_ms    BIGINT,
+  IN p_daily_limit    BIGINT)
   MODIFIES SQL DATA
   SQL SECURITY DEFINER
-  COMMENT 'one payment or hold: idempotency row, account locks, ledger, outcome, event'
+  COMMENT 'one payment or hold: idempotency row, account locks, risk, ledger, outcome, event'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
   DECLARE v_nf TINYINT DEFAULT 0;
@@ -139,6 +145,11 @@ proc: BEGIN
   DECLARE v_debit_hash, v_credit_hash BINARY(32) DEFAULT NULL;
   DECLARE v_old_id BINARY(16) DEFAULT NULL;
   DECLARE v_old_fp BINARY(32) DEFAULT NULL;
+  DECLARE v_risk VARCHAR(32) CHARACTER SET ascii DEFAULT NULL;
+  DECLARE v_vcount BIGINT DEFAULT 0;
+  DECLARE v_vsum, v_spent DECIMAL(30) DEFAULT 0;
+  DECLARE v_day, v_today DATE DEFAULT NULL;
+  DECLARE v_daily TINYINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
   DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_nf = 1;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
@@ -240,6 +251,69 @@ proc: BEGIN
     LEAVE proc;
   END IF;
 
+  -- (d1) the risk rules (doc/design.md, "Risk rules"), each NULL when it
+  -- is off; p_risk_rule is one decided before the call (max_amount, the
+  -- risk webhook). Velocity: the payments and holds the sender made in
+  -- the last p_velocity_ms that were not declined, read under the
+  -- sender's lock, so two payments of one account never both pass.
+  -- Daily limit: the client's row of client_risk, locked after both
+  -- accounts (the one lock taken after them: no cycle), holds what its
+  -- accepted payments took today (UTC; a payment stamped before a day
+  -- another already began counts toward that newer day).
+  SET v_risk = p_risk_rule;
+  IF v_risk IS NULL AND (p_velocity_count IS NOT NULL OR p_velocity_sum IS NOT NULL) THEN
+    SELECT COUNT(*), IFNULL(SUM(amount), 0) INTO v_vcount, v_vsum
+      FROM payments
+     WHERE from_account_id = p_from AND status <> 'DECLINED'
+       AND created_at > TIMESTAMPADD(MICROSECOND, -1000 * p_velocity_ms, p_created_at);
+    IF p_velocity_count IS NOT NULL AND v_vcount >= p_velocity_count THEN
+      SET v_risk = 'velocity_count';
+    ELSEIF p_velocity_sum IS NOT NULL AND v_vsum + p_amount > p_velocity_sum THEN
+      SET v_risk = 'velocity_sum';
+    END IF;
+  END IF;
+  IF v_risk IS NULL AND p_daily_limit IS NOT NULL THEN
+    SET v_today = DATE(p_created_at);
+    INSERT INTO client_risk (client_id, currency, day, spent)
+    VALUES (p_client, p_currency, v_today, 0)
+    ON DUPLICATE KEY UPDATE spent = spent;
+    SELECT day, spent INTO v_day, v_spent FROM client_risk
+     WHERE client_id = p_client AND currency = p_currency FOR UPDATE;
+    IF v_day < v_today THEN
+      SET v_day = v_today, v_spent = 0;
+    END IF;
+    IF v_spent + p_amount > p_daily_limit THEN
+      SET v_risk = 'daily_limit';
+    ELSE
+      SET v_daily = 1;
+    END IF;
+  END IF;
+  IF v_risk IS NOT NULL THEN
+    INSERT INTO payments (id, client_id, idempotency_key, fingerprint,
+                          from_account_id, to_account_id, amount, currency,
+                          reference, status, decline_reason, created_at, metadata)
+    VALUES (p_payment_id, p_client, p_key, p_fp, p_from, p_to, p_amount,
+            p_currency, p_reference, 'DECLINED', 'risk_declined', p_created_at,
+            p_metadata);
+    IF v_dup THEN
+      ROLLBACK;
+      SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+        'lf_transfer: payment id or idempotency key already used by an earlier payment';
+    END IF;
+    UPDATE idempotency_keys
+       SET response_status = 422, response_location = NULL,
+           response_body = p_body_risk, payment_id = p_payment_id
+     WHERE client_id = p_client AND idem_key = p_key;
+    CALL lf_event_add(p_event_id, 'payment.declined', p_payment_id, p_client, p_from, p_to,
+                      p_created_at, p_event_declined);
+    COMMIT;
+    -- the rule that declined it comes back in response_location
+    SELECT 'risk_declined' AS outcome, 422 AS response_status,
+           v_risk AS response_location, NULL AS response_body,
+           p_fp AS fingerprint, p_expires_at AS expires_at;
+    LEAVE proc;
+  END IF;
+
   -- (d) insufficient funds: the available balance (balance - held) does
   -- not cover a payment or a new hold (only an issuance account may go
   -- negative): the decline is recorded and replayable.
@@ -267,6 +341,12 @@ proc: BEGIN
            NULL AS response_location, NULL AS response_body,
            p_fp AS fingerprint, p_expires_at AS expires_at;
     LEAVE proc;
+  END IF;
+
+  -- (d1') accepted: it counts toward the client's day
+  IF v_daily THEN
+    UPDATE client_risk SET day = v_day, spent = v_spent + p_amount
+     WHERE client_id = p_client AND currency = p_currency;
   END IF;
 
   -- (d2) a hold: reserve the amount on the sender (held), move nothing.

@@ -20,6 +20,12 @@
  * Prints one line "RAWDB key=value ..." (requests = payments decided,
  * latencies in microseconds) and exits 0, or 1 when a thread could not
  * connect or a call failed.
+ *
+ * With RAW_DB_GROUP=N in the environment (2..64), each call is one group
+ * commit of N payments (lf_store_transfer_batch, as a ledgerflowd pool
+ * thread runs a batch): the database's own speed at deciding payments
+ * together, without HTTP (a development baseline; latencies are per
+ * group).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -94,9 +100,10 @@ static void raw_report_error(struct raw_thread *t, struct lf_store_conn *c, cons
 			lf_store_error(c));
 }
 
-/* One payment, as ledgerflowd's run_transfer does it; false when the
- * connection is no longer usable. */
-static bool raw_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
+/* One payment's request as ledgerflowd builds it: r, its key and
+ * location in the caller's buffers, its bodies in ok / declined. */
+static void raw_build(struct raw_thread *t, uint64_t n, struct lf_transfer_req *r_out,
+		      char key[96], char location[80], struct lf_body *ok, struct lf_body *declined)
 {
 	unsigned a, b;
 	if (raw_from != 0) {
@@ -110,8 +117,7 @@ static bool raw_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
 		if (b >= a)
 			b++;
 	}
-	char key[96];
-	int key_len = snprintf(key, sizeof key, "raw-%s-%u-%" PRIu64, raw_tag, t->index, n);
+	int key_len = snprintf(key, 96, "raw-%s-%u-%" PRIu64, raw_tag, t->index, n);
 
 	struct lf_transfer_req r;
 	memset(&r, 0, sizeof r);
@@ -144,22 +150,31 @@ static bool raw_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
 	pay.has_captured = true;
 	pay.captured = r.amount;
 	pay.created_ms = r.created_ms;
-	char id[LF_UUID_STR_LEN + 1], location[80];
+	char id[LF_UUID_STR_LEN + 1];
 	lf_uuid_format(&r.payment_id, id);
-	snprintf(location, sizeof location, "/api/payments/%s", id);
+	snprintf(location, 80, "/api/payments/%s", id);
 	r.location = location;
 
-	struct lf_body ok = {0}, declined = {0};
-	if (!lf_render_payment_body(&ok, &pay) ||
-	    !lf_render_declined_body(&declined, &r.payment_id))
+	if (!lf_render_payment_body(ok, &pay) || !lf_render_declined_body(declined, &r.payment_id))
 		abort();
-	r.body_completed = ok.data;
-	r.body_completed_len = ok.len;
-	r.body_declined = declined.data;
-	r.body_declined_len = declined.len;
-	r.event_declined = declined.data; /* the data of the declined event: any body */
-	r.event_declined_len = declined.len;
+	r.body_completed = ok->data;
+	r.body_completed_len = ok->len;
+	r.body_declined = declined->data;
+	r.body_declined_len = declined->len;
+	r.event_declined = declined->data; /* the data of the declined event: any body */
+	r.event_declined_len = declined->len;
+	*r_out = r;
+}
 
+
+/* One payment, as ledgerflowd's run_transfer does it; false when the
+ * connection is no longer usable. */
+static bool raw_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
+{
+	char key[96], location[80];
+	struct lf_transfer_req r;
+	struct lf_body ok = {0}, declined = {0};
+	raw_build(t, n, &r, key, location, &ok, &declined);
 	enum lf_transfer_result result = LF_TRANSFER_COMPLETED;
 	struct lf_stored stored;
 	memset(&stored, 0, sizeof stored);
@@ -190,6 +205,48 @@ static bool raw_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
 	return usable;
 }
 
+#define RAW_GROUP_MAX 64
+static int raw_group; /* RAW_DB_GROUP: payments per call; 0: one by one */
+
+/* RAW_DB_GROUP payments in one group commit; false when the connection is
+ * no longer usable. */
+static bool raw_group_one(struct raw_thread *t, struct lf_store_conn *c, uint64_t n)
+{
+	char key[RAW_GROUP_MAX][96], location[RAW_GROUP_MAX][80];
+	struct lf_transfer_req r[RAW_GROUP_MAX];
+	struct lf_body ok[RAW_GROUP_MAX], declined[RAW_GROUP_MAX];
+	enum lf_transfer_batch_result res[RAW_GROUP_MAX];
+	memset(ok, 0, sizeof ok);
+	memset(declined, 0, sizeof declined);
+	for (int i = 0; i < raw_group; i++)
+		raw_build(t, n * RAW_GROUP_MAX + (uint64_t)i, &r[i], key[i], location[i], &ok[i],
+			  &declined[i]);
+	lf_rc rc = LF_ERROR;
+	for (int attempt = 0;; attempt++) {
+		rc = lf_store_transfer_batch(c, r, raw_group, res);
+		if (rc != LF_AGAIN || attempt >= RAW_MAX_RETRIES)
+			break;
+		t->retries++;
+	}
+	for (int i = 0; i < raw_group; i++) {
+		lf_body_clear(&ok[i]);
+		lf_body_clear(&declined[i]);
+		if (rc != LF_OK)
+			continue;
+		if (res[i] == LF_TRANSFER_BATCH_COMPLETED)
+			t->completed++;
+		else if (res[i] == LF_TRANSFER_BATCH_DECLINED)
+			t->declined++;
+		else
+			t->other++;
+	}
+	if (rc != LF_OK) {
+		raw_report_error(t, c, "lf_store_transfer_batch");
+		return rc == LF_AGAIN || rc == LF_ERROR;
+	}
+	return true;
+}
+
 static void *raw_thread_main(void *arg)
 {
 	struct raw_thread *t = arg;
@@ -207,7 +264,7 @@ static void *raw_thread_main(void *arg)
 		uint64_t t0 = raw_now_us();
 		if (t0 >= deadline)
 			break;
-		bool usable = raw_one(t, c, n);
+		bool usable = raw_group > 0 ? raw_group_one(t, c, n) : raw_one(t, c, n);
 		uint64_t us = raw_now_us() - t0;
 		uint64_t bucket = us / RAW_BUCKET_US;
 		t->hist[bucket < RAW_BUCKETS ? bucket : RAW_BUCKETS]++;
@@ -269,6 +326,14 @@ int main(int argc, char **argv)
 	raw_accounts = (unsigned)accounts;
 	raw_seconds = (int64_t)seconds;
 	raw_tag = argv[9];
+	const char *group = getenv("RAW_DB_GROUP");
+	if (group != NULL && *group != '\0') {
+		raw_group = atoi(group);
+		if (raw_group < 2 || raw_group > RAW_GROUP_MAX) {
+			fprintf(stderr, "raw_db: RAW_DB_GROUP must be 2..%d\n", RAW_GROUP_MAX);
+			return 2;
+		}
+	}
 
 	struct raw_thread *ts = calloc(threads, sizeof *ts);
 	if (ts == NULL || pthread_barrier_init(&raw_start, NULL, (unsigned)threads + 1) != 0) {

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lf_config.h"
 #include "lf_render.h"
 #include "lf_store.h"
 #include "lf_time.h"
@@ -131,6 +132,17 @@ bool lf_pay_transfer_build(struct lf_pay *p, struct lf_pay_transfer *call)
 	t->body_completed_len = call->completed.len;
 	t->body_declined = call->declined.data;
 	t->body_declined_len = call->declined.len;
+	/* the risk rules: the thresholds lf_transfer checks under the locks,
+	 * and a rule decided here */
+	t->risk_rule = p->risk_rule;
+	t->velocity_count = p->risk.velocity_count;
+	t->velocity_sum = p->risk.velocity_sum;
+	t->velocity_window_ms = p->risk.velocity_window_ms;
+	t->daily_limit = p->risk.daily_limit;
+	if (!lf_render_risk_declined_body(&call->risk, &t->payment_id))
+		return false;
+	t->body_risk = call->risk.data;
+	t->body_risk_len = call->risk.len;
 	return true;
 }
 
@@ -173,7 +185,9 @@ static bool replay_payment(struct lf_store_conn *c, struct lf_pay *p, struct lf_
 		pay.captured = pay.amount;
 		pay.refunded = 0;
 	}
-	bool ok = made ? lf_render_payment_body(&body, &pay) : lf_render_declined_body(&body, &id);
+	bool ok = made                ? lf_render_payment_body(&body, &pay)
+		  : pay.risk_declined ? lf_render_risk_declined_body(&body, &id)
+				      : lf_render_declined_body(&body, &id);
 	lf_payment_clear(&pay);
 	if (!ok) {
 		lf_decision_internal(&p->d);
@@ -225,6 +239,12 @@ static bool transfer_decide(struct lf_store_conn *c, struct lf_pay *p, struct lf
 				  "The amount would take an account's balance past the largest "
 				  "amount the ledger can hold.");
 	case LF_TRANSFER_PAYMENT_EXISTS: return replay_payment(c, p, &call->stored);
+	case LF_TRANSFER_RISK_DECLINED:
+		lf_decision_fresh(&p->d, 422, &call->risk, NULL);
+		p->declined = true;
+		p->risk_declined = lf_risk_rule_parse(call->stored.location);
+		lf_stored_clear(&call->stored);
+		return true;
 	}
 	lf_decision_internal(&p->d);
 	return true;
@@ -250,12 +270,36 @@ void lf_pay_transfer_clear(struct lf_pay_transfer *call)
 	lf_body_clear(&call->completed);
 	lf_body_clear(&call->declined);
 	lf_body_clear(&call->declined_event);
+	lf_body_clear(&call->risk);
 }
 
 static bool currency_differs(const struct lf_pay *p)
 {
 	return (p->has_currency && strcmp(p->currency, p->cur[0]) != 0) ||
 	       strcmp(p->cur[0], p->cur[1]) != 0;
+}
+
+/* The amount's own rule: decided here, recorded by lf_transfer. */
+static bool over_max_amount(const struct lf_pay *p)
+{
+	return p->risk.max_amount > 0 && p->minor > p->risk.max_amount;
+}
+
+/* The rules decided before the transaction (never while it holds a
+ * lock): the amount, then the risk webhook, asked from this pool thread. */
+static enum lf_risk_rule risk_before(struct lf_pay *p)
+{
+	if (over_max_amount(p))
+		return LF_RISK_MAX_AMOUNT;
+	if (p->cfg == NULL || p->cfg->risk_webhook_url[0] == '\0')
+		return LF_RISK_NONE;
+	switch (lf_pay_risk_webhook(p)) {
+	case LF_RISK_APPROVE: return LF_RISK_NONE;
+	case LF_RISK_DECLINE: return LF_RISK_WEBHOOK;
+	case LF_RISK_FAILED: break;
+	}
+	p->risk_webhook_failed = true;
+	return strcmp(p->cfg->risk_webhook_policy, "closed") == 0 ? LF_RISK_WEBHOOK : LF_RISK_NONE;
 }
 
 /* Every 400 is behind us and the currencies are known: the 422s that
@@ -279,14 +323,17 @@ static bool decide(struct lf_store_conn *c, struct lf_pay *p)
 		return decide_422(
 			c, p, "currency_mismatch",
 			"The accounts' currencies differ from each other or from the request.");
+	p->risk_declined = LF_RISK_NONE;
+	p->risk_rule = risk_before(p);
 	return run_transfer(c, p);
 }
 
 bool lf_pay_needs_transfer(const struct lf_pay *p)
 {
-	/* a hold is decided on the single path (lf_transfer), never batched */
+	/* a hold is decided on the single path (lf_transfer), never batched;
+	 * so is a payment a risk rule stops before the transaction */
 	return p->state == PAY_DECIDE && !p->hold && p->found[0] && p->found[1] &&
-	       memcmp(p->from.b, p->to.b, 16) != 0 && !currency_differs(p);
+	       memcmp(p->from.b, p->to.b, 16) != 0 && !currency_differs(p) && !over_max_amount(p);
 }
 
 /* An earlier attempt's outcome is unknown: the key's stored outcome

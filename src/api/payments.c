@@ -34,6 +34,7 @@
 #include "lf_metrics.h"
 #include "lf_money.h"
 #include "lf_render.h"
+#include "lf_risk.h"
 #include "lf_time.h"
 #include "lf_zone.h"
 #include "payments_int.h"
@@ -133,6 +134,12 @@ static void pay_finish(struct lf_pay *p, bool tiers)
 			lf_metrics_inc(&m->payments_completed);
 		else if (p->d.kind == LF_DEC_REPLY && p->d.storable && p->declined)
 			lf_metrics_inc(&m->payments_declined);
+		if (p->d.kind == LF_DEC_REPLY && p->d.storable && p->declined &&
+		    p->risk_declined > LF_RISK_NONE && p->risk_declined < LF_RISK_NRULES)
+			lf_metrics_inc(&m->risk_declined[p->risk_declined]);
+		if (p->risk_webhook_failed)
+			lf_metrics_inc(&m->risk_webhook_failures);
+		p->risk_webhook_failed = false;
 		lf_metrics_add(&m->db_retries, p->retries);
 		p->retries = 0;
 		/* even when the deadline already answered: store the outcome
@@ -178,7 +185,10 @@ static void pay_claimed(struct lf_req *r, bool decided)
 		return;
 	}
 	lf_pay_enter(p, PAY_DECIDE);
-	if (!pay_submit_decide(p)) {
+	/* a risk rule that reads history (or asks the webhook) needs each
+	 * payment decided alone: the single path, never a group commit */
+	bool single = lf_risk_needs_single_path(r->app->cfg);
+	if (!(single ? pay_submit(p) : pay_submit_decide(p))) {
 		/* the job queue is full or the pool is stopping: nothing sent */
 		lf_decision_unavailable(&p->d);
 		pay_finish(p, true);
@@ -193,6 +203,8 @@ static void pay_validated(struct lf_pay *p)
 		pay_finish(p, false);
 		return;
 	}
+	if (p->found[0])
+		lf_risk_limits_for(p->cfg, p->cur[0], &p->risk);
 	lf_pay_enter(p, PAY_CLAIM);
 	lf_idempotency_begin(p->r, &p->idem, p->client_id, p->key.text, p->key.len, p->fp, &p->d,
 			     pay_claimed);
@@ -379,6 +391,7 @@ void lf_payments_create(struct lf_req *r, const char *id)
 	}
 	fingerprint(p);
 	const struct lf_config *cfg = r->app->cfg;
+	p->cfg = cfg;
 	p->client_id = r->client.id;
 	p->admin = r->client.admin;
 	p->max_retries = cfg->mysql_max_retries;

@@ -27,6 +27,7 @@
 #include "lf_api.h"
 #include "lf_decision.h"
 #include "lf_idempotency.h"
+#include "lf_risk.h"
 #include "lf_uuid.h"
 
 #define LF_AMOUNT_TEXT_MAX 64
@@ -69,6 +70,14 @@ struct lf_pay {
 	unsigned retries; /* deadlock / lock-wait retries, for the metric */
 	bool declined;    /* the decision is a fresh, recorded decline (metric) */
 	bool batch_done;  /* its part of the current DECIDE batch job is done */
+	/* the risk rules (lf_risk.h): the thresholds of the sender's
+	 * currency, set once the currencies are known; cfg is the worker's,
+	 * unchanged while it lives (the webhook's URL and policy) */
+	const struct lf_config *cfg;
+	struct lf_risk_limits risk;
+	int risk_rule;            /* decided before the call (enum lf_risk_rule) */
+	int risk_declined;        /* the rule of a fresh risk decline (metric) */
+	bool risk_webhook_failed; /* the webhook gave no answer (metric) */
 	struct lf_decision d;
 };
 
@@ -102,6 +111,7 @@ struct lf_pay_transfer {
 	char location[80];
 	struct lf_body completed, declined; /* the 201 and 422 bodies */
 	struct lf_body declined_event;      /* the payment once DECLINED (its event) */
+	struct lf_body risk;                /* the 422 risk_declined body */
 	enum lf_transfer_result result;
 	struct lf_stored stored;
 };
@@ -112,6 +122,10 @@ void lf_pay_transfer_clear(struct lf_pay_transfer *call);
 /* In DECIDE, and none of the 422s decided before the transaction applies:
  * the payment goes to lf_transfer (or a batch of them). */
 bool lf_pay_needs_transfer(const struct lf_pay *p);
+
+/* Ask [risk] webhook_url about p (api/risk_webhook.c), from a pool
+ * thread before the transaction. */
+enum lf_risk_verdict lf_pay_risk_webhook(const struct lf_pay *p);
 
 /* DECIDE jobs run together (payment_batch.c): the group commit. */
 struct lf_db_batch_kind;

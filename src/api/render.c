@@ -182,6 +182,15 @@ void lf_render_declined(struct evbuffer *out, const lf_uuid *payment_id)
 			  extra);
 }
 
+void lf_render_risk_declined(struct evbuffer *out, const lf_uuid *payment_id)
+{
+	char id[LF_UUID_STR_LEN + 1], extra[64];
+	lf_uuid_format(payment_id, id);
+	snprintf(extra, sizeof extra, "\"paymentId\":\"%s\"", id);
+	lf_problem_render(out, 422, "risk_declined",
+			  "A risk rule declined the payment; the decline was recorded.", extra);
+}
+
 bool lf_render_body(struct lf_body *out, struct evbuffer *b)
 {
 	size_t n = evbuffer_get_length(b);
@@ -238,6 +247,15 @@ bool lf_render_declined_body(struct lf_body *out, const lf_uuid *payment_id)
 	if (b == NULL)
 		return false;
 	lf_render_declined(b, payment_id);
+	return scratch_done(out, b);
+}
+
+bool lf_render_risk_declined_body(struct lf_body *out, const lf_uuid *payment_id)
+{
+	struct evbuffer *b = scratch(out);
+	if (b == NULL)
+		return false;
+	lf_render_risk_declined(b, payment_id);
 	return scratch_done(out, b);
 }
 

@@ -24,6 +24,7 @@
 #include <ini.h>
 
 #include "lf_config.h"
+#include "lf_risk.h"
 #include "config_int.h"
 
 #ifndef LF_DEFAULT_SQL_DIR
@@ -252,6 +253,22 @@ static const struct key keys[] = {
 	 5 * SEC, R, NULL, "how often the delivery process looks for new events and webhooks"},
 	{"webhooks", "tls_ca", T_STRING, O(webhooks_tls_ca), "", 0, 4096, R, NULL,
 	 "CA file https endpoints are verified against; empty for the system's"},
+	{"risk", "max_amount", T_STRING, O(risk_max_amount), "", 0, 2048, R, NULL,
+	 "largest amount of one payment per currency (CUR:amount,...); empty for none"},
+	{"risk", "velocity_count", T_INT, O(risk_velocity_count), "0", 0, 1000000, R, NULL,
+	 "most payments one account may make within velocity_window; 0 for no limit"},
+	{"risk", "velocity_sum", T_STRING, O(risk_velocity_sum), "", 0, 2048, R, NULL,
+	 "most one account may pay within velocity_window per currency (CUR:amount,...)"},
+	{"risk", "velocity_window", T_DURATION, O(risk_velocity_window_ms), "1h", SEC,
+	 31 * 24 * HOUR, R, NULL, "the window of velocity_count and velocity_sum"},
+	{"risk", "daily_limit", T_STRING, O(risk_daily_limit), "", 0, 2048, R, NULL,
+	 "most one client may pay per UTC day per currency (CUR:amount,...)"},
+	{"risk", "webhook_url", T_STRING, O(risk_webhook_url), "", 0, 2048, R, NULL,
+	 "http:// URL asked to approve or decline each payment; empty for none"},
+	{"risk", "webhook_timeout", T_DURATION, O(risk_webhook_timeout_ms), "500ms", 10, 10 * SEC,
+	 R, NULL, "time for one risk webhook call: connect, send, and the answer"},
+	{"risk", "webhook_policy", T_STRING, O(risk_webhook_policy), "open", 0, 16, R,
+	 "open|closed", "a failed risk webhook call approves (open) or declines (closed)"},
 };
 /* clang-format on */
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -789,6 +806,18 @@ static void check_combinations(struct load_ctx *c)
 	    (cfg->mysql_ssl_cert[0] == '\0') != (cfg->mysql_ssl_key[0] == '\0'))
 		combination_problem(c, "mysql", "ssl_cert",
 				    "mysql.ssl_cert and mysql.ssl_key go together");
+	if (!lf_risk_amounts_ok(cfg->risk_max_amount, why, sizeof why))
+		combination_problem(c, "risk", "max_amount", why);
+	if (!lf_risk_amounts_ok(cfg->risk_velocity_sum, why, sizeof why))
+		combination_problem(c, "risk", "velocity_sum", why);
+	if (!lf_risk_amounts_ok(cfg->risk_daily_limit, why, sizeof why))
+		combination_problem(c, "risk", "daily_limit", why);
+	char host[256], path[8];
+	unsigned port;
+	if (cfg->risk_webhook_url[0] != '\0' &&
+	    !lf_risk_url_parse(cfg->risk_webhook_url, host, sizeof host, &port, path, sizeof path))
+		combination_problem(c, "risk", "webhook_url",
+				    "is not http://host[:port][/path] (a name or an IPv4 address)");
 }
 
 static bool load(struct lf_config *cfg, const char *path, FILE *errors, bool admin)

@@ -328,6 +328,7 @@ static const struct {
 	{"refund_exceeds_payment", "Refund exceeds the payment"},
 	{"amount_too_large", "Amount too large for the ledger"},
 	{"batch_failed", "A payment of the atomic batch could not be made"},
+	{"risk_declined", "Declined by a risk rule"},
 	{"unsupported_media_type", "Unsupported media type"},
 	{"payload_too_large", "Payload too large"},
 	{"headers_too_large", "Request header fields too large"},

@@ -10,6 +10,7 @@
 
 #include "lf_cache.h"
 #include "lf_metrics.h"
+#include "lf_risk.h"
 
 static const uint64_t bucket_us[LF_METRICS_LATENCY_BUCKETS] = {
 	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000,
@@ -79,6 +80,23 @@ static void render_webhooks(const struct lf_metrics *m, struct evbuffer *out)
 		"Webhook deliveries given up after [webhooks] max_age.", &m->webhook_given_up);
 	counter(out, "ledgerflow_webhook_process_restarts_total",
 		"Times the webhook delivery process died and was restarted.", &m->webhook_restarts);
+}
+
+/* The risk rules: declines by rule, and webhook calls without an answer. */
+static void render_risk(const struct lf_metrics *m, struct evbuffer *out)
+{
+	evbuffer_add_printf(out, "# HELP ledgerflow_risk_declined_total Payments a risk rule "
+				 "declined (422 risk_declined), by rule.\n"
+				 "# TYPE ledgerflow_risk_declined_total counter\n");
+	for (int i = LF_RISK_NONE + 1; i < LF_RISK_NRULES; i++)
+		evbuffer_add_printf(out, "ledgerflow_risk_declined_total{rule=\"%s\"} %llu\n",
+				    lf_risk_rule_name((enum lf_risk_rule)i),
+				    (unsigned long long)__atomic_load_n(&m->risk_declined[i],
+									__ATOMIC_RELAXED));
+	counter(out, "ledgerflow_risk_webhook_failures_total",
+		"Risk webhook calls without a usable answer in time ([risk] webhook_policy "
+		"decided).",
+		&m->risk_webhook_failures);
 }
 
 /* The shared cache (idempotency tier 1): its counters live in its
@@ -233,6 +251,7 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 	counter(out, "ledgerflow_idempotency_keys_reaped_total",
 		"Expired idempotency keys removed.", &m->keys_reaped);
 	render_webhooks(m, out);
+	render_risk(m, out);
 	if (cache != NULL)
 		render_cache(cache, out);
 	evbuffer_add_printf(

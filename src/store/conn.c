@@ -26,7 +26,7 @@
 #include "store_int.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_TRANSFER] = "CALL lf_transfer(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	/* the group commit (group.c): the accounts read without a lock (one
 	 * JSON array of hex ids, each looked up by its primary key), then one
 	 * CALL with the accounts, the payments and their bodies as three JSON

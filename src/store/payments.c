@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "lf_risk.h"
 #include "store_int.h"
 
 lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r,
@@ -25,7 +26,7 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	if (rc != LF_OK)
 		return rc;
 	assert(r->event_declined != NULL && r->event_declined_len > 0);
-	MYSQL_BIND b[21];
+	MYSQL_BIND b[27];
 	MYSQL_TIME t_created, t_expires, t_hold;
 	memset(b, 0, sizeof b);
 	in_u64(&b[0], &r->client_id);
@@ -55,6 +56,20 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 	lf_uuid_v7(&event_id);
 	in_uuid(&b[19], &event_id);
 	in_body(&b[20], r->event_declined, r->event_declined_len);
+	/* the risk rules: NULL when off */
+	const char *rule = lf_risk_rule_name((enum lf_risk_rule)r->risk_rule);
+	assert(r->body_risk != NULL || (rule == NULL && r->velocity_count == 0 &&
+					r->velocity_sum == 0 && r->daily_limit == 0));
+	in_str(&b[21], rule);
+	in_bytes(&b[22], r->body_risk, r->body_risk_len);
+	const int64_t *limits[4] = {&r->velocity_count, &r->velocity_sum, &r->velocity_window_ms,
+				    &r->daily_limit};
+	for (int i = 0; i < 4; i++) {
+		if (*limits[i] > 0 && (i != 2 || r->velocity_count > 0 || r->velocity_sum > 0))
+			in_i64(&b[23 + i], limits[i]);
+		else
+			b[23 + i].buffer_type = MYSQL_TYPE_NULL;
+	}
 	if ((rc = lf_store_run(c, st, b)) != LF_OK)
 		return rc;
 	char outcome[32];
@@ -77,7 +92,11 @@ lf_rc lf_store_transfer(struct lf_store_conn *c, const struct lf_transfer_req *r
 		*result = LF_TRANSFER_AMOUNT_TOO_LARGE;
 	else if (strcmp(outcome, "payment_exists") == 0)
 		*result = LF_TRANSFER_PAYMENT_EXISTS;
-	else {
+	else if (strcmp(outcome, "risk_declined") == 0 &&
+		 lf_risk_rule_parse(stored->location) != LF_RISK_NONE) {
+		*result = LF_TRANSFER_RISK_DECLINED;
+		return LF_OK; /* stored->location: the rule */
+	} else {
 		lf_stored_clear(stored);
 		return lf_store_fail(c, 0, "lf_transfer returned an unknown outcome");
 	}
@@ -152,6 +171,8 @@ bool lf_store_payment_bind(struct lf_store_conn *c, MYSQL_STMT *st, struct lf_st
 	out_bind(&w->b[9], &w->k[9], MYSQL_TYPE_LONGLONG, &p->refunded, 0);
 	out_bind(&w->b[10], &w->k[10], MYSQL_TYPE_DATETIME, &w->t_expires, 0);
 	out_bind(&w->b[11], &w->k[11], MYSQL_TYPE_STRING, w->md, sizeof w->md);
+	out_bind(&w->b[12], &w->k[12], MYSQL_TYPE_STRING, w->decline_reason,
+		 sizeof w->decline_reason);
 	if (mysql_stmt_field_count(st) != LF_PAYMENT_NCOL) {
 		lf_store_fail(c, 0, "a payment row has the wrong columns");
 		return false;
@@ -179,6 +200,8 @@ bool lf_store_payment_take(struct lf_store_payment_row *w, struct lf_payment *ou
 	out->captured = w->k[8].null ? out->amount : w->captured;
 	out->is_hold = !w->k[10].null;
 	out->expires_ms = out->is_hold ? lf_store_time_to_ms(&w->t_expires) : 0;
+	out_str_fix(w->decline_reason, sizeof w->decline_reason, &w->k[12]);
+	out->risk_declined = !w->k[12].null && strcmp(w->decline_reason, "risk_declined") == 0;
 	bool ok = true;
 	out->metadata = lf_store_text_dup(w->md, sizeof w->md, &w->k[11], &ok);
 	return ok;

@@ -64,8 +64,8 @@ enum lf_store_stmt_id {
 #define LF_PAYMENT_COLUMNS                                                             \
 	"p.id, p.from_account_id, p.to_account_id, p.amount, p.currency, p.reference," \
 	" p.status, p.created_at, p.captured_amount, p.refunded_amount, p.expires_at," \
-	" p.metadata"
-#define LF_PAYMENT_NCOL 12
+	" p.metadata, p.decline_reason"
+#define LF_PAYMENT_NCOL 13
 
 struct lf_store_conn {
 	MYSQL *m;
@@ -218,6 +218,7 @@ struct lf_store_payment_row {
 	MYSQL_TIME t_created, t_expires;
 	int64_t captured;
 	char md[LF_METADATA_TEXT_MAX];
+	char decline_reason[65];
 	MYSQL_BIND b[LF_PAYMENT_NCOL];
 	struct col k[LF_PAYMENT_NCOL];
 };

@@ -19,6 +19,7 @@
 #include <CUnit/Basic.h>
 
 #include "lf_config.h"
+#include "lf_risk.h"
 #include "../lf_cunit.h"
 
 #ifndef LF_DEFAULT_SQL_DIR
@@ -197,6 +198,14 @@ static const struct kcase cases[] = {
 	{"webhooks.retry_max", "10m", V_MS, O(webhooks_retry_max_ms), NULL, 600000},
 	{"webhooks.poll_interval", "50ms", V_MS, O(webhooks_poll_interval_ms), NULL, 50},
 	{"webhooks.tls_ca", "/tmp/lf-wh-ca.pem", V_STR, O(webhooks_tls_ca), "/tmp/lf-wh-ca.pem", 0},
+	{"risk.max_amount", "USD:10000.00, JPY:5", V_STR, O(risk_max_amount), "USD:10000.00, JPY:5", 0},
+	{"risk.velocity_count", "3", V_INT, O(risk_velocity_count), NULL, 3},
+	{"risk.velocity_sum", "GBP:100.00", V_STR, O(risk_velocity_sum), "GBP:100.00", 0},
+	{"risk.velocity_window", "10m", V_MS, O(risk_velocity_window_ms), NULL, 600000},
+	{"risk.daily_limit", "EUR:50.00,KWD:1.250", V_STR, O(risk_daily_limit), "EUR:50.00,KWD:1.250", 0},
+	{"risk.webhook_url", "http://127.0.0.1:9/risk", V_STR, O(risk_webhook_url), "http://127.0.0.1:9/risk", 0},
+	{"risk.webhook_timeout", "250ms", V_MS, O(risk_webhook_timeout_ms), NULL, 250},
+	{"risk.webhook_policy", "closed", V_STR, O(risk_webhook_policy), "closed", 0},
 };
 /* clang-format on */
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -790,9 +799,65 @@ static int suite_clean(void)
 	return rmdir(tmpdir) == 0 ? 0 : -1;
 }
 
+/* [risk]: the amount lists and the webhook URL are checked at load, each
+ * problem naming its key; a valid list gives each currency's limit. */
+static void test_risk_lists(void)
+{
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+		{"[risk]\nmax_amount = USD:1.001\n", "risk.max_amount: "},
+		{"[risk]\nmax_amount = USD 10\n", "risk.max_amount: "},
+		{"[risk]\nvelocity_sum = XXX:10\n", "risk.velocity_sum: "},
+		{"[risk]\ndaily_limit = EUR:5,EUR:6\n", "risk.daily_limit: "},
+		{"[risk]\ndaily_limit = EUR:0\n", "risk.daily_limit: "},
+		{"[risk]\ndaily_limit = EUR:5,\n", "risk.daily_limit: "},
+		{"[risk]\nwebhook_url = https://x/\n", "risk.webhook_url: "},
+		{"[risk]\nwebhook_url = http://:80/\n", "risk.webhook_url: "},
+		{"[risk]\nwebhook_policy = maybe\n", "risk.webhook_policy: "},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct lf_config cfg;
+		char *errs;
+		CU_ASSERT_FALSE(load(&cfg, write_conf(bad[i].text), &errs));
+		if (strstr(errs, bad[i].says) == NULL)
+			fprintf(stderr, "%s: %s\n", bad[i].text, errs);
+		CU_ASSERT_PTR_NOT_NULL(strstr(errs, bad[i].says));
+		free(errs);
+	}
+	struct lf_config cfg;
+	char *errs;
+	CU_ASSERT_FATAL(load(&cfg,
+			     write_conf("[risk]\nmax_amount = USD:100.00 , JPY:1000\n"
+					"webhook_url = http://localhost:8081\n"),
+			     &errs));
+	free(errs);
+	int64_t v = 0;
+	CU_ASSERT(lf_risk_amount_for(cfg.risk_max_amount, "USD", &v) && v == 10000);
+	CU_ASSERT(lf_risk_amount_for(cfg.risk_max_amount, "JPY", &v) && v == 1000);
+	CU_ASSERT_FALSE(lf_risk_amount_for(cfg.risk_max_amount, "EUR", &v));
+	struct lf_risk_limits l;
+	lf_risk_limits_for(&cfg, "JPY", &l);
+	CU_ASSERT(l.max_amount == 1000 && l.velocity_count == 0 && l.daily_limit == 0);
+	/* only a rule that reads history, or the webhook, turns batching off */
+	CU_ASSERT(lf_risk_needs_single_path(&cfg));
+	free(cfg.risk_webhook_url);
+	cfg.risk_webhook_url = strdup("");
+	CU_ASSERT_FALSE(lf_risk_needs_single_path(&cfg));
+	cfg.risk_velocity_count = 1;
+	CU_ASSERT(lf_risk_needs_single_path(&cfg));
+	char host[64], path[64];
+	unsigned port;
+	CU_ASSERT(lf_risk_url_parse("http://a.b:81?x=1", host, sizeof host, &port, path,
+				    sizeof path));
+	CU_ASSERT(strcmp(host, "a.b") == 0 && port == 81 && strcmp(path, "/?x=1") == 0);
+	lf_config_clear(&cfg);
+}
+
 int main(void)
 {
 	static const struct lf_test tests[] = {
+		{"risk lists and webhook url", test_risk_lists},
 		{"cases cover every key", test_cases_cover_every_key},
 		{"every key from a file", test_every_key_from_file},
 		{"every key from the environment", test_every_key_from_env},

@@ -1,0 +1,429 @@
+/*
+ * test_risk.c - the risk rules against a real ledgerflowd (issue 11):
+ * each rule hits exactly at its threshold (max_amount: the maximum
+ * passes, one minor unit more is declined; velocity_count: the N-th
+ * payment in the window passes, the N+1-th is declined, and declines do
+ * not count; velocity_sum: a sum exactly at the limit passes, one cent
+ * over is declined; daily_limit: likewise across two accounts of one
+ * client), 8 concurrent payments from one account with velocity_count 3
+ * (exactly 3 complete), a risk decline recorded (GET shows DECLINED, a
+ * payment.declined event) and replayed byte for byte, and the risk
+ * webhook (approve, decline, an answer too late with each policy) through
+ * a loopback receiver. After each: ledgerflowctl reconcile exits 0 and
+ * every currency's balances sum to 0.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "harness.h"
+#include "../lf_cunit.h"
+
+#define RULES                                                             \
+	"[risk]\nmax_amount = USD:100.00, JPY:1000\nvelocity_count = 3\n" \
+	"velocity_sum = GBP:100.00\nvelocity_window = 1h\ndaily_limit = EUR:50.00\n"
+
+static char admin[128], key_y[128];
+static int seq;
+
+static const char *key(void)
+{
+	static char k[64];
+	snprintf(k, sizeof k, "risk-%ld-%d", (long)getpid(), ++seq);
+	return k;
+}
+
+static void account(const char *cur, const char *initial, char id[37])
+{
+	CU_ASSERT_EQUAL_FATAL(lf_h_account(fx.d.port, "r", cur, initial, id), 201);
+}
+
+/* A payment under k (a fresh key when NULL); its status; the body kept
+ * in keep when not NULL. */
+static int pay_k(const char *k, const char *from, const char *to, const char *amount,
+		 struct lf_h_resp *keep)
+{
+	struct lf_h_resp r;
+	int st = lf_h_pay(fx.d.port, k ? k : key(), from, to, amount, &r);
+	if (keep != NULL)
+		*keep = r;
+	else
+		lf_h_resp_free(&r);
+	return st;
+}
+
+static int pay(const char *from, const char *to, const char *amount)
+{
+	return pay_k(NULL, from, to, amount, NULL);
+}
+
+/* A 422 risk_declined answer with its paymentId (into id). */
+static bool risk_declined(const struct lf_h_resp *r, char id[37])
+{
+	char code[40];
+	return r->status == 422 && lf_h_json_str(r->body, "code", code, sizeof code) &&
+	       strcmp(code, "risk_declined") == 0 && lf_h_json_str(r->body, "paymentId", id, 37);
+}
+
+static int pay_risk(const char *from, const char *to, const char *amount)
+{
+	struct lf_h_resp r;
+	char id[37];
+	int st = pay_k(NULL, from, to, amount, &r);
+	bool risk = risk_declined(&r, id);
+	lf_h_resp_free(&r);
+	return risk ? 1 : st;
+}
+
+static void books_hold(void)
+{
+	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &fx.d, "reconcile"), 0);
+	long long unbalanced = -1, negative = -1;
+	CU_ASSERT(lf_h_sql_int(&fx.env, fx.db,
+			       "SELECT COUNT(*) FROM (SELECT currency FROM accounts"
+			       " GROUP BY currency HAVING SUM(balance) <> 0) x",
+			       &unbalanced));
+	CU_ASSERT_EQUAL(unbalanced, 0);
+	CU_ASSERT(lf_h_sql_int(&fx.env, fx.db,
+			       "SELECT COUNT(*) FROM accounts WHERE kind <> 'ISSUANCE'"
+			       " AND balance - held < 0",
+			       &negative));
+	CU_ASSERT_EQUAL(negative, 0);
+}
+
+static long long metric(const char *rule)
+{
+	char series[120];
+	long long v = -1;
+	snprintf(series, sizeof series, "ledgerflow_risk_declined_total{rule=\"%s\"}", rule);
+	CU_ASSERT(lf_h_metric(fx.d.port, series, &v));
+	return v;
+}
+
+static void test_max_amount(void)
+{
+	char a[37], b[37], j[37], k2[37], id[37];
+	account("USD", "1000.00", a);
+	account("USD", NULL, b);
+	long long before = metric("max_amount");
+	CU_ASSERT_EQUAL(pay(a, b, "\"100.00\""), 201);
+	const char *k = key();
+	char kk[64];
+	snprintf(kk, sizeof kk, "%s", k);
+	struct lf_h_resp r, again;
+	CU_ASSERT_EQUAL(pay_k(kk, a, b, "\"100.01\"", &r), 422);
+	CU_ASSERT_FATAL(risk_declined(&r, id));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"title\":\"Declined by a risk rule\""));
+	CU_ASSERT_PTR_NULL(strstr(r.body, "max_amount")); /* the rule is not told */
+	/* replayed byte for byte, also with the amount written another way */
+	CU_ASSERT_EQUAL(pay_k(kk, a, b, "100.01", &again), 422);
+	CU_ASSERT_STRING_EQUAL(again.body, r.body);
+	char hv[16];
+	CU_ASSERT(lf_h_header(&again, "Idempotent-Replayed", hv, sizeof hv));
+	lf_h_resp_free(&again);
+	lf_h_resp_free(&r);
+	/* recorded: DECLINED, with its event */
+	char path[80], q[300];
+	snprintf(path, sizeof path, "/api/payments/%s", id);
+	CU_ASSERT_EQUAL(lf_h_http(fx.d.port, "GET", path, NULL, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"status\":\"DECLINED\""));
+	lf_h_resp_free(&r);
+	long long n = -1;
+	snprintf(q, sizeof q,
+		 "SELECT COUNT(*) FROM events e JOIN payments p ON p.id = e.object_id"
+		 " WHERE e.type = 'payment.declined' AND p.decline_reason = 'risk_declined'"
+		 " AND LOWER(HEX(p.id)) = REPLACE('%s', '-', '')",
+		 id);
+	CU_ASSERT(lf_h_sql_int(&fx.env, fx.db, q, &n));
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(metric("max_amount"), before + 1);
+	/* per currency, in its own digits: JPY 1000 passes, 1001 does not */
+	account("JPY", "5000", j);
+	account("JPY", NULL, k2);
+	CU_ASSERT_EQUAL(pay(j, k2, "1000"), 201);
+	CU_ASSERT_EQUAL(pay_risk(j, k2, "1001"), 1);
+	books_hold();
+}
+
+static void test_velocity_count(void)
+{
+	char a[37], b[37];
+	account("USD", "50.00", a);
+	account("USD", NULL, b);
+	/* a decline for funds does not count */
+	CU_ASSERT_EQUAL(pay(a, b, "\"60.00\""), 422);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(pay(a, b, "\"1.00\""), 201);
+	CU_ASSERT_EQUAL(pay_risk(a, b, "\"1.00\""), 1);
+	CU_ASSERT_EQUAL(pay_risk(a, b, "\"1.00\""), 1); /* declines do not count either */
+	/* the rule is per sending account: b may still pay */
+	CU_ASSERT_EQUAL(pay(b, a, "\"1.00\""), 201);
+	books_hold();
+}
+
+static void test_velocity_sum(void)
+{
+	char a[37], b[37];
+	account("GBP", "500.00", a);
+	account("GBP", NULL, b);
+	CU_ASSERT_EQUAL(pay(a, b, "\"60.00\""), 201);
+	CU_ASSERT_EQUAL(pay_risk(a, b, "\"40.01\""), 1);
+	CU_ASSERT_EQUAL(pay(a, b, "\"40.00\""), 201); /* exactly 100.00 */
+	CU_ASSERT_EQUAL(pay_risk(a, b, "\"0.01\""), 1);
+	books_hold();
+}
+
+static void test_daily_limit(void)
+{
+	char a1[37], a2[37], b[37];
+	/* client y's own accounts (funds:issue), paying admin's */
+	account("EUR", NULL, b);
+	lf_h_auth_use(key_y);
+	account("EUR", "100.00", a1);
+	account("EUR", "100.00", a2);
+	CU_ASSERT_EQUAL(pay(a1, b, "\"30.00\""), 201);
+	CU_ASSERT_EQUAL(pay_risk(a2, b, "\"20.01\""), 1);
+	CU_ASSERT_EQUAL(pay(a2, b, "\"20.00\""), 201); /* exactly 50.00 today */
+	CU_ASSERT_EQUAL(pay_risk(a1, b, "\"0.01\""), 1);
+	CU_ASSERT_EQUAL(pay_risk(a2, b, "\"0.01\""), 1);
+	lf_h_auth_use(admin);
+	/* another client's day is its own */
+	char c[37];
+	account("EUR", "10.00", c);
+	CU_ASSERT_EQUAL(pay(c, b, "\"10.00\""), 201);
+	books_hold();
+}
+
+struct racer {
+	const char *from, *to;
+	int result;
+};
+
+static void *race(void *arg)
+{
+	struct racer *x = arg;
+	char k[64];
+	snprintf(k, sizeof k, "race-%ld-%p", (long)getpid(), (void *)x);
+	struct lf_h_resp r;
+	char id[37];
+	int st = lf_h_pay(fx.d.port, k, x->from, x->to, "\"1.00\"", &r);
+	x->result = st == 201 ? 201 : risk_declined(&r, id) ? 1 : st;
+	lf_h_resp_free(&r);
+	return NULL;
+}
+
+static void test_velocity_concurrent(void)
+{
+	char a[37], b[37];
+	account("USD", "100.00", a);
+	account("USD", NULL, b);
+	struct racer x[8];
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++) {
+		x[i] = (struct racer){.from = a, .to = b};
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, race, &x[i]), 0);
+	}
+	int done = 0, declined = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		done += x[i].result == 201;
+		declined += x[i].result == 1;
+	}
+	CU_ASSERT_EQUAL(done, 3);
+	CU_ASSERT_EQUAL(declined, 5);
+	char bal[32];
+	CU_ASSERT_EQUAL(lf_h_balance(fx.d.port, b, bal, sizeof bal), 200);
+	CU_ASSERT_STRING_EQUAL(bal, "3.00");
+	books_hold();
+}
+
+/* ---- the risk webhook: a loopback receiver ---- */
+
+static struct {
+	int fd;
+	unsigned port;
+	pthread_t thread;
+	volatile int mode; /* 0 approve, 1 decline, 2 too late, 3 status 500 */
+	volatile int calls;
+	volatile int answered; /* calls answered (a late answer included) */
+	char last[2048];
+} rx = {.fd = -1};
+
+static void *receiver(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int c = accept(rx.fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		char buf[4096];
+		size_t n = 0;
+		/* headers and a body of Content-Length bytes */
+		for (int i = 0; i < 100 && n + 1 < sizeof buf; i++) {
+			ssize_t r = recv(c, buf + n, sizeof buf - 1 - n, 0);
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+			buf[n] = '\0';
+			char *end = strstr(buf, "\r\n\r\n");
+			char *cl = strstr(buf, "Content-Length: ");
+			if (end && cl && (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10) <= n)
+				break;
+		}
+		char *end = strstr(buf, "\r\n\r\n");
+		snprintf(rx.last, sizeof rx.last, "%s", end ? end + 4 : "");
+		rx.calls++;
+		int mode = rx.mode;
+		if (mode == 2)
+			usleep(400 * 1000); /* past webhook_timeout (150ms) */
+		const char *body =
+			mode == 1 ? "{\"decision\":\"decline\"}" : "{\"decision\":\"approve\"}";
+		char out[256];
+		int len = snprintf(out, sizeof out,
+				   "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+				   "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+				   mode == 3 ? "500 Internal Server Error" : "200 OK", strlen(body),
+				   body);
+		(void)send(c, out, (size_t)len, MSG_NOSIGNAL);
+		close(c);
+		rx.answered++;
+	}
+}
+
+static bool receiver_start(void)
+{
+	rx.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	if (rx.fd < 0 || bind(rx.fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    listen(rx.fd, 16) != 0 || getsockname(rx.fd, (struct sockaddr *)&sa, &len) != 0)
+		return false;
+	rx.port = ntohs(sa.sin_port);
+	return pthread_create(&rx.thread, NULL, receiver, NULL) == 0;
+}
+
+/* The receiver is done with every call (a late answer sent), so the next
+ * call is not queued behind one. */
+static void receiver_idle(void)
+{
+	for (int i = 0; i < 200 && rx.answered != rx.calls; i++)
+		usleep(10 * 1000);
+	CU_ASSERT_EQUAL(rx.answered, rx.calls);
+}
+
+/* The daemon reloaded with the rules and the webhook under policy. */
+static void reload(const char *policy)
+{
+	char conf[600];
+	snprintf(conf, sizeof conf,
+		 RULES "webhook_url = http://127.0.0.1:%u/risk\nwebhook_timeout = 150ms\n"
+		       "webhook_policy = %s\n",
+		 rx.port, policy);
+	CU_ASSERT_FATAL(lf_h_daemon_rewrite(&fx.env, &fx.d, 2, conf));
+	pid_t before[8], now[8];
+	int nb = lf_h_workers(fx.d.pid, before, 8);
+	CU_ASSERT_FATAL(kill(fx.d.pid, SIGHUP) == 0);
+	bool replaced = false;
+	for (int64_t end = lf_h_now_ms() + 8000; !replaced && lf_h_now_ms() < end; usleep(20000)) {
+		int n = lf_h_workers(fx.d.pid, now, 8);
+		replaced = n == 2;
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < nb; j++)
+				replaced = replaced && now[i] != before[j];
+	}
+	CU_ASSERT_FATAL(replaced);
+}
+
+static void test_webhook(void)
+{
+	CU_ASSERT_FATAL(receiver_start());
+	reload("open");
+	char a[37], b[37];
+	account("JPY", "100", a);
+	account("JPY", NULL, b);
+	long long failures = -1;
+	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_risk_webhook_failures_total", &failures));
+	rx.mode = 0;
+	CU_ASSERT_EQUAL(pay(a, b, "5"), 201);
+	CU_ASSERT_EQUAL(rx.calls, 1);
+	/* the question: the payment as the API writes it, and the client */
+	CU_ASSERT_PTR_NOT_NULL(strstr(rx.last, "\"amount\":\"5\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rx.last, a));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rx.last, "\"clientId\":"));
+	rx.mode = 1;
+	CU_ASSERT_EQUAL(pay_risk(a, b, "5"), 1);
+	long long before = metric("webhook");
+	/* too late and open: approved; a 500 likewise */
+	rx.mode = 2;
+	CU_ASSERT_EQUAL(pay(a, b, "6"), 201);
+	receiver_idle();
+	rx.mode = 3;
+	CU_ASSERT_EQUAL(pay(a, b, "7"), 201);
+	long long f2 = -1;
+	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_risk_webhook_failures_total", &f2));
+	CU_ASSERT_EQUAL(f2, failures + 2);
+	/* too late and closed: declined, recorded like any risk decline (new
+	 * accounts: a has made the 3 payments velocity_count allows) */
+	reload("closed");
+	account("JPY", "100", a);
+	account("JPY", NULL, b);
+	rx.mode = 2;
+	CU_ASSERT_EQUAL(pay_risk(a, b, "8"), 1);
+	receiver_idle();
+	rx.mode = 0;
+	CU_ASSERT_EQUAL(pay(a, b, "9"), 201);
+	CU_ASSERT_EQUAL(metric("webhook"), before + 1);
+	char bal[32];
+	CU_ASSERT_EQUAL(lf_h_balance(fx.d.port, b, bal, sizeof bal), 200);
+	CU_ASSERT_STRING_EQUAL(bal, "9");
+	books_hold();
+}
+
+static int setup(void)
+{
+	snprintf(admin, sizeof admin, "%s", lf_h_admin_key);
+	const char *scopes = "--scopes accounts:read,accounts:write,payments:read,payments:write,"
+			     "funds:issue";
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "client create risk-y %s", scopes);
+	if (lf_h_ctl_key(&fx.env, &fx.d, cmd, key_y, sizeof key_y) != 0)
+		return 1;
+	lf_h_auth_use(admin);
+	return 0;
+}
+
+static void teardown(void)
+{
+	if (rx.fd >= 0)
+		shutdown(rx.fd, SHUT_RDWR);
+}
+
+static const struct lf_test tests[] = {
+	{"max_amount: the maximum passes, one unit more is declined, recorded, replayed",
+	 test_max_amount},
+	{"velocity_count: the 3rd passes, the 4th is declined", test_velocity_count},
+	{"velocity_sum: exactly the limit passes, a cent more is declined", test_velocity_sum},
+	{"daily_limit: across two accounts of one client", test_daily_limit},
+	{"8 concurrent payments, velocity_count 3: exactly 3", test_velocity_concurrent},
+	{"risk webhook: approve, decline, late with open and closed", test_webhook},
+};
+
+static const struct lf_suite suites[] = {{"risk", LF_TESTS(tests)}};
+
+int main(void)
+{
+	static const struct lf_h_fixture_opts opts = {
+		.name = "risk", .setup = setup, .teardown = teardown, .extra_conf = RULES};
+	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);
+}
