@@ -483,13 +483,135 @@ CREATE OR REPLACE PROCEDURE lf_transfer_group(
   COMMENT 'many payments in one transaction (group commit), decided by the caller'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
-  DECLARE v_n, v_stale, v_bad INT DEFAULT 0;
+  DECLARE v_n, v_want, v_stale, v_bad INT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
   BEGIN
     ROLLBACK;
     RESIGNAL;
   END;
+
+  -- The arrays are parsed once, into three temporary tables of the
+  -- session (created at its first call, emptied at each), binary and
+  -- indexed: every statement below reads those, not the JSON text. They
+  -- are not transactional (MEMORY; Aria for the one with bodies): a
+  -- ROLLBACK leaves them as they are, and filling them costs no undo.
+  CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_accounts (
+    id  BINARY(16)  NOT NULL PRIMARY KEY,
+    ord INT         NOT NULL,
+    b   BIGINT      NOT NULL, h BIGINT NOT NULL, s BIGINT NOT NULL, hd BINARY(32) NOT NULL,
+    nb  BIGINT      NOT NULL, ns BIGINT NOT NULL, nh BINARY(32) NOT NULL, mv INT NOT NULL,
+    la  DATETIME(3) NOT NULL
+  ) ENGINE=MEMORY;
+  CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_items (
+    idx  INT             NOT NULL PRIMARY KEY,
+    c    BIGINT UNSIGNED NOT NULL,
+    adm  TINYINT         NOT NULL,
+    k    VARBINARY(255)  NOT NULL,
+    fp   BINARY(32)      NOT NULL,
+    id   BINARY(16)      NOT NULL,
+    f    BINARY(16)      NOT NULL,
+    t    BINARY(16)      NOT NULL,
+    a    BIGINT          NOT NULL,
+    cur  CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    ref  VARCHAR(200)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    md   MEDIUMTEXT      CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    at   DATETIME(3)     NOT NULL,
+    exp  DATETIME(3)     NOT NULL,
+    o    CHAR(1)         CHARACTER SET ascii NOT NULL,
+    loc  VARCHAR(128)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    ev   BINARY(16)      NOT NULL,
+    body MEDIUMBLOB      NOT NULL,
+    ed   MEDIUMBLOB      NULL
+  ) ENGINE=Aria TRANSACTIONAL=0;
+  CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_entries (
+    acc BINARY(16)      NOT NULL,
+    s   BIGINT          NOT NULL,
+    x   INT             NOT NULL,
+    eid BINARY(16)      NOT NULL,
+    pay BINARY(16)      NOT NULL,
+    cp  BINARY(16)      NOT NULL,
+    d   VARCHAR(6)      CHARACTER SET ascii NOT NULL,
+    m   BIGINT          NOT NULL,
+    b   BIGINT          NOT NULL,
+    at  DATETIME(3)     NOT NULL,
+    h   BINARY(32)      NOT NULL,
+    c   BIGINT UNSIGNED NOT NULL,
+    adm TINYINT         NOT NULL,
+    cur CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    PRIMARY KEY (acc, s) USING BTREE
+  ) ENGINE=MEMORY;
+  -- (the 'conflict' answer reads them after its ROLLBACK)
+  DELETE FROM lf_group_accounts;
+  DELETE FROM lf_group_items;
+  DELETE FROM lf_group_entries;
+  INSERT INTO lf_group_accounts (id, ord, b, h, s, hd, nb, ns, nh, mv, la)
+  SELECT UNHEX(j.id), j.ord, j.b, j.h, j.s, UNHEX(j.hd), j.nb, j.ns, UNHEX(j.nh), j.mv,
+         CAST(j.la AS DATETIME(3))
+    FROM JSON_TABLE(p_accounts, '$[*]' COLUMNS (
+           ord FOR ORDINALITY,
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           b   BIGINT PATH '$.b', h BIGINT PATH '$.h', s BIGINT PATH '$.s',
+           hd  VARCHAR(64) CHARACTER SET ascii PATH '$.hd',
+           nb  BIGINT PATH '$.nb', ns BIGINT PATH '$.ns',
+           nh  VARCHAR(64) CHARACTER SET ascii PATH '$.nh',
+           mv  INT PATH '$.mv',
+           la  VARCHAR(32) CHARACTER SET ascii PATH '$.la')) j;
+  INSERT INTO lf_group_items (idx, c, adm, k, fp, id, f, t, a, cur, ref, md, at, exp, o, loc,
+                              ev, body, ed)
+  SELECT i.idx, i.c, i.adm, CAST(i.k AS BINARY), UNHEX(i.fp), UNHEX(i.id), UNHEX(i.f),
+         UNHEX(i.t), i.a, i.cur, i.ref, i.md, CAST(i.at AS DATETIME(3)),
+         CAST(i.exp AS DATETIME(3)), i.o, i.loc, UNHEX(i.ev), CAST(x.b AS BINARY),
+         CAST(x.e AS BINARY)
+    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+           idx FOR ORDINALITY,
+           c   BIGINT UNSIGNED PATH '$.c',
+           adm TINYINT PATH '$.adm',
+           k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
+           fp  VARCHAR(64) CHARACTER SET ascii PATH '$.fp',
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
+           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
+           a   BIGINT PATH '$.a',
+           cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
+           ref VARCHAR(200) CHARACTER SET utf8mb4 PATH '$.ref',
+           md  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.md',
+           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
+           exp VARCHAR(32) CHARACTER SET ascii PATH '$.exp',
+           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+           loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
+           ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev')) i
+    JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
+           idx FOR ORDINALITY,
+           b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b',
+           e   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.e')) x ON x.idx = i.idx;
+  -- each completion's two entries (one parse: each item twice, side 0
+  -- its debit, side 1 its credit)
+  INSERT INTO lf_group_entries (acc, s, x, eid, pay, cp, d, m, b, at, h, c, adm, cur)
+  SELECT UNHEX(IF(sd.side = 0, e.f, e.t)), IF(sd.side = 0, e.ds, e.cs), e.idx,
+         UNHEX(IF(sd.side = 0, e.dr, e.cr)), UNHEX(e.id), UNHEX(IF(sd.side = 0, e.t, e.f)),
+         IF(sd.side = 0, 'DEBIT', 'CREDIT'), e.a, IF(sd.side = 0, e.db, e.cb),
+         CAST(e.at AS DATETIME(3)), UNHEX(IF(sd.side = 0, e.dh, e.ch)), e.c,
+         IF(sd.side = 0, e.adm, 1), e.cur
+    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
+           idx FOR ORDINALITY,
+           c   BIGINT UNSIGNED PATH '$.c', adm TINYINT PATH '$.adm',
+           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
+           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
+           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
+           a   BIGINT PATH '$.a',
+           cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
+           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
+           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+           dr  VARCHAR(32) CHARACTER SET ascii PATH '$.dr',
+           ds  BIGINT PATH '$.ds', db BIGINT PATH '$.db',
+           dh  VARCHAR(64) CHARACTER SET ascii PATH '$.dh',
+           cr  VARCHAR(32) CHARACTER SET ascii PATH '$.cr',
+           cs  BIGINT PATH '$.cs', cb BIGINT PATH '$.cb',
+           ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) e
+    JOIN (SELECT 0 AS side UNION ALL SELECT 1) sd
+   WHERE e.o = 'c';
+  SET v_want = (SELECT COUNT(*) FROM lf_group_accounts);
 
   IF p_continue = 0 THEN
     SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
@@ -500,55 +622,31 @@ proc: BEGIN
     INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
                                   response_location, response_body, payment_id,
                                   created_at, expires_at)
-    SELECT j.c, CAST(j.k AS BINARY), UNHEX(j.fp), IF(j.o = 'c', 201, 422),
-           IF(j.o = 'c', j.loc, NULL), CAST(b.b AS BINARY), UNHEX(j.id),
-           CAST(j.at AS DATETIME(3)), CAST(j.exp AS DATETIME(3))
-      FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-             idx FOR ORDINALITY,
-             c   BIGINT UNSIGNED PATH '$.c',
-             k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
-             fp  VARCHAR(64) CHARACTER SET ascii PATH '$.fp',
-             id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-             o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-             loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
-             at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-             exp VARCHAR(32) CHARACTER SET ascii PATH '$.exp')) j
-      JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
-             idx FOR ORDINALITY,
-             b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b')) b ON b.idx = j.idx
-     ORDER BY j.idx;
+    SELECT c, k, fp, IF(o = 'c', 201, 422), IF(o = 'c', loc, NULL), body, id, at, exp
+      FROM lf_group_items ORDER BY idx;
     IF v_dup THEN
       ROLLBACK;
-      SELECT 'conflict' AS outcome, j.idx - 1 AS item, NULL AS id, NULL AS balance,
+      SELECT 'conflict' AS outcome, i.idx - 1 AS item, NULL AS id, NULL AS balance,
              NULL AS held, NULL AS seq, NULL AS head
-        FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-               idx FOR ORDINALITY,
-               c   BIGINT UNSIGNED PATH '$.c',
-               k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k')) j
+        FROM lf_group_items i
        WHERE EXISTS (SELECT 1 FROM idempotency_keys x
-                      WHERE x.client_id = j.c AND x.idem_key = CAST(j.k AS BINARY))
+                      WHERE x.client_id = i.c AND x.idem_key = i.k)
           OR EXISTS (SELECT 1 FROM payments x
-                      WHERE x.client_id = j.c AND x.idempotency_key = CAST(j.k AS BINARY));
+                      WHERE x.client_id = i.c AND x.idempotency_key = i.k);
       LEAVE proc;
     END IF;
   END IF;
 
-  -- (b) lock every account once, in the array's (ascending id) order, and
-  -- compare with what the caller read
+  -- (b) lock every account once, in ascending id order (the table's
+  -- primary key order, driven by it), and compare with what the caller read
   SELECT COUNT(*),
          IFNULL(SUM(NOT (a.balance = j.b AND a.held = j.h AND a.ledger_seq = j.s
-                         AND a.chain_head = UNHEX(j.hd))), 0)
+                         AND a.chain_head = j.hd)), 0)
     INTO v_n, v_stale
-    FROM JSON_TABLE(p_accounts, '$[*]' COLUMNS (
-           idx FOR ORDINALITY,
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           b   BIGINT PATH '$.b',
-           h   BIGINT PATH '$.h',
-           s   BIGINT PATH '$.s',
-           hd  VARCHAR(64) CHARACTER SET ascii PATH '$.hd')) j
-    STRAIGHT_JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)
+    FROM lf_group_accounts j FORCE INDEX (PRIMARY)
+    STRAIGHT_JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = j.id
      FOR UPDATE;
-  IF v_n <> JSON_LENGTH(p_accounts) THEN
+  IF v_n <> v_want THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: an account is missing';
   END IF;
@@ -560,174 +658,77 @@ proc: BEGIN
     END IF;
     SELECT 'stale' AS outcome, NULL AS item, a.id, a.balance, a.held, a.ledger_seq AS seq,
            a.chain_head AS head
-      FROM JSON_TABLE(p_accounts, '$[*]' COLUMNS (
-             idx FOR ORDINALITY,
-             id  VARCHAR(32) CHARACTER SET ascii PATH '$.id')) j
-      STRAIGHT_JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)
-     ORDER BY j.idx;
+      FROM lf_group_accounts j STRAIGHT_JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = j.id
+     ORDER BY j.id;
     LEAVE proc;
   END IF;
 
   -- (c) the judge: every entry follows from the locked state or from the
-  -- entry before it in the group; every completion debits an account the
-  -- client may debit, in the payment's currency, within its available
-  -- balance (issuance accounts excepted); each account ends at its last
-  -- entry
+  -- entry before it in the group (LAG over the account's entries by
+  -- seq); every completion debits an account the client may debit, in
+  -- the payment's currency, within its available balance (issuance
+  -- accounts excepted); each account ends at its last entry
   SELECT COUNT(*) INTO v_bad
-    FROM (SELECT i.idx AS x, i.f AS acc, i.t AS cp, 'DEBIT' AS d, i.ds AS s, i.dr AS eid,
-                 i.db AS b, i.dh AS h, i.id AS pay, i.a AS m, i.at AS at, i.c AS c,
-                 i.adm AS adm, i.cur AS cur
-            FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-                   idx FOR ORDINALITY,
-                   c   BIGINT UNSIGNED PATH '$.c', adm TINYINT PATH '$.adm',
-                   id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-                   f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
-                   t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
-                   a   BIGINT PATH '$.a',
-                   cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
-                   at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-                   o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-                   dr  VARCHAR(32) CHARACTER SET ascii PATH '$.dr',
-                   ds  BIGINT PATH '$.ds', db BIGINT PATH '$.db',
-                   dh  VARCHAR(64) CHARACTER SET ascii PATH '$.dh')) i
-           WHERE i.o = 'c'
-          UNION ALL
-          SELECT i.idx, i.t, i.f, 'CREDIT', i.cs, i.cr, i.cb, i.ch, i.id, i.a, i.at, i.c,
-                 1, i.cur
-            FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-                   idx FOR ORDINALITY,
-                   c   BIGINT UNSIGNED PATH '$.c',
-                   id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-                   f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
-                   t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
-                   a   BIGINT PATH '$.a',
-                   cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
-                   at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-                   o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-                   cr  VARCHAR(32) CHARACTER SET ascii PATH '$.cr',
-                   cs  BIGINT PATH '$.cs', cb BIGINT PATH '$.cb',
-                   ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) i
-           WHERE i.o = 'c') e
-    JOIN JSON_TABLE(p_accounts, '$[*]' COLUMNS (
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           b   BIGINT PATH '$.b', s BIGINT PATH '$.s',
-           hd  VARCHAR(64) CHARACTER SET ascii PATH '$.hd',
-           ns  BIGINT PATH '$.ns')) j ON j.id = e.acc
-    JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = UNHEX(e.acc)
-    LEFT JOIN JSON_TABLE(p_items, '$[*]' COLUMNS (
-           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
-           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
-           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-           ds  BIGINT PATH '$.ds', db BIGINT PATH '$.db',
-           dh  VARCHAR(64) CHARACTER SET ascii PATH '$.dh',
-           cs  BIGINT PATH '$.cs', cb BIGINT PATH '$.cb',
-           ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) p
-      ON p.o = 'c' AND ((p.f = e.acc AND p.ds = e.s - 1) OR (p.t = e.acc AND p.cs = e.s - 1))
+    FROM (SELECT e.*, LAG(e.s) OVER w AS ps, LAG(e.b) OVER w AS pb, LAG(e.h) OVER w AS ph
+            FROM lf_group_entries e
+          WINDOW w AS (PARTITION BY e.acc ORDER BY e.s)) e
+    JOIN lf_group_accounts j ON j.id = e.acc
+    JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = e.acc
    WHERE NOT (
      e.m > 0 AND e.s > j.s AND e.s <= j.ns AND a.currency = e.cur
      AND (e.d = 'CREDIT' OR e.adm = 1 OR a.owner_client_id = e.c)
      AND (e.d = 'CREDIT' OR a.kind = 'ISSUANCE' OR e.b - a.held >= 0)
-     AND IF(p.o IS NULL, e.s = j.s + 1, TRUE)
-     AND e.b = IF(p.o IS NULL, j.b, IF(p.f = e.acc AND p.ds = e.s - 1, p.db, p.cb))
-               + IF(e.d = 'DEBIT', -e.m, e.m)
-     AND UNHEX(e.h) = UNHEX(SHA2(CONCAT(
-           IF(p.o IS NULL, UNHEX(j.hd), UNHEX(IF(p.f = e.acc AND p.ds = e.s - 1, p.dh, p.ch))),
-           CAST(CONCAT_WS('|', 'lf1', CAST(e.acc AS BINARY), e.s, CAST(e.eid AS BINARY),
-                          CAST(e.pay AS BINARY), CAST(e.cp AS BINARY), CAST(e.d AS BINARY),
-                          e.m, e.b,
-                          DATE_FORMAT(CAST(e.at AS DATETIME(3)), '%Y-%m-%d %H:%i:%s.%f'))
-                AS BINARY)), 256)));
+     AND e.s = IFNULL(e.ps, j.s) + 1
+     AND e.b = IFNULL(e.pb, j.b) + IF(e.d = 'DEBIT', -e.m, e.m)
+     AND e.h = UNHEX(SHA2(CONCAT(IFNULL(e.ph, j.hd),
+           CAST(CONCAT_WS('|', 'lf1', LOWER(HEX(e.acc)), e.s, LOWER(HEX(e.eid)),
+                          LOWER(HEX(e.pay)), LOWER(HEX(e.cp)), e.d, e.m, e.b,
+                          DATE_FORMAT(e.at, '%Y-%m-%d %H:%i:%s.%f')) AS BINARY)), 256)));
   IF v_bad > 0 THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: an entry does not follow';
   END IF;
+  -- two entries for each completion, none for a decline
+  IF (SELECT COUNT(*) FROM lf_group_entries)
+     <> 2 * (SELECT COUNT(*) FROM lf_group_items WHERE o = 'c') THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: an entry does not follow';
+  END IF;
 
-  -- (e) write it all: payments, entries, each balance once, the outcomes,
-  -- the events (the outbox, in arrival order)
+  -- (e) write it all: payments, entries, each balance once, the events
+  -- (the outbox, in arrival order)
   INSERT INTO payments (id, client_id, idempotency_key, fingerprint, from_account_id,
                         to_account_id, amount, currency, reference, status, decline_reason,
                         created_at, metadata)
-  SELECT UNHEX(i.id), i.c, CAST(i.k AS BINARY), UNHEX(i.fp), UNHEX(i.f), UNHEX(i.t), i.a,
-         i.cur, i.ref, IF(i.o = 'c', 'COMPLETED', 'DECLINED'),
-         IF(i.o = 'c', NULL, 'insufficient_funds'), CAST(i.at AS DATETIME(3)), i.md
-    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-           idx FOR ORDINALITY,
-           c   BIGINT UNSIGNED PATH '$.c',
-           k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
-           fp  VARCHAR(64) CHARACTER SET ascii PATH '$.fp',
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
-           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
-           a   BIGINT PATH '$.a',
-           cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
-           ref VARCHAR(200) CHARACTER SET utf8mb4 PATH '$.ref',
-           md  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.md',
-           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o')) i
-   ORDER BY i.idx;
+  SELECT id, c, k, fp, f, t, a, cur, ref, IF(o = 'c', 'COMPLETED', 'DECLINED'),
+         IF(o = 'c', NULL, 'insufficient_funds'), at, md
+    FROM lf_group_items ORDER BY idx;
   IF v_dup THEN
     -- a payment under a key whose stored outcome was reaped
     ROLLBACK;
-    SELECT 'conflict' AS outcome, j.idx - 1 AS item, NULL AS id, NULL AS balance,
+    SELECT 'conflict' AS outcome, i.idx - 1 AS item, NULL AS id, NULL AS balance,
            NULL AS held, NULL AS seq, NULL AS head
-      FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-             idx FOR ORDINALITY,
-             c   BIGINT UNSIGNED PATH '$.c',
-             k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k')) j
+      FROM lf_group_items i
      WHERE EXISTS (SELECT 1 FROM payments x
-                    WHERE x.client_id = j.c AND x.idempotency_key = CAST(j.k AS BINARY));
+                    WHERE x.client_id = i.c AND x.idempotency_key = i.k);
     LEAVE proc;
   END IF;
   INSERT INTO ledger_entries (account_id, seq, id, payment_id, counterparty_id, direction,
                               amount, balance_after, created_at, hash)
-  SELECT UNHEX(i.f), i.ds, UNHEX(i.dr), UNHEX(i.id), UNHEX(i.t), 'DEBIT', i.a, i.db,
-         CAST(i.at AS DATETIME(3)), UNHEX(i.dh)
-    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
-           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
-           a   BIGINT PATH '$.a',
-           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-           dr  VARCHAR(32) CHARACTER SET ascii PATH '$.dr',
-           ds  BIGINT PATH '$.ds', db BIGINT PATH '$.db',
-           dh  VARCHAR(64) CHARACTER SET ascii PATH '$.dh')) i
-   WHERE i.o = 'c'
-  UNION ALL
-  SELECT UNHEX(i.t), i.cs, UNHEX(i.cr), UNHEX(i.id), UNHEX(i.f), 'CREDIT', i.a, i.cb,
-         CAST(i.at AS DATETIME(3)), UNHEX(i.ch)
-    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
-           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
-           a   BIGINT PATH '$.a',
-           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-           cr  VARCHAR(32) CHARACTER SET ascii PATH '$.cr',
-           cs  BIGINT PATH '$.cs', cb BIGINT PATH '$.cb',
-           ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) i
-   WHERE i.o = 'c';
+  SELECT acc, s, eid, pay, cp, d, m, b, at, h FROM lf_group_entries ORDER BY x, d DESC;
   IF v_dup THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: ledger entry already used';
   END IF;
   UPDATE accounts a FORCE INDEX (PRIMARY)
-    JOIN JSON_TABLE(p_accounts, '$[*]' COLUMNS (
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           nb  BIGINT PATH '$.nb', ns BIGINT PATH '$.ns',
-           nh  VARCHAR(64) CHARACTER SET ascii PATH '$.nh',
-           mv  INT PATH '$.mv',
-           la  VARCHAR(32) CHARACTER SET ascii PATH '$.la')) j ON a.id = UNHEX(j.id)
-     SET a.balance = j.nb, a.ledger_seq = j.ns, a.chain_head = UNHEX(j.nh),
-         a.version = a.version + j.mv,
-         a.updated_at = GREATEST(a.updated_at, CAST(j.la AS DATETIME(3)))
+    JOIN lf_group_accounts j ON a.id = j.id
+     SET a.balance = j.nb, a.ledger_seq = j.ns, a.chain_head = j.nh,
+         a.version = a.version + j.mv, a.updated_at = GREATEST(a.updated_at, j.la)
    WHERE j.mv > 0;
   -- each account ends at its last entry
   SELECT COUNT(*) INTO v_bad
-    FROM JSON_TABLE(p_accounts, '$[*]' COLUMNS (
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           s   BIGINT PATH '$.s', mv INT PATH '$.mv')) j
-    JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)
+    FROM lf_group_accounts j
+    JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = j.id
     LEFT JOIN ledger_entries e ON e.account_id = a.id AND e.seq = a.ledger_seq
    WHERE a.ledger_seq <> j.s + j.mv
       OR (j.mv > 0 AND NOT (e.balance_after <=> a.balance AND e.hash <=> a.chain_head));
@@ -738,40 +739,15 @@ proc: BEGIN
   END IF;
   IF p_continue <> 0 THEN
     -- decided again after 'stale': the outcomes as they are now
-    UPDATE idempotency_keys k
-      JOIN JSON_TABLE(p_items, '$[*]' COLUMNS (
-             idx  FOR ORDINALITY,
-             c    BIGINT UNSIGNED PATH '$.c',
-             k    VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
-             o    VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-             loc  VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc')) i
-        ON k.client_id = i.c AND k.idem_key = CAST(i.k AS BINARY)
-      JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
-             idx FOR ORDINALITY,
-             b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b')) b ON b.idx = i.idx
+    UPDATE idempotency_keys k JOIN lf_group_items i ON k.client_id = i.c AND k.idem_key = i.k
        SET k.response_status = IF(i.o = 'c', 201, 422),
-           k.response_location = IF(i.o = 'c', i.loc, NULL),
-           k.response_body = CAST(b.b AS BINARY);
+           k.response_location = IF(i.o = 'c', i.loc, NULL), k.response_body = i.body;
   END IF;
   INSERT INTO events (id, type, object_id, client_id, account_id, account2_id, created_at,
                       data)
-  SELECT UNHEX(i.ev), IF(i.o = 'c', 'payment.completed', 'payment.declined'), UNHEX(i.id),
-         i.c, UNHEX(i.f), UNHEX(i.t), CAST(i.at AS DATETIME(3)),
-         CAST(IF(i.o = 'c', b.b, b.e) AS BINARY)
-    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-           idx  FOR ORDINALITY,
-           c    BIGINT UNSIGNED PATH '$.c',
-           id   VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           f    VARCHAR(32) CHARACTER SET ascii PATH '$.f',
-           t    VARCHAR(32) CHARACTER SET ascii PATH '$.t',
-           at   VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-           o    VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-           ev   VARCHAR(32) CHARACTER SET ascii PATH '$.ev')) i
-    JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
-           idx FOR ORDINALITY,
-           b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b',
-           e   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.e')) b ON b.idx = i.idx
-   ORDER BY i.idx;
+  SELECT ev, IF(o = 'c', 'payment.completed', 'payment.declined'), id, c, f, t, at,
+         IF(o = 'c', body, ed)
+    FROM lf_group_items ORDER BY idx;
   IF v_dup THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: event id already used';

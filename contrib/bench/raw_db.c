@@ -102,8 +102,8 @@ static void raw_report_error(struct raw_thread *t, struct lf_store_conn *c, cons
 
 /* One payment's request as ledgerflowd builds it: r, its key and
  * location in the caller's buffers, its bodies in ok / declined. */
-static void raw_build(struct raw_thread *t, uint64_t n, struct lf_transfer_req *r_out,
-		      char key[96], char location[80], struct lf_body *ok, struct lf_body *declined)
+static void raw_build(struct raw_thread *t, uint64_t n, struct lf_transfer_req *r_out, char key[96],
+		      char location[80], struct lf_body *ok, struct lf_body *declined)
 {
 	unsigned a, b;
 	if (raw_from != 0) {
@@ -165,7 +165,6 @@ static void raw_build(struct raw_thread *t, uint64_t n, struct lf_transfer_req *
 	r.event_declined_len = declined->len;
 	*r_out = r;
 }
-
 
 /* One payment, as ledgerflowd's run_transfer does it; false when the
  * connection is no longer usable. */
