@@ -127,14 +127,20 @@ static struct job *queue_pop(struct queue *q)
 	return j;
 }
 
+/* Hand a finished job to the event loop. The eventfd is written only
+ * when the done queue was empty: the loop drains the whole queue at each
+ * wake-up, so a batch's jobs cost it one wake-up, not one each. */
 static void post_done(struct lf_dbpool *pool, struct job *j)
 {
 	pthread_mutex_lock(&pool->lock);
+	bool was_empty = pool->done.head == NULL;
 	queue_push(&pool->done, j);
 	pthread_mutex_unlock(&pool->lock);
-	uint64_t one = 1;
-	ssize_t w = write(pool->efd, &one, sizeof one);
-	(void)w;
+	if (was_empty) {
+		uint64_t one = 1;
+		ssize_t w = write(pool->efd, &one, sizeof one);
+		(void)w;
+	}
 }
 
 /* A job this pool has no connection for, to the fallback pool's queue
@@ -371,10 +377,13 @@ static void *pool_thread(void *arg)
 		if (j->kind != NULL) {
 			enum lf_metrics_batch_kind kind = j->kind->metric;
 			run_batch(pool, j, &conn, &node); /* j is posted: gone */
+			/* the jobs of that kind passed over meanwhile may be
+			 * taken now: one more thread is woken (once per batch,
+			 * not per job), in case this one takes an older job of
+			 * another kind first */
 			pthread_mutex_lock(&pool->lock);
 			pool->batch_running[kind]--;
-			/* the jobs of that kind passed over may be taken now */
-			pthread_cond_broadcast(&pool->wake);
+			pthread_cond_signal(&pool->wake);
 			pthread_mutex_unlock(&pool->lock);
 			continue;
 		}
@@ -471,25 +480,32 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	(void)r;
 	(void)what;
 	for (;;) {
+		/* everything finished so far, taken at once */
 		pthread_mutex_lock(&pool->lock);
-		struct job *j = queue_pop(&pool->done);
+		struct job *list = pool->done.head;
+		pool->done.head = pool->done.tail = NULL;
 		pthread_mutex_unlock(&pool->lock);
-		if (j == NULL)
+		if (list == NULL)
 			break;
-		struct lf_log_scope scope;
-		lf_log_scope_enter(&scope, &j->log);
-		if (j->log.sampled && j->started_us != 0) {
-			struct lf_trace_attr attrs[] = {
-				{"db.system", "mysql", 0},
-				{"lf.queue_wait_us", NULL, j->started_us - j->submitted_ms * 1000},
-				{"lf.batch_size", NULL, j->batch},
-			};
-			lf_trace_span(&j->log, 3, "db job", j->started_us, j->finished_us, false,
-				      attrs, 3);
+		while (list != NULL) {
+			struct job *j = list;
+			list = j->next;
+			struct lf_log_scope scope;
+			lf_log_scope_enter(&scope, &j->log);
+			if (j->log.sampled && j->started_us != 0) {
+				struct lf_trace_attr attrs[] = {
+					{"db.system", "mysql", 0},
+					{"lf.queue_wait_us", NULL,
+					 j->started_us - j->submitted_ms * 1000},
+					{"lf.batch_size", NULL, j->batch},
+				};
+				lf_trace_span(&j->log, 3, "db job", j->started_us, j->finished_us,
+					      false, attrs, 3);
+			}
+			j->done(j->arg);
+			lf_log_scope_leave(&scope);
+			free(j);
 		}
-		j->done(j->arg);
-		lf_log_scope_leave(&scope);
-		free(j);
 	}
 }
 
@@ -556,7 +572,11 @@ static lf_rc submit(struct lf_dbpool *pool, const struct lf_db_batch_kind *kind,
 	if (rc == LF_OK) {
 		queue_push(&pool->todo, j);
 		pool->queued++;
-		pthread_cond_signal(&pool->wake);
+		/* a job of a kind at its concurrency waits for the thread
+		 * running that kind, which takes it next: waking an idle
+		 * thread that may not take it would only cost a switch */
+		if (kind == NULL || pool->batch_running[kind->metric] < pool->batch_concurrency)
+			pthread_cond_signal(&pool->wake);
 	}
 	pthread_mutex_unlock(&pool->lock);
 	if (rc == LF_OK)
