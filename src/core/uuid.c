@@ -3,8 +3,9 @@
  * (either case), lower-case formatting, comparison, and UUIDv7 generation
  * (RFC 9562): 48-bit Unix milliseconds, version 7, a 12-bit counter in
  * rand_a so that ids made by one process are strictly increasing, variant
- * 10 and 62 random bits from getrandom(). The generator state is guarded
- * by a mutex; after fork() each process continues from its own copy.
+ * 10 and 62 random bits from getrandom() (buffered per thread, refilled
+ * after a fork). The generator state is guarded by a mutex; after fork()
+ * each process continues from its own copy.
  */
 #include "config.h"
 
@@ -89,7 +90,7 @@ int lf_uuid_compare(const lf_uuid *a, const lf_uuid *b)
 	return (c > 0) - (c < 0);
 }
 
-static void fill_random(void *buf, size_t len)
+static void getrandom_all(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
@@ -107,6 +108,48 @@ static void fill_random(void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+}
+
+/* Random bytes come from getrandom() a buffer at a time, per thread: one
+ * system call per ~25 ids instead of one each (a request id and a
+ * payment's four ids each take one). A forked child must not hand out
+ * its parent's buffered bytes again: fork_generation moves on in every
+ * child, and a buffer of another generation is refilled first. */
+#define RANDOM_BUFFER 256
+static unsigned fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct {
+	uint8_t bytes[RANDOM_BUFFER];
+	size_t left;
+	unsigned generation;
+} rbuf;
+
+static void after_fork_child(void)
+{
+	fork_generation++;
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+static void fill_random(void *buf, size_t len)
+{
+	pthread_once(&atfork_once, register_atfork);
+	if (len > RANDOM_BUFFER) {
+		getrandom_all(buf, len);
+		return;
+	}
+	if (rbuf.generation != fork_generation || rbuf.left < len) {
+		getrandom_all(rbuf.bytes, RANDOM_BUFFER);
+		rbuf.left = RANDOM_BUFFER;
+		rbuf.generation = fork_generation;
+	}
+	uint8_t *from = rbuf.bytes + RANDOM_BUFFER - rbuf.left;
+	memcpy(buf, from, len);
+	memset(from, 0, len); /* handed out once */
+	rbuf.left -= len;
 }
 
 /* Lay out ts | ver | rand_a | var | rand_b; rnd supplies rand_b. */

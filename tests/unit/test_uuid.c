@@ -1,7 +1,8 @@
 /*
  * test_uuid.c - unit tests for src/core/uuid.c: canonical parsing (either
  * case) and its rejections, lower-case formatting, and UUIDv7 layout,
- * timestamps and strict ordering, also across threads.
+ * timestamps and strict ordering, also across threads, and fresh random
+ * bits in a forked child.
  */
 #include "config.h"
 
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../lf_cunit.h"
 
@@ -309,6 +312,48 @@ static void test_v7_threads(void)
 	CU_ASSERT_EQUAL(dups, 0);
 }
 
+/* Random bits are buffered per thread: a forked child (a worker) must
+ * not hand out the bytes its parent buffered, or two workers would make
+ * ids with the same random bits. Parent and child each make ids after the
+ * fork; no random part (the last 8 bytes) may repeat between them. */
+#define FORK_IDS 64
+static void test_v7_fork_fresh_random(void)
+{
+	lf_uuid first, mine[FORK_IDS], theirs[FORK_IDS];
+	lf_uuid_v7(&first); /* the parent's buffer is now filled */
+	int fds[2];
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < FORK_IDS; i++)
+			lf_uuid_v7(&theirs[i]);
+		ssize_t w = write(fds[1], theirs, sizeof theirs);
+		_exit(w == (ssize_t)sizeof theirs ? 0 : 1);
+	}
+	for (int i = 0; i < FORK_IDS; i++)
+		lf_uuid_v7(&mine[i]);
+	size_t got = 0;
+	while (got < sizeof theirs) {
+		ssize_t r = read(fds[0], (char *)theirs + got, sizeof theirs - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	close(fds[0]);
+	close(fds[1]);
+	CU_ASSERT_EQUAL_FATAL(got, sizeof theirs);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	int same = 0;
+	for (int i = 0; i < FORK_IDS; i++)
+		for (int j = 0; j < FORK_IDS; j++)
+			if (memcmp(mine[i].b + 8, theirs[j].b + 8, 8) == 0)
+				same++;
+	CU_ASSERT_EQUAL(same, 0);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -322,7 +367,8 @@ int main(void)
 	    CU_add_test(s, "compare", test_compare) == NULL ||
 	    CU_add_test(s, "v7 explicit time", test_v7_at) == NULL ||
 	    CU_add_test(s, "v7 monotonic", test_v7_monotonic) == NULL ||
-	    CU_add_test(s, "v7 threads", test_v7_threads) == NULL) {
+	    CU_add_test(s, "v7 threads", test_v7_threads) == NULL ||
+	    CU_add_test(s, "v7 after fork: fresh random bits", test_v7_fork_fresh_random) == NULL) {
 		CU_cleanup_registry();
 		return 1;
 	}
