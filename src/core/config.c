@@ -132,7 +132,7 @@ static const struct key keys[] = {
 	 "database jobs waiting for a connection, per worker; past it a request gets 503 at once"},
 	{"mysql", "failback_interval", T_DURATION, O(mysql_failback_interval_ms), "30s", SEC, HOUR, R,
 	 NULL, "with several hosts: how often an earlier, healthy node is taken back"},
-	{"mysql", "batch_max", T_INT, O(mysql_batch_max), "32", 1, 1024, R, NULL,
+	{"mysql", "batch_max", T_INT, O(mysql_batch_max), "64", 1, 1024, R, NULL,
 	 "most payments decided in one transaction (account reads in one query); 1 = one by one"},
 	{"mysql", "batch_window_us", T_INT, O(mysql_batch_window_us), "200", 0, 100000, R, NULL,
 	 "under load, how long (microseconds) a pool thread waits for more jobs of a batch"},
