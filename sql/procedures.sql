@@ -447,15 +447,17 @@ END;
 -- object per account the payments touch:
 --   id (hex), b/h/s/hd: balance, held, ledger_seq and chain head (hex) as
 --   read; nb/ns/nh: balance, seq and head after the group; mv: entries
---   added; la: the last entry's created_at.
+--   added; la: the last entry's created_at; nl: held after the group; hm:
+--   holds placed on it.
 -- p_items: JSON array, in arrival order, one object per payment:
 --   c client, adm admin flag, k key, fp fingerprint (hex), id payment id,
 --   f/t from/to, a amount, cur currency, ref reference (null: none), md
 --   metadata (null: none), at/exp created_at/the key's expires_at
---   ('YYYY-MM-DD hh:mm:ss.fff' UTC), o outcome ('c' completed, 'd'
---   declined for insufficient funds), loc the 201's location, ev the
---   event id; for a completion dr/ds/db/dh and cr/cs/cb/ch: the debit's
---   and the credit's entry id, seq, balance after and hash (hex).
+--   ('YYYY-MM-DD hh:mm:ss.fff' UTC), o outcome ('c' completed, 'h' a hold
+--   placed (PENDING), 'd' declined for insufficient funds), loc the 201's
+--   location, ev the event id; for a completion dr/ds/db/dh and
+--   cr/cs/cb/ch: the debit's and the credit's entry id, seq, balance after
+--   and hash (hex); for a hold hx its expiry.
 -- p_bodies: JSON array, one object per item in the same order: b the
 --   stored response (201 or 422 body), e the event's data when declined
 --   (the payment DECLINED; a completion's is b). Apart from p_items so
@@ -502,7 +504,8 @@ proc: BEGIN
       ord INT         NOT NULL,
       b   BIGINT      NOT NULL, h BIGINT NOT NULL, s BIGINT NOT NULL, hd BINARY(32) NOT NULL,
       nb  BIGINT      NOT NULL, ns BIGINT NOT NULL, nh BINARY(32) NOT NULL, mv INT NOT NULL,
-      la  DATETIME(3) NOT NULL
+      la  DATETIME(3) NOT NULL,
+      nl  BIGINT      NOT NULL, hm INT NOT NULL
     ) ENGINE=MEMORY;
     CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_items (
       idx  INT             NOT NULL PRIMARY KEY,
@@ -522,6 +525,7 @@ proc: BEGIN
       o    CHAR(1)         CHARACTER SET ascii NOT NULL,
       loc  VARCHAR(128)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
       ev   BINARY(16)      NOT NULL,
+      hx   DATETIME(3)     NULL,
       body MEDIUMBLOB      NOT NULL,
       ed   MEDIUMBLOB      NULL
     ) ENGINE=Aria TRANSACTIONAL=0;
@@ -548,9 +552,9 @@ proc: BEGIN
   DELETE FROM lf_group_accounts;
   DELETE FROM lf_group_items;
   DELETE FROM lf_group_entries;
-  INSERT INTO lf_group_accounts (id, ord, b, h, s, hd, nb, ns, nh, mv, la)
+  INSERT INTO lf_group_accounts (id, ord, b, h, s, hd, nb, ns, nh, mv, la, nl, hm)
   SELECT UNHEX(j.id), j.ord, j.b, j.h, j.s, UNHEX(j.hd), j.nb, j.ns, UNHEX(j.nh), j.mv,
-         CAST(j.la AS DATETIME(3))
+         CAST(j.la AS DATETIME(3)), j.nl, j.hm
     FROM JSON_TABLE(p_accounts, '$[*]' COLUMNS (
            ord FOR ORDINALITY,
            id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
@@ -559,13 +563,15 @@ proc: BEGIN
            nb  BIGINT PATH '$.nb', ns BIGINT PATH '$.ns',
            nh  VARCHAR(64) CHARACTER SET ascii PATH '$.nh',
            mv  INT PATH '$.mv',
-           la  VARCHAR(32) CHARACTER SET ascii PATH '$.la')) j;
+           la  VARCHAR(32) CHARACTER SET ascii PATH '$.la',
+           nl  BIGINT PATH '$.nl', hm INT PATH '$.hm')) j;
   SET v_want = ROW_COUNT();
   INSERT INTO lf_group_items (idx, c, adm, k, fp, id, f, t, a, cur, ref, md, at, exp, o, loc,
-                              ev, body, ed)
+                              ev, hx, body, ed)
   SELECT i.idx, i.c, i.adm, CAST(i.k AS BINARY), UNHEX(i.fp), UNHEX(i.id), UNHEX(i.f),
          UNHEX(i.t), i.a, i.cur, i.ref, i.md, CAST(i.at AS DATETIME(3)),
-         CAST(i.exp AS DATETIME(3)), i.o, i.loc, UNHEX(i.ev), CAST(x.b AS BINARY),
+         CAST(i.exp AS DATETIME(3)), i.o, i.loc, UNHEX(i.ev), CAST(i.hx AS DATETIME(3)),
+         CAST(x.b AS BINARY),
          CAST(x.e AS BINARY)
     FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
            idx FOR ORDINALITY,
@@ -584,7 +590,8 @@ proc: BEGIN
            exp VARCHAR(32) CHARACTER SET ascii PATH '$.exp',
            o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
            loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
-           ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev')) i
+           ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev',
+           hx  VARCHAR(32) CHARACTER SET ascii PATH '$.hx')) i
     JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
            idx FOR ORDINALITY,
            b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b',
@@ -625,7 +632,7 @@ proc: BEGIN
     INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
                                   response_location, response_body, payment_id,
                                   created_at, expires_at)
-    SELECT c, k, fp, IF(o = 'c', 201, 422), IF(o = 'c', loc, NULL), body, id, at, exp
+    SELECT c, k, fp, IF(o = 'd', 422, 201), IF(o = 'd', NULL, loc), body, id, at, exp
       FROM lf_group_items ORDER BY idx;
     IF v_dup THEN
       ROLLBACK;
@@ -680,7 +687,9 @@ proc: BEGIN
    WHERE NOT (
      e.m > 0 AND e.s > j.s AND e.s <= j.ns AND a.currency = e.cur
      AND (e.d = 'CREDIT' OR e.adm = 1 OR a.owner_client_id = e.c)
-     AND (e.d = 'CREDIT' OR a.kind = 'ISSUANCE' OR e.b - a.held >= 0)
+     AND (e.d = 'CREDIT' OR a.kind = 'ISSUANCE'
+          OR e.b - a.held - IFNULL((SELECT SUM(x.a) FROM lf_group_items x
+                                     WHERE x.o = 'h' AND x.f = e.acc AND x.idx < e.x), 0) >= 0)
      AND e.s = IFNULL(e.ps, j.s) + 1
      AND e.b = IFNULL(e.pb, j.b) + IF(e.d = 'DEBIT', -e.m, e.m)
      AND e.h = UNHEX(SHA2(CONCAT(IFNULL(e.ph, j.hd),
@@ -691,14 +700,49 @@ proc: BEGIN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: an entry does not follow';
   END IF;
+  -- holds and declines: what was available to the sender at that point
+  -- (its balance after its last entry before it, or as locked, less what
+  -- was held then: as locked plus the group's earlier holds) covers a hold
+  -- and does not cover a decline; a hold's sender is the client's (or
+  -- admin), both accounts in its currency; each account's held after the
+  -- group is what it was plus the group's holds on it
+  SELECT COUNT(*) INTO v_bad
+    FROM (SELECT i.*, j.b AS jb, j.h AS jh, a.kind AS kind, a.owner_client_id AS owner,
+                 a.currency AS fcur,
+                 IFNULL((SELECT e.b FROM lf_group_entries e
+                          WHERE e.acc = i.f AND e.x < i.idx ORDER BY e.s DESC LIMIT 1), j.b)
+                 - j.h - IFNULL((SELECT SUM(x.a) FROM lf_group_items x
+                                  WHERE x.o = 'h' AND x.f = i.f AND x.idx < i.idx), 0)
+                 AS avail
+            FROM lf_group_items i
+            JOIN lf_group_accounts j ON j.id = i.f
+            JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = i.f
+           WHERE i.o IN ('h', 'd')) i
+    JOIN accounts t FORCE INDEX (PRIMARY) ON t.id = i.t
+   WHERE NOT (i.a > 0 AND i.fcur = i.cur AND t.currency = i.cur
+              AND (i.adm = 1 OR i.owner = i.c)
+              AND IF(i.o = 'h', i.hx IS NOT NULL AND (i.kind = 'ISSUANCE' OR i.avail >= i.a),
+                     i.kind <> 'ISSUANCE' AND i.avail < i.a));
+  IF v_bad = 0 THEN
+    SELECT COUNT(*) INTO v_bad FROM lf_group_accounts j
+     WHERE j.nl <> j.h + IFNULL((SELECT SUM(x.a) FROM lf_group_items x
+                                  WHERE x.o = 'h' AND x.f = j.id), 0)
+        OR j.hm <> (SELECT COUNT(*) FROM lf_group_items x WHERE x.o = 'h' AND x.f = j.id);
+  END IF;
+  IF v_bad > 0 THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+      'lf_transfer_group: a hold or a decline does not follow';
+  END IF;
 
   -- (e) write it all: payments, entries, each balance once, the events
   -- (the outbox, in arrival order)
   INSERT INTO payments (id, client_id, idempotency_key, fingerprint, from_account_id,
                         to_account_id, amount, currency, reference, status, decline_reason,
-                        created_at, metadata)
-  SELECT id, c, k, fp, f, t, a, cur, ref, IF(o = 'c', 'COMPLETED', 'DECLINED'),
-         IF(o = 'c', NULL, 'insufficient_funds'), at, md
+                        created_at, expires_at, metadata)
+  SELECT id, c, k, fp, f, t, a, cur, ref,
+         CASE o WHEN 'c' THEN 'COMPLETED' WHEN 'h' THEN 'PENDING' ELSE 'DECLINED' END,
+         IF(o = 'd', 'insufficient_funds', NULL), at, hx, md
     FROM lf_group_items ORDER BY idx;
   IF v_dup THEN
     -- a payment under a key whose stored outcome was reaped
@@ -731,16 +775,26 @@ proc: BEGIN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
       'lf_transfer_group: an account does not end at its last entry';
   END IF;
+  -- the holds placed: each sender's held, once
+  UPDATE accounts a FORCE INDEX (PRIMARY)
+    JOIN lf_group_accounts j ON a.id = j.id
+     SET a.held = j.nl, a.version = a.version + j.hm,
+         a.updated_at = GREATEST(a.updated_at,
+                                 (SELECT MAX(x.at) FROM lf_group_items x
+                                   WHERE x.o = 'h' AND x.f = j.id))
+   WHERE j.hm > 0;
   IF p_continue <> 0 THEN
     -- decided again after 'stale': the outcomes as they are now
     UPDATE idempotency_keys k JOIN lf_group_items i ON k.client_id = i.c AND k.idem_key = i.k
-       SET k.response_status = IF(i.o = 'c', 201, 422),
-           k.response_location = IF(i.o = 'c', i.loc, NULL), k.response_body = i.body;
+       SET k.response_status = IF(i.o = 'd', 422, 201),
+           k.response_location = IF(i.o = 'd', NULL, i.loc), k.response_body = i.body;
   END IF;
   INSERT INTO events (id, type, object_id, client_id, account_id, account2_id, created_at,
                       data)
-  SELECT ev, IF(o = 'c', 'payment.completed', 'payment.declined'), id, c, f, t, at,
-         IF(o = 'c', body, ed)
+  SELECT ev,
+         CASE o WHEN 'c' THEN 'payment.completed' WHEN 'h' THEN 'payment.pending'
+                ELSE 'payment.declined' END,
+         id, c, f, t, at, IF(o = 'd', ed, body)
     FROM lf_group_items ORDER BY idx;
   IF v_dup THEN
     ROLLBACK;

@@ -330,9 +330,9 @@ static bool decide(struct lf_store_conn *c, struct lf_pay *p)
 
 bool lf_pay_needs_transfer(const struct lf_pay *p)
 {
-	/* a hold is decided on the single path (lf_transfer), never batched;
-	 * so is a payment a risk rule stops before the transaction */
-	return p->state == PAY_DECIDE && !p->hold && p->found[0] && p->found[1] &&
+	/* a hold is batched like a payment (group.c places it); a payment a
+	 * risk rule stops before the transaction is decided alone */
+	return p->state == PAY_DECIDE && p->found[0] && p->found[1] &&
 	       memcmp(p->from.b, p->to.b, 16) != 0 && !currency_differs(p) && !over_max_amount(p);
 }
 

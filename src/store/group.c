@@ -34,6 +34,8 @@ struct lf_group_account {
 	uint8_t new_head[LF_LEDGER_HASH_LEN];
 	int moves;       /* entries the group adds to it */
 	int64_t last_ms; /* created_at of its last entry */
+	int64_t new_held;
+	int holds; /* holds the group places on it */
 };
 
 struct lf_group_entry {
@@ -45,7 +47,8 @@ struct lf_group_entry {
 /* A payment of the transaction. */
 struct lf_group_item {
 	const struct lf_transfer_req *t;
-	bool completed; /* else declined: insufficient funds */
+	char outcome;   /* 'c' completed, 'h' held (a hold, PENDING), 'd' declined */
+	bool completed; /* 'c' or 'h': its 201; else declined, insufficient funds */
 	struct lf_group_entry debit, credit;
 	const char *body; /* the stored response (201 or 422) */
 	size_t body_len;
@@ -107,7 +110,8 @@ static void put_accounts(struct evbuffer *b, const struct lf_group_account *a, i
 				    ",\"nb\":%lld,\"ns\":%lld,\"nh\":", (long long)x->new_balance,
 				    (long long)x->new_seq);
 		put_hex(b, x->new_head, LF_LEDGER_HASH_LEN);
-		evbuffer_add_printf(b, ",\"mv\":%d,\"la\":", x->moves);
+		evbuffer_add_printf(b, ",\"mv\":%d,\"nl\":%lld,\"hm\":%d,\"la\":", x->moves,
+				    (long long)x->new_held, x->holds);
 		put_time(b, x->moves > 0 ? x->last_ms : 0);
 		evbuffer_add(b, "}", 1);
 	}
@@ -150,13 +154,16 @@ static void put_items(struct evbuffer *b, const struct lf_group_item *it, int n)
 		put_time(b, t->created_ms);
 		evbuffer_add(b, ",\"exp\":", 7);
 		put_time(b, t->expires_ms);
-		evbuffer_add_printf(b, ",\"o\":\"%c\",\"loc\":", x->completed ? 'c' : 'd');
+		evbuffer_add_printf(b, ",\"o\":\"%c\",\"loc\":", x->outcome);
 		put_text(b, t->location, strlen(t->location));
 		evbuffer_add(b, ",\"ev\":", 6);
 		put_hex(b, x->event_id.b, 16);
-		if (x->completed) {
+		if (x->outcome == 'c') {
 			put_entry(b, 'd', &x->debit);
 			put_entry(b, 'c', &x->credit);
+		} else if (x->outcome == 'h') {
+			evbuffer_add(b, ",\"hx\":", 6);
+			put_time(b, t->hold_expires_ms);
 		}
 		evbuffer_add(b, "}", 1);
 	}
@@ -172,7 +179,7 @@ static void put_bodies(struct evbuffer *b, const struct lf_group_item *it, int n
 		const struct lf_group_item *x = &it[i];
 		evbuffer_add(b, i ? ",{\"b\":" : "{\"b\":", i ? 6 : 5);
 		put_text(b, x->body, x->body_len);
-		if (!x->completed) {
+		if (x->outcome == 'd') {
 			evbuffer_add(b, ",\"e\":", 5);
 			put_text(b, x->t->event_declined, x->t->event_declined_len);
 		}
@@ -467,6 +474,8 @@ static bool decide(struct group *g, bool again)
 		memcpy(a->new_head, a->head, LF_LEDGER_HASH_LEN);
 		a->moves = 0;
 		a->last_ms = 0;
+		a->new_held = a->held;
+		a->holds = 0;
 	}
 	int ni = 0;
 	for (int k = 0; k < g->n; k++) {
@@ -481,7 +490,7 @@ static bool decide(struct group *g, bool again)
 			  strcmp(to->currency, t->currency) == 0 &&
 			  !__builtin_add_overflow(to->new_balance, t->amount, &sum) &&
 			  !__builtin_sub_overflow(f->new_balance, t->amount, &sum) &&
-			  !__builtin_add_overflow(f->held, t->amount, &sum);
+			  !__builtin_add_overflow(f->new_held, t->amount, &sum);
 		if (again && (!in || ni >= g->nitems || g->member[ni] != k))
 			return false;
 		if (!in) {
@@ -491,13 +500,26 @@ static bool decide(struct group *g, bool again)
 		struct lf_group_item *it = &g->items[ni];
 		lf_uuid event_id = it->event_id;
 		g->member[ni++] = k;
-		/* the available balance: held funds are not spent */
-		bool funds = f->issuance ||
-			     (__int128)f->new_balance - (__int128)f->held >= (__int128)t->amount;
-		*it = (struct lf_group_item){.t = t, .completed = funds, .event_id = event_id};
+		/* the available balance: held funds (those of the group's
+		 * earlier holds too) are not spent, nor held twice */
+		bool funds = f->issuance || (__int128)f->new_balance - (__int128)f->new_held >=
+						    (__int128)t->amount;
+		bool hold = t->hold_expires_ms > 0;
+		*it = (struct lf_group_item){.t = t,
+					     .outcome = !funds ? 'd'
+							: hold ? 'h'
+							       : 'c',
+					     .completed = funds,
+					     .event_id = event_id};
 		if (!again)
 			lf_uuid_v7(&it->event_id);
-		if (funds) {
+		if (funds && hold) {
+			/* a hold: reserved on the sender, nothing moves */
+			f->new_held += t->amount;
+			f->holds++;
+			it->body = t->body_completed; /* the payment PENDING */
+			it->body_len = t->body_completed_len;
+		} else if (funds) {
 			if (!next_entry(f, t, true, &it->debit) ||
 			    !next_entry(to, t, false, &it->credit))
 				return false;
@@ -608,9 +630,6 @@ lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_
 			    r[j].idem_key_len == r[k].idem_key_len &&
 			    memcmp(r[j].idem_key, r[k].idem_key, r[k].idem_key_len) == 0)
 				g.out[k] = true;
-		/* a hold is decided on the single path */
-		if (r[k].hold_expires_ms > 0)
-			g.out[k] = true;
 	}
 	rc = run_group(c, &g);
 	if (rc == LF_OK) {

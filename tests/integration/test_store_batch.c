@@ -7,6 +7,9 @@
  *     sender), stores each outcome with its key, and hands back as
  *     "fallback" (nothing written) a later duplicate of a key, a missing
  *     receiver, a currency mismatch, another client's sender;
+ *   - holds are placed in a batch like payments, each against the running
+ *     available balance (a decline when it does not cover them), PENDING
+ *     with their expiry, held summed on the sender;
  *   - a key already decided, or whose payment remains after its outcome was
  *     reaped, falls back; so does a key claimed meanwhile by another
  *     transaction, and the rest of the batch is still decided together;
@@ -175,6 +178,52 @@ static void test_batch_respects_holds(void)
 	books_hold();
 }
 
+/* Holds decided in a batch like payments: each reserves against the
+ * running available balance (the group's earlier holds included), a
+ * payment after them cannot spend what they hold, a hold past what is
+ * left is declined; the hold is PENDING with its expiry, its 201 stored,
+ * its event payment.pending, and the sender's held is their sum. */
+static void test_batch_places_holds(void)
+{
+	lf_uuid a = new_account("bp-A", USD, 100), b = new_account("bp-B", USD, 0);
+	struct xfer x[5];
+	xfer_init(&x[0], "bp-1", &a, &b, 30, USD, NULL); /* hold: held 30 */
+	xfer_init(&x[1], "bp-2", &a, &b, 50, USD, NULL); /* payment: A 50, 20 available */
+	xfer_init(&x[2], "bp-3", &a, &b, 30, USD, NULL); /* hold: only 20 available */
+	xfer_init(&x[3], "bp-4", &a, &b, 20, USD, NULL); /* hold: held 50, 0 available */
+	xfer_init(&x[4], "bp-5", &a, &b, 1, USD, NULL);  /* payment: nothing available */
+	for (int i = 0; i < 5; i++)
+		if (i != 1 && i != 4)
+			x[i].r.hold_expires_ms = x[i].r.created_ms + 3600 * 1000;
+	enum lf_transfer_batch_result res[5];
+	CU_ASSERT_EQUAL_FATAL(run(x, 5, res), LF_OK);
+	const enum lf_transfer_batch_result want[5] = {
+		LF_TRANSFER_BATCH_COMPLETED, LF_TRANSFER_BATCH_COMPLETED,
+		LF_TRANSFER_BATCH_DECLINED, LF_TRANSFER_BATCH_COMPLETED,
+		LF_TRANSFER_BATCH_DECLINED};
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(res[i], want[i]);
+	CU_ASSERT_EQUAL(balance_of(&a), 50);
+	CU_ASSERT_EQUAL(balance_of(&b), 50);
+	CU_ASSERT_EQUAL(raw_int("SELECT held FROM accounts WHERE name = 'bp-A'"), 50);
+	struct lf_payment p;
+	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(conn(), &x[0].r.payment_id, &FX_ADMIN, &p),
+			      LF_OK);
+	CU_ASSERT_EQUAL(p.status, LF_PAYMENT_PENDING);
+	CU_ASSERT_EQUAL(p.expires_ms, x[0].r.hold_expires_ms);
+	lf_payment_clear(&p);
+	CU_ASSERT_EQUAL_FATAL(lf_store_get_payment(conn(), &x[2].r.payment_id, &FX_ADMIN, &p),
+			      LF_OK);
+	CU_ASSERT_EQUAL(p.status, LF_PAYMENT_DECLINED);
+	lf_payment_clear(&p);
+	CU_ASSERT_EQUAL(stored_status("bp-1", NULL, 0), 201);
+	CU_ASSERT_EQUAL(stored_status("bp-3", NULL, 0), 422);
+	CU_ASSERT(event_pos(&x[0].r.payment_id, "payment.pending") > 0);
+	CU_ASSERT(event_pos(&x[3].r.payment_id, "payment.pending") > 0);
+	CU_ASSERT(event_pos(&x[2].r.payment_id, "payment.declined") > 0);
+	books_hold();
+}
+
 /* A key decided before (by any path), or whose outcome was reaped while
  * its payment remains: fallback, and the rest of the batch goes on. */
 static void test_known_keys_fall_back(void)
@@ -323,7 +372,8 @@ static void test_judge_refuses_a_broken_chain(void)
 		"SET @acc = (SELECT JSON_ARRAYAGG(x) FROM (SELECT JSON_OBJECT('id', LOWER(HEX(id)),"
 		" 'b', balance, 'h', held, 's', ledger_seq, 'hd', LOWER(HEX(chain_head)),"
 		" 'nb', balance + IF(name = 'bj-A', -10, 10), 'ns', ledger_seq + 1,"
-		" 'nh', REPEAT('ab', 32), 'mv', 1, 'la', '2026-11-30 12:00:00.000') AS x"
+		" 'nh', REPEAT('ab', 32), 'mv', 1, 'la', '2026-11-30 12:00:00.000', 'nl', held,"
+		" 'hm', 0) AS x"
 		" FROM accounts WHERE name IN ('bj-A', 'bj-B') ORDER BY id) s)",
 		"SET @a = (SELECT LOWER(HEX(id)) FROM accounts WHERE name = 'bj-A'),"
 		" @b = (SELECT LOWER(HEX(id)) FROM accounts WHERE name = 'bj-B')",
@@ -382,6 +432,8 @@ int main(void)
 		{"a batch in arrival order: running balances, declines, fallbacks",
 		 test_batch_in_arrival_order},
 		{"a hold's funds are not spent by a batch", test_batch_respects_holds},
+		{"holds placed in a batch against the running available balance",
+		 test_batch_places_holds},
 		{"keys decided before or with a reaped outcome fall back",
 		 test_known_keys_fall_back},
 		{"a key claimed by another transaction: it falls back, the rest together",
