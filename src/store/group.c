@@ -586,11 +586,13 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 			}
 			rc = group_apply(c, true, g->acc, g->nacc, g->items, g->nitems, &res,
 					 g->conflict);
-			if (rc == LF_OK && res != LF_GROUP_OK) {
+			if (rc == LF_OK && res == LF_GROUP_STALE) {
 				group_abort(c);
 				return lf_store_fail(c, 0,
 						     "lf_transfer_group: stale under its locks");
 			}
+			/* a 'conflict' now (a payment under a reaped key) was
+			 * rolled back like the first call's: handled below */
 		}
 		if (rc != LF_OK || res == LF_GROUP_OK)
 			return rc;
