@@ -16,10 +16,11 @@ LF_PACKAGES=(autoconf automake libtool pkg-config make gcc
 	libcunit1-dev libjson-c-dev libinih-dev libssl-dev libsystemd-dev
 	mariadb-server mariadb-client redis-server openssl curl procps iproute2
 	systemd man-db galera-4 rsync
-	logrotate prometheus)
+	logrotate prometheus npm)
 # galera-4 and rsync are for the cluster test (tests/integration/test_cluster);
 # logrotate and prometheus (for promtool, about 50 s and 100 MB to install)
-# for the operator's kit tests (tests/ops/); without them they skip.
+# for the operator's kit tests (tests/ops/), npm (npx fetches swagger-cli)
+# for the OpenAPI document's; without them they skip.
 
 lf_log() { printf '[services] %s\n' "$*" >&2; }
 
