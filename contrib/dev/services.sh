@@ -16,11 +16,12 @@ LF_PACKAGES=(autoconf automake libtool pkg-config make gcc
 	libcunit1-dev libjson-c-dev libinih-dev libssl-dev libsystemd-dev
 	mariadb-server mariadb-client redis-server openssl curl procps iproute2
 	systemd man-db galera-4 rsync
-	logrotate prometheus npm)
+	logrotate prometheus)
 # galera-4 and rsync are for the cluster test (tests/integration/test_cluster);
 # logrotate and prometheus (for promtool, about 50 s and 100 MB to install)
-# for the operator's kit tests (tests/ops/), npm (npx fetches swagger-cli)
-# for the OpenAPI document's; without them they skip.
+# for the operator's kit tests (tests/ops/); without them they skip. The
+# OpenAPI document's test uses the machine's Node.js npx (not Debian's npm,
+# which would not install beside it).
 
 lf_log() { printf '[services] %s\n' "$*" >&2; }
 

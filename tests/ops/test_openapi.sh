@@ -4,8 +4,7 @@
 # a cache outside the tree) parses it strictly (a duplicated key is an
 # error, as the specification's YAML says) and resolves every $ref; and
 # every route the server's router answers appears under `paths`. Exit 77
-# (skipped) without npx (Debian's package npm; contrib/dev/services.sh
-# installs it for the suite).
+# (skipped) without npx (the machines this runs on have Node.js and npm).
 set -eu
 src=${LF_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 spec="$src/doc/openapi.yaml"
