@@ -101,7 +101,7 @@ END;
 -- account's row lock (a group commit's entries are hashed by the caller
 -- and recomputed with SHA2() by lf_transfer_group under the lock).
 
-CREATE OR REPLACE PROCEDURE lf_transfer(
+CREATE OR REPLACE PROCEDURE lf_transfer_v2(
   IN p_client         BIGINT UNSIGNED,
   IN p_key            VARBINARY(255),
   IN p_fp             BINARY(32),
@@ -805,7 +805,6 @@ proc: BEGIN
          NULL AS seq, NULL AS head;
 END;
 
-DROP PROCEDURE IF EXISTS lf_transfer_batch;
 
 -- Store an outcome that moved no money (a 422 decided outside lf_transfer).
 CREATE OR REPLACE PROCEDURE lf_record_outcome(

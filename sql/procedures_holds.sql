@@ -33,7 +33,7 @@
 -- payment_not_pending like one after the reaper, and writes its
 -- payment.expired (p_event_expired: the payment rendered EXPIRED; NULL for
 -- a payment that is not a hold, which never expires).
-CREATE OR REPLACE PROCEDURE lf_finish_hold(
+CREATE OR REPLACE PROCEDURE lf_finish_hold_v2(
   IN p_client           BIGINT UNSIGNED,
   IN p_key              VARBINARY(255),
   IN p_fp               BINARY(32),
@@ -210,7 +210,7 @@ END;
 -- not COMPLETED): 'exceeds', the 422 stored. The receiver's available
 -- balance short: a DECLINED refund recorded, its 422 stored, and its
 -- refund.declined event (p_event_declined: the refund rendered DECLINED).
-CREATE OR REPLACE PROCEDURE lf_refund(
+CREATE OR REPLACE PROCEDURE lf_refund_v2(
   IN p_client        BIGINT UNSIGNED,
   IN p_key           VARBINARY(255),
   IN p_fp            BINARY(32),
@@ -432,5 +432,5 @@ proc: BEGIN
 END;
 
 -- lf_expire_holds (the reaper's loop in SQL, before events) expired holds
--- without their event: gone, so that nothing can.
-DROP PROCEDURE IF EXISTS lf_expire_holds;
+-- without their event: procedures_compat.sql keeps its name for the
+-- previous release's binary, as a procedure that expires nothing.

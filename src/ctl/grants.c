@@ -34,18 +34,25 @@ static const struct lf_admin_grant grants[] = {
 	{"events", false, "SELECT", "GET /api/events; the delivery process reads what it sends"},
 	{"webhooks", false, "SELECT", "the delivery process: endpoints, types, sealed secrets"},
 	{"webhook_deliveries", false, "SELECT", "the delivery process: its queue"},
-	{"lf_transfer", true, "EXECUTE", "POST /api/payments"},
+	{"lf_transfer_v2", true, "EXECUTE", "POST /api/payments"},
 	{"lf_transfer_group", true, "EXECUTE", "POST /api/payments: concurrent payments in one transaction"},
 	{"lf_record_outcome", true, "EXECUTE", "a 422 decided before the transaction"},
 	{"lf_create_account", true, "EXECUTE", "POST /api/accounts"},
 	{"lf_get_outcome", true, "EXECUTE", "the stored outcome of a key after a lost connection"},
-	{"lf_finish_hold", true, "EXECUTE", "POST /api/payments/{id}/capture and /void"},
-	{"lf_refund", true, "EXECUTE", "POST /api/payments/{id}/refunds"},
+	{"lf_finish_hold_v2", true, "EXECUTE", "POST /api/payments/{id}/capture and /void"},
+	{"lf_refund_v2", true, "EXECUTE", "POST /api/payments/{id}/refunds"},
 	{"lf_bulk_atomic", true, "EXECUTE", "POST /api/payments/batch, an atomic batch"},
 	{"lf_expire_hold", true, "EXECUTE", "the reaper expires holds past their time"},
 	{"lf_events_sequence", true, "EXECUTE", "commit order: GET /api/events and the delivery process"},
 	{"lf_webhook_enqueue", true, "EXECUTE", "the delivery process queues a webhook's new events"},
 	{"lf_webhook_result", true, "EXECUTE", "the delivery process records an attempt"},
+	/* the previous release's signatures (sql/procedures_compat.sql): its
+	 * binary still serves during a binary upgrade */
+	{"lf_transfer", true, "EXECUTE", "compat: the previous release's POST /api/payments"},
+	{"lf_transfer_batch", true, "EXECUTE", "compat: the previous release's group commit (falls back)"},
+	{"lf_finish_hold", true, "EXECUTE", "compat: the previous release's capture and void"},
+	{"lf_refund", true, "EXECUTE", "compat: the previous release's refunds"},
+	{"lf_expire_holds", true, "EXECUTE", "compat: the previous release's reaper (expires nothing)"},
 };
 /* clang-format on */
 

@@ -19,6 +19,8 @@
  *   - the procedure is the judge: called with an entry whose hash does not
  *     follow from the account's chain head, it refuses and writes nothing;
  *     the same call with the right hash is accepted;
+ *   - the previous release's procedure names and signatures still answer
+ *     after migrate (procedures_compat.sql, for a binary upgrade);
  *   - reconcile holds and every chain recomputes after each.
  */
 #include "config.h"
@@ -426,6 +428,58 @@ static void test_judge_refuses_a_broken_chain(void)
 	books_hold();
 }
 
+/* A binary of the previous release serving beside this one during a
+ * binary upgrade, after the database was migrated: its procedure names
+ * and signatures still answer (sql/procedures_compat.sql). Its group
+ * commit hands every item back (nothing written), its lf_transfer moves
+ * the money through lf_transfer_v2, its reaper expires nothing. */
+static void test_previous_release_still_served(void)
+{
+	lf_uuid a = new_account("bv-A", USD, 100), b = new_account("bv-B", USD, 0);
+	(void)b;
+	MYSQL *m = raw_connect(dbname);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_FATAL(mysql_query(m, "CALL lf_transfer_batch('[{\"c\": 7}, {\"c\": 7}]')") == 0);
+	MYSQL_RES *r = mysql_store_result(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(mysql_num_rows(r), 2);
+	MYSQL_ROW row = mysql_fetch_row(r);
+	CU_ASSERT(row != NULL && strcmp(row[0], "0") == 0 && strcmp(row[1], "fallback") == 0);
+	mysql_free_result(r);
+	while (mysql_next_result(m) == 0)
+		mysql_free_result(mysql_store_result(m));
+	const char *call =
+		"CALL lf_transfer(7, 'bv-1', REPEAT('f', 32), UNHEX(REPLACE(UUID(), '-', '')),"
+		" UNHEX(REPLACE(UUID(), '-', '')), UNHEX(REPLACE(UUID(), '-', '')),"
+		" (SELECT id FROM accounts WHERE name = 'bv-A'),"
+		" (SELECT id FROM accounts WHERE name = 'bv-B'), 10, 'USD', NULL, NOW(3),"
+		" NOW(3) + INTERVAL 1 DAY, '{}', '{}', '/x', 1, NULL, NULL,"
+		" UNHEX(REPLACE(UUID(), '-', '')), '{}')";
+	int rc = mysql_query(m, call);
+	if (rc != 0)
+		fprintf(stderr, "\n  lf_transfer (compat): %s\n", mysql_error(m));
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	r = mysql_store_result(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	row = mysql_fetch_row(r);
+	CU_ASSERT(row != NULL && strcmp(row[0], "completed") == 0);
+	mysql_free_result(r);
+	while (mysql_next_result(m) == 0)
+		mysql_free_result(mysql_store_result(m));
+	CU_ASSERT_EQUAL(balance_of(&a), 90);
+	CU_ASSERT_EQUAL(stored_status("bv-1", NULL, 0), 201);
+	CU_ASSERT_FATAL(mysql_query(m, "CALL lf_expire_holds(NOW(3), 10)") == 0);
+	r = mysql_store_result(m);
+	row = r ? mysql_fetch_row(r) : NULL;
+	CU_ASSERT(row != NULL && strcmp(row[0], "0") == 0);
+	if (r)
+		mysql_free_result(r);
+	while (mysql_next_result(m) == 0)
+		mysql_free_result(mysql_store_result(m));
+	mysql_close(m);
+	books_hold();
+}
+
 int main(void)
 {
 	static const struct lf_test tests[] = {
@@ -442,6 +496,8 @@ int main(void)
 		 test_stale_read_decided_again},
 		{"the procedure refuses an entry whose hash does not follow",
 		 test_judge_refuses_a_broken_chain},
+		{"the previous release's procedures still answer after migrate",
+		 test_previous_release_still_served},
 	};
 	static const struct lf_suite suites[] = {{"store batch", LF_TESTS(tests)}};
 	static const struct fx_opts opts = {.name = "store_batch", .migrate = true};
