@@ -388,6 +388,7 @@ void lf_payments_batch(struct lf_req *r, const char *id)
 	const struct lf_config *cfg = r->app->cfg;
 	b->client_id = r->client.id;
 	b->admin = r->client.admin;
+	b->cfg = cfg;
 	b->max_retries = cfg->mysql_max_retries;
 	b->retention_ms = cfg->idempotency_retention_ms;
 	lf_req_arm_deadline(r, cfg->request_timeout_ms);

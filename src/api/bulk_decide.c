@@ -31,6 +31,7 @@
 #include <event2/buffer.h>
 
 #include "lf_render.h"
+#include "lf_risk.h"
 #include "lf_store.h"
 #include "lf_time.h"
 #include "bulk_int.h"
@@ -154,6 +155,8 @@ static const char *problem_detail(const char *code)
 		return "A payment needs two different accounts.";
 	if (strcmp(code, "currency_mismatch") == 0)
 		return "The accounts' currencies differ from each other or from the request.";
+	if (strcmp(code, "risk_declined") == 0)
+		return "A risk rule declined the payment.";
 	if (strcmp(code, "amount_too_large") == 0)
 		return "The amount would take an account's balance past the largest amount the "
 		       "ledger can hold.";
@@ -258,6 +261,23 @@ static bool atomic(struct lf_store_conn *c, struct lf_bulk *b)
 		return true;
 	}
 	int64_t now = lf_time_now_ms();
+	/* the risk rule that needs no history ([risk] max_amount), for every
+	 * item before the transaction, as for a single payment: the batch
+	 * fails at the first item over it */
+	for (int i = 0; b->cfg != NULL && i < b->n; i++) {
+		const struct lf_bulk_item *it = &b->items[i];
+		struct lf_risk_limits lim;
+		if (!it->found[0])
+			continue;
+		lf_risk_limits_for(b->cfg, it->cur[0], &lim);
+		if (lim.max_amount > 0 && it->minor > lim.max_amount) {
+			if (!render_failed(b, i, "risk_declined")) {
+				lf_decision_internal(&b->d);
+				return true;
+			}
+			return record(c, b, now + b->retention_ms);
+		}
+	}
 	struct lf_bulk_atomic_item *items = calloc((size_t)b->n, sizeof *items);
 	struct lf_body *bodies = calloc((size_t)b->n, sizeof *bodies);
 	struct lf_body all = {0};
@@ -335,6 +355,11 @@ static struct lf_pay *item_pay(struct lf_bulk *b, int i)
 	p->metadata = it->metadata; /* lent: the item frees it */
 	p->client_id = b->client_id;
 	p->admin = b->admin;
+	/* the risk rules, as for a single payment (decide() and lf_transfer_v2
+	 * apply them) */
+	p->cfg = b->cfg;
+	if (it->found[0] && b->cfg != NULL)
+		lf_risk_limits_for(b->cfg, it->cur[0], &p->risk);
 	p->max_retries = b->max_retries;
 	p->retention_ms = b->retention_ms;
 	p->cur_known = true;

@@ -64,6 +64,7 @@ struct lf_bulk {
 	struct lf_bulk_item *items;
 	uint64_t client_id;
 	bool admin;
+	const struct lf_config *cfg; /* [risk]: read on the pool thread too */
 	int max_retries;
 	int64_t retention_ms;
 	/* progress and result */

@@ -322,6 +322,52 @@ static void receiver_idle(void)
 	CU_ASSERT_EQUAL(rx.answered, rx.calls);
 }
 
+/* POST /api/payments/batch is held to the rules like a payment: an
+ * independent item over max_amount is its own 422 risk_declined
+ * (recorded DECLINED), and an atomic batch fails at such an item with
+ * batch_failed, its error risk_declined, nothing moved. */
+static int post_batch(const char *body, struct lf_h_resp *r)
+{
+	char h[200];
+	snprintf(h, sizeof h, "Content-Type: application/json\r\nIdempotency-Key: %s\r\n", key());
+	return lf_h_http(fx.d.port, "POST", "/api/payments/batch", h, body, r) == 0 ? r->status
+										    : -1;
+}
+
+static void test_bulk_held_to_rules(void)
+{
+	char a[37], b[37], body[600];
+	account("USD", "1000.00", a);
+	account("USD", NULL, b);
+	struct lf_h_resp r;
+	snprintf(body, sizeof body,
+		 "{\"atomic\": false, \"payments\": [{\"fromAccountId\": \"%s\", \"toAccountId\":"
+		 " \"%s\", \"amount\": \"100.00\"}, {\"fromAccountId\": \"%s\", \"toAccountId\":"
+		 " \"%s\", \"amount\": \"100.01\"}]}",
+		 a, b, a, b);
+	CU_ASSERT_EQUAL_FATAL(post_batch(body, &r), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"status\":201"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"code\":\"risk_declined\""));
+	lf_h_resp_free(&r);
+	snprintf(body, sizeof body,
+		 "{\"atomic\": true, \"payments\": [{\"fromAccountId\": \"%s\", \"toAccountId\":"
+		 " \"%s\", \"amount\": \"1.00\"}, {\"fromAccountId\": \"%s\", \"toAccountId\":"
+		 " \"%s\", \"amount\": \"100.01\"}]}",
+		 a, b, a, b);
+	CU_ASSERT_EQUAL_FATAL(post_batch(body, &r), 422);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"code\":\"batch_failed\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"index\":1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "risk_declined"));
+	lf_h_resp_free(&r);
+	/* only the independent batch's 100.00 moved */
+	char path[80];
+	snprintf(path, sizeof path, "/api/accounts/%s", a);
+	CU_ASSERT_EQUAL(lf_h_http(fx.d.port, "GET", path, NULL, NULL, &r), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"balance\":\"900.00\""));
+	lf_h_resp_free(&r);
+	books_hold();
+}
+
 /* The daemon reloaded with the rules and the webhook under policy. */
 static void reload(const char *policy)
 {
@@ -410,6 +456,8 @@ static void teardown(void)
 }
 
 static const struct lf_test tests[] = {
+	{"bulk payments are held to the rules: independent items and atomic batches",
+	 test_bulk_held_to_rules},
 	{"max_amount: the maximum passes, one unit more is declined, recorded, replayed",
 	 test_max_amount},
 	{"velocity_count: the 3rd passes, the 4th is declined", test_velocity_count},
