@@ -62,6 +62,12 @@ struct lf_bulk_atomic_item {
 	const char *metadata;  /* canonical JSON text; NULL: none */
 	const char *body;      /* the payment rendered COMPLETED */
 	size_t body_len;
+	/* the risk rules it is held to ([risk], lf_risk.h): a rule that
+	 * stopped it before the transaction (max_amount, webhook; NULL:
+	 * none), and the limits lf_bulk_atomic applies under the locks (0:
+	 * off) */
+	const char *risk_rule;
+	int64_t velocity_count, velocity_sum, velocity_window_ms, daily_limit;
 };
 
 struct lf_bulk_atomic_req {
@@ -84,11 +90,12 @@ enum lf_bulk_atomic_result {
 };
 
 /* One CALL lf_bulk_atomic. On FAILED, *index is the first item that could
- * not be made and code its problem code. Return codes as
+ * not be made and code its problem code; for risk_declined, rule the rule
+ * that stopped it ("velocity_count", ...; "" when not told). Return codes as
  * lf_store_transfer's: LF_AGAIN rolled back (retry), LF_LOST / LF_ERROR
  * the outcome unknown (the key decides). */
 lf_rc lf_store_bulk_atomic(struct lf_store_conn *c, const struct lf_bulk_atomic_req *r,
 			   enum lf_bulk_atomic_result *result, int *index, char code[32],
-			   struct lf_stored *stored);
+			   char rule[32], struct lf_stored *stored);
 
 #endif

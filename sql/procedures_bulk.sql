@@ -11,7 +11,11 @@
 --   was validated: account_not_found), cur the currency (the request's, or
 --   the sender's), ref reference, md metadata (null: none), bc the payment
 --   rendered COMPLETED (its place in the 201 body and its event's data),
---   ev its event's id (hex). p_body is the whole 201 body.
+--   ev its event's id (hex); and the risk rules it is held to (absent or
+--   null: off; doc/design.md, "Risk rules"): rr a rule that already
+--   stopped it before the call (max_amount, webhook), vc/vs the sender's
+--   velocity count and sum limits over the last vw milliseconds, dl the
+--   client's daily limit in its currency. p_body is the whole 201 body.
 --
 -- Returns one row (outcome, response_status, response_location,
 -- response_body, fingerprint, expires_at) like lf_transfer:
@@ -22,14 +26,21 @@
 --               of the first item that could not be made and
 --               response_location its code (account_not_found,
 --               same_account, currency_mismatch, amount_too_large,
---               insufficient_funds); the caller renders the 422
---               batch_failed and records it (lf_record_outcome).
+--               risk_declined, insufficient_funds), and for
+--               risk_declined response_body the rule (velocity_count,
+--               ...); the caller renders the 422 batch_failed and records
+--               it (lf_record_outcome).
 -- The items are decided in request order against the running balances
 -- (each sees what the items before it left: TigerBeetle's linked chain),
 -- with lf_transfer's rules in the order the single path applies them;
 -- every account is locked once, in ascending id order, after the key is
--- claimed (lf_transfer's lock order); each balance, seq and chain head is
--- written once. Works in two temporary tables of the session.
+-- claimed (lf_transfer's lock order), then the client's client_risk rows
+-- of the currencies with a daily limit, in ascending currency order (the
+-- single path's one row after its accounts: no cycle); each balance, seq
+-- and chain head is written once. The velocity rule counts what the
+-- sender paid within the window before the batch (read under its lock)
+-- and the batch's own earlier items; the daily limit likewise. Works in
+-- three temporary tables of the session.
 CREATE OR REPLACE PROCEDURE lf_bulk_atomic(
   IN p_client     BIGINT UNSIGNED,
   IN p_key        VARBINARY(255),
@@ -53,9 +64,15 @@ proc: BEGIN
   DECLARE v_cur, v_acur, v_from_cur, v_to_cur CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
   DECLARE v_kind, v_from_kind VARCHAR(8) DEFAULT NULL;
   DECLARE v_head, v_from_head, v_to_head, v_dh, v_ch BINARY(32) DEFAULT NULL;
+  DECLARE v_rr, v_rule VARCHAR(32) CHARACTER SET ascii DEFAULT NULL;
+  DECLARE v_vc, v_vs, v_vw, v_dl, v_vcount BIGINT DEFAULT NULL;
+  DECLARE v_vsum, v_spent DECIMAL(30) DEFAULT NULL;
+  DECLARE v_day, v_today DATE DEFAULT NULL;
   DECLARE c_accounts CURSOR FOR SELECT id FROM lf_bulk_accounts ORDER BY id;
+  DECLARE c_daily CURSOR FOR SELECT currency FROM lf_bulk_daily ORDER BY currency;
   DECLARE c_items CURSOR FOR
-    SELECT idx, from_id, to_id, amount, currency, pay_id, debit_id, credit_id
+    SELECT idx, from_id, to_id, amount, currency, pay_id, debit_id, credit_id, risk_rule,
+           v_count, v_sum, v_ms, d_limit
       FROM lf_bulk_items ORDER BY idx;
   DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_done = 1;
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
@@ -88,6 +105,11 @@ proc: BEGIN
     metadata       MEDIUMTEXT      CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
     body           MEDIUMBLOB      NOT NULL,
     event_id       BINARY(16)      NOT NULL,
+    risk_rule      VARCHAR(32)     CHARACTER SET ascii NULL,
+    v_count        BIGINT          NULL,
+    v_sum          BIGINT          NULL,
+    v_ms           BIGINT          NULL,
+    d_limit        BIGINT          NULL,
     debit_seq      BIGINT          NULL,
     credit_seq     BIGINT          NULL,
     debit_after    BIGINT          NULL,
@@ -104,12 +126,21 @@ proc: BEGIN
     owner     BIGINT UNSIGNED NULL,
     kind      VARCHAR(8)      NULL,
     head      BINARY(32)      NULL,
-    moves     INT             NOT NULL DEFAULT 0
+    moves     INT             NOT NULL DEFAULT 0,
+    vcount    BIGINT          NULL COMMENT 'velocity: payments in the window so far',
+    vsum      DECIMAL(30)     NULL COMMENT 'velocity: their sum'
+  );
+  CREATE OR REPLACE TEMPORARY TABLE lf_bulk_daily (
+    currency  CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
+    day       DATE            NULL,
+    spent     DECIMAL(30)     NULL COMMENT 'the day so far, the batch included'
   );
   INSERT INTO lf_bulk_items (idx, idem_key, pay_id, debit_id, credit_id, from_id, to_id, amount,
-                             currency, reference, metadata, body, event_id)
+                             currency, reference, metadata, body, event_id, risk_rule, v_count,
+                             v_sum, v_ms, d_limit)
   SELECT j.idx - 1, CAST(j.k AS BINARY), UNHEX(j.id), UNHEX(j.dr), UNHEX(j.cr), UNHEX(j.f),
-         UNHEX(j.t), j.a, j.cur, j.ref, j.md, CAST(j.bc AS BINARY), UNHEX(j.ev)
+         UNHEX(j.t), j.a, j.cur, j.ref, j.md, CAST(j.bc AS BINARY), UNHEX(j.ev), j.rr, j.vc,
+         j.vs, j.vw, j.dl
     FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
            idx FOR ORDINALITY,
            k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
@@ -123,7 +154,12 @@ proc: BEGIN
            ref VARCHAR(200) CHARACTER SET utf8mb4 PATH '$.ref',
            md  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.md',
            bc  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.bc',
-           ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev')) j;
+           ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev',
+           rr  VARCHAR(32) CHARACTER SET ascii PATH '$.rr',
+           vc  BIGINT PATH '$.vc',
+           vs  BIGINT PATH '$.vs',
+           vw  BIGINT PATH '$.vw',
+           dl  BIGINT PATH '$.dl')) j;
   IF NOT EXISTS (SELECT 1 FROM lf_bulk_items) THEN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_bulk_atomic: a batch needs items';
   END IF;
@@ -178,12 +214,37 @@ proc: BEGIN
   END LOOP;
   CLOSE c_accounts;
 
+  -- (c2) the client's day in each currency with a daily limit, locked
+  -- after every account, in ascending currency order; a new day starts
+  -- the sum again (a row already on a later day keeps counting it)
+  INSERT INTO lf_bulk_daily (currency)
+  SELECT DISTINCT currency FROM lf_bulk_items WHERE d_limit IS NOT NULL;
+  SET v_today = DATE(p_created_at), v_done = 0;
+  OPEN c_daily;
+  lock_days: LOOP
+    FETCH c_daily INTO v_acur;
+    IF v_done THEN
+      LEAVE lock_days;
+    END IF;
+    INSERT INTO client_risk (client_id, currency, day, spent)
+    VALUES (p_client, v_acur, v_today, 0)
+    ON DUPLICATE KEY UPDATE spent = spent;
+    SELECT day, spent INTO v_day, v_spent FROM client_risk
+     WHERE client_id = p_client AND currency = v_acur FOR UPDATE;
+    IF v_day < v_today THEN
+      SET v_day = v_today, v_spent = 0;
+    END IF;
+    UPDATE lf_bulk_daily SET day = v_day, spent = v_spent WHERE currency = v_acur;
+  END LOOP;
+  CLOSE c_daily;
+
   -- (d) decide each item in request order against the running balances;
   -- the first one that cannot be made ends the batch
   SET v_done = 0;
   OPEN c_items;
   decide: LOOP
-    FETCH c_items INTO v_idx, v_from, v_to, v_amount, v_cur, v_pay, v_dr, v_cr;
+    FETCH c_items INTO v_idx, v_from, v_to, v_amount, v_cur, v_pay, v_dr, v_cr, v_rr, v_vc,
+                       v_vs, v_vw, v_dl;
     IF v_done THEN
       LEAVE decide;
     END IF;
@@ -207,7 +268,34 @@ proc: BEGIN
     ELSEIF CAST(v_to_bal AS DECIMAL(21)) + v_amount > 9223372036854775807
            OR CAST(v_from_bal AS DECIMAL(21)) - v_amount < -9223372036854775808 THEN
       SET v_fail = 'amount_too_large';
-    ELSEIF CAST(v_from_bal AS DECIMAL(21)) - v_from_held < v_amount
+    ELSEIF v_rr IS NOT NULL THEN
+      SET v_fail = 'risk_declined', v_rule = v_rr;
+    END IF;
+    -- the risk rules that read history, in lf_transfer's order: the
+    -- sender's velocity (its payments in the window before the batch, read
+    -- once under its lock, then the batch's earlier items), the client's day
+    IF v_fail IS NULL AND (v_vc IS NOT NULL OR v_vs IS NOT NULL) THEN
+      SELECT vcount, vsum INTO v_vcount, v_vsum FROM lf_bulk_accounts WHERE id = v_from;
+      IF v_vcount IS NULL THEN
+        SELECT COUNT(*), IFNULL(SUM(amount), 0) INTO v_vcount, v_vsum
+          FROM payments
+         WHERE from_account_id = v_from AND status <> 'DECLINED'
+           AND created_at > TIMESTAMPADD(MICROSECOND, -1000 * v_vw, p_created_at);
+        UPDATE lf_bulk_accounts SET vcount = v_vcount, vsum = v_vsum WHERE id = v_from;
+      END IF;
+      IF v_vc IS NOT NULL AND v_vcount >= v_vc THEN
+        SET v_fail = 'risk_declined', v_rule = 'velocity_count';
+      ELSEIF v_vs IS NOT NULL AND v_vsum + v_amount > v_vs THEN
+        SET v_fail = 'risk_declined', v_rule = 'velocity_sum';
+      END IF;
+    END IF;
+    IF v_fail IS NULL AND v_dl IS NOT NULL THEN
+      SELECT spent INTO v_spent FROM lf_bulk_daily WHERE currency = v_cur;
+      IF v_spent + v_amount > v_dl THEN
+        SET v_fail = 'risk_declined', v_rule = 'daily_limit';
+      END IF;
+    END IF;
+    IF v_fail IS NULL AND CAST(v_from_bal AS DECIMAL(21)) - v_from_held < v_amount
            AND v_from_kind <> 'ISSUANCE' THEN
       -- the available balance: held funds are not spent
       SET v_fail = 'insufficient_funds';
@@ -226,8 +314,13 @@ proc: BEGIN
      WHERE idx = v_idx;
     UPDATE lf_bulk_accounts
        SET balance = IF(id = v_from, balance - v_amount, balance + v_amount),
-           seq = seq + 1, head = IF(id = v_from, v_dh, v_ch), moves = moves + 1
+           seq = seq + 1, head = IF(id = v_from, v_dh, v_ch), moves = moves + 1,
+           vcount = IF(id = v_from, vcount + 1, vcount),
+           vsum = IF(id = v_from, vsum + v_amount, vsum)
      WHERE id IN (v_from, v_to);
+    IF v_dl IS NOT NULL THEN
+      UPDATE lf_bulk_daily SET spent = spent + v_amount WHERE currency = v_cur;
+    END IF;
   END LOOP;
   CLOSE c_items;
   IF v_fail IS NOT NULL THEN
@@ -235,7 +328,7 @@ proc: BEGIN
     -- records the 422 (a concurrent twin that decided first wins there)
     ROLLBACK;
     SELECT 'failed' AS outcome, v_idx AS response_status, v_fail AS response_location,
-           NULL AS response_body, p_fp AS fingerprint, p_expires_at AS expires_at;
+           v_rule AS response_body, p_fp AS fingerprint, p_expires_at AS expires_at;
     LEAVE proc;
   END IF;
 
@@ -269,6 +362,8 @@ proc: BEGIN
      SET a.balance = b.balance, a.ledger_seq = b.seq, a.chain_head = b.head,
          a.version = a.version + b.moves, a.updated_at = GREATEST(a.updated_at, p_created_at)
    WHERE b.moves > 0;
+  UPDATE client_risk c JOIN lf_bulk_daily d ON c.client_id = p_client AND c.currency = d.currency
+     SET c.day = d.day, c.spent = d.spent;
   UPDATE idempotency_keys
      SET response_status = 201, response_location = NULL, response_body = p_body
    WHERE client_id = p_client AND idem_key = p_key;

@@ -250,6 +250,12 @@ static void fingerprint(struct lf_bulk *b)
 
 /* ---- the states on the loop ---- */
 
+void lf_bulk_metrics_forget(struct lf_bulk *b)
+{
+	b->completed = b->declined = b->risk_webhook_failures = 0;
+	memset(b->risk_declined, 0, sizeof b->risk_declined);
+}
+
 static void bulk_finish(struct lf_bulk *b, bool tiers)
 {
 	struct lf_req *r = b->r;
@@ -260,10 +266,13 @@ static void bulk_finish(struct lf_bulk *b, bool tiers)
 			lf_metrics_inc(&m->idem_hit_db);
 		lf_metrics_add(&m->payments_completed, b->completed);
 		lf_metrics_add(&m->payments_declined, b->declined);
+		for (int i = LF_RISK_NONE + 1; i < LF_RISK_NRULES; i++)
+			lf_metrics_add(&m->risk_declined[i], b->risk_declined[i]);
+		lf_metrics_add(&m->risk_webhook_failures, b->risk_webhook_failures);
 		if (b->d.kind == LF_DEC_REPLY && b->d.storable && !b->d.replayed)
 			lf_metrics_inc(b->atomic ? &m->payment_batches[b->d.status == 201 ? 0 : 1]
 						 : &m->payment_batches[2]);
-		b->completed = b->declined = 0;
+		lf_bulk_metrics_forget(b);
 		lf_metrics_add(&m->db_retries, b->retries);
 		b->retries = 0;
 		/* even when the deadline already answered */

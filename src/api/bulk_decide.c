@@ -30,6 +30,7 @@
 
 #include <event2/buffer.h>
 
+#include "lf_config.h"
 #include "lf_render.h"
 #include "lf_risk.h"
 #include "lf_store.h"
@@ -110,7 +111,7 @@ static bool record(struct lf_store_conn *c, struct lf_bulk *b, int64_t expires_m
 	b->wrote = true;
 	lf_rc rc = lf_api_retry(record_attempt, c, &call, b->max_retries, &b->retries);
 	if (rc == LF_OK && call.replay) {
-		b->completed = b->declined = 0; /* another request's answer */
+		lf_bulk_metrics_forget(b); /* another request's answer */
 		lf_decision_from_stored(&b->d, &call.stored, b->fp);
 	} else if (rc == LF_OK) {
 		b->d.storable = true;
@@ -191,15 +192,73 @@ struct atomic_call {
 	struct lf_bulk_atomic_req req;
 	enum lf_bulk_atomic_result result;
 	int index;
-	char code[32];
+	char code[32], rule[32];
 	struct lf_stored stored;
 };
+
+/* Item i as a single payment in DECIDE under its derived key. */
+static struct lf_pay *item_pay(struct lf_bulk *b, int i);
+
+/* The risk rules of every item: the limits lf_bulk_atomic applies under
+ * the locks, and the rules decided before the transaction, in request
+ * order (lf_bulk_atomic reports the first item that cannot be made, so a
+ * rule stopping item 3 does not hide item 1's insufficient funds):
+ * max_amount, then the risk webhook, asked from this pool thread while no
+ * lock is held, like a payment's. The webhook is not asked past an item
+ * stopped here (the batch fails there or before it), nor again after one
+ * call in the batch went unanswered: [risk] webhook_policy decides for
+ * the rest, so a batch waits for at most one timeout. False when out of
+ * memory. */
+static bool atomic_risk(struct lf_bulk *b, struct lf_bulk_atomic_item *items)
+{
+	if (b->cfg == NULL)
+		return true;
+	bool ask = b->cfg->risk_webhook_url[0] != '\0';
+	bool closed = strcmp(b->cfg->risk_webhook_policy, "closed") == 0;
+	for (int i = 0; i < b->n; i++) {
+		const struct lf_bulk_item *it = &b->items[i];
+		struct lf_bulk_atomic_item *a = &items[i];
+		struct lf_risk_limits lim;
+		if (!it->found[0])
+			continue; /* account_not_found when reached */
+		lf_risk_limits_for(b->cfg, it->cur[0], &lim);
+		a->velocity_count = lim.velocity_count;
+		a->velocity_sum = lim.velocity_sum;
+		a->velocity_window_ms = lim.velocity_window_ms;
+		a->daily_limit = lim.daily_limit;
+		if (lim.max_amount > 0 && it->minor > lim.max_amount) {
+			a->risk_rule = lf_risk_rule_name(LF_RISK_MAX_AMOUNT);
+			ask = false;
+			continue;
+		}
+		if (!ask || !it->found[1] || memcmp(it->from.b, it->to.b, 16) == 0)
+			continue;
+		enum lf_risk_verdict v = LF_RISK_FAILED;
+		if (!b->risk_webhook_down) {
+			struct lf_pay *p = item_pay(b, i);
+			if (p == NULL)
+				return false;
+			v = lf_pay_risk_webhook(p);
+			free(p); /* its metadata is the item's */
+			if (v == LF_RISK_FAILED) {
+				b->risk_webhook_down = true;
+				b->risk_webhook_failures++;
+			}
+		}
+		if (v == LF_RISK_DECLINE || (v == LF_RISK_FAILED && closed)) {
+			a->risk_rule = lf_risk_rule_name(LF_RISK_WEBHOOK);
+			ask = false;
+		}
+	}
+	return true;
+}
 
 static lf_rc atomic_attempt(struct lf_store_conn *c, void *arg)
 {
 	struct atomic_call *k = arg;
 	lf_stored_clear(&k->stored);
-	return lf_store_bulk_atomic(c, &k->req, &k->result, &k->index, k->code, &k->stored);
+	return lf_store_bulk_atomic(c, &k->req, &k->result, &k->index, k->code, k->rule,
+				    &k->stored);
 }
 
 /* The items and both bodies (each payment's, the batch's 201). */
@@ -261,29 +320,13 @@ static bool atomic(struct lf_store_conn *c, struct lf_bulk *b)
 		return true;
 	}
 	int64_t now = lf_time_now_ms();
-	/* the risk rule that needs no history ([risk] max_amount), for every
-	 * item before the transaction, as for a single payment: the batch
-	 * fails at the first item over it */
-	for (int i = 0; b->cfg != NULL && i < b->n; i++) {
-		const struct lf_bulk_item *it = &b->items[i];
-		struct lf_risk_limits lim;
-		if (!it->found[0])
-			continue;
-		lf_risk_limits_for(b->cfg, it->cur[0], &lim);
-		if (lim.max_amount > 0 && it->minor > lim.max_amount) {
-			if (!render_failed(b, i, "risk_declined")) {
-				lf_decision_internal(&b->d);
-				return true;
-			}
-			return record(c, b, now + b->retention_ms);
-		}
-	}
 	struct lf_bulk_atomic_item *items = calloc((size_t)b->n, sizeof *items);
 	struct lf_body *bodies = calloc((size_t)b->n, sizeof *bodies);
 	struct lf_body all = {0};
 	struct atomic_call k = {0};
 	bool healthy = true;
-	if (items == NULL || bodies == NULL || !atomic_build(b, items, bodies, &all, now)) {
+	if (items == NULL || bodies == NULL || !atomic_risk(b, items) ||
+	    !atomic_build(b, items, bodies, &all, now)) {
 		lf_decision_internal(&b->d); /* out of memory: nothing was sent */
 		goto out;
 	}
@@ -315,6 +358,9 @@ static bool atomic(struct lf_store_conn *c, struct lf_bulk *b)
 	} else if (!render_failed(b, k.index, k.code)) {
 		lf_decision_internal(&b->d);
 	} else {
+		enum lf_risk_rule rule = lf_risk_rule_parse(k.rule);
+		if (strcmp(k.code, "risk_declined") == 0 && rule != LF_RISK_NONE)
+			b->risk_declined[rule]++;
 		/* a failed batch keeps its answer for the retention only */
 		healthy = record(c, b, now + b->retention_ms);
 	}
@@ -330,7 +376,6 @@ out:
 
 /* ---- independent ---- */
 
-/* Item i as a single payment in DECIDE under its derived key. */
 static struct lf_pay *item_pay(struct lf_bulk *b, int i)
 {
 	const struct lf_bulk_item *it = &b->items[i];
@@ -358,6 +403,7 @@ static struct lf_pay *item_pay(struct lf_bulk *b, int i)
 	/* the risk rules, as for a single payment (decide() and lf_transfer_v2
 	 * apply them) */
 	p->cfg = b->cfg;
+	p->risk_webhook_down = b->risk_webhook_down;
 	if (it->found[0] && b->cfg != NULL)
 		lf_risk_limits_for(b->cfg, it->cur[0], &p->risk);
 	p->max_retries = b->max_retries;
@@ -477,6 +523,11 @@ static bool independent(struct lf_store_conn *c, struct lf_bulk *b)
 			b->completed++;
 		else if (p->d.storable && !p->d.replayed && p->declined)
 			b->declined++;
+		if (p->d.storable && !p->d.replayed && p->declined &&
+		    p->risk_declined > LF_RISK_NONE && p->risk_declined < LF_RISK_NRULES)
+			b->risk_declined[p->risk_declined]++;
+		b->risk_webhook_failures += p->risk_webhook_failed;
+		b->risk_webhook_down = b->risk_webhook_down || p->risk_webhook_failed;
 		drop_pay(b);
 		b->next++;
 	}
@@ -505,7 +556,7 @@ static bool settle(struct lf_store_conn *c, struct lf_bulk *b)
 		return rc != LF_LOST;
 	}
 	if (stored.found) {
-		b->completed = b->declined = 0;
+		lf_bulk_metrics_forget(b);
 		lf_decision_from_stored(&b->d, &stored, b->fp);
 		lf_stored_clear(&stored);
 		return true;

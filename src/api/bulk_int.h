@@ -77,10 +77,15 @@ struct lf_bulk {
 	unsigned retries;   /* deadlock / lock-wait retries, for the metric */
 	unsigned completed; /* payments made afresh by this request (metric) */
 	unsigned declined;  /* declines recorded afresh by this request (metric) */
+	unsigned risk_declined[LF_RISK_NRULES]; /* of them (or the failed item) by rule */
+	unsigned risk_webhook_failures;         /* risk webhook calls without an answer */
+	bool risk_webhook_down; /* one went unanswered: the policy decides the rest */
 	struct lf_decision d;
 };
 
 void lf_bulk_enter(struct lf_bulk *b, enum lf_bulk_state next);
+/* The answer is another request's (a replay): count nothing afresh. */
+void lf_bulk_metrics_forget(struct lf_bulk *b);
 /* A write may have committed: the batch key decides (SETTLE). */
 void lf_bulk_unknown(struct lf_bulk *b);
 /* The pool job of LOOKUP, DECIDE and SETTLE (an lf_db_work_fn). */

@@ -293,12 +293,14 @@ static enum lf_risk_rule risk_before(struct lf_pay *p)
 		return LF_RISK_MAX_AMOUNT;
 	if (p->cfg == NULL || p->cfg->risk_webhook_url[0] == '\0')
 		return LF_RISK_NONE;
-	switch (lf_pay_risk_webhook(p)) {
-	case LF_RISK_APPROVE: return LF_RISK_NONE;
-	case LF_RISK_DECLINE: return LF_RISK_WEBHOOK;
-	case LF_RISK_FAILED: break;
+	if (!p->risk_webhook_down) {
+		switch (lf_pay_risk_webhook(p)) {
+		case LF_RISK_APPROVE: return LF_RISK_NONE;
+		case LF_RISK_DECLINE: return LF_RISK_WEBHOOK;
+		case LF_RISK_FAILED: break;
+		}
+		p->risk_webhook_failed = true;
 	}
-	p->risk_webhook_failed = true;
 	return strcmp(p->cfg->risk_webhook_policy, "closed") == 0 ? LF_RISK_WEBHOOK : LF_RISK_NONE;
 }
 

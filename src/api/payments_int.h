@@ -78,6 +78,8 @@ struct lf_pay {
 	int risk_rule;            /* decided before the call (enum lf_risk_rule) */
 	int risk_declined;        /* the rule of a fresh risk decline (metric) */
 	bool risk_webhook_failed; /* the webhook gave no answer (metric) */
+	bool risk_webhook_down;   /* a batch's earlier item got none: the policy
+				   * decides without asking */
 	struct lf_decision d;
 };
 

@@ -173,6 +173,12 @@ static bool add_text(struct json_object *o, const char *name, const char *s)
 	return add(o, name, json_object_new_string(s));
 }
 
+/* A risk limit; absent when 0 (off). */
+static bool add_limit(struct json_object *o, const char *name, int64_t v)
+{
+	return v <= 0 || add(o, name, json_object_new_int64(v));
+}
+
 static struct json_object *atomic_item(const struct lf_bulk_atomic_item *it)
 {
 	struct json_object *o = json_object_new_object();
@@ -188,7 +194,10 @@ static struct json_object *atomic_item(const struct lf_bulk_atomic_item *it)
 		  add(o, "cur", json_object_new_string(it->currency)) &&
 		  add_text(o, "ref", it->reference) && add_text(o, "md", it->metadata) &&
 		  add(o, "bc", json_object_new_string_len(it->body, (int)it->body_len)) &&
-		  add(o, "ev", json_hex(it->event_id.b, 16));
+		  add(o, "ev", json_hex(it->event_id.b, 16)) &&
+		  (it->risk_rule == NULL || add(o, "rr", json_object_new_string(it->risk_rule))) &&
+		  add_limit(o, "vc", it->velocity_count) && add_limit(o, "vs", it->velocity_sum) &&
+		  add_limit(o, "vw", it->velocity_window_ms) && add_limit(o, "dl", it->daily_limit);
 	if (!ok) {
 		json_object_put(o);
 		return NULL;
@@ -198,11 +207,11 @@ static struct json_object *atomic_item(const struct lf_bulk_atomic_item *it)
 
 lf_rc lf_store_bulk_atomic(struct lf_store_conn *c, const struct lf_bulk_atomic_req *r,
 			   enum lf_bulk_atomic_result *result, int *index, char code[32],
-			   struct lf_stored *stored)
+			   char rule[32], struct lf_stored *stored)
 {
 	memset(stored, 0, sizeof *stored);
 	*index = -1;
-	code[0] = '\0';
+	code[0] = rule[0] = '\0';
 	assert(r->n > 0 && r->n <= LF_BULK_MAX_ITEMS);
 	MYSQL_STMT *st;
 	lf_rc rc = lf_store_stmt(c, ST_BULK_ATOMIC, &st);
@@ -260,6 +269,12 @@ lf_rc lf_store_bulk_atomic(struct lf_store_conn *c, const struct lf_bulk_atomic_
 		size_t n = strnlen(stored->location, 31);
 		memcpy(code, stored->location, n);
 		code[n] = '\0';
+		/* and a risk decline's rule in body */
+		n = stored->body != NULL
+			    ? strnlen(stored->body, stored->body_len < 31 ? stored->body_len : 31)
+			    : 0;
+		memcpy(rule, stored->body != NULL ? stored->body : "", n);
+		rule[n] = '\0';
 	} else {
 		lf_stored_clear(stored);
 		return lf_store_fail(c, 0, "lf_bulk_atomic returned an unknown outcome");

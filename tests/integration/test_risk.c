@@ -9,8 +9,11 @@
  * (exactly 3 complete), a risk decline recorded (GET shows DECLINED, a
  * payment.declined event) and replayed byte for byte, and the risk
  * webhook (approve, decline, an answer too late with each policy) through
- * a loopback receiver. After each: ledgerflowctl reconcile exits 0 and
- * every currency's balances sum to 0.
+ * a loopback receiver. Atomic bulk batches are held to every rule, each
+ * item counting the batch's earlier ones, and fail at the first item that
+ * cannot be made; a batch asks the webhook once per item and stops asking
+ * after a decline or an unanswered call. After each: ledgerflowctl
+ * reconcile exits 0 and every currency's balances sum to 0.
  */
 #include "config.h"
 
@@ -33,7 +36,7 @@
 	"[risk]\nmax_amount = USD:100.00, JPY:1000\nvelocity_count = 3\n" \
 	"velocity_sum = GBP:100.00\nvelocity_window = 1h\ndaily_limit = EUR:50.00\n"
 
-static char admin[128], key_y[128];
+static char admin[128], key_y[128], key_z[128];
 static int seq;
 
 static const char *key(void)
@@ -368,6 +371,114 @@ static void test_bulk_held_to_rules(void)
 	books_hold();
 }
 
+/* A batch of n payments from[i] -> to[i] of amount[i] (JSON strings);
+ * its status, the answer in r. */
+static int batch(bool atomic, int n, char (*from)[37], char (*to)[37], const char **amount,
+		 struct lf_h_resp *r)
+{
+	char body[2048];
+	size_t len = (size_t)snprintf(body, sizeof body, "{\"atomic\": %s, \"payments\": [",
+				      atomic ? "true" : "false");
+	for (int i = 0; i < n && len < sizeof body; i++)
+		len += (size_t)snprintf(body + len, sizeof body - len,
+					"%s{\"fromAccountId\": \"%s\", \"toAccountId\": \"%s\","
+					" \"amount\": \"%s\"}",
+					i ? ", " : "", from[i], to[i], amount[i]);
+	CU_ASSERT_FATAL(len + 3 < sizeof body);
+	snprintf(body + len, sizeof body - len, "]}");
+	return post_batch(body, r);
+}
+
+/* An atomic batch failed at item index with the problem code. */
+static bool batch_failed_at(const struct lf_h_resp *r, int index, const char *code)
+{
+	char at[40], err[80];
+	snprintf(at, sizeof at, "\"index\":%d,", index);
+	snprintf(err, sizeof err, "\"code\":\"%s\"", code);
+	const char *e = strstr(r->body, "\"error\":");
+	return r->status == 422 && strstr(r->body, "\"code\":\"batch_failed\"") != NULL &&
+	       strstr(r->body, at) != NULL && e != NULL && strstr(e, err) != NULL;
+}
+
+static void balance_is(const char *id, const char *want)
+{
+	char bal[32] = "";
+	CU_ASSERT_EQUAL(lf_h_balance(fx.d.port, id, bal, sizeof bal), 200);
+	CU_ASSERT_STRING_EQUAL(bal, want);
+}
+
+/* An atomic batch is held to the rules that read history, under the same
+ * locks as a payment, each item counting the batch's earlier ones: each
+ * rule hits exactly at its threshold; the batch fails at the first item
+ * that cannot be made whatever stopped it (a later item's rule does not
+ * hide an earlier item's insufficient funds); nothing moves. */
+static void test_atomic_rules(void)
+{
+	char a[3][37], b[3][37];
+	account("USD", "1000.00", a[0]);
+	account("USD", NULL, b[0]);
+	memcpy(a[1], a[0], 37), memcpy(a[2], a[0], 37);
+	memcpy(b[1], b[0], 37), memcpy(b[2], b[0], 37);
+	struct lf_h_resp r;
+	/* velocity_count 3: one payment before, then the batch's 3rd item is
+	 * the 4th in the window */
+	long long vc = metric("velocity_count");
+	CU_ASSERT_EQUAL(pay(a[0], b[0], "\"1.00\""), 201);
+	const char *ones[] = {"1.00", "1.00", "1.00"};
+	CU_ASSERT_EQUAL(batch(true, 3, a, b, ones, &r), 422);
+	CU_ASSERT(batch_failed_at(&r, 2, "risk_declined"));
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(metric("velocity_count"), vc + 1);
+	balance_is(b[0], "1.00");
+	CU_ASSERT_EQUAL(batch(true, 2, a, b, ones, &r), 201); /* the 2nd and 3rd */
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(pay_risk(a[0], b[0], "\"1.00\""), 1);
+	balance_is(b[0], "3.00");
+
+	/* velocity_sum GBP:100.00: exactly the limit across items passes */
+	account("GBP", "500.00", a[0]);
+	account("GBP", NULL, b[0]);
+	memcpy(a[1], a[0], 37), memcpy(b[1], b[0], 37);
+	const char *over[] = {"60.00", "40.01"}, *exact[] = {"60.00", "40.00"};
+	CU_ASSERT_EQUAL(batch(true, 2, a, b, over, &r), 422);
+	CU_ASSERT(batch_failed_at(&r, 1, "risk_declined"));
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(batch(true, 2, a, b, exact, &r), 201);
+	lf_h_resp_free(&r);
+	balance_is(b[0], "100.00");
+
+	/* daily_limit EUR:50.00 for client z, over two of its accounts */
+	account("EUR", NULL, b[0]);
+	memcpy(b[1], b[0], 37);
+	lf_h_auth_use(key_z);
+	account("EUR", "100.00", a[0]);
+	account("EUR", "100.00", a[1]);
+	long long dl = metric("daily_limit");
+	const char *d_over[] = {"30.00", "20.01"}, *d_exact[] = {"30.00", "20.00"};
+	CU_ASSERT_EQUAL(batch(true, 2, a, b, d_over, &r), 422);
+	CU_ASSERT(batch_failed_at(&r, 1, "risk_declined"));
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(metric("daily_limit"), dl + 1);
+	CU_ASSERT_EQUAL(batch(true, 2, a, b, d_exact, &r), 201);
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(pay_risk(a[0], b[0], "\"0.01\""), 1); /* the day is spent */
+	lf_h_auth_use(admin);
+	balance_is(b[0], "50.00");
+
+	/* the first item that cannot be made: insufficient funds at 0 comes
+	 * before max_amount (decided before the transaction) at 1 */
+	account("USD", "10.00", a[0]);
+	account("USD", "1000.00", a[1]);
+	account("USD", NULL, b[0]);
+	memcpy(b[1], b[0], 37);
+	const char *mixed[] = {"10.01", "100.01"};
+	CU_ASSERT_EQUAL(batch(true, 2, a, b, mixed, &r), 422);
+	CU_ASSERT(batch_failed_at(&r, 0, "insufficient_funds"));
+	lf_h_resp_free(&r);
+	balance_is(b[0], "0.00");
+	books_hold();
+}
+
 /* The daemon reloaded with the rules and the webhook under policy. */
 static void reload(const char *policy)
 {
@@ -419,6 +530,39 @@ static void test_webhook(void)
 	long long f2 = -1;
 	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_risk_webhook_failures_total", &f2));
 	CU_ASSERT_EQUAL(f2, failures + 2);
+	/* batches ask once per item, in request order: a decline stops an
+	 * atomic batch there (nothing more is asked); a call without an
+	 * answer in time lets the policy decide the rest without asking (one
+	 * timeout per batch) */
+	char ba[3][37], bb[3][37];
+	struct lf_h_resp r;
+	const char *amounts[] = {"1", "2", "3"};
+	for (int i = 0; i < 3; i++) {
+		account("JPY", "100", ba[i]);
+		memcpy(bb[i], b, 37);
+	}
+	rx.mode = 1;
+	int calls = rx.calls;
+	CU_ASSERT_EQUAL(batch(true, 3, ba, bb, amounts, &r), 422);
+	CU_ASSERT(batch_failed_at(&r, 0, "risk_declined"));
+	CU_ASSERT_EQUAL(rx.calls, calls + 1);
+	lf_h_resp_free(&r);
+	rx.mode = 0;
+	calls = rx.calls;
+	CU_ASSERT_EQUAL(batch(true, 3, ba, bb, amounts, &r), 201);
+	CU_ASSERT_EQUAL(rx.calls, calls + 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rx.last, "\"amount\":\"3\"")); /* the last item's */
+	lf_h_resp_free(&r);
+	rx.mode = 2;
+	calls = rx.calls;
+	CU_ASSERT_EQUAL(batch(false, 3, ba, bb, amounts, &r), 200); /* open: all approved */
+	CU_ASSERT_EQUAL(rx.calls, calls + 1);
+	CU_ASSERT_PTR_NULL(strstr(r.body, "\"status\":422"));
+	lf_h_resp_free(&r);
+	receiver_idle();
+	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_risk_webhook_failures_total", &f2));
+	CU_ASSERT_EQUAL(f2, failures + 3);
+	rx.mode = 0;
 	/* too late and closed: declined, recorded like any risk decline (new
 	 * accounts: a has made the 3 payments velocity_count allows) */
 	reload("closed");
@@ -427,9 +571,16 @@ static void test_webhook(void)
 	rx.mode = 2;
 	CU_ASSERT_EQUAL(pay_risk(a, b, "8"), 1);
 	receiver_idle();
+	/* closed: an atomic batch fails at its first item, asked once */
+	calls = rx.calls;
+	CU_ASSERT_EQUAL(batch(true, 3, ba, bb, amounts, &r), 422);
+	CU_ASSERT(batch_failed_at(&r, 0, "risk_declined"));
+	CU_ASSERT_EQUAL(rx.calls, calls + 1);
+	lf_h_resp_free(&r);
+	receiver_idle();
 	rx.mode = 0;
 	CU_ASSERT_EQUAL(pay(a, b, "9"), 201);
-	CU_ASSERT_EQUAL(metric("webhook"), before + 1);
+	CU_ASSERT_EQUAL(metric("webhook"), before + 3); /* 1 payment, 2 atomic batches */
 	char bal[32];
 	CU_ASSERT_EQUAL(lf_h_balance(fx.d.port, b, bal, sizeof bal), 200);
 	CU_ASSERT_STRING_EQUAL(bal, "9");
@@ -444,6 +595,9 @@ static int setup(void)
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "client create risk-y %s", scopes);
 	if (lf_h_ctl_key(&fx.env, &fx.d, cmd, key_y, sizeof key_y) != 0)
+		return 1;
+	snprintf(cmd, sizeof cmd, "client create risk-z %s", scopes);
+	if (lf_h_ctl_key(&fx.env, &fx.d, cmd, key_z, sizeof key_z) != 0)
 		return 1;
 	lf_h_auth_use(admin);
 	return 0;
@@ -460,6 +614,8 @@ static const struct lf_test tests[] = {
 	 test_bulk_held_to_rules},
 	{"max_amount: the maximum passes, one unit more is declined, recorded, replayed",
 	 test_max_amount},
+	{"atomic batches: velocity, daily limit at their thresholds, first failing item",
+	 test_atomic_rules},
 	{"velocity_count: the 3rd passes, the 4th is declined", test_velocity_count},
 	{"velocity_sum: exactly the limit passes, a cent more is declined", test_velocity_sum},
 	{"daily_limit: across two accounts of one client", test_daily_limit},
