@@ -126,6 +126,8 @@ struct lf_config {
 	char *risk_webhook_url;          /* "" = no risk webhook */
 	int64_t risk_webhook_timeout_ms; /* the whole call: connect, send, answer */
 	char *risk_webhook_policy;       /* open|closed: what a failed call means */
+	char *risk_webhook_secret;       /* signs its requests; "" unsigned */
+	char *risk_webhook_secret_file;  /* the secret's file; "" none */
 };
 
 /* Defaults only (strings are allocated: lf_config_clear() them). `cfg` is

@@ -69,12 +69,14 @@ enum lf_risk_verdict {
 	LF_RISK_DECLINE,
 	LF_RISK_FAILED, /* no usable answer in time: [risk] webhook_policy decides */
 };
-/* POST body (JSON) to url (http://host[:port]/path) and read the answer,
- * all within timeout_ms; blocking (a pool thread's call, never the
+/* POST body (JSON) to url (http://host[:port]/path), signed with secret
+ * when it is not empty (LedgerFlow-Signature: t=<unix seconds>,v1=<hex
+ * HMAC-SHA256(secret, "<t>.<body>")>, as the event webhooks), and read
+ * the answer, all within timeout_ms; blocking (a pool thread's call, never the
  * event loop's, never while holding row locks). A 2xx whose JSON body has
  * "decision": "approve" or "decline" is that; anything else is FAILED,
  * the reason in why (never the body). */
-enum lf_risk_verdict lf_risk_webhook_call(const char *url, const char *body, size_t len,
-					  int64_t timeout_ms, char *why, size_t wlen);
+enum lf_risk_verdict lf_risk_webhook_call(const char *url, const char *secret, const char *body,
+					  size_t len, int64_t timeout_ms, char *why, size_t wlen);
 
 #endif

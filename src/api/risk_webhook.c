@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "lf_config.h"
+#include "lf_events.h"
 #include "lf_log.h"
 #include "lf_money.h"
 #include "lf_risk.h"
@@ -206,8 +207,8 @@ static enum lf_risk_verdict verdict(char *ans, size_t n, char *why, size_t wlen)
 	return v;
 }
 
-enum lf_risk_verdict lf_risk_webhook_call(const char *url, const char *body, size_t len,
-					  int64_t timeout_ms, char *why, size_t wlen)
+enum lf_risk_verdict lf_risk_webhook_call(const char *url, const char *secret, const char *body,
+					  size_t len, int64_t timeout_ms, char *why, size_t wlen)
 {
 	char host[256], path[2048];
 	unsigned port;
@@ -216,16 +217,25 @@ enum lf_risk_verdict lf_risk_webhook_call(const char *url, const char *body, siz
 		snprintf(why, wlen, "bad url");
 		return LF_RISK_FAILED;
 	}
+	/* "LedgerFlow-Signature: t=...,v1=<64 hex>\r\n" */
+	char sig[160] = "", line[200] = "";
+	if (secret != NULL && secret[0] != '\0') {
+		if (!lf_webhook_sign(secret, lf_time_now_ms() / 1000, body, len, sig, sizeof sig)) {
+			snprintf(why, wlen, "signing failed");
+			return LF_RISK_FAILED;
+		}
+		snprintf(line, sizeof line, "LedgerFlow-Signature: %s\r\n", sig);
+	}
 	int64_t deadline = lf_time_monotonic_ms() + timeout_ms;
 	int fd = connect_to(host, port, deadline, why, wlen);
 	if (fd < 0)
 		return LF_RISK_FAILED;
-	char head[2600];
+	char head[2800];
 	int hn = snprintf(head, sizeof head,
 			  "POST %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: ledgerflow-risk\r\n"
 			  "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-			  "Connection: close\r\n\r\n",
-			  path, host, port, len);
+			  "%sConnection: close\r\n\r\n",
+			  path, host, port, len, line);
 	char *ans = malloc(RISK_ANSWER_MAX);
 	size_t n = 0;
 	enum lf_risk_verdict v = LF_RISK_FAILED;
@@ -280,8 +290,9 @@ enum lf_risk_verdict lf_pay_risk_webhook(const struct lf_pay *p)
 	char why[160] = "out of memory";
 	enum lf_risk_verdict v = LF_RISK_FAILED;
 	if (body != NULL)
-		v = lf_risk_webhook_call(p->cfg->risk_webhook_url, body, strlen(body),
-					 p->cfg->risk_webhook_timeout_ms, why, sizeof why);
+		v = lf_risk_webhook_call(p->cfg->risk_webhook_url, p->cfg->risk_webhook_secret,
+					 body, strlen(body), p->cfg->risk_webhook_timeout_ms, why,
+					 sizeof why);
 	free(body);
 	if (v == LF_RISK_FAILED) {
 		char q[200];

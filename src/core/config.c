@@ -269,6 +269,10 @@ static const struct key keys[] = {
 	 R, NULL, "time for one risk webhook call: connect, send, and the answer"},
 	{"risk", "webhook_policy", T_STRING, O(risk_webhook_policy), "open", 0, 16, R,
 	 "open|closed", "a failed risk webhook call approves (open) or declines (closed)"},
+	{"risk", "webhook_secret", T_STRING, O(risk_webhook_secret), "", 0, 1024, R | K_SECRET, NULL,
+	 "key the risk webhook's requests are signed with (LedgerFlow-Signature); empty: unsigned"},
+	{"risk", "webhook_secret_file", T_STRING, O(risk_webhook_secret_file), "", 0, 4096, R, NULL,
+	 "file whose first line is webhook_secret; empty for none"},
 };
 /* clang-format on */
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -731,6 +735,7 @@ static const struct {
 	{"mysql", "admin_password_file", "admin_password", true},
 	{"redis", "password_file", "password", false},
 	{"mysql_replica", "password_file", "password", false},
+	{"risk", "webhook_secret_file", "webhook_secret", false},
 };
 
 /* Last, with every value known: the passwords kept in files, and the

@@ -12,7 +12,7 @@
  * a loopback receiver. Atomic bulk batches are held to every rule, each
  * item counting the batch's earlier ones, and fail at the first item that
  * cannot be made; a batch asks the webhook once per item and stops asking
- * after a decline or an unanswered call. After each: ledgerflowctl
+ * after a decline or an unanswered call; its requests are signed. After each: ledgerflowctl
  * reconcile exits 0 and every currency's balances sum to 0.
  */
 #include "config.h"
@@ -25,10 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 
+#include "events_util.h"
 #include "harness.h"
 #include "../lf_cunit.h"
 
@@ -261,7 +263,10 @@ static struct {
 	volatile int calls;
 	volatile int answered; /* calls answered (a late answer included) */
 	char last[2048];
+	char sig[160]; /* the last call's LedgerFlow-Signature value ("" none) */
 } rx = {.fd = -1};
+
+#define RISK_SECRET "risk-test-secret"
 
 static void *receiver(void *arg)
 {
@@ -286,6 +291,11 @@ static void *receiver(void *arg)
 		}
 		char *end = strstr(buf, "\r\n\r\n");
 		snprintf(rx.last, sizeof rx.last, "%s", end ? end + 4 : "");
+		char *sig = strstr(buf, "\r\nLedgerFlow-Signature: ");
+		rx.sig[0] = '\0';
+		if (sig != NULL && end != NULL && sig < end)
+			snprintf(rx.sig, sizeof rx.sig, "%.*s", (int)strcspn(sig + 24, "\r"),
+				 sig + 24);
 		rx.calls++;
 		int mode = rx.mode;
 		if (mode == 2)
@@ -485,7 +495,7 @@ static void reload(const char *policy)
 	char conf[600];
 	snprintf(conf, sizeof conf,
 		 RULES "webhook_url = http://127.0.0.1:%u/risk\nwebhook_timeout = 150ms\n"
-		       "webhook_policy = %s\n",
+		       "webhook_policy = %s\nwebhook_secret = " RISK_SECRET "\n",
 		 rx.port, policy);
 	CU_ASSERT_FATAL(lf_h_daemon_rewrite(&fx.env, &fx.d, 2, conf));
 	pid_t before[8], now[8];
@@ -518,6 +528,12 @@ static void test_webhook(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(rx.last, "\"amount\":\"5\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(rx.last, a));
 	CU_ASSERT_PTR_NOT_NULL(strstr(rx.last, "\"clientId\":"));
+	/* signed like an event webhook: t=<unix seconds>,v1=HMAC over "<t>.<body>" */
+	char t[24] = "", want[160];
+	CU_ASSERT_EQUAL(sscanf(rx.sig, "t=%23[0-9],v1=", t), 1);
+	CU_ASSERT(llabs(atoll(t) - (long long)time(NULL)) <= 5);
+	CU_ASSERT(ev_signature(RISK_SECRET, t, rx.last, strlen(rx.last), want, sizeof want));
+	CU_ASSERT_STRING_EQUAL(rx.sig, want);
 	rx.mode = 1;
 	CU_ASSERT_EQUAL(pay_risk(a, b, "5"), 1);
 	long long before = metric("webhook");
@@ -584,6 +600,7 @@ static void test_webhook(void)
 	char bal[32];
 	CU_ASSERT_EQUAL(lf_h_balance(fx.d.port, b, bal, sizeof bal), 200);
 	CU_ASSERT_STRING_EQUAL(bal, "9");
+	CU_ASSERT(!lf_h_log_contains(&fx.d, RISK_SECRET)); /* a secret is never logged */
 	books_hold();
 }
 

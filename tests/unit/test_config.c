@@ -206,6 +206,8 @@ static const struct kcase cases[] = {
 	{"risk.webhook_url", "http://127.0.0.1:9/risk", V_STR, O(risk_webhook_url), "http://127.0.0.1:9/risk", 0},
 	{"risk.webhook_timeout", "250ms", V_MS, O(risk_webhook_timeout_ms), NULL, 250},
 	{"risk.webhook_policy", "closed", V_STR, O(risk_webhook_policy), "closed", 0},
+	{"risk.webhook_secret", "rws", V_STR, O(risk_webhook_secret), "rws", 0},
+	{"risk.webhook_secret_file", "/tmp/lf-rws", V_STR, O(risk_webhook_secret_file), "/tmp/lf-rws", 0},
 };
 /* clang-format on */
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -232,7 +234,7 @@ static bool holds(const struct lf_config *cfg, const struct kcase *c)
  * its password: test_config_secrets.c covers those keys. */
 static bool names_secret_file(const struct kcase *c)
 {
-	return strstr(c->key, "password_file") != NULL;
+	return strstr(c->key, "password_file") != NULL || strstr(c->key, "secret_file") != NULL;
 }
 
 static void test_cases_cover_every_key(void)
