@@ -47,6 +47,7 @@ declare -A LABEL=(
 order=(a b c16 c32 c64 c d e f h16 h32 h64 h i j s m)
 hot_p99_ms=${S[j.p99]}
 rss_mib=$(awk -v k="$worker_hwm_max" 'BEGIN { printf "%.1f", k / 1024 }')
+own_mib=$(awk -v k="${worker_own_max:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
 j_5xx=$(sum j c5xx) j_non2xx=$(($(sum j status) + $(sum j ioerr)))
 # ratio|baseline|target|verdict of a step (empty fields when it has none)
 judge() {
@@ -65,7 +66,7 @@ judge() {
 		echo "${S[j/h.text]}|h|p99 < 100 ms, no 5xx|$v (p99 $hot_p99_ms ms, $j_5xx 5xx)"
 		;;
 	s) echo "${S[s/d.text]}|d|≥ 0.8|$(met "${S[s/d]}" ">=" 0.8)" ;;
-	m) echo "||worker RSS < 32 MiB|$(met "$rss_mib" "<" 32) (peak $rss_mib MiB)" ;;
+	m) echo "||worker RSS < 32 MiB|$(met "$rss_mib" "<" 32) (peak VmHWM $rss_mib MiB, the shared zone's touched pages included; own pages $own_mib MiB)" ;;
 	*) echo "|||" ;;
 	esac
 }
@@ -154,8 +155,8 @@ t_total=$(($(date +%s) - t_start))
 	echo "|---|---:|---:|---:|---:|---:|"
 	for s in a b c d e f h i j s; do cpu_row "$s"; done
 	echo
-	echo "| process, after step m | VmHWM KiB | VmRSS KiB | RssAnon KiB | RssFile KiB | RssShmem KiB |"
-	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| process, after step m | VmHWM KiB | VmRSS KiB | RssAnon KiB | RssFile KiB | RssShmem KiB | Pss KiB |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
 	echo "$mem_rows"
 	echo
 	echo "ledgerflowctl reconcile --full: main database exit $reconcile_rc_main (${reconcile_s_main} s," \

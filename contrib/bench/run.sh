@@ -434,16 +434,22 @@ export LF_BENCH_KEY=$main_key
 run_secs=$((2 * duration))
 money_step m 1 "$lf_base" "$rss_connections" "$accounts" "pm$$"
 rss_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# Pss: the process's share of its pages (a page shared by n processes
+# counts 1/n), so the shared zone is counted once over the processes
+pss_kib() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 mem_row() { # LABEL PID
-	echo "| $1 | $(rss_field "$2" VmHWM) | $(rss_field "$2" VmRSS) | $(rss_field "$2" RssAnon) | $(rss_field "$2" RssFile) | $(rss_field "$2" RssShmem) |"
+	echo "| $1 | $(rss_field "$2" VmHWM) | $(rss_field "$2" VmRSS) | $(rss_field "$2" RssAnon) | $(rss_field "$2" RssFile) | $(rss_field "$2" RssShmem) | $(pss_kib "$2") |"
 }
 mem_rows=$(mem_row "ledgerflowd master (pid $daemon_pid)" "$daemon_pid")
-nworkers=0 worker_hwm_max=0
+nworkers=0 worker_hwm_max=0 worker_own_max=0
 while read -r pid comm; do
 	[ "$comm" = lf-worker ] || continue
 	nworkers=$((nworkers + 1))
 	hwm=$(rss_field "$pid" VmHWM)
 	[ "$hwm" -le "$worker_hwm_max" ] || worker_hwm_max=$hwm
+	# the worker's own pages now: heap, stacks, its files (not the zone)
+	own=$(($(rss_field "$pid" RssAnon) + $(rss_field "$pid" RssFile)))
+	[ "$own" -le "$worker_own_max" ] || worker_own_max=$own
 	mem_rows+=$'\n'"$(mem_row "lf-worker (pid $pid)" "$pid")"
 done < <(ps -o pid=,comm= --ppid "$daemon_pid")
 [ "$nworkers" -gt 0 ] || die "no lf-worker found under pid $daemon_pid"
