@@ -34,7 +34,8 @@ static void test_key_table(void)
 		snprintf(dotted, sizeof(dotted), "%s.%s", info.section, info.name);
 		CU_ASSERT_STRING_EQUAL(lf_config_key_name(i, buf, sizeof(buf)), dotted);
 		CU_ASSERT_EQUAL(info.secret, strcmp(info.name, "password") == 0 ||
-						     strcmp(info.name, "admin_password") == 0);
+						     strcmp(info.name, "admin_password") == 0 ||
+						     strcmp(dotted, "risk.webhook_secret") == 0);
 		if (strcmp(dotted, "server.listen") == 0 || strcmp(dotted, "cache.size") == 0 ||
 		    strcmp(dotted, "server.pid_file") == 0)
 			CU_ASSERT_FALSE(info.reloadable);
