@@ -485,7 +485,7 @@ CREATE OR REPLACE PROCEDURE lf_transfer_group(
   COMMENT 'many payments in one transaction (group commit), decided by the caller'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
-  DECLARE v_n, v_want, v_stale, v_bad INT DEFAULT 0;
+  DECLARE v_n, v_want, v_stale, v_bad, v_bad_h, v_bad_end INT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
   BEGIN
@@ -498,7 +498,12 @@ proc: BEGIN
   -- indexed: every statement below reads those, not the JSON text. They
   -- are not transactional (MEMORY; Aria for the one with bodies): a
   -- ROLLBACK leaves them as they are, and filling them costs no undo.
-  IF @lf_group_tables IS NULL THEN
+  -- p_items is parsed once (JSON_TABLE costs about a microsecond per
+  -- column and row, most of the call's parsing): the items' table keeps
+  -- each completion's entries, and the entries' table is filled from it.
+  -- (lf_group_items2: a session that ran the previous body keeps its
+  -- lf_group_items2 of the old shape until it ends.)
+  IF @lf_group_tables2 IS NULL THEN
     CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_accounts (
       id  BINARY(16)  NOT NULL PRIMARY KEY,
       ord INT         NOT NULL,
@@ -507,7 +512,7 @@ proc: BEGIN
       la  DATETIME(3) NOT NULL,
       nl  BIGINT      NOT NULL, hm INT NOT NULL
     ) ENGINE=MEMORY;
-    CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_items (
+    CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_items2 (
       idx  INT             NOT NULL PRIMARY KEY,
       c    BIGINT UNSIGNED NOT NULL,
       adm  TINYINT         NOT NULL,
@@ -526,6 +531,8 @@ proc: BEGIN
       loc  VARCHAR(128)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
       ev   BINARY(16)      NOT NULL,
       hx   DATETIME(3)     NULL,
+      dr   BINARY(16)      NULL, ds BIGINT NULL, db BIGINT NULL, dh BINARY(32) NULL,
+      cr   BINARY(16)      NULL, cs BIGINT NULL, cb BIGINT NULL, ch BINARY(32) NULL,
       body MEDIUMBLOB      NOT NULL,
       ed   MEDIUMBLOB      NULL
     ) ENGINE=Aria TRANSACTIONAL=0;
@@ -546,11 +553,11 @@ proc: BEGIN
       cur CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
       PRIMARY KEY (acc, s) USING BTREE
     ) ENGINE=MEMORY;
-    SET @lf_group_tables = 1;
+    SET @lf_group_tables2 = 1;
   END IF;
   -- (the 'conflict' answer reads them after its ROLLBACK)
   DELETE FROM lf_group_accounts;
-  DELETE FROM lf_group_items;
+  DELETE FROM lf_group_items2;
   DELETE FROM lf_group_entries;
   INSERT INTO lf_group_accounts (id, ord, b, h, s, hd, nb, ns, nh, mv, la, nl, hm)
   SELECT UNHEX(j.id), j.ord, j.b, j.h, j.s, UNHEX(j.hd), j.nb, j.ns, UNHEX(j.nh), j.mv,
@@ -566,11 +573,12 @@ proc: BEGIN
            la  VARCHAR(32) CHARACTER SET ascii PATH '$.la',
            nl  BIGINT PATH '$.nl', hm INT PATH '$.hm')) j;
   SET v_want = ROW_COUNT();
-  INSERT INTO lf_group_items (idx, c, adm, k, fp, id, f, t, a, cur, ref, md, at, exp, o, loc,
-                              ev, hx, body, ed)
+  INSERT INTO lf_group_items2 (idx, c, adm, k, fp, id, f, t, a, cur, ref, md, at, exp, o, loc,
+                               ev, hx, dr, ds, db, dh, cr, cs, cb, ch, body, ed)
   SELECT i.idx, i.c, i.adm, CAST(i.k AS BINARY), UNHEX(i.fp), UNHEX(i.id), UNHEX(i.f),
          UNHEX(i.t), i.a, i.cur, i.ref, i.md, CAST(i.at AS DATETIME(3)),
          CAST(i.exp AS DATETIME(3)), i.o, i.loc, UNHEX(i.ev), CAST(i.hx AS DATETIME(3)),
+         UNHEX(i.dr), i.ds, i.db, UNHEX(i.dh), UNHEX(i.cr), i.cs, i.cb, UNHEX(i.ch),
          CAST(x.b AS BINARY),
          CAST(x.e AS BINARY)
     FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
@@ -591,35 +599,25 @@ proc: BEGIN
            o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
            loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
            ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev',
-           hx  VARCHAR(32) CHARACTER SET ascii PATH '$.hx')) i
-    JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
-           idx FOR ORDINALITY,
-           b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b',
-           e   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.e')) x ON x.idx = i.idx;
-  -- each completion's two entries (one parse: each item twice, side 0
-  -- its debit, side 1 its credit)
-  INSERT INTO lf_group_entries (acc, s, x, eid, pay, cp, d, m, b, at, h, c, adm, cur)
-  SELECT UNHEX(IF(sd.side = 0, e.f, e.t)), IF(sd.side = 0, e.ds, e.cs), e.idx,
-         UNHEX(IF(sd.side = 0, e.dr, e.cr)), UNHEX(e.id), UNHEX(IF(sd.side = 0, e.t, e.f)),
-         IF(sd.side = 0, 'DEBIT', 'CREDIT'), e.a, IF(sd.side = 0, e.db, e.cb),
-         CAST(e.at AS DATETIME(3)), UNHEX(IF(sd.side = 0, e.dh, e.ch)), e.c,
-         IF(sd.side = 0, e.adm, 1), e.cur
-    FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
-           idx FOR ORDINALITY,
-           c   BIGINT UNSIGNED PATH '$.c', adm TINYINT PATH '$.adm',
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
-           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
-           a   BIGINT PATH '$.a',
-           cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
-           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
+           hx  VARCHAR(32) CHARACTER SET ascii PATH '$.hx',
            dr  VARCHAR(32) CHARACTER SET ascii PATH '$.dr',
            ds  BIGINT PATH '$.ds', db BIGINT PATH '$.db',
            dh  VARCHAR(64) CHARACTER SET ascii PATH '$.dh',
            cr  VARCHAR(32) CHARACTER SET ascii PATH '$.cr',
            cs  BIGINT PATH '$.cs', cb BIGINT PATH '$.cb',
-           ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) e
+           ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) i
+    JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
+           idx FOR ORDINALITY,
+           b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b',
+           e   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.e')) x ON x.idx = i.idx;
+  -- each completion's two entries (each item twice: side 0 its debit,
+  -- side 1 its credit)
+  INSERT INTO lf_group_entries (acc, s, x, eid, pay, cp, d, m, b, at, h, c, adm, cur)
+  SELECT IF(sd.side = 0, e.f, e.t), IF(sd.side = 0, e.ds, e.cs), e.idx,
+         IF(sd.side = 0, e.dr, e.cr), e.id, IF(sd.side = 0, e.t, e.f),
+         IF(sd.side = 0, 'DEBIT', 'CREDIT'), e.a, IF(sd.side = 0, e.db, e.cb), e.at,
+         IF(sd.side = 0, e.dh, e.ch), e.c, IF(sd.side = 0, e.adm, 1), e.cur
+    FROM lf_group_items2 e
     JOIN (SELECT 0 AS side UNION ALL SELECT 1) sd
    WHERE e.o = 'c';
 
@@ -633,12 +631,12 @@ proc: BEGIN
                                   response_location, response_body, payment_id,
                                   created_at, expires_at)
     SELECT c, k, fp, IF(o = 'd', 422, 201), IF(o = 'd', NULL, loc), body, id, at, exp
-      FROM lf_group_items ORDER BY idx;
+      FROM lf_group_items2 ORDER BY idx;
     IF v_dup THEN
       ROLLBACK;
       SELECT 'conflict' AS outcome, i.idx - 1 AS item, NULL AS id, NULL AS balance,
              NULL AS held, NULL AS seq, NULL AS head
-        FROM lf_group_items i
+        FROM lf_group_items2 i
        WHERE EXISTS (SELECT 1 FROM idempotency_keys x
                       WHERE x.client_id = i.c AND x.idem_key = i.k)
           OR EXISTS (SELECT 1 FROM payments x
@@ -673,66 +671,80 @@ proc: BEGIN
     LEAVE proc;
   END IF;
 
-  -- (c) the judge: every entry follows from the locked state or from the
-  -- entry before it in the group (LAG over the account's entries by
-  -- seq); every completion debits an account the client may debit, in
-  -- the payment's currency, within its available balance (issuance
-  -- accounts excepted); each account ends at its last entry
-  SELECT COUNT(*) INTO v_bad
-    FROM (SELECT e.*, LAG(e.s) OVER w AS ps, LAG(e.b) OVER w AS pb, LAG(e.h) OVER w AS ph
-            FROM lf_group_entries e
-          WINDOW w AS (PARTITION BY e.acc ORDER BY e.s)) e
-    JOIN lf_group_accounts j ON j.id = e.acc
-    JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = e.acc
-   WHERE NOT (
-     e.m > 0 AND e.s > j.s AND e.s <= j.ns AND a.currency = e.cur
-     AND (e.d = 'CREDIT' OR e.adm = 1 OR a.owner_client_id = e.c)
-     AND (e.d = 'CREDIT' OR a.kind = 'ISSUANCE'
-          OR e.b - a.held - IFNULL((SELECT SUM(x.a) FROM lf_group_items x
-                                     WHERE x.o = 'h' AND x.f = e.acc AND x.idx < e.x), 0) >= 0)
-     AND e.s = IFNULL(e.ps, j.s) + 1
-     AND e.b = IFNULL(e.pb, j.b) + IF(e.d = 'DEBIT', -e.m, e.m)
-     AND e.h = UNHEX(SHA2(CONCAT(IFNULL(e.ph, j.hd),
-           CAST(CONCAT_WS('|', 'lf1', LOWER(HEX(e.acc)), e.s, LOWER(HEX(e.eid)),
-                          LOWER(HEX(e.pay)), LOWER(HEX(e.cp)), e.d, e.m, e.b,
-                          DATE_FORMAT(e.at, '%Y-%m-%d %H:%i:%s.%f')) AS BINARY)), 256)));
+  -- (c) the judge, one statement with three counts:
+  -- v_bad: every entry follows from the locked state or from the entry
+  -- before it in the group (LAG over the account's entries by seq); every
+  -- completion debits an account the client may debit, in the payment's
+  -- currency, within its available balance (issuance accounts excepted);
+  -- v_bad_h: holds and declines: what was available to the sender at that
+  -- point (its balance after its last entry before it, or as locked, less
+  -- what was held then: as locked plus the group's earlier holds) covers a
+  -- hold and does not cover a decline; a hold's sender is the client's (or
+  -- admin), both accounts in its currency; each account's held after the
+  -- group is what it was plus the group's holds on it;
+  -- v_bad_end: each account moved ends at its last entry (seq ns = s + mv,
+  -- an entry there): with the checks of v_bad (from seq s + 1 on, one
+  -- after the other, none past ns) its entries are exactly s + 1 .. ns
+  SELECT
+    (SELECT COUNT(*)
+       FROM (SELECT e.*, LAG(e.s) OVER w AS ps, LAG(e.b) OVER w AS pb, LAG(e.h) OVER w AS ph
+               FROM lf_group_entries e
+             WINDOW w AS (PARTITION BY e.acc ORDER BY e.s)) e
+       JOIN lf_group_accounts j ON j.id = e.acc
+       JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = e.acc
+      WHERE NOT (
+        e.m > 0 AND e.s > j.s AND e.s <= j.ns AND a.currency = e.cur
+        AND (e.d = 'CREDIT' OR e.adm = 1 OR a.owner_client_id = e.c)
+        AND (e.d = 'CREDIT' OR a.kind = 'ISSUANCE'
+             OR e.b - a.held - IFNULL((SELECT SUM(x.a) FROM lf_group_items2 x
+                                        WHERE x.o = 'h' AND x.f = e.acc AND x.idx < e.x), 0) >= 0)
+        AND e.s = IFNULL(e.ps, j.s) + 1
+        AND e.b = IFNULL(e.pb, j.b) + IF(e.d = 'DEBIT', -e.m, e.m)
+        AND e.h = UNHEX(SHA2(CONCAT(IFNULL(e.ph, j.hd),
+              CAST(CONCAT_WS('|', 'lf1', LOWER(HEX(e.acc)), e.s, LOWER(HEX(e.eid)),
+                             LOWER(HEX(e.pay)), LOWER(HEX(e.cp)), e.d, e.m, e.b,
+                             DATE_FORMAT(e.at, '%Y-%m-%d %H:%i:%s.%f')) AS BINARY)), 256)))),
+    (SELECT COUNT(*)
+       FROM (SELECT i.*, j.b AS jb, j.h AS jh, a.kind AS kind, a.owner_client_id AS owner,
+                    a.currency AS fcur,
+                    IFNULL((SELECT e.b FROM lf_group_entries e
+                             WHERE e.acc = i.f AND e.x < i.idx ORDER BY e.s DESC LIMIT 1), j.b)
+                    - j.h - IFNULL((SELECT SUM(x.a) FROM lf_group_items2 x
+                                     WHERE x.o = 'h' AND x.f = i.f AND x.idx < i.idx), 0)
+                    AS avail
+               FROM lf_group_items2 i
+               JOIN lf_group_accounts j ON j.id = i.f
+               JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = i.f
+              WHERE i.o IN ('h', 'd')) i
+       JOIN accounts t FORCE INDEX (PRIMARY) ON t.id = i.t
+      WHERE NOT (i.a > 0 AND i.fcur = i.cur AND t.currency = i.cur
+                 AND (i.adm = 1 OR i.owner = i.c)
+                 AND IF(i.o = 'h', i.hx IS NOT NULL AND (i.kind = 'ISSUANCE' OR i.avail >= i.a),
+                        i.kind <> 'ISSUANCE' AND i.avail < i.a)))
+    + (SELECT COUNT(*)
+         FROM lf_group_accounts j
+         LEFT JOIN (SELECT x.f, SUM(x.a) AS sa, COUNT(*) AS n FROM lf_group_items2 x
+                     WHERE x.o = 'h' GROUP BY x.f) x ON x.f = j.id
+        WHERE j.nl <> j.h + IFNULL(x.sa, 0) OR j.hm <> IFNULL(x.n, 0)),
+    (SELECT COUNT(*)
+       FROM lf_group_accounts j
+      WHERE j.mv > 0
+        AND (j.ns <> j.s + j.mv
+             OR NOT EXISTS (SELECT 1 FROM lf_group_entries e WHERE e.acc = j.id AND e.s = j.ns)))
+    INTO v_bad, v_bad_h, v_bad_end;
   IF v_bad > 0 THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: an entry does not follow';
   END IF;
-  -- holds and declines: what was available to the sender at that point
-  -- (its balance after its last entry before it, or as locked, less what
-  -- was held then: as locked plus the group's earlier holds) covers a hold
-  -- and does not cover a decline; a hold's sender is the client's (or
-  -- admin), both accounts in its currency; each account's held after the
-  -- group is what it was plus the group's holds on it
-  SELECT COUNT(*) INTO v_bad
-    FROM (SELECT i.*, j.b AS jb, j.h AS jh, a.kind AS kind, a.owner_client_id AS owner,
-                 a.currency AS fcur,
-                 IFNULL((SELECT e.b FROM lf_group_entries e
-                          WHERE e.acc = i.f AND e.x < i.idx ORDER BY e.s DESC LIMIT 1), j.b)
-                 - j.h - IFNULL((SELECT SUM(x.a) FROM lf_group_items x
-                                  WHERE x.o = 'h' AND x.f = i.f AND x.idx < i.idx), 0)
-                 AS avail
-            FROM lf_group_items i
-            JOIN lf_group_accounts j ON j.id = i.f
-            JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = i.f
-           WHERE i.o IN ('h', 'd')) i
-    JOIN accounts t FORCE INDEX (PRIMARY) ON t.id = i.t
-   WHERE NOT (i.a > 0 AND i.fcur = i.cur AND t.currency = i.cur
-              AND (i.adm = 1 OR i.owner = i.c)
-              AND IF(i.o = 'h', i.hx IS NOT NULL AND (i.kind = 'ISSUANCE' OR i.avail >= i.a),
-                     i.kind <> 'ISSUANCE' AND i.avail < i.a));
-  IF v_bad = 0 THEN
-    SELECT COUNT(*) INTO v_bad FROM lf_group_accounts j
-     WHERE j.nl <> j.h + IFNULL((SELECT SUM(x.a) FROM lf_group_items x
-                                  WHERE x.o = 'h' AND x.f = j.id), 0)
-        OR j.hm <> (SELECT COUNT(*) FROM lf_group_items x WHERE x.o = 'h' AND x.f = j.id);
-  END IF;
-  IF v_bad > 0 THEN
+  IF v_bad_h > 0 THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
       'lf_transfer_group: a hold or a decline does not follow';
+  END IF;
+  IF v_bad_end > 0 THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+      'lf_transfer_group: an account does not end at its last entry';
   END IF;
 
   -- (e) write it all: payments, entries, each balance once, the events
@@ -743,13 +755,13 @@ proc: BEGIN
   SELECT id, c, k, fp, f, t, a, cur, ref,
          CASE o WHEN 'c' THEN 'COMPLETED' WHEN 'h' THEN 'PENDING' ELSE 'DECLINED' END,
          IF(o = 'd', 'insufficient_funds', NULL), at, hx, md
-    FROM lf_group_items ORDER BY idx;
+    FROM lf_group_items2 ORDER BY idx;
   IF v_dup THEN
     -- a payment under a key whose stored outcome was reaped
     ROLLBACK;
     SELECT 'conflict' AS outcome, i.idx - 1 AS item, NULL AS id, NULL AS balance,
            NULL AS held, NULL AS seq, NULL AS head
-      FROM lf_group_items i
+      FROM lf_group_items2 i
      WHERE EXISTS (SELECT 1 FROM payments x
                     WHERE x.client_id = i.c AND x.idempotency_key = i.k);
     LEAVE proc;
@@ -761,31 +773,25 @@ proc: BEGIN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: ledger entry already used';
   END IF;
-  -- each account moved ends at its last entry (seq ns): with the judge's
-  -- checks (from seq s + 1 on, one after the other, none past ns) its
-  -- entries are exactly s + 1 .. ns
+  -- each account once: one moved ends at its last entry (seq ns, checked
+  -- by the judge), one a hold was placed on gets its held after the group
   UPDATE accounts a FORCE INDEX (PRIMARY)
     JOIN lf_group_accounts j ON a.id = j.id
-    JOIN lf_group_entries e ON e.acc = j.id AND e.s = j.ns
-     SET a.balance = e.b, a.ledger_seq = e.s, a.chain_head = e.h,
-         a.version = a.version + j.mv, a.updated_at = GREATEST(a.updated_at, j.la)
-   WHERE j.mv > 0 AND j.ns = j.s + j.mv;
-  IF ROW_COUNT() <> (SELECT COUNT(*) FROM lf_group_accounts WHERE mv > 0) THEN
-    ROLLBACK;
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
-      'lf_transfer_group: an account does not end at its last entry';
-  END IF;
-  -- the holds placed: each sender's held, once
-  UPDATE accounts a FORCE INDEX (PRIMARY)
-    JOIN lf_group_accounts j ON a.id = j.id
-     SET a.held = j.nl, a.version = a.version + j.hm,
-         a.updated_at = GREATEST(a.updated_at,
-                                 (SELECT MAX(x.at) FROM lf_group_items x
-                                   WHERE x.o = 'h' AND x.f = j.id))
-   WHERE j.hm > 0;
+    LEFT JOIN lf_group_entries e ON e.acc = j.id AND e.s = j.ns AND j.mv > 0
+     SET a.balance = IF(j.mv > 0, e.b, a.balance),
+         a.ledger_seq = IF(j.mv > 0, e.s, a.ledger_seq),
+         a.chain_head = IF(j.mv > 0, e.h, a.chain_head),
+         a.held = IF(j.hm > 0, j.nl, a.held),
+         a.version = a.version + j.mv + j.hm,
+         a.updated_at = GREATEST(a.updated_at, IF(j.mv > 0, j.la, a.updated_at),
+                                 IF(j.hm > 0,
+                                    IFNULL((SELECT MAX(x.at) FROM lf_group_items2 x
+                                             WHERE x.o = 'h' AND x.f = j.id), a.updated_at),
+                                    a.updated_at))
+   WHERE j.mv > 0 OR j.hm > 0;
   IF p_continue <> 0 THEN
     -- decided again after 'stale': the outcomes as they are now
-    UPDATE idempotency_keys k JOIN lf_group_items i ON k.client_id = i.c AND k.idem_key = i.k
+    UPDATE idempotency_keys k JOIN lf_group_items2 i ON k.client_id = i.c AND k.idem_key = i.k
        SET k.response_status = IF(i.o = 'd', 422, 201),
            k.response_location = IF(i.o = 'd', NULL, i.loc), k.response_body = i.body;
   END IF;
@@ -795,7 +801,7 @@ proc: BEGIN
          CASE o WHEN 'c' THEN 'payment.completed' WHEN 'h' THEN 'payment.pending'
                 ELSE 'payment.declined' END,
          id, c, f, t, at, IF(o = 'd', ed, body)
-    FROM lf_group_items ORDER BY idx;
+    FROM lf_group_items2 ORDER BY idx;
   IF v_dup THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: event id already used';
