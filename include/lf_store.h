@@ -209,7 +209,7 @@ enum lf_transfer_batch_result {
  * payments r[0..n) decided in one transaction, in this order, each with
  * lf_transfer's rules against the running balances (a decline does not
  * affect the others). The decisions are taken here, in C, from the
- * accounts read without a lock; one CALL lf_transfer_group then locks the
+ * accounts read without a lock; one CALL lf_transfer_group_v2 then locks the
  * accounts in ascending id order, checks that they are as read and that
  * every entry follows from them (sequence, arithmetic, hash chain,
  * available funds, ownership, currency), and writes it all set-wise with

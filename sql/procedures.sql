@@ -51,7 +51,7 @@ RETURN UNHEX(SHA2(CONCAT(CAST(p_prev AS BINARY(32)),
 -- 'refund.completed' or 'refund.declined' (the refund; p_account the
 -- original receiver, who pays it back, p_account2 the original sender),
 -- lf_expire_hold 'payment.expired' (procedures_holds.sql). The group
--- commit, lf_transfer_group, writes its payments' 'payment.completed' and
+-- commit, lf_transfer_group_v2, writes its payments' 'payment.completed' and
 -- 'payment.declined' itself, one multi-row INSERT of the same columns in
 -- arrival order. p_id NULL: a UUIDv7 is made here (for callers whose C
 -- side passes none).
@@ -99,7 +99,7 @@ END;
 -- may go negative; every entry is hash-chained on its account
 -- (lf_entry_hash, accounts.chain_head) inside the transaction, under the
 -- account's row lock (a group commit's entries are hashed by the caller
--- and recomputed with SHA2() by lf_transfer_group under the lock).
+-- and recomputed with SHA2() by lf_transfer_group_v2 under the lock).
 
 CREATE OR REPLACE PROCEDURE lf_transfer_v2(
   IN p_client         BIGINT UNSIGNED,
@@ -443,21 +443,31 @@ END;
 -- funds, ownership, currency), and then writes everything set-wise, a
 -- fixed number of statements whatever the number of payments.
 --
--- p_accounts: JSON array, in ascending id order (the lock order), one
--- object per account the payments touch:
---   id (hex), b/h/s/hd: balance, held, ledger_seq and chain head (hex) as
---   read; nb/ns/nh: balance, seq and head after the group; mv: entries
---   added; la: the last entry's created_at; nl: held after the group; hm:
---   holds placed on it.
--- p_items: JSON array, in arrival order, one object per payment:
---   c client, adm admin flag, k key, fp fingerprint (hex), id payment id,
---   f/t from/to, a amount, cur currency, ref reference (null: none), md
---   metadata (null: none), at/exp created_at/the key's expires_at
---   ('YYYY-MM-DD hh:mm:ss.fff' UTC), o outcome ('c' completed, 'h' a hold
---   placed (PENDING), 'd' declined for insufficient funds), loc the 201's
---   location, ev the event id; for a completion dr/ds/db/dh and
---   cr/cs/cb/ch: the debit's and the credit's entry id, seq, balance after
---   and hash (hex); for a hold hx its expiry.
+-- The fixed fields of an account or a payment travel as one string of
+-- fixed width each (MariaDB's JSON_TABLE costs about a microsecond per
+-- column and row; SUBSTRING is nearly free): numbers right-aligned in
+-- their width (printf's %20lld: a BIGINT in 20; %10d for counts), ids and hashes
+-- as lower-case hex, times as 'YYYY-MM-DD hh:mm:ss.fff' UTC (23), a field
+-- that is absent as spaces. A string of another length is refused.
+-- p_accounts: JSON array of strings (323 characters), in ascending id
+-- order (the lock order), one per account the payments touch, the fields
+-- one after the other:
+--   id (32), b/h/s (20 each) and hd (64): balance, held, ledger_seq and
+--   chain head as read; nb/ns (20 each) and nh (64): balance, seq and head
+--   after the group; mv (10): entries added; la (23): the last entry's
+--   created_at; nl (20): held after the group; hm (10): holds placed on it.
+-- p_items: JSON array, in arrival order, one array per payment: [fixed,
+-- key, reference, metadata, location] (reference and metadata null when
+-- none), fixed a string of 578 characters:
+--   c client (20), adm admin flag (1), fp fingerprint (64), id payment id
+--   (32), f/t from/to (32 each), a amount (20), cur currency (3), at/exp
+--   created_at/the key's expires_at (23 each), o outcome (1: 'c'
+--   completed, 'h' a hold placed (PENDING), 'd' declined for insufficient
+--   funds), ev the event id (32), hx a hold's expiry (23), then for a
+--   completion dr/ds/db/dh and cr/cs/cb/ch: the debit's and the credit's
+--   entry id (32), seq (20), balance after (20) and hash (64).
+-- (lf_transfer_group in procedures_compat.sql takes the previous
+-- release's JSON objects and calls this.)
 -- p_bodies: JSON array, one object per item in the same order: b the
 --   stored response (201 or 422 body), e the event's data when declined
 --   (the payment DECLINED; a completion's is b). Apart from p_items so
@@ -475,7 +485,7 @@ END;
 --     meanwhile, or a payment under it): rolled back, one row per such
 --     item (0-based); the caller decides those alone.
 -- A check that fails raises an error (rolled back): the caller has a bug.
-CREATE OR REPLACE PROCEDURE lf_transfer_group(
+CREATE OR REPLACE PROCEDURE lf_transfer_group_v2(
   IN p_continue TINYINT,
   IN p_accounts LONGTEXT CHARACTER SET utf8mb4,
   IN p_items    LONGTEXT CHARACTER SET utf8mb4,
@@ -560,52 +570,45 @@ proc: BEGIN
   DELETE FROM lf_group_items2;
   DELETE FROM lf_group_entries;
   INSERT INTO lf_group_accounts (id, ord, b, h, s, hd, nb, ns, nh, mv, la, nl, hm)
-  SELECT UNHEX(j.id), j.ord, j.b, j.h, j.s, UNHEX(j.hd), j.nb, j.ns, UNHEX(j.nh), j.mv,
-         CAST(j.la AS DATETIME(3)), j.nl, j.hm
+  SELECT UNHEX(IF(LENGTH(j.r) = 323, SUBSTRING(j.r, 1, 32), NULL)), j.ord,
+         CAST(SUBSTRING(j.r, 33, 20) AS SIGNED), CAST(SUBSTRING(j.r, 53, 20) AS SIGNED),
+         CAST(SUBSTRING(j.r, 73, 20) AS SIGNED), UNHEX(SUBSTRING(j.r, 93, 64)),
+         CAST(SUBSTRING(j.r, 157, 20) AS SIGNED), CAST(SUBSTRING(j.r, 177, 20) AS SIGNED),
+         UNHEX(SUBSTRING(j.r, 197, 64)), CAST(SUBSTRING(j.r, 261, 10) AS SIGNED),
+         CAST(SUBSTRING(j.r, 271, 23) AS DATETIME(3)), CAST(SUBSTRING(j.r, 294, 20) AS SIGNED),
+         CAST(SUBSTRING(j.r, 314, 10) AS SIGNED)
     FROM JSON_TABLE(p_accounts, '$[*]' COLUMNS (
            ord FOR ORDINALITY,
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           b   BIGINT PATH '$.b', h BIGINT PATH '$.h', s BIGINT PATH '$.s',
-           hd  VARCHAR(64) CHARACTER SET ascii PATH '$.hd',
-           nb  BIGINT PATH '$.nb', ns BIGINT PATH '$.ns',
-           nh  VARCHAR(64) CHARACTER SET ascii PATH '$.nh',
-           mv  INT PATH '$.mv',
-           la  VARCHAR(32) CHARACTER SET ascii PATH '$.la',
-           nl  BIGINT PATH '$.nl', hm INT PATH '$.hm')) j;
+           r   VARCHAR(400) CHARACTER SET ascii PATH '$')) j;
   SET v_want = ROW_COUNT();
   INSERT INTO lf_group_items2 (idx, c, adm, k, fp, id, f, t, a, cur, ref, md, at, exp, o, loc,
                                ev, hx, dr, ds, db, dh, cr, cs, cb, ch, body, ed)
-  SELECT i.idx, i.c, i.adm, CAST(i.k AS BINARY), UNHEX(i.fp), UNHEX(i.id), UNHEX(i.f),
-         UNHEX(i.t), i.a, i.cur, i.ref, i.md, CAST(i.at AS DATETIME(3)),
-         CAST(i.exp AS DATETIME(3)), i.o, i.loc, UNHEX(i.ev), CAST(i.hx AS DATETIME(3)),
-         UNHEX(i.dr), i.ds, i.db, UNHEX(i.dh), UNHEX(i.cr), i.cs, i.cb, UNHEX(i.ch),
+  SELECT i.idx, CAST(SUBSTRING(i.r, 1, 20) AS UNSIGNED), CAST(SUBSTRING(i.r, 21, 1) AS SIGNED),
+         CAST(i.k AS BINARY), UNHEX(SUBSTRING(i.r, 22, 64)),
+         UNHEX(IF(LENGTH(i.r) = 578, SUBSTRING(i.r, 86, 32), NULL)),
+         UNHEX(SUBSTRING(i.r, 118, 32)), UNHEX(SUBSTRING(i.r, 150, 32)),
+         CAST(SUBSTRING(i.r, 182, 20) AS SIGNED), SUBSTRING(i.r, 202, 3), i.ref, i.md,
+         CAST(SUBSTRING(i.r, 205, 23) AS DATETIME(3)),
+         CAST(SUBSTRING(i.r, 228, 23) AS DATETIME(3)), SUBSTRING(i.r, 251, 1), i.loc,
+         UNHEX(SUBSTRING(i.r, 252, 32)),
+         CAST(NULLIF(TRIM(SUBSTRING(i.r, 284, 23)), '') AS DATETIME(3)),
+         UNHEX(NULLIF(TRIM(SUBSTRING(i.r, 307, 32)), '')),
+         CAST(NULLIF(TRIM(SUBSTRING(i.r, 339, 20)), '') AS SIGNED),
+         CAST(NULLIF(TRIM(SUBSTRING(i.r, 359, 20)), '') AS SIGNED),
+         UNHEX(NULLIF(TRIM(SUBSTRING(i.r, 379, 64)), '')),
+         UNHEX(NULLIF(TRIM(SUBSTRING(i.r, 443, 32)), '')),
+         CAST(NULLIF(TRIM(SUBSTRING(i.r, 475, 20)), '') AS SIGNED),
+         CAST(NULLIF(TRIM(SUBSTRING(i.r, 495, 20)), '') AS SIGNED),
+         UNHEX(NULLIF(TRIM(SUBSTRING(i.r, 515, 64)), '')),
          CAST(x.b AS BINARY),
          CAST(x.e AS BINARY)
     FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
            idx FOR ORDINALITY,
-           c   BIGINT UNSIGNED PATH '$.c',
-           adm TINYINT PATH '$.adm',
-           k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$.k',
-           fp  VARCHAR(64) CHARACTER SET ascii PATH '$.fp',
-           id  VARCHAR(32) CHARACTER SET ascii PATH '$.id',
-           f   VARCHAR(32) CHARACTER SET ascii PATH '$.f',
-           t   VARCHAR(32) CHARACTER SET ascii PATH '$.t',
-           a   BIGINT PATH '$.a',
-           cur VARCHAR(3) CHARACTER SET utf8mb4 PATH '$.cur',
-           ref VARCHAR(200) CHARACTER SET utf8mb4 PATH '$.ref',
-           md  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.md',
-           at  VARCHAR(32) CHARACTER SET ascii PATH '$.at',
-           exp VARCHAR(32) CHARACTER SET ascii PATH '$.exp',
-           o   VARCHAR(1) CHARACTER SET ascii PATH '$.o',
-           loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.loc',
-           ev  VARCHAR(32) CHARACTER SET ascii PATH '$.ev',
-           hx  VARCHAR(32) CHARACTER SET ascii PATH '$.hx',
-           dr  VARCHAR(32) CHARACTER SET ascii PATH '$.dr',
-           ds  BIGINT PATH '$.ds', db BIGINT PATH '$.db',
-           dh  VARCHAR(64) CHARACTER SET ascii PATH '$.dh',
-           cr  VARCHAR(32) CHARACTER SET ascii PATH '$.cr',
-           cs  BIGINT PATH '$.cs', cb BIGINT PATH '$.cb',
-           ch  VARCHAR(64) CHARACTER SET ascii PATH '$.ch')) i
+           r   VARCHAR(600) CHARACTER SET ascii PATH '$[0]',
+           k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$[1]',
+           ref VARCHAR(200) CHARACTER SET utf8mb4 PATH '$[2]',
+           md  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$[3]',
+           loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$[4]')) i
     JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
            idx FOR ORDINALITY,
            b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b',
@@ -656,13 +659,13 @@ proc: BEGIN
      FOR UPDATE;
   IF v_n <> v_want THEN
     ROLLBACK;
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: an account is missing';
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group_v2: an account is missing';
   END IF;
   IF v_stale > 0 THEN
     IF p_continue <> 0 THEN
       ROLLBACK;
       SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
-        'lf_transfer_group: decided again from a state that is not the locked one';
+        'lf_transfer_group_v2: decided again from a state that is not the locked one';
     END IF;
     SELECT 'stale' AS outcome, NULL AS item, a.id, a.balance, a.held, a.ledger_seq AS seq,
            a.chain_head AS head
@@ -682,9 +685,14 @@ proc: BEGIN
   -- hold and does not cover a decline; a hold's sender is the client's (or
   -- admin), both accounts in its currency; each account's held after the
   -- group is what it was plus the group's holds on it;
+  -- (an account's hm, the holds the group places on it, skips the sums of
+  -- its earlier holds when it has none: v_bad_h refuses an hm that is not
+  -- the number of its holds)
   -- v_bad_end: each account moved ends at its last entry (seq ns = s + mv,
   -- an entry there): with the checks of v_bad (from seq s + 1 on, one
-  -- after the other, none past ns) its entries are exactly s + 1 .. ns
+  -- after the other, none past ns) its entries are exactly s + 1 .. ns;
+  -- and both accounts of every payment are among the accounts (locked,
+  -- judged and written above: none escapes the checks)
   SELECT
     (SELECT COUNT(*)
        FROM (SELECT e.*, LAG(e.s) OVER w AS ps, LAG(e.b) OVER w AS pb, LAG(e.h) OVER w AS ph
@@ -696,8 +704,10 @@ proc: BEGIN
         e.m > 0 AND e.s > j.s AND e.s <= j.ns AND a.currency = e.cur
         AND (e.d = 'CREDIT' OR e.adm = 1 OR a.owner_client_id = e.c)
         AND (e.d = 'CREDIT' OR a.kind = 'ISSUANCE'
-             OR e.b - a.held - IFNULL((SELECT SUM(x.a) FROM lf_group_items2 x
-                                        WHERE x.o = 'h' AND x.f = e.acc AND x.idx < e.x), 0) >= 0)
+             OR e.b - a.held - IF(j.hm = 0, 0,
+                                  IFNULL((SELECT SUM(x.a) FROM lf_group_items2 x
+                                           WHERE x.o = 'h' AND x.f = e.acc AND x.idx < e.x), 0))
+                >= 0)
         AND e.s = IFNULL(e.ps, j.s) + 1
         AND e.b = IFNULL(e.pb, j.b) + IF(e.d = 'DEBIT', -e.m, e.m)
         AND e.h = UNHEX(SHA2(CONCAT(IFNULL(e.ph, j.hd),
@@ -709,8 +719,9 @@ proc: BEGIN
                     a.currency AS fcur,
                     IFNULL((SELECT e.b FROM lf_group_entries e
                              WHERE e.acc = i.f AND e.x < i.idx ORDER BY e.s DESC LIMIT 1), j.b)
-                    - j.h - IFNULL((SELECT SUM(x.a) FROM lf_group_items2 x
-                                     WHERE x.o = 'h' AND x.f = i.f AND x.idx < i.idx), 0)
+                    - j.h - IF(j.hm = 0, 0,
+                               IFNULL((SELECT SUM(x.a) FROM lf_group_items2 x
+                                        WHERE x.o = 'h' AND x.f = i.f AND x.idx < i.idx), 0))
                     AS avail
                FROM lf_group_items2 i
                JOIN lf_group_accounts j ON j.id = i.f
@@ -731,20 +742,24 @@ proc: BEGIN
       WHERE j.mv > 0
         AND (j.ns <> j.s + j.mv
              OR NOT EXISTS (SELECT 1 FROM lf_group_entries e WHERE e.acc = j.id AND e.s = j.ns)))
+    + (SELECT COUNT(*)
+         FROM lf_group_items2 i
+        WHERE NOT EXISTS (SELECT 1 FROM lf_group_accounts j WHERE j.id = i.f)
+           OR NOT EXISTS (SELECT 1 FROM lf_group_accounts j WHERE j.id = i.t))
     INTO v_bad, v_bad_h, v_bad_end;
   IF v_bad > 0 THEN
     ROLLBACK;
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: an entry does not follow';
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group_v2: an entry does not follow';
   END IF;
   IF v_bad_h > 0 THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
-      'lf_transfer_group: a hold or a decline does not follow';
+      'lf_transfer_group_v2: a hold or a decline does not follow';
   END IF;
   IF v_bad_end > 0 THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
-      'lf_transfer_group: an account does not end at its last entry';
+      'lf_transfer_group_v2: an account does not end at its last entry or is not listed';
   END IF;
 
   -- (e) write it all: payments, entries, each balance once, the events
@@ -771,7 +786,7 @@ proc: BEGIN
   SELECT acc, s, eid, pay, cp, d, m, b, at, h FROM lf_group_entries ORDER BY x, d DESC;
   IF v_dup THEN
     ROLLBACK;
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: ledger entry already used';
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group_v2: ledger entry already used';
   END IF;
   -- each account once: one moved ends at its last entry (seq ns, checked
   -- by the judge), one a hold was placed on gets its held after the group
@@ -804,7 +819,7 @@ proc: BEGIN
     FROM lf_group_items2 ORDER BY idx;
   IF v_dup THEN
     ROLLBACK;
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group: event id already used';
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group_v2: event id already used';
   END IF;
   COMMIT;
   SELECT 'ok' AS outcome, NULL AS item, NULL AS id, NULL AS balance, NULL AS held,

@@ -6,7 +6,7 @@
  * Otherwise: the members decide() answers without a transaction (its
  * 422s) are decided alone; the others go to lf_store_transfer_batch
  * (store/group.c: decided in C, judged and written by one CALL
- * lf_transfer_group; each member's bodies rendered first, as the single
+ * lf_transfer_group_v2; each member's bodies rendered first, as the single
  * path does), and each gets the decision the single path would give
  * (201 / 422 declined, the same bodies and counters); the members it
  * hands back (LF_TRANSFER_BATCH_FALLBACK, nothing written) are then

@@ -35,7 +35,7 @@ static const struct lf_admin_grant grants[] = {
 	{"webhooks", false, "SELECT", "the delivery process: endpoints, types, sealed secrets"},
 	{"webhook_deliveries", false, "SELECT", "the delivery process: its queue"},
 	{"lf_transfer_v2", true, "EXECUTE", "POST /api/payments"},
-	{"lf_transfer_group", true, "EXECUTE", "POST /api/payments: concurrent payments in one transaction"},
+	{"lf_transfer_group_v2", true, "EXECUTE", "POST /api/payments: concurrent payments in one transaction"},
 	{"lf_record_outcome", true, "EXECUTE", "a 422 decided before the transaction"},
 	{"lf_create_account", true, "EXECUTE", "POST /api/accounts"},
 	{"lf_get_outcome", true, "EXECUTE", "the stored outcome of a key after a lost connection"},
@@ -50,6 +50,7 @@ static const struct lf_admin_grant grants[] = {
 	 * binary still serves during a binary upgrade */
 	{"lf_transfer", true, "EXECUTE", "compat: the previous release's POST /api/payments"},
 	{"lf_transfer_batch", true, "EXECUTE", "compat: the previous release's group commit (falls back)"},
+	{"lf_transfer_group", true, "EXECUTE", "compat: the previous release's group commit (JSON objects)"},
 	{"lf_finish_hold", true, "EXECUTE", "compat: the previous release's capture and void"},
 	{"lf_refund", true, "EXECUTE", "compat: the previous release's refunds"},
 	{"lf_expire_holds", true, "EXECUTE", "compat: the previous release's reaper (expires nothing)"},

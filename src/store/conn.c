@@ -36,7 +36,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  " a.ledger_seq, a.chain_head FROM JSON_TABLE(?, '$[*]' COLUMNS (id"
 			  " VARCHAR(32) CHARACTER SET ascii PATH '$')) j STRAIGHT_JOIN accounts a"
 			  " FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)",
-	[ST_GROUP_APPLY] = "CALL lf_transfer_group(?,?,?,?)",
+	[ST_GROUP_APPLY] = "CALL lf_transfer_group_v2(?,?,?,?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
 	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[ST_FINISH_HOLD] = "CALL lf_finish_hold_v2(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -4,12 +4,14 @@
  * the payments are read without a lock (one SELECT over a JSON array of
  * ids); each payment is decided here, in arrival order, with lf_transfer's
  * rules against the running balances, and its two entries computed and
- * hash-chained; one CALL lf_transfer_group then judges and writes it all
- * (the accounts and the payments as two JSON arrays, each bound as a
- * single parameter, written straight into an evbuffer).
+ * hash-chained; one CALL lf_transfer_group_v2 then judges and writes it
+ * all (the accounts and the payments as two JSON arrays of fixed-width
+ * strings, each bound as a single parameter, written straight into an
+ * evbuffer).
  */
 #include "config.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,15 +81,6 @@ static void put_hex(struct evbuffer *b, const uint8_t *p, size_t n)
 	evbuffer_add(b, out, k);
 }
 
-/* 'YYYY-MM-DD hh:mm:ss.fff' UTC, as CAST(... AS DATETIME(3)) reads it. */
-static void put_time(struct evbuffer *b, int64_t ms)
-{
-	MYSQL_TIME t;
-	lf_store_ms_to_time(ms, &t);
-	evbuffer_add_printf(b, "\"%04u-%02u-%02u %02u:%02u:%02u.%03lu\"", t.year, t.month, t.day,
-			    t.hour, t.minute, t.second, t.second_part / 1000);
-}
-
 static void put_text(struct evbuffer *b, const char *s, size_t n)
 {
 	if (s == NULL)
@@ -96,35 +89,62 @@ static void put_text(struct evbuffer *b, const char *s, size_t n)
 		lf_json_append_string(b, s, n);
 }
 
+/* Lower-case hex of n bytes into out (2n characters, no terminator). */
+static char *hex_into(char *out, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		*out++ = digits[p[i] >> 4];
+		*out++ = digits[p[i] & 15];
+	}
+	return out;
+}
+
+/* 'YYYY-MM-DD hh:mm:ss.fff' (23 characters and a NUL) into out. */
+static void time_into(char out[24], int64_t ms)
+{
+	MYSQL_TIME t;
+	lf_store_ms_to_time(ms, &t);
+	snprintf(out, 24, "%04u-%02u-%02u %02u:%02u:%02u.%03lu", t.year % 10000u, t.month % 100u,
+		 t.day % 100u, t.hour % 100u, t.minute % 100u, t.second % 100u,
+		 (t.second_part / 1000) % 1000u);
+}
+
+/* The fixed-width strings of lf_transfer_group_v2 (sql/procedures.sql has
+ * the layout): numbers right-aligned in 20 (counts in 10), ids and hashes
+ * in hex, times in 23, an absent field as spaces. */
+#define GROUP_ACCOUNT_LEN 323
+#define GROUP_ITEM_LEN 578
+#define GROUP_ENTRY_LEN 136
+
 static void put_accounts(struct evbuffer *b, const struct lf_group_account *a, int n)
 {
 	evbuffer_add(b, "[", 1);
 	for (int i = 0; i < n; i++) {
 		const struct lf_group_account *x = &a[i];
-		evbuffer_add_printf(b, "%s{\"id\":", i ? "," : "");
-		put_hex(b, x->id.b, 16);
-		evbuffer_add_printf(b, ",\"b\":%lld,\"h\":%lld,\"s\":%lld,\"hd\":",
-				    (long long)x->balance, (long long)x->held, (long long)x->seq);
-		put_hex(b, x->head, LF_LEDGER_HASH_LEN);
-		evbuffer_add_printf(b,
-				    ",\"nb\":%lld,\"ns\":%lld,\"nh\":", (long long)x->new_balance,
-				    (long long)x->new_seq);
-		put_hex(b, x->new_head, LF_LEDGER_HASH_LEN);
-		evbuffer_add_printf(b, ",\"mv\":%d,\"nl\":%lld,\"hm\":%d,\"la\":", x->moves,
-				    (long long)x->new_held, x->holds);
-		put_time(b, x->moves > 0 ? x->last_ms : 0);
-		evbuffer_add(b, "}", 1);
+		char id[33], hd[65], nh[65], la[24];
+		*hex_into(id, x->id.b, 16) = '\0';
+		*hex_into(hd, x->head, LF_LEDGER_HASH_LEN) = '\0';
+		*hex_into(nh, x->new_head, LF_LEDGER_HASH_LEN) = '\0';
+		time_into(la, x->moves > 0 ? x->last_ms : 0);
+		char r[GROUP_ACCOUNT_LEN + 1];
+		int k = snprintf(r, sizeof r,
+				 "%s%20lld%20lld%20lld%s%20lld%20lld%s%10d%s%20lld%10d", id,
+				 (long long)x->balance, (long long)x->held, (long long)x->seq, hd,
+				 (long long)x->new_balance, (long long)x->new_seq, nh, x->moves, la,
+				 (long long)x->new_held, x->holds);
+		assert(k == GROUP_ACCOUNT_LEN); /* every field fits its width */
+		evbuffer_add_printf(b, "%s\"%s\"", i ? "," : "", r);
 	}
 	evbuffer_add(b, "]", 1);
 }
 
-static void put_entry(struct evbuffer *b, char side, const struct lf_group_entry *e)
+/* An entry's id, seq, balance after and hash (GROUP_ENTRY_LEN). */
+static char *entry_into(char *out, const struct lf_group_entry *e)
 {
-	evbuffer_add_printf(b, ",\"%cr\":", side);
-	put_hex(b, e->id.b, 16);
-	evbuffer_add_printf(b, ",\"%cs\":%lld,\"%cb\":%lld,\"%ch\":", side, (long long)e->seq, side,
-			    (long long)e->after, side);
-	put_hex(b, e->hash, LF_LEDGER_HASH_LEN);
+	out = hex_into(out, e->id.b, 16);
+	out += snprintf(out, 41, "%20lld%20lld", (long long)e->seq, (long long)e->after);
+	return hex_into(out, e->hash, LF_LEDGER_HASH_LEN);
 }
 
 static void put_items(struct evbuffer *b, const struct lf_group_item *it, int n)
@@ -133,39 +153,43 @@ static void put_items(struct evbuffer *b, const struct lf_group_item *it, int n)
 	for (int i = 0; i < n; i++) {
 		const struct lf_group_item *x = &it[i];
 		const struct lf_transfer_req *t = x->t;
-		evbuffer_add_printf(b, "%s{\"c\":%llu,\"adm\":%d,\"k\":", i ? "," : "",
-				    (unsigned long long)t->client_id, t->admin ? 1 : 0);
-		lf_json_append_string(b, t->idem_key, t->idem_key_len);
-		evbuffer_add(b, ",\"fp\":", 6);
-		put_hex(b, t->fingerprint, LF_FINGERPRINT_LEN);
-		evbuffer_add(b, ",\"id\":", 6);
-		put_hex(b, t->payment_id.b, 16);
-		evbuffer_add(b, ",\"f\":", 5);
-		put_hex(b, t->from.b, 16);
-		evbuffer_add(b, ",\"t\":", 5);
-		put_hex(b, t->to.b, 16);
-		evbuffer_add_printf(b, ",\"a\":%lld,\"cur\":", (long long)t->amount);
-		put_text(b, t->currency, strlen(t->currency));
-		evbuffer_add(b, ",\"ref\":", 7);
-		put_text(b, t->reference, t->reference ? strlen(t->reference) : 0);
-		evbuffer_add(b, ",\"md\":", 6);
-		put_text(b, t->metadata, t->metadata ? strlen(t->metadata) : 0);
-		evbuffer_add(b, ",\"at\":", 6);
-		put_time(b, t->created_ms);
-		evbuffer_add(b, ",\"exp\":", 7);
-		put_time(b, t->expires_ms);
-		evbuffer_add_printf(b, ",\"o\":\"%c\",\"loc\":", x->outcome);
-		put_text(b, t->location, strlen(t->location));
-		evbuffer_add(b, ",\"ev\":", 6);
-		put_hex(b, x->event_id.b, 16);
+		/* decided against an account read with a 3-letter currency */
+		assert(strlen(t->currency) == 3);
+		char fp[2 * LF_FINGERPRINT_LEN + 1], id[33], f[33], to[33], ev[33], at[24], exp[24];
+		char hx[24];
+		*hex_into(fp, t->fingerprint, LF_FINGERPRINT_LEN) = '\0';
+		*hex_into(id, t->payment_id.b, 16) = '\0';
+		*hex_into(f, t->from.b, 16) = '\0';
+		*hex_into(to, t->to.b, 16) = '\0';
+		*hex_into(ev, x->event_id.b, 16) = '\0';
+		time_into(at, t->created_ms);
+		time_into(exp, t->expires_ms);
+		if (x->outcome == 'h')
+			time_into(hx, t->hold_expires_ms);
+		else
+			snprintf(hx, sizeof hx, "%23s", "");
+		char r[GROUP_ITEM_LEN + 1];
+		int k = snprintf(r, sizeof r, "%20llu%d%s%s%s%s%20lld%s%s%s%c%s%s",
+				 (unsigned long long)t->client_id, t->admin ? 1 : 0, fp, id, f, to,
+				 (long long)t->amount, t->currency, at, exp, x->outcome, ev, hx);
+		assert(k == GROUP_ITEM_LEN - 2 * GROUP_ENTRY_LEN);
 		if (x->outcome == 'c') {
-			put_entry(b, 'd', &x->debit);
-			put_entry(b, 'c', &x->credit);
-		} else if (x->outcome == 'h') {
-			evbuffer_add(b, ",\"hx\":", 6);
-			put_time(b, t->hold_expires_ms);
+			char *end = entry_into(entry_into(r + k, &x->debit), &x->credit);
+			*end = '\0';
+		} else {
+			memset(r + k, ' ', 2 * GROUP_ENTRY_LEN);
+			r[GROUP_ITEM_LEN] = '\0';
 		}
-		evbuffer_add(b, "}", 1);
+		assert(strlen(r) == GROUP_ITEM_LEN);
+		evbuffer_add_printf(b, "%s[\"%s\",", i ? "," : "", r);
+		lf_json_append_string(b, t->idem_key, t->idem_key_len);
+		evbuffer_add(b, ",", 1);
+		put_text(b, t->reference, t->reference ? strlen(t->reference) : 0);
+		evbuffer_add(b, ",", 1);
+		put_text(b, t->metadata, t->metadata ? strlen(t->metadata) : 0);
+		evbuffer_add(b, ",", 1);
+		put_text(b, t->location, strlen(t->location));
+		evbuffer_add(b, "]", 1);
 	}
 	evbuffer_add(b, "]", 1);
 }
@@ -274,7 +298,7 @@ static lf_rc group_read(struct lf_store_conn *c, struct lf_group_account *a, int
 	return lf_store_finish(c, st, f < 0 ? lf_store_last_rc(c) : LF_OK);
 }
 
-/* The answer rows of lf_transfer_group: (outcome, item, id, balance,
+/* The answer rows of lf_transfer_group_v2: (outcome, item, id, balance,
  * held, seq, head). */
 static lf_rc apply_rows(struct lf_store_conn *c, MYSQL_STMT *st, struct lf_group_account *a, int na,
 			int ni, enum lf_group_result *result, bool *conflict)
@@ -291,7 +315,8 @@ static lf_rc apply_rows(struct lf_store_conn *c, MYSQL_STMT *st, struct lf_group
 	out_bind(&w.b[5], &w.k[5], MYSQL_TYPE_LONGLONG, &w.seq, 0);
 	out_bind(&w.b[6], &w.k[6], MYSQL_TYPE_BLOB, w.head, sizeof w.head);
 	if (mysql_stmt_field_count(st) != 7)
-		return lf_store_finish(c, st, lf_store_fail(c, 0, "lf_transfer_group: bad result"));
+		return lf_store_finish(c, st,
+				       lf_store_fail(c, 0, "lf_transfer_group_v2: bad result"));
 	if (mysql_stmt_bind_result(st, w.b))
 		return lf_store_finish(c, st, lf_store_stmt_fail(c, st));
 	int rows = 0, f;
@@ -326,7 +351,7 @@ static lf_rc apply_rows(struct lf_store_conn *c, MYSQL_STMT *st, struct lf_group
 		 * cannot know it (and a stale transaction may be open) */
 		lf_store_finish(c, st, LF_OK);
 		c->broken = true;
-		return lf_store_fail_state(c, 2027, "HY000", "lf_transfer_group: bad answer");
+		return lf_store_fail_state(c, 2027, "HY000", "lf_transfer_group_v2: bad answer");
 	}
 	*result = ok ? LF_GROUP_OK : stale ? LF_GROUP_STALE : LF_GROUP_CONFLICT;
 	return lf_store_finish(c, st, LF_OK);
@@ -589,7 +614,7 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 			if (rc == LF_OK && res == LF_GROUP_STALE) {
 				group_abort(c);
 				return lf_store_fail(c, 0,
-						     "lf_transfer_group: stale under its locks");
+						     "lf_transfer_group_v2: stale under its locks");
 			}
 			/* a 'conflict' now (a payment under a reaped key) was
 			 * rolled back like the first call's: handled below */

@@ -434,7 +434,7 @@ static void test_commit_order(void)
 	}
 	CU_ASSERT_EQUAL(completed + declined, WRITERS * PAYS_PER_WRITER);
 	CU_ASSERT(declined > 0);
-	/* some were decided together (lf_transfer_group writes their events) */
+	/* some were decided together (lf_transfer_group_v2 writes their events) */
 	long long batches = -1, singles = -1;
 	CU_ASSERT(lf_h_metric(fx.d.port, "ledgerflow_db_batch_size_count{kind=\"payment\"}",
 			      &batches));

@@ -1,6 +1,6 @@
 /*
  * test_store_batch.c - lf_store_transfer_batch (decided in C, judged and
- * written by CALL lf_transfer_group), the group commit, against a real
+ * written by CALL lf_transfer_group_v2), the group commit, against a real
  * MariaDB as the runtime user:
  *   - a batch decides in arrival order against the running balances
  *     (declines do not affect the others; A->B with B->A; an issuance
@@ -360,8 +360,24 @@ static void test_stale_read_decided_again(void)
 	books_hold();
 }
 
+/* A call of test_judge_refuses_a_broken_chain fails with why, nothing
+ * written. */
+static void judge_refuses(MYSQL *m, const char *call, const char *why, const lf_uuid *a)
+{
+	CU_ASSERT_NOT_EQUAL(mysql_query(m, call), 0);
+	if (strstr(mysql_error(m), why) == NULL)
+		fprintf(stderr, "\n  wanted '%s', got: %s\n", why, mysql_error(m));
+	CU_ASSERT_PTR_NOT_NULL(strstr(mysql_error(m), why));
+	CU_ASSERT_EQUAL(raw_int("SELECT ledger_seq FROM accounts WHERE name = 'bj-A'"), 1);
+	CU_ASSERT_EQUAL(balance_of(a), 100);
+	CU_ASSERT_EQUAL(stored_status("bj-1", NULL, 0), 0);
+}
+
 /* The procedure does not take the caller's word: an entry whose hash does
- * not follow from the account's chain head is refused, nothing written. */
+ * not follow from the account's chain head is refused, nothing written;
+ * so is a payment whose other account is not among the accounts, and a
+ * fixed-width record of the wrong length. (Through the previous release's
+ * JSON objects, which lf_transfer_group rewrites for lf_transfer_group_v2.) */
 static void test_judge_refuses_a_broken_chain(void)
 {
 	lf_uuid a = new_account("bj-A", USD, 100), b = new_account("bj-B", USD, 0);
@@ -403,12 +419,15 @@ static void test_judge_refuses_a_broken_chain(void)
 	/* one byte of the debit's hash changed: refused */
 	CU_ASSERT_FATAL(mysql_query(m, "SET @bad = JSON_ARRAY(JSON_SET(@item, '$.dh', CONCAT("
 				       "IF(LEFT(@dh, 1) = '0', '1', '0'), SUBSTR(@dh, 2))))") == 0);
-	CU_ASSERT_NOT_EQUAL(
-		mysql_query(m, "CALL lf_transfer_group(0, @acc, @bad, '[{\"b\": \"{}\"}]')"), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(mysql_error(m), "does not follow"));
-	CU_ASSERT_EQUAL(raw_int("SELECT ledger_seq FROM accounts WHERE name = 'bj-A'"), 1);
-	CU_ASSERT_EQUAL(balance_of(&a), 100);
-	CU_ASSERT_EQUAL(stored_status("bj-1", NULL, 0), 0);
+	judge_refuses(m, "CALL lf_transfer_group(0, @acc, @bad, '[{\"b\": \"{}\"}]')",
+		      "does not follow", &a);
+	/* only one of its two accounts listed (and locked) */
+	judge_refuses(m,
+		      "CALL lf_transfer_group(0, JSON_ARRAY(JSON_EXTRACT(@acc, '$[0]')),"
+		      " JSON_ARRAY(JSON_EXTRACT(@item, '$')), '[{\"b\": \"{}\"}]')",
+		      "not listed", &a);
+	judge_refuses(m, "CALL lf_transfer_group_v2(0, '[\"00\"]', '[]', '[]')", "cannot be null",
+		      &a);
 	/* the same with the right hash: accepted (so the hash was the fault) */
 	int ok = mysql_query(m,
 			     "CALL lf_transfer_group(0, @acc, JSON_ARRAY(JSON_EXTRACT(@item, '$')),"
