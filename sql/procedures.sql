@@ -495,7 +495,7 @@ CREATE OR REPLACE PROCEDURE lf_transfer_group_v2(
   COMMENT 'many payments in one transaction (group commit), decided by the caller'
 proc: BEGIN
   DECLARE v_dup TINYINT DEFAULT 0;
-  DECLARE v_n, v_want, v_stale, v_bad, v_bad_h, v_bad_end INT DEFAULT 0;
+  DECLARE v_n, v_want, v_items, v_stale, v_bad, v_bad_h, v_bad_end INT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
   BEGIN
@@ -503,17 +503,19 @@ proc: BEGIN
     RESIGNAL;
   END;
 
-  -- The arrays are parsed once, into three temporary tables of the
+  -- The fixed fields are parsed once, into three temporary tables of the
   -- session (created at its first call, emptied at each), binary and
-  -- indexed: every statement below reads those, not the JSON text. They
-  -- are not transactional (MEMORY; Aria for the one with bodies): a
-  -- ROLLBACK leaves them as they are, and filling them costs no undo.
-  -- p_items is parsed once (JSON_TABLE costs about a microsecond per
-  -- column and row, most of the call's parsing): the items' table keeps
-  -- each completion's entries, and the entries' table is filled from it.
-  -- (lf_group_items2: a session that ran the previous body keeps its
-  -- lf_group_items2 of the old shape until it ends.)
-  IF @lf_group_tables2 IS NULL THEN
+  -- indexed: every statement below reads those. They are MEMORY tables:
+  -- not transactional (a ROLLBACK leaves them as they are, and filling
+  -- them costs no undo) and without files (an Aria table's file lives in
+  -- tmpdir for the whole session, where a cleaner of /tmp can delete it:
+  -- then every call of the session fails with 1017). The items' table
+  -- keeps each completion's entries, and the entries' table is filled
+  -- from it; what MEMORY cannot hold (the metadata, the bodies) is read
+  -- from the JSON by the statements that write it. (lf_group_items3: a
+  -- session that ran the previous release's body keeps its lf_group_items
+  -- of another shape until it ends.)
+  IF @lf_group_tables3 IS NULL THEN
     CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_accounts (
       id  BINARY(16)  NOT NULL PRIMARY KEY,
       ord INT         NOT NULL,
@@ -522,8 +524,8 @@ proc: BEGIN
       la  DATETIME(3) NOT NULL,
       nl  BIGINT      NOT NULL, hm INT NOT NULL
     ) ENGINE=MEMORY;
-    CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_items2 (
-      idx  INT             NOT NULL PRIMARY KEY,
+    CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_items3 (
+      idx  INT             NOT NULL,
       c    BIGINT UNSIGNED NOT NULL,
       adm  TINYINT         NOT NULL,
       k    VARBINARY(255)  NOT NULL,
@@ -534,7 +536,6 @@ proc: BEGIN
       a    BIGINT          NOT NULL,
       cur  CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
       ref  VARCHAR(200)    CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
-      md   MEDIUMTEXT      CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
       at   DATETIME(3)     NOT NULL,
       exp  DATETIME(3)     NOT NULL,
       o    CHAR(1)         CHARACTER SET ascii NOT NULL,
@@ -543,9 +544,8 @@ proc: BEGIN
       hx   DATETIME(3)     NULL,
       dr   BINARY(16)      NULL, ds BIGINT NULL, db BIGINT NULL, dh BINARY(32) NULL,
       cr   BINARY(16)      NULL, cs BIGINT NULL, cb BIGINT NULL, ch BINARY(32) NULL,
-      body MEDIUMBLOB      NOT NULL,
-      ed   MEDIUMBLOB      NULL
-    ) ENGINE=Aria TRANSACTIONAL=0;
+      PRIMARY KEY (idx) USING BTREE
+    ) ENGINE=MEMORY;
     CREATE TEMPORARY TABLE IF NOT EXISTS lf_group_entries (
       acc BINARY(16)      NOT NULL,
       s   BIGINT          NOT NULL,
@@ -563,11 +563,11 @@ proc: BEGIN
       cur CHAR(3)         CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
       PRIMARY KEY (acc, s) USING BTREE
     ) ENGINE=MEMORY;
-    SET @lf_group_tables2 = 1;
+    SET @lf_group_tables3 = 1;
   END IF;
   -- (the 'conflict' answer reads them after its ROLLBACK)
   DELETE FROM lf_group_accounts;
-  DELETE FROM lf_group_items2;
+  DELETE FROM lf_group_items3;
   DELETE FROM lf_group_entries;
   INSERT INTO lf_group_accounts (id, ord, b, h, s, hd, nb, ns, nh, mv, la, nl, hm)
   SELECT UNHEX(IF(LENGTH(j.r) = 323, SUBSTRING(j.r, 1, 32), NULL)), j.ord,
@@ -581,13 +581,13 @@ proc: BEGIN
            ord FOR ORDINALITY,
            r   VARCHAR(400) CHARACTER SET ascii PATH '$')) j;
   SET v_want = ROW_COUNT();
-  INSERT INTO lf_group_items2 (idx, c, adm, k, fp, id, f, t, a, cur, ref, md, at, exp, o, loc,
-                               ev, hx, dr, ds, db, dh, cr, cs, cb, ch, body, ed)
+  INSERT INTO lf_group_items3 (idx, c, adm, k, fp, id, f, t, a, cur, ref, at, exp, o, loc,
+                               ev, hx, dr, ds, db, dh, cr, cs, cb, ch)
   SELECT i.idx, CAST(SUBSTRING(i.r, 1, 20) AS UNSIGNED), CAST(SUBSTRING(i.r, 21, 1) AS SIGNED),
          CAST(i.k AS BINARY), UNHEX(SUBSTRING(i.r, 22, 64)),
          UNHEX(IF(LENGTH(i.r) = 578, SUBSTRING(i.r, 86, 32), NULL)),
          UNHEX(SUBSTRING(i.r, 118, 32)), UNHEX(SUBSTRING(i.r, 150, 32)),
-         CAST(SUBSTRING(i.r, 182, 20) AS SIGNED), SUBSTRING(i.r, 202, 3), i.ref, i.md,
+         CAST(SUBSTRING(i.r, 182, 20) AS SIGNED), SUBSTRING(i.r, 202, 3), i.ref,
          CAST(SUBSTRING(i.r, 205, 23) AS DATETIME(3)),
          CAST(SUBSTRING(i.r, 228, 23) AS DATETIME(3)), SUBSTRING(i.r, 251, 1), i.loc,
          UNHEX(SUBSTRING(i.r, 252, 32)),
@@ -599,20 +599,14 @@ proc: BEGIN
          UNHEX(NULLIF(TRIM(SUBSTRING(i.r, 443, 32)), '')),
          CAST(NULLIF(TRIM(SUBSTRING(i.r, 475, 20)), '') AS SIGNED),
          CAST(NULLIF(TRIM(SUBSTRING(i.r, 495, 20)), '') AS SIGNED),
-         UNHEX(NULLIF(TRIM(SUBSTRING(i.r, 515, 64)), '')),
-         CAST(x.b AS BINARY),
-         CAST(x.e AS BINARY)
+         UNHEX(NULLIF(TRIM(SUBSTRING(i.r, 515, 64)), ''))
     FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
            idx FOR ORDINALITY,
            r   VARCHAR(600) CHARACTER SET ascii PATH '$[0]',
            k   VARCHAR(255) CHARACTER SET utf8mb4 PATH '$[1]',
            ref VARCHAR(200) CHARACTER SET utf8mb4 PATH '$[2]',
-           md  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$[3]',
-           loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$[4]')) i
-    JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
-           idx FOR ORDINALITY,
-           b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b',
-           e   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.e')) x ON x.idx = i.idx;
+           loc VARCHAR(128) CHARACTER SET utf8mb4 PATH '$[4]')) i;
+  SET v_items = ROW_COUNT();
   -- each completion's two entries (each item twice: side 0 its debit,
   -- side 1 its credit)
   INSERT INTO lf_group_entries (acc, s, x, eid, pay, cp, d, m, b, at, h, c, adm, cur)
@@ -620,7 +614,7 @@ proc: BEGIN
          IF(sd.side = 0, e.dr, e.cr), e.id, IF(sd.side = 0, e.t, e.f),
          IF(sd.side = 0, 'DEBIT', 'CREDIT'), e.a, IF(sd.side = 0, e.db, e.cb), e.at,
          IF(sd.side = 0, e.dh, e.ch), e.c, IF(sd.side = 0, e.adm, 1), e.cur
-    FROM lf_group_items2 e
+    FROM lf_group_items3 e
     JOIN (SELECT 0 AS side UNION ALL SELECT 1) sd
    WHERE e.o = 'c';
 
@@ -633,13 +627,22 @@ proc: BEGIN
     INSERT INTO idempotency_keys (client_id, idem_key, fingerprint, response_status,
                                   response_location, response_body, payment_id,
                                   created_at, expires_at)
-    SELECT c, k, fp, IF(o = 'd', 422, 201), IF(o = 'd', NULL, loc), body, id, at, exp
-      FROM lf_group_items2 ORDER BY idx;
+    SELECT i.c, i.k, i.fp, IF(i.o = 'd', 422, 201), IF(i.o = 'd', NULL, i.loc),
+           CAST(x.b AS BINARY), i.id, i.at, i.exp
+      FROM lf_group_items3 i
+      JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
+             idx FOR ORDINALITY,
+             b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b')) x ON x.idx = i.idx
+     ORDER BY i.idx;
+    IF NOT v_dup AND ROW_COUNT() <> v_items THEN
+      ROLLBACK;
+      SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group_v2: a body is missing';
+    END IF;
     IF v_dup THEN
       ROLLBACK;
       SELECT 'conflict' AS outcome, i.idx - 1 AS item, NULL AS id, NULL AS balance,
              NULL AS held, NULL AS seq, NULL AS head
-        FROM lf_group_items2 i
+        FROM lf_group_items3 i
        WHERE EXISTS (SELECT 1 FROM idempotency_keys x
                       WHERE x.client_id = i.c AND x.idem_key = i.k)
           OR EXISTS (SELECT 1 FROM payments x
@@ -705,7 +708,7 @@ proc: BEGIN
         AND (e.d = 'CREDIT' OR e.adm = 1 OR a.owner_client_id = e.c)
         AND (e.d = 'CREDIT' OR a.kind = 'ISSUANCE'
              OR e.b - a.held - IF(j.hm = 0, 0,
-                                  IFNULL((SELECT SUM(x.a) FROM lf_group_items2 x
+                                  IFNULL((SELECT SUM(x.a) FROM lf_group_items3 x
                                            WHERE x.o = 'h' AND x.f = e.acc AND x.idx < e.x), 0))
                 >= 0)
         AND e.s = IFNULL(e.ps, j.s) + 1
@@ -720,10 +723,10 @@ proc: BEGIN
                     IFNULL((SELECT e.b FROM lf_group_entries e
                              WHERE e.acc = i.f AND e.x < i.idx ORDER BY e.s DESC LIMIT 1), j.b)
                     - j.h - IF(j.hm = 0, 0,
-                               IFNULL((SELECT SUM(x.a) FROM lf_group_items2 x
+                               IFNULL((SELECT SUM(x.a) FROM lf_group_items3 x
                                         WHERE x.o = 'h' AND x.f = i.f AND x.idx < i.idx), 0))
                     AS avail
-               FROM lf_group_items2 i
+               FROM lf_group_items3 i
                JOIN lf_group_accounts j ON j.id = i.f
                JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = i.f
               WHERE i.o IN ('h', 'd')) i
@@ -734,7 +737,7 @@ proc: BEGIN
                         i.kind <> 'ISSUANCE' AND i.avail < i.a)))
     + (SELECT COUNT(*)
          FROM lf_group_accounts j
-         LEFT JOIN (SELECT x.f, SUM(x.a) AS sa, COUNT(*) AS n FROM lf_group_items2 x
+         LEFT JOIN (SELECT x.f, SUM(x.a) AS sa, COUNT(*) AS n FROM lf_group_items3 x
                      WHERE x.o = 'h' GROUP BY x.f) x ON x.f = j.id
         WHERE j.nl <> j.h + IFNULL(x.sa, 0) OR j.hm <> IFNULL(x.n, 0)),
     (SELECT COUNT(*)
@@ -743,7 +746,7 @@ proc: BEGIN
         AND (j.ns <> j.s + j.mv
              OR NOT EXISTS (SELECT 1 FROM lf_group_entries e WHERE e.acc = j.id AND e.s = j.ns)))
     + (SELECT COUNT(*)
-         FROM lf_group_items2 i
+         FROM lf_group_items3 i
         WHERE NOT EXISTS (SELECT 1 FROM lf_group_accounts j WHERE j.id = i.f)
            OR NOT EXISTS (SELECT 1 FROM lf_group_accounts j WHERE j.id = i.t))
     INTO v_bad, v_bad_h, v_bad_end;
@@ -767,16 +770,20 @@ proc: BEGIN
   INSERT INTO payments (id, client_id, idempotency_key, fingerprint, from_account_id,
                         to_account_id, amount, currency, reference, status, decline_reason,
                         created_at, expires_at, metadata)
-  SELECT id, c, k, fp, f, t, a, cur, ref,
-         CASE o WHEN 'c' THEN 'COMPLETED' WHEN 'h' THEN 'PENDING' ELSE 'DECLINED' END,
-         IF(o = 'd', 'insufficient_funds', NULL), at, hx, md
-    FROM lf_group_items2 ORDER BY idx;
+  SELECT i.id, i.c, i.k, i.fp, i.f, i.t, i.a, i.cur, i.ref,
+         CASE i.o WHEN 'c' THEN 'COMPLETED' WHEN 'h' THEN 'PENDING' ELSE 'DECLINED' END,
+         IF(i.o = 'd', 'insufficient_funds', NULL), i.at, i.hx, m.md
+    FROM lf_group_items3 i
+    JOIN JSON_TABLE(p_items, '$[*]' COLUMNS (
+           idx FOR ORDINALITY,
+           md  MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$[3]')) m ON m.idx = i.idx
+   ORDER BY i.idx;
   IF v_dup THEN
     -- a payment under a key whose stored outcome was reaped
     ROLLBACK;
     SELECT 'conflict' AS outcome, i.idx - 1 AS item, NULL AS id, NULL AS balance,
            NULL AS held, NULL AS seq, NULL AS head
-      FROM lf_group_items2 i
+      FROM lf_group_items3 i
      WHERE EXISTS (SELECT 1 FROM payments x
                     WHERE x.client_id = i.c AND x.idempotency_key = i.k);
     LEAVE proc;
@@ -800,23 +807,36 @@ proc: BEGIN
          a.version = a.version + j.mv + j.hm,
          a.updated_at = GREATEST(a.updated_at, IF(j.mv > 0, j.la, a.updated_at),
                                  IF(j.hm > 0,
-                                    IFNULL((SELECT MAX(x.at) FROM lf_group_items2 x
+                                    IFNULL((SELECT MAX(x.at) FROM lf_group_items3 x
                                              WHERE x.o = 'h' AND x.f = j.id), a.updated_at),
                                     a.updated_at))
    WHERE j.mv > 0 OR j.hm > 0;
   IF p_continue <> 0 THEN
     -- decided again after 'stale': the outcomes as they are now
-    UPDATE idempotency_keys k JOIN lf_group_items2 i ON k.client_id = i.c AND k.idem_key = i.k
+    UPDATE idempotency_keys k JOIN lf_group_items3 i ON k.client_id = i.c AND k.idem_key = i.k
+      JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
+             idx FOR ORDINALITY,
+             b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b')) x ON x.idx = i.idx
        SET k.response_status = IF(i.o = 'd', 422, 201),
-           k.response_location = IF(i.o = 'd', NULL, i.loc), k.response_body = i.body;
+           k.response_location = IF(i.o = 'd', NULL, i.loc),
+           k.response_body = CAST(x.b AS BINARY);
   END IF;
   INSERT INTO events (id, type, object_id, client_id, account_id, account2_id, created_at,
                       data)
-  SELECT ev,
-         CASE o WHEN 'c' THEN 'payment.completed' WHEN 'h' THEN 'payment.pending'
-                ELSE 'payment.declined' END,
-         id, c, f, t, at, IF(o = 'd', ed, body)
-    FROM lf_group_items2 ORDER BY idx;
+  SELECT i.ev,
+         CASE i.o WHEN 'c' THEN 'payment.completed' WHEN 'h' THEN 'payment.pending'
+                  ELSE 'payment.declined' END,
+         i.id, i.c, i.f, i.t, i.at, CAST(IF(i.o = 'd', x.e, x.b) AS BINARY)
+    FROM lf_group_items3 i
+    JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (
+           idx FOR ORDINALITY,
+           b   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.b',
+           e   MEDIUMTEXT CHARACTER SET utf8mb4 PATH '$.e')) x ON x.idx = i.idx
+   ORDER BY i.idx;
+  IF NOT v_dup AND ROW_COUNT() <> v_items THEN
+    ROLLBACK;
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group_v2: a body is missing';
+  END IF;
   IF v_dup THEN
     ROLLBACK;
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'lf_transfer_group_v2: event id already used';

@@ -88,9 +88,10 @@ static void test_batch_in_arrival_order(void)
 	lf_uuid missing;
 	lf_uuid_v7(&missing);
 	struct xfer x[9];
-	xfer_init(&x[0], "ba-1", &a, &b, 600, USD, "first");  /* A 400, B 600 */
-	xfer_init(&x[1], "ba-2", &a, &b, 600, USD, NULL);     /* declined: A has 400 */
-	xfer_init(&x[2], "ba-3", &b, &a, 100, USD, NULL);     /* B 500, A 500 */
+	xfer_init(&x[0], "ba-1", &a, &b, 600, USD, "first"); /* A 400, B 600 */
+	xfer_init(&x[1], "ba-2", &a, &b, 600, USD, NULL);    /* declined: A has 400 */
+	xfer_init(&x[2], "ba-3", &b, &a, 100, USD, NULL);    /* B 500, A 500 */
+	x[2].r.metadata = "{\"order\":\"o-1\"}";
 	xfer_init(&x[3], "ba-4", &a, &c, 500, USD, NULL);     /* A 0, C 1000 */
 	xfer_init(&x[4], "ba-1", &a, &b, 600, USD, "first");  /* a duplicate key */
 	xfer_init(&x[5], "ba-6", &a, &missing, 1, USD, NULL); /* no receiver */
@@ -138,6 +139,20 @@ static void test_batch_in_arrival_order(void)
 	CU_ASSERT_STRING_EQUAL(p.reference, "first");
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_status = 0"),
 			0);
+	/* the metadata of a member, and a decline's event with its own data */
+	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM payments WHERE idempotency_key = 'ba-3'"
+				" AND metadata = '{\"order\":\"o-1\"}'"),
+			1);
+	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM payments WHERE idempotency_key = 'ba-1'"
+				" AND metadata IS NULL"),
+			1);
+	char q[512];
+	snprintf(q, sizeof q,
+		 "SELECT COUNT(*) FROM events e JOIN payments p ON p.id = e.object_id"
+		 " WHERE p.idempotency_key = 'ba-2' AND e.type = 'payment.declined'"
+		 " AND e.data = '%s'",
+		 x[1].body_no);
+	CU_ASSERT_EQUAL(raw_int(q), 1);
 	/* the outbox: one event per decided item, in arrival order; none for
 	 * a fallback (lf_transfer writes its own when it decides it) */
 	long long pos[5];
