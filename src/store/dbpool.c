@@ -130,17 +130,21 @@ static struct job *queue_pop(struct queue *q)
 /* Hand a finished job to the event loop. The eventfd is written only
  * when the done queue was empty: the loop drains the whole queue at each
  * wake-up, so a batch's jobs cost it one wake-up, not one each. */
+static void wake_loop(struct lf_dbpool *pool)
+{
+	uint64_t one = 1;
+	ssize_t w = write(pool->efd, &one, sizeof one);
+	(void)w;
+}
+
 static void post_done(struct lf_dbpool *pool, struct job *j)
 {
 	pthread_mutex_lock(&pool->lock);
 	bool was_empty = pool->done.head == NULL;
 	queue_push(&pool->done, j);
 	pthread_mutex_unlock(&pool->lock);
-	if (was_empty) {
-		uint64_t one = 1;
-		ssize_t w = write(pool->efd, &one, sizeof one);
-		(void)w;
-	}
+	if (was_empty)
+		wake_loop(pool);
 }
 
 /* A job this pool has no connection for, to the fallback pool's queue
@@ -318,14 +322,20 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 		lf_log_scope_leave(&scope);
 	}
 	int64_t finished = lf_trace_now_us();
+	/* the members go to the loop together: one lock, one wake-up */
+	pthread_mutex_lock(&pool->lock);
+	bool was_empty = pool->done.head == NULL;
 	for (int i = 0; i < n; i++) {
 		if (batch[i] == NULL)
 			continue; /* forwarded to the fallback pool */
 		batch[i]->started_us = started;
 		batch[i]->finished_us = finished;
 		batch[i]->batch = m;
-		post_done(pool, batch[i]);
+		queue_push(&pool->done, batch[i]);
 	}
+	pthread_mutex_unlock(&pool->lock);
+	if (was_empty)
+		wake_loop(pool);
 	if (live != args)
 		free(live);
 	if (batch != stack)
@@ -350,6 +360,29 @@ static struct job *take(struct lf_dbpool *pool)
 		return x;
 	}
 	return NULL;
+}
+
+/* After a batch of `kind`: do jobs of that kind wait that this thread
+ * will not take next (take() would give it an older job of another kind
+ * first)? Only then is another thread woken for them: waking one for the
+ * jobs this thread takes itself costs two futex calls and a switch per
+ * batch for nothing. Under the lock. */
+static bool passed_over(const struct lf_dbpool *pool, enum lf_metrics_batch_kind kind)
+{
+	bool next_found = false;
+	for (const struct job *x = pool->todo.head; x != NULL; x = x->next) {
+		bool of_kind = x->kind != NULL && x->kind->metric == kind;
+		if (!next_found && (x->kind == NULL || pool->batch_running[x->kind->metric] <
+							       pool->batch_concurrency)) {
+			if (of_kind)
+				return false; /* the oldest job this thread may take */
+			next_found = true;
+			continue;
+		}
+		if (of_kind)
+			return true;
+	}
+	return false;
 }
 
 static void *pool_thread(void *arg)
@@ -383,7 +416,8 @@ static void *pool_thread(void *arg)
 			 * another kind first */
 			pthread_mutex_lock(&pool->lock);
 			pool->batch_running[kind]--;
-			pthread_cond_signal(&pool->wake);
+			if (passed_over(pool, kind))
+				pthread_cond_signal(&pool->wake);
 			pthread_mutex_unlock(&pool->lock);
 			continue;
 		}
