@@ -531,6 +531,25 @@ void lf_store_close(struct lf_store_conn *c)
 	free(c);
 }
 
+bool lf_store_end_job(struct lf_store_conn *c)
+{
+	unsigned status = 0;
+	if (c == NULL || c->broken ||
+	    mariadb_get_infov(c->m, MARIADB_CONNECTION_SERVER_STATUS, &status) != 0 ||
+	    !(status & SERVER_STATUS_IN_TRANS))
+		return false;
+	c->what = "end_job";
+	c->logged = false;
+	if (mysql_rollback(c->m) != 0) {
+		lf_store_fail_state(c, mysql_errno(c->m), mysql_sqlstate(c->m), mysql_error(c->m));
+		c->broken = true; /* the pool drops it: the server rolls back */
+	} else {
+		lf_log_limited(LF_LOG_ERROR, "db_open_transaction",
+			       "a transaction outlived its job: rolled back", "subsys=store");
+	}
+	return true;
+}
+
 bool lf_store_ping(struct lf_store_conn *c)
 {
 	if (!c || c->broken)

@@ -319,6 +319,8 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 					drop_conn(pool, conn);
 			}
 		}
+		if (*conn != NULL && lf_store_end_job(*conn) && !lf_store_ping(*conn))
+			drop_conn(pool, conn);
 		lf_log_scope_leave(&scope);
 	}
 	int64_t finished = lf_trace_now_us();
@@ -455,6 +457,8 @@ static void *pool_thread(void *arg)
 					drop_conn(pool, &conn);
 			}
 		}
+		if (conn != NULL && lf_store_end_job(conn) && !lf_store_ping(conn))
+			drop_conn(pool, &conn);
 		j->finished_us = lf_trace_now_us();
 		lf_log_scope_leave(&scope);
 		post_done(pool, j);

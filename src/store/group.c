@@ -611,7 +611,14 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 			}
 			rc = group_apply(c, true, g->acc, g->nacc, g->items, g->nitems, &res,
 					 g->conflict);
-			if (rc == LF_OK && res == LF_GROUP_STALE) {
+			if (rc != LF_OK) {
+				/* the transaction the first call left open (its
+				 * locks, its claims) may still be: never let a
+				 * later START TRANSACTION commit it */
+				group_abort(c);
+				return rc;
+			}
+			if (res == LF_GROUP_STALE) {
 				group_abort(c);
 				return lf_store_fail(c, 0,
 						     "lf_transfer_group_v2: stale under its locks");

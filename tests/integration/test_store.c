@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "store_fixture.h"
+#include "../../src/store/store_int.h" /* the connection's MYSQL, to leave a transaction open */
 
 /* ---- migrations and seed ---- */
 
@@ -609,6 +610,36 @@ static void test_connection_errors(void)
 	CU_ASSERT_EQUAL(lf_store_get_account(conn(), &alice, &FX_ADMIN, &a), LF_OK);
 }
 
+/* A transaction left open by a job (its row lock held) is rolled back by
+ * lf_store_end_job, which the pool calls after every job, and only then. */
+static void test_end_job_rolls_back(void)
+{
+	char err[512];
+	struct lf_store_conn *c = lf_store_connect(&P, err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_FALSE(lf_store_end_job(c)); /* nothing open */
+	const char *lock = "SELECT balance FROM accounts"
+			   " WHERE id = UNHEX('11111111111111111111111111111111') FOR UPDATE";
+	CU_ASSERT_EQUAL_FATAL(mysql_query(c->m, "START TRANSACTION"), 0);
+	CU_ASSERT_EQUAL_FATAL(mysql_query(c->m, lock), 0);
+	mysql_free_result(mysql_store_result(c->m));
+	MYSQL *m = raw_connect(dbname);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	char nowait[200];
+	snprintf(nowait, sizeof nowait, "%s NOWAIT", lock);
+	CU_ASSERT_NOT_EQUAL(mysql_query(m, nowait), 0); /* held by the open transaction */
+	CU_ASSERT_TRUE(lf_store_end_job(c));
+	CU_ASSERT_EQUAL(mysql_query(m, nowait), 0); /* released */
+	mysql_free_result(mysql_store_result(m));
+	mysql_close(m);
+	CU_ASSERT_FALSE(lf_store_end_job(c));
+	lf_uuid alice;
+	lf_uuid_parse("11111111-1111-1111-1111-111111111111", 36, &alice);
+	struct lf_account a;
+	CU_ASSERT_EQUAL(lf_store_get_account(c, &alice, &FX_ADMIN, &a), LF_OK);
+	lf_store_close(c);
+}
+
 int main(void)
 {
 	static const struct lf_test tests[] = {
@@ -626,6 +657,7 @@ int main(void)
 		{"reap keys", test_reap_keys},
 		{"reconcile detects corruption", test_reconcile_detects_corruption},
 		{"connection errors", test_connection_errors},
+		{"a transaction left open by a job is rolled back", test_end_job_rolls_back},
 	};
 	static const struct lf_suite suites[] = {{"store", LF_TESTS(tests)}};
 	static const struct fx_opts opts = {.name = "store", .migrate = true};
