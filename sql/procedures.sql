@@ -55,6 +55,34 @@ RETURN UNHEX(SHA2(CONCAT(CAST(p_prev AS BINARY(32)),
 -- 'payment.declined' itself, one multi-row INSERT of the same columns in
 -- arrival order. p_id NULL: a UUIDv7 is made here (for callers whose C
 -- side passes none).
+-- The client's day in one currency for [risk] daily_limit (doc/locking.md):
+-- its client_risk row locked (INSERT ... ON DUPLICATE KEY UPDATE, an
+-- exclusive lock at once, never a shared one to upgrade), and what it
+-- holds for p_today: a row of an earlier day starts the sum again, a row
+-- already on a later day (a payment stamped before a day another began)
+-- keeps counting that day. Called in the caller's transaction after its
+-- account locks, by lf_transfer_v2 and lf_bulk_atomic; not granted to the
+-- runtime user.
+CREATE OR REPLACE PROCEDURE lf_client_day(
+  IN  p_client   BIGINT UNSIGNED,
+  IN  p_currency CHAR(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_today    DATE,
+  OUT o_day      DATE,
+  OUT o_spent    DECIMAL(30))
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'lock a client''s client_risk row of a currency; its day and spent'
+BEGIN
+  INSERT INTO client_risk (client_id, currency, day, spent)
+  VALUES (p_client, p_currency, p_today, 0)
+  ON DUPLICATE KEY UPDATE spent = spent;
+  SELECT day, spent INTO o_day, o_spent FROM client_risk
+   WHERE client_id = p_client AND currency = p_currency FOR UPDATE;
+  IF o_day < p_today THEN
+    SET o_day = p_today, o_spent = 0;
+  END IF;
+END;
+
 CREATE OR REPLACE PROCEDURE lf_event_add(
   IN p_id         BINARY(16),
   IN p_type       VARCHAR(32) CHARACTER SET ascii,
@@ -274,14 +302,7 @@ proc: BEGIN
   END IF;
   IF v_risk IS NULL AND p_daily_limit IS NOT NULL THEN
     SET v_today = DATE(p_created_at);
-    INSERT INTO client_risk (client_id, currency, day, spent)
-    VALUES (p_client, p_currency, v_today, 0)
-    ON DUPLICATE KEY UPDATE spent = spent;
-    SELECT day, spent INTO v_day, v_spent FROM client_risk
-     WHERE client_id = p_client AND currency = p_currency FOR UPDATE;
-    IF v_day < v_today THEN
-      SET v_day = v_today, v_spent = 0;
-    END IF;
+    CALL lf_client_day(p_client, p_currency, v_today, v_day, v_spent);
     IF v_spent + p_amount > p_daily_limit THEN
       SET v_risk = 'daily_limit';
     ELSE

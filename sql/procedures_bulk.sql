@@ -226,14 +226,7 @@ proc: BEGIN
     IF v_done THEN
       LEAVE lock_days;
     END IF;
-    INSERT INTO client_risk (client_id, currency, day, spent)
-    VALUES (p_client, v_acur, v_today, 0)
-    ON DUPLICATE KEY UPDATE spent = spent;
-    SELECT day, spent INTO v_day, v_spent FROM client_risk
-     WHERE client_id = p_client AND currency = v_acur FOR UPDATE;
-    IF v_day < v_today THEN
-      SET v_day = v_today, v_spent = 0;
-    END IF;
+    CALL lf_client_day(p_client, v_acur, v_today, v_day, v_spent);
     UPDATE lf_bulk_daily SET day = v_day, spent = v_spent WHERE currency = v_acur;
   END LOOP;
   CLOSE c_daily;
