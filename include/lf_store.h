@@ -66,12 +66,15 @@ bool lf_store_tls_check(struct st_mysql *m, const struct lf_db_params *p, char *
 void lf_store_close(struct lf_store_conn *c);
 /* mysql_ping; false if the connection is unusable. */
 bool lf_store_ping(struct lf_store_conn *c);
-/* After each pool job: no transaction outlives the job that began it.
- * When the server says one is still open on c (a job cut short between
- * a procedure's statements, e.g. out of memory before the second call of
- * a group in the same transaction), it is rolled back before the
- * connection serves anything else (the next procedure's START
- * TRANSACTION would otherwise commit it) and logged; true then. No round
+/* After each pool job: may c serve the next one? No transaction outlives
+ * the job that began it: when the server says one is still open on c (a
+ * job cut short between a procedure's statements, e.g. out of memory
+ * before the second call of a group in the same transaction), it is
+ * rolled back before the connection serves anything else (the next
+ * procedure's START TRANSACTION would otherwise commit it) and logged.
+ * False (the caller closes c, which the server also rolls back) when c is
+ * broken, the rollback failed, or the session lost a file of its own
+ * (errors 1017, 1030: every later statement would fail alike). No round
  * trip when none is open (the status of the last reply). */
 bool lf_store_end_job(struct lf_store_conn *c);
 /* Last MySQL error number / text on this connection (for logs). */

@@ -296,6 +296,11 @@ lf_rc lf_store_fail_state(struct lf_store_conn *c, unsigned e, const char *sqlst
 	lf_rc rc = map_errno(e);
 	if (rc == LF_LOST)
 		c->broken = true;
+	/* 1017 can't find file, 1030 error from the storage engine: seen when
+	 * a session's temporary-table file was removed under the server;
+	 * every later statement of that session fails the same way */
+	if (e == 1017 || e == 1030)
+		c->damaged = true;
 	log_failure(c, rc, sqlstate && *sqlstate ? sqlstate : "HY000");
 	return rc;
 }
@@ -534,19 +539,25 @@ void lf_store_close(struct lf_store_conn *c)
 bool lf_store_end_job(struct lf_store_conn *c)
 {
 	unsigned status = 0;
-	if (c == NULL || c->broken ||
-	    mariadb_get_infov(c->m, MARIADB_CONNECTION_SERVER_STATUS, &status) != 0 ||
-	    !(status & SERVER_STATUS_IN_TRANS))
+	if (c == NULL || c->broken)
 		return false;
+	if (c->damaged) {
+		lf_log_limited(LF_LOG_WARN, "db_session_damaged",
+			       "a session lost a file of its own: a fresh connection replaces it",
+			       "subsys=store errno=%u", c->err_no);
+		return false; /* closing it also rolls back what it had open */
+	}
+	if (mariadb_get_infov(c->m, MARIADB_CONNECTION_SERVER_STATUS, &status) != 0 ||
+	    !(status & SERVER_STATUS_IN_TRANS))
+		return true;
 	c->what = "end_job";
 	c->logged = false;
 	if (mysql_rollback(c->m) != 0) {
 		lf_store_fail_state(c, mysql_errno(c->m), mysql_sqlstate(c->m), mysql_error(c->m));
-		c->broken = true; /* the pool drops it: the server rolls back */
-	} else {
-		lf_log_limited(LF_LOG_ERROR, "db_open_transaction",
-			       "a transaction outlived its job: rolled back", "subsys=store");
+		return false; /* dropped: the server rolls back */
 	}
+	lf_log_limited(LF_LOG_ERROR, "db_open_transaction",
+		       "a transaction outlived its job: rolled back", "subsys=store");
 	return true;
 }
 

@@ -319,7 +319,7 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 					drop_conn(pool, conn);
 			}
 		}
-		if (*conn != NULL && lf_store_end_job(*conn) && !lf_store_ping(*conn))
+		if (*conn != NULL && !lf_store_end_job(*conn))
 			drop_conn(pool, conn);
 		lf_log_scope_leave(&scope);
 	}
@@ -457,7 +457,7 @@ static void *pool_thread(void *arg)
 					drop_conn(pool, &conn);
 			}
 		}
-		if (conn != NULL && lf_store_end_job(conn) && !lf_store_ping(conn))
+		if (conn != NULL && !lf_store_end_job(conn))
 			drop_conn(pool, &conn);
 		j->finished_us = lf_trace_now_us();
 		lf_log_scope_leave(&scope);

@@ -70,7 +70,9 @@ enum lf_store_stmt_id {
 struct lf_store_conn {
 	MYSQL *m;
 	MYSQL_STMT *st[ST_COUNT];
-	bool broken; /* the link failed: ping says false from now on */
+	bool broken;  /* the link failed: ping says false from now on */
+	bool damaged; /* the session lost a file of its own (a temporary table's,
+		       * removed under a running server): a fresh one cures it */
 	unsigned err_no;
 	char err[512];
 	const char *what; /* the statement being run (its name), for the log */

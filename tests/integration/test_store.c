@@ -611,13 +611,14 @@ static void test_connection_errors(void)
 }
 
 /* A transaction left open by a job (its row lock held) is rolled back by
- * lf_store_end_job, which the pool calls after every job, and only then. */
+ * lf_store_end_job, which the pool calls after every job, and only then;
+ * a session that lost a file of its own is not kept. */
 static void test_end_job_rolls_back(void)
 {
 	char err[512];
 	struct lf_store_conn *c = lf_store_connect(&P, err, sizeof err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_FALSE(lf_store_end_job(c)); /* nothing open */
+	CU_ASSERT_TRUE(lf_store_end_job(c)); /* nothing open: kept */
 	const char *lock = "SELECT balance FROM accounts"
 			   " WHERE id = UNHEX('11111111111111111111111111111111') FOR UPDATE";
 	CU_ASSERT_EQUAL_FATAL(mysql_query(c->m, "START TRANSACTION"), 0);
@@ -628,15 +629,19 @@ static void test_end_job_rolls_back(void)
 	char nowait[200];
 	snprintf(nowait, sizeof nowait, "%s NOWAIT", lock);
 	CU_ASSERT_NOT_EQUAL(mysql_query(m, nowait), 0); /* held by the open transaction */
-	CU_ASSERT_TRUE(lf_store_end_job(c));
-	CU_ASSERT_EQUAL(mysql_query(m, nowait), 0); /* released */
+	CU_ASSERT_TRUE(lf_store_end_job(c));            /* rolled back, kept */
+	CU_ASSERT_EQUAL(mysql_query(m, nowait), 0);     /* released */
 	mysql_free_result(mysql_store_result(m));
 	mysql_close(m);
-	CU_ASSERT_FALSE(lf_store_end_job(c));
+	CU_ASSERT_TRUE(lf_store_end_job(c));
 	lf_uuid alice;
 	lf_uuid_parse("11111111-1111-1111-1111-111111111111", 36, &alice);
 	struct lf_account a;
 	CU_ASSERT_EQUAL(lf_store_get_account(c, &alice, &FX_ADMIN, &a), LF_OK);
+	/* a temporary table's file gone under the server (error 1017): the
+	 * same session would fail every statement alike; not kept */
+	CU_ASSERT_EQUAL(lf_store_fail(c, 1017, "Can't find file: '#sql-temptable'"), LF_ERROR);
+	CU_ASSERT_FALSE(lf_store_end_job(c));
 	lf_store_close(c);
 }
 
