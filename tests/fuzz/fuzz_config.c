@@ -209,6 +209,8 @@ static void check_values(const char *s)
 			mult = 60000;
 		else if (strcmp(end, "h") == 0)
 			mult = 3600000;
+		else if (strcmp(end, "d") == 0)
+			mult = 86400000; /* days: [webhooks] max_age = 3d */
 	}
 	want = mult != 0 && n <= (uint64_t)INT64_MAX / mult;
 	CHECK(got == want);
