@@ -347,40 +347,6 @@ static int post_batch(const char *body, struct lf_h_resp *r)
 										    : -1;
 }
 
-static void test_bulk_held_to_rules(void)
-{
-	char a[37], b[37], body[600];
-	account("USD", "1000.00", a);
-	account("USD", NULL, b);
-	struct lf_h_resp r;
-	snprintf(body, sizeof body,
-		 "{\"atomic\": false, \"payments\": [{\"fromAccountId\": \"%s\", \"toAccountId\":"
-		 " \"%s\", \"amount\": \"100.00\"}, {\"fromAccountId\": \"%s\", \"toAccountId\":"
-		 " \"%s\", \"amount\": \"100.01\"}]}",
-		 a, b, a, b);
-	CU_ASSERT_EQUAL_FATAL(post_batch(body, &r), 200);
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"status\":201"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"code\":\"risk_declined\""));
-	lf_h_resp_free(&r);
-	snprintf(body, sizeof body,
-		 "{\"atomic\": true, \"payments\": [{\"fromAccountId\": \"%s\", \"toAccountId\":"
-		 " \"%s\", \"amount\": \"1.00\"}, {\"fromAccountId\": \"%s\", \"toAccountId\":"
-		 " \"%s\", \"amount\": \"100.01\"}]}",
-		 a, b, a, b);
-	CU_ASSERT_EQUAL_FATAL(post_batch(body, &r), 422);
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"code\":\"batch_failed\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"index\":1"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "risk_declined"));
-	lf_h_resp_free(&r);
-	/* only the independent batch's 100.00 moved */
-	char path[80];
-	snprintf(path, sizeof path, "/api/accounts/%s", a);
-	CU_ASSERT_EQUAL(lf_h_http(fx.d.port, "GET", path, NULL, NULL, &r), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"balance\":\"900.00\""));
-	lf_h_resp_free(&r);
-	books_hold();
-}
-
 /* A batch of n payments from[i] -> to[i] of amount[i] (JSON strings);
  * its status, the answer in r. */
 static int batch(bool atomic, int n, char (*from)[37], char (*to)[37], const char **amount,
@@ -408,6 +374,30 @@ static bool batch_failed_at(const struct lf_h_resp *r, int index, const char *co
 	const char *e = strstr(r->body, "\"error\":");
 	return r->status == 422 && strstr(r->body, "\"code\":\"batch_failed\"") != NULL &&
 	       strstr(r->body, at) != NULL && e != NULL && strstr(e, err) != NULL;
+}
+
+static void test_bulk_held_to_rules(void)
+{
+	char a[2][37], b[2][37];
+	account("USD", "1000.00", a[0]);
+	account("USD", NULL, b[0]);
+	memcpy(a[1], a[0], 37), memcpy(b[1], b[0], 37);
+	struct lf_h_resp r;
+	const char *independent[] = {"100.00", "100.01"}, *atomic[] = {"1.00", "100.01"};
+	CU_ASSERT_EQUAL_FATAL(batch(false, 2, a, b, independent, &r), 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"status\":201"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"code\":\"risk_declined\""));
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL_FATAL(batch(true, 2, a, b, atomic, &r), 422);
+	CU_ASSERT(batch_failed_at(&r, 1, "risk_declined"));
+	lf_h_resp_free(&r);
+	/* only the independent batch's 100.00 moved */
+	char path[80];
+	snprintf(path, sizeof path, "/api/accounts/%s", a[0]);
+	CU_ASSERT_EQUAL(lf_h_http(fx.d.port, "GET", path, NULL, NULL, &r), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"balance\":\"900.00\""));
+	lf_h_resp_free(&r);
+	books_hold();
 }
 
 static void balance_is(const char *id, const char *want)
