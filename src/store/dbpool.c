@@ -88,6 +88,8 @@ struct lf_dbpool {
 	int batch_concurrency;
 	int batch_running[LF_BATCH_KINDS]; /* threads running a batch of each kind; guarded by lock
 					    */
+	int last_batch[LF_BATCH_KINDS]; /* members of the last batch of each kind; guarded by lock
+					 */
 	struct lf_metrics *metrics;
 	struct queue done;               /* guarded by lock */
 	bool stopping;                   /* guarded by lock */
@@ -263,9 +265,15 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 	int n = 1;
 	pthread_mutex_lock(&pool->lock);
 	n = gather(pool, batch, n, max);
+	int last = pool->last_batch[j->kind->metric];
 	pthread_mutex_unlock(&pool->lock);
-	/* under load (others were waiting), a moment for more to arrive */
-	if (n > 1 && n < max && pool->batch_window_us > 0) {
+	/* under load, a moment for more to arrive: others were waiting, or
+	 * the last batch of this kind had company. A closed loop of clients
+	 * refills the queue a moment after a batch's answers go out, so the
+	 * first job back would otherwise be decided alone, in a transaction
+	 * of its own (for a hot account, one that holds its row lock as long
+	 * as a whole batch's), while the rest wait for it. */
+	if ((n > 1 || last > 1) && n < max && pool->batch_window_us > 0) {
 		struct timespec ts = {.tv_sec = pool->batch_window_us / 1000000,
 				      .tv_nsec = (pool->batch_window_us % 1000000) * 1000};
 		nanosleep(&ts, NULL);
@@ -326,6 +334,7 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 	int64_t finished = lf_trace_now_us();
 	/* the members go to the loop together: one lock, one wake-up */
 	pthread_mutex_lock(&pool->lock);
+	pool->last_batch[j->kind->metric] = n;
 	bool was_empty = pool->done.head == NULL;
 	for (int i = 0; i < n; i++) {
 		if (batch[i] == NULL)
