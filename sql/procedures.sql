@@ -454,6 +454,35 @@ proc: BEGIN
          p_fp AS fingerprint, p_expires_at AS expires_at;
 END;
 
+-- lf_group_lock: begins a group's transaction by locking its accounts, for
+-- a caller that expects them to move before it could lock them (an account
+-- that every concurrent group debits: an unlocked read of it would be
+-- stale by the time lf_transfer_group_v2 locks it, and the group decided
+-- twice). p_ids: JSON array of the accounts' ids as 32 hex digits, in
+-- ascending order (the lock order). Answers the rows of the accounts that
+-- exist, locked, with the columns of the group's unlocked read; the
+-- transaction stays open for lf_transfer_group_v2(2, ...) (or the caller's
+-- ROLLBACK).
+CREATE OR REPLACE PROCEDURE lf_group_lock(IN p_ids LONGTEXT CHARACTER SET ascii)
+  MODIFIES SQL DATA
+  SQL SECURITY DEFINER
+  COMMENT 'locks the accounts of a group of payments and reads them'
+BEGIN
+  DECLARE EXIT HANDLER FOR SQLEXCEPTION
+  BEGIN
+    ROLLBACK;
+    RESIGNAL;
+  END;
+  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+  START TRANSACTION;
+  SELECT a.id, a.currency, a.owner_client_id, a.kind, a.balance, a.held, a.ledger_seq,
+         a.chain_head
+    FROM JSON_TABLE(p_ids, '$[*]' COLUMNS (
+           id VARCHAR(32) CHARACTER SET ascii PATH '$')) j
+    STRAIGHT_JOIN accounts a FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)
+     FOR UPDATE;
+END;
+
 -- Many payments decided in one transaction: the group commit (see
 -- doc/design.md, "Group commit"). The caller has read the accounts
 -- without a lock, decided every payment in arrival order against the
@@ -496,7 +525,9 @@ END;
 -- p_continue: 0 begins the transaction (claims each key with its decided
 -- outcome, locks the accounts); 1 continues the transaction a 'stale'
 -- answer left open, with the payments decided again from the state it
--- returned (their outcomes are then written again).
+-- returned (their outcomes are then written again); 2 continues the
+-- transaction lf_group_lock began (the accounts locked and read there,
+-- the payments decided from that): claims the keys, then as 0.
 -- Answers rows (outcome, item, id, balance, held, seq, head):
 --   'ok': committed.
 --   'stale': an account changed since the caller read it: one row per
@@ -639,9 +670,16 @@ proc: BEGIN
     JOIN (SELECT 0 AS side UNION ALL SELECT 1) sd
    WHERE e.o = 'c';
 
-  IF p_continue = 0 THEN
-    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
-    START TRANSACTION;
+  IF p_continue NOT IN (0, 1, 2) OR (p_continue <> 0 AND @@in_transaction = 0) THEN
+    -- nothing to continue: the statements below would each commit alone
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT =
+      'lf_transfer_group_v2: p_continue without the transaction it continues';
+  END IF;
+  IF p_continue <> 1 THEN
+    IF p_continue = 0 THEN
+      SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+      START TRANSACTION;
+    END IF;
     -- (a) claim the keys first, like lf_transfer (a concurrent duplicate
     -- waits for us, then fails with 1062 and replays our outcome), each
     -- with the outcome decided for it
@@ -832,7 +870,7 @@ proc: BEGIN
                                              WHERE x.o = 'h' AND x.f = j.id), a.updated_at),
                                     a.updated_at))
    WHERE j.mv > 0 OR j.hm > 0;
-  IF p_continue <> 0 THEN
+  IF p_continue = 1 THEN
     -- decided again after 'stale': the outcomes as they are now
     UPDATE idempotency_keys k JOIN lf_group_items3 i ON k.client_id = i.c AND k.idem_key = i.k
       JOIN JSON_TABLE(p_bodies, '$[*]' COLUMNS (

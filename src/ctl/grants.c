@@ -36,6 +36,7 @@ static const struct lf_admin_grant grants[] = {
 	{"webhook_deliveries", false, "SELECT", "the delivery process: its queue"},
 	{"lf_transfer_v2", true, "EXECUTE", "POST /api/payments"},
 	{"lf_transfer_group_v2", true, "EXECUTE", "POST /api/payments: concurrent payments in one transaction"},
+	{"lf_group_lock", true, "EXECUTE", "POST /api/payments: a group that locks a contended account before reading it"},
 	{"lf_record_outcome", true, "EXECUTE", "a 422 decided before the transaction"},
 	{"lf_create_account", true, "EXECUTE", "POST /api/accounts"},
 	{"lf_get_outcome", true, "EXECUTE", "the stored outcome of a key after a lost connection"},

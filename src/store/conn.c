@@ -36,6 +36,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  " a.ledger_seq, a.chain_head FROM JSON_TABLE(?, '$[*]' COLUMNS (id"
 			  " VARCHAR(32) CHARACTER SET ascii PATH '$')) j STRAIGHT_JOIN accounts a"
 			  " FORCE INDEX (PRIMARY) ON a.id = UNHEX(j.id)",
+	[ST_GROUP_LOCK] = "CALL lf_group_lock(?)",
 	[ST_GROUP_APPLY] = "CALL lf_transfer_group_v2(?,?,?,?)",
 	[ST_RECORD] = "CALL lf_record_outcome(?,?,?,?,?,?,?,?)",
 	[ST_CREATE] = "CALL lf_create_account(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -151,6 +152,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 static const char *const stmt_name[ST_COUNT] = {
 	[ST_TRANSFER] = "transfer",
 	[ST_GROUP_READ] = "group_read",
+	[ST_GROUP_LOCK] = "group_lock",
 	[ST_GROUP_APPLY] = "transfer_group",
 	[ST_RECORD] = "record_outcome",
 	[ST_CREATE] = "create_account",

@@ -37,7 +37,8 @@ struct lf_group_account {
 	int moves;       /* entries the group adds to it */
 	int64_t last_ms; /* created_at of its last entry */
 	int64_t new_held;
-	int holds; /* holds the group places on it */
+	int holds;  /* holds the group places on it */
+	bool moved; /* a STALE answer found it moved since it was read */
 };
 
 struct lf_group_entry {
@@ -234,10 +235,12 @@ static struct lf_group_account *find(struct lf_group_account *a, int n, const ui
 	return NULL;
 }
 
-static lf_rc group_read(struct lf_store_conn *c, struct lf_group_account *a, int n)
+/* The accounts' state: read without a lock, or (`lock`) locked by
+ * lf_group_lock, which leaves its transaction open for the apply. */
+static lf_rc group_read(struct lf_store_conn *c, bool lock, struct lf_group_account *a, int n)
 {
 	MYSQL_STMT *st;
-	lf_rc rc = lf_store_stmt(c, ST_GROUP_READ, &st);
+	lf_rc rc = lf_store_stmt(c, lock ? ST_GROUP_LOCK : ST_GROUP_READ, &st);
 	if (rc != LF_OK)
 		return rc;
 	struct evbuffer *ids = evbuffer_new();
@@ -335,6 +338,7 @@ static lf_rc apply_rows(struct lf_store_conn *c, MYSQL_STMT *st, struct lf_group
 			struct lf_group_account *x = w.k[2].len == 16 ? find(a, na, w.id) : NULL;
 			if (x == NULL || w.k[6].len != LF_LEDGER_HASH_LEN)
 				break;
+			x->moved = x->balance != w.balance || x->held != w.held || x->seq != w.seq;
 			x->balance = w.balance;
 			x->held = w.held;
 			x->seq = w.seq;
@@ -357,9 +361,16 @@ static lf_rc apply_rows(struct lf_store_conn *c, MYSQL_STMT *st, struct lf_group
 	return lf_store_finish(c, st, LF_OK);
 }
 
-static lf_rc group_apply(struct lf_store_conn *c, bool cont, struct lf_group_account *a, int na,
-			 const struct lf_group_item *it, int ni, enum lf_group_result *result,
-			 bool *conflict)
+/* How lf_transfer_group_v2 is called (its p_continue). */
+enum group_mode {
+	GROUP_BEGIN = 0,    /* read without a lock: begin, claim, lock, judge */
+	GROUP_AGAIN = 1,    /* decided again after its STALE answer */
+	GROUP_AS_LOCKED = 2 /* read by lf_group_lock, in its transaction */
+};
+
+static lf_rc group_apply(struct lf_store_conn *c, enum group_mode mode, struct lf_group_account *a,
+			 int na, const struct lf_group_item *it, int ni,
+			 enum lf_group_result *result, bool *conflict)
 {
 	MYSQL_STMT *st;
 	lf_rc rc = lf_store_stmt(c, ST_GROUP_APPLY, &st);
@@ -380,7 +391,7 @@ static lf_rc group_apply(struct lf_store_conn *c, bool cont, struct lf_group_acc
 	}
 	MYSQL_BIND p[4];
 	memset(p, 0, sizeof p);
-	int continued = cont ? 1 : 0;
+	int continued = (int)mode;
 	in_int(&p[0], &continued);
 	for (int i = 0; i < 3; i++)
 		in_text(&p[1 + i], text[i], len[i]);
@@ -579,9 +590,26 @@ static void keep_used_accounts(struct group *g)
 	g->nacc = u;
 }
 
-/* Read, decide, apply (and once more in the same transaction when the
- * state moved); key conflicts leave their payments out and start again.
- * LF_OK with nitems 0: nothing left to do together. */
+/* After a locked read: the accounts moved by others since this process
+ * committed them stay contended. */
+static void tell_locked(const struct group *g)
+{
+	for (int i = 0; i < g->nacc; i++)
+		if (g->acc[i].found)
+			lf_contended_locked(&g->acc[i].id, g->acc[i].seq, g->acc[i].held);
+}
+
+/* After a commit: where this process left each account. */
+static void tell_committed(const struct group *g)
+{
+	for (int i = 0; i < g->nacc; i++)
+		lf_contended_committed(&g->acc[i].id, g->acc[i].new_seq, g->acc[i].new_held);
+}
+
+/* Read (or lock and read, when an account is contended), decide, apply
+ * (and once more in the same transaction when the state moved); key
+ * conflicts leave their payments out and start again. LF_OK with nitems
+ * 0: nothing left to do together. */
 static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 {
 	for (int round = 0;; round++) {
@@ -589,27 +617,52 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 		g->nitems = 0;
 		if (g->nacc == 0)
 			return LF_OK;
-		lf_rc rc = group_read(c, g->acc, g->nacc);
-		if (rc != LF_OK)
+		bool locked = lf_contended_begin(&g->acc[0].id, sizeof g->acc[0], g->nacc);
+		lf_rc rc = group_read(c, locked, g->acc, g->nacc);
+		if (rc != LF_OK) {
+			if (locked)
+				group_abort(c); /* lf_group_lock's transaction, if open */
 			return rc;
-		if (!decide(g, false))
+		}
+		if (locked)
+			tell_locked(g);
+		if (!decide(g, false)) {
+			if (locked)
+				group_abort(c);
 			return lf_store_fail(c, 0, "group commit: hashing an entry failed");
-		if (g->nitems == 0)
+		}
+		if (g->nitems == 0) {
+			if (locked)
+				group_abort(c);
 			return LF_OK;
+		}
 		keep_used_accounts(g);
 		enum lf_group_result res;
-		rc = group_apply(c, false, g->acc, g->nacc, g->items, g->nitems, &res, g->conflict);
+		rc = group_apply(c, locked ? GROUP_AS_LOCKED : GROUP_BEGIN, g->acc, g->nacc,
+				 g->items, g->nitems, &res, g->conflict);
+		if (rc != LF_OK && locked) {
+			/* lf_group_lock's transaction may still be open */
+			group_abort(c);
+			return rc;
+		}
 		if (rc == LF_OK && res == LF_GROUP_STALE) {
-			if (!decide(g, true)) {
-				/* which payments are in would change (an amount
-				 * now too large): they all fall back */
+			lf_contended_stale();
+			for (int i = 0; i < g->nacc; i++)
+				if (g->acc[i].moved)
+					lf_contended_moved(&g->acc[i].id);
+			if (locked || !decide(g, true)) {
+				/* locked: the procedure found moved what this
+				 * transaction holds locked (it cannot be; whatever
+				 * it is, nothing of it stays). Else which payments
+				 * are in would change (an amount now too large):
+				 * they all fall back */
 				group_abort(c);
 				for (int k = 0; k < g->n; k++)
 					g->out[k] = true;
 				g->nitems = 0;
 				return c->broken ? LF_LOST : LF_OK;
 			}
-			rc = group_apply(c, true, g->acc, g->nacc, g->items, g->nitems, &res,
+			rc = group_apply(c, GROUP_AGAIN, g->acc, g->nacc, g->items, g->nitems, &res,
 					 g->conflict);
 			if (rc != LF_OK) {
 				/* the transaction the first call left open (its
@@ -626,6 +679,8 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 			/* a 'conflict' now (a payment under a reaped key) was
 			 * rolled back like the first call's: handled below */
 		}
+		if (rc == LF_OK && res == LF_GROUP_OK)
+			tell_committed(g);
 		if (rc != LF_OK || res == LF_GROUP_OK)
 			return rc;
 		/* CONFLICT (rolled back): those keys are decided alone */

@@ -21,6 +21,7 @@
 enum lf_store_stmt_id {
 	ST_TRANSFER,
 	ST_GROUP_READ,
+	ST_GROUP_LOCK,
 	ST_GROUP_APPLY,
 	ST_RECORD,
 	ST_CREATE,
@@ -78,6 +79,20 @@ struct lf_store_conn {
 	const char *what; /* the statement being run (its name), for the log */
 	bool logged;      /* its failure was logged: log only the first one */
 };
+
+/* The accounts the payment groups keep finding moved (contended.c). */
+/* A group about to read n accounts, the first id at `first`, the next
+ * `stride` bytes further each: true when one is contended (lock first).
+ * Counts the group. */
+bool lf_contended_begin(const lf_uuid *first, size_t stride, int n);
+/* A STALE answer found the account moved since the unlocked read. */
+void lf_contended_moved(const lf_uuid *id);
+/* A STALE answer came (counted). */
+void lf_contended_stale(void);
+/* lf_group_lock read the account so (moved since our commit: noted). */
+void lf_contended_locked(const lf_uuid *id, int64_t seq, int64_t held);
+/* This process committed the account at seq, held. */
+void lf_contended_committed(const lf_uuid *id, int64_t seq, int64_t held);
 
 /* Record an error (number and text) on c, log it (once per statement run,
  * see conn.c) and map it to a return code. lf_store_fail is for errors

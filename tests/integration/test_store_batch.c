@@ -16,6 +16,8 @@
  *   - an account that moves between the unlocked read and the lock: the
  *     batch is decided again from the locked state, in the same
  *     transaction;
+ *   - an account found so twice is contended: the next batch touching it
+ *     locks and reads it first (lf_group_lock), decided once;
  *   - the procedure is the judge: called with an entry whose hash does not
  *     follow from the account's chain head, it refuses and writes nothing;
  *     the same call with the right hash is accepted;
@@ -278,7 +280,8 @@ struct holder {
 	int ms;
 	const char *end; /* COMMIT or ROLLBACK */
 	lf_uuid from, to;
-	int64_t amount; /* > 0: first a payment from `from`, committed */
+	int64_t amount;        /* > 0: first a payment from `from`, committed */
+	const char *moved_key; /* that payment's key (NULL: "moved-meanwhile") */
 };
 
 static void *end_later(void *arg)
@@ -291,7 +294,8 @@ static void *end_later(void *arg)
 		struct lf_store_conn *c = lf_store_connect(&RT, err, sizeof err);
 		if (c != NULL) {
 			struct xfer x;
-			xfer_init(&x, "moved-meanwhile", &h->from, &h->to, h->amount, USD, NULL);
+			xfer_init(&x, h->moved_key ? h->moved_key : "moved-meanwhile", &h->from,
+				  &h->to, h->amount, USD, NULL);
 			enum lf_transfer_result single;
 			struct lf_stored st;
 			if (lf_store_transfer(c, &x.r, &single, &st) == LF_OK)
@@ -340,6 +344,39 @@ static void test_concurrent_claim_falls_back(void)
 	books_hold();
 }
 
+/* One batch of two payments from a to b of `amount` each; another
+ * transaction holds the second's key, and while the batch waits on it a
+ * payment of `moved` from a commits (under `moved_key`), then the claim is
+ * rolled back. Returns the second's result; the first completes. */
+static enum lf_transfer_batch_result moved_batch(const lf_uuid *a, const lf_uuid *b, const char *k1,
+						 const char *k2, const char *moved_key,
+						 int64_t amount, int64_t moved)
+{
+	struct holder h = {.m = raw_connect(dbname),
+			   .ms = 300,
+			   .end = "ROLLBACK",
+			   .from = *a,
+			   .to = *b,
+			   .amount = moved,
+			   .moved_key = moved_key};
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h.m);
+	pthread_t t;
+	bool started = claim_key(&h, k2) && pthread_create(&t, NULL, end_later, &h) == 0;
+	if (!started)
+		mysql_close(h.m); /* its open transaction would hold up the clean-up */
+	CU_ASSERT_FATAL(started);
+	struct xfer x[2];
+	xfer_init(&x[0], k1, a, b, amount, USD, NULL);
+	xfer_init(&x[1], k2, a, b, amount, USD, NULL);
+	enum lf_transfer_batch_result res[2];
+	lf_rc rc = run(x, 2, res);
+	pthread_join(t, NULL);
+	mysql_close(h.m);
+	CU_ASSERT_EQUAL_FATAL(rc, LF_OK);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_COMPLETED);
+	return res[1];
+}
+
 /* The batch reads A (100) without a lock, then waits on a key another
  * transaction claimed; meanwhile a payment of 80 from A commits, and the
  * claim is rolled back. The batch finds A moved under its lock and is
@@ -347,31 +384,77 @@ static void test_concurrent_claim_falls_back(void)
 static void test_stale_read_decided_again(void)
 {
 	lf_uuid a = new_account("bs-A", USD, 100), b = new_account("bs-B", USD, 0);
-	struct holder h = {.m = raw_connect(dbname),
-			   .ms = 300,
-			   .end = "ROLLBACK",
-			   .from = a,
-			   .to = b,
-			   .amount = 80};
-	CU_ASSERT_PTR_NOT_NULL_FATAL(h.m);
-	CU_ASSERT_FATAL(claim_key(&h, "bs-2"));
-	pthread_t t;
-	CU_ASSERT_FATAL(pthread_create(&t, NULL, end_later, &h) == 0);
-	struct xfer x[2];
-	xfer_init(&x[0], "bs-1", &a, &b, 15, USD, NULL);
-	xfer_init(&x[1], "bs-2", &a, &b, 15, USD, NULL);
-	enum lf_transfer_batch_result res[2];
-	lf_rc rc = run(x, 2, res);
-	pthread_join(t, NULL);
-	mysql_close(h.m);
-	CU_ASSERT_EQUAL_FATAL(rc, LF_OK);
-	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_COMPLETED);
-	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_DECLINED);
+	CU_ASSERT_EQUAL(moved_batch(&a, &b, "bs-1", "bs-2", NULL, 15, 80),
+			LF_TRANSFER_BATCH_DECLINED);
 	CU_ASSERT_EQUAL(balance_of(&a), 5);
 	CU_ASSERT_EQUAL(balance_of(&b), 95);
 	CU_ASSERT_EQUAL(stored_status("bs-2", NULL, 0), 422);
 	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_status = 0"),
 			0);
+	books_hold();
+}
+
+/* An account found moved under the lock twice is contended: the next
+ * batch that touches it locks and reads it first (lf_group_lock, then
+ * lf_transfer_group_v2 in that transaction), and is decided once, in
+ * arrival order, declines included; an account that is not stays on the
+ * unlocked read. The procedure refuses to continue a transaction that
+ * is not there. */
+static void test_contended_account_locked_first(void)
+{
+	lf_uuid a = new_account("bl-A", USD, 1000), b = new_account("bl-B", USD, 0);
+	lf_uuid c = new_account("bl-C", USD, 100), d = new_account("bl-D", USD, 0);
+	struct lf_store_group_stats s0, s1, s2, s3;
+	lf_store_group_stats(&s0);
+	CU_ASSERT_EQUAL(moved_batch(&a, &b, "bl-1", "bl-2", "bl-moved-1", 100, 10),
+			LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(moved_batch(&a, &b, "bl-3", "bl-4", "bl-moved-2", 100, 10),
+			LF_TRANSFER_BATCH_COMPLETED);
+	lf_store_group_stats(&s1);
+	CU_ASSERT_EQUAL(s1.stale - s0.stale, 2);
+	CU_ASSERT_EQUAL(s1.locked_first, s0.locked_first);
+	CU_ASSERT_EQUAL(balance_of(&a), 1000 - 20 - 400);
+
+	/* a: 580 left; 500 completes, 100 is declined, 80 completes */
+	struct xfer x[3];
+	xfer_init(&x[0], "bl-5", &a, &b, 500, USD, NULL);
+	xfer_init(&x[1], "bl-6", &a, &b, 100, USD, NULL);
+	xfer_init(&x[2], "bl-7", &a, &b, 80, USD, NULL);
+	enum lf_transfer_batch_result res[3];
+	CU_ASSERT_EQUAL_FATAL(run(x, 3, res), LF_OK);
+	lf_store_group_stats(&s2);
+	CU_ASSERT_EQUAL(s2.locked_first - s1.locked_first, 1);
+	CU_ASSERT_EQUAL(s2.stale, s1.stale);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_DECLINED);
+	CU_ASSERT_EQUAL(res[2], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(balance_of(&a), 0);
+	CU_ASSERT_EQUAL(balance_of(&b), 1000);
+	CU_ASSERT_EQUAL(stored_status("bl-5", NULL, 0), 201);
+	CU_ASSERT_EQUAL(stored_status("bl-6", NULL, 0), 422);
+	CU_ASSERT_EQUAL(stored_status("bl-7", NULL, 0), 201);
+	CU_ASSERT_EQUAL(raw_int("SELECT COUNT(*) FROM idempotency_keys WHERE response_status = 0"),
+			0);
+
+	/* other accounts: read without a lock, as before */
+	xfer_init(&x[0], "bl-8", &c, &d, 30, USD, NULL);
+	CU_ASSERT_EQUAL_FATAL(run(x, 1, res), LF_OK);
+	lf_store_group_stats(&s3);
+	CU_ASSERT_EQUAL(s3.groups - s2.groups, 1);
+	CU_ASSERT_EQUAL(s3.locked_first, s2.locked_first);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(balance_of(&c), 70);
+
+	/* continuing a transaction that is not open is refused */
+	MYSQL *m = raw_connect(dbname);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	for (int mode = 1; mode <= 2; mode++) {
+		char q[120];
+		snprintf(q, sizeof q, "CALL lf_transfer_group_v2(%d, '[]', '[]', '[]')", mode);
+		CU_ASSERT_NOT_EQUAL(mysql_query(m, q), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(mysql_error(m), "without the transaction"));
+	}
+	mysql_close(m);
 	books_hold();
 }
 
@@ -528,6 +611,8 @@ int main(void)
 		 test_concurrent_claim_falls_back},
 		{"an account moved after the read: decided again under the lock",
 		 test_stale_read_decided_again},
+		{"an account found moved twice is locked before it is read",
+		 test_contended_account_locked_first},
 		{"the procedure refuses an entry whose hash does not follow",
 		 test_judge_refuses_a_broken_chain},
 		{"the previous release's procedures still answer after migrate",
