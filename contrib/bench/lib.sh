@@ -125,6 +125,27 @@ money_deltas() {
 		'ledgerflow_db_batch_size_count{kind="payment"}' \
 		'ledgerflow_db_batch_size_sum{kind="payment"}')"
 }
+# ---- MariaDB's own counters (SHOW GLOBAL STATUS) ----
+INNODB_COUNTERS=(Innodb_buffer_pool_read_requests Innodb_buffer_pool_reads Innodb_data_reads
+	Innodb_data_writes Innodb_data_written Innodb_buffer_pool_pages_flushed Innodb_os_log_written
+	Innodb_rows_read Innodb_rows_inserted Innodb_rows_updated Handler_read_key Handler_read_next
+	Handler_write Innodb_buffer_pool_wait_free index_page_splits)
+innodb_snapshot() { # FILE: "name value" lines of the counters above
+	local names
+	names=$(printf "'%s'," "${INNODB_COUNTERS[@]}")
+	# (index_page_splits: an INNODB_METRICS counter, which run.sh enables)
+	mariadb --no-defaults -uroot --socket="$state/mysql.sock" -N -B -e \
+		"SHOW GLOBAL STATUS WHERE Variable_name IN (${names%,});
+		SELECT name, count FROM information_schema.INNODB_METRICS WHERE name = 'index_page_splits'" >"$1"
+}
+# innodb_deltas STEP ROUND BEFORE AFTER: R[STEP.ROUND.<counter>] (the whole
+# server's: both databases, whatever ran at the time)
+innodb_deltas() {
+	local name val
+	while read -r name val; do
+		R[$1.$2.$name]=$val
+	done < <(awk 'FNR == NR { a[$1] = $2; next } { print $1, $2 - a[$1] }' "$3" "$4")
+}
 # batch_histogram FILE KIND: "le=1: N, le=2: N, ...; mean M" (per bucket, not cumulative)
 batch_histogram() {
 	awk -v k="kind=\"$2\"" '

@@ -40,10 +40,13 @@
 # LF_BENCH_SCALE_ENTRIES, LF_BENCH_BATCH_MAX, LF_BENCH_BATCH_WINDOW_US and
 # LF_BENCH_BATCH_CONCURRENCY ([mysql] batch_max / batch_window_us /
 # batch_concurrency; default: the server's defaults),
-# LF_BENCH_POOL_SIZE (8), LF_BENCH_BUFFER_POOL (4G), LF_BENCH_ACCESS_LOG (off),
+# LF_BENCH_POOL_SIZE (8), LF_BENCH_BUFFER_POOL (8G), LF_BENCH_ACCESS_LOG (off),
 # LF_BENCH_PERF (steps to profile with perf in the last round, e.g. "d i s":
 # build/bench/perf-STEP.txt; perf slows what it watches, so the figures of
-# a profiled run are not for the table).
+# a profiled run are not for the table), LF_BENCH_ONLY (s: only the scale
+# comparison, steps d and s, with the database's counters during each and a
+# short summary), LF_BENCH_KEEP (yes: leave the servers and the state
+# directory up at the end, to look at them; the log says how to stop them).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -77,8 +80,11 @@ hot_connections=${LF_BENCH_HOT_CONNECTIONS:-200}
 rss_connections=${LF_BENCH_RSS_CONNECTIONS:-256}
 access_log=${LF_BENCH_ACCESS_LOG:-off}
 perf_steps=${LF_BENCH_PERF:-}
+only=${LF_BENCH_ONLY:-}
+keep=${LF_BENCH_KEEP:-no}
 pool_size=${LF_BENCH_POOL_SIZE:-8}
-buffer_pool=${LF_BENCH_BUFFER_POOL:-4G}
+scale_fill=${LF_BENCH_SCALE_FILL:-70}
+buffer_pool=${LF_BENCH_BUFFER_POOL:-8G}
 # the server's own default unless the environment says otherwise
 conf_default() { sed -n "s/^$1 = //p" "$top/etc/ledgerflow.conf" | head -1; }
 batch_max=${LF_BENCH_BATCH_MAX:-$(conf_default batch_max)}
@@ -91,7 +97,7 @@ initial_cents=100000000    # 1,000,000.00 USD per account: no payment is decline
 hot_cents=100000000000000  # the hot sender: 1,000,000,000,000.00 USD
 hot=$((accounts + 1))      # its account number
 for v in rounds duration accounts connections hot_connections rss_connections pool_size \
-	scale_accounts scale_entries; do
+	scale_accounts scale_entries scale_fill; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer, not '${!v}'" >&2; exit 2; }
 done
 for v in batch_max batch_window_us batch_concurrency; do
@@ -101,6 +107,12 @@ done
 [ "$scale_entries" -ge $((2 * scale_accounts)) ] ||
 	{ echo "LF_BENCH_SCALE_ENTRIES must be at least twice LF_BENCH_SCALE_ACCOUNTS" >&2; exit 2; }
 case "$access_log" in on | off) ;; *) echo "LF_BENCH_ACCESS_LOG must be on or off" >&2; exit 2 ;; esac
+if [ "$scale_fill" -lt 10 ] || [ "$scale_fill" -gt 100 ]; then
+	echo "LF_BENCH_SCALE_FILL must be 10..100" >&2
+	exit 2
+fi
+case "$only" in "" | s) ;; *) echo "LF_BENCH_ONLY must be empty or s" >&2; exit 2 ;; esac
+case "$keep" in yes | no) ;; *) echo "LF_BENCH_KEEP must be yes or no" >&2; exit 2 ;; esac
 t_start=$(date +%s)
 
 # ---- packages: the project's list plus the benchmark's own ----
@@ -119,6 +131,13 @@ cleanup() {
 	local rc=$?
 	set +e
 	trap - EXIT INT TERM
+	if [ "$keep" = yes ]; then
+		log "LF_BENCH_KEEP: left running in $state: MariaDB (mariadb -uroot --socket=$state/mysql.sock)," \
+			"Redis, ledgerflowd pid ${daemon_pid:-none} (${lf_base:-}), scale pid ${scale_pid:-none}" \
+			"(${scale_base:-}); stop with: kill ${daemon_pid:-} ${scale_pid:-} ${bare_pid:-};" \
+			"contrib/dev/services.sh stop $state; rm -rf $state"
+		exit "$rc"
+	fi
 	stop_pid "$bare_pid"
 	stop_pid "$daemon_pid"
 	stop_pid "$scale_pid"
@@ -144,6 +163,9 @@ sql() { sqlroot ledgerflow "$@"; }
 sqlroot -e "SET GLOBAL innodb_buffer_pool_size = $(numfmt --from=iec "$buffer_pool");
 	SET GLOBAL innodb_log_file_size = 1073741824" ||
 	log "could not resize the buffer pool or the redo log; going on"
+# InnoDB's page split counter, which the counters around d and s read
+sqlroot -e "SET GLOBAL innodb_monitor_enable = 'index_page_splits'" ||
+	log "could not enable InnoDB's index_page_splits counter; going on"
 
 # ---- release-style build ----
 if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ] ||
@@ -276,11 +298,21 @@ log "scale: $(cat "$state/gen.out") in ${t_gen} s; loading (LOAD DATA LOCAL INFI
 t0=$(date +%s)
 # The two secondary indexes of ledger_entries whose keys come in random
 # order (and the foreign key that needs one) are built after the load, by
-# sorting: the same definitions as 001_schema.sql, checked below
+# sorting: the same definitions as 001_schema.sql, checked below. Each
+# LOAD DATA fills an empty table with unique and foreign key checks off,
+# which InnoDB does as a bulk insert (no undo log, no row-by-row inserts: a
+# sorted build of every index, at its COMMIT, with innodb_fill_factor as
+# its fill). Packed leaves are what a fresh bulk load gives, not a ledger
+# in service, whose random inserts have split each leaf once (about 70 %
+# full): on packed leaves nearly every new entry splits one, and s measured
+# that split storm. So the load runs with innodb_fill_factor at
+# LF_BENCH_SCALE_FILL % (70), put back after it; 100: packed.
+fill_before=$(sqlroot -e "SELECT @@GLOBAL.innodb_fill_factor")
 table_shape() { sqlroot -r ledgerflow_scale -e "SHOW CREATE TABLE ledger_entries" | sed 's/,$//' | sort; }
 create_before=$(table_shape)
 sqlroot ledgerflow_scale --local-infile=1 >/dev/null <<SQL || die "loading the scale ledger failed"
 SET foreign_key_checks = 0, unique_checks = 0;
+SET GLOBAL innodb_fill_factor = $scale_fill;
 ALTER TABLE ledger_entries DROP FOREIGN KEY ledger_payment_fk,
   DROP INDEX ledger_entries_payment, DROP INDEX ledger_entries_id;
 LOAD DATA LOCAL INFILE '$gen/accounts.tsv' INTO TABLE accounts
@@ -298,6 +330,7 @@ LOAD DATA LOCAL INFILE '$gen/entries.tsv' INTO TABLE ledger_entries
 ALTER TABLE ledger_entries ADD UNIQUE KEY ledger_entries_id (id),
   ADD KEY ledger_entries_payment (payment_id),
   ADD CONSTRAINT ledger_payment_fk FOREIGN KEY (payment_id) REFERENCES payments (id);
+SET GLOBAL innodb_fill_factor = $fill_before;
 SOURCE $gen/issuance.sql;
 SQL
 t_load=$(($(date +%s) - t0))
@@ -313,6 +346,27 @@ read -r scale_loaded_accounts scale_loaded_entries <<<"$scale_rows"
 	die "the scale database has $scale_loaded_entries ledger entries, fewer than $scale_entries"
 log "scale: loaded $scale_loaded_accounts accounts, $scale_loaded_entries entries in ${t_load} s"
 
+# A server in service is warm: the leaves that payments reach at random
+# (the accounts, each account's entries and their time index, the payments
+# by sender and by receiver) are in its buffer pool. After a bulk load they
+# are on disk or in the OS page cache, and the first payments read them
+# (a pread each, kernel time). So both databases, the main one too, read
+# those indexes once before the rounds.
+warm() { # DATABASE
+	sqlroot "$1" >/dev/null <<SQL
+SELECT COUNT(*) FROM accounts FORCE INDEX (PRIMARY);
+SELECT COUNT(*) FROM ledger_entries FORCE INDEX (PRIMARY);
+SELECT COUNT(*) FROM ledger_entries FORCE INDEX (ledger_entries_time);
+SELECT COUNT(*) FROM payments FORCE INDEX (payments_from);
+SELECT COUNT(*) FROM payments FORCE INDEX (payments_to);
+SELECT COUNT(*) FROM payments FORCE INDEX (payments_from_time);
+SQL
+}
+t0=$(date +%s)
+warm ledgerflow
+warm ledgerflow_scale
+log "warmed both databases' random-access indexes in $(($(date +%s) - t0)) s"
+
 # the runtime users, after migrate (the tables and procedures must exist)
 lf_mysql_runtime_user "$state" "$rt_user" "$rt_password" "$build/ledgerflowctl" "$conf" >/dev/null
 "$build/ledgerflowctl" -c "$sconf" grants --user "$rt_user" --host 127.0.0.1 2>/dev/null |
@@ -321,6 +375,7 @@ lf_mysql_runtime_user "$state" "$rt_user" "$rt_password" "$build/ledgerflowctl" 
 # ---- servers (a port taken between the check and the bind: try another) ----
 declare -A R # R[STEP.ROUND.KEY]: one run's figures
 for try in 1 2 3 4 5; do
+	[ -z "$only" ] || break
 	bare_port=$(pick_port 40000)
 	"$build/bare_evhttp" "$bare_port" "$workers" >"$state/bare.out" 2>&1 &
 	bare_pid=$!
@@ -356,8 +411,9 @@ for b in "$lf_base" "$scale_base"; do
 	curl -s --max-time 5 "$b/readyz" | grep -q '"ready"' || log "warning: $b/readyz is not \"ready\" (Redis?)"
 done
 
-log "deciding $replay_keys payments whose keys step e replays"
+[ -n "$only" ] || log "deciding $replay_keys payments whose keys step e replays"
 for i in $(seq 1 "$replay_keys"); do
+	[ -z "$only" ] || break
 	printf -v from 'b0000000-0000-4000-8000-%012d' "$i"
 	printf -v to 'b0000000-0000-4000-8000-%012d' $((i % accounts + 1))
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "$lf_base/api/payments" \
@@ -373,11 +429,15 @@ done
 money_step() {
 	local s=$1 r=$2 base=$3
 	metrics_snapshot "$base" "$state/m-$s-0"
+	innodb_snapshot "$state/i-$s-0"
 	run_wrk "$s" "$r" "$4" "$base/api/payments" "$bench/payments.lua" "${@:5}"
+	innodb_snapshot "$state/i-$s-1"
 	metrics_snapshot "$base" "$state/m-$s-1"
 	money_deltas "$s" "$r" "$state/m-$s-0" "$state/m-$s-1"
+	innodb_deltas "$s" "$r" "$state/i-$s-0" "$state/i-$s-1"
 }
 steps=(a b c d e f h i j s)
+[ -z "$only" ] || steps=(d s)
 first_round=0
 [ "$quick" = no ] || first_round=1 # --quick: no warm-up
 for round in $(seq "$first_round" "$rounds"); do
@@ -389,6 +449,12 @@ for round in $(seq "$first_round" "$rounds"); do
 		log "round $round/$rounds: ${steps[*]}, ${duration} s each"
 	fi
 	export LF_BENCH_KEY=$main_key
+	if [ -n "$only" ]; then # d and s only
+		money_step d "$round" "$lf_base" "$connections" "$accounts" "p$$x$round"
+		export LF_BENCH_KEY=$scale_key
+		money_step s "$round" "$scale_base" "$connections" "$scale_accounts" "ps$$x$round"
+		continue
+	fi
 	run_wrk a "$round" "$connections" "http://127.0.0.1:$bare_port/healthz" "$bench/get.lua"
 	run_wrk b "$round" "$connections" "$lf_base/healthz" "$bench/get.lua"
 	for n in "${raw_counts[@]}"; do
@@ -426,6 +492,23 @@ for round in $(seq "$first_round" "$rounds"); do
 	export LF_BENCH_KEY=$scale_key
 	money_step s "$round" "$scale_base" "$connections" "$scale_accounts" "ps$$x$round"
 done
+
+if [ -n "$only" ]; then
+	if [ "$keep" = no ]; then
+		stop_pid "$daemon_pid"
+		stop_pid "$scale_pid"
+		daemon_pid="" scale_pid=""
+	fi
+	reconcile_only() { # CONF NAME
+		"$build/ledgerflowctl" -c "$1" reconcile --full >"$state/reconcile-$2.out" 2>&1 ||
+			{ cat "$state/reconcile-$2.out" >&2; die "reconcile --full of the $2 database failed"; }
+	}
+	reconcile_only "$conf" main
+	reconcile_only "$sconf" scale
+	# shellcheck source=contrib/bench/report_only.sh
+	. "$bench/report_only.sh"
+	exit 0
+fi
 
 # ---- m: 256 connections, then the workers' peak RSS ----
 log "256 connections: POST /api/payments for $((2 * duration)) s, then each worker's VmHWM"
