@@ -3,7 +3,7 @@
  * owned by one pool thread running blocking Connector/C calls; the event
  * loop only enqueues jobs and gets completions back through an eventfd, so
  * it never blocks on the database. See doc/design.md for why threads and
- * not the non-blocking API.
+ * not the non-blocking API (which account reads use: lf_loopread.h).
  */
 #ifndef LF_DBPOOL_H
 #define LF_DBPOOL_H

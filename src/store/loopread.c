@@ -246,6 +246,7 @@ static void step(struct lf_loopread *lr, int status)
 			(void)lf_store_stmt_fail(lr->conn, lr->st);
 		lf_log_scope_leave(&scope);
 		if (!ok) {
+			lr->phase = IDLE; /* the call is over: nothing to finish */
 			fail(lr);
 			return;
 		}
