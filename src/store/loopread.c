@@ -386,14 +386,17 @@ struct lf_loopread *lf_loopread_create(struct event_base *base, struct lf_dbpool
 	struct lf_loopread *lr = calloc(1, sizeof *lr);
 	if (lr == NULL)
 		return NULL;
-	lr->base = base;
-	lr->pool = pool;
-	lr->metrics = metrics;
-	lr->max_waiting = max_waiting > 0 ? max_waiting : 1;
-	lr->connect_deadline_ms = connect_deadline_ms > 0 ? connect_deadline_ms : 5000;
-	lr->io = event_new(base, -1, 0, on_io, lr);
-	lr->deadline = evtimer_new(base, on_deadline, lr);
-	lr->kick = event_new(base, -1, 0, on_kick, lr);
+	*lr = (struct lf_loopread){
+		.base = base,
+		.pool = pool,
+		.metrics = metrics,
+		.max_waiting = max_waiting > 0 ? max_waiting : 1,
+		.connect_deadline_ms = connect_deadline_ms > 0 ? connect_deadline_ms : 5000,
+		/* io is assigned its socket and events at each wait */
+		.io = event_new(base, -1, 0, on_io, lr),
+		.deadline = evtimer_new(base, on_deadline, lr),
+		.kick = event_new(base, -1, 0, on_kick, lr),
+	};
 	if (lr->io == NULL || lr->deadline == NULL || lr->kick == NULL) {
 		lf_loopread_free(lr);
 		return NULL;

@@ -15,7 +15,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 
 #include "db_proxy.h"
 #include "harness.h"
+#include "reads_util.h"
 #include "../lf_cunit.h"
 
 static struct lf_h_daemon d, off;
@@ -131,75 +131,24 @@ static void test_not_yours_404(void)
 	CU_ASSERT(query_id(tid) > q0);
 }
 
-#define READERS 48
-
-struct reader {
-	pthread_t t;
-	pthread_barrier_t *go;
-	const char *key, *id;
-	int want;
-	const char *want_balance;
-	int status;
-	char balance[32];
-};
-
-static void *read_one(void *arg)
-{
-	struct reader *x = arg;
-	pthread_barrier_wait(x->go);
-	struct lf_h_resp r;
-	x->status = get(d.port, x->key, x->id, &r);
-	if (x->status != 200 || !lf_h_json_str(r.body, "balance", x->balance, sizeof x->balance))
-		x->balance[0] = '\0';
-	lf_h_resp_free(&r);
-	return NULL;
-}
-
-static long long metric(const char *series)
-{
-	long long v = -1;
-	return lf_h_metric(d.port, series, &v) ? v : -1;
-}
-
 static void test_concurrent(void)
 {
 	unsigned long tid = wait_loop_conn(0);
 	long long q0 = query_id(tid);
-	static struct reader x[READERS];
-	pthread_barrier_t go;
-	pthread_barrier_init(&go, NULL, READERS);
+	const struct lf_h_two_readers t = {.key = {key_a, key_b},
+					   .acct = {acct_a, acct_b},
+					   .balance = {"5.00", "0.00"},
+					   .missing = missing};
 	long long batched = 0;
 	/* a few rounds at most: the batches depend on how the readers meet */
 	for (int trial = 0; trial < 5 && batched == 0; trial++) {
-		long long count0 = metric("ledgerflow_db_batch_size_count{kind=\"account_read\"}");
-		long long single0 =
-			metric("ledgerflow_db_batch_size_bucket{kind=\"account_read\",le=\"1\"}");
-		for (int i = 0; i < READERS; i++) {
-			bool as_a = i % 2 == 0;
-			int what = (i / 2) % 3; /* own, the other's, missing */
-			x[i] = (struct reader){.go = &go, .key = as_a ? key_a : key_b};
-			x[i].id = what == 0   ? (as_a ? acct_a : acct_b)
-				  : what == 1 ? (as_a ? acct_b : acct_a)
-					      : missing;
-			x[i].want = what == 0 ? 200 : 404;
-			x[i].want_balance = as_a ? "5.00" : "0.00";
-		}
-		for (int i = 0; i < READERS; i++)
-			CU_ASSERT_FATAL(pthread_create(&x[i].t, NULL, read_one, &x[i]) == 0);
-		for (int i = 0; i < READERS; i++)
-			pthread_join(x[i].t, NULL);
-		for (int i = 0; i < READERS; i++) {
-			CU_ASSERT_EQUAL(x[i].status, x[i].want);
-			if (x[i].want == 200)
-				CU_ASSERT_STRING_EQUAL(x[i].balance, x[i].want_balance);
-		}
-		long long count = metric("ledgerflow_db_batch_size_count{kind=\"account_read\"}");
-		long long single =
-			metric("ledgerflow_db_batch_size_bucket{kind=\"account_read\",le=\"1\"}");
-		batched = (count - count0) - (single - single0);
+		int wrong;
+		long long reads;
+		batched = lf_h_read_round(d.port, &t, &wrong, &reads);
+		CU_ASSERT_EQUAL_FATAL(wrong, 0);
+		CU_ASSERT(reads >= READS_UTIL_READERS); /* each counted in the histogram */
 	}
-	pthread_barrier_destroy(&go);
-	CU_ASSERT(batched > 0); /* some queries answered several reads */
+	CU_ASSERT(batched > 0); /* some loop queries answered several reads */
 	CU_ASSERT(query_id(tid) > q0);
 }
 
@@ -310,13 +259,8 @@ static void test_unreachable(void)
 
 static int setup(void)
 {
-	struct lf_h_env via_proxy = fx.env;
-	if (!lf_h_proxy_start(fx.env.mysql_port))
-		return 1;
-	via_proxy.mysql_port = lf_h_proxy_port();
-	if (!lf_h_daemon_config(&via_proxy, &d, fx.db, 1, NULL) ||
-	    !lf_h_daemon_config(&fx.env, &off, fx.db, 1, NULL) ||
-	    lf_h_ctl(&fx.env, &d, "migrate") != 0 || !lf_h_daemon_start(&fx.env, &d))
+	if (!lf_h_proxy_daemon_start(&d, "test_loopread") ||
+	    !lf_h_daemon_config(&fx.env, &off, fx.db, 1, NULL))
 		goto fail;
 	setenv("LEDGERFLOW_MYSQL_LOOP_READS", "off", 1);
 	bool started = lf_h_daemon_start(&fx.env, &off);
@@ -350,11 +294,9 @@ fail:
 
 static void teardown(void)
 {
-	if (d.pid > 0)
-		lf_h_daemon_stop(&d, SIGTERM, 15000);
 	if (off.pid > 0)
 		lf_h_daemon_stop(&off, SIGTERM, 15000);
-	lf_h_proxy_stop();
+	lf_h_proxy_daemon_stop(&d);
 }
 
 static const struct lf_test loop_tests[] = {
