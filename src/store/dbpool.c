@@ -425,6 +425,11 @@ static void *pool_thread(void *arg)
 		}
 		struct lf_log_scope scope;
 		lf_log_scope_enter(&scope, &j->log);
+		/* work that may not run again: not on a connection the server
+		 * has closed meanwhile (reads, which would find it out safely,
+		 * no longer pass through the pool: lf_loopread.h) */
+		if (conn != NULL && !j->rerun && lf_store_peer_closed(conn))
+			drop_conn(pool, &conn);
 		if (conn == NULL && lf_time_monotonic_ms() < j->deadline_ms)
 			conn = pool_connect(pool, &node, true);
 		int64_t now = lf_time_monotonic_ms();

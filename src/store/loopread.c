@@ -9,10 +9,12 @@
  * to LF_STORE_ACCOUNTS_PER_READ. The query's deadline is its oldest
  * member's: past it the members are answered LF_LOST and the connection is
  * dropped. On any failure the connection is dropped too, its members are
- * answered LF_AGAIN (the caller reruns them on the pool) and a new one is
+ * answered LF_AGAIN (the caller reruns them on the pool; LF_LOST past
+ * their deadline) and a new one is
  * asked of a pool thread; until it comes every read takes the pool path.
  * Dropping shuts the socket down first, so neither finishing a suspended
- * call nor closing can block the loop.
+ * call nor closing can block the loop. A sampled read gets a "db job" span
+ * as a pool job does (lf.event_loop = true).
  */
 #include "config.h"
 
@@ -28,6 +30,7 @@
 #include "lf_loopread.h"
 #include "lf_metrics.h"
 #include "lf_time.h"
+#include "lf_trace.h"
 #include "store_int.h"
 
 #define LF_LOOPREAD_RETRY_MS 1000 /* after a failed connect: the pool path meanwhile */
@@ -41,6 +44,7 @@ struct member {
 	lf_loopread_done_fn done;
 	void *arg;
 	struct lf_log_ctx log;
+	int64_t submitted_us; /* monotonic: the span's queue wait */
 	struct member *next;
 };
 
@@ -67,6 +71,7 @@ struct lf_loopread {
 	enum phase phase;
 	MYSQL_STMT *st;
 	int ret;                    /* the _start/_cont result */
+	int64_t started_us;         /* the query in flight: when it went out */
 	struct member *head, *tail; /* waiting, in arrival order */
 	int waiting;
 	struct member *batch[N];
@@ -85,6 +90,30 @@ static void start(struct lf_loopread *lr);
 
 static void answer(struct member *m, lf_rc rc)
 {
+	struct lf_log_scope scope;
+	lf_log_scope_enter(&scope, &m->log);
+	m->done(m->arg, rc);
+	lf_log_scope_leave(&scope);
+	free(m);
+}
+
+/* A member of the query in flight: its span (as a pool job's, "db job"),
+ * then its answer; past its deadline a failure is LF_LOST, as a pool job
+ * that never reached a connection (rerunning it would only say so). */
+static void answer_member(struct lf_loopread *lr, struct member *m, lf_rc rc, int n)
+{
+	if (rc == LF_AGAIN && lf_time_monotonic_ms() >= m->deadline_ms)
+		rc = LF_LOST;
+	if (m->log.sampled) {
+		struct lf_trace_attr attrs[] = {
+			{"db.system", "mysql", 0},
+			{"lf.queue_wait_us", NULL, lr->started_us - m->submitted_us},
+			{"lf.batch_size", NULL, n},
+			{"lf.event_loop", "true", 0},
+		};
+		lf_trace_span(&m->log, 3, "db job", lr->started_us, lf_trace_now_us(),
+			      rc != LF_OK && rc != LF_DECLINED, attrs, 4);
+	}
 	struct lf_log_scope scope;
 	lf_log_scope_enter(&scope, &m->log);
 	m->done(m->arg, rc);
@@ -112,7 +141,7 @@ static void answer_batch(struct lf_loopread *lr, lf_rc rc)
 	memcpy(b, lr->batch, (size_t)n * sizeof *b);
 	lr->n = 0;
 	for (int i = 0; i < n; i++)
-		answer(b[i], rc);
+		answer_member(lr, b[i], rc, n);
 }
 
 /* ---- the connection ---- */
@@ -281,7 +310,7 @@ static void step(struct lf_loopread *lr, int status)
 			*b[i]->out = lr->rows[i]; /* the metadata goes with it */
 		else
 			lf_account_clear(&lr->rows[i]);
-		answer(b[i], lr->rcs[i]);
+		answer_member(lr, b[i], lr->rcs[i], n);
 	}
 	start(lr);
 }
@@ -350,6 +379,7 @@ static void start(struct lf_loopread *lr)
 		return;
 	if (lr->metrics != NULL)
 		lf_metrics_batch(lr->metrics, LF_BATCH_ACCOUNT_READ, lr->n);
+	lr->started_us = lf_trace_now_us();
 	struct lf_log_scope scope;
 	lf_log_scope_enter(&scope, &lr->batch[0]->log);
 	lf_rc rc = lf_store_stmt(lr->conn, ST_GET_ACCOUNTS, &lr->st);
@@ -423,7 +453,8 @@ bool lf_loopread_account(struct lf_loopread *lr, const lf_uuid *id, const struct
 			     .out = out,
 			     .deadline_ms = deadline_ms,
 			     .done = done,
-			     .arg = arg};
+			     .arg = arg,
+			     .submitted_us = lf_trace_now_us()};
 	(void)lf_log_ctx_get(&m->log);
 	if (lr->tail != NULL)
 		lr->tail->next = m;
