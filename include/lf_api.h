@@ -103,6 +103,10 @@ struct lf_api_read_spec {
 	lf_rc (*fetch_many)(struct lf_store_conn *c, int n, const lf_uuid *ids,
 			    const struct lf_client *who, void *rows, lf_rc *rcs);
 	const struct lf_db_batch_kind *batch;
+	/* optional: row is a struct lf_account, read on the event loop
+	 * (lf_loopread.h) when the read is routed to the primary and the
+	 * loop has a connection; else, or when that fails, as batch */
+	bool loop_account;
 };
 /* The batch work of every spec with fetch_many (lf_dbpool.h). */
 bool lf_api_by_id_batch_work(struct lf_store_conn *c, void **args, int n);

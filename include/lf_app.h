@@ -27,7 +27,8 @@ struct lf_app {
 	const struct lf_config *cfg;
 	struct lf_zone *zone;
 	struct lf_dbpool *db;
-	struct lf_replica *replica; /* [mysql_replica], or NULL: reads (lf_api_read_pool) */
+	struct lf_replica *replica;   /* [mysql_replica], or NULL: reads (lf_api_read_pool) */
+	struct lf_loopread *loopread; /* account reads on the loop ([mysql] loop_reads), or NULL */
 	struct lf_redis *redis;
 	struct lf_account_cache *accounts; /* account id -> currency (immutable facts) */
 	struct lf_edge *edge;              /* connection limits and deadlines */

@@ -53,6 +53,7 @@ struct lf_config {
 	int mysql_batch_max; /* jobs of a batch kind run together (group commit) */
 	int mysql_batch_window_us;
 	int mysql_batch_concurrency;
+	bool mysql_loop_reads;              /* account reads on the event loop (store/loopread.c) */
 	int64_t mysql_failback_interval_ms; /* back to an earlier [mysql] host node */
 	char *mysql_ssl_mode; /* disabled|preferred|required|verify_ca|verify_identity */
 	char *mysql_ssl_ca, *mysql_ssl_cert, *mysql_ssl_key; /* "" = none */

@@ -3,7 +3,7 @@
  * owned by one pool thread running blocking Connector/C calls; the event
  * loop only enqueues jobs and gets completions back through an eventfd, so
  * it never blocks on the database. See doc/design.md for why threads and
- * not the non-blocking API.
+ * not the non-blocking API (which account reads use: lf_loopread.h).
  */
 #ifndef LF_DBPOOL_H
 #define LF_DBPOOL_H
@@ -72,6 +72,15 @@ lf_rc lf_dbpool_submit_batch(struct lf_dbpool *pool, const struct lf_db_batch_ki
  * their deadline) are handed to fallback (the primary's pool, on the same
  * event loop, freed after this one) instead of running with conn == NULL. */
 void lf_dbpool_set_fallback(struct lf_dbpool *pool, struct lf_dbpool *fallback);
+/* A connection opened the way the pool's threads open theirs (the node
+ * the pool writes through, failing over as they do, the same back-off and
+ * log lines), for another owner (the event loop's reads, lf_loopread.h):
+ * not counted in lf_dbpool_connected; the caller closes it. Blocking: call
+ * it from a job's work, on a pool thread. *node: the node it reached. */
+struct lf_store_conn *lf_dbpool_open(struct lf_dbpool *pool, int *node);
+/* The node the pool writes through now (0 with a single host): a
+ * connection of another node is to be replaced, as the threads do. */
+int lf_dbpool_node(struct lf_dbpool *pool);
 /* Connections currently established (for /readyz and logs). */
 int lf_dbpool_connected(struct lf_dbpool *pool);
 /* Stop the threads after their current job and free the pool; queued jobs

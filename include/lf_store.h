@@ -77,6 +77,11 @@ bool lf_store_ping(struct lf_store_conn *c);
  * (errors 1017, 1030: every later statement would fail alike). No round
  * trip when none is open (the status of the last reply). */
 bool lf_store_end_job(struct lf_store_conn *c);
+/* Has the server closed c while it was idle (end of stream or an error
+ * pending on its socket: a KILL, a restart, a proxy's cut)? One poll, no
+ * round trip. Before work that may not run twice: a dead connection found
+ * by it would leave the outcome unknown. */
+bool lf_store_peer_closed(struct lf_store_conn *c);
 /* Last MySQL error number / text on this connection (for logs). */
 unsigned lf_store_errno(struct lf_store_conn *c);
 const char *lf_store_error(struct lf_store_conn *c);

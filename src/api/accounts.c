@@ -73,6 +73,7 @@ static const struct lf_api_read_spec account_spec = {
 	.render = render_account,
 	.fetch_many = fetch_accounts,
 	.batch = &account_reads,
+	.loop_account = true,
 };
 
 void lf_accounts_get(struct lf_req *r, const char *id)

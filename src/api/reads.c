@@ -8,6 +8,9 @@
  * store returns someone else's row exactly as it returns a missing one.
  * A resource with fetch_many is read in batches: the GETs waiting for the
  * pool when a thread frees up are answered from one query.
+ * An account read routed to the primary goes first to the event loop's
+ * own connection (lf_loopread.h), batched the same way; when it has none,
+ * or its query fails, the read takes the pool path above.
  * Every read goes to the read replica ([mysql_replica]) while its last lag
  * check found it usable, unless the request says ?consistency=strong; a
  * read the replica cannot take falls back to the primary (lf_replica.h).
@@ -27,6 +30,7 @@
 #include "lf_dbpool.h"
 #include "lf_decision.h"
 #include "lf_http.h"
+#include "lf_loopread.h"
 #include "lf_replica.h"
 #include "lf_time.h"
 
@@ -115,6 +119,7 @@ struct by_id {
 	lf_uuid id;
 	struct lf_client who; /* a copy: the pool thread reads nothing of r */
 	lf_rc rc;
+	int64_t deadline_ms;                       /* for the database: [mysql] request_timeout */
 	_Alignas(max_align_t) unsigned char row[]; /* spec->row_size bytes */
 };
 
@@ -184,6 +189,23 @@ static void by_id_free(void *state)
 	free(g);
 }
 
+static void by_id_pool(struct by_id *g);
+
+/* The loop's answer: LF_AGAIN (its query failed, logged) takes the pool
+ * path with what is left of the deadline; anything else is the answer. */
+static void by_id_loop_done(void *arg, lf_rc rc)
+{
+	struct by_id *g = arg;
+	struct lf_req *r = g->r;
+	if (rc == LF_AGAIN) {
+		by_id_pool(g);
+		lf_req_release(r); /* the pool path holds it on its own */
+		return;
+	}
+	g->rc = rc;
+	by_id_done(g);
+}
+
 void lf_api_get_by_id(struct lf_req *r, const char *id, const struct lf_api_read_spec *spec)
 {
 	struct by_id *g = calloc(1, sizeof *g + spec->row_size);
@@ -201,11 +223,28 @@ void lf_api_get_by_id(struct lf_req *r, const char *id, const struct lf_api_read
 		return;
 	}
 	lf_req_arm_deadline(r, r->app->cfg->request_timeout_ms);
+	g->deadline_ms = lf_time_monotonic_ms() + r->app->cfg->mysql_request_timeout_ms;
+	if (spec->loop_account && r->app->loopread != NULL && lf_api_read_pool(r) == r->app->db) {
+		lf_req_hold(r);
+		if (lf_loopread_account(r->app->loopread, &g->id, &g->who,
+					(struct lf_account *)g->row, g->deadline_ms,
+					by_id_loop_done, g))
+			return;
+		lf_req_release(r);
+	}
+	by_id_pool(g);
+}
+
+/* The pool path: the read batched with the others waiting for a thread
+ * (spec->batch), else alone. */
+static void by_id_pool(struct by_id *g)
+{
+	struct lf_req *r = g->r;
+	const struct lf_api_read_spec *spec = g->spec;
 	if (spec->batch != NULL) {
-		int64_t deadline = lf_time_monotonic_ms() + r->app->cfg->mysql_request_timeout_ms;
 		lf_req_hold(r);
 		if (lf_dbpool_submit_batch(lf_api_read_pool(r), spec->batch, by_id_done, g,
-					   deadline) == LF_OK)
+					   g->deadline_ms) == LF_OK)
 			return;
 		lf_req_release(r);
 		struct lf_body none = {0};

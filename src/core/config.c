@@ -138,6 +138,8 @@ static const struct key keys[] = {
 	 "under load, how long (microseconds) a pool thread waits for more jobs of a batch"},
 	{"mysql", "batch_concurrency", T_INT, O(mysql_batch_concurrency), "1", 1, 1024, R, NULL,
 	 "pool threads of a worker running batches of one kind at once (the rest queue and join the next batch)"},
+	{"mysql", "loop_reads", T_BOOL, O(mysql_loop_reads), "on", 0, 0, R, NULL,
+	 "account reads on the worker's event loop (non-blocking Connector/C); off: pool threads only"},
 	{"mysql", "ssl_mode", T_STRING, O(mysql_ssl_mode), "disabled", 0, 16, R,
 	 "disabled|preferred|required|verify_ca|verify_identity",
 	 "TLS to the database: disabled, preferred, required, verify_ca or verify_identity"},

@@ -34,6 +34,7 @@
 #include "lf_master.h"
 #include "lf_reaper.h"
 #include "lf_redis.h"
+#include "lf_loopread.h"
 #include "lf_replica.h"
 #include "lf_time.h"
 #include "lf_worker.h"
@@ -238,6 +239,14 @@ static int setup(const struct lf_config *cfg, int listen_fd, int ops_fd, int cha
 		lf_error("worker_setup_failed", "reason=\"database pool\"");
 		return 1;
 	}
+	/* account reads on this loop, over a connection of the primary's pool
+	 * (lf_loopread.h); without it they all take the pool path */
+	if (cfg->mysql_loop_reads) {
+		W.app.loopread = lf_loopread_create(W.app.base, W.app.db, cfg->mysql_max_queue,
+						    cfg->mysql_connect_timeout_ms, zone->metrics);
+		if (W.app.loopread == NULL)
+			lf_warn("worker_loop_reads_off", "reason=\"out of memory\"");
+	}
 	if (cfg->replica_host[0] != '\0') {
 		struct lf_db_params rp = replica_params(cfg);
 		W.app.replica = lf_replica_create(W.app.base, &rp, cfg->replica_pool_size, &limits,
@@ -291,6 +300,8 @@ static void teardown(void)
 	lf_redis_free(W.app.redis);
 	lf_trace_stop();
 	W.app.redis = NULL;
+	lf_loopread_free(W.app.loopread); /* its last reads go to the pool */
+	W.app.loopread = NULL;
 	lf_replica_free(W.app.replica); /* hands jobs to the primary's pool */
 	W.app.replica = NULL;
 	lf_dbpool_free(W.app.db);

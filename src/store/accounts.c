@@ -118,24 +118,20 @@ lf_rc lf_store_get_account(struct lf_store_conn *c, const lf_uuid *id, const str
 	return lf_store_finish(c, st, rc);
 }
 
-/* Up to LF_STORE_ACCOUNTS_PER_READ of the n accounts, from `from`. */
-static lf_rc get_accounts_chunk(struct lf_store_conn *c, int from, int n, const lf_uuid *ids,
-				const struct lf_client *who, struct lf_account *out, lf_rc *rcs)
+void lf_store_accounts_params(MYSQL_BIND in[LF_STORE_ACCOUNTS_PER_READ], const lf_uuid *ids, int m)
 {
-	MYSQL_STMT *st;
-	lf_rc rc = lf_store_stmt(c, ST_GET_ACCOUNTS, &st);
-	if (rc != LF_OK)
-		return rc;
-	int m = n - from < LF_STORE_ACCOUNTS_PER_READ ? n - from : LF_STORE_ACCOUNTS_PER_READ;
-	MYSQL_BIND in[LF_STORE_ACCOUNTS_PER_READ], b[9];
+	memset(in, 0, LF_STORE_ACCOUNTS_PER_READ * sizeof *in);
+	for (int i = 0; i < LF_STORE_ACCOUNTS_PER_READ; i++)
+		in_uuid(&in[i], &ids[i < m ? i : m - 1]);
+}
+
+lf_rc lf_store_accounts_rows(struct lf_store_conn *c, MYSQL_STMT *st, int m, const lf_uuid *ids,
+			     const struct lf_client *who, struct lf_account *out, lf_rc *rcs)
+{
+	MYSQL_BIND b[9];
 	struct col k[9];
-	memset(in, 0, sizeof in);
 	memset(b, 0, sizeof b);
 	memset(k, 0, sizeof k);
-	for (int i = 0; i < LF_STORE_ACCOUNTS_PER_READ; i++)
-		in_uuid(&in[i], &ids[from + (i < m ? i : m - 1)]);
-	if ((rc = lf_store_run(c, st, in)) != LF_OK)
-		return rc;
 	uint8_t id[16];
 	uint64_t owner = 0;
 	struct lf_account a;
@@ -174,7 +170,7 @@ static lf_rc get_accounts_chunk(struct lf_store_conn *c, int from, int n, const 
 		memcpy(a.id.b, id, 16);
 		/* every asker of this id that may see it (the same scope as
 		 * ST_GET_ACCOUNT: admin, or the owner) */
-		for (int i = from; i < from + m; i++) {
+		for (int i = 0; i < m; i++) {
 			if (memcmp(ids[i].b, id, 16) != 0 || !(who[i].admin || who[i].id == owner))
 				continue;
 			bool ok = true;
@@ -185,6 +181,22 @@ static lf_rc get_accounts_chunk(struct lf_store_conn *c, int from, int n, const 
 	}
 	free(md);
 	return lf_store_finish(c, st, LF_OK);
+}
+
+/* Up to LF_STORE_ACCOUNTS_PER_READ of the n accounts, from `from`. */
+static lf_rc get_accounts_chunk(struct lf_store_conn *c, int from, int n, const lf_uuid *ids,
+				const struct lf_client *who, struct lf_account *out, lf_rc *rcs)
+{
+	MYSQL_STMT *st;
+	lf_rc rc = lf_store_stmt(c, ST_GET_ACCOUNTS, &st);
+	if (rc != LF_OK)
+		return rc;
+	int m = n - from < LF_STORE_ACCOUNTS_PER_READ ? n - from : LF_STORE_ACCOUNTS_PER_READ;
+	MYSQL_BIND in[LF_STORE_ACCOUNTS_PER_READ];
+	lf_store_accounts_params(in, ids + from, m);
+	if ((rc = lf_store_run(c, st, in)) != LF_OK)
+		return rc;
+	return lf_store_accounts_rows(c, st, m, ids + from, who + from, out + from, rcs + from);
 }
 
 lf_rc lf_store_get_accounts(struct lf_store_conn *c, int n, const lf_uuid *ids,

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -575,6 +576,12 @@ bool lf_store_ping(struct lf_store_conn *c)
 		return false;
 	}
 	return true;
+}
+
+bool lf_store_peer_closed(struct lf_store_conn *c)
+{
+	struct pollfd p = {.fd = mysql_get_socket(c->m), .events = POLLRDHUP};
+	return p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 lf_rc lf_store_stmt(struct lf_store_conn *c, enum lf_store_stmt_id id, MYSQL_STMT **out)

@@ -170,7 +170,7 @@ static bool forward(struct lf_dbpool *pool, struct job *j)
 
 /* Try to (re)connect unless the last attempt by any thread failed within
  * the back-off period: while the database is down, fail fast. */
-static struct lf_store_conn *pool_connect(struct lf_dbpool *pool, int *node)
+static struct lf_store_conn *pool_connect(struct lf_dbpool *pool, int *node, bool counted)
 {
 	int64_t now = lf_time_monotonic_ms();
 	pthread_mutex_lock(&pool->lock);
@@ -192,7 +192,7 @@ static struct lf_store_conn *pool_connect(struct lf_dbpool *pool, int *node)
 		pool->last_connect_failure_ms = lf_time_monotonic_ms();
 	} else {
 		pool->last_connect_failure_ms = 0;
-		pool->connected++;
+		pool->connected += counted;
 		if (got != pool->preferred) {
 			from = pool->preferred;
 			pool->preferred = got; /* every thread follows */
@@ -282,7 +282,7 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 		pthread_mutex_unlock(&pool->lock);
 	}
 	if (*conn == NULL && lf_time_monotonic_ms() < j->deadline_ms)
-		*conn = pool_connect(pool, node);
+		*conn = pool_connect(pool, node, true);
 	/* members past their deadline, or without a connection, learn so on
 	 * their own */
 	void *args[64];
@@ -322,7 +322,7 @@ static void run_batch(struct lf_dbpool *pool, struct job *j, struct lf_store_con
 			/* as submit_rerun: once more on a fresh connection,
 			 * while the oldest member's deadline allows */
 			if (lf_time_monotonic_ms() < j->deadline_ms) {
-				*conn = pool_connect(pool, node);
+				*conn = pool_connect(pool, node, true);
 				if (!j->kind->work(*conn, live, m) && *conn != NULL)
 					drop_conn(pool, conn);
 			}
@@ -434,8 +434,13 @@ static void *pool_thread(void *arg)
 		}
 		struct lf_log_scope scope;
 		lf_log_scope_enter(&scope, &j->log);
+		/* work that may not run again: not on a connection the server
+		 * has closed meanwhile (reads, which would find it out safely,
+		 * no longer pass through the pool: lf_loopread.h) */
+		if (conn != NULL && !j->rerun && lf_store_peer_closed(conn))
+			drop_conn(pool, &conn);
 		if (conn == NULL && lf_time_monotonic_ms() < j->deadline_ms)
-			conn = pool_connect(pool, &node);
+			conn = pool_connect(pool, &node, true);
 		int64_t now = lf_time_monotonic_ms();
 		bool expired = now >= j->deadline_ms;
 		if (!expired && conn == NULL && forward(pool, j)) {
@@ -457,7 +462,7 @@ static void *pool_thread(void *arg)
 			/* a connection that died while idle (server restarted)
 			 * should not cost the request its answer */
 			if (j->rerun && lf_time_monotonic_ms() < j->deadline_ms) {
-				conn = pool_connect(pool, &node);
+				conn = pool_connect(pool, &node, true);
 				if (conn == NULL && forward(pool, j)) {
 					lf_log_scope_leave(&scope);
 					continue;
@@ -660,6 +665,19 @@ lf_rc lf_dbpool_submit_batch(struct lf_dbpool *pool, const struct lf_db_batch_ki
 void lf_dbpool_set_fallback(struct lf_dbpool *pool, struct lf_dbpool *fallback)
 {
 	pool->fallback = fallback;
+}
+
+struct lf_store_conn *lf_dbpool_open(struct lf_dbpool *pool, int *node)
+{
+	return pool_connect(pool, node, false);
+}
+
+int lf_dbpool_node(struct lf_dbpool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	int n = pool->preferred;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
 }
 
 int lf_dbpool_connected(struct lf_dbpool *pool)

@@ -114,6 +114,15 @@ int lf_store_next_row(struct lf_store_conn *c, MYSQL_STMT *st);
 lf_rc lf_store_finish(struct lf_store_conn *c, MYSQL_STMT *st, lf_rc rc);
 /* The code of the error last recorded on c. */
 lf_rc lf_store_last_rc(struct lf_store_conn *c);
+/* ST_GET_ACCOUNTS in two halves, so that the event loop's non-blocking
+ * read (loopread.c) runs the same statement as the pool: its inputs (the m
+ * ids, m <= LF_STORE_ACCOUNTS_PER_READ, the unused places repeating the
+ * last), and, once its result is stored, its rows matched to their askers
+ * (rcs[i] set to LF_OK where who[i] may see ids[i]; the caller sets them to
+ * LF_DECLINED first). Neither does I/O. */
+void lf_store_accounts_params(MYSQL_BIND in[LF_STORE_ACCOUNTS_PER_READ], const lf_uuid *ids, int m);
+lf_rc lf_store_accounts_rows(struct lf_store_conn *c, MYSQL_STMT *st, int m, const lf_uuid *ids,
+			     const struct lf_client *who, struct lf_account *out, lf_rc *rcs);
 /* Read the one outcome row of a procedure (status, location, body,
  * fingerprint, expires_at, preceded by the outcome word when with_outcome)
  * and drain the rest; *got_row false when the procedure returned none. */

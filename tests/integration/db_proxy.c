@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "db_proxy.h"
+#include "harness.h"
 
 #define PROXY_PAIRS 64
 #define MARKER_MAX 128
@@ -266,4 +267,27 @@ int lf_h_proxy_accepted(void)
 	int n = X.accepted;
 	pthread_mutex_unlock(&X.mu);
 	return n;
+}
+
+bool lf_h_proxy_daemon_start(struct lf_h_daemon *d, const char *test)
+{
+	struct lf_h_env via_proxy = fx.env;
+	if (!lf_h_proxy_start(fx.env.mysql_port)) {
+		fprintf(stderr, "%s: the database proxy did not start\n", test);
+		return false;
+	}
+	via_proxy.mysql_port = lf_h_proxy_port();
+	if (!lf_h_daemon_config(&via_proxy, d, fx.db, 1, NULL) ||
+	    lf_h_ctl(&fx.env, d, "migrate") != 0 || !lf_h_daemon_start(&fx.env, d)) {
+		fprintf(stderr, "%s: daemon set-up failed; log %s\n", test, d->log);
+		return false;
+	}
+	return true;
+}
+
+void lf_h_proxy_daemon_stop(struct lf_h_daemon *d)
+{
+	if (d->pid > 0)
+		lf_h_daemon_stop(d, SIGTERM, 15000);
+	lf_h_proxy_stop();
 }

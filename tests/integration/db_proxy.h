@@ -28,4 +28,12 @@ void lf_h_proxy_down(bool down);
 /* Connections forwarded so far. */
 int lf_h_proxy_accepted(void);
 
+struct lf_h_daemon;
+/* The proxy started, then d: a daemon of one worker on fx's database that
+ * reaches MariaDB through it (migrated first, straight to the server).
+ * false: a line on stderr names the step and the log. */
+bool lf_h_proxy_daemon_start(struct lf_h_daemon *d, const char *test);
+/* Stop d (when it runs), then the proxy. */
+void lf_h_proxy_daemon_stop(struct lf_h_daemon *d);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * test_batching.c - jobs the pool runs together ([mysql] batch_max),
- * against a real ledgerflowd with one pool connection per worker, so
+ * against a real ledgerflowd with one pool connection per worker (and
+ * [mysql] loop_reads off: the reads go to the pool), so
  * concurrent requests queue and are taken as batches:
  *   - concurrent account reads of two clients, each reading its own
  *     account, the other's, and a missing one, are answered from shared
@@ -10,7 +11,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,92 +19,27 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "reads_util.h"
 #include "../lf_cunit.h"
 
 static char key_a[128], key_b[128];
 static char acct_a[37], acct_b[37];
 
-#define READERS 48
-
-struct reader {
-	pthread_t t;
-	pthread_barrier_t *go;
-	const char *key;
-	char path[96];
-	int want_status;
-	const char *want_balance; /* with 200 */
-	int status;
-	char balance[32];
-};
-
-static void *read_one(void *arg)
-{
-	struct reader *x = arg;
-	char h[200];
-	snprintf(h, sizeof h, "Authorization: Bearer %s\r\n", x->key);
-	pthread_barrier_wait(x->go);
-	struct lf_h_resp r;
-	x->status = lf_h_http(fx.d.port, "GET", x->path, h, NULL, &r) == 0 ? r.status : -1;
-	if (x->status == 200 && !lf_h_json_str(r.body, "balance", x->balance, sizeof x->balance))
-		x->balance[0] = '\0';
-	lf_h_resp_free(&r);
-	return NULL;
-}
-
-static long long metric(const char *series)
-{
-	long long v = -1;
-	return lf_h_metric(fx.d.port, series, &v) ? v : -1;
-}
-
 static void test_concurrent_reads(void)
 {
-	long long count0 = metric("ledgerflow_db_batch_size_count{kind=\"account_read\"}");
-	long long single0 =
-		metric("ledgerflow_db_batch_size_bucket{kind=\"account_read\",le=\"1\"}");
-	CU_ASSERT_FATAL(count0 >= 0 && single0 >= 0);
-	static struct reader x[READERS];
-	char admin[128];
-	snprintf(admin, sizeof admin, "%s", lf_h_auth_key());
-	lf_h_auth_use(NULL); /* each thread sends its own key */
-	pthread_barrier_t go;
-	pthread_barrier_init(&go, NULL, READERS);
-	const char *missing = "0190cccc-0000-7000-8000-000000000001";
-	int trial = 0;
+	const struct lf_h_two_readers t = {.key = {key_a, key_b},
+					   .acct = {acct_a, acct_b},
+					   .balance = {"5.00", "0.00"},
+					   .missing = "0190cccc-0000-7000-8000-000000000001"};
 	long long batched = 0;
 	/* a few rounds at most: the batches depend on how the threads meet */
-	while (trial++ < 5 && batched == 0) {
-		for (int i = 0; i < READERS; i++) {
-			bool as_a = i % 2 == 0;
-			int what = (i / 2) % 3; /* own, the other's, missing */
-			x[i] = (struct reader){.go = &go, .key = as_a ? key_a : key_b};
-			const char *id = what == 0   ? (as_a ? acct_a : acct_b)
-					 : what == 1 ? (as_a ? acct_b : acct_a)
-						     : missing;
-			snprintf(x[i].path, sizeof x[i].path, "/api/accounts/%s", id);
-			x[i].want_status = what == 0 ? 200 : 404;
-			x[i].want_balance = as_a ? "5.00" : "0.00";
-		}
-		for (int i = 0; i < READERS; i++)
-			CU_ASSERT_FATAL(pthread_create(&x[i].t, NULL, read_one, &x[i]) == 0);
-		for (int i = 0; i < READERS; i++)
-			pthread_join(x[i].t, NULL);
-		for (int i = 0; i < READERS; i++) {
-			CU_ASSERT_EQUAL(x[i].status, x[i].want_status);
-			if (x[i].status != x[i].want_status)
-				fprintf(stderr, "\n  %s got %d\n", x[i].path, x[i].status);
-			if (x[i].want_status == 200)
-				CU_ASSERT_STRING_EQUAL(x[i].balance, x[i].want_balance);
-		}
-		long long count = metric("ledgerflow_db_batch_size_count{kind=\"account_read\"}");
-		long long single =
-			metric("ledgerflow_db_batch_size_bucket{kind=\"account_read\",le=\"1\"}");
-		long long jobs = metric("ledgerflow_db_batch_size_sum{kind=\"account_read\"}");
-		CU_ASSERT(jobs >= READERS * trial);
-		batched = (count - count0) - (single - single0);
+	for (int trial = 0; trial < 5 && batched == 0; trial++) {
+		int wrong;
+		long long reads;
+		batched = lf_h_read_round(fx.d.port, &t, &wrong, &reads);
+		CU_ASSERT_EQUAL_FATAL(wrong, 0);
+		CU_ASSERT(reads >= READS_UTIL_READERS); /* each counted in the histogram */
 	}
-	pthread_barrier_destroy(&go);
-	lf_h_auth_use(admin);
 	CU_ASSERT(batched > 0); /* some queries answered several reads */
 }
 
@@ -143,8 +78,10 @@ static const struct lf_suite suites[] = {{"batching", LF_TESTS(batch_tests)}};
 
 int main(void)
 {
-	/* one worker with one pool connection: concurrent jobs queue */
+	/* one worker with one pool connection: concurrent jobs queue; the
+	 * reads on the pool (the event loop's are test_loopread's) */
 	setenv("LEDGERFLOW_MYSQL_POOL_SIZE", "1", 1);
+	setenv("LEDGERFLOW_MYSQL_LOOP_READS", "off", 1);
 	static const struct lf_h_fixture_opts opts = {
 		.name = "batch", .workers = 1, .setup = setup};
 	return lf_h_fixture_main(suites, LF_COUNT(suites), &opts);

@@ -41,6 +41,8 @@ static const char *const daemon_env[][2] = {
 	{"LEDGERFLOW_MYSQL_POOL_SIZE", "1"},
 	{"LEDGERFLOW_MYSQL_REQUEST_TIMEOUT", "1s"},
 	{"LEDGERFLOW_SERVER_REQUEST_TIMEOUT", "2s"},
+	/* the blocked GETs of (c) hold the pool: not read on the event loop */
+	{"LEDGERFLOW_MYSQL_LOOP_READS", "off"},
 };
 #define NENV (sizeof daemon_env / sizeof daemon_env[0])
 

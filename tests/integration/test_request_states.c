@@ -21,7 +21,6 @@
  */
 #include "config.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,23 +310,12 @@ static void test_create_key_kept(void)
  * tests' own SQL go straight to it. */
 static int setup(void)
 {
-	struct lf_h_env via_proxy = fx.env;
-	if (!lf_h_proxy_start(fx.env.mysql_port))
-		return 1;
-	via_proxy.mysql_port = lf_h_proxy_port();
-	if (!lf_h_daemon_config(&via_proxy, &d, fx.db, 1, NULL) ||
-	    lf_h_ctl(&fx.env, &d, "migrate") != 0 || !lf_h_daemon_start(&fx.env, &d)) {
-		fprintf(stderr, "test_request_states: daemon set-up failed; log %s\n", d.log);
-		return 1;
-	}
-	return 0;
+	return lf_h_proxy_daemon_start(&d, "test_request_states") ? 0 : 1;
 }
 
 static void teardown(void)
 {
-	if (d.pid > 0)
-		lf_h_daemon_stop(&d, SIGTERM, 15000);
-	lf_h_proxy_stop();
+	lf_h_proxy_daemon_stop(&d);
 }
 
 static const struct lf_test state_tests[] = {

@@ -161,6 +161,7 @@ static const struct kcase cases[] = {
 	{"tracing.service_name", "ledgerflow-eu", V_STR, O(tracing_service_name), "ledgerflow-eu", 0},
 	{"mysql.batch_window_us", "0", V_INT, O(mysql_batch_window_us), NULL, 0},
 	{"mysql.batch_concurrency", "3", V_INT, O(mysql_batch_concurrency), NULL, 3},
+	{"mysql.loop_reads", "off", V_BOOL, O(mysql_loop_reads), NULL, 0},
 	{"redis.tls_ca", "/tmp/lf-redis-ca.pem", V_STR, O(redis_tls_ca), "/tmp/lf-redis-ca.pem", 0},
 	{"redis.tls_cert", "/tmp/lf-redis-cert.pem", V_STR, O(redis_tls_cert), "/tmp/lf-redis-cert.pem", 0},
 	{"redis.tls_key", "/tmp/lf-redis-key.pem", V_STR, O(redis_tls_key), "/tmp/lf-redis-key.pem", 0},
