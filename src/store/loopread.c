@@ -8,10 +8,14 @@
  * reads queued while a query is in flight go together in the next one, up
  * to LF_STORE_ACCOUNTS_PER_READ. The query's deadline is its oldest
  * member's: past it the members are answered LF_LOST and the connection is
- * dropped. On any failure the connection is dropped too, its members are
- * answered LF_AGAIN (the caller reruns them on the pool; LF_LOST past
- * their deadline) and a new one is
- * asked of a pool thread; until it comes every read takes the pool path.
+ * dropped. A query still unanswered after LF_LOOPREAD_PATIENCE_MS is
+ * given up before that: a connection the server is tearing down, or a
+ * peer gone without a FIN, can leave it waiting with no byte and no error,
+ * and every read queued behind it would wait as long; its reads are
+ * primary-key lookups, safe to rerun. On any failure the connection is
+ * dropped too, its members are answered LF_AGAIN (the caller reruns them
+ * on the pool; LF_LOST past their deadline) and a new one is asked of a
+ * pool thread; until it comes every read takes the pool path.
  * Dropping shuts the socket down first, so neither finishing a suspended
  * call nor closing can block the loop. A sampled read gets a "db job" span
  * as a pool job does (lf.event_loop = true).
@@ -34,6 +38,9 @@
 #include "store_int.h"
 
 #define LF_LOOPREAD_RETRY_MS 1000 /* after a failed connect: the pool path meanwhile */
+/* a loop query unanswered this long: the connection is dropped and its
+ * reads rerun on the pool (a healthy one answers in a few ms) */
+#define LF_LOOPREAD_PATIENCE_MS 500
 #define N LF_STORE_ACCOUNTS_PER_READ
 
 struct member {
@@ -72,6 +79,7 @@ struct lf_loopread {
 	MYSQL_STMT *st;
 	int ret;                    /* the _start/_cont result */
 	int64_t started_us;         /* the query in flight: when it went out */
+	int64_t first_deadline_ms;  /* and its oldest member's deadline */
 	struct member *head, *tail; /* waiting, in arrival order */
 	int waiting;
 	struct member *batch[N];
@@ -326,21 +334,28 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 	step(lr, status);
 }
 
-/* The oldest member's deadline passed with the query in flight: its
- * members get what a pool job past its deadline gets; the connection,
- * in an unknown state, is dropped. */
+/* The query in flight went unanswered for LF_LOOPREAD_PATIENCE_MS: the
+ * connection, in an unknown state, is dropped and its reads go to the
+ * pool. Or its oldest member's deadline passed first: its members get what
+ * a pool job past its deadline gets. */
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct lf_loopread *lr = arg;
+	bool patience = lf_time_monotonic_ms() < lr->first_deadline_ms;
 	struct lf_log_scope scope;
 	lf_log_scope_enter(&scope, &lr->batch[0]->log);
-	lf_log_limited(LF_LOG_WARN, "db_pool_timeout", "loopread_timeout", "subsys=store reads=%d",
-		       lr->n);
+	if (patience)
+		lf_log_limited(LF_LOG_WARN, "loopread_slow", "loopread_unanswered",
+			       "subsys=store reads=%d waited_ms=%d", lr->n,
+			       LF_LOOPREAD_PATIENCE_MS);
+	else
+		lf_log_limited(LF_LOG_WARN, "db_pool_timeout", "loopread_timeout",
+			       "subsys=store reads=%d", lr->n);
 	lf_log_scope_leave(&scope);
 	drop(lr);
-	answer_batch(lr, LF_LOST);
+	answer_batch(lr, patience ? LF_AGAIN : LF_LOST);
 	answer_waiting(lr, LF_AGAIN);
 	want_conn(lr);
 }
@@ -393,7 +408,9 @@ static void start(struct lf_loopread *lr)
 		fail(lr);
 		return;
 	}
-	int64_t left = first - now;
+	lr->first_deadline_ms = first;
+	int64_t left =
+		first - now < LF_LOOPREAD_PATIENCE_MS ? first - now : LF_LOOPREAD_PATIENCE_MS;
 	struct timeval tv = {left / 1000, (left % 1000) * 1000};
 	event_add(lr->deadline, &tv);
 	lr->phase = EXEC;
