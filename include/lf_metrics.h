@@ -32,6 +32,11 @@ struct lf_metrics {
 	int64_t redis_breaker_open_now;            /* gauge: workers whose breaker is open */
 	uint64_t db_retries, db_unavailable, db_conn_lost;
 	uint64_t db_queue_full; /* jobs refused: the worker's job queue was at mysql.max_queue */
+	/* group commits of payments (src/api/payment_batch.c): by how their
+	 * accounts were read ([0] without a lock, [1] locked first: one was
+	 * contended), their STALE answers (decided again under the locks),
+	 * and the members handed back to be decided alone */
+	uint64_t db_groups[2], db_groups_stale, db_group_fallbacks;
 	uint64_t db_batch_bucket[LF_BATCH_KINDS][LF_METRICS_BATCH_BUCKETS]; /* not cumulative */
 	uint64_t db_batch_jobs[LF_BATCH_KINDS]; /* the histogram's sum */
 	uint64_t readyz_db_pings;               /* database pings made for /readyz's state */

@@ -239,17 +239,19 @@ enum lf_transfer_batch_result {
  * lf_store_transfer's: LF_AGAIN rolled back as a whole (retry it),
  * LF_LOST / LF_ERROR the outcome of every payment unknown (its key
  * decides). */
+struct lf_transfer_batch_path;
 lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_req *r, int n,
-			      enum lf_transfer_batch_result *result);
+			      enum lf_transfer_batch_result *result,
+			      struct lf_transfer_batch_path *path);
 
-/* This process's group commits so far: groups, those that locked their
- * accounts before reading them (one was contended, store/contended.c),
- * and STALE answers (an account moved between the unlocked read and the
- * lock: the group decided again). */
-struct lf_store_group_stats {
-	uint64_t groups, locked_first, stale;
+/* How a group commit went, for the metrics (may be NULL above): whether
+ * it locked its accounts before reading them (one was contended,
+ * store/contended.c), and the STALE answers it got (an account moved
+ * between the unlocked read and the lock: the group decided again). */
+struct lf_transfer_batch_path {
+	bool locked_first;
+	int stale;
 };
-void lf_store_group_stats(struct lf_store_group_stats *out);
 
 /* Store a decided outcome that moved no money (a 422 decided before the
  * transaction) with its key; if the key already has one, *replay is set

@@ -222,7 +222,7 @@ static bool raw_group_one(struct raw_thread *t, struct lf_store_conn *c, uint64_
 			  &declined[i]);
 	lf_rc rc = LF_ERROR;
 	for (int attempt = 0;; attempt++) {
-		rc = lf_store_transfer_batch(c, r, raw_group, res);
+		rc = lf_store_transfer_batch(c, r, raw_group, res, NULL);
 		if (rc != LF_AGAIN || attempt >= RAW_MAX_RETRIES)
 			break;
 		t->retries++;

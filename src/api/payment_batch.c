@@ -34,12 +34,20 @@ struct batch_call {
 	struct lf_transfer_req *reqs;
 	int n;
 	enum lf_transfer_batch_result *results;
+	struct lf_metrics *metrics;
 };
 
+/* One attempt (lf_api_retry may make more), counted in the metrics. */
 static lf_rc batch_attempt(struct lf_store_conn *c, void *arg)
 {
 	struct batch_call *b = arg;
-	return lf_store_transfer_batch(c, b->reqs, b->n, b->results);
+	struct lf_transfer_batch_path path;
+	lf_rc rc = lf_store_transfer_batch(c, b->reqs, b->n, b->results, &path);
+	if (b->metrics != NULL) {
+		lf_metrics_inc(&b->metrics->db_groups[path.locked_first]);
+		lf_metrics_add(&b->metrics->db_groups_stale, (uint64_t)path.stale);
+	}
+	return rc;
 }
 
 /* The connection broke: the members not reached yet learn that nothing
@@ -112,11 +120,15 @@ static int commit_group(struct lf_store_conn *c, struct lf_pay **group, int m)
 			group[k]->batch_done = true;
 		}
 	} else {
-		struct batch_call b = {.reqs = reqs, .n = m, .results = results};
 		struct lf_pay *p0 = group[0];
+		struct lf_metrics *metrics = p0->metrics;
+		struct batch_call b = {
+			.reqs = reqs, .n = m, .results = results, .metrics = metrics};
 		lf_rc rc = lf_api_retry(batch_attempt, c, &b, p0->max_retries, &p0->retries);
 		if (rc == LF_OK) {
 			nf = apply(group, calls, m, results);
+			if (metrics != NULL)
+				lf_metrics_add(&metrics->db_group_fallbacks, (uint64_t)nf);
 		} else {
 			for (int k = 0; k < m; k++) {
 				struct lf_pay *p = group[k];

@@ -392,6 +392,7 @@ void lf_payments_create(struct lf_req *r, const char *id)
 	fingerprint(p);
 	const struct lf_config *cfg = r->app->cfg;
 	p->cfg = cfg;
+	p->metrics = r->app->zone->metrics;
 	p->client_id = r->client.id;
 	p->admin = r->client.admin;
 	p->max_retries = cfg->mysql_max_retries;

@@ -30,6 +30,8 @@
 #include "lf_risk.h"
 #include "lf_uuid.h"
 
+struct lf_metrics;
+
 #define LF_AMOUNT_TEXT_MAX 64
 
 enum lf_pay_state { PAY_PARSE, PAY_LOOKUP, PAY_CLAIM, PAY_DECIDE, PAY_SETTLE, PAY_FINISH };
@@ -74,6 +76,7 @@ struct lf_pay {
 	 * currency, set once the currencies are known; cfg is the worker's,
 	 * unchanged while it lives (the webhook's URL and policy) */
 	const struct lf_config *cfg;
+	struct lf_metrics *metrics; /* the shared counters, for the group commit's; may be NULL */
 	struct lf_risk_limits risk;
 	int risk_rule;            /* decided before the call (enum lf_risk_rule) */
 	int risk_declined;        /* the rule of a fresh risk decline (metric) */

@@ -237,6 +237,23 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 				    batch_kind[k], (unsigned long long)load(&m->db_batch_jobs[k]),
 				    batch_kind[k], (unsigned long long)cumulative);
 	}
+	evbuffer_add_printf(
+		out,
+		"# HELP ledgerflow_db_payment_groups_total Group commits of payments, by "
+		"how their accounts were read (locked_first: one was contended).\n"
+		"# TYPE ledgerflow_db_payment_groups_total counter\n"
+		"ledgerflow_db_payment_groups_total{read=\"unlocked\"} %llu\n"
+		"ledgerflow_db_payment_groups_total{read=\"locked_first\"} %llu\n",
+		(unsigned long long)load(&m->db_groups[0]),
+		(unsigned long long)load(&m->db_groups[1]));
+	counter(out, "ledgerflow_db_payment_groups_stale_total",
+		"Group commits that found an account moved since their read and decided again "
+		"under the locks.",
+		&m->db_groups_stale);
+	counter(out, "ledgerflow_db_payment_group_fallbacks_total",
+		"Payments a group commit handed back to be decided alone (a key already known, "
+		"an account missing, ...).",
+		&m->db_group_fallbacks);
 	counter(out, "ledgerflow_db_queue_full_total",
 		"Database jobs refused at once (503): the worker's job queue was full.",
 		&m->db_queue_full);

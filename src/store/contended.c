@@ -17,7 +17,6 @@
 #include "config.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -37,7 +36,6 @@ struct slot {
 static pthread_mutex_t contended_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot slots[LF_CONTENDED_SLOTS]; /* guarded by contended_lock */
 static uint64_t groups;                       /* guarded by contended_lock */
-static atomic_uint_fast64_t stat_groups, stat_locked, stat_stale;
 
 static struct slot *find(const lf_uuid *id)
 {
@@ -70,7 +68,6 @@ static void note(const lf_uuid *id)
 
 bool lf_contended_begin(const lf_uuid *first, size_t stride, int n)
 {
-	atomic_fetch_add_explicit(&stat_groups, 1, memory_order_relaxed);
 	bool any = false;
 	pthread_mutex_lock(&contended_lock);
 	groups++;
@@ -80,8 +77,6 @@ bool lf_contended_begin(const lf_uuid *first, size_t stride, int n)
 		any = s != NULL && s->hits >= 2 && recent(s);
 	}
 	pthread_mutex_unlock(&contended_lock);
-	if (any)
-		atomic_fetch_add_explicit(&stat_locked, 1, memory_order_relaxed);
 	return any;
 }
 
@@ -90,11 +85,6 @@ void lf_contended_moved(const lf_uuid *id)
 	pthread_mutex_lock(&contended_lock);
 	note(id);
 	pthread_mutex_unlock(&contended_lock);
-}
-
-void lf_contended_stale(void)
-{
-	atomic_fetch_add_explicit(&stat_stale, 1, memory_order_relaxed);
 }
 
 void lf_contended_locked(const lf_uuid *id, int64_t seq, int64_t held)
@@ -116,11 +106,4 @@ void lf_contended_committed(const lf_uuid *id, int64_t seq, int64_t held)
 		s->held = held;
 	}
 	pthread_mutex_unlock(&contended_lock);
-}
-
-void lf_store_group_stats(struct lf_store_group_stats *out)
-{
-	out->groups = atomic_load_explicit(&stat_groups, memory_order_relaxed);
-	out->locked_first = atomic_load_explicit(&stat_locked, memory_order_relaxed);
-	out->stale = atomic_load_explicit(&stat_stale, memory_order_relaxed);
 }

@@ -428,6 +428,7 @@ struct group {
 	int *member;                 /* items[i] is r[member[i]] */
 	int nitems;
 	bool *conflict; /* per item: its key is known already */
+	struct lf_transfer_batch_path *path;
 };
 
 /* A group's key conflicts are looked at this many times; then the rest
@@ -618,35 +619,27 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 		if (g->nacc == 0)
 			return LF_OK;
 		bool locked = lf_contended_begin(&g->acc[0].id, sizeof g->acc[0], g->nacc);
+		g->path->locked_first |= locked;
+		const char *failed = NULL; /* in C: logged once the locks are gone */
+		enum lf_group_result res;
 		lf_rc rc = group_read(c, locked, g->acc, g->nacc);
-		if (rc != LF_OK) {
-			if (locked)
-				group_abort(c); /* lf_group_lock's transaction, if open */
-			return rc;
-		}
+		if (rc != LF_OK)
+			goto unlock;
 		if (locked)
 			tell_locked(g);
 		if (!decide(g, false)) {
-			if (locked)
-				group_abort(c);
-			return lf_store_fail(c, 0, "group commit: hashing an entry failed");
+			failed = "group commit: hashing an entry failed";
+			goto unlock;
 		}
-		if (g->nitems == 0) {
-			if (locked)
-				group_abort(c);
-			return LF_OK;
-		}
+		if (g->nitems == 0)
+			goto unlock;
 		keep_used_accounts(g);
-		enum lf_group_result res;
 		rc = group_apply(c, locked ? GROUP_AS_LOCKED : GROUP_BEGIN, g->acc, g->nacc,
 				 g->items, g->nitems, &res, g->conflict);
-		if (rc != LF_OK && locked) {
-			/* lf_group_lock's transaction may still be open */
-			group_abort(c);
-			return rc;
-		}
-		if (rc == LF_OK && res == LF_GROUP_STALE) {
-			lf_contended_stale();
+		if (rc != LF_OK)
+			goto unlock; /* lf_group_lock's transaction may still be open */
+		if (res == LF_GROUP_STALE) {
+			g->path->stale++;
 			for (int i = 0; i < g->nacc; i++)
 				if (g->acc[i].moved)
 					lf_contended_moved(&g->acc[i].id);
@@ -679,10 +672,10 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 			/* a 'conflict' now (a payment under a reaped key) was
 			 * rolled back like the first call's: handled below */
 		}
-		if (rc == LF_OK && res == LF_GROUP_OK)
+		if (res == LF_GROUP_OK) {
 			tell_committed(g);
-		if (rc != LF_OK || res == LF_GROUP_OK)
-			return rc;
+			return LF_OK;
+		}
 		/* CONFLICT (rolled back): those keys are decided alone */
 		for (int i = 0; i < g->nitems; i++)
 			if (g->conflict[i])
@@ -693,13 +686,24 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 			g->nitems = 0;
 			return LF_OK;
 		}
+		continue;
+	unlock:
+		/* the one way out before the procedure answered: whatever
+		 * lf_group_lock began (its locks) ends here; an unlocked read
+		 * began nothing */
+		if (locked)
+			group_abort(c);
+		return failed != NULL ? lf_store_fail(c, 0, failed) : rc;
 	}
 }
 
 lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_req *r, int n,
-			      enum lf_transfer_batch_result *result)
+			      enum lf_transfer_batch_result *result,
+			      struct lf_transfer_batch_path *path)
 {
-	struct group g = {.r = r, .n = n};
+	struct lf_transfer_batch_path unused;
+	struct group g = {.r = r, .n = n, .path = path != NULL ? path : &unused};
+	*g.path = (struct lf_transfer_batch_path){0};
 	g.out = calloc((size_t)n, sizeof *g.out);
 	g.acc = calloc(2 * (size_t)n, sizeof *g.acc);
 	g.items = calloc((size_t)n, sizeof *g.items);

@@ -83,12 +83,10 @@ struct lf_store_conn {
 /* The accounts the payment groups keep finding moved (contended.c). */
 /* A group about to read n accounts, the first id at `first`, the next
  * `stride` bytes further each: true when one is contended (lock first).
- * Counts the group. */
+ * Counts the group (an account is forgotten groups later). */
 bool lf_contended_begin(const lf_uuid *first, size_t stride, int n);
 /* A STALE answer found the account moved since the unlocked read. */
 void lf_contended_moved(const lf_uuid *id);
-/* A STALE answer came (counted). */
-void lf_contended_stale(void);
 /* lf_group_lock read the account so (moved since our commit: noted). */
 void lf_contended_locked(const lf_uuid *id, int64_t seq, int64_t held);
 /* This process committed the account at seq, held. */

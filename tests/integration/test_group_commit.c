@@ -13,7 +13,7 @@
  *     currency mismatch) gives on both exactly what deciding them one by
  *     one implies, the same on both; reconcile (balances, sums, hash
  *     chains) exits 0 after each; /metrics shows G's batches of more than
- *     one payment and S's batches of one;
+ *     one payment and its group commits, S's batches of one and none;
  *   - the connection of a batch broken at the server's reply to its CALL
  *     (after the COMMIT): every member is settled through its own key, the
  *     money moved once.
@@ -126,6 +126,14 @@ static long long multi_batches(unsigned port)
 	return count < 0 || single < 0 ? -1 : count - single;
 }
 
+/* Group commits so far, either read. */
+static long long groups(unsigned port)
+{
+	long long u = metric(port, "ledgerflow_db_payment_groups_total{read=\"unlocked\"}");
+	long long l = metric(port, "ledgerflow_db_payment_groups_total{read=\"locked_first\"}");
+	return u < 0 || l < 0 ? -1 : u + l;
+}
+
 static int64_t minor(unsigned port, const char *id)
 {
 	char bal[32];
@@ -144,6 +152,7 @@ struct result {
 	bool across_replayed, missing_422, mismatch_422;
 	int64_t h, r_sum, a, b, c, x, y, e;
 	long long batches; /* payment batches of more than one */
+	long long groups;  /* group commits sent (ledgerflow_db_payment_groups_total) */
 };
 
 static void mixed_round(unsigned port, const char *tag, struct result *o)
@@ -176,7 +185,7 @@ static void mixed_round(unsigned port, const char *tag, struct result *o)
 	snprintf(across, sizeof across, "%s-across", tag);
 	CU_ASSERT_FATAL(lf_h_pay(port, across, x, y, "\"1.00\"", &resp) == 201);
 	lf_h_resp_free(&resp);
-	long long batches0 = multi_batches(port);
+	long long batches0 = multi_batches(port), groups0 = groups(port);
 
 	static struct pay p[MAX_PAYS];
 	int n = 0;
@@ -238,6 +247,7 @@ static void mixed_round(unsigned port, const char *tag, struct result *o)
 	o->y = minor(port, y);
 	o->e = minor(port, e);
 	o->batches = multi_batches(port) - batches0;
+	o->groups = groups0 < 0 ? -1 : groups(port) - groups0;
 }
 
 /* What deciding the round's payments one by one, in any order, implies. */
@@ -270,16 +280,19 @@ static void test_mixed_batches_match_one_by_one(void)
 	mixed_round(g.port, "g", &grouped);
 	assert_one_by_one(&grouped);
 	CU_ASSERT(grouped.batches > 0); /* some transactions decided several */
+	CU_ASSERT(grouped.groups > 0);  /* and were counted */
 	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &g, "reconcile"), 0);
 
 	mixed_round(s.port, "s", &single);
 	assert_one_by_one(&single);
 	CU_ASSERT_EQUAL(single.batches, 0); /* batch_max = 1: one by one */
+	CU_ASSERT_EQUAL(single.groups, 0);
 	CU_ASSERT_EQUAL(lf_h_ctl(&fx.env, &s, "reconcile"), 0);
 
 	/* the same outcome on both */
 	struct result a = grouped, b = single;
 	a.batches = b.batches = 0;
+	a.groups = b.groups = 0;
 	CU_ASSERT(memcmp(&a, &b, sizeof a) == 0);
 }
 
