@@ -35,8 +35,9 @@ struct lf_metrics {
 	/* group commits of payments (src/api/payment_batch.c): by how their
 	 * accounts were read ([0] without a lock, [1] locked first: one was
 	 * contended), their STALE answers (decided again under the locks),
-	 * and the members handed back to be decided alone */
-	uint64_t db_groups[2], db_groups_stale, db_group_fallbacks;
+	 * those that built on another group's intents (lf_intents.h), and
+	 * the members handed back to be decided alone */
+	uint64_t db_groups[2], db_groups_stale, db_groups_assumed, db_group_fallbacks;
 	uint64_t db_batch_bucket[LF_BATCH_KINDS][LF_METRICS_BATCH_BUCKETS]; /* not cumulative */
 	uint64_t db_batch_jobs[LF_BATCH_KINDS]; /* the histogram's sum */
 	uint64_t readyz_db_pings;               /* database pings made for /readyz's state */

@@ -251,7 +251,14 @@ lf_rc lf_store_transfer_batch(struct lf_store_conn *c, const struct lf_transfer_
 struct lf_transfer_batch_path {
 	bool locked_first;
 	int stale;
+	int assumed; /* accounts it took as another group in flight leaves them */
 };
+
+/* The group commits of this process build on the intents of the host's
+ * other groups in flight (lf_intents.h); set once, before the pool
+ * threads start. Without it (NULL) every unlocked read is taken as read. */
+struct lf_intents;
+void lf_store_use_intents(struct lf_intents *t);
 
 /* Store a decided outcome that moved no money (a 422 decided before the
  * transaction) with its key; if the key already has one, *replay is set

@@ -46,6 +46,7 @@ static lf_rc batch_attempt(struct lf_store_conn *c, void *arg)
 	if (b->metrics != NULL) {
 		lf_metrics_inc(&b->metrics->db_groups[path.locked_first]);
 		lf_metrics_add(&b->metrics->db_groups_stale, (uint64_t)path.stale);
+		lf_metrics_add(&b->metrics->db_groups_assumed, path.assumed > 0);
 	}
 	return rc;
 }

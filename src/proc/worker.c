@@ -36,6 +36,7 @@
 #include "lf_redis.h"
 #include "lf_loopread.h"
 #include "lf_replica.h"
+#include "lf_store.h"
 #include "lf_time.h"
 #include "lf_worker.h"
 #include "lf_trace.h"
@@ -234,6 +235,7 @@ static int setup(const struct lf_config *cfg, int listen_fd, int ops_fd, int cha
 					  .batch_window_us = cfg->mysql_batch_window_us,
 					  .batch_concurrency = cfg->mysql_batch_concurrency,
 					  .failback_interval_ms = cfg->mysql_failback_interval_ms};
+	lf_store_use_intents(zone->intents); /* before the pool threads start */
 	W.app.db = lf_dbpool_create(W.app.base, &p, cfg->pool_size, &limits, zone->metrics);
 	if (W.app.db == NULL) {
 		lf_error("worker_setup_failed", "reason=\"database pool\"");

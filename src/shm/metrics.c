@@ -250,6 +250,10 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		"Group commits that found an account moved since their read and decided again "
 		"under the locks.",
 		&m->db_groups_stale);
+	counter(out, "ledgerflow_db_payment_groups_assumed_total",
+		"Group commits that took an account as another group in flight leaves it "
+		"(its intent).",
+		&m->db_groups_assumed);
 	counter(out, "ledgerflow_db_payment_group_fallbacks_total",
 		"Payments a group commit handed back to be decided alone (a key already known, "
 		"an account missing, ...).",

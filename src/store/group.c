@@ -12,12 +12,16 @@
 #include "config.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
+#include "lf_intents.h"
 #include "lf_json.h"
 #include "lf_ledger_hash.h"
 #include "store_int.h"
@@ -607,26 +611,128 @@ static void tell_committed(const struct group *g)
 		lf_contended_committed(&g->acc[i].id, g->acc[i].new_seq, g->acc[i].new_held);
 }
 
-/* Read (or lock and read, when an account is contended), decide, apply
- * (and once more in the same transaction when the state moved); key
- * conflicts leave their payments out and start again. LF_OK with nitems
- * 0: nothing left to do together. */
+/* ---- intents (lf_intents.h): what the groups in flight will leave ---- */
+
+static struct lf_intents *group_intents; /* set before the pool threads start */
+
+void lf_store_use_intents(struct lf_intents *t)
+{
+	group_intents = t;
+}
+
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A tag no other group of this host uses (never 0). */
+static uint64_t new_tag(void)
+{
+	static atomic_uint_fast32_t n;
+	uint32_t k = (uint32_t)atomic_fetch_add_explicit(&n, 1, memory_order_relaxed) + 1;
+	return (uint64_t)(uint32_t)getpid() << 32 | (k ? k : 1);
+}
+
+/* Another group of this host is writing one of the accounts now. */
+static bool intents_in_flight(const struct group *g)
+{
+	if (group_intents == NULL)
+		return false;
+	int64_t now = monotonic_us();
+	for (int i = 0; i < g->nacc; i++) {
+		struct lf_intent x;
+		bool in_flight;
+		lf_intents_find(group_intents, &g->acc[i].id, INT64_MAX, now, &x, &in_flight);
+		if (in_flight)
+			return true;
+	}
+	return false;
+}
+
+/* After an unlocked read: each account that a group in flight (or one
+ * that committed after the read) leaves newer is taken as it leaves it.
+ * The procedure checks it: a group that does not commit it makes this
+ * one's answer 'stale'. */
+static void assume_intents(struct group *g)
+{
+	if (group_intents == NULL)
+		return;
+	int64_t now = monotonic_us();
+	for (int i = 0; i < g->nacc; i++) {
+		struct lf_group_account *a = &g->acc[i];
+		struct lf_intent x;
+		if (!a->found || !lf_intents_find(group_intents, &a->id, a->seq, now, &x, NULL))
+			continue;
+		a->balance = x.balance;
+		a->held = x.held;
+		a->seq = x.seq;
+		memcpy(a->head, x.head, sizeof a->head);
+		g->path->assumed++;
+	}
+}
+
+/* What the group leaves each account it moves, before its CALL. */
+static void publish_intents(const struct group *g, uint64_t tag)
+{
+	if (group_intents == NULL)
+		return;
+	int64_t now = monotonic_us();
+	for (int i = 0; i < g->nacc; i++) {
+		const struct lf_group_account *a = &g->acc[i];
+		if (a->moves == 0)
+			continue;
+		struct lf_intent x = {
+			.seq = a->new_seq, .balance = a->new_balance, .held = a->new_held};
+		memcpy(x.head, a->new_head, sizeof x.head);
+		lf_intents_publish(group_intents, &a->id, &x, tag, now);
+	}
+}
+
+/* The group committed (settle) or did not (withdraw) what it published. */
+static void end_intents(const struct group *g, uint64_t tag, bool committed)
+{
+	if (group_intents == NULL)
+		return;
+	for (int i = 0; i < g->nacc; i++) {
+		if (g->acc[i].moves == 0)
+			continue;
+		if (committed)
+			lf_intents_settle(group_intents, &g->acc[i].id, tag);
+		else
+			lf_intents_withdraw(group_intents, &g->acc[i].id, tag);
+	}
+}
+
+/* Read (or lock and read, when an account is contended and no group of
+ * this host is writing it), decide, apply (and once more in the same
+ * transaction when the state moved); key conflicts leave their payments
+ * out and start again. LF_OK with nitems 0: nothing left to do together. */
 static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 {
+	uint64_t tag = new_tag();
 	for (int round = 0;; round++) {
 		collect_accounts(g);
 		g->nitems = 0;
 		if (g->nacc == 0)
 			return LF_OK;
-		bool locked = lf_contended_begin(&g->acc[0].id, sizeof g->acc[0], g->nacc);
+		/* a contended account is locked first, unless a group of this
+		 * host is writing it: then this one builds on that group's
+		 * intents, and its CALL waits for that COMMIT instead */
+		bool locked = lf_contended_begin(&g->acc[0].id, sizeof g->acc[0], g->nacc) &&
+			      !intents_in_flight(g);
 		g->path->locked_first |= locked;
 		const char *failed = NULL; /* in C: logged once the locks are gone */
+		bool published = false;
 		enum lf_group_result res;
 		lf_rc rc = group_read(c, locked, g->acc, g->nacc);
 		if (rc != LF_OK)
 			goto unlock;
 		if (locked)
 			tell_locked(g);
+		else
+			assume_intents(g);
 		if (!decide(g, false)) {
 			failed = "group commit: hashing an entry failed";
 			goto unlock;
@@ -634,6 +740,8 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 		if (g->nitems == 0)
 			goto unlock;
 		keep_used_accounts(g);
+		publish_intents(g, tag);
+		published = true;
 		rc = group_apply(c, locked ? GROUP_AS_LOCKED : GROUP_BEGIN, g->acc, g->nacc,
 				 g->items, g->nitems, &res, g->conflict);
 		if (rc != LF_OK)
@@ -650,11 +758,13 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 				 * are in would change (an amount now too large):
 				 * they all fall back */
 				group_abort(c);
+				end_intents(g, tag, false);
 				for (int k = 0; k < g->n; k++)
 					g->out[k] = true;
 				g->nitems = 0;
 				return c->broken ? LF_LOST : LF_OK;
 			}
+			publish_intents(g, tag); /* as decided again, under the locks */
 			rc = group_apply(c, GROUP_AGAIN, g->acc, g->nacc, g->items, g->nitems, &res,
 					 g->conflict);
 			if (rc != LF_OK) {
@@ -662,16 +772,19 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 				 * locks, its claims) may still be: never let a
 				 * later START TRANSACTION commit it */
 				group_abort(c);
+				end_intents(g, tag, false);
 				return rc;
 			}
 			if (res == LF_GROUP_STALE) {
 				group_abort(c);
+				end_intents(g, tag, false);
 				return lf_store_fail(c, 0,
 						     "lf_transfer_group_v2: stale under its locks");
 			}
 			/* a 'conflict' now (a payment under a reaped key) was
 			 * rolled back like the first call's: handled below */
 		}
+		end_intents(g, tag, res == LF_GROUP_OK);
 		if (res == LF_GROUP_OK) {
 			tell_committed(g);
 			return LF_OK;
@@ -693,6 +806,8 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 		 * began nothing */
 		if (locked)
 			group_abort(c);
+		if (published)
+			end_intents(g, tag, false);
 		return failed != NULL ? lf_store_fail(c, 0, failed) : rc;
 	}
 }

@@ -18,6 +18,10 @@
  *     transaction;
  *   - an account found so twice is contended: the next batch touching it
  *     locks and reads it first (lf_group_lock), decided once;
+ *   - a batch beside a group in flight (another connection's, holding
+ *     the accounts locked) builds on that group's intents and is decided
+ *     once, with the outcome it would have after it; without intents it
+ *     answers 'stale' and is decided again;
  *   - the procedure is the judge: called with an entry whose hash does not
  *     follow from the account's chain head, it refuses and writes nothing;
  *     the same call with the right hash is accepted;
@@ -28,11 +32,14 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "chain_check.h"
+#include "lf_intents.h"
 #include "store_fixture.h"
 
 static const lf_uuid ISSUANCE_USD = {
@@ -63,7 +70,7 @@ static int stored_status(const char *key, char *body, size_t len)
 
 /* What run() saw so far: groups, those locked first, STALE answers. */
 struct seen {
-	int groups, locked_first, stale;
+	int groups, locked_first, stale, assumed;
 };
 static struct seen seen;
 
@@ -72,11 +79,12 @@ static lf_rc run(struct xfer *x, int n, enum lf_transfer_batch_result *res)
 	struct lf_transfer_req r[16];
 	for (int i = 0; i < n; i++)
 		r[i] = x[i].r;
-	struct lf_transfer_batch_path path = {.locked_first = true, .stale = -1};
+	struct lf_transfer_batch_path path = {.locked_first = true, .stale = -1, .assumed = -1};
 	lf_rc rc = lf_store_transfer_batch(conn(), r, n, res, &path);
 	seen.groups++;
 	seen.locked_first += path.locked_first;
 	seen.stale += path.stale;
+	seen.assumed += path.assumed;
 	return rc;
 }
 
@@ -405,6 +413,110 @@ static void test_stale_read_decided_again(void)
 	books_hold();
 }
 
+/* A group in flight on another connection (it locked A and B and waits
+ * for C, which a test transaction holds). */
+struct in_flight {
+	struct xfer x[2];
+	enum lf_transfer_batch_result res[2];
+	struct lf_transfer_batch_path path;
+	lf_rc rc;
+};
+
+static void *group_in_flight(void *arg)
+{
+	struct in_flight *f = arg;
+	char err[256];
+	struct lf_store_conn *c = lf_store_connect(&RT, err, sizeof err);
+	f->rc = LF_ERROR;
+	if (c == NULL)
+		return NULL;
+	struct lf_transfer_req r[2] = {f->x[0].r, f->x[1].r};
+	f->rc = lf_store_transfer_batch(c, r, 2, f->res, &f->path);
+	lf_store_close(c);
+	return NULL;
+}
+
+/* While that group is in flight, a batch reads A and B: A->B 30 and
+ * B->A 10 (B has nothing yet; the group in flight gives it 100). The
+ * batch's path is returned; its outcome and the books are checked. */
+static struct lf_transfer_batch_path batch_beside_group_in_flight(const char *tag)
+{
+	char k[4][64];
+	for (int i = 0; i < 4; i++)
+		snprintf(k[i], sizeof k[i], "%s-%d", tag, i);
+	lf_uuid a = new_account("if-A", USD, 1000), b = new_account("if-B", USD, 0);
+	lf_uuid c = new_account("if-C", USD, 0); /* UUIDv7: after a and b */
+	CU_ASSERT_FATAL(memcmp(c.b, a.b, 16) > 0 && memcmp(c.b, b.b, 16) > 0);
+	struct holder h = {.m = raw_connect(dbname), .ms = 700, .end = "COMMIT"};
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h.m);
+	char q[200], hex[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", c.b[i]);
+	snprintf(q, sizeof q, "SELECT id FROM accounts WHERE id = UNHEX('%s') FOR UPDATE", hex);
+	bool held = mysql_query(h.m, "START TRANSACTION") == 0 && mysql_query(h.m, q) == 0;
+	if (held)
+		mysql_free_result(mysql_store_result(h.m));
+	pthread_t holder, group;
+	static struct in_flight f;
+	memset(&f, 0, sizeof f);
+	xfer_init(&f.x[0], k[0], &a, &b, 100, USD, NULL);
+	xfer_init(&f.x[1], k[1], &a, &c, 50, USD, NULL);
+	bool started = held && pthread_create(&holder, NULL, end_later, &h) == 0;
+	if (!started)
+		mysql_close(h.m);
+	CU_ASSERT_FATAL(started);
+	CU_ASSERT_FATAL(pthread_create(&group, NULL, group_in_flight, &f) == 0);
+	usleep(300 * 1000); /* it has published and waits for C */
+	struct xfer x[2];
+	xfer_init(&x[0], k[2], &a, &b, 30, USD, NULL);
+	xfer_init(&x[1], k[3], &b, &a, 10, USD, NULL);
+	enum lf_transfer_batch_result res[2];
+	struct seen s0 = seen;
+	lf_rc rc = run(x, 2, res);
+	struct seen s1 = seen;
+	pthread_join(group, NULL);
+	pthread_join(holder, NULL);
+	mysql_close(h.m);
+	CU_ASSERT_EQUAL(rc, LF_OK);
+	CU_ASSERT_EQUAL(f.rc, LF_OK);
+	CU_ASSERT_EQUAL(f.res[0], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(f.res[1], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(f.path.stale, 0);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(balance_of(&a), 1000 - 150 - 30 + 10);
+	CU_ASSERT_EQUAL(balance_of(&b), 100 + 30 - 10);
+	CU_ASSERT_EQUAL(balance_of(&c), 50);
+	CU_ASSERT_EQUAL(stored_status(k[3], NULL, 0), 201);
+	books_hold();
+	return (struct lf_transfer_batch_path){.locked_first = s1.locked_first > s0.locked_first,
+					       .stale = s1.stale - s0.stale,
+					       .assumed = s1.assumed - s0.assumed};
+}
+
+/* With the host's intents, the batch takes A and B as the group in
+ * flight leaves them, its CALL waits for that COMMIT, and it is decided
+ * once; without them it answers 'stale' and is decided again under the
+ * locks. The outcome is the same. */
+static void test_built_on_a_group_in_flight(void)
+{
+	void *mem = mmap(NULL, lf_intents_size(), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(mem != MAP_FAILED);
+	struct lf_intents *t = lf_intents_init(mem, lf_intents_size());
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	lf_store_use_intents(t);
+	struct lf_transfer_batch_path with = batch_beside_group_in_flight("if-with");
+	CU_ASSERT_FALSE(with.locked_first);
+	CU_ASSERT_EQUAL(with.stale, 0);
+	CU_ASSERT_EQUAL(with.assumed, 2); /* A and B */
+	lf_store_use_intents(NULL);
+	struct lf_transfer_batch_path without = batch_beside_group_in_flight("if-without");
+	CU_ASSERT_EQUAL(without.stale, 1);
+	CU_ASSERT_EQUAL(without.assumed, 0);
+	munmap(mem, lf_intents_size());
+}
+
 /* An account found moved under the lock twice is contended: the next
  * batch that touches it locks and reads it first (lf_group_lock, then
  * lf_transfer_group_v2 in that transaction), and is decided once, in
@@ -623,6 +735,8 @@ int main(void)
 		 test_stale_read_decided_again},
 		{"an account found moved twice is locked before it is read",
 		 test_contended_account_locked_first},
+		{"built on a group in flight: decided once, as it would be after it",
+		 test_built_on_a_group_in_flight},
 		{"the procedure refuses an entry whose hash does not follow",
 		 test_judge_refuses_a_broken_chain},
 		{"the previous release's procedures still answer after migrate",
