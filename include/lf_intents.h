@@ -45,7 +45,7 @@ struct lf_intents *lf_intents_init(void *mem, size_t size);
 struct lf_intents *lf_intents_attach(void *mem, size_t size);
 
 /* Set the intent of account id (tag: the publishing group's, for
- * lf_intents_withdraw). One with a lower seq than the account's current
+ * lf_intents_end). One with a lower seq than the account's current
  * live intent is not kept (that group built on an older state). now_us
  * is CLOCK_MONOTONIC in microseconds. */
 void lf_intents_publish(struct lf_intents *t, const lf_uuid *id, const struct lf_intent *in,
@@ -56,12 +56,11 @@ void lf_intents_publish(struct lf_intents *t, const lf_uuid *id, const struct lf
  * group has not committed it yet, whatever its seq. */
 bool lf_intents_find(struct lf_intents *t, const lf_uuid *id, int64_t after_seq, int64_t now_us,
 		     struct lf_intent *out, bool *in_flight);
-/* The group of tag committed the intent of account id (it stays, for
- * the groups that read the account before that commit). */
-void lf_intents_settle(struct lf_intents *t, const lf_uuid *id, uint64_t tag);
-/* Forget the intent of account id if it is still the one tag published
- * (its group did not commit it). */
-void lf_intents_withdraw(struct lf_intents *t, const lf_uuid *id, uint64_t tag);
+/* The group of tag is over, if the intent of account id is still the
+ * one it published: committed, the intent stays (for the groups that read
+ * the account before that COMMIT) and is no longer in flight; otherwise
+ * it is forgotten (withdrawn). */
+void lf_intents_end(struct lf_intents *t, const lf_uuid *id, uint64_t tag, bool committed);
 
 struct lf_intents_stats {
 	uint64_t published, found, withdrawn, wipes;

@@ -173,19 +173,7 @@ bool lf_intents_find(struct lf_intents *t, const lf_uuid *id, int64_t after_seq,
 	return ok;
 }
 
-void lf_intents_settle(struct lf_intents *t, const lf_uuid *id, uint64_t tag)
-{
-	uint32_t home;
-	struct part *p = lock_part(t, id, &home);
-	if (p == NULL)
-		return;
-	struct slot *s = slot_of(p, home, id);
-	if (s != NULL && s->tag == tag)
-		s->settled = 1;
-	lf_shm_mutex_unlock(&p->lock);
-}
-
-void lf_intents_withdraw(struct lf_intents *t, const lf_uuid *id, uint64_t tag)
+void lf_intents_end(struct lf_intents *t, const lf_uuid *id, uint64_t tag, bool committed)
 {
 	uint32_t home;
 	struct part *p = lock_part(t, id, &home);
@@ -193,10 +181,12 @@ void lf_intents_withdraw(struct lf_intents *t, const lf_uuid *id, uint64_t tag)
 		return;
 	struct slot *s = slot_of(p, home, id);
 	bool mine = s != NULL && s->tag == tag;
-	if (mine)
+	if (mine && committed)
+		s->settled = 1;
+	else if (mine)
 		memset(s, 0, sizeof *s);
 	lf_shm_mutex_unlock(&p->lock);
-	if (mine)
+	if (mine && !committed)
 		atomic_fetch_add_explicit(&t->withdrawn, 1, memory_order_relaxed);
 }
 

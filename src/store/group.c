@@ -698,10 +698,7 @@ static void end_intents(const struct group *g, uint64_t tag, bool committed)
 	for (int i = 0; i < g->nacc; i++) {
 		if (g->acc[i].moves == 0)
 			continue;
-		if (committed)
-			lf_intents_settle(group_intents, &g->acc[i].id, tag);
-		else
-			lf_intents_withdraw(group_intents, &g->acc[i].id, tag);
+		lf_intents_end(group_intents, &g->acc[i].id, tag, committed);
 	}
 }
 

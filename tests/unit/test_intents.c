@@ -87,14 +87,14 @@ static void test_settle_and_withdraw(void)
 	lf_intents_publish(t, &b, &x, 42, 1000);
 	/* committed: still found (for groups that read before the COMMIT),
 	 * no longer in flight */
-	lf_intents_settle(t, &a, 42);
+	lf_intents_end(t, &a, 42, true);
 	bool in_flight = true;
 	CU_ASSERT_TRUE(lf_intents_find(t, &a, 4, 1000, &got, &in_flight));
 	CU_ASSERT_FALSE(in_flight);
 	/* another group cannot withdraw it; its own can */
-	lf_intents_withdraw(t, &b, 43);
+	lf_intents_end(t, &b, 43, false);
 	CU_ASSERT_TRUE(lf_intents_find(t, &b, 4, 1000, &got, NULL));
-	lf_intents_withdraw(t, &b, 42);
+	lf_intents_end(t, &b, 42, false);
 	CU_ASSERT_FALSE(lf_intents_find(t, &b, 4, 1000, &got, &in_flight));
 	CU_ASSERT_FALSE(in_flight);
 	struct lf_intents_stats st;
