@@ -2,8 +2,9 @@
  * test_zone.c - unit tests for the shared zone's hand-over (src/shm/zone.c,
  * src/shm/shm.c): the memfd behind a zone maps again in the same pages
  * (what a binary upgrade's new master does with the inherited fd), and a
- * zone whose size, header, layout record, rate-limit table or cache header
- * is not what this build lays out is refused with the reason.
+ * zone whose size, header, layout record, rate-limit table, intents table
+ * or cache header is not what this build lays out is refused with the
+ * reason.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 
 #include "../lf_cunit.h"
 #include "lf_cache.h"
+#include "lf_intents.h"
 #include "lf_shm.h"
 #include "lf_zone.h"
 
@@ -38,6 +40,9 @@ static void test_attach_shares_pages(void)
 	CU_ASSERT(fcntl(z->fd, F_GETFD) & FD_CLOEXEC); /* cleared only for the new binary */
 	CU_ASSERT_EQUAL(lf_cache_put(z->cache, "k", 1, "v1", 2, NOW + 1000, NOW), LF_OK);
 	lf_metrics_inc(&z->metrics->reloads);
+	lf_uuid acct = {.b = {0xb0, 1}};
+	struct lf_intent in = {.seq = 9, .balance = 900, .held = 0};
+	lf_intents_publish(z->intents, &acct, &in, 1, 1000);
 	const char *why = NULL;
 	struct lf_zone *a = attach(z, CACHE, &why);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
@@ -48,6 +53,9 @@ static void test_attach_shares_pages(void)
 	CU_ASSERT_EQUAL(lf_cache_get(a->cache, "k", 1, buf, sizeof buf, &n, NOW), LF_OK);
 	CU_ASSERT(n == 2 && memcmp(buf, "v1", 2) == 0);
 	CU_ASSERT_EQUAL(a->metrics->reloads, 1);
+	struct lf_intent got;
+	CU_ASSERT_TRUE(lf_intents_find(a->intents, &acct, 8, 1001, &got, NULL));
+	CU_ASSERT_EQUAL(got.balance, 900);
 	/* and the other way round */
 	CU_ASSERT_EQUAL(lf_cache_put(a->cache, "k2", 2, "v2", 2, NOW + 1000, NOW), LF_OK);
 	CU_ASSERT_EQUAL(lf_cache_get(z->cache, "k2", 2, buf, sizeof buf, &n, NOW), LF_OK);
@@ -86,6 +94,8 @@ static void test_attach_refuses_other_layouts(void)
 			       "zone layout differs");
 	CU_ASSERT_STRING_EQUAL(attach_tampered(z, 8192), /* the rate-limit table's magic */
 			       "rate-limit table layout differs");
+	size_t intents_off = (size_t)((char *)z->intents - (char *)z->base);
+	CU_ASSERT_STRING_EQUAL(attach_tampered(z, intents_off), "intents table layout differs");
 	size_t cache_off = (size_t)((char *)z->cache - (char *)z->base);
 	CU_ASSERT_STRING_EQUAL(attach_tampered(z, cache_off), "cache layout differs");
 	/* untouched, it attaches */
