@@ -14,6 +14,7 @@
 
 int64_t lf_time_now_ms(void);       /* CLOCK_REALTIME, Unix ms */
 int64_t lf_time_monotonic_ms(void); /* CLOCK_MONOTONIC ms */
+int64_t lf_time_monotonic_us(void); /* CLOCK_MONOTONIC us */
 /* Unix ms -> "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), NUL-terminated. */
 void lf_time_format_ms(int64_t unix_ms, char out[LF_TIME_STR_LEN + 1]);
 /* RFC 3339 date-time ("2026-11-25T14:52:28Z", "...28.123456+01:00"; T or

@@ -33,6 +33,13 @@ int64_t lf_time_monotonic_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+int64_t lf_time_monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static char *put_digits(char *p, int value, int width)
 {
 	for (int i = width - 1; i >= 0; i--) {

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -31,13 +30,6 @@
 #include "lf_time.h"
 #include "lf_uuid.h"
 #include "lf_zone.h"
-
-static int64_t monotonic_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static bool request_id_ok(const char *s)
 {
@@ -87,7 +79,7 @@ struct lf_req *lf_req_begin(struct lf_app *app, struct evhttp_request *req)
 	r->app = app;
 	r->req = req;
 	r->refs = 1;
-	r->start_us = monotonic_us();
+	r->start_us = lf_time_monotonic_us();
 	r->method = evhttp_request_get_command(req);
 	const char *rid = lf_req_header(r, "X-Request-Id");
 	if (rid != NULL && request_id_ok(rid)) {
@@ -185,7 +177,7 @@ void lf_req_arm_deadline(struct lf_req *r, int64_t timeout_ms)
 	/* counted from the request's start: arming again (the gate, then the
 	 * handler) keeps one deadline instead of extending it */
 	r->timeout_ms = timeout_ms;
-	int64_t left_us = timeout_ms * 1000 - (monotonic_us() - r->start_us);
+	int64_t left_us = timeout_ms * 1000 - (lf_time_monotonic_us() - r->start_us);
 	if (left_us < 0)
 		left_us = 0;
 	struct timeval tv = {.tv_sec = left_us / 1000000, .tv_usec = left_us % 1000000};
@@ -234,7 +226,7 @@ void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct
 	r->req = NULL; /* evhttp frees it once written: a late use must fault */
 	r->app->inflight--;
 
-	int64_t end_us = monotonic_us();
+	int64_t end_us = lf_time_monotonic_us();
 	int64_t us = end_us - r->start_us;
 	struct lf_metrics *m = r->app->zone->metrics;
 	if (r->sampled) {

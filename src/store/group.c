@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -24,6 +23,7 @@
 #include "lf_intents.h"
 #include "lf_json.h"
 #include "lf_ledger_hash.h"
+#include "lf_time.h"
 #include "store_int.h"
 
 /* An account of the group: as read (or as locked, after STALE), and after
@@ -614,17 +614,12 @@ static void tell_committed(const struct group *g)
 /* ---- intents (lf_intents.h): what the groups in flight will leave ---- */
 
 static struct lf_intents *group_intents; /* set before the pool threads start */
+static uint32_t group_pid;               /* and this process's id, for the tags */
 
 void lf_store_use_intents(struct lf_intents *t)
 {
 	group_intents = t;
-}
-
-static int64_t monotonic_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	group_pid = (uint32_t)getpid();
 }
 
 /* A tag no other group of this host uses (never 0). */
@@ -632,7 +627,7 @@ static uint64_t new_tag(void)
 {
 	static atomic_uint_fast32_t n;
 	uint32_t k = (uint32_t)atomic_fetch_add_explicit(&n, 1, memory_order_relaxed) + 1;
-	return (uint64_t)(uint32_t)getpid() << 32 | (k ? k : 1);
+	return (uint64_t)group_pid << 32 | (k ? k : 1);
 }
 
 /* Another group of this host is writing one of the accounts now. */
@@ -640,7 +635,7 @@ static bool intents_in_flight(const struct group *g)
 {
 	if (group_intents == NULL)
 		return false;
-	int64_t now = monotonic_us();
+	int64_t now = lf_time_monotonic_us();
 	for (int i = 0; i < g->nacc; i++) {
 		struct lf_intent x;
 		bool in_flight;
@@ -659,7 +654,7 @@ static void assume_intents(struct group *g)
 {
 	if (group_intents == NULL)
 		return;
-	int64_t now = monotonic_us();
+	int64_t now = lf_time_monotonic_us();
 	for (int i = 0; i < g->nacc; i++) {
 		struct lf_group_account *a = &g->acc[i];
 		struct lf_intent x;
@@ -678,7 +673,7 @@ static void publish_intents(const struct group *g, uint64_t tag)
 {
 	if (group_intents == NULL)
 		return;
-	int64_t now = monotonic_us();
+	int64_t now = lf_time_monotonic_us();
 	for (int i = 0; i < g->nacc; i++) {
 		const struct lf_group_account *a = &g->acc[i];
 		if (a->moves == 0)

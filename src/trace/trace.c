@@ -27,6 +27,7 @@
 #include "lf_config.h"
 #include "lf_log.h"
 #include "lf_metrics.h"
+#include "lf_time.h"
 #include "lf_trace.h"
 
 #define MAX_SPAN_JSON 2048
@@ -49,9 +50,7 @@ static struct exporter *X;
 
 int64_t lf_trace_now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return lf_time_monotonic_us();
 }
 
 static int64_t wall_ns_of(int64_t mono_us)
