@@ -740,6 +740,11 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 			goto unlock; /* lf_group_lock's transaction may still be open */
 		if (res == LF_GROUP_STALE) {
 			g->path->stale++;
+			/* what it published followed from a state that moved:
+			 * withdrawn while the accounts' moves are still those
+			 * it published (deciding again recomputes them; a
+			 * payment declined now moves nothing) */
+			end_intents(g, tag, false);
 			for (int i = 0; i < g->nacc; i++)
 				if (g->acc[i].moved)
 					lf_contended_moved(&g->acc[i].id);
@@ -750,7 +755,6 @@ static lf_rc run_group(struct lf_store_conn *c, struct group *g)
 				 * are in would change (an amount now too large):
 				 * they all fall back */
 				group_abort(c);
-				end_intents(g, tag, false);
 				for (int k = 0; k < g->n; k++)
 					g->out[k] = true;
 				g->nitems = 0;

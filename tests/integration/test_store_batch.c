@@ -21,7 +21,8 @@
  *   - a batch beside a group in flight (another connection's, holding
  *     the accounts locked) builds on that group's intents and is decided
  *     once, with the outcome it would have after it; without intents it
- *     answers 'stale' and is decided again;
+ *     answers 'stale' and is decided again; a batch answered 'stale'
+ *     leaves no intent of an account it no longer moves;
  *   - the procedure is the judge: called with an entry whose hash does not
  *     follow from the account's chain head, it refuses and writes nothing;
  *     the same call with the right hash is accepted;
@@ -40,6 +41,7 @@
 
 #include "chain_check.h"
 #include "lf_intents.h"
+#include "lf_time.h"
 #include "store_fixture.h"
 
 static const lf_uuid ISSUANCE_USD = {
@@ -517,6 +519,64 @@ static void test_built_on_a_group_in_flight(void)
 	munmap(mem, lf_intents_size());
 }
 
+/* A batch answered 'stale' withdraws what it published: A->B 15 and
+ * A->C 15 are decided from A = 100, published and sent; meanwhile 80
+ * leave A, so decided again A->C is declined and C moves in neither the
+ * batch nor anything else. No intent of C may stay (another group would
+ * build on a state that never commits); B's is the committed one. */
+static void test_stale_batch_withdraws_its_intents(void)
+{
+	void *mem = mmap(NULL, lf_intents_size(), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(mem != MAP_FAILED);
+	struct lf_intents *t = lf_intents_init(mem, lf_intents_size());
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	lf_store_use_intents(t);
+	lf_uuid a = new_account("sw-A", USD, 100), b = new_account("sw-B", USD, 0);
+	lf_uuid c = new_account("sw-C", USD, 0);
+	struct holder h = {.m = raw_connect(dbname),
+			   .ms = 300,
+			   .end = "ROLLBACK",
+			   .from = a,
+			   .to = b,
+			   .amount = 80,
+			   .moved_key = "sw-moved"};
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h.m);
+	pthread_t th;
+	bool started = claim_key(&h, "sw-2") && pthread_create(&th, NULL, end_later, &h) == 0;
+	if (!started)
+		mysql_close(h.m);
+	CU_ASSERT_FATAL(started);
+	struct xfer x[2];
+	xfer_init(&x[0], "sw-1", &a, &b, 15, USD, NULL);
+	xfer_init(&x[1], "sw-2", &a, &c, 15, USD, NULL);
+	enum lf_transfer_batch_result res[2];
+	struct seen s0 = seen;
+	lf_rc rc = run(x, 2, res);
+	pthread_join(th, NULL);
+	mysql_close(h.m);
+	lf_store_use_intents(NULL);
+	CU_ASSERT_EQUAL(rc, LF_OK);
+	CU_ASSERT_EQUAL(seen.stale - s0.stale, 1);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_DECLINED);
+	CU_ASSERT_EQUAL(balance_of(&a), 5);
+	CU_ASSERT_EQUAL(balance_of(&c), 0);
+	struct lf_intent got;
+	bool in_flight = true;
+	CU_ASSERT_FALSE(lf_intents_find(t, &c, -1, lf_time_monotonic_us(), &got, &in_flight));
+	CU_ASSERT_FALSE(in_flight);
+	/* B: its intent is the committed state (one moved-meanwhile credit,
+	 * then this batch's) */
+	in_flight = true;
+	CU_ASSERT_TRUE(lf_intents_find(t, &b, 1, lf_time_monotonic_us(), &got, &in_flight));
+	CU_ASSERT_FALSE(in_flight);
+	CU_ASSERT_EQUAL(got.balance, 95);
+	CU_ASSERT_EQUAL(got.balance, balance_of(&b));
+	books_hold();
+	munmap(mem, lf_intents_size());
+}
+
 /* An account found moved under the lock twice is contended: the next
  * batch that touches it locks and reads it first (lf_group_lock, then
  * lf_transfer_group_v2 in that transaction), and is decided once, in
@@ -737,6 +797,8 @@ int main(void)
 		 test_contended_account_locked_first},
 		{"built on a group in flight: decided once, as it would be after it",
 		 test_built_on_a_group_in_flight},
+		{"a batch answered stale withdraws what it published",
+		 test_stale_batch_withdraws_its_intents},
 		{"the procedure refuses an entry whose hash does not follow",
 		 test_judge_refuses_a_broken_chain},
 		{"the previous release's procedures still answer after migrate",
