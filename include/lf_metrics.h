@@ -51,6 +51,7 @@ struct lf_metrics {
 	uint64_t conn_header_timeout; /* closed: headers not complete within header_timeout */
 	uint64_t conn_body_timeout;   /* closed: body not complete within body_timeout */
 	uint64_t accept_errors;       /* accept() failed (EMFILE, ENFILE...): accepting paused */
+	uint64_t accept_balanced;     /* a worker over its share of connections stopped accepting */
 	/* the gate (src/auth/gate.c) */
 	uint64_t auth_epoch;                   /* gauge: the newest authentication epoch seen */
 	uint64_t auth_lookups;                 /* key lookups that went to the database */

@@ -5,8 +5,8 @@
  * each request and the end of its header section, and closes the
  * connection when header_timeout (from the first byte) or body_timeout
  * (from the end of the headers) passes. Also the framing rules of a
- * dispatched request, the 431 decision for http/errors.c, and pausing
- * accept() on EMFILE/ENFILE.
+ * dispatched request, the 431 decision for http/errors.c, pausing
+ * accept() on EMFILE/ENFILE, and the accept balance between the workers.
  *
  * libevent 2.1 has no hook when evhttp creates or frees a server
  * connection. evhttp_set_bevcb() is called for each accepted socket before
@@ -44,6 +44,8 @@
 
 #define LF_EDGE_ACCEPT_PAUSE_MS 100 /* after accept() failed for want of fds */
 #define LF_EDGE_LOG_EVERY_MS 10000  /* at most one line per kind of event */
+#define LF_EDGE_BALANCE_CHECK_MS 5  /* a worker over its share looks again */
+#define LF_EDGE_BALANCE_MAX_MS 100  /* and accepts again after this at most */
 
 enum conn_phase {
 	CONN_IDLE,     /* waiting for the first byte of a request */
@@ -82,6 +84,9 @@ struct lf_edge {
 	size_t open, used; /* admitted connections; those that sent a byte */
 	struct evconnlistener *listener;
 	struct event *resume;
+	bool paused;            /* accept() failed for want of fds: resume waits */
+	struct event *balance;  /* over its share of the host's connections */
+	int64_t balanced_at_ms; /* when it stopped accepting for that */
 	struct ratelog log_refused, log_timeout, log_accept;
 };
 
@@ -314,6 +319,58 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	conn_close(c);
 }
 
+/* ---- accept balance ----
+ * The workers accept from one inherited socket, and whichever wakes first
+ * takes the connection: a burst of connects can leave one worker with
+ * half as many again as another (123 against 77 of wrk's 200), and its
+ * clients then wait longer for every batch. A worker holding more than
+ * its share of the host's open connections (the shared gauge over the
+ * workers, plus an eighth) stops accepting until it is back within it,
+ * as nginx's accept_disabled does. The gauge counts every live
+ * connection (a dead worker's stay counted), so the worker with the
+ * fewest is never over its share and always accepts; and a worker accepts
+ * again after LF_EDGE_BALANCE_MAX_MS whatever the others hold. */
+static bool over_share(const struct lf_edge *e)
+{
+	int64_t n = e->app->cfg->workers;
+	if (n < 2 || e->listener == NULL)
+		return false;
+	int64_t share = __atomic_load_n(&e->m->conn_open, __ATOMIC_RELAXED) / n;
+	int64_t slack = share / 8 > 4 ? share / 8 : 4;
+	return (int64_t)e->open > share + slack;
+}
+
+static void balance_later(struct lf_edge *e)
+{
+	struct timeval tv = {0, LF_EDGE_BALANCE_CHECK_MS * 1000};
+	evtimer_add(e->balance, &tv);
+}
+
+/* After an accept: stop accepting while over the share. */
+static void balance_accepting(struct lf_edge *e)
+{
+	if (e->paused || evtimer_pending(e->balance, NULL) || !over_share(e))
+		return;
+	evconnlistener_disable(e->listener);
+	e->balanced_at_ms = lf_time_monotonic_ms();
+	lf_metrics_inc(&e->m->accept_balanced);
+	balance_later(e);
+}
+
+static void on_balance(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct lf_edge *e = arg;
+	if (e->listener == NULL || e->paused)
+		return; /* no longer accepting, or on_resume will */
+	if (over_share(e) && lf_time_monotonic_ms() - e->balanced_at_ms < LF_EDGE_BALANCE_MAX_MS) {
+		balance_later(e);
+		return;
+	}
+	evconnlistener_enable(e->listener);
+}
+
 /* evhttp_set_bevcb: a connection was accepted; its socket is not set yet. */
 static struct bufferevent *on_accepted(struct event_base *base, void *arg)
 {
@@ -342,6 +399,7 @@ static struct bufferevent *on_accepted(struct event_base *base, void *arg)
 		lf_metrics_gauge_add(&e->m->conn_open, 1);
 	}
 	event_active(timer, EV_TIMEOUT, 1); /* adopt it before the next poll */
+	balance_accepting(e);
 	return bev;
 }
 
@@ -458,6 +516,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct lf_edge *e = arg;
+	e->paused = false;
 	if (e->listener != NULL)
 		evconnlistener_enable(e->listener);
 }
@@ -474,6 +533,8 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 	evconnlistener_disable(lev);
 	if (e == NULL || e->listener != lev)
 		return;
+	e->paused = true;
+	evtimer_del(e->balance);
 	lf_metrics_inc(&e->m->accept_errors);
 	if (ratelog_due(&e->log_accept))
 		lf_warn("accept_failed",
@@ -503,6 +564,7 @@ void lf_edge_unwatch_listener(struct lf_edge *e)
 		evconnlistener_set_error_cb(e->listener, NULL);
 	e->listener = NULL;
 	evtimer_del(e->resume);
+	evtimer_del(e->balance);
 }
 
 struct lf_edge *lf_edge_create(struct lf_app *app)
@@ -521,7 +583,12 @@ struct lf_edge *lf_edge_create(struct lf_app *app)
 	e->app = app;
 	e->m = app->zone->metrics;
 	e->resume = evtimer_new(app->base, on_resume, e);
-	if (e->resume == NULL) {
+	e->balance = evtimer_new(app->base, on_balance, e);
+	if (e->resume == NULL || e->balance == NULL) {
+		if (e->resume != NULL)
+			event_free(e->resume);
+		if (e->balance != NULL)
+			event_free(e->balance);
 		free(e);
 		return NULL;
 	}
@@ -540,6 +607,7 @@ void lf_edge_free(struct lf_edge *e)
 		assert(e->by_fd[i] == NULL);
 	free(e->by_fd);
 	event_free(e->resume);
+	event_free(e->balance);
 	if (current == e)
 		current = NULL;
 	free(e);

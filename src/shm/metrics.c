@@ -294,6 +294,10 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		(unsigned long long)load(&m->conn_body_timeout));
 	counter(out, "ledgerflow_accept_errors_total",
 		"accept() failures (EMFILE, ENFILE...) that paused accepting.", &m->accept_errors);
+	counter(out, "ledgerflow_accept_balanced_total",
+		"Times a worker holding more than its share of the open connections stopped "
+		"accepting until it was back within it.",
+		&m->accept_balanced);
 	counter(out, "ledgerflow_auth_lookups_total", "API key lookups that went to the database.",
 		&m->auth_lookups);
 	counter(out, "ledgerflow_auth_rejected_total", "401 answers: no valid API key.",

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -599,7 +600,96 @@ static const struct lf_test deadline_tests[] = {
 	{"a trickled body closed after body_timeout", test_body_timeout},
 	{"a late result after the 503 changes nothing", test_answer_after_deadline},
 };
+/* The established connections to port that process pid holds: its
+ * sockets' inodes among /proc/net/tcp's ESTABLISHED rows on that local
+ * port (IPv4 loopback). -1 when /proc cannot be read. */
+static int conns_of(pid_t pid, unsigned port)
+{
+	enum { MAXI = 512 };
+	unsigned long inodes[MAXI];
+	int ni = 0;
+	FILE *f = fopen("/proc/net/tcp", "r");
+	if (f == NULL)
+		return -1;
+	char line[512];
+	while (fgets(line, sizeof line, f) != NULL && ni < MAXI) {
+		unsigned lport, st;
+		unsigned long ino;
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", &lport,
+			   &st, &ino) == 3 &&
+		    lport == port && st == 1)
+			inodes[ni++] = ino;
+	}
+	fclose(f);
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char path[320], link[64];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		ssize_t len = readlink(path, link, sizeof link - 1);
+		unsigned long ino;
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%lu]", &ino) != 1)
+			continue;
+		for (int i = 0; i < ni; i++)
+			if (inodes[i] == ino) {
+				n++;
+				break;
+			}
+	}
+	closedir(d);
+	return n;
+}
+
+/* Connections opened in a burst end up spread over the workers: none
+ * holds more than its share plus the slack (an eighth, at least 4) and
+ * the one accept that put it over, so each holds at least N / 2 - 5 of
+ * N = 64 over 2 workers. Without the balance the worker that wakes first
+ * takes most of a burst. */
+static void test_accept_balance(void)
+{
+	struct lf_h_daemon c;
+	CU_ASSERT_FATAL(lf_h_daemon_config(&fx.env, &c, fx.db, 2, ""));
+	CU_ASSERT_FATAL(lf_h_daemon_start(&fx.env, &c));
+	usleep(300 * 1000); /* the start-up probes' connections are gone */
+	pid_t w[2];
+	CU_ASSERT_FATAL(lf_h_workers(c.pid, w, 2) == 2);
+	enum { N = 64 };
+	int fds[N];
+	for (int i = 0; i < N; i++) {
+		fds[i] = raw_connect(c.port);
+		CU_ASSERT_FATAL(fds[i] >= 0);
+	}
+	int got[2] = {0, 0};
+	for (int tries = 0; tries < 100 && got[0] + got[1] < N; tries++) {
+		usleep(20 * 1000); /* until both have accepted all of them */
+		got[0] = conns_of(w[0], c.port);
+		got[1] = conns_of(w[1], c.port);
+	}
+	CU_ASSERT_EQUAL(got[0] + got[1], N);
+	CU_ASSERT(got[0] >= N / 2 - 5 && got[1] >= N / 2 - 5);
+	/* every one of them is served */
+	const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	for (int i = 0; i < N; i++) {
+		char buf[2048];
+		size_t len;
+		CU_ASSERT(lf_h_send_all(fds[i], req, strlen(req)));
+		(void)read_to_eof(fds[i], buf, sizeof buf, &len, 1000);
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "HTTP/1.1 200"));
+		close(fds[i]);
+	}
+	CU_ASSERT_EQUAL(lf_h_daemon_stop(&c, SIGTERM, 15000), 0);
+}
+
 static const struct lf_test limit_tests[] = {
+	{"a burst of connections is spread over the workers", test_accept_balance},
 	{"max_connections: extra closed at once, others served", test_max_connections},
 	{"accept() out of fds pauses, no busy loop", test_accept_emfile},
 };
