@@ -1,7 +1,9 @@
 /*
  * lf_loopread.h - account reads on the worker's event loop itself: one
  * connection per worker driven with Connector/C's non-blocking API, so a
- * GET /api/accounts/{id} costs no hand-off to a pool thread and back. The
+ * GET /api/accounts/{id}, or a payment's look at accounts its worker has
+ * not seen (asked with an admin `who`: currency and owner), costs no
+ * hand-off to a pool thread and back. The
  * connection is opened (blocking connect, TLS, session setup) by a pool
  * thread of the pool it belongs to and handed to the loop; the reads
  * arriving while a query is in flight are answered together by the next

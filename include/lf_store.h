@@ -99,6 +99,8 @@ struct lf_account {
 	int64_t held;    /* the sum of its PENDING holds: available = balance - held */
 	int64_t created_ms, updated_ms;
 	char *metadata; /* canonical JSON object, malloc'd (lf_account_clear); NULL: none */
+	uint64_t owner; /* its owner's client id: set by lf_store_get_accounts (and
+			 * the loop reader), 0 from the other reads */
 };
 /* Free what a row read by the store holds (its metadata); NULL is fine. */
 void lf_account_clear(struct lf_account *a);

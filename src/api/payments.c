@@ -4,15 +4,16 @@
  * state machine; payment_decide.c the pool-thread half).
  *
  * PARSE: the prelude (key, JSON) and every field's 400, the fingerprint.
- * LOOKUP: when this worker does not know both accounts' currencies yet, a
- * pool job learns them, so the amount's 400 (digits of the sender's
- * currency) still comes before any idempotency lookup. CLAIM: tiers 1 and
- * 2 (a hit or a 409 finishes here). DECIDE: a pool batch job (the group
- * commit, payment_batch.c); SETTLE: a pool job of its own; after an
- * unknown outcome the loop sends up to LF_SETTLE_ATTEMPTS more settle
- * jobs. FINISH: the outcome goes to the tiers (or the claim is released),
- * the counters move, and the decision is sent, once; all of it also when
- * the deadline answered first, except the reply.
+ * LOOKUP: when this worker does not know both accounts' currencies yet,
+ * the loop reader (else a pool job) learns them, so the amount's 400
+ * (digits of the sender's currency) still comes before any idempotency
+ * lookup. CLAIM: tiers 1 and 2 (a hit or a 409 finishes here). DECIDE: a
+ * pool batch job (the group commit, payment_batch.c); SETTLE: a pool job
+ * of its own; after an unknown outcome the loop sends up to
+ * LF_SETTLE_ATTEMPTS more settle jobs. FINISH: the outcome goes to the
+ * tiers (or the claim is released), the counters move, and the decision
+ * is sent, once; all of it also when the deadline answered first, except
+ * the reply.
  */
 #include "config.h"
 
@@ -31,6 +32,7 @@
 #include "lf_handlers.h"
 #include "lf_http.h"
 #include "lf_json.h"
+#include "lf_loopread.h"
 #include "lf_metrics.h"
 #include "lf_money.h"
 #include "lf_render.h"
@@ -210,24 +212,30 @@ static void pay_validated(struct lf_pay *p)
 			     pay_claimed);
 }
 
+/* LOOKUP is over (on the pool or the loop reader): the accounts' facts
+ * are known, or the read failed (p->d says how). */
+static void pay_looked_up(struct lf_pay *p)
+{
+	struct lf_req *r = p->r;
+	for (int i = 0; p->cur_known && i < 2; i++)
+		if (p->found[i])
+			lf_account_cache_put(r->app->accounts, i ? &p->to : &p->from, p->cur[i],
+					     p->owner[i]);
+	if (r->replied) /* the deadline answered; nothing was claimed */
+		lf_pay_enter(p, PAY_FINISH);
+	else if (!p->cur_known)
+		pay_finish(p, false); /* a read failed: nothing was changed */
+	else
+		pay_validated(p);
+}
+
 /* A pool job of this payment is back on the loop. */
 static void pay_done(void *arg)
 {
 	struct lf_pay *p = arg;
 	struct lf_req *r = p->r;
 	switch (p->state) {
-	case PAY_LOOKUP:
-		for (int i = 0; p->cur_known && i < 2; i++)
-			if (p->found[i])
-				lf_account_cache_put(r->app->accounts, i ? &p->to : &p->from,
-						     p->cur[i], p->owner[i]);
-		if (r->replied) /* the deadline answered; nothing was claimed */
-			lf_pay_enter(p, PAY_FINISH);
-		else if (!p->cur_known)
-			pay_finish(p, false); /* a read failed: nothing was changed */
-		else
-			pay_validated(p);
-		break;
+	case PAY_LOOKUP: pay_looked_up(p); break;
 	case PAY_SETTLE:
 		/* the outcome is still unknown: ask the key again, a few times */
 		if (p->d.kind == LF_DEC_UNKNOWN) {
@@ -373,6 +381,101 @@ static void fingerprint(struct lf_pay *p)
 	lf_fp_end(&fp, p->fp);
 }
 
+/* LOOKUP on the worker's loop reader (lf_loopread.h): both accounts read
+ * unscoped (the owner check is lf_pay_check_owner's) in the query that
+ * answers the concurrent GETs and lookups together, with no pool thread
+ * and no statement of its own. A failed loop query takes the pool path. */
+struct pay_lookup {
+	struct lf_pay *p;
+	int pending;
+	bool again; /* a read could not be queued, or the loop query failed */
+	lf_rc rc[2];
+	struct lf_account row[2];
+	struct pay_lookup_side {
+		struct pay_lookup *l;
+		int i;
+	} side[2];
+};
+
+static void pay_lookup_end(struct pay_lookup *l)
+{
+	struct lf_pay *p = l->p;
+	struct lf_req *r = p->r;
+	bool again = l->again;
+	lf_rc failed = LF_OK;
+	for (int i = 0; i < 2; i++) {
+		if (l->rc[i] != LF_OK && l->rc[i] != LF_DECLINED && l->rc[i] != LF_AGAIN)
+			failed = l->rc[i];
+		p->found[i] = l->rc[i] == LF_OK;
+		if (p->found[i]) {
+			memcpy(p->cur[i], l->row[i].currency, sizeof p->cur[i]);
+			p->owner[i] = l->row[i].owner;
+		}
+		lf_account_clear(&l->row[i]);
+	}
+	free(l);
+	if (again && failed == LF_OK && !r->replied) {
+		if (!pay_submit(p)) {
+			lf_decision_unavailable(&p->d);
+			pay_finish(p, false);
+		}
+	} else {
+		if (failed != LF_OK)
+			lf_decision_failed(&p->d, failed);
+		else if (!again) {
+			lf_pay_check_owner(p);
+			lf_decision_clear(&p->d);
+			p->cur_known = true;
+		}
+		pay_looked_up(p);
+	}
+	lf_req_release(r);
+}
+
+static void pay_lookup_read(void *arg, lf_rc rc)
+{
+	struct pay_lookup_side *s = arg;
+	struct pay_lookup *l = s->l;
+	l->rc[s->i] = rc;
+	if (rc == LF_AGAIN)
+		l->again = true;
+	if (--l->pending == 0)
+		pay_lookup_end(l);
+}
+
+static bool pay_lookup_on_loop(struct lf_pay *p)
+{
+	struct lf_req *r = p->r;
+	if (r->app->loopread == NULL)
+		return false;
+	struct pay_lookup *l = calloc(1, sizeof *l);
+	if (l == NULL)
+		return false;
+	l->p = p;
+	static const struct lf_client anyone = {.admin = true};
+	int64_t deadline = lf_time_monotonic_ms() + p->cfg->mysql_request_timeout_ms;
+	lf_req_hold(r);
+	l->pending = 1; /* this call's own count, dropped once both are queued */
+	for (int i = 0; i < 2; i++) {
+		l->side[i] = (struct pay_lookup_side){l, i};
+		l->rc[i] = LF_AGAIN;
+		l->pending++;
+		if (!lf_loopread_account(r->app->loopread, i ? &p->to : &p->from, &anyone,
+					 &l->row[i], deadline, pay_lookup_read, &l->side[i])) {
+			l->pending--;
+			l->again = true;
+			break;
+		}
+	}
+	if (l->again && l->pending == 1) { /* nothing was queued */
+		free(l);
+		lf_req_release(r);
+		return false;
+	}
+	l->pending--; /* both queued, or the one that was: their answers end it */
+	return true;
+}
+
 void lf_payments_create(struct lf_req *r, const char *id)
 {
 	(void)id;
@@ -413,6 +516,8 @@ void lf_payments_create(struct lf_req *r, const char *id)
 	/* an account this worker has not seen yet: learn its currency first,
 	 * so the amount's 400 comes before any idempotency lookup */
 	lf_pay_enter(p, PAY_LOOKUP);
+	if (pay_lookup_on_loop(p))
+		return;
 	if (!pay_submit(p)) {
 		lf_decision_unavailable(&p->d);
 		pay_finish(p, false);

@@ -8,7 +8,7 @@
  * lf_pay_enter(), which asserts that the transition is allowed:
  *
  *   PARSE  -> LOOKUP | CLAIM | FINISH   (400s; currencies unknown; all known)
- *   LOOKUP -> CLAIM | FINISH            (pool: learn the currencies; 400 amount)
+ *   LOOKUP -> CLAIM | FINISH            (loop reader or pool: the currencies; 400 amount)
  *   CLAIM  -> DECIDE | FINISH           (tiers 1 and 2: miss, or hit / 409)
  *   DECIDE -> SETTLE | FINISH           (pool: 422s, the transfer; outcome unknown)
  *   SETTLE -> SETTLE | DECIDE | FINISH  (pool: ask the key; no outcome: decide again)

@@ -168,6 +168,7 @@ lf_rc lf_store_accounts_rows(struct lf_store_conn *c, MYSQL_STMT *st, int m, con
 		a.created_ms = lf_store_time_to_ms(&t_created);
 		a.updated_ms = lf_store_time_to_ms(&t_updated);
 		memcpy(a.id.b, id, 16);
+		a.owner = owner;
 		/* every asker of this id that may see it (the same scope as
 		 * ST_GET_ACCOUNT: admin, or the owner) */
 		for (int i = 0; i < m; i++) {

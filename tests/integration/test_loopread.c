@@ -8,6 +8,11 @@
  *     the pool path; someone else's account and a missing one: the same 404;
  *   - concurrent GETs of two clients, answered from shared queries, each
  *     its own answer;
+ *   - a payment's lookup of accounts the worker has not seen (currency and
+ *     owner) asked on the loop: the same status and code as the pool path
+ *     for a transfer, another client's sender, an amount with more digits
+ *     than the sender's currency, a currency mismatch and a missing
+ *     receiver; with the loop connection KILLed, the pool asks;
  *   - the loop connection KILLed under it: the GETs are still answered
  *     (the pool path), a new loop connection comes and serves again;
  *   - the database unreachable: 503 problem+json as from the pool, then
@@ -30,7 +35,7 @@
 #include "../lf_cunit.h"
 
 static struct lf_h_daemon d, off;
-static char key_a[128], key_b[128];
+static char key_a[128], key_b[128], key_c[128];
 static char acct_a[37], acct_b[37];
 static const char *missing = "0190cccc-0000-7000-8000-00000000abcd";
 
@@ -150,6 +155,81 @@ static void test_concurrent(void)
 	}
 	CU_ASSERT(batched > 0); /* some loop queries answered several reads */
 	CU_ASSERT(query_id(tid) > q0);
+}
+
+/* A payment as both daemons answer it (fresh keys): its status, and the
+ * problem's code when there is one. */
+static int pay_both(const char *key, const char *from, const char *to, const char *amount,
+		    char code[2][48])
+{
+	static int n;
+	int status[2];
+	const unsigned ports[2] = {d.port, off.port};
+	for (int i = 0; i < 2; i++) {
+		char k[64];
+		struct lf_h_resp r;
+		snprintf(k, sizeof k, "loop-pay-%ld-%d", (long)getpid(), ++n);
+		lf_h_auth_use(key);
+		status[i] = lf_h_pay(ports[i], k, from, to, amount, &r);
+		code[i][0] = '\0';
+		if (r.body != NULL)
+			(void)lf_h_json_str(r.body, "code", code[i], 48);
+		lf_h_resp_free(&r);
+	}
+	lf_h_auth_use(lf_h_admin_key);
+	CU_ASSERT_EQUAL(status[0], status[1]);
+	CU_ASSERT_STRING_EQUAL(code[0], code[1]);
+	return status[0] == status[1] ? status[0] : -1;
+}
+
+/* Accounts neither daemon's workers have seen: the payment's first
+ * question (both accounts' currencies and owners) is asked on the loop. */
+static void fresh_account(const char *key, const char *currency, const char *initial, char id[37])
+{
+	static int n;
+	char name[32];
+	snprintf(name, sizeof name, "loop-pay-%d", ++n);
+	lf_h_auth_use(key);
+	CU_ASSERT_EQUAL_FATAL(lf_h_account(d.port, name, currency, initial, id), 201);
+	lf_h_auth_use(lf_h_admin_key);
+}
+
+static void test_payment_lookup(void)
+{
+	unsigned long tid = wait_loop_conn(0);
+	CU_ASSERT_FATAL(tid != 0);
+	char code[2][48];
+	char f1[37], r1[37], theirs[37], mine[37], jp[37], jp2[37], usd[37];
+	/* money moves, and the lookup was the loop connection's query */
+	fresh_account(lf_h_admin_key, "USD", "10.00", f1);
+	fresh_account(lf_h_admin_key, "USD", NULL, r1);
+	long long q0 = query_id(tid);
+	CU_ASSERT_EQUAL(pay_both(lf_h_admin_key, f1, r1, "\"1.00\"", code), 201);
+	CU_ASSERT(query_id(tid) > q0);
+	/* another client's sender: as a missing one, the receiver anyone's */
+	fresh_account(lf_h_admin_key, "USD", "10.00", theirs);
+	fresh_account(key_c, "USD", NULL, mine);
+	CU_ASSERT_EQUAL(pay_both(key_c, theirs, mine, "\"1.00\"", code), 422);
+	CU_ASSERT_STRING_EQUAL(code[0], "account_not_found");
+	/* the amount's digits are the sender's currency's, learned on the loop */
+	fresh_account(lf_h_admin_key, "JPY", "100", jp);
+	fresh_account(lf_h_admin_key, "JPY", NULL, jp2);
+	CU_ASSERT_EQUAL(pay_both(lf_h_admin_key, jp, jp2, "\"5.5\"", code), 400);
+	CU_ASSERT_STRING_EQUAL(code[0], "invalid_amount");
+	fresh_account(lf_h_admin_key, "USD", NULL, usd);
+	CU_ASSERT_EQUAL(pay_both(lf_h_admin_key, jp, usd, "\"5\"", code), 422);
+	CU_ASSERT_STRING_EQUAL(code[0], "currency_mismatch");
+	CU_ASSERT_EQUAL(pay_both(lf_h_admin_key, r1, missing, "\"0.01\"", code), 422);
+	CU_ASSERT_STRING_EQUAL(code[0], "account_not_found");
+	/* the loop connection killed: the lookup goes to the pool */
+	char q[64];
+	snprintf(q, sizeof q, "KILL %lu", tid);
+	int conns = loop_conns(&(unsigned long){0});
+	CU_ASSERT_FATAL(lf_h_sql(&fx.env, NULL, q));
+	fresh_account(lf_h_admin_key, "USD", "10.00", f1);
+	fresh_account(lf_h_admin_key, "USD", NULL, r1);
+	CU_ASSERT_EQUAL(pay_both(lf_h_admin_key, f1, r1, "\"2.00\"", code), 201);
+	CU_ASSERT(wait_loop_conn(conns) != 0); /* and a new one comes */
 }
 
 static void test_killed(void)
@@ -278,7 +358,11 @@ static int setup(void)
 	if (lf_h_ctl_key(&fx.env, &d, "client create loop-a --scopes accounts:read,accounts:write",
 			 key_a, sizeof key_a) != 0 ||
 	    lf_h_ctl_key(&fx.env, &d, "client create loop-b --scopes accounts:read,accounts:write",
-			 key_b, sizeof key_b) != 0)
+			 key_b, sizeof key_b) != 0 ||
+	    lf_h_ctl_key(
+		    &fx.env, &d,
+		    "client create loop-c --scopes accounts:read,accounts:write,payments:write",
+		    key_c, sizeof key_c) != 0)
 		goto fail;
 	char funded[37];
 	if (lf_h_account(d.port, "funded", "USD", "100.00", funded) != 201)
@@ -313,6 +397,8 @@ static const struct lf_test loop_tests[] = {
 	{"someone else's account and a missing one: the same 404", test_not_yours_404},
 	{"concurrent reads of two clients from shared loop queries: each its own answer",
 	 test_concurrent},
+	{"a payment's first look at its accounts on the loop: the pool path's answers",
+	 test_payment_lookup},
 	{"the loop connection killed: reads answered by the pool, then a new one serves",
 	 test_killed},
 	{"the loop's query past its deadline: 503, the connection replaced", test_timeout},
