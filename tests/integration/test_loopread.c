@@ -12,7 +12,8 @@
  *     owner) asked on the loop: the same status and code as the pool path
  *     for a transfer, another client's sender, an amount with more digits
  *     than the sender's currency, a currency mismatch and a missing
- *     receiver; with the loop connection KILLed, the pool asks;
+ *     receiver; with the loop connection KILLed, the pool asks; behind a
+ *     table lock, 503 and nothing claimed: the same key then decides once;
  *   - the loop connection KILLed under it: the GETs are still answered
  *     (the pool path), a new loop connection comes and serves again;
  *   - the database unreachable: 503 problem+json as from the pool, then
@@ -262,15 +263,9 @@ static void test_killed(void)
 	CU_ASSERT(query_id(fresh) > q0); /* the new loop connection serves */
 }
 
-/* The loop's query waits behind a table lock: after 500 ms the loop
- * gives it up (its connection dropped) and the pool takes the read, which
- * waits on until [mysql] request_timeout (3 s in the harness's config):
- * 503 as from the pool, a new loop connection after. */
-static void test_timeout(void)
+/* A session of the test's own holding LOCK TABLES accounts WRITE. */
+static MYSQL *lock_accounts(void)
 {
-	unsigned long tid = 0;
-	int conns = loop_conns(&tid);
-	CU_ASSERT_FATAL(conns >= 1);
 	MYSQL *m = mysql_init(NULL);
 	CU_ASSERT_FATAL(m != NULL);
 	if (mysql_real_connect(m, fx.env.mysql_host, fx.env.mysql_user, fx.env.mysql_password,
@@ -280,6 +275,19 @@ static void test_timeout(void)
 		mysql_close(m);
 		CU_FAIL_FATAL("could not lock the accounts table");
 	}
+	return m;
+}
+
+/* The loop's query waits behind a table lock: after 500 ms the loop
+ * gives it up (its connection dropped) and the pool takes the read, which
+ * waits on until [mysql] request_timeout (3 s in the harness's config):
+ * 503 as from the pool, a new loop connection after. */
+static void test_timeout(void)
+{
+	unsigned long tid = 0;
+	int conns = loop_conns(&tid);
+	CU_ASSERT_FATAL(conns >= 1);
+	MYSQL *m = lock_accounts();
 	struct lf_h_resp r;
 	int64_t t0 = lf_h_now_ms();
 	CU_ASSERT_EQUAL(get_as(d.port, key_a, acct_a, "loop-timeout", &r), 503);
@@ -306,6 +314,39 @@ static void test_timeout(void)
 		}
 	}
 	CU_ASSERT(fresh != 0 && fresh != tid);
+}
+
+/* A payment's lookup behind a table lock: the loop gives it up, the pool
+ * answers 503 at the deadline, and nothing was claimed or moved: the same
+ * request (the same key) then decides, once. */
+static void test_payment_lookup_timeout(void)
+{
+	char from[37], to[37], k[64], code[48] = "";
+	fresh_account(lf_h_admin_key, "USD", "10.00", from);
+	fresh_account(lf_h_admin_key, "USD", NULL, to);
+	snprintf(k, sizeof k, "loop-pay-timeout-%ld", (long)getpid());
+	MYSQL *m = lock_accounts();
+	struct lf_h_resp r;
+	CU_ASSERT_EQUAL(lf_h_pay(d.port, k, from, to, "\"1.00\"", &r), 503);
+	CU_ASSERT(r.body != NULL && lf_h_json_str(r.body, "code", code, sizeof code));
+	CU_ASSERT_STRING_EQUAL(code, "service_unavailable");
+	lf_h_resp_free(&r);
+	CU_ASSERT(mysql_query(m, "UNLOCK TABLES") == 0);
+	mysql_close(m);
+	int status = 0;
+	for (int i = 0; i < 100 && status != 201; i++) {
+		status = lf_h_pay(d.port, k, from, to, "\"1.00\"", &r);
+		lf_h_resp_free(&r);
+		CU_ASSERT(status == 201 || status == 503);
+		if (status != 201)
+			usleep(50 * 1000);
+	}
+	CU_ASSERT_EQUAL(status, 201);
+	char bal[32] = "";
+	CU_ASSERT_EQUAL(get(d.port, lf_h_admin_key, to, &r), 200);
+	CU_ASSERT(r.body != NULL && lf_h_json_str(r.body, "balance", bal, sizeof bal));
+	CU_ASSERT_STRING_EQUAL(bal, "1.00");
+	lf_h_resp_free(&r);
 }
 
 static void test_unreachable(void)
@@ -402,6 +443,8 @@ static const struct lf_test loop_tests[] = {
 	{"the loop connection killed: reads answered by the pool, then a new one serves",
 	 test_killed},
 	{"the loop's query past its deadline: 503, the connection replaced", test_timeout},
+	{"a payment's lookup past its deadline: 503, nothing claimed, the key then decides once",
+	 test_payment_lookup_timeout},
 	{"the database unreachable: 503 problem+json, then reads come back", test_unreachable},
 };
 static const struct lf_suite suites[] = {{"loop reads", LF_TESTS(loop_tests)}};
