@@ -454,25 +454,23 @@ static bool pay_lookup_on_loop(struct lf_pay *p)
 	l->p = p;
 	static const struct lf_client anyone = {.admin = true};
 	int64_t deadline = lf_time_monotonic_ms() + p->cfg->mysql_request_timeout_ms;
-	lf_req_hold(r);
-	l->pending = 1; /* this call's own count, dropped once both are queued */
+	/* no answer comes from within lf_loopread_account, so pending only
+	 * counts here; a side not queued stays LF_AGAIN (the pool path) */
 	for (int i = 0; i < 2; i++) {
 		l->side[i] = (struct pay_lookup_side){l, i};
 		l->rc[i] = LF_AGAIN;
-		l->pending++;
 		if (!lf_loopread_account(r->app->loopread, i ? &p->to : &p->from, &anyone,
 					 &l->row[i], deadline, pay_lookup_read, &l->side[i])) {
-			l->pending--;
 			l->again = true;
 			break;
 		}
+		l->pending++;
 	}
-	if (l->again && l->pending == 1) { /* nothing was queued */
+	if (l->pending == 0) {
 		free(l);
-		lf_req_release(r);
 		return false;
 	}
-	l->pending--; /* both queued, or the one that was: their answers end it */
+	lf_req_hold(r); /* released by pay_lookup_end */
 	return true;
 }
 
