@@ -28,6 +28,8 @@
  *     the same call with the right hash is accepted;
  *   - the previous release's procedure names and signatures still answer
  *     after migrate (procedures_compat.sql, for a binary upgrade);
+ *   - the binary log's annotations of a group's statements do not quote its
+ *     arguments (the bodies, metadata and keys are in the rows only);
  *   - reconcile holds and every chain recomputes after each.
  */
 #include "config.h"
@@ -779,6 +781,70 @@ static void test_previous_release_still_served(void)
 	books_hold();
 }
 
+/* Where the binary log stands: file and position (false without one). */
+static bool binlog_at(MYSQL *m, char *file, size_t len, unsigned long long *pos)
+{
+	if (mysql_query(m, "SHOW MASTER STATUS") != 0)
+		return false;
+	MYSQL_RES *r = mysql_store_result(m);
+	MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+	bool ok = row != NULL && row[0] != NULL && row[1] != NULL;
+	if (ok) {
+		snprintf(file, len, "%s", row[0]);
+		*pos = strtoull(row[1], NULL, 10);
+	}
+	if (r)
+		mysql_free_result(r);
+	return ok;
+}
+
+/* The binary log keeps a group's rows once: the statement texts it keeps
+ * beside them (annotations) name the arguments, they do not quote them. */
+static void test_binlog_keeps_rows_once(void)
+{
+	lf_uuid a = new_account("bn-A", USD, 1000), b = new_account("bn-B", USD, 0);
+	MYSQL *m = raw_connect(dbname);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	char file[256];
+	unsigned long long pos = 0;
+	/* the harness's MariaDB (contrib/dev/services.sh) logs in ROW format */
+	CU_ASSERT_FATAL(binlog_at(m, file, sizeof file, &pos));
+	struct xfer x[2];
+	xfer_init(&x[0], "bn-1", &a, &b, 100, USD, "bn-ref-7f3a9c");
+	x[0].r.metadata = "{\"mark\":\"bn-meta-7f3a9c\"}";
+	xfer_init(&x[1], "bn-2", &b, &a, 40, USD, NULL);
+	enum lf_transfer_batch_result res[2];
+	CU_ASSERT_EQUAL_FATAL(run(x, 2, res), LF_OK);
+	CU_ASSERT_EQUAL(res[0], LF_TRANSFER_BATCH_COMPLETED);
+	CU_ASSERT_EQUAL(res[1], LF_TRANSFER_BATCH_COMPLETED);
+	char q[400];
+	snprintf(q, sizeof q, "SHOW BINLOG EVENTS IN '%s' FROM %llu LIMIT 5000", file, pos);
+	CU_ASSERT_FATAL(mysql_query(m, q) == 0);
+	MYSQL_RES *r = mysql_store_result(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	int annotations = 0, payments = 0, quoted = 0;
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(r)) != NULL) {
+		if (row[2] == NULL || strcmp(row[2], "Annotate_rows") != 0 || row[5] == NULL)
+			continue;
+		annotations++;
+		payments += strstr(row[5], "INSERT INTO payments") != NULL;
+		quoted += strstr(row[5], "7f3a9c") != NULL || strstr(row[5], "bn-1") != NULL;
+	}
+	mysql_free_result(r);
+	mysql_close(m);
+	/* the group's INSERT of its payments was annotated (so the log was
+	 * read where the group wrote), and no annotation carried a reference,
+	 * a metadata value or a key of the request */
+	CU_ASSERT(annotations > 0);
+	CU_ASSERT(payments >= 1);
+	CU_ASSERT_EQUAL(quoted, 0);
+	if (quoted != 0)
+		fprintf(stderr, "\n  %d annotations quote the group's arguments\n", quoted);
+	CU_ASSERT_EQUAL(balance_of(&b), 60);
+	books_hold();
+}
+
 int main(void)
 {
 	static const struct lf_test tests[] = {
@@ -803,6 +869,8 @@ int main(void)
 		 test_judge_refuses_a_broken_chain},
 		{"the previous release's procedures still answer after migrate",
 		 test_previous_release_still_served},
+		{"the binary log keeps a group's rows, not its arguments again",
+		 test_binlog_keeps_rows_once},
 	};
 	static const struct lf_suite suites[] = {{"store batch", LF_TESTS(tests)}};
 	static const struct fx_opts opts = {.name = "store_batch", .migrate = true};
