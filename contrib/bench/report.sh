@@ -112,7 +112,8 @@ t_total=$(($(date +%s) - t_start))
 		"($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) shared by the load" \
 		"generators, the servers, MariaDB, Redis and whatever else ran on the machine; $t_total s in all."
 	echo "ledgerflowd: $workers workers, pool_size $pool_size, batch_max ${batch_max:-default}," \
-		"batch_window_us ${batch_window_us:-default}, batch_concurrency ${batch_concurrency:-default}, access_log $access_log, -O2, jemalloc, as a runtime" \
+		"batch_window_us ${batch_window_us:-default}, batch_concurrency ${batch_concurrency:-default}," \
+		"cache size ${cache_size:-default}, access_log $access_log, -O2, jemalloc, as a runtime" \
 		"user with only \`ledgerflowctl grants\`; bare evhttp: $workers pre-forked processes; wrk -t$wrk_threads;" \
 		"$accounts accounts (uniform), hot sender account $hot; scale: $scale_loaded_accounts accounts," \
 		"$scale_loaded_entries ledger entries (generated in $t_gen s, bulk-loaded in $t_load s)."

@@ -40,7 +40,8 @@
 # LF_BENCH_SCALE_ENTRIES, LF_BENCH_BATCH_MAX, LF_BENCH_BATCH_WINDOW_US and
 # LF_BENCH_BATCH_CONCURRENCY ([mysql] batch_max / batch_window_us /
 # batch_concurrency; default: the server's defaults),
-# LF_BENCH_POOL_SIZE (8), LF_BENCH_BUFFER_POOL (8G), LF_BENCH_ACCESS_LOG (off),
+# LF_BENCH_POOL_SIZE (8), LF_BENCH_CACHE_SIZE ([cache] size; default: the
+# server's), LF_BENCH_BUFFER_POOL (8G), LF_BENCH_ACCESS_LOG (off),
 # LF_BENCH_PERF (steps to profile with perf in the last round, e.g. "d i s":
 # build/bench/perf-STEP.txt; perf slows what it watches, so the figures of
 # a profiled run are not for the table), LF_BENCH_ONLY (s: only the scale
@@ -83,6 +84,7 @@ perf_steps=${LF_BENCH_PERF:-}
 only=${LF_BENCH_ONLY:-}
 keep=${LF_BENCH_KEEP:-no}
 pool_size=${LF_BENCH_POOL_SIZE:-8}
+cache_size=${LF_BENCH_CACHE_SIZE:-}
 scale_fill=${LF_BENCH_SCALE_FILL:-70}
 buffer_pool=${LF_BENCH_BUFFER_POOL:-8G}
 # the server's own default unless the environment says otherwise
@@ -106,6 +108,8 @@ done
 [ "$accounts" -ge "$replay_keys" ] || { echo "LF_BENCH_ACCOUNTS must be at least $replay_keys" >&2; exit 2; }
 [ "$scale_entries" -ge $((2 * scale_accounts)) ] ||
 	{ echo "LF_BENCH_SCALE_ENTRIES must be at least twice LF_BENCH_SCALE_ACCOUNTS" >&2; exit 2; }
+[[ -z $cache_size || $cache_size =~ ^[1-9][0-9]*[KMG]?$ ]] ||
+	{ echo "LF_BENCH_CACHE_SIZE must be a size like 16M, not '$cache_size'" >&2; exit 2; }
 case "$access_log" in on | off) ;; *) echo "LF_BENCH_ACCESS_LOG must be on or off" >&2; exit 2 ;; esac
 if [ "$scale_fill" -lt 10 ] || [ "$scale_fill" -gt 100 ]; then
 	echo "LF_BENCH_SCALE_FILL must be 10..100" >&2
@@ -242,6 +246,7 @@ pepper_file = $state/pepper
 [paths]
 sql_dir = $top/sql
 CONF
+		[ -z "$cache_size" ] || printf '[cache]\nsize = %s\n' "$cache_size"
 	} >"$1"
 }
 conf="$state/ledgerflow.conf" sconf="$state/scale.conf"
