@@ -211,7 +211,7 @@ static const struct key keys[] = {
 	 "longest an export may take (whole seconds)"},
 	{"tracing", "service_name", T_STRING, O(tracing_service_name), "ledgerflow", 0, 100,
 	 R | K_NONEMPTY, NULL, "service.name of the spans"},
-	{"cache", "size", T_SIZE, O(cache_size), "64M", MB, 64 * GB, 0, NULL,
+	{"cache", "size", T_SIZE, O(cache_size), "16M", MB, 64 * GB, 0, NULL,
 	 "shared-memory cache size"},
 	{"idempotency", "retention", T_DURATION, O(idempotency_retention_ms), "24h", SEC,
 	 8760 * HOUR, R, NULL, "how long idempotency keys are kept"},

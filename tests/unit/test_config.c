@@ -391,7 +391,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(cfg.redis_db, 0);
 	CU_ASSERT_EQUAL(cfg.redis_timeout_ms, 200);
 	CU_ASSERT_EQUAL(cfg.redis_breaker_cooldown_ms, 5000);
-	CU_ASSERT_EQUAL(cfg.cache_size, 64 * 1024 * 1024);
+	CU_ASSERT_EQUAL(cfg.cache_size, 16 * 1024 * 1024);
 	CU_ASSERT_EQUAL(cfg.idempotency_retention_ms, 24 * 3600 * 1000LL);
 	CU_ASSERT_EQUAL(cfg.idempotency_reap_interval_ms, 60000);
 	CU_ASSERT_EQUAL(cfg.payments_hold_timeout_ms, 7 * 24 * 3600 * 1000LL);
@@ -749,7 +749,7 @@ static void test_keep_unreloadable(void)
 	CU_ASSERT_STRING_EQUAL(next.listen_host, "127.0.0.1");
 	CU_ASSERT_EQUAL(next.listen_port, 8080);
 	CU_ASSERT_STRING_EQUAL(next.pid_file, "/run/ledgerflow/ledgerflowd.pid");
-	CU_ASSERT_EQUAL(next.cache_size, 64 * 1024 * 1024);
+	CU_ASSERT_EQUAL(next.cache_size, 16 * 1024 * 1024);
 	CU_ASSERT_EQUAL(next.backlog, 511);
 	/* reloadable: new values stay */
 	CU_ASSERT_EQUAL(next.workers, 3);
@@ -759,7 +759,7 @@ static void test_keep_unreloadable(void)
 	CU_ASSERT_EQUAL(count_lines(warn), 4);
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(warn, "server.listen: changed from 127.0.0.1:8080 to 0.0.0.0:9999"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "cache.size: changed from 64M to 128M"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "cache.size: changed from 16M to 128M"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "server.pid_file: "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(warn, "server.backlog: "));
 	CU_ASSERT_PTR_NULL(strstr(warn, "server.workers"));

@@ -239,7 +239,7 @@ static void test_sample_loads(void)
 		CU_ASSERT_STRING_EQUAL(cfg.listen, "127.0.0.1:8080");
 		CU_ASSERT_EQUAL(cfg.listen_port, 8080);
 		CU_ASSERT_EQUAL(cfg.max_body_size, 64 * 1024);
-		CU_ASSERT_EQUAL(cfg.cache_size, (size_t)64 * 1024 * 1024);
+		CU_ASSERT_EQUAL(cfg.cache_size, (size_t)16 * 1024 * 1024);
 		CU_ASSERT_EQUAL(cfg.idempotency_retention_ms, (int64_t)24 * 3600 * 1000);
 		CU_ASSERT_STRING_EQUAL(cfg.mysql_password, "");
 	}
