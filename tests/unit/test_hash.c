@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "lf_hash.h"
+#include "lf_ledger_hash.h"
 
 #include <CUnit/Basic.h>
 #include <openssl/hmac.h>
@@ -19,11 +20,7 @@
 
 #include "../lf_cunit.h"
 
-static void hex_of(const uint8_t *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
+_Static_assert(LF_LEDGER_HASH_LEN == LF_HMAC_LEN, "both are SHA-256 sized");
 
 static bool mac_hex(const void *key, size_t keylen, const void *data, size_t len, char *hex)
 {
@@ -31,7 +28,7 @@ static bool mac_hex(const void *key, size_t keylen, const void *data, size_t len
 	struct lf_bytes part = {data, len};
 	if (!lf_hmac_sha256(key, keylen, &part, 1, out))
 		return false;
-	hex_of(out, sizeof out, hex);
+	lf_ledger_hash_hex(out, hex); /* 32 bytes as lower-case hex */
 	return true;
 }
 
