@@ -1,8 +1,8 @@
 /*
  * core/hash.c - SipHash-2-4 (Aumasson and Bernstein's reference
  * algorithm) and its random keys, and HMAC-SHA-256 over several parts
- * through OpenSSL 3's EVP_MAC, each thread keeping its keys' contexts
- * (lf_hash.h).
+ * through OpenSSL 3's EVP_MAC, each thread keeping its keys' contexts,
+ * and SHA-256 fetched once (lf_hash.h).
  */
 #include "config.h"
 
@@ -103,6 +103,20 @@ struct hmac_cache {
 	struct hmac_slot slot[HMAC_SLOTS];
 	unsigned next; /* the slot a new key takes (round robin) */
 };
+
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md; /* fetched once per process; never freed */
+
+static void sha256_setup(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *lf_sha256_md(void)
+{
+	pthread_once(&sha256_once, sha256_setup);
+	return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
 
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
 static EVP_MAC *hmac_mac; /* fetched once per process; never freed */

@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "lf_hash.h"
 #include "lf_ledger_hash.h"
 
 static void hex16(const lf_uuid *u, char out[33])
@@ -81,7 +82,7 @@ bool lf_ledger_hash(const uint8_t prev[LF_LEDGER_HASH_LEN], const struct lf_ledg
 	size_t len = lf_ledger_hash_canonical(e, canon);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int outlen = 0;
-	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, lf_sha256_md(), NULL) == 1 &&
 		  EVP_DigestUpdate(ctx, prev ? prev : zero, LF_LEDGER_HASH_LEN) == 1 &&
 		  EVP_DigestUpdate(ctx, canon, len) == 1 &&
 		  EVP_DigestFinal_ex(ctx, out, &outlen) == 1 && outlen == LF_LEDGER_HASH_LEN;

@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "lf_hash.h"
 #include "lf_idempotency.h"
 
 enum lf_idem_key_verdict lf_idem_key_parse(const char *header, char key[LF_IDEM_KEY_MAX + 1],
@@ -39,7 +40,7 @@ bool lf_fp_begin(struct lf_fp *fp, const char *method, const char *route)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	fp->ctx = ctx;
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, lf_sha256_md(), NULL) != 1)
 		return false;
 	lf_fp_field(fp, "method", method, strlen(method));
 	lf_fp_field(fp, "route", route, strlen(route));

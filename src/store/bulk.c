@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "lf_bulk.h"
+#include "lf_hash.h"
 #include "store_int.h"
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -35,7 +36,7 @@ void lf_bulk_key_prefix(const char *key, size_t len, char out[LF_BULK_PREFIX_LEN
 	uint8_t md[32];
 	unsigned mdlen = 0;
 	/* SHA-256 of at most 255 bytes cannot fail short of a broken libcrypto */
-	if (EVP_Digest(key, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof md)
+	if (EVP_Digest(key, len, md, &mdlen, lf_sha256_md(), NULL) != 1 || mdlen != sizeof md)
 		abort();
 	memcpy(out, "batch ", 6);
 	hex(md, sizeof md, out + 6);
