@@ -98,5 +98,7 @@ const char *lf_problem_title(const char *code);
  * replied there is no request left to read: "" (length 0) and NULL. */
 const char *lf_req_body(struct lf_req *r, size_t *len);
 const char *lf_req_header(struct lf_req *r, const char *name);
+/* "GET", "POST"... ("OTHER" for a method evhttp has no name for) */
+const char *lf_req_method_name(enum evhttp_cmd_type m);
 
 #endif

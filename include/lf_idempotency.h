@@ -28,6 +28,12 @@ struct lf_outcome {
 	char *location;                          /* Location header or NULL */
 	char *body;                              /* response body (JSON text) */
 	size_t body_len;
+	/* The raw digest (lf_idem_raw_digest) of a request whose fingerprint
+	 * is the one above: a later request with the same digest has the
+	 * same bytes, so it replays without its body being parsed again.
+	 * Optional: outcomes read from the database have none. */
+	bool has_raw;
+	uint8_t raw[LF_FINGERPRINT_LEN];
 };
 
 /* The bare encoding, with no integrity of its own: the seal below is
@@ -74,6 +80,14 @@ void lf_fp_field(struct lf_fp *fp, const char *name, const char *value, size_t l
 void lf_fp_null(struct lf_fp *fp, const char *name); /* absent or null */
 void lf_fp_end(struct lf_fp *fp, uint8_t out[LF_FINGERPRINT_LEN]);
 
+/* SHA-256 of a request as it arrived: its method, its path and its body's
+ * bytes, length-prefixed. Equal digests mean byte-identical requests, and
+ * so equal fingerprints; unequal ones mean nothing (the fingerprint
+ * ignores member order and whitespace, this does not). False when
+ * libcrypto fails: then there is no digest. */
+bool lf_idem_raw_digest(const char *method, const char *path, const void *body, size_t len,
+			uint8_t out[LF_FINGERPRINT_LEN]);
+
 /* Canonical text of a decimal that passed the grammar: the fraction's
  * trailing zeros removed ("100.00" -> "100", "1.50" -> "1.5"), so it does
  * not depend on a currency. out must hold len + 1 bytes. */
@@ -91,6 +105,8 @@ struct lf_idem {
 	char tkey[LF_IDEM_TIER_KEY_MAX]; /* "lf:idem:<client>:<key>" */
 	size_t tkey_len;
 	uint8_t fp[LF_FINGERPRINT_LEN];
+	uint8_t raw[LF_FINGERPRINT_LEN]; /* lf_idem_raw_digest of the request */
+	bool has_raw;
 	char token[48]; /* our claim's value in Redis */
 	bool claimed;
 	struct lf_decision *d; /* where a tier's answer goes */
@@ -107,6 +123,18 @@ struct lf_idem {
 void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
 			  const char *key, size_t key_len, const uint8_t fp[LF_FINGERPRINT_LEN],
 			  struct lf_decision *d, void (*next)(struct lf_req *r, bool decided));
+
+/* Before the body is parsed: when the shm cache holds this key's outcome
+ * and it was decided (or last replayed) for a byte-identical request
+ * (same method, path and body: lf_idem_raw_digest), *d gets the replay and
+ * this is true; the handler sends it. Anything else (no key's outcome in
+ * shm, another digest, an outcome without one) is false and leaves the
+ * request to the usual path: parse, validate, lf_idempotency_begin. The
+ * client's authentication and scope were checked by the gate, and the
+ * tier key names the client, as in lf_idempotency_begin. idem must be
+ * zeroed; it keeps the digest for lf_idempotency_begin. */
+bool lf_idempotency_replay_unparsed(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
+				    const char *key, size_t key_len, struct lf_decision *d);
 
 /* Before the decision is sent (it reads d->body, which sending hands
  * over): a decided outcome (LF_DEC_REPLY, storable: 200, 201, 409 or 422) fills

@@ -25,6 +25,7 @@ struct lf_metrics {
 	uint64_t payments_declined;
 	uint64_t accounts_created;
 	uint64_t idem_hit_shm, idem_hit_redis, idem_hit_db;
+	uint64_t idem_replay_unparsed; /* of idem_hit_shm: byte-identical, body not parsed */
 	uint64_t idem_miss, idem_in_flight, idem_reused;
 	uint64_t idem_refused_shm, idem_refused_redis; /* a stored value that did not unseal */
 	uint64_t idem_claims_repaired; /* a claim without expiry replaced, or a long one cut */

@@ -486,6 +486,14 @@ void lf_payments_create(struct lf_req *r, const char *id)
 	r->free_state = pay_free;
 	p->r = r;
 	p->state = PAY_PARSE;
+	/* a retry of a decided payment, byte for byte: no JSON work at all */
+	if (lf_idem_key_parse(lf_req_header(r, "Idempotency-Key"), p->key.text, &p->key.len) ==
+		    LF_IDEM_KEY_OK &&
+	    lf_idempotency_replay_unparsed(r, &p->idem, r->client.id, p->key.text, p->key.len,
+					   &p->d)) {
+		pay_finish(p, false);
+		return;
+	}
 	if (!parse_request(r, p)) {
 		lf_pay_enter(p, PAY_FINISH); /* a 400 was sent */
 		return;

@@ -7,7 +7,8 @@
  * A payment is a small state machine; every change of state goes through
  * lf_pay_enter(), which asserts that the transition is allowed:
  *
- *   PARSE  -> LOOKUP | CLAIM | FINISH   (400s; currencies unknown; all known)
+ *   PARSE  -> LOOKUP | CLAIM | FINISH   (400s or a byte-identical replay;
+ *                                        currencies unknown; all known)
  *   LOOKUP -> CLAIM | FINISH            (loop reader or pool: the currencies; 400 amount)
  *   CLAIM  -> DECIDE | FINISH           (tiers 1 and 2: miss, or hit / 409)
  *   DECIDE -> SETTLE | FINISH           (pool: 422s, the transfer; outcome unknown)

@@ -184,7 +184,7 @@ void lf_req_arm_deadline(struct lf_req *r, int64_t timeout_ms)
 	evtimer_add(r->deadline, &tv);
 }
 
-static const char *method_name(enum evhttp_cmd_type m)
+const char *lf_req_method_name(enum evhttp_cmd_type m)
 {
 	switch (m) {
 	case EVHTTP_REQ_GET: return "GET";
@@ -233,9 +233,9 @@ void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct
 		struct lf_log_ctx ctx;
 		lf_req_log_ctx(r, &ctx);
 		char name[32];
-		snprintf(name, sizeof name, "HTTP %s", method_name(r->method));
+		snprintf(name, sizeof name, "HTTP %s", lf_req_method_name(r->method));
 		struct lf_trace_attr attrs[] = {
-			{"http.request.method", method_name(r->method), 0},
+			{"http.request.method", lf_req_method_name(r->method), 0},
 			{"url.path", r->path, 0},
 			{"http.response.status_code", NULL, status},
 			{"lf.request_id", r->request_id, 0},
@@ -255,7 +255,7 @@ void lf_req_reply(struct lf_req *r, int status, const char *content_type, struct
 		lf_req_log_ctx(r, &ctx);
 		lf_log_scope_enter(&scope, &ctx);
 		lf_info("access", "method=%s path=%s status=%d duration_us=%lld",
-			method_name(r->method), lf_log_quote(r->path, q, sizeof q), status,
+			lf_req_method_name(r->method), lf_log_quote(r->path, q, sizeof q), status,
 			(long long)us);
 		lf_log_scope_leave(&scope);
 	}

@@ -8,6 +8,8 @@
  *   "e": expiry, unix ms (int)
  *   "l": Location header (str without NUL) or nil; may be absent
  *   "b": body (bin; str also accepted)
+ *   "r": raw digest of a request with fingerprint "f" (bin, exactly
+ *        LF_FINGERPRINT_LEN bytes); may be absent
  * Unknown string keys are ignored (additions that keep version 1); a
  * different "v" is refused. Decoding treats its input as hostile: the bytes
  * are first walked by mp_skim() so that no container claims more elements
@@ -39,6 +41,7 @@ enum {
 	K_E = 1 << 3,
 	K_L = 1 << 4,
 	K_B = 1 << 5,
+	K_R = 1 << 6,
 	K_REQUIRED = K_V | K_S | K_F | K_E | K_B,
 };
 
@@ -61,7 +64,7 @@ void *lf_outcome_encode(const struct lf_outcome *o, size_t *len)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	rc |= msgpack_pack_map(&pk, 6);
+	rc |= msgpack_pack_map(&pk, o->has_raw ? 7 : 6);
 	rc |= pack_key(&pk, 'v');
 	rc |= msgpack_pack_unsigned_int(&pk, OUTCOME_VERSION);
 	rc |= pack_key(&pk, 's');
@@ -82,6 +85,11 @@ void *lf_outcome_encode(const struct lf_outcome *o, size_t *len)
 	rc |= msgpack_pack_bin(&pk, o->body_len);
 	if (o->body_len > 0)
 		rc |= msgpack_pack_bin_body(&pk, o->body, o->body_len);
+	if (o->has_raw) {
+		rc |= pack_key(&pk, 'r');
+		rc |= msgpack_pack_bin(&pk, LF_FINGERPRINT_LEN);
+		rc |= msgpack_pack_bin_body(&pk, o->raw, LF_FINGERPRINT_LEN);
+	}
 
 	if (rc != 0 || sb.data == NULL) {
 		msgpack_sbuffer_destroy(&sb);
@@ -193,6 +201,7 @@ static bool take_field(const msgpack_object_kv *kv, struct lf_outcome *o, unsign
 	case 'e': bit = K_E; break;
 	case 'l': bit = K_L; break;
 	case 'b': bit = K_B; break;
+	case 'r': bit = K_R; break;
 	default: return true;
 	}
 	if (*seen & bit)
@@ -220,6 +229,12 @@ static bool take_field(const msgpack_object_kv *kv, struct lf_outcome *o, unsign
 			o->expires_ms = (int64_t)v->via.u64;
 		else
 			return false;
+		return true;
+	case K_R:
+		if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size != LF_FINGERPRINT_LEN)
+			return false;
+		memcpy(o->raw, v->via.bin.ptr, LF_FINGERPRINT_LEN);
+		o->has_raw = true;
 		return true;
 	case K_L:
 		if (v->type == MSGPACK_OBJECT_NIL)

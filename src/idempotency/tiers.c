@@ -20,6 +20,11 @@
  * carry PX, and the claim script replaces a claim found without one (it
  * was never ours) and cuts a longer one down to ours, so no value can make
  * a key answer 409 for longer than request_timeout + 2 s.
+ * A retry with the same bytes as the request an outcome was stored for (its
+ * raw digest, lf_idem_raw_digest, is in the outcome) is replayed from the
+ * shm cache before the handler parses its body
+ * (lf_idempotency_replay_unparsed): the same bytes are the same
+ * fingerprint, so only the JSON work is skipped.
  * Finish: a decided outcome (fresh or replayed from the database) is
  * sealed once from the decision's body and written to Redis with the
  * retention TTL and to the shm cache; otherwise the claim is released with
@@ -78,13 +83,19 @@ static unsigned char value_buf[LF_CACHE_MAX_VALUE];
 
 /* A stored outcome found in a tier: its body goes into the decision as
  * it was decoded, then the handler goes on. */
-static void replay(struct lf_idem *idem, struct lf_outcome *o)
+static void replay_into(struct lf_decision *d, struct lf_outcome *o,
+			const uint8_t fp[LF_FINGERPRINT_LEN])
 {
 	struct lf_body body;
 	lf_body_adopt(&body, o->body, o->body_len);
 	o->body = NULL;
 	o->body_len = 0;
-	lf_decision_replay(idem->d, o->status, &body, o->location, o->fingerprint, idem->fp);
+	lf_decision_replay(d, o->status, &body, o->location, o->fingerprint, fp);
+}
+
+static void replay(struct lf_idem *idem, struct lf_outcome *o)
+{
+	replay_into(idem->d, o, idem->fp);
 	idem->next(idem->r, true);
 }
 
@@ -208,13 +219,55 @@ static void on_claim(void *arg, redisReply *reply)
 	lf_req_release(r);
 }
 
-void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
-			  const char *key, size_t key_len, const uint8_t fp[LF_FINGERPRINT_LEN],
-			  struct lf_decision *d, void (*next)(struct lf_req *r, bool decided))
+static void set_tier_key(struct lf_idem *idem, uint64_t client_id, const char *key, size_t key_len)
 {
 	int n = snprintf(idem->tkey, sizeof idem->tkey, "lf:idem:%" PRIu64 ":", client_id);
 	memcpy(idem->tkey + n, key, key_len);
 	idem->tkey_len = (size_t)n + key_len;
+}
+
+/* The request's raw digest, once: the outcome stored for it carries it. */
+static void set_raw_digest(struct lf_req *r, struct lf_idem *idem)
+{
+	if (idem->has_raw || r->replied)
+		return;
+	size_t len;
+	const char *body = lf_req_body(r, &len);
+	idem->has_raw =
+		lf_idem_raw_digest(lf_req_method_name(r->method), r->path, body, len, idem->raw);
+}
+
+bool lf_idempotency_replay_unparsed(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
+				    const char *key, size_t key_len, struct lf_decision *d)
+{
+	struct lf_cache *cache = r->app->zone->cache;
+	size_t vlen = 0;
+	set_tier_key(idem, client_id, key, key_len);
+	set_raw_digest(r, idem);
+	if (!idem->has_raw || lf_cache_get(cache, idem->tkey, idem->tkey_len, value_buf,
+					   sizeof value_buf, &vlen, lf_time_now_ms()) != LF_OK)
+		return false;
+	struct lf_outcome o;
+	if (!lf_outcome_unseal(value_buf, vlen, idem->tkey, idem->tkey_len, &o))
+		return false; /* lf_idempotency_begin finds it again, and refuses it */
+	bool same = o.has_raw && memcmp(o.raw, idem->raw, sizeof o.raw) == 0;
+	if (same) {
+		struct lf_metrics *m = r->app->zone->metrics;
+		lf_metrics_inc(&m->idem_hit_shm);
+		lf_metrics_inc(&m->idem_replay_unparsed);
+		/* the same bytes: the stored fingerprint is this request's */
+		replay_into(d, &o, o.fingerprint);
+	}
+	lf_outcome_clear(&o);
+	return same;
+}
+
+void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
+			  const char *key, size_t key_len, const uint8_t fp[LF_FINGERPRINT_LEN],
+			  struct lf_decision *d, void (*next)(struct lf_req *r, bool decided))
+{
+	set_tier_key(idem, client_id, key, key_len);
+	set_raw_digest(r, idem);
 	memcpy(idem->fp, fp, LF_FINGERPRINT_LEN);
 	idem->d = d;
 	idem->next = next;
@@ -261,6 +314,9 @@ void lf_idempotency_finish(struct lf_req *r, struct lf_idem *idem, const struct 
 				       .body = d->body.data,
 				       .body_len = d->body.len};
 		memcpy(o.fingerprint, idem->fp, LF_FINGERPRINT_LEN);
+		/* this request's bytes: a byte-identical retry replays unparsed */
+		o.has_raw = idem->has_raw;
+		memcpy(o.raw, idem->raw, sizeof o.raw);
 		size_t len = 0;
 		void *enc = lf_outcome_seal(&o, idem->tkey, idem->tkey_len, &len);
 		if (enc == NULL)

@@ -177,6 +177,10 @@ void lf_metrics_render(const struct lf_metrics *m, struct lf_cache *cache, struc
 		(unsigned long long)load(&m->idem_hit_shm),
 		(unsigned long long)load(&m->idem_hit_redis),
 		(unsigned long long)load(&m->idem_hit_db), (unsigned long long)load(&m->idem_miss));
+	counter(out, "ledgerflow_idempotency_replays_unparsed_total",
+		"Shm cache hits replayed before the body was parsed: the request's method, path "
+		"and body were byte for byte those the outcome was stored for.",
+		&m->idem_replay_unparsed);
 	counter(out, "ledgerflow_idempotency_in_flight_total", "Requests answered 409 in flight.",
 		&m->idem_in_flight);
 	counter(out, "ledgerflow_idempotency_reused_total", "Keys reused with another request.",

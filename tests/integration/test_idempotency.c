@@ -333,6 +333,8 @@ int main(void)
 		{"same key, another request: 422 idempotency_key_reused, not stored",
 		 test_key_reused},
 		{"a 400 is not stored, a decline is", test_400_not_stored_decline_stored},
+		{"a byte-identical retry replays unparsed, from every tier's outcome",
+		 test_replay_unparsed},
 		{"Redis stopped under load: no 5xx, no duplicates, books hold",
 		 test_redis_stopped_under_load},
 		{"Redis flushed: replays from shm and the database", test_redis_flushed},

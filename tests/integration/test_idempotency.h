@@ -23,6 +23,7 @@
 #define M_DB "ledgerflow_idempotency_lookups_total{result=\"hit\",tier=\"db\"}"
 #define M_MISS "ledgerflow_idempotency_lookups_total{result=\"miss\",tier=\"none\"}"
 #define M_IN_FLIGHT "ledgerflow_idempotency_in_flight_total"
+#define M_UNPARSED "ledgerflow_idempotency_replays_unparsed_total"
 #define M_BREAKER "ledgerflow_redis_breaker_opened_total"
 
 extern char prefix[48]; /* of every Idempotency-Key of this run */
@@ -72,6 +73,7 @@ void test_replay_each_tier(void);
 void test_concurrent_one_key(void);
 void test_key_reused(void);
 void test_400_not_stored_decline_stored(void);
+void test_replay_unparsed(void);
 
 /* test_idempotency_redis.c */
 void test_redis_stopped_under_load(void);

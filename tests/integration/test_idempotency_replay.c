@@ -2,7 +2,8 @@
  * test_idempotency_replay.c - part of the test_idempotency program (main
  * in test_idempotency.c): byte-identical replays from each tier (also
  * across SIGHUP), 50 concurrent requests with one key, a key reused with
- * another request, and 400s not stored while declines are.
+ * another request, 400s not stored while declines are, and the replay of
+ * a byte-identical retry before its body is parsed.
  */
 #include "config.h"
 
@@ -351,4 +352,81 @@ void test_400_not_stored_decline_stored(void)
 	CU_ASSERT_EQUAL(balance(poor), 1100);
 	CU_ASSERT_EQUAL(balance(to), 600);
 	free(decline.body);
+}
+
+/* ---- 5. a byte-identical retry, before its body is parsed ---- */
+
+/* One POST that must replay first's answer from the shm cache; unparsed:
+ * whether it did so without parsing its body. */
+static void replays_shm(const char *key, const char *body, const struct answer *first,
+			bool unparsed)
+{
+	struct tiers t0;
+	tiers_now(&t0);
+	long long u0 = metric(M_UNPARSED);
+	CU_ASSERT(replays(NULL, key, body, first));
+	CU_ASSERT(tiers_moved(&t0, 1, 0, 0, 0));
+	CU_ASSERT_EQUAL(metric(M_UNPARSED) - u0, unparsed ? 1 : 0);
+}
+
+void test_replay_unparsed(void)
+{
+	char from[37], to[37], key[96], body[512], b[512];
+	CU_ASSERT_FATAL(accounts(from, to, "100.00"));
+	next_key(key, sizeof key, "unparsed");
+	body_of(body, sizeof body, from, to, "3.00");
+	struct lf_h_resp r;
+	struct answer first;
+	CU_ASSERT_EQUAL_FATAL(post(NULL, key, body, &r), 201);
+	answer_take(&first, &r);
+
+	/* the same bytes: replayed unparsed, as often as asked */
+	replays_shm(key, body, &first, true);
+	replays_shm(key, body, &first, true);
+	/* the same request in other bytes: parsed, and the same replay */
+	snprintf(b, sizeof b, "{\"amount\":\"3\",\"toAccountId\":\"%s\",\"fromAccountId\":\"%s\"}",
+		 to, from);
+	replays_shm(key, b, &first, false);
+	/* another request under the key: parsed, and refused */
+	long long u0 = metric(M_UNPARSED);
+	body_of(b, sizeof b, from, to, "3.01");
+	CU_ASSERT_EQUAL(post(NULL, key, b, &r), 422);
+	CU_ASSERT(has_code(&r, "idempotency_key_reused"));
+	lf_h_resp_free(&r);
+	/* a body that is not JSON at all: parsed, and a 400 */
+	CU_ASSERT_EQUAL(post(NULL, key, "{\"amount\":", &r), 400);
+	CU_ASSERT(has_code(&r, "invalid_json"));
+	lf_h_resp_free(&r);
+	CU_ASSERT_EQUAL(metric(M_UNPARSED), u0);
+	/* the bytes that decided it still replay unparsed */
+	replays_shm(key, body, &first, true);
+
+	/* the digest travels with the outcome through Redis: its replay
+	 * fills the shm cache, and the next retry needs no parse */
+	CU_ASSERT(wait_redis_outcome(key, 2000));
+	CU_ASSERT_FATAL(restart());
+	struct tiers t0;
+	tiers_now(&t0);
+	CU_ASSERT(replays(NULL, key, body, &first));
+	CU_ASSERT(tiers_moved(&t0, 0, 1, 0, 0));
+	replays_shm(key, body, &first, true);
+
+	/* the database keeps no digest: its replay stores the outcome with
+	 * the digest of the request that it answered */
+	CU_ASSERT_FATAL(restart());
+	CU_ASSERT(redis_del(key));
+	tiers_now(&t0);
+	size_t blen = strlen(body);
+	CU_ASSERT_FATAL(blen + 2 <= sizeof b);
+	b[0] = ' '; /* other bytes, the same request */
+	memcpy(b + 1, body, blen + 1);
+	CU_ASSERT(replays(NULL, key, b, &first));
+	CU_ASSERT(tiers_moved(&t0, 0, 0, 1, 0));
+	replays_shm(key, b, &first, true);
+	replays_shm(key, body, &first, false);
+
+	/* the money moved once */
+	CU_ASSERT_EQUAL(balance(from), 10000 - 300);
+	CU_ASSERT_EQUAL(balance(to), 300);
+	free(first.body);
 }

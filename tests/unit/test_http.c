@@ -1,7 +1,7 @@
 /*
  * test_http.c - unit tests for what the handlers build on: problem+json
  * rendering, resource rendering, Idempotency-Key validation, request
- * fingerprints and the canonical decimal, typed body fields.
+ * fingerprints and raw digests, the canonical decimal, typed body fields.
  */
 #include "config.h"
 
@@ -11,6 +11,7 @@
 #include <CUnit/Basic.h>
 #include <event2/buffer.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 #include "lf_json.h"
 #include "lf_http.h"
@@ -252,6 +253,40 @@ static void test_fingerprint(void)
 	CU_ASSERT_STRING_EQUAL(out, "0.1");
 }
 
+/* The raw digest: the known SHA-256 of its framing, and each part moves it,
+ * also where only a byte moves from one part to the next. */
+static void test_raw_digest(void)
+{
+	uint8_t a[32], b[32];
+	CU_ASSERT(lf_idem_raw_digest("POST", "/api/payments", "{}", 2, a));
+	/* SHA-256 of the four length-prefixed parts, computed apart from it */
+	static const char framed[] = "\0\0\0\0\0\0\0\6raw-v1"
+				     "\0\0\0\0\0\0\0\4POST"
+				     "\0\0\0\0\0\0\0\x0d/api/payments"
+				     "\0\0\0\0\0\0\0\2{}";
+	unsigned int n = 0;
+	CU_ASSERT(EVP_Digest(framed, sizeof framed - 1, b, &n, EVP_sha256(), NULL) == 1 && n == 32);
+	CU_ASSERT_EQUAL(memcmp(a, b, 32), 0);
+	CU_ASSERT(lf_idem_raw_digest("POST", "/api/payments", "{}", 2, b));
+	CU_ASSERT_EQUAL(memcmp(a, b, 32), 0);
+	CU_ASSERT(lf_idem_raw_digest("PUT", "/api/payments", "{}", 2, b));
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
+	CU_ASSERT(lf_idem_raw_digest("POST", "/api/payments/", "{}", 2, b));
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
+	CU_ASSERT(lf_idem_raw_digest("POST", "/api/payments", "{ }", 3, b));
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
+	CU_ASSERT(lf_idem_raw_digest("POST", "/api/payments", "{}", 1, b));
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
+	/* a byte moved between path and body */
+	CU_ASSERT(lf_idem_raw_digest("POST", "/x", "{}", 2, a));
+	CU_ASSERT(lf_idem_raw_digest("POST", "/x{", "}", 1, b));
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
+	/* no body is the empty body */
+	CU_ASSERT(lf_idem_raw_digest("POST", "/x", NULL, 0, a));
+	CU_ASSERT(lf_idem_raw_digest("POST", "/x", "", 0, b));
+	CU_ASSERT_EQUAL(memcmp(a, b, 32), 0);
+}
+
 static void test_fields(void)
 {
 	const char *text = "{\"s\":\"h\\u00e9llo\",\"n\":5,\"z\":null}";
@@ -280,5 +315,6 @@ int main(void)
 	CU_add_test(s, "Idempotency-Key grammar", test_idempotency_key);
 	CU_add_test(s, "fingerprints normalise amounts", test_fingerprint);
 	CU_add_test(s, "typed body fields", test_fields);
+	CU_add_test(s, "raw request digests", test_raw_digest);
 	return lf_cunit_run();
 }

@@ -1,6 +1,7 @@
 /*
  * test_outcome.c - unit tests for the msgpack encoding of decided outcomes
- * (src/idempotency/outcome.c): round trips, and rejection of truncated, trailing,
+ * (src/idempotency/outcome.c): round trips (with and without the raw
+ * digest), and rejection of truncated, trailing,
  * mistyped, hostile and random input.
  */
 #include "config.h"
@@ -54,6 +55,9 @@ static void round_trip(const struct lf_outcome *in)
 	CU_ASSERT_EQUAL(out.status, in->status);
 	CU_ASSERT_EQUAL(memcmp(out.fingerprint, in->fingerprint, LF_FINGERPRINT_LEN), 0);
 	CU_ASSERT_EQUAL(out.expires_ms, in->expires_ms);
+	CU_ASSERT_EQUAL(out.has_raw, in->has_raw);
+	if (in->has_raw)
+		CU_ASSERT_EQUAL(memcmp(out.raw, in->raw, LF_FINGERPRINT_LEN), 0);
 	if (in->location == NULL) {
 		CU_ASSERT_PTR_NULL(out.location);
 	} else {
@@ -99,6 +103,18 @@ static void test_round_trip_location(void)
 	char body[] = "{\"id\":\"0190f0a2-7c1e-7b3a-9c2d-1234567890ab\",\"status\":\"COMPLETED\"}";
 
 	sample(&o, 201, "/api/payments/0190f0a2-7c1e-7b3a-9c2d-1234567890ab", body, strlen(body));
+	round_trip(&o);
+}
+
+static void test_round_trip_raw_digest(void)
+{
+	struct lf_outcome o;
+	char body[] = "{\"id\":\"0190f0a2-7c1e-7b3a-9c2d-1234567890ab\"}";
+
+	sample(&o, 201, "/api/payments/0190f0a2-7c1e-7b3a-9c2d-1234567890ab", body, strlen(body));
+	o.has_raw = true;
+	for (int i = 0; i < LF_FINGERPRINT_LEN; i++)
+		o.raw[i] = (uint8_t)(200 - i);
 	round_trip(&o);
 }
 
@@ -180,6 +196,10 @@ enum variant {
 	V_INT_KEY,
 	V_ROOT_ARRAY,
 	V_NESTED_UNKNOWN,
+	V_RAW,
+	V_RAW_31,
+	V_RAW_STR,
+	V_RAW_DUP,
 	V_COUNT
 };
 
@@ -261,6 +281,14 @@ static msgpack_sbuffer build(enum variant v)
 		else
 			bin(&pk, "{}", 2);
 	}
+	if (v == V_RAW || v == V_RAW_DUP)
+		key(&pk, "r"), bin(&pk, fp, 32), n++;
+	if (v == V_RAW_DUP)
+		key(&pk, "r"), bin(&pk, fp, 32), n++;
+	if (v == V_RAW_31)
+		key(&pk, "r"), bin(&pk, fp, 31), n++;
+	if (v == V_RAW_STR)
+		key(&pk, "r"), str(&pk, (const char *)fp, 32), n++;
 	if (v == V_DUP_S)
 		key(&pk, "s"), msgpack_pack_int(&pk, 201), n++;
 	if (v == V_INT_KEY)
@@ -296,7 +324,7 @@ static void test_variants(void)
 		struct lf_outcome o;
 		bool ok = lf_outcome_decode(sb.data, sb.size, &o);
 		bool want = v == V_GOOD || v == V_UNKNOWN_KEY || v == V_BODY_STR || v == V_NO_LOC ||
-			    v == V_NESTED_UNKNOWN;
+			    v == V_NESTED_UNKNOWN || v == V_RAW;
 
 		if (ok != want)
 			fprintf(stderr, "\n    variant %d: decode %s\n", v,
@@ -310,6 +338,9 @@ static void test_variants(void)
 				CU_ASSERT_PTR_NULL(o.location);
 			if (v == V_GOOD)
 				CU_ASSERT_STRING_EQUAL(o.location, "/api/payments/x");
+			CU_ASSERT_EQUAL(o.has_raw, v == V_RAW);
+			if (v == V_RAW)
+				CU_ASSERT(o.raw[0] == 1 && o.raw[2] == 3 && o.raw[31] == 0);
 			lf_outcome_clear(&o);
 		}
 		msgpack_sbuffer_destroy(&sb);
@@ -420,6 +451,7 @@ int main(void)
 	s = CU_add_suite("outcome", NULL, NULL);
 	if (s == NULL || !CU_add_test(s, "round trip with location", test_round_trip_location) ||
 	    !CU_add_test(s, "round trip without location", test_round_trip_no_location) ||
+	    !CU_add_test(s, "round trip with a raw digest", test_round_trip_raw_digest) ||
 	    !CU_add_test(s, "round trip empty body", test_round_trip_empty_body) ||
 	    !CU_add_test(s, "round trip 60 KiB body", test_round_trip_large_body) ||
 	    !CU_add_test(s, "encode refuses bad input", test_encode_refuses) ||
