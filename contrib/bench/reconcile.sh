@@ -71,7 +71,8 @@ if [ ! -x "$build/ledgerflowctl" ]; then
 fi
 log "compiling gen_ledger"
 gcc -std=gnu11 -O2 -Wall -Wextra -I"$top/include" -I"$build" -include "$build/config.h" \
-	"$top/contrib/bench/gen_ledger.c" "$top/src/core/ledger_hash.c" -lcrypto -o "$state/gen_ledger"
+	"$top/contrib/bench/gen_ledger.c" "$top/src/core/ledger_hash.c" "$top/src/core/hash.c" \
+	-lcrypto -o "$state/gen_ledger"
 
 # wall-clock seconds of a command, its output in $state/last.out
 timed() {

@@ -205,7 +205,7 @@ log "building bare_evhttp, raw_db, gen_ledger"
 	"$build/libledgerflow.a" $lib_libs -o "$build/raw_db"
 # shellcheck disable=SC2046
 "${bench_cc[@]}" -I"$top/include" -I"$build" -include "$build/config.h" "$bench/gen_ledger.c" \
-	"$top/src/core/ledger_hash.c" $(mkvar LIBCRYPTO_LIBS) -o "$build/gen_ledger"
+	"$top/src/core/ledger_hash.c" "$top/src/core/hash.c" $(mkvar LIBCRYPTO_LIBS) -o "$build/gen_ledger"
 
 # ---- configurations: the main database and the scale one ----
 # The daemons run as runtime users with exactly what `ledgerflowctl grants`
