@@ -107,7 +107,8 @@ struct lf_idem {
 	uint8_t fp[LF_FINGERPRINT_LEN];
 	uint8_t raw[LF_FINGERPRINT_LEN]; /* lf_idem_raw_digest of the request */
 	bool has_raw;
-	char token[48]; /* our claim's value in Redis */
+	bool shm_missed; /* lf_idempotency_replay_unparsed found no entry */
+	char token[48];  /* our claim's value in Redis */
 	bool claimed;
 	struct lf_decision *d; /* where a tier's answer goes */
 	void (*next)(struct lf_req *r, bool decided);
@@ -132,7 +133,9 @@ void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t clien
  * request to the usual path: parse, validate, lf_idempotency_begin. The
  * client's authentication and scope were checked by the gate, and the
  * tier key names the client, as in lf_idempotency_begin. idem must be
- * zeroed; it keeps the digest for lf_idempotency_begin. */
+ * zeroed; it keeps the digest for lf_idempotency_begin, and whether the
+ * key had no entry at all, so that lf_idempotency_begin does not look
+ * again (the shm tier is a cache: Redis and the database still decide). */
 bool lf_idempotency_replay_unparsed(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
 				    const char *key, size_t key_len, struct lf_decision *d);
 

@@ -244,8 +244,12 @@ bool lf_idempotency_replay_unparsed(struct lf_req *r, struct lf_idem *idem, uint
 	size_t vlen = 0;
 	set_tier_key(idem, client_id, key, key_len);
 	set_raw_digest(r, idem);
-	if (!idem->has_raw || lf_cache_get(cache, idem->tkey, idem->tkey_len, value_buf,
-					   sizeof value_buf, &vlen, lf_time_now_ms()) != LF_OK)
+	if (!idem->has_raw)
+		return false;
+	lf_rc rc = lf_cache_get(cache, idem->tkey, idem->tkey_len, value_buf, sizeof value_buf,
+				&vlen, lf_time_now_ms());
+	idem->shm_missed = rc == LF_DECLINED && vlen == 0; /* none, or expired */
+	if (rc != LF_OK)
 		return false;
 	struct lf_outcome o;
 	if (!lf_outcome_unseal(value_buf, vlen, idem->tkey, idem->tkey_len, &o))
@@ -274,7 +278,7 @@ void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t clien
 	idem->claimed = false;
 	idem->r = r;
 
-	if (shm_lookup(r, idem))
+	if (!idem->shm_missed && shm_lookup(r, idem))
 		return;
 	static uint64_t counter;
 	snprintf(idem->token, sizeof idem->token, CLAIM_PREFIX "%ld:%" PRIu64 ":%" PRId64,

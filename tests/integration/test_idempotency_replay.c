@@ -377,7 +377,11 @@ void test_replay_unparsed(void)
 	body_of(body, sizeof body, from, to, "3.00");
 	struct lf_h_resp r;
 	struct answer first;
+	/* a new key: the one look into the shm cache is the unparsed path's
+	 * (lf_idempotency_begin does not look again) */
+	long long miss0 = metric("ledgerflow_cache_misses_total");
 	CU_ASSERT_EQUAL_FATAL(post(NULL, key, body, &r), 201);
+	CU_ASSERT_EQUAL(metric("ledgerflow_cache_misses_total") - miss0, 1);
 	answer_take(&first, &r);
 
 	/* the same bytes: replayed unparsed, as often as asked */
