@@ -82,6 +82,20 @@ void lf_siphash_key(uint64_t key[2])
 	key[1] = (uint64_t)ts.tv_sec * UINT64_C(0xc2b2ae3d27d4eb4f) ^ (uint64_t)(uintptr_t)key;
 }
 
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md; /* fetched once per process; never freed */
+
+static void sha256_setup(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *lf_sha256_md(void)
+{
+	pthread_once(&sha256_once, sha256_setup);
+	return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
+
 /* HMAC-SHA-256 through EVP_MAC, with each thread's keyed contexts kept:
  * a process MACs with a few keys (the pepper for API keys, the outcomes'
  * and cursors' secrets, a webhook's), so a thread sets each one up once
@@ -103,20 +117,6 @@ struct hmac_cache {
 	struct hmac_slot slot[HMAC_SLOTS];
 	unsigned next; /* the slot a new key takes (round robin) */
 };
-
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256_md; /* fetched once per process; never freed */
-
-static void sha256_setup(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-const EVP_MD *lf_sha256_md(void)
-{
-	pthread_once(&sha256_once, sha256_setup);
-	return sha256_md != NULL ? sha256_md : EVP_sha256();
-}
 
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
 static EVP_MAC *hmac_mac; /* fetched once per process; never freed */

@@ -47,21 +47,18 @@ bool lf_fp_begin(struct lf_fp *fp, const char *method, const char *route)
 	return true;
 }
 
-static void put_len(EVP_MD_CTX *ctx, uint64_t n)
+static bool put_len(EVP_MD_CTX *ctx, uint64_t n)
 {
 	unsigned char b[8];
 	for (int i = 0; i < 8; i++)
 		b[i] = (unsigned char)(n >> (56 - 8 * i));
-	EVP_DigestUpdate(ctx, b, sizeof b);
+	return EVP_DigestUpdate(ctx, b, sizeof b) == 1;
 }
 
 /* len as 8 bytes big-endian, then the bytes */
 static bool digest_part(EVP_MD_CTX *ctx, const void *p, size_t len)
 {
-	unsigned char b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	return EVP_DigestUpdate(ctx, b, sizeof b) == 1 && EVP_DigestUpdate(ctx, p, len) == 1;
+	return put_len(ctx, len) && EVP_DigestUpdate(ctx, p, len) == 1;
 }
 
 void lf_fp_field(struct lf_fp *fp, const char *name, const char *value, size_t len)
