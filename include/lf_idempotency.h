@@ -105,7 +105,7 @@ struct lf_idem {
 	char tkey[LF_IDEM_TIER_KEY_MAX]; /* "lf:idem:<client>:<key>" */
 	size_t tkey_len;
 	uint8_t fp[LF_FINGERPRINT_LEN];
-	uint8_t raw[LF_FINGERPRINT_LEN]; /* lf_idem_raw_digest of the request */
+	uint8_t raw[LF_FINGERPRINT_LEN]; /* the request's raw digest, if has_raw */
 	bool has_raw;
 	bool shm_missed; /* lf_idempotency_replay_unparsed found no entry */
 	char token[48];  /* our claim's value in Redis */
@@ -133,9 +133,11 @@ void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t clien
  * request to the usual path: parse, validate, lf_idempotency_begin. The
  * client's authentication and scope were checked by the gate, and the
  * tier key names the client, as in lf_idempotency_begin. idem must be
- * zeroed; it keeps the digest for lf_idempotency_begin, and whether the
- * key had no entry at all, so that lf_idempotency_begin does not look
- * again (the shm tier is a cache: Redis and the database still decide). */
+ * zeroed; it keeps the tier key and the digest (the outcome
+ * lf_idempotency_finish stores carries it: only a handler that calls this
+ * pays for the digest), and whether the key had no entry at all, so that
+ * lf_idempotency_begin does not look again (the shm tier is a cache:
+ * Redis and the database still decide). */
 bool lf_idempotency_replay_unparsed(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
 				    const char *key, size_t key_len, struct lf_decision *d);
 

@@ -255,11 +255,12 @@ static void pay_done(void *arg)
 	lf_req_release(r);
 }
 
-/* The 400 checks, in the contract's order. Returns false after replying. */
+/* The 400 checks of the body, in the contract's order (the key's came
+ * first). Returns false after replying. */
 static bool parse_request(struct lf_req *r, struct lf_pay *p)
 {
 	struct json_object *obj = NULL;
-	if (!lf_api_prelude(r, LF_API_KEY_REQUIRED, "POST /api/payments", &p->key, &obj))
+	if (!lf_api_prelude_body(r, &obj))
 		return false;
 	bool ok = false;
 	const char *from_s = NULL, *to_s = NULL, *cur_s = NULL, *ref_s = NULL, *amount_s = NULL;
@@ -486,10 +487,12 @@ void lf_payments_create(struct lf_req *r, const char *id)
 	r->free_state = pay_free;
 	p->r = r;
 	p->state = PAY_PARSE;
+	if (!lf_api_prelude_key(r, LF_API_KEY_REQUIRED, "POST /api/payments", &p->key)) {
+		lf_pay_enter(p, PAY_FINISH); /* a 400 was sent */
+		return;
+	}
 	/* a retry of a decided payment, byte for byte: no JSON work at all */
-	if (lf_idem_key_parse(lf_req_header(r, "Idempotency-Key"), p->key.text, &p->key.len) ==
-		    LF_IDEM_KEY_OK &&
-	    lf_idempotency_replay_unparsed(r, &p->idem, r->client.id, p->key.text, p->key.len,
+	if (lf_idempotency_replay_unparsed(r, &p->idem, r->client.id, p->key.text, p->key.len,
 					   &p->d)) {
 		pay_finish(p, false);
 		return;

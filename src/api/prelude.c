@@ -2,7 +2,8 @@
  * api/prelude.c - the prelude every POST that decides something once
  * shares (lf_api.h): the Idempotency-Key header, then the JSON object
  * body, each with its 400, in the contract's order (the key first, then
- * the body; the handler's own field checks follow).
+ * the body; the handler's own field checks follow), whole or in its two
+ * halves.
  */
 #include "config.h"
 
@@ -14,10 +15,9 @@
 #include "lf_http.h"
 #include "lf_json.h"
 
-bool lf_api_prelude(struct lf_req *r, enum lf_api_key_rule rule, const char *what,
-		    struct lf_api_key *key, struct json_object **obj)
+bool lf_api_prelude_key(struct lf_req *r, enum lf_api_key_rule rule, const char *what,
+			struct lf_api_key *key)
 {
-	*obj = NULL;
 	key->present = false;
 	key->len = 0;
 	key->text[0] = '\0';
@@ -39,6 +39,12 @@ bool lf_api_prelude(struct lf_req *r, enum lf_api_key_rule rule, const char *wha
 		}
 		key->present = true;
 	}
+	return true;
+}
+
+bool lf_api_prelude_body(struct lf_req *r, struct json_object **obj)
+{
+	*obj = NULL;
 	size_t blen;
 	const char *body = lf_req_body(r, &blen);
 	enum lf_json_verdict v = lf_json_parse_object(body, blen, obj);
@@ -52,4 +58,11 @@ bool lf_api_prelude(struct lf_req *r, enum lf_api_key_rule rule, const char *wha
 		return false;
 	}
 	return true;
+}
+
+bool lf_api_prelude(struct lf_req *r, enum lf_api_key_rule rule, const char *what,
+		    struct lf_api_key *key, struct json_object **obj)
+{
+	*obj = NULL;
+	return lf_api_prelude_key(r, rule, what, key) && lf_api_prelude_body(r, obj);
 }

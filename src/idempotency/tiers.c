@@ -226,24 +226,17 @@ static void set_tier_key(struct lf_idem *idem, uint64_t client_id, const char *k
 	idem->tkey_len = (size_t)n + key_len;
 }
 
-/* The request's raw digest, once: the outcome stored for it carries it. */
-static void set_raw_digest(struct lf_req *r, struct lf_idem *idem)
-{
-	if (idem->has_raw || r->replied)
-		return;
-	size_t len;
-	const char *body = lf_req_body(r, &len);
-	idem->has_raw =
-		lf_idem_raw_digest(lf_req_method_name(r->method), r->path, body, len, idem->raw);
-}
-
 bool lf_idempotency_replay_unparsed(struct lf_req *r, struct lf_idem *idem, uint64_t client_id,
 				    const char *key, size_t key_len, struct lf_decision *d)
 {
 	struct lf_cache *cache = r->app->zone->cache;
 	size_t vlen = 0;
 	set_tier_key(idem, client_id, key, key_len);
-	set_raw_digest(r, idem);
+	/* the outcome stored for this request (lf_idempotency_finish) keeps it */
+	size_t len;
+	const char *body = lf_req_body(r, &len);
+	idem->has_raw =
+		lf_idem_raw_digest(lf_req_method_name(r->method), r->path, body, len, idem->raw);
 	if (!idem->has_raw)
 		return false;
 	lf_rc rc = lf_cache_get(cache, idem->tkey, idem->tkey_len, value_buf, sizeof value_buf,
@@ -270,8 +263,8 @@ void lf_idempotency_begin(struct lf_req *r, struct lf_idem *idem, uint64_t clien
 			  const char *key, size_t key_len, const uint8_t fp[LF_FINGERPRINT_LEN],
 			  struct lf_decision *d, void (*next)(struct lf_req *r, bool decided))
 {
-	set_tier_key(idem, client_id, key, key_len);
-	set_raw_digest(r, idem);
+	if (idem->tkey_len == 0) /* else lf_idempotency_replay_unparsed set it */
+		set_tier_key(idem, client_id, key, key_len);
 	memcpy(idem->fp, fp, LF_FINGERPRINT_LEN);
 	idem->d = d;
 	idem->next = next;
