@@ -142,6 +142,11 @@ t_total=$(($(date +%s) - t_start))
 	for s in a b c16 c32 c64 d e f h16 h32 h64 i j s; do
 		echo "  $s: $(values "$s" rps)"
 	done
+	echo "- p99 ms per round (the table's is their median):"
+	for s in d i j s; do
+		echo "  $s: $(values "$s" p99_us |
+			awk '{ for (i = 1; i <= NF; i++) printf "%s%.1f", (i > 1 ? " " : ""), $i / 1000 }')"
+	done
 	echo
 	echo "Batch sizes (\`ledgerflow_db_batch_size\` of /metrics over the whole run, jobs per batch: count):"
 	echo

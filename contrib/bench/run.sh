@@ -441,6 +441,11 @@ money_step() {
 	money_deltas "$s" "$r" "$state/m-$s-0" "$state/m-$s-1"
 	innodb_deltas "$s" "$r" "$state/i-$s-0" "$state/i-$s-1"
 }
+# dirty_pages: InnoDB's dirty pages now, for the log (the write-back a
+# step may overlap)
+dirty_pages() {
+	sqlroot -e "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'" | awk '{ print $2 " dirty pages" }'
+}
 steps=(a b c d e f h i j s)
 [ -z "$only" ] || steps=(d s)
 first_round=0
@@ -448,10 +453,10 @@ first_round=0
 for round in $(seq "$first_round" "$rounds"); do
 	if [ "$round" -eq 0 ]; then
 		run_secs=1
-		log "warm-up round: ${steps[*]}, 1 s each"
+		log "warm-up round: ${steps[*]}, 1 s each ($(dirty_pages))"
 	else
 		run_secs=$duration
-		log "round $round/$rounds: ${steps[*]}, ${duration} s each"
+		log "round $round/$rounds: ${steps[*]}, ${duration} s each ($(dirty_pages))"
 	fi
 	export LF_BENCH_KEY=$main_key
 	if [ -n "$only" ]; then # d and s only
