@@ -3,7 +3,9 @@
  * of payments (bulk_int.h has the states; bulk_decide.c the pool-thread
  * half).
  *
- * PARSE: the prelude (key, JSON), "atomic" and "payments" (1..1000
+ * PARSE: the key (then a byte-identical retry of a decided batch is
+ * replayed from the shm cache, lf_idempotency_replay_unparsed), the JSON
+ * object, "atomic" and "payments" (1..1000
  * items), each item's 400 with the single payment's rules and the index
  * of the item in the problem ("index"), the fingerprint over the
  * normalised batch. LOOKUP: a pool job learns every account's currency
@@ -176,11 +178,11 @@ static bool parse_item(struct lf_req *r, struct json_object *obj, int i, struct 
 	return false;
 }
 
-/* The batch's 400 checks. False after replying. */
+/* The batch's 400 checks after the key's. False after replying. */
 static bool parse_request(struct lf_req *r, struct lf_bulk *b)
 {
 	struct json_object *obj = NULL;
-	if (!lf_api_prelude(r, LF_API_KEY_REQUIRED, "POST /api/payments/batch", &b->key, &obj))
+	if (!lf_api_prelude_body(r, &obj))
 		return false;
 	bool ok = false;
 	struct json_object *atomic = lf_field_get(obj, "atomic");
@@ -388,6 +390,17 @@ void lf_payments_batch(struct lf_req *r, const char *id)
 	r->free_state = bulk_free;
 	b->r = r;
 	b->state = BULK_PARSE;
+	if (!lf_api_prelude_key(r, LF_API_KEY_REQUIRED, "POST /api/payments/batch", &b->key)) {
+		lf_bulk_enter(b, BULK_FINISH); /* a 400 was sent */
+		return;
+	}
+	/* a retry of a decided batch, byte for byte: no JSON work, and no
+	 * read of its accounts */
+	if (lf_idempotency_replay_unparsed(r, &b->idem, r->client.id, b->key.text, b->key.len,
+					   &b->d)) {
+		bulk_finish(b, false);
+		return;
+	}
 	if (!parse_request(r, b)) {
 		lf_bulk_enter(b, BULK_FINISH); /* a 400 was sent */
 		return;

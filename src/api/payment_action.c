@@ -8,7 +8,9 @@
  *
  * A small state machine, like a payment's (payments_int.h):
  *
- *   PARSE  -> LOOKUP | FINISH           (the 400s)
+ *   PARSE  -> LOOKUP | FINISH           (the 400s; a byte-identical retry of a
+ *                                        decided action is replayed between
+ *                                        the key's and the body's)
  *   LOOKUP -> CLAIM | FINISH            (pool: read the payment: 404, the amount's 400s)
  *   CLAIM  -> DECIDE | FINISH           (tiers 1 and 2: miss, or hit / 409)
  *   DECIDE -> SETTLE | FINISH           (pool: the CALL; outcome unknown)
@@ -518,9 +520,9 @@ static void act_done(void *arg)
 	lf_req_release(r);
 }
 
-/* PARSE: the id, the prelude, the body's members, the fingerprint.
- * False after a 400 was sent. */
-static bool act_parse(struct lf_req *r, struct act *a, const char *id)
+/* PARSE, its first half: the id, then the Idempotency-Key. False after a
+ * 400 was sent. */
+static bool act_parse_key(struct lf_req *r, struct act *a, const char *id)
 {
 	if (id == NULL || !lf_uuid_parse(id, strlen(id), &a->payment_id)) {
 		lf_req_problem(r, 400, "invalid_id", "The payment id is not a UUID.", NULL);
@@ -528,8 +530,15 @@ static bool act_parse(struct lf_req *r, struct act *a, const char *id)
 	}
 	char what[64];
 	snprintf(what, sizeof what, "POST /api/payments/{id}/%s", act_names[a->kind]);
+	return lf_api_prelude_key(r, LF_API_KEY_REQUIRED, what, &a->key);
+}
+
+/* PARSE, the rest: the body's members, the fingerprint. False after a
+ * 400 was sent. */
+static bool act_parse_body(struct lf_req *r, struct act *a)
+{
 	struct json_object *obj = NULL;
-	if (!lf_api_prelude(r, LF_API_KEY_REQUIRED, what, &a->key, &obj))
+	if (!lf_api_prelude_body(r, &obj))
 		return false;
 	bool ok = false;
 	struct json_object *amount = lf_field_get(obj, "amount");
@@ -608,7 +617,18 @@ static void act_start(struct lf_req *r, const char *id, enum act_kind kind)
 	a->r = r;
 	a->kind = kind;
 	a->state = ACT_PARSE;
-	if (!act_parse(r, a, id)) {
+	if (!act_parse_key(r, a, id)) {
+		act_enter(a, ACT_FINISH); /* a 400 was sent */
+		return;
+	}
+	/* a retry of a decided action, byte for byte: no JSON work, and no
+	 * read of the payment */
+	if (lf_idempotency_replay_unparsed(r, &a->idem, r->client.id, a->key.text, a->key.len,
+					   &a->d)) {
+		act_finish(a, false);
+		return;
+	}
+	if (!act_parse_body(r, a)) {
 		act_enter(a, ACT_FINISH);
 		return;
 	}

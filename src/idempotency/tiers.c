@@ -23,8 +23,9 @@
  * A retry with the same bytes as the request an outcome was stored for (its
  * raw digest, lf_idem_raw_digest, is in the outcome) is replayed from the
  * shm cache before the handler parses its body
- * (lf_idempotency_replay_unparsed): the same bytes are the same
- * fingerprint, so only the JSON work is skipped.
+ * (lf_idempotency_replay_unparsed; payments, their actions and batches):
+ * the same bytes are the same fingerprint, so only the JSON work (and, for
+ * an action or a batch, the read before the tiers) is skipped.
  * Finish: a decided outcome (fresh or replayed from the database) is
  * sealed once from the decision's body and written to Redis with the
  * retention TTL and to the shm cache; otherwise the claim is released with

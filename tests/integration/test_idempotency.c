@@ -335,6 +335,8 @@ int main(void)
 		{"a 400 is not stored, a decline is", test_400_not_stored_decline_stored},
 		{"a byte-identical retry replays unparsed, from every tier's outcome",
 		 test_replay_unparsed},
+		{"refunds, captures and batches: a byte-identical retry replays unparsed",
+		 test_actions_replay_unparsed},
 		{"Redis stopped under load: no 5xx, no duplicates, books hold",
 		 test_redis_stopped_under_load},
 		{"Redis flushed: replays from shm and the database", test_redis_flushed},

@@ -74,6 +74,7 @@ void test_concurrent_one_key(void);
 void test_key_reused(void);
 void test_400_not_stored_decline_stored(void);
 void test_replay_unparsed(void);
+void test_actions_replay_unparsed(void);
 
 /* test_idempotency_redis.c */
 void test_redis_stopped_under_load(void);

@@ -434,3 +434,79 @@ void test_replay_unparsed(void)
 	CU_ASSERT_EQUAL(balance(to), 300);
 	free(first.body);
 }
+
+/* ---- 6. the same for the other POSTs that decide once ---- */
+
+static int post_at(const char *path, const char *key, const char *body, struct lf_h_resp *r)
+{
+	char h[512];
+	snprintf(h, sizeof h, "Idempotency-Key: %s\r\n", key);
+	int rc = lf_h_http(fx.d.port, "POST", path, h, body, r);
+	return rc == 0 ? r->status : rc;
+}
+
+/* POST path once (want: its status), then the same bytes twice: each a
+ * replay from the shm cache, unparsed. Another spelling of the same
+ * request is parsed and replays too. */
+static void action_replays_unparsed(const char *path, const char *key, const char *body,
+				    const char *respelled, int want)
+{
+	struct lf_h_resp r;
+	CU_ASSERT_EQUAL_FATAL(post_at(path, key, body, &r), want);
+	struct answer first;
+	answer_take(&first, &r);
+	for (int i = 0; i < 3; i++) {
+		const char *b = i < 2 ? body : respelled;
+		struct tiers t0;
+		tiers_now(&t0);
+		long long u0 = metric(M_UNPARSED);
+		CU_ASSERT_EQUAL(post_at(path, key, b, &r), want);
+		CU_ASSERT(answer_same(&first, &r));
+		CU_ASSERT(is_replay(&r));
+		lf_h_resp_free(&r);
+		CU_ASSERT(tiers_moved(&t0, 1, 0, 0, 0));
+		CU_ASSERT_EQUAL(metric(M_UNPARSED) - u0, i < 2 ? 1 : 0);
+	}
+	free(first.body);
+}
+
+void test_actions_replay_unparsed(void)
+{
+	char from[37], to[37], key[96], body[512], path[128], paid[37], held[37];
+	CU_ASSERT_FATAL(accounts(from, to, "100.00"));
+	struct lf_h_resp r;
+	/* a payment to refund, a hold to capture */
+	next_key(key, sizeof key, "act-paid");
+	body_of(body, sizeof body, from, to, "10.00");
+	CU_ASSERT_EQUAL_FATAL(post(NULL, key, body, &r), 201);
+	CU_ASSERT_FATAL(lf_h_json_str(r.body, "id", paid, sizeof paid));
+	lf_h_resp_free(&r);
+	next_key(key, sizeof key, "act-held");
+	snprintf(body, sizeof body,
+		 "{\"fromAccountId\":\"%s\",\"toAccountId\":\"%s\",\"amount\":\"5.00\","
+		 "\"currency\":\"USD\",\"capture\":false}",
+		 from, to);
+	CU_ASSERT_EQUAL_FATAL(post(NULL, key, body, &r), 201);
+	CU_ASSERT_FATAL(lf_h_json_str(r.body, "id", held, sizeof held));
+	lf_h_resp_free(&r);
+
+	snprintf(path, sizeof path, "/api/payments/%s/refunds", paid);
+	next_key(key, sizeof key, "act-refund");
+	action_replays_unparsed(path, key, "{\"amount\":\"1.00\"}", "{\"amount\": \"1.0\"}", 201);
+	snprintf(path, sizeof path, "/api/payments/%s/capture", held);
+	next_key(key, sizeof key, "act-capture");
+	action_replays_unparsed(path, key, "{\"amount\":\"2.00\"}", "{ \"amount\":\"2\"}", 200);
+	next_key(key, sizeof key, "act-batch");
+	snprintf(body, sizeof body,
+		 "{\"atomic\":true,\"payments\":[{\"fromAccountId\":\"%s\",\"toAccountId\":"
+		 "\"%s\",\"amount\":\"3.00\",\"currency\":\"USD\"}]}",
+		 from, to);
+	char respelled[sizeof body + 1];
+	snprintf(respelled, sizeof respelled, " %s", body);
+	action_replays_unparsed("/api/payments/batch", key, body, respelled, 201);
+
+	/* the money moved once each: 10 paid, 1 refunded, 2 of 5 captured
+	 * (the rest released), 3 in the batch */
+	CU_ASSERT_EQUAL(balance(from), 10000 - 1000 + 100 - 200 - 300);
+	CU_ASSERT_EQUAL(balance(to), 1000 - 100 + 200 + 300);
+}
