@@ -3,7 +3,8 @@
  * in test_idempotency.c): byte-identical replays from each tier (also
  * across SIGHUP), 50 concurrent requests with one key, a key reused with
  * another request, 400s not stored while declines are, and the replay of
- * a byte-identical retry before its body is parsed.
+ * a byte-identical retry before its body is parsed (payments, then
+ * refunds, captures and batches).
  */
 #include "config.h"
 
