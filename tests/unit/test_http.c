@@ -267,16 +267,23 @@ static void test_raw_digest(void)
 	unsigned int n = 0;
 	CU_ASSERT(EVP_Digest(framed, sizeof framed - 1, b, &n, EVP_sha256(), NULL) == 1 && n == 32);
 	CU_ASSERT_EQUAL(memcmp(a, b, 32), 0);
-	CU_ASSERT(lf_idem_raw_digest("POST", "/api/payments", "{}", 2, b));
-	CU_ASSERT_EQUAL(memcmp(a, b, 32), 0);
-	CU_ASSERT(lf_idem_raw_digest("PUT", "/api/payments", "{}", 2, b));
-	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
-	CU_ASSERT(lf_idem_raw_digest("POST", "/api/payments/", "{}", 2, b));
-	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
-	CU_ASSERT(lf_idem_raw_digest("POST", "/api/payments", "{ }", 3, b));
-	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
-	CU_ASSERT(lf_idem_raw_digest("POST", "/api/payments", "{}", 1, b));
-	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
+	/* the same parts, then each part moved once */
+	static const struct {
+		const char *method, *path, *body;
+		size_t len;
+		bool same;
+	} other[] = {
+		{"POST", "/api/payments", "{}", 2, true},
+		{"PUT", "/api/payments", "{}", 2, false},
+		{"POST", "/api/payments/", "{}", 2, false},
+		{"POST", "/api/payments", "{ }", 3, false},
+		{"POST", "/api/payments", "{}", 1, false},
+	};
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		CU_ASSERT(lf_idem_raw_digest(other[i].method, other[i].path, other[i].body,
+					     other[i].len, b));
+		CU_ASSERT_EQUAL(memcmp(a, b, 32) == 0, other[i].same);
+	}
 	/* a byte moved between path and body */
 	CU_ASSERT(lf_idem_raw_digest("POST", "/x", "{}", 2, a));
 	CU_ASSERT(lf_idem_raw_digest("POST", "/x{", "}", 1, b));
