@@ -44,10 +44,10 @@ enum lf_api_key_rule { LF_API_KEY_REQUIRED, LF_API_KEY_OPTIONAL };
  * detail ("POST /api/payments"). */
 bool lf_api_prelude(struct lf_req *r, enum lf_api_key_rule rule, const char *what,
 		    struct lf_api_key *key, struct json_object **obj);
-/* Its two halves, for a handler with work between them (POST
- * /api/payments replays a byte-identical retry before the body is
- * parsed): the key's checks, then the body's. Each is false after its
- * 400 was sent. */
+/* Its two halves, for a handler with work between them (payments, their
+ * captures, voids and refunds, and batches replay a byte-identical retry
+ * before the body is parsed): the key's checks, then the body's. Each is
+ * false after its 400 was sent. */
 bool lf_api_prelude_key(struct lf_req *r, enum lf_api_key_rule rule, const char *what,
 			struct lf_api_key *key);
 bool lf_api_prelude_body(struct lf_req *r, struct json_object **obj);
